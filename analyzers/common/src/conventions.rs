@@ -1,0 +1,259 @@
+//! Result conventions every analyzer follows, written once:
+//!
+//! - Statistics cover every analyzed packet; only per-item lists are paged.
+//! - A paged list comes with a `pagination` object: how many items exist in
+//!   all, how many this page returns, and the `offset` that fetches the next
+//!   page. Pages are collected while streaming, so memory holds one page only.
+//! - `max_packets` (per call, and the server-wide cap, whichever is lower)
+//!   stops analysis after that many packets; the result says so.
+//! - Problems that do not stop the analysis are `warnings`, never failures.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::RunError;
+
+/// Default page size for per-packet lists: with the few hundred bytes of JSON
+/// a packet entry takes, a page stays well under 100 KB.
+pub const DEFAULT_PAGE_LIMIT: usize = 100;
+/// Largest page a caller may ask for.
+pub const MAX_PAGE_LIMIT: usize = 1000;
+
+/// Which slice of a list to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    /// Items to skip.
+    pub offset: usize,
+    /// Items to return at most.
+    pub limit: usize,
+}
+
+impl Paging {
+    /// From the `limit` and `offset` parameters, checking their range.
+    pub fn from_params(limit: Option<u64>, offset: Option<u64>) -> Result<Self, RunError> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT as u64);
+        if limit > MAX_PAGE_LIMIT as u64 {
+            return Err(RunError::BadParams(format!(
+                "limit must be at most {MAX_PAGE_LIMIT}, got {limit}: page through longer lists with offset"
+            )));
+        }
+        let offset = usize::try_from(offset.unwrap_or(0))
+            .map_err(|_| RunError::BadParams("offset is too large".into()))?;
+        Ok(Paging { offset, limit: limit as usize })
+    }
+
+    /// A collector for a list whose items arrive while streaming.
+    pub fn collector<T>(self) -> PageCollector<T> {
+        PageCollector { paging: self, total: 0, items: Vec::new() }
+    }
+}
+
+/// Counts every item offered and keeps only those on the requested page.
+#[derive(Debug)]
+pub struct PageCollector<T> {
+    paging: Paging,
+    total: usize,
+    items: Vec<T>,
+}
+
+impl<T> PageCollector<T> {
+    /// Counts one item; builds it (only) when it falls on the page.
+    pub fn offer(&mut self, make: impl FnOnce() -> T) {
+        let index = self.total;
+        self.total += 1;
+        if index >= self.paging.offset && self.items.len() < self.paging.limit {
+            self.items.push(make());
+        }
+    }
+
+    /// Items offered so far.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The page and its `pagination` description.
+    pub fn finish(self) -> (Vec<T>, PageInfo) {
+        let returned = self.items.len();
+        let end = self.paging.offset + returned;
+        let next_offset = (end < self.total && returned > 0).then_some(end);
+        let info = PageInfo { total: self.total, returned, offset: self.paging.offset, limit: self.paging.limit, next_offset };
+        (self.items, info)
+    }
+}
+
+/// The `pagination` object of a paged list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PageInfo {
+    /// Items in all.
+    pub total: usize,
+    /// Items on this page.
+    pub returned: usize,
+    /// Items skipped before this page.
+    pub offset: usize,
+    /// Page size asked for.
+    pub limit: usize,
+    /// Pass this as `offset` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<usize>,
+}
+
+/// The packet cap for one run and how far the analysis got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PacketBudget {
+    cap: Option<u64>,
+    analyzed: u64,
+    hit: bool,
+}
+
+impl PacketBudget {
+    /// The lower of the tool's `max_packets` parameter and the server-wide cap.
+    pub fn new(param: Option<u64>, server_cap: Option<u64>) -> Result<Self, RunError> {
+        if param == Some(0) {
+            return Err(RunError::BadParams("max_packets must be at least 1".into()));
+        }
+        let cap = match (param, server_cap) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Ok(PacketBudget { cap, analyzed: 0, hit: false })
+    }
+
+    /// Call before analyzing a packet: false once the cap is reached (and the
+    /// packet should not be analyzed).
+    pub fn admit(&mut self) -> bool {
+        if self.cap.is_some_and(|cap| self.analyzed >= cap) {
+            self.hit = true;
+            return false;
+        }
+        self.analyzed += 1;
+        true
+    }
+
+    /// Packets admitted.
+    pub fn analyzed(&self) -> u64 {
+        self.analyzed
+    }
+
+    /// `packets_analyzed`, `max_packets` and `truncated` (true when the cap
+    /// stopped the analysis before the end of the capture), as mcpcap names them.
+    pub fn report(&self) -> Value {
+        json!({
+            "packets_analyzed": self.analyzed,
+            "max_packets": self.cap,
+            "truncated": self.hit,
+        })
+    }
+}
+
+/// Merges the fields of `extra` (an object) into `target` (an object).
+pub fn merge_object(target: &mut Value, extra: Value) {
+    if let (Some(target), Value::Object(extra)) = (target.as_object_mut(), extra) {
+        target.extend(extra);
+    }
+}
+
+/// JSON Schema fragments for the conventional parameters.
+pub mod schema {
+    use serde_json::{Value, json};
+
+    use super::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+
+    /// The `max_packets` parameter.
+    pub fn max_packets() -> Value {
+        json!({
+            "type": "integer",
+            "minimum": 1,
+            "description": "Analyze at most this many packets (the server's --max-packets, if lower, wins). \
+                            The result's `truncated` says whether the cap cut the analysis short."
+        })
+    }
+
+    /// The `limit` parameter of a paged list.
+    pub fn limit(what: &str) -> Value {
+        json!({
+            "type": "integer",
+            "minimum": 0,
+            "maximum": MAX_PAGE_LIMIT,
+            "default": DEFAULT_PAGE_LIMIT,
+            "description": format!("How many {what} to return (statistics always cover all of them).")
+        })
+    }
+
+    /// The `offset` parameter of a paged list.
+    pub fn offset(what: &str) -> Value {
+        json!({
+            "type": "integer",
+            "minimum": 0,
+            "default": 0,
+            "description": format!("How many {what} to skip: pass the previous result's pagination.next_offset.")
+        })
+    }
+
+    /// The `pagination` object in a result schema.
+    pub fn pagination() -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "total": {"type": "integer"},
+                "returned": {"type": "integer"},
+                "offset": {"type": "integer"},
+                "limit": {"type": "integer"},
+                "next_offset": {"type": "integer", "description": "Absent on the last page."}
+            },
+            "required": ["total", "returned", "offset", "limit"]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collector_keeps_only_the_page_and_counts_all() {
+        let mut c = Paging::from_params(Some(2), Some(3)).unwrap().collector();
+        let mut built = 0;
+        for i in 0..10 {
+            c.offer(|| {
+                built += 1;
+                i
+            });
+        }
+        let (items, info) = c.finish();
+        assert_eq!(items, vec![3, 4]);
+        assert_eq!(built, 2, "items off the page are never built");
+        assert_eq!(info, PageInfo { total: 10, returned: 2, offset: 3, limit: 2, next_offset: Some(5) });
+    }
+
+    #[test]
+    fn last_page_has_no_next_offset() {
+        let mut c = Paging::from_params(Some(5), Some(8)).unwrap().collector();
+        (0..10).for_each(|i| c.offer(|| i));
+        let (items, info) = c.finish();
+        assert_eq!(items, vec![8, 9]);
+        assert_eq!(info.next_offset, None);
+        let mut past_end = Paging::from_params(None, Some(50)).unwrap().collector();
+        (0..10).for_each(|i| past_end.offer(|| i));
+        assert_eq!(past_end.finish().1, PageInfo { total: 10, returned: 0, offset: 50, limit: 100, next_offset: None });
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        assert!(matches!(Paging::from_params(Some(1001), None), Err(RunError::BadParams(_))));
+        assert!(matches!(PacketBudget::new(Some(0), None), Err(RunError::BadParams(_))));
+    }
+
+    #[test]
+    fn budget_takes_the_lower_cap_and_reports_when_hit() {
+        for (param, server, expected) in [(Some(5), Some(3), Some(3)), (Some(2), Some(9), Some(2)), (None, Some(4), Some(4)), (None, None, None)] {
+            let mut b = PacketBudget::new(param, server).unwrap();
+            let admitted = (0..10).filter(|_| b.admit()).count() as u64;
+            assert_eq!(admitted, expected.unwrap_or(10));
+            assert_eq!(b.report()["truncated"], expected.is_some());
+            assert_eq!(b.report()["max_packets"], json!(expected));
+        }
+        let mut exact = PacketBudget::new(Some(3), None).unwrap();
+        (0..3).for_each(|_| assert!(exact.admit()));
+        assert_eq!(exact.report()["truncated"], false, "not hit until a 4th packet is refused");
+    }
+}

@@ -1,0 +1,55 @@
+//! LINKTYPE_* values and the names Wireshark gives them, so results read the
+//! same as `capinfos` output.
+
+/// BSD loopback, host byte order family.
+pub const NULL: u32 = 0;
+/// Ethernet II (with 802.1Q/QinQ).
+pub const ETHERNET: u32 = 1;
+/// Raw IP (v4 or v6 by the version nibble).
+pub const RAW: u32 = 101;
+/// OpenBSD's DLT_RAW value, seen in some files.
+pub const RAW_OPENBSD: u32 = 14;
+/// OpenBSD loopback, network byte order family.
+pub const LOOP: u32 = 108;
+/// Linux cooked capture v1.
+pub const LINUX_SLL: u32 = 113;
+/// Raw IPv4.
+pub const IPV4: u32 = 228;
+/// Raw IPv6.
+pub const IPV6: u32 = 229;
+/// Linux cooked capture v2.
+pub const LINUX_SLL2: u32 = 276;
+
+/// Wireshark's description and short name of a link type, e.g.
+/// `("Ethernet", "ether")`. Unknown types get a generic name with the number.
+pub fn names(link_type: u32) -> (String, String) {
+    let known = |d: &str, s: &str| (d.to_string(), s.to_string());
+    match link_type {
+        NULL => known("NULL/Loopback", "null"),
+        ETHERNET => known("Ethernet", "ether"),
+        6 => known("Token Ring", "tr"),
+        8 => known("SLIP", "slip"),
+        9 => known("PPP", "ppp"),
+        // Wireshark reads LINKTYPE_FDDI as bit-swapped on every platform.
+        10 => known("FDDI with bit-swapped MAC addresses", "fddi-swapped"),
+        12 | RAW | RAW_OPENBSD => known("Raw IP", "rawip"),
+        50 => known("PPP in HDLC-like framing", "ppp-with-direction"),
+        51 => known("PPP-over-Ethernet session", "pppoes"),
+        104 => known("Cisco HDLC", "chdlc"),
+        105 => known("IEEE 802.11 Wireless LAN", "ieee-802-11"),
+        107 => known("Frame Relay", "frelay"),
+        LOOP => known("OpenBSD loopback", "loop"),
+        LINUX_SLL => known("Linux cooked-mode capture v1", "linux-sll"),
+        119 => known("IEEE 802.11 plus Prism II monitor mode radio header", "ieee-802-11-prism"),
+        127 => known("IEEE 802.11 plus radiotap radio header", "ieee-802-11-radiotap"),
+        147..=162 => (format!("USER {}", link_type - 147), format!("user{}", link_type - 147)),
+        195 => known("IEEE 802.15.4 Wireless PAN", "wpan"),
+        IPV4 => known("Raw IPv4", "rawip4"),
+        IPV6 => known("Raw IPv6", "rawip6"),
+        239 => known("NFLOG", "nflog"),
+        249 => known("USB packets with Linux header and padding", "usb-linux-mmap"),
+        271 => known("Linux vsock", "vsock"),
+        LINUX_SLL2 => known("Linux cooked-mode capture v2", "linux-sll2"),
+        _ => (format!("LINKTYPE {link_type}"), format!("linktype-{link_type}")),
+    }
+}
