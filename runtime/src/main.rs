@@ -1,1 +1,378 @@
-fn main(){}
+//! `pcapsule`: a hardened MCP server for packet-capture analysis.
+//!
+//! Layout: [`sandbox`] runs analyzer components under wasmtime with limits;
+//! [`registry`] turns their self-descriptions into MCP tools and prompts;
+//! [`input`] opens captures (confined paths, guarded downloads); [`service`]
+//! runs one tool call end to end; [`mcp`] serves it all over stdio or HTTP;
+//! this file is the command line.
+
+mod config;
+mod input;
+mod mcp;
+mod registry;
+mod sandbox;
+mod service;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{Map, Value, json};
+
+use crate::config::ConfigFile;
+use crate::input::{CaptureInputs, DownloadPolicy};
+use crate::registry::Registry;
+use crate::sandbox::limits::{LimitOverrides, LimitSettings};
+use crate::sandbox::{ComponentCache, Sandbox};
+use crate::service::ToolService;
+
+/// A hardened MCP server for packet-capture analysis. Every byte of a capture
+/// is parsed inside a WebAssembly sandbox with fuel, memory and time limits.
+///
+/// Without a subcommand it serves MCP (like `pcapsule serve`), so mcpcap's
+/// flags work unchanged: `pcapsule --modules dns,tcp --transport http --port 8080`.
+#[derive(Parser)]
+#[command(name = "pcapsule", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve MCP over stdio (default) or streamable HTTP.
+    Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Run one tool on one capture and print its JSON result.
+    Analyze {
+        /// A tool name (`analyze_capinfos`) or an analyzer with one tool (`capinfos`).
+        tool: String,
+        /// The capture: a path (inside the allowed directories) or an http(s) URL.
+        capture: String,
+        /// The tool's parameters as a JSON object, e.g. '{"max_packets": 1000}'.
+        params: Option<String>,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// List analyzers, their tools and prompts, and the limits in force.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// MCP transport.
+    #[arg(long, value_enum, default_value_t = Transport::Stdio)]
+    transport: Transport,
+    /// Address to bind for HTTP.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port for HTTP.
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Serve HTTP on a non-loopback address without a bearer token (unsafe
+    /// outside a trusted network). Otherwise the token comes from
+    /// PCAPSULE_AUTH_TOKEN or --auth-token-file.
+    #[arg(long)]
+    allow_unauthenticated_http: bool,
+    /// File holding the HTTP bearer token (never pass a token as an argument:
+    /// other users can read process arguments).
+    #[arg(long, value_name = "FILE")]
+    auth_token_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Transport {
+    Stdio,
+    Http,
+}
+
+#[derive(Args, Clone, Default)]
+struct CommonArgs {
+    /// Directory local captures may be read from (repeatable; default: the
+    /// current directory). Paths are confined to these, symlinks included.
+    #[arg(long = "allow-dir", value_name = "DIR")]
+    allow_dirs: Vec<PathBuf>,
+    /// Only offer these analyzers (comma-separated), e.g. dns,tcp.
+    #[arg(long, value_delimiter = ',')]
+    modules: Option<Vec<String>>,
+    /// Analyze at most this many packets per call (a tool's own max_packets can only lower it).
+    #[arg(long)]
+    max_packets: Option<u64>,
+    /// Load additional analyzer components (*.wasm) from this directory.
+    #[arg(long, value_name = "DIR")]
+    analyzers_dir: Option<PathBuf>,
+    /// TOML config file (limits, allowed directories, downloads).
+    #[arg(long, value_name = "FILE", env = "PCAPSULE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Set a limit for one analyzer, or for all with `*`: NAME.FIELD=VALUE
+    /// with FIELD one of fuel, memory_mb, wall_clock_secs, result_kb
+    /// (e.g. --limit tcp.memory_mb=512 --limit '*.wall_clock_secs=30').
+    #[arg(long = "limit", value_name = "NAME.FIELD=VALUE")]
+    limits: Vec<String>,
+    /// Largest capture to download from a URL, in MiB.
+    #[arg(long, value_name = "MIB")]
+    max_download_mb: Option<u64>,
+    /// Time allowed for a whole download, in seconds.
+    #[arg(long, value_name = "SECS")]
+    download_timeout_secs: Option<u64>,
+    /// Allow URLs that reach loopback, private or link-local addresses
+    /// (for trusted internal hosts only).
+    #[arg(long)]
+    allow_private_urls: bool,
+    /// Where compiled analyzers are cached (default: ~/.cache/pcapsule).
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Compile analyzers at every start instead of caching them.
+    #[arg(long)]
+    no_cache: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pcapsule: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pcapsule: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Logs go to stderr (stdout carries MCP over stdio); `RUST_LOG` sets the level.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("pcapsule=info,warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        None => serve(cli.serve, cli.common).await,
+        Some(Command::Serve { serve: s, common }) => serve(s, common).await,
+        Some(Command::Analyze { tool, capture, params, common }) => analyze(&tool, &capture, params, common).await,
+        Some(Command::List { json, common }) => list(json, common).await,
+    }
+}
+
+/// Builds the service from the config file and the command line.
+async fn build_service(common: &CommonArgs) -> Result<Arc<ToolService>> {
+    let file = match &common.config {
+        Some(path) => ConfigFile::read(path)?,
+        None => ConfigFile::default(),
+    };
+    let mut limits = LimitSettings { all: file.global_limits(), per_analyzer: file.limits.per_analyzer.clone() };
+    for setting in &common.limits {
+        apply_limit_flag(&mut limits, setting)?;
+    }
+    let mut allow_dirs = if common.allow_dirs.is_empty() { file.allow_dirs.clone() } else { common.allow_dirs.clone() };
+    if allow_dirs.is_empty() {
+        allow_dirs.push(std::env::current_dir().context("finding the current directory")?);
+    }
+    let mut download = DownloadPolicy::default();
+    if let Some(mb) = common.max_download_mb.or(file.download.max_mb) {
+        download.max_bytes = mb.saturating_mul(1024 * 1024);
+    }
+    if let Some(secs) = common.download_timeout_secs.or(file.download.timeout_secs) {
+        download.total_timeout = Duration::from_secs(secs);
+    }
+    download.allow_private_addresses = common.allow_private_urls || file.download.allow_private.unwrap_or(false);
+
+    let cache = if common.no_cache {
+        None
+    } else {
+        let dir = common.cache_dir.clone().or_else(ComponentCache::default_dir);
+        match dir.map(|d| ComponentCache::open(&d)) {
+            Some(Ok(cache)) => Some(cache),
+            Some(Err(e)) => {
+                tracing::warn!("not caching compiled analyzers: {e:#}");
+                None
+            }
+            None => None,
+        }
+    };
+    let sandbox = Sandbox::new(cache)?;
+    let modules = common.modules.clone().or(file.modules.clone());
+    let analyzers_dir = common.analyzers_dir.clone().or(file.analyzers_dir.clone());
+    let registry = Registry::load(&sandbox, analyzers_dir.as_deref(), modules.as_deref()).await?;
+    let inputs = CaptureInputs::new(&allow_dirs, download)?;
+    Ok(Arc::new(ToolService {
+        sandbox,
+        registry,
+        inputs,
+        limits,
+        max_packets: common.max_packets.or(file.max_packets),
+    }))
+}
+
+/// Parses `NAME.FIELD=VALUE` (`*` for all analyzers).
+fn apply_limit_flag(limits: &mut LimitSettings, setting: &str) -> Result<()> {
+    let usage = || format!("--limit {setting}: expected NAME.FIELD=VALUE, e.g. tcp.memory_mb=512");
+    let (target, value) = setting.split_once('=').with_context(usage)?;
+    let (name, field) = target.rsplit_once('.').with_context(usage)?;
+    let value: u64 = value.trim().parse().with_context(|| format!("--limit {setting}: the value must be a whole number"))?;
+    let overrides = if name == "*" {
+        &mut limits.all
+    } else {
+        limits.per_analyzer.entry(name.to_string()).or_insert_with(LimitOverrides::default)
+    };
+    overrides.set(field, value)
+}
+
+async fn serve(args: ServeArgs, common: CommonArgs) -> Result<ExitCode> {
+    let service = build_service(&common).await?;
+    match args.transport {
+        Transport::Stdio => mcp::serve_stdio(service).await?,
+        Transport::Http => {
+            let token = auth_token(&args)?;
+            mcp::serve_http(service, &args.host, args.port, token, args.allow_unauthenticated_http).await?
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The HTTP bearer token: from `--auth-token-file`, else `PCAPSULE_AUTH_TOKEN`
+/// (or mcpcap's `MCPCAP_AUTH_TOKEN`).
+fn auth_token(args: &ServeArgs) -> Result<Option<String>> {
+    let token = match &args.auth_token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("reading --auth-token-file {}", path.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => std::env::var("PCAPSULE_AUTH_TOKEN").or_else(|_| std::env::var("MCPCAP_AUTH_TOKEN")).ok(),
+    };
+    match token {
+        Some(t) if t.is_empty() => bail!("the HTTP bearer token is empty"),
+        Some(t) if t.len() < 16 => bail!("the HTTP bearer token is too short: use at least 16 random characters"),
+        other => Ok(other),
+    }
+}
+
+async fn analyze(tool: &str, capture: &str, params: Option<String>, common: CommonArgs) -> Result<ExitCode> {
+    let service = build_service(&common).await?;
+    let tool = resolve_tool(&service.registry, tool)?;
+    let mut arguments: Map<String, Value> = match params {
+        Some(text) => match serde_json::from_str(&text) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => bail!("the parameters must be a JSON object, e.g. '{{\"max_packets\": 1000}}'"),
+            Err(e) => bail!("the parameters are not valid JSON: {e}"),
+        },
+        None => Map::new(),
+    };
+    arguments.insert(registry::CAPTURE_PARAM.into(), Value::String(capture.to_string()));
+    let outcome = service.call(&tool, arguments).await;
+    let mut stdout = std::io::stdout().lock();
+    match outcome {
+        Ok(result) => {
+            let text = serde_json::to_string_pretty(&result)?;
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = writeln!(stdout, "{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&error.to_json())?);
+            eprintln!("pcapsule: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// A tool name, or an analyzer name when that analyzer has exactly one tool.
+fn resolve_tool(registry: &Registry, wanted: &str) -> Result<String> {
+    if registry.tool(wanted).is_some() {
+        return Ok(wanted.to_string());
+    }
+    if let Some(index) = registry.analyzers.iter().position(|a| a.info.name == wanted) {
+        let tools: Vec<&str> = registry.tools().filter(|t| t.analyzer == index).map(|t| t.name.as_str()).collect();
+        return match tools.as_slice() {
+            [only] => Ok(only.to_string()),
+            many => bail!("the {wanted} analyzer has several tools, name one: {}", many.join(", ")),
+        };
+    }
+    let tools: Vec<&str> = registry.tools().map(|t| t.name.as_str()).collect();
+    bail!("no tool or analyzer named `{wanted}`; tools: {}", tools.join(", "))
+}
+
+async fn list(as_json: bool, common: CommonArgs) -> Result<ExitCode> {
+    let service = build_service(&common).await?;
+    let registry = &service.registry;
+    let analyzers: Vec<Value> = registry
+        .analyzers
+        .iter()
+        .enumerate()
+        .map(|(index, a)| {
+            json!({
+                "name": a.info.name,
+                "version": a.info.version,
+                "description": a.info.description,
+                "origin": a.origin,
+                "limits": service.limits.for_analyzer(&a.info.name),
+                "tools": registry.tools().filter(|t| t.analyzer == index)
+                    .map(|t| json!({"name": t.name, "title": t.title, "description": t.description}))
+                    .collect::<Vec<_>>(),
+                "prompts": registry.prompts().filter(|p| p.analyzer == a.info.name)
+                    .map(|p| json!({"name": p.name, "title": p.title, "description": p.description}))
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        let doc = json!({"analyzers": analyzers, "allowed_dirs": service.inputs.allowed_dirs(), "max_packets": service.max_packets});
+        let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _ = writeln!(out, "allowed directories: {}", service.inputs.allowed_dirs().join(", "));
+    if let Some(max) = service.max_packets {
+        let _ = writeln!(out, "max packets per call: {max}");
+    }
+    for a in &analyzers {
+        let l = &a["limits"];
+        let _ = writeln!(
+            out,
+            "\n{} {} ({}): {}\n  limits: fuel {}, memory {} MiB, wall clock {} s, result {} KiB",
+            a["name"].as_str().unwrap_or_default(),
+            a["version"].as_str().unwrap_or_default(),
+            a["origin"].as_str().unwrap_or_default(),
+            a["description"].as_str().unwrap_or_default(),
+            l["fuel"],
+            l["memory_bytes"].as_u64().unwrap_or(0) >> 20,
+            l["wall_clock"],
+            l["result_bytes"].as_u64().unwrap_or(0) >> 10,
+        );
+        for t in a["tools"].as_array().into_iter().flatten() {
+            let _ = writeln!(out, "  tool   {}: {}", t["name"].as_str().unwrap_or_default(), t["title"].as_str().unwrap_or_default());
+        }
+        for p in a["prompts"].as_array().into_iter().flatten() {
+            let _ = writeln!(out, "  prompt {}: {}", p["name"].as_str().unwrap_or_default(), p["title"].as_str().unwrap_or_default());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,109 @@
+//! Local captures, confined to the allowed directories. Each root is a
+//! `cap_std::fs::Dir`: the kernel-checked, capability-style lookup refuses
+//! `..` and symlinks that lead out of it, whatever the path's spelling.
+
+use std::fs::File;
+use std::io::ErrorKind;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use cap_std::ambient_authority;
+use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
+
+use super::InputError;
+
+#[derive(Clone)]
+pub(super) struct AllowedRoots {
+    roots: Arc<Vec<Root>>,
+}
+
+struct Root {
+    /// The directory as configured and as resolved: a path may use either.
+    spellings: Vec<PathBuf>,
+    dir: Dir,
+}
+
+impl AllowedRoots {
+    pub(super) fn new(dirs: &[PathBuf]) -> anyhow::Result<Self> {
+        let mut roots = Vec::new();
+        for dir in dirs {
+            let absolute = std::path::absolute(dir)?;
+            let canonical = dir
+                .canonicalize()
+                .map_err(|e| anyhow::anyhow!("--allow-dir {}: {e}", dir.display()))?;
+            let handle = Dir::open_ambient_dir(&canonical, ambient_authority())
+                .map_err(|e| anyhow::anyhow!("--allow-dir {}: {e}", dir.display()))?;
+            let mut spellings = vec![canonical];
+            if !spellings.contains(&absolute) {
+                spellings.push(absolute);
+            }
+            roots.push(Root { spellings, dir: handle });
+        }
+        Ok(AllowedRoots { roots: Arc::new(roots) })
+    }
+
+    pub(super) fn describe(&self) -> Vec<String> {
+        self.roots.iter().map(|r| r.spellings[0].display().to_string()).collect()
+    }
+
+    /// Opens a regular file under one of the roots; returns it and its size.
+    pub(super) fn open(&self, spec: &str) -> Result<(File, u64), InputError> {
+        let requested = std::path::absolute(spec)
+            .map_err(|e| InputError::new("bad_path", format!("cannot resolve the path {spec}: {e}")))?;
+        for root in self.roots.iter() {
+            for spelling in &root.spellings {
+                if let Ok(relative) = requested.strip_prefix(spelling) {
+                    return open_in(&root.dir, relative, spec);
+                }
+            }
+        }
+        Err(InputError::new(
+            "not_allowed",
+            format!(
+                "{spec} is outside the directories this server may read ({}): move the capture there, or \
+                 start pcapsule with --allow-dir for its folder",
+                self.describe().join(", ")
+            ),
+        ))
+    }
+}
+
+fn open_in(dir: &Dir, relative: &Path, spec: &str) -> Result<(File, u64), InputError> {
+    if relative.components().all(|c| matches!(c, Component::CurDir)) {
+        return Err(InputError::new("not_a_file", format!("{spec} is a directory: name a capture file in it")));
+    }
+    let metadata = dir.metadata(relative).map_err(|e| io_error(e, spec))?;
+    check_regular(&metadata.file_type(), spec)?;
+    // O_NONBLOCK: if the path was swapped for a FIFO after the check above,
+    // opening it must not block the server. O_NOCTTY: never adopt a terminal.
+    let mut options = OpenOptions::new();
+    options.read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    let file = dir.open_with(relative, &options).map_err(|e| io_error(e, spec))?;
+    let metadata = file.metadata().map_err(|e| io_error(e, spec))?;
+    check_regular(&metadata.file_type(), spec)?;
+    Ok((file.into_std(), metadata.len()))
+}
+
+fn check_regular(file_type: &cap_std::fs::FileType, spec: &str) -> Result<(), InputError> {
+    if file_type.is_file() {
+        return Ok(());
+    }
+    let what = if file_type.is_dir() { "a directory" } else { "not a regular file (a device, FIFO or socket)" };
+    Err(InputError::new("not_a_file", format!("{spec} is {what}: name a capture file")))
+}
+
+fn io_error(error: std::io::Error, spec: &str) -> InputError {
+    match error.kind() {
+        ErrorKind::NotFound => InputError::new("not_found", format!("{spec} does not exist: check the path")),
+        // cap-std reports a path that leads out of its root (through `..` or
+        // a symlink) as PermissionDenied.
+        ErrorKind::PermissionDenied => InputError::new(
+            "not_allowed",
+            format!(
+                "{spec} cannot be read: it leads outside the allowed directories (through `..` or a \
+                 symlink) or its permissions forbid reading"
+            ),
+        ),
+        _ => InputError::new("unreadable", format!("{spec} cannot be read: {error}")),
+    }
+}

@@ -1,0 +1,95 @@
+//! Where captures come from: a local path confined to the `--allow-dir`
+//! roots (with `cap-std`, not string checks), or an http(s) URL downloaded
+//! into a private temporary file under a size cap and timeouts, with private
+//! and loopback addresses refused unless explicitly allowed.
+//!
+//! The host only opens and copies bytes here: it never parses them.
+
+mod download;
+mod local;
+
+use std::fs::File;
+use std::path::PathBuf;
+
+pub use download::DownloadPolicy;
+use download::Downloader;
+use local::AllowedRoots;
+
+/// A capture ready to stream into an analyzer.
+pub struct OpenedCapture {
+    /// The capture as the caller named it.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Open for reading, at offset 0.
+    pub file: File,
+    /// A downloaded capture's temporary file, deleted when this is dropped.
+    _temporary: Option<tempfile::NamedTempFile>,
+}
+
+/// Why a capture could not be opened; the message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// `not_found`, `not_allowed`, `not_a_file`, `unreadable`, `bad_url`, `download_failed`, `too_large`.
+    pub kind: &'static str,
+    /// What was wrong and what to do about it.
+    pub message: String,
+}
+
+impl InputError {
+    fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        InputError { kind, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Opens captures by path or URL under the configured policy.
+pub struct CaptureInputs {
+    roots: AllowedRoots,
+    downloader: Downloader,
+}
+
+impl CaptureInputs {
+    /// `allow_dirs`: the directories local paths must lie in.
+    pub fn new(allow_dirs: &[PathBuf], policy: DownloadPolicy) -> anyhow::Result<Self> {
+        Ok(CaptureInputs { roots: AllowedRoots::new(allow_dirs)?, downloader: Downloader::new(policy)? })
+    }
+
+    /// The allowed directories, for messages and `pcapsule list`.
+    pub fn allowed_dirs(&self) -> Vec<String> {
+        self.roots.describe()
+    }
+
+    /// Opens `spec`: an `http://` or `https://` URL, or a local path.
+    pub async fn open(&self, spec: &str) -> Result<OpenedCapture, InputError> {
+        let spec = spec.trim();
+        if spec.is_empty() {
+            return Err(InputError::new("bad_path", "pcap_file is empty: give a capture's path or an http(s) URL"));
+        }
+        let lower = spec.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            let (temporary, size) = self.downloader.fetch(spec).await?;
+            let file = temporary
+                .reopen()
+                .map_err(|e| InputError::new("unreadable", format!("reopening the downloaded capture: {e}")))?;
+            return Ok(OpenedCapture { name: spec.to_string(), size, file, _temporary: Some(temporary) });
+        }
+        if let Some((scheme, _)) = spec.split_once("://") {
+            return Err(InputError::new(
+                "bad_url",
+                format!("unsupported URL scheme `{scheme}`: give a local path or an http(s) URL"),
+            ));
+        }
+        let spec_owned = spec.to_string();
+        let roots = self.roots.clone();
+        let (file, size) = tokio::task::spawn_blocking(move || roots.open(&spec_owned))
+            .await
+            .map_err(|e| InputError::new("unreadable", format!("opening the capture: {e}")))??;
+        Ok(OpenedCapture { name: spec.to_string(), size, file, _temporary: None })
+    }
+}

@@ -1,0 +1,251 @@
+//! The MCP face: tools and prompts come from the registry (so from the
+//! components' `describe`), tool calls go to the [`ToolService`]. Served over
+//! stdio or streamable HTTP. A failed analysis is a tool result with
+//! `isError` and a JSON body naming the problem; protocol errors are kept for
+//! requests that cannot be routed at all (an unknown tool or prompt).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams,
+    Prompt, PromptMessage, Role, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::service::ToolService;
+
+const INSTRUCTIONS: &str = "pcapsule analyzes packet captures (pcap/pcapng) inside a WebAssembly sandbox. \
+Every tool takes `pcap_file`: a path inside the server's allowed directories or an http(s) URL. Start with \
+analyze_capinfos to see what a capture holds, then use the protocol tools. Results are summaries first; long \
+per-packet lists are paged with `limit`/`offset` (follow `pagination.next_offset`). A failed call returns \
+isError with {\"error\": {\"kind\", \"message\"}} saying what to change.";
+
+/// The MCP server handler: a thin adapter over the shared [`ToolService`].
+#[derive(Clone)]
+pub struct PcapsuleMcp {
+    service: Arc<ToolService>,
+    tools: Arc<Vec<Tool>>,
+}
+
+impl PcapsuleMcp {
+    /// Builds the MCP tool list once from the registry.
+    pub fn new(service: Arc<ToolService>) -> Self {
+        let tools = service
+            .registry
+            .tools()
+            .map(|entry| {
+                Tool::new(entry.name.clone(), entry.description.clone(), Arc::new(entry.input_schema.clone()))
+                    .with_title(entry.title.clone())
+                    .with_raw_output_schema(Arc::new(entry.output_schema.clone()))
+                    .with_annotations(
+                        ToolAnnotations::new()
+                            .read_only(true)
+                            .destructive(false)
+                            .idempotent(true)
+                            // `pcap_file` may be a URL on the open web.
+                            .open_world(true),
+                    )
+            })
+            .collect();
+        PcapsuleMcp { service, tools: Arc::new(tools) }
+    }
+}
+
+impl ServerHandler for PcapsuleMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().build())
+            .with_server_info(Implementation::new("pcapsule", env!("CARGO_PKG_VERSION")).with_title("pcapsule"))
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        Ok(ListToolsResult::with_all_items(self.tools.to_vec()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.tools.iter().find(|t| t.name == name).cloned()
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        if self.service.registry.tool(&request.name).is_none() {
+            return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
+        }
+        let arguments = request.arguments.unwrap_or_default();
+        let call = self.service.call(&request.name, arguments);
+        // A cancelled request drops the call: the guest stops at its next
+        // epoch tick and the store, stream and any download are freed.
+        let outcome = tokio::select! {
+            outcome = call => outcome,
+            _ = context.ct.cancelled() => {
+                return Err(McpError::internal_error("the request was cancelled", None));
+            }
+        };
+        let result = match outcome {
+            Ok(value) => CallToolResult::structured(value),
+            Err(error) => {
+                tracing::info!(tool = %request.name, kind = error.kind, "tool error: {}", error.message);
+                let body = error.to_json();
+                let mut result = CallToolResult::error(vec![ContentBlock::text(body.to_string())]);
+                result.structured_content = Some(body);
+                result
+            }
+        };
+        Ok(result.into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        let prompts = self
+            .service
+            .registry
+            .prompts()
+            .map(|p| Prompt::new(p.name.clone(), Some(p.description.clone()), None).with_title(p.title.clone()))
+            .collect();
+        Ok(ListPromptsResult::with_all_items(prompts))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        let Some(prompt) = self.service.registry.prompt(&request.name) else {
+            let known: Vec<&str> = self.service.registry.prompts().map(|p| p.name.as_str()).collect();
+            return Err(McpError::invalid_params(
+                format!("unknown prompt `{}`; prompts: {}", request.name, known.join(", ")),
+                None,
+            ));
+        };
+        Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, prompt.text.clone())])
+            .with_description(prompt.description.clone())
+            .into())
+    }
+}
+
+/// Serves MCP on stdin/stdout until the client closes the stream.
+pub async fn serve_stdio(service: Arc<ToolService>) -> Result<()> {
+    tracing::info!("serving MCP over stdio");
+    let running = PcapsuleMcp::new(service).serve(rmcp::transport::stdio()).await.context("starting MCP over stdio")?;
+    running.waiting().await.context("serving MCP over stdio")?;
+    Ok(())
+}
+
+/// HTTP access policy.
+#[derive(Clone)]
+struct HttpGuard {
+    /// Required bearer token, if any.
+    token: Option<Arc<String>>,
+}
+
+/// Serves MCP over streamable HTTP at `http://HOST:PORT/mcp` until Ctrl-C.
+pub async fn serve_http(
+    service: Arc<ToolService>,
+    host: &str,
+    port: u16,
+    token: Option<String>,
+    allow_unauthenticated: bool,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind((host, port))
+        .await
+        .with_context(|| format!("binding {host}:{port}"))?;
+    let addr = listener.local_addr()?;
+    let loopback = addr.ip().is_loopback();
+    if token.is_none() && !loopback && !allow_unauthenticated {
+        bail!(
+            "refusing to serve HTTP on {addr} without authentication: set PCAPSULE_AUTH_TOKEN (or \
+             --auth-token-file), bind to 127.0.0.1, or pass --allow-unauthenticated-http on a trusted network"
+        );
+    }
+    let shutdown = CancellationToken::new();
+    let app = http_app(service, token.clone(), host, shutdown.clone());
+    tracing::info!(
+        "serving MCP over HTTP at http://{addr}/mcp ({})",
+        if token.is_some() { "bearer token required" } else { "no authentication" }
+    );
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        signal.cancel();
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })
+        .await
+        .context("serving HTTP")?;
+    Ok(())
+}
+
+/// The HTTP application: `/mcp` behind the bearer-token check.
+fn http_app(
+    service: Arc<ToolService>,
+    token: Option<String>,
+    host: &str,
+    shutdown: CancellationToken,
+) -> axum::Router {
+    let handler = PcapsuleMcp::new(service);
+    let mut config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
+    // rmcp checks the Host header against loopback names by default (the
+    // DNS-rebinding defence); a server bound elsewhere must accept its name.
+    if !is_loopback_name(host) {
+        config = config.disable_allowed_hosts();
+    }
+    let mcp: StreamableHttpService<PcapsuleMcp, LocalSessionManager> =
+        StreamableHttpService::new(move || Ok(handler.clone()), Default::default(), config);
+    let guard = HttpGuard { token: token.map(Arc::new) };
+    axum::Router::new()
+        .nest_service("/mcp", mcp)
+        .layer(axum::middleware::from_fn_with_state(guard, require_bearer))
+}
+
+fn is_loopback_name(host: &str) -> bool {
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn require_bearer(State(guard): State<HttpGuard>, request: Request, next: Next) -> Response {
+    let Some(expected) = &guard.token else {
+        return next.run(request).await;
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        "pcapsule: missing or wrong bearer token (Authorization: Bearer <PCAPSULE_AUTH_TOKEN>)\n",
+    )
+        .into_response()
+}
+
+/// Compares without leaking where the first difference is.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}

@@ -1,0 +1,182 @@
+//! The analyzers this server offers and the MCP tools and prompts they
+//! provide, built only from each component's `describe` answer: adding an
+//! analyzer needs no change here.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value, json};
+
+use crate::sandbox::{LoadedAnalyzer, Sandbox};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_analyzers.rs"));
+
+/// The parameter every tool takes, owned by the host (never seen by a guest).
+pub const CAPTURE_PARAM: &str = "pcap_file";
+
+/// A tool as clients see it.
+pub struct ToolEntry {
+    /// Index of its analyzer in [`Registry::analyzers`].
+    pub analyzer: usize,
+    /// Tool name.
+    pub name: String,
+    /// Short title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// JSON Schema of the arguments, `pcap_file` included.
+    pub input_schema: Map<String, Value>,
+    /// JSON Schema of the result.
+    pub output_schema: Map<String, Value>,
+}
+
+/// A prompt as clients see it.
+pub struct PromptEntry {
+    /// The analyzer providing it.
+    pub analyzer: String,
+    /// Prompt name.
+    pub name: String,
+    /// Short title.
+    pub title: String,
+    /// What it is for.
+    pub description: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// Loaded analyzers and the index of their tools and prompts.
+pub struct Registry {
+    /// The analyzers, embedded ones first.
+    pub analyzers: Vec<Arc<LoadedAnalyzer>>,
+    tools: BTreeMap<String, ToolEntry>,
+    prompts: BTreeMap<String, PromptEntry>,
+}
+
+impl Registry {
+    /// Loads the embedded analyzers and every `*.wasm` in `extra_dir`, keeping
+    /// only `modules` when given (analyzer names, as mcpcap's `--modules`).
+    pub async fn load(sandbox: &Sandbox, extra_dir: Option<&Path>, modules: Option<&[String]>) -> Result<Self> {
+        let mut loaded = Vec::new();
+        for (name, wasm) in EMBEDDED_ANALYZERS {
+            loaded.push(sandbox.load(wasm, &format!("embedded:{name}")).await?);
+        }
+        if let Some(dir) = extra_dir {
+            let mut paths: Vec<_> = std::fs::read_dir(dir)
+                .with_context(|| format!("reading --analyzers-dir {}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+                .collect();
+            paths.sort();
+            for path in paths {
+                let wasm = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                loaded.push(sandbox.load(&wasm, &path.display().to_string()).await?);
+            }
+        }
+        if let Some(modules) = modules {
+            let available: Vec<String> = loaded.iter().map(|a| a.info.name.clone()).collect();
+            for wanted in modules {
+                if !available.contains(wanted) {
+                    bail!("--modules names `{wanted}`, but the analyzers here are: {}", available.join(", "));
+                }
+            }
+            loaded.retain(|a| modules.contains(&a.info.name));
+        }
+        Self::index(loaded)
+    }
+
+    fn index(loaded: Vec<LoadedAnalyzer>) -> Result<Self> {
+        let mut names = BTreeMap::new();
+        let mut tools = BTreeMap::new();
+        let mut prompts = BTreeMap::new();
+        for (index, analyzer) in loaded.iter().enumerate() {
+            if let Some(previous) = names.insert(analyzer.info.name.clone(), &analyzer.origin) {
+                bail!("two analyzers are named `{}`: {previous} and {}", analyzer.info.name, analyzer.origin);
+            }
+            for tool in &analyzer.info.tools {
+                let params: Value = serde_json::from_str(&tool.params_schema)
+                    .with_context(|| format!("{}: tool {} has an invalid params schema", analyzer.origin, tool.name))?;
+                let result: Value = serde_json::from_str(&tool.result_schema)
+                    .with_context(|| format!("{}: tool {} has an invalid result schema", analyzer.origin, tool.name))?;
+                let entry = ToolEntry {
+                    analyzer: index,
+                    name: tool.name.clone(),
+                    title: tool.title.clone(),
+                    description: tool.description.clone(),
+                    input_schema: with_capture_param(params)
+                        .with_context(|| format!("{}: tool {}", analyzer.origin, tool.name))?,
+                    output_schema: object_schema(result),
+                };
+                if tools.insert(tool.name.clone(), entry).is_some() {
+                    bail!("tool {} is provided twice (the second by {})", tool.name, analyzer.origin);
+                }
+            }
+            for prompt in &analyzer.info.prompts {
+                let entry = PromptEntry {
+                    analyzer: analyzer.info.name.clone(),
+                    name: prompt.name.clone(),
+                    title: prompt.title.clone(),
+                    description: prompt.description.clone(),
+                    text: prompt.text.clone(),
+                };
+                if prompts.insert(prompt.name.clone(), entry).is_some() {
+                    bail!("prompt {} is provided twice (the second by {})", prompt.name, analyzer.origin);
+                }
+            }
+        }
+        Ok(Registry { analyzers: loaded.into_iter().map(Arc::new).collect(), tools, prompts })
+    }
+
+    /// All tools, by name.
+    pub fn tools(&self) -> impl Iterator<Item = &ToolEntry> {
+        self.tools.values()
+    }
+
+    /// One tool.
+    pub fn tool(&self, name: &str) -> Option<&ToolEntry> {
+        self.tools.get(name)
+    }
+
+    /// All prompts, by name.
+    pub fn prompts(&self) -> impl Iterator<Item = &PromptEntry> {
+        self.prompts.values()
+    }
+
+    /// One prompt.
+    pub fn prompt(&self, name: &str) -> Option<&PromptEntry> {
+        self.prompts.get(name)
+    }
+}
+
+/// Adds the required `pcap_file` property to a tool's parameter schema.
+fn with_capture_param(params: Value) -> Result<Map<String, Value>> {
+    let mut schema = object_schema(params);
+    let properties = schema.entry("properties").or_insert_with(|| json!({}));
+    let Some(properties) = properties.as_object_mut() else {
+        bail!("its params schema's `properties` is not an object");
+    };
+    if properties.contains_key(CAPTURE_PARAM) {
+        bail!("its params schema declares `{CAPTURE_PARAM}`, which the host owns");
+    }
+    properties.insert(
+        CAPTURE_PARAM.into(),
+        json!({
+            "type": "string",
+            "description": "The capture to analyze (pcap or pcapng): a path inside the server's allowed \
+                            directories, or an http(s) URL to download."
+        }),
+    );
+    let required = schema.entry("required").or_insert_with(|| json!([]));
+    if let Some(required) = required.as_array_mut() {
+        required.insert(0, json!(CAPTURE_PARAM));
+    }
+    Ok(schema)
+}
+
+fn object_schema(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::from_iter([("type".to_string(), json!("object"))]),
+    }
+}

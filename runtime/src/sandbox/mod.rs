@@ -1,0 +1,253 @@
+//! The WebAssembly sandbox: one wasmtime `Engine` and `Linker` for the
+//! process, an `InstancePre` per analyzer, and a fresh, limited `Store` per
+//! call (a trapped instance can never be entered again, and no state leaks
+//! from one caller to the next).
+//!
+//! A call's guest sees only WASI: its stdin is the capture stream, stderr a
+//! small bounded log; it has no files, no network, no environment, no args.
+
+mod cache;
+pub mod limits;
+mod log_pipe;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tokio::io::AsyncRead;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store, Trap, UpdateDeadline};
+use wasmtime_wasi::cli::AsyncStdinStream;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+pub use cache::ComponentCache;
+use limits::{LimitKind, Limits, MemoryCap};
+use log_pipe::LogPipe;
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "analyzer-component",
+        exports: { default: async },
+    });
+}
+
+pub use bindings::exports::pcapsule::analyzer::analyzer::{AnalyzerInfo, RunError, RunRequest};
+use bindings::{AnalyzerComponent, AnalyzerComponentPre};
+
+/// The WIT package version this host implements.
+pub const INTERFACE_VERSION: &str = "0.1.0";
+
+/// How often the epoch advances: the granularity of wall-clock deadlines and
+/// of the guest yielding to other tasks on the same thread.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Bytes of a guest's stderr kept for error reports.
+const GUEST_LOG_BYTES: usize = 8 * 1024;
+
+/// Limits for `describe`, which reads no capture and must be cheap.
+const DESCRIBE_LIMITS: Limits = Limits {
+    fuel: 2_000_000_000,
+    memory_bytes: 64 * 1024 * 1024,
+    wall_clock: Duration::from_secs(10),
+    result_bytes: 4 * 1024 * 1024,
+};
+
+/// Per-store state: WASI context, resource table, memory cap.
+struct CallState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryCap,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// The engine shared by all analyzers, with its epoch ticker.
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<CallState>,
+    cache: Option<ComponentCache>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+/// An analyzer component ready to instantiate, with what it said about itself.
+pub struct LoadedAnalyzer {
+    pre: AnalyzerComponentPre<CallState>,
+    /// Its `describe` answer.
+    pub info: AnalyzerInfo,
+    /// Where it came from (`embedded` or a file path).
+    pub origin: String,
+}
+
+/// Why a call produced no result.
+#[derive(Debug)]
+pub enum CallError {
+    /// The analyzer rejected the request or the capture.
+    Analyzer(RunError),
+    /// A limit stopped the call.
+    Limit { kind: LimitKind, limits: Limits },
+    /// The guest trapped (a bug or a panic in the analyzer).
+    Crashed { detail: String, guest_log: String },
+}
+
+impl Sandbox {
+    /// Creates the engine and linker, and starts the epoch ticker.
+    /// `cache` is where compiled components are kept (`None`: compile each time).
+    pub fn new(cache: Option<ComponentCache>) -> Result<Self> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.consume_fuel(true);
+        config.epoch_interruption(true);
+        // Guests allocate as they need; limits come from `MemoryCap`.
+        config.memory_guaranteed_dense_image_size(0);
+        let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let ticker_engine = engine.clone();
+        let stop = ticker_stop.clone();
+        std::thread::Builder::new()
+            .name("pcapsule-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    ticker_engine.increment_epoch();
+                }
+            })
+            .context("starting the epoch ticker thread")?;
+        Ok(Sandbox { engine, linker, cache, ticker_stop })
+    }
+
+    /// Compiles (or loads from the cache) a component, links it, and asks it
+    /// to describe itself.
+    pub async fn load(&self, wasm: &[u8], origin: &str) -> Result<LoadedAnalyzer> {
+        let component = match &self.cache {
+            Some(cache) => cache.load(&self.engine, wasm),
+            None => Component::new(&self.engine, wasm).map_err(anyhow::Error::from),
+        }
+        .with_context(|| format!("compiling the component from {origin}"))?;
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(anyhow::Error::from).with_context(|| {
+            format!(
+                "linking the component from {origin}: an analyzer may import only WASI 0.2 interfaces \
+                 and must export pcapsule:analyzer/analyzer@{INTERFACE_VERSION}"
+            )
+        })?;
+        let pre = AnalyzerComponentPre::new(instance_pre)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("{origin} does not export pcapsule:analyzer/analyzer@{INTERFACE_VERSION}"))?;
+        let mut store = self.store(DESCRIBE_LIMITS, None);
+        let info = async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance.pcapsule_analyzer_analyzer().call_describe(&mut store).await
+        }
+        .await
+        .map_err(|e| anyhow::anyhow!("{origin}: describe failed: {}", classify(e, &store)))?;
+        if info.interface_version != INTERFACE_VERSION {
+            anyhow::bail!(
+                "{origin} ({}) was built for analyzer interface {}, this pcapsule speaks {INTERFACE_VERSION}: \
+                 rebuild it against wit/analyzer.wit",
+                info.name,
+                info.interface_version
+            );
+        }
+        Ok(LoadedAnalyzer { pre, info, origin: origin.to_string() })
+    }
+
+    /// Runs one tool of `analyzer` with `capture` as its stdin, under `limits`.
+    pub async fn run(
+        &self,
+        analyzer: &LoadedAnalyzer,
+        request: RunRequest,
+        capture: impl AsyncRead + Send + Sync + 'static,
+        limits: Limits,
+    ) -> Result<String, CallError> {
+        let log = LogPipe::new(GUEST_LOG_BYTES);
+        let mut store = self.store(limits, Some((AsyncStdinStream::new(capture), log.clone())));
+        let call = async {
+            let instance: AnalyzerComponent = analyzer.pre.instantiate_async(&mut store).await?;
+            instance.pcapsule_analyzer_analyzer().call_run(&mut store, &request).await
+        };
+        // Epoch interruption cannot reach a guest blocked in a host call (a
+        // read that never completes), so the deadline is enforced here too.
+        let outcome = match tokio::time::timeout(limits.wall_clock + EPOCH_TICK * 10, call).await {
+            Ok(outcome) => outcome,
+            Err(_) => return Err(CallError::Limit { kind: LimitKind::WallClock, limits }),
+        };
+        match outcome {
+            Ok(Ok(json)) if json.len() as u64 > limits.result_bytes => {
+                Err(CallError::Limit { kind: LimitKind::ResultSize, limits })
+            }
+            Ok(Ok(json)) => Ok(json),
+            Ok(Err(run_error)) => Err(CallError::Analyzer(run_error)),
+            Err(trap) => Err(match classify(trap, &store) {
+                Classified::Limit(kind) => CallError::Limit { kind, limits },
+                Classified::Crash(detail) => CallError::Crashed { detail, guest_log: log.contents() },
+            }),
+        }
+    }
+
+    fn store(&self, limits: Limits, io: Option<(AsyncStdinStream, LogPipe)>) -> Store<CallState> {
+        let mut wasi = WasiCtxBuilder::new();
+        if let Some((stdin, log)) = io {
+            wasi.stdin(stdin).stderr(log);
+        }
+        let state = CallState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            memory: MemoryCap { max_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX), refused: false },
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
+        store.set_fuel(limits.fuel).expect("fuel is enabled in the engine config");
+        let deadline = Instant::now() + limits.wall_clock;
+        store.set_epoch_deadline(1);
+        // Every tick the guest yields to the executor (so other calls and the
+        // MCP transport keep running, and a dropped call stops here), until
+        // the deadline passes.
+        store.epoch_deadline_callback(move |_| {
+            if Instant::now() >= deadline { Ok(UpdateDeadline::Interrupt) } else { Ok(UpdateDeadline::Yield(1)) }
+        });
+        store
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+enum Classified {
+    Limit(LimitKind),
+    Crash(String),
+}
+
+impl std::fmt::Display for Classified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Classified::Limit(kind) => write!(f, "{kind} reached"),
+            Classified::Crash(detail) => f.write_str(detail),
+        }
+    }
+}
+
+/// Tells a tripped limit from a guest crash.
+fn classify(error: wasmtime::Error, store: &Store<CallState>) -> Classified {
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => return Classified::Limit(LimitKind::Fuel),
+        Some(Trap::Interrupt) => return Classified::Limit(LimitKind::WallClock),
+        _ => {}
+    }
+    // A refused memory.grow surfaces as whatever the guest does next (Rust
+    // aborts on allocation failure): the refusal is the cause.
+    if store.data().memory.refused {
+        return Classified::Limit(LimitKind::Memory);
+    }
+    Classified::Crash(format!("{error:#}"))
+}
