@@ -142,7 +142,14 @@ fn call_error(error: CallError, analyzer: &str, capture: &str) -> ToolError {
             )
         }
         CallError::Crashed { detail, guest_log } => {
-            let log = if guest_log.is_empty() { String::new() } else { format!("; its last words: {guest_log}") };
+            // The guest's stderr holds the panic message; Rust's hint about
+            // RUST_BACKTRACE means nothing to a client.
+            let words: Vec<&str> = guest_log
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+                .collect();
+            let log = if words.is_empty() { String::new() } else { format!(" ({})", words.join(" ")) };
             ToolError::new(
                 "analyzer_crashed",
                 format!(

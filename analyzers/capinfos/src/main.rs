@@ -212,23 +212,33 @@ fn byte_order(format: CaptureFormat) -> &'static str {
     }
 }
 
-fn precision_name(digits: u32) -> String {
-    match digits {
-        0 => "seconds".into(),
-        3 => "milliseconds".into(),
-        6 => "microseconds".into(),
-        9 => "nanoseconds".into(),
-        d => format!("10^-{d} seconds"),
+/// "microseconds", "nanoseconds", ... or "1/1024 seconds" for resolutions
+/// that are not a power of ten.
+fn precision_name(ticks_per_second: u64) -> String {
+    match ticks_per_second {
+        1 => "seconds".into(),
+        1_000 => "milliseconds".into(),
+        1_000_000 => "microseconds".into(),
+        1_000_000_000 => "nanoseconds".into(),
+        t if is_power_of_ten(t) => format!("10^-{} seconds", t.ilog10()),
+        t => format!("1/{t} seconds"),
     }
+}
+
+fn is_power_of_ten(mut t: u64) -> bool {
+    while t >= 10 && t % 10 == 0 {
+        t /= 10;
+    }
+    t == 1
 }
 
 /// A pcap file has one precision; pcapng's is per interface, so the file's is
 /// "per-packet" unless all interfaces agree (capinfos says the same).
 fn timestamp_precision(format: CaptureFormat, interfaces: &[Interface]) -> String {
-    let digits: Vec<u32> = interfaces.iter().map(Interface::precision_digits).collect();
+    let ticks: Vec<u64> = interfaces.iter().map(|i| i.ticks_per_second).collect();
     match format {
-        CaptureFormat::Pcap { .. } => precision_name(digits.first().copied().unwrap_or(6)),
-        CaptureFormat::PcapNg if digits.len() == 1 => precision_name(digits[0]),
+        CaptureFormat::Pcap { .. } => precision_name(ticks.first().copied().unwrap_or(1_000_000)),
+        CaptureFormat::PcapNg if ticks.len() == 1 => precision_name(ticks[0]),
         CaptureFormat::PcapNg => "per-packet".into(),
     }
 }
@@ -252,10 +262,116 @@ fn interfaces_json(interfaces: &[Interface], tallies: &[InterfaceTally]) -> Valu
                 "encapsulation": encapsulation,
                 "encapsulation_short": short,
                 "snaplen": iface.snaplen,
-                "timestamp_precision": precision_name(iface.precision_digits()),
+                "timestamp_precision": precision_name(iface.ticks_per_second),
                 "ticks_per_second": iface.ticks_per_second,
                 "packets": tallies.get(index).map_or(0, |t| t.packets),
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_on(name: &str, params: Value, server_cap: Option<u64>) -> Result<Value, RunError> {
+        let path = format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap();
+        let ctx = RunContext { capture_name: name.into(), capture_size: Some(bytes.len() as u64), max_packets: server_cap };
+        Capinfos::run("analyze_capinfos", params, &mut &bytes[..], &ctx)
+    }
+
+    fn expected(name: &str) -> Value {
+        let path = format!("{}/../../fixtures/expected/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn summaries_match_the_generated_facts() {
+        for name in ["dns-udp-ethernet.pcap", "raw-ipv6-nsec-big-endian.pcap", "multi-section.pcapng", "modified.pcap", "empty.pcapng"] {
+            let r = run_on(name, json!({}), None).unwrap();
+            let e = expected(name);
+            for key in ["file_type", "file_encapsulation_short", "packet_count", "data_size_bytes", "captured_size_bytes",
+                        "truncated_packets", "packets_without_timestamp", "strict_time_order", "section_count"] {
+                assert_eq!(r[key], e[key], "{name}: {key}");
+            }
+            assert_eq!(r["interface_count"], e["interfaces"].as_array().unwrap().len(), "{name}");
+            assert_eq!(r["truncated"], false, "{name}");
+            assert_eq!(r["file_size_bytes"], json!(std::fs::metadata(format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap().len()));
+            if let Some(earliest) = e["earliest"].as_array() {
+                let secs = earliest[0].as_f64().unwrap() + earliest[1].as_f64().unwrap() / 1e9;
+                assert!((r["first_packet_time"].as_f64().unwrap() - secs).abs() < 1e-6, "{name}");
+            } else {
+                assert!(r["first_packet_time"].is_null(), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn rates_and_averages() {
+        let r = run_on("dns-udp-ethernet.pcap", json!({}), None).unwrap();
+        // 4 packets over 3.75 s.
+        assert!((r["capture_duration_seconds"].as_f64().unwrap() - 3.75).abs() < 1e-9);
+        assert!((r["average_packet_rate"].as_f64().unwrap() - 4.0 / 3.75).abs() < 1e-9);
+        let size = r["data_size_bytes"].as_f64().unwrap();
+        assert!((r["data_rate_bits"].as_f64().unwrap() - size * 8.0 / 3.75).abs() < 1e-6);
+        assert!((r["average_packet_size_bytes"].as_f64().unwrap() - size / 4.0).abs() < 1e-9);
+        assert_eq!(r["file_encapsulation"], "Ethernet");
+        assert_eq!(r["timestamp_precision"], "microseconds");
+        let empty = run_on("empty.pcapng", json!({}), None).unwrap();
+        assert!(empty["average_packet_rate"].is_null(), "no rate without a duration");
+    }
+
+    #[test]
+    fn pcapng_interfaces_and_precisions() {
+        let r = run_on("multi-section.pcapng", json!({}), None).unwrap();
+        assert_eq!(r["file_encapsulation"], "Per packet");
+        assert_eq!(r["timestamp_precision"], "per-packet");
+        let precisions: Vec<&str> = r["interfaces"].as_array().unwrap().iter().map(|i| i["timestamp_precision"].as_str().unwrap()).collect();
+        assert_eq!(precisions, ["microseconds", "nanoseconds", "1/1024 seconds"]);
+        assert_eq!(r["interfaces"][0]["name"], "eth0");
+        assert_eq!(r["interfaces"][2]["section"], 1);
+    }
+
+    #[test]
+    fn damaged_and_cut_captures_give_results_with_warnings() {
+        for name in ["cut-mid-record.pcap", "damaged-length.pcap", "bad-interface.pcapng"] {
+            let r = run_on(name, json!({}), None).unwrap();
+            let e = expected(name);
+            assert_eq!(r["packet_count"], e["packet_count"], "{name}");
+            assert_eq!(r["cut_short"]["offset"], e["cut_short_offset"], "{name}");
+            assert_eq!(r["warnings"].as_array().unwrap().len(), 1, "{name}");
+        }
+        assert!(matches!(run_on("not-a-capture.txt", json!({}), None), Err(RunError::UnsupportedFormat(_))));
+    }
+
+    #[test]
+    fn max_packets_from_the_call_and_the_server() {
+        let r = run_on("dns-udp-ethernet.pcap", json!({"max_packets": 2}), None).unwrap();
+        assert_eq!((r["packet_count"].as_u64(), r["truncated"].as_bool(), r["max_packets"].as_u64()), (Some(2), Some(true), Some(2)));
+        let r = run_on("dns-udp-ethernet.pcap", json!({"max_packets": 3}), Some(1)).unwrap();
+        assert_eq!(r["packet_count"], 1, "the server-wide cap wins when lower");
+        let r = run_on("dns-udp-ethernet.pcap", json!({"max_packets": 4}), None).unwrap();
+        assert_eq!(r["truncated"], false, "a cap equal to the packet count cuts nothing");
+        assert!(matches!(run_on("dns-udp-ethernet.pcap", json!({"max_packets": "ten"}), None), Err(RunError::BadParams(_))));
+        assert!(matches!(run_on("dns-udp-ethernet.pcap", json!({"maxpackets": 1}), None), Err(RunError::BadParams(m)) if m.contains("maxpackets")));
+    }
+
+    #[test]
+    fn describe_offers_one_tool_with_valid_schemas() {
+        let d = Capinfos::describe();
+        assert_eq!(d.tools.len(), 1);
+        assert_eq!(d.tools[0].name, "analyze_capinfos");
+        assert_eq!(d.tools[0].params_schema["type"], "object");
+        let result_props = d.tools[0].result_schema["properties"].as_object().unwrap();
+        for mcpcap_field in ["file_size_bytes", "filename", "file_encapsulation", "packet_count", "data_size_bytes",
+                             "capture_duration_seconds", "first_packet_time", "last_packet_time", "data_rate_bytes",
+                             "data_rate_bits", "average_packet_size_bytes", "average_packet_rate"] {
+            assert!(result_props.contains_key(mcpcap_field), "{mcpcap_field} missing from the result schema");
+        }
+        let r = run_on("dns-udp-ethernet.pcap", json!({}), None).unwrap();
+        for key in r.as_object().unwrap().keys() {
+            assert!(result_props.contains_key(key), "result field {key} is not in the schema");
+        }
+    }
 }

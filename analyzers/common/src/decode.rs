@@ -198,10 +198,7 @@ mod tests {
     #[test]
     fn qinq_vlan_ids_in_order() {
         let builder = PacketBuilder::ethernet2([1; 6], [2; 6])
-            .double_vlan(
-                etherparse::SingleVlanHeader { vlan_id: etherparse::VlanId::try_new(100).unwrap(), ..Default::default() },
-                etherparse::SingleVlanHeader { vlan_id: etherparse::VlanId::try_new(200).unwrap(), ..Default::default() },
-            )
+            .double_vlan(etherparse::VlanId::try_new(100).unwrap(), etherparse::VlanId::try_new(200).unwrap())
             .ipv6([1; 16], [2; 16], 9)
             .udp(1, 2);
         let mut frame = Vec::new();

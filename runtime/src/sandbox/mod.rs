@@ -249,5 +249,12 @@ fn classify(error: wasmtime::Error, store: &Store<CallState>) -> Classified {
     if store.data().memory.refused {
         return Classified::Limit(LimitKind::Memory);
     }
-    Classified::Crash(format!("{error:#}"))
+    // The trap alone: the wasm backtrace helps analyzer authors (it is
+    // logged), not the client.
+    tracing::debug!("guest trap: {error:?}");
+    let detail = match error.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => error.to_string().lines().next().unwrap_or("unknown failure").to_string(),
+    };
+    Classified::Crash(detail)
 }
