@@ -1,0 +1,80 @@
+//! The direct command line: `pcapsule analyze` and `pcapsule list`, exit
+//! codes and errors.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::{cache_dir, pcapsule, repo};
+use serde_json::Value;
+
+fn run(args: &[&str]) -> Output {
+    Command::new(pcapsule()).args(args).arg("--cache-dir").arg(cache_dir()).current_dir(repo()).output().unwrap()
+}
+
+#[test]
+fn analyze_prints_the_result_and_exits_zero() {
+    let out = run(&["analyze", "capinfos", "fixtures/captures/raw-ipv6-nsec-big-endian.pcap"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["file_type"], "nsecpcap");
+    assert_eq!(v["byte_order"], "big-endian");
+    assert_eq!(v["strict_time_order"], false);
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys[0], "file_size_bytes", "mcpcap's fields come first, in its order");
+    let by_tool = run(&["analyze", "analyze_capinfos", "fixtures/captures/raw-ipv6-nsec-big-endian.pcap", r#"{"max_packets": 1}"#]);
+    let v: Value = serde_json::from_slice(&by_tool.stdout).unwrap();
+    assert_eq!(v["packet_count"], 1);
+}
+
+#[test]
+fn failures_exit_non_zero_with_a_json_error() {
+    let out = run(&["analyze", "capinfos", "fixtures/captures/not-a-capture.txt"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "unsupported_format");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pcap or pcapng"));
+
+    for (args, says) in [
+        (vec!["analyze", "nosuchtool", "fixtures/captures/modified.pcap"], "no tool or analyzer"),
+        (vec!["analyze", "capinfos", "fixtures/captures/modified.pcap", "[1]"], "JSON object"),
+        (vec!["list", "--modules", "dns,capinfos"], "--modules names `dns`"),
+        (vec!["list", "--limit", "capinfos.cpu=1"], "unknown limit"),
+        (vec!["list", "--limit", "capinfos"], "NAME.FIELD=VALUE"),
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn list_shows_analyzers_tools_prompts_and_limits() {
+    let out = run(&["list", "--json", "--limit", "capinfos.memory_mb=64", "--limit", "*.fuel=12345"]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let capinfos = v["analyzers"].as_array().unwrap().iter().find(|a| a["name"] == "capinfos").unwrap();
+    assert_eq!(capinfos["tools"][0]["name"], "analyze_capinfos");
+    assert_eq!(capinfos["limits"]["memory_bytes"], 64 << 20);
+    assert_eq!(capinfos["limits"]["fuel"], 12345);
+    assert_eq!(capinfos["origin"], "embedded:capinfos");
+    let text = run(&["list"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("tool   analyze_capinfos"));
+}
+
+#[test]
+fn config_file_sets_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("pcapsule.toml");
+    std::fs::write(&config, "max_packets = 7\n[limits]\nwall_clock_secs = 9\n[limits.capinfos]\nresult_kb = 3\n").unwrap();
+    let out = run(&["list", "--json", "--config", config.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["max_packets"], 7);
+    let capinfos = &v["analyzers"][0]["limits"];
+    assert_eq!(capinfos["wall_clock"], 9.0);
+    assert_eq!(capinfos["result_bytes"], 3 * 1024);
+    std::fs::write(&config, "[limits]\nwall_clock = 9\n").unwrap();
+    let bad = run(&["list", "--config", config.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+}

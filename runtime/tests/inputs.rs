@@ -1,0 +1,106 @@
+//! Capture inputs: local paths confined to --allow-dir (by cap-std, so `..`
+//! and symlinks cannot escape), non-regular files refused without blocking,
+//! and URL downloads with address checks and a size cap.
+
+mod common;
+
+use std::os::unix::fs::symlink;
+use std::process::Command;
+
+use common::{call, err, fixtures, ok, stdio_client};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A folder with one good capture, an escaping symlink, a FIFO and a subfolder.
+fn sandbox_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::copy(fixtures().join("dns-udp-ethernet.pcap"), root.join("good.pcap")).unwrap();
+    symlink(fixtures().join("modified.pcap"), root.join("escape.pcap")).unwrap();
+    symlink("good.pcap", root.join("inside-link.pcap")).unwrap();
+    std::fs::create_dir(root.join("sub")).unwrap();
+    let fifo = root.join("fifo.pcap");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    dir
+}
+
+#[tokio::test]
+async fn local_paths_are_confined() {
+    let dir = sandbox_dir();
+    let root = dir.path().to_str().unwrap().to_string();
+    let client = stdio_client(&["--allow-dir", &root]).await;
+    let path = |p: &str| format!("{root}/{p}");
+    let kind = |r: rmcp::model::CallToolResult| err(&r)["kind"].as_str().unwrap().to_string();
+
+    assert_eq!(ok(&call(&client, "analyze_capinfos", json!({"pcap_file": path("good.pcap")})).await)["packet_count"], 4);
+    assert_eq!(ok(&call(&client, "analyze_capinfos", json!({"pcap_file": path("inside-link.pcap")})).await)["packet_count"], 4);
+    assert_eq!(ok(&call(&client, "analyze_capinfos", json!({"pcap_file": path("sub/../good.pcap")})).await)["packet_count"], 4);
+    for (spec, want) in [
+        (path("escape.pcap"), "not_allowed"),
+        (path("../x.pcap"), "not_allowed"),
+        (path("sub/../../x.pcap"), "not_allowed"),
+        (fixtures().join("modified.pcap").display().to_string(), "not_allowed"),
+        ("/proc/self/environ".to_string(), "not_allowed"),
+        (path("fifo.pcap"), "not_a_file"),
+        (path("sub"), "not_a_file"),
+        (root.clone(), "not_a_file"),
+        (path("absent.pcap"), "not_found"),
+        ("ftp://example.com/x.pcap".to_string(), "bad_url"),
+        (String::new(), "bad_path"),
+    ] {
+        let started = std::time::Instant::now();
+        let got = kind(call(&client, "analyze_capinfos", json!({"pcap_file": spec})).await);
+        assert_eq!(got, want, "{spec}");
+        assert!(started.elapsed().as_secs() < 10, "{spec} must not block");
+    }
+    client.cancel().await.unwrap();
+}
+
+/// Serves `body` for every request on a loopback port, for `requests` requests.
+async fn serve_bytes(body: Vec<u8>, requests: usize) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        for _ in 0..requests {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn urls_are_downloaded_with_checks() {
+    let capture = std::fs::read(fixtures().join("dns-udp-ethernet.pcap")).unwrap();
+    let base = serve_bytes(capture, 4).await;
+    let url = format!("{base}/capture.pcap");
+
+    let strict = stdio_client(&["--allow-dir", "fixtures"]).await;
+    let refused = call(&strict, "analyze_capinfos", json!({"pcap_file": url})).await;
+    assert_eq!(err(&refused)["kind"], "not_allowed", "loopback is refused by default");
+    let localhost = call(&strict, "analyze_capinfos", json!({"pcap_file": url.replace("127.0.0.1", "localhost")})).await;
+    let error = err(&localhost);
+    assert!(error["message"].as_str().unwrap().contains("refusing to connect"), "names resolving to loopback too: {error}");
+    strict.cancel().await.unwrap();
+
+    let trusting = stdio_client(&["--allow-dir", "fixtures", "--allow-private-urls"]).await;
+    let downloaded = call(&trusting, "analyze_capinfos", json!({"pcap_file": url})).await;
+    assert_eq!(ok(&downloaded)["packet_count"], 4);
+    assert_eq!(ok(&downloaded)["filename"], url.as_str());
+    trusting.cancel().await.unwrap();
+
+    let big = serve_bytes(vec![0u8; 2 * 1024 * 1024], 1).await;
+    let capped = stdio_client(&["--allow-dir", "fixtures", "--allow-private-urls", "--max-download-mb", "1"]).await;
+    let too_large = call(&capped, "analyze_capinfos", json!({"pcap_file": format!("{big}/big.pcap")})).await;
+    assert_eq!(err(&too_large)["kind"], "too_large");
+    let dead = call(&capped, "analyze_capinfos", json!({"pcap_file": "http://127.0.0.1:9/x.pcap"})).await;
+    assert_eq!(err(&dead)["kind"], "download_failed");
+    capped.cancel().await.unwrap();
+}

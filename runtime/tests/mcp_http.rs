@@ -1,0 +1,124 @@
+//! pcapsule over streamable HTTP, driven by rmcp's client, with the bearer
+//! token required and checked.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::{call, cache_dir, err, ok, pcapsule, repo};
+use rmcp::ServiceExt;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// Starts `pcapsule serve --transport http` on a free loopback port; returns
+/// the child and the MCP endpoint URL it announced on stderr.
+async fn start(extra: &[&str], token: Option<&str>) -> (tokio::process::Child, String) {
+    let mut command = tokio::process::Command::new(pcapsule());
+    command
+        .args(["serve", "--transport", "http", "--host", "127.0.0.1", "--port", "0", "--allow-dir", "fixtures"])
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .args(extra)
+        .current_dir(repo())
+        .env_remove("PCAPSULE_AUTH_TOKEN")
+        .env_remove("MCPCAP_AUTH_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(token) = token {
+        command.env("PCAPSULE_AUTH_TOKEN", token);
+    }
+    let mut child = command.spawn().expect("spawning pcapsule");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("serving MCP over HTTP at ").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("pcapsule exited without serving HTTP");
+    })
+    .await
+    .expect("pcapsule announced its HTTP address");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[tokio::test]
+async fn tools_and_calls_over_http_with_a_bearer_token() {
+    install_crypto();
+    let (_child, url) = start(&[], Some(TOKEN)).await;
+    let transport =
+        StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(url.clone()).auth_header(TOKEN));
+    let client = ().serve(transport).await.expect("initialize over HTTP");
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "analyze_capinfos"));
+    let prompts = client.list_all_prompts().await.unwrap();
+    assert!(!prompts.is_empty());
+    let result = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/multi-section.pcapng"})).await;
+    assert_eq!(ok(&result)["packet_count"], 5);
+    assert_eq!(ok(&result)["interface_count"], 3);
+    let missing = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/missing.pcap"})).await;
+    assert_eq!(err(&missing)["kind"], "not_found");
+    client.cancel().await.unwrap();
+
+    // No token, or the wrong one: refused before MCP sees the request.
+    let raw = reqwest::Client::new();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let good = format!("Bearer {TOKEN}");
+    for auth in [None, Some("Bearer wrong-token-0123456789"), Some(TOKEN), Some(good.as_str())] {
+        let mut request = raw
+            .post(&url)
+            .header("Accept", "application/json, text/event-stream")
+            .header("Content-Type", "application/json")
+            .json(&body);
+        if let Some(a) = auth {
+            request = request.header("Authorization", a);
+        }
+        let status = request.send().await.unwrap().status();
+        assert_eq!(status == 401, auth != Some(good.as_str()), "auth {auth:?} gave {status}");
+    }
+    let wrong = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url).auth_header("wrong-token-0123456789"),
+    );
+    assert!(().serve(wrong).await.is_err(), "a client with the wrong token cannot initialize");
+}
+
+#[tokio::test]
+async fn non_loopback_http_without_a_token_is_refused() {
+    let output = tokio::process::Command::new(pcapsule())
+        .args(["serve", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--no-cache"])
+        .env_remove("PCAPSULE_AUTH_TOKEN")
+        .env_remove("MCPCAP_AUTH_TOKEN")
+        .current_dir(repo())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("without authentication"), "{stderr}");
+}
+
+#[tokio::test]
+async fn short_tokens_are_refused() {
+    let output = tokio::process::Command::new(pcapsule())
+        .args(["serve", "--transport", "http", "--port", "0", "--no-cache"])
+        .env("PCAPSULE_AUTH_TOKEN", "short")
+        .current_dir(repo())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("too short"));
+}

@@ -1,0 +1,71 @@
+//! pcapsule over stdio, driven by rmcp's client: initialize, list tools and
+//! prompts, get a prompt, call a tool, and get tool errors (not protocol
+//! errors) for bad input.
+
+mod common;
+
+use common::{call, err, ok, stdio_client};
+use rmcp::model::GetPromptRequestParams;
+use serde_json::json;
+
+#[tokio::test]
+async fn tools_prompts_and_calls_over_stdio() {
+    let client = stdio_client(&["--allow-dir", "fixtures"]).await;
+    let info = client.peer_info().expect("server info");
+    assert_eq!(info.server_info.as_ref().map(|i| i.name.as_str()), Some("pcapsule"));
+
+    let tools = client.list_all_tools().await.unwrap();
+    let capinfos = tools.iter().find(|t| t.name == "analyze_capinfos").expect("analyze_capinfos listed");
+    let required = capinfos.input_schema["required"].as_array().unwrap();
+    assert!(required.contains(&json!("pcap_file")), "pcap_file is a required parameter");
+    assert!(capinfos.output_schema.is_some(), "the result schema is declared");
+    assert_eq!(capinfos.annotations.as_ref().and_then(|a| a.read_only_hint), Some(true));
+
+    let prompts = client.list_all_prompts().await.unwrap();
+    assert!(prompts.iter().any(|p| p.name == "capture_overview"));
+    let prompt = client.get_prompt(GetPromptRequestParams::new("capture_overview")).await.unwrap();
+    let text = prompt.messages[0].content.as_text().expect("text prompt");
+    assert!(text.text.contains("analyze_capinfos"));
+
+    let result = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap"})).await;
+    let value = ok(&result);
+    assert_eq!(value["packet_count"], 4);
+    assert_eq!(value["file_encapsulation"], "Ethernet");
+    assert_eq!(value["filename"], "fixtures/captures/dns-udp-ethernet.pcap");
+    let text: serde_json::Value = serde_json::from_str(&result.content[0].as_text().unwrap().text).unwrap();
+    assert_eq!(&text, value, "the text content is the same JSON");
+
+    let missing = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/nope.pcap"})).await;
+    assert_eq!(err(&missing)["kind"], "not_found");
+    let outside = call(&client, "analyze_capinfos", json!({"pcap_file": "/etc/hostname"})).await;
+    assert_eq!(err(&outside)["kind"], "not_allowed");
+    let not_capture = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/not-a-capture.txt"})).await;
+    assert_eq!(err(&not_capture)["kind"], "unsupported_format");
+    let no_file = call(&client, "analyze_capinfos", json!({})).await;
+    assert!(err(&no_file)["message"].as_str().unwrap().contains("pcap_file"));
+    let bad = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap", "max_packets": -1})).await;
+    assert_eq!(err(&bad)["kind"], "bad_params");
+
+    // A damaged capture is a result with a warning, not an error.
+    let cut = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/cut-mid-record.pcap"})).await;
+    assert_eq!(ok(&cut)["packet_count"], 3);
+    assert!(ok(&cut)["cut_short"].is_object());
+
+    // An unknown tool cannot be routed: that one is a protocol error.
+    let unknown = client
+        .call_tool(rmcp::model::CallToolRequestParams::new("analyze_everything"))
+        .await;
+    assert!(unknown.is_err());
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn modules_and_max_packets_flags_as_in_mcpcap() {
+    let client = stdio_client(&["--allow-dir", "fixtures", "--modules", "capinfos", "--max-packets", "2"]).await;
+    let result = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap"})).await;
+    let value = ok(&result);
+    assert_eq!(value["packet_count"], 2);
+    assert_eq!(value["truncated"], true);
+    assert_eq!(value["max_packets"], 2);
+    client.cancel().await.unwrap();
+}
