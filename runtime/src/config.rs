@@ -79,14 +79,20 @@ pub struct DownloadSection {
 impl ConfigFile {
     /// Reads and parses a config file.
     pub fn read(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading the config file {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading the config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing the config file {}", path.display()))
     }
 
     /// The global limit overrides.
     pub fn global_limits(&self) -> LimitOverrides {
         let l = &self.limits;
-        LimitOverrides { fuel: l.fuel, memory_mb: l.memory_mb, wall_clock_secs: l.wall_clock_secs, result_kb: l.result_kb }
+        LimitOverrides {
+            fuel: l.fuel,
+            memory_mb: l.memory_mb,
+            wall_clock_secs: l.wall_clock_secs,
+            result_kb: l.result_kb,
+        }
     }
 }
 

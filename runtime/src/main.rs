@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 use crate::config::ConfigFile;
 use crate::input::{CaptureInputs, DownloadPolicy};
 use crate::registry::Registry;
-use crate::sandbox::limits::{LimitOverrides, LimitSettings};
+use crate::sandbox::limits::LimitSettings;
 use crate::sandbox::{ComponentCache, Sandbox};
 use crate::service::ToolService;
 
@@ -235,12 +235,10 @@ fn apply_limit_flag(limits: &mut LimitSettings, setting: &str) -> Result<()> {
     let usage = || format!("--limit {setting}: expected NAME.FIELD=VALUE, e.g. tcp.memory_mb=512");
     let (target, value) = setting.split_once('=').with_context(usage)?;
     let (name, field) = target.rsplit_once('.').with_context(usage)?;
-    let value: u64 = value.trim().parse().with_context(|| format!("--limit {setting}: the value must be a whole number"))?;
-    let overrides = if name == "*" {
-        &mut limits.all
-    } else {
-        limits.per_analyzer.entry(name.to_string()).or_insert_with(LimitOverrides::default)
-    };
+    let value: u64 =
+        value.trim().parse().with_context(|| format!("--limit {setting}: the value must be a whole number"))?;
+    let overrides =
+        if name == "*" { &mut limits.all } else { limits.per_analyzer.entry(name.to_string()).or_default() };
     overrides.set(field, value)
 }
 
@@ -368,10 +366,20 @@ async fn list(as_json: bool, common: CommonArgs) -> Result<ExitCode> {
             l["result_bytes"].as_u64().unwrap_or(0) >> 10,
         );
         for t in a["tools"].as_array().into_iter().flatten() {
-            let _ = writeln!(out, "  tool   {}: {}", t["name"].as_str().unwrap_or_default(), t["title"].as_str().unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "  tool   {}: {}",
+                t["name"].as_str().unwrap_or_default(),
+                t["title"].as_str().unwrap_or_default()
+            );
         }
         for p in a["prompts"].as_array().into_iter().flatten() {
-            let _ = writeln!(out, "  prompt {}: {}", p["name"].as_str().unwrap_or_default(), p["title"].as_str().unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "  prompt {}: {}",
+                p["name"].as_str().unwrap_or_default(),
+                p["title"].as_str().unwrap_or_default()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -13,9 +13,9 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams,
-    Prompt, PromptMessage, Role, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
+    GetPromptResult, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams, Prompt, PromptMessage,
+    Role, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -168,9 +168,8 @@ pub async fn serve_http(
     token: Option<String>,
     allow_unauthenticated: bool,
 ) -> Result<()> {
-    let listener = tokio::net::TcpListener::bind((host, port))
-        .await
-        .with_context(|| format!("binding {host}:{port}"))?;
+    let listener =
+        tokio::net::TcpListener::bind((host, port)).await.with_context(|| format!("binding {host}:{port}"))?;
     let addr = listener.local_addr()?;
     let loopback = addr.ip().is_loopback();
     if token.is_none() && !loopback && !allow_unauthenticated {
@@ -198,12 +197,7 @@ pub async fn serve_http(
 }
 
 /// The HTTP application: `/mcp` behind the bearer-token check.
-fn http_app(
-    service: Arc<ToolService>,
-    token: Option<String>,
-    host: &str,
-    shutdown: CancellationToken,
-) -> axum::Router {
+fn http_app(service: Arc<ToolService>, token: Option<String>, host: &str, shutdown: CancellationToken) -> axum::Router {
     let handler = PcapsuleMcp::new(service);
     let mut config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
     // rmcp checks the Host header against loopback names by default (the
@@ -214,9 +208,7 @@ fn http_app(
     let mcp: StreamableHttpService<PcapsuleMcp, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(handler.clone()), Default::default(), config);
     let guard = HttpGuard { token: token.map(Arc::new) };
-    axum::Router::new()
-        .nest_service("/mcp", mcp)
-        .layer(axum::middleware::from_fn_with_state(guard, require_bearer))
+    axum::Router::new().nest_service("/mcp", mcp).layer(axum::middleware::from_fn_with_state(guard, require_bearer))
 }
 
 fn is_loopback_name(host: &str) -> bool {

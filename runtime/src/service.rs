@@ -93,9 +93,12 @@ impl ToolService {
             capture_size: Some(opened.size),
             max_packets: self.max_packets,
         };
-        let file = tokio::fs::File::from_std(opened.file.try_clone().map_err(|e| {
-            ToolError::new("unreadable", format!("{capture} cannot be read: {e}"))
-        })?);
+        let file = tokio::fs::File::from_std(
+            opened
+                .file
+                .try_clone()
+                .map_err(|e| ToolError::new("unreadable", format!("{capture} cannot be read: {e}")))?,
+        );
         let outcome = self.sandbox.run(&analyzer, request, file, limits).await;
         // The capture (and a downloaded one's temporary file) lives until here.
         drop(opened);
@@ -113,10 +116,9 @@ fn call_error(error: CallError, analyzer: &str, capture: &str) -> ToolError {
             "unsupported_format",
             format!("{capture} is not a capture pcapsule can read: {m}. Give a pcap or pcapng file."),
         ),
-        CallError::Analyzer(RunError::MalformedCapture(m)) => ToolError::new(
-            "malformed_capture",
-            format!("{capture} is damaged at byte {}: {}", m.offset, m.message),
-        ),
+        CallError::Analyzer(RunError::MalformedCapture(m)) => {
+            ToolError::new("malformed_capture", format!("{capture} is damaged at byte {}: {}", m.offset, m.message))
+        }
         CallError::Analyzer(RunError::Internal(m)) => {
             ToolError::new("internal", format!("the {analyzer} analyzer failed: {m}"))
         }

@@ -21,7 +21,11 @@ struct Capinfos {
 
 fn capinfos(path: &std::path::Path) -> Option<Capinfos> {
     // -T -r: one tab-separated row; -M: exact numbers; -S: epoch seconds.
-    let out = Command::new("capinfos").args(["-T", "-r", "-M", "-S", "-E", "-c", "-d", "-a", "-e"]).arg(path).output().ok()?;
+    let out = Command::new("capinfos")
+        .args(["-T", "-r", "-M", "-S", "-E", "-c", "-d", "-a", "-e"])
+        .arg(path)
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -70,11 +74,14 @@ async fn capinfos_matches_wireshark_on_every_shared_capture() {
         //   reports no times at all (pcapsule reports the timed packets');
         // - out-of-range timestamp fractions, which capinfos prints as garbage.
         let untimed = value["packets_without_timestamp"].as_u64().unwrap() > 0;
-        let odd_fractions = value["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("fractional"));
+        let odd_fractions =
+            value["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("fractional"));
         if untimed || odd_fractions {
             continue;
         }
-        for (ours, theirs, what) in [(&value["first_packet_time"], theirs.first, "first"), (&value["last_packet_time"], theirs.last, "last")] {
+        for (ours, theirs, what) in
+            [(&value["first_packet_time"], theirs.first, "first"), (&value["last_packet_time"], theirs.last, "last")]
+        {
             match (ours.as_f64(), theirs) {
                 (Some(a), Some(b)) => assert!((a - b).abs() < 1e-6, "{name}: {what} packet time {a} vs {b}"),
                 (None, None) => {}

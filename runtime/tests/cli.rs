@@ -22,7 +22,12 @@ fn analyze_prints_the_result_and_exits_zero() {
     assert_eq!(v["strict_time_order"], false);
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
     assert_eq!(keys[0], "file_size_bytes", "mcpcap's fields come first, in its order");
-    let by_tool = run(&["analyze", "analyze_capinfos", "fixtures/captures/raw-ipv6-nsec-big-endian.pcap", r#"{"max_packets": 1}"#]);
+    let by_tool = run(&[
+        "analyze",
+        "analyze_capinfos",
+        "fixtures/captures/raw-ipv6-nsec-big-endian.pcap",
+        r#"{"max_packets": 1}"#,
+    ]);
     let v: Value = serde_json::from_slice(&by_tool.stdout).unwrap();
     assert_eq!(v["packet_count"], 1);
 }
@@ -44,7 +49,11 @@ fn failures_exit_non_zero_with_a_json_error() {
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -66,7 +75,8 @@ fn list_shows_analyzers_tools_prompts_and_limits() {
 fn config_file_sets_limits() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pcapsule.toml");
-    std::fs::write(&config, "max_packets = 7\n[limits]\nwall_clock_secs = 9\n[limits.capinfos]\nresult_kb = 3\n").unwrap();
+    std::fs::write(&config, "max_packets = 7\n[limits]\nwall_clock_secs = 9\n[limits.capinfos]\nresult_kb = 3\n")
+        .unwrap();
     let out = run(&["list", "--json", "--config", config.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -32,9 +32,18 @@ async fn local_paths_are_confined() {
     let path = |p: &str| format!("{root}/{p}");
     let kind = |r: rmcp::model::CallToolResult| err(&r)["kind"].as_str().unwrap().to_string();
 
-    assert_eq!(ok(&call(&client, "analyze_capinfos", json!({"pcap_file": path("good.pcap")})).await)["packet_count"], 4);
-    assert_eq!(ok(&call(&client, "analyze_capinfos", json!({"pcap_file": path("inside-link.pcap")})).await)["packet_count"], 4);
-    assert_eq!(ok(&call(&client, "analyze_capinfos", json!({"pcap_file": path("sub/../good.pcap")})).await)["packet_count"], 4);
+    assert_eq!(
+        ok(&call(&client, "analyze_capinfos", json!({"pcap_file": path("good.pcap")})).await)["packet_count"],
+        4
+    );
+    assert_eq!(
+        ok(&call(&client, "analyze_capinfos", json!({"pcap_file": path("inside-link.pcap")})).await)["packet_count"],
+        4
+    );
+    assert_eq!(
+        ok(&call(&client, "analyze_capinfos", json!({"pcap_file": path("sub/../good.pcap")})).await)["packet_count"],
+        4
+    );
     for (spec, want) in [
         (path("escape.pcap"), "not_allowed"),
         (path("../x.pcap"), "not_allowed"),
@@ -85,9 +94,13 @@ async fn urls_are_downloaded_with_checks() {
     let strict = stdio_client(&["--allow-dir", "fixtures"]).await;
     let refused = call(&strict, "analyze_capinfos", json!({"pcap_file": url})).await;
     assert_eq!(err(&refused)["kind"], "not_allowed", "loopback is refused by default");
-    let localhost = call(&strict, "analyze_capinfos", json!({"pcap_file": url.replace("127.0.0.1", "localhost")})).await;
+    let localhost =
+        call(&strict, "analyze_capinfos", json!({"pcap_file": url.replace("127.0.0.1", "localhost")})).await;
     let error = err(&localhost);
-    assert!(error["message"].as_str().unwrap().contains("refusing to connect"), "names resolving to loopback too: {error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("refusing to connect"),
+        "names resolving to loopback too: {error}"
+    );
     strict.cancel().await.unwrap();
 
     let trusting = stdio_client(&["--allow-dir", "fixtures", "--allow-private-urls"]).await;

@@ -14,12 +14,18 @@ async fn every_limit_trips_and_the_server_carries_on() {
     let components = misbehave_dir();
     let dir = components.path().to_str().unwrap().to_string();
     let client = stdio_client(&[
-        "--allow-dir", "fixtures",
-        "--analyzers-dir", &dir,
-        "--limit", "test-misbehave.fuel=2000000000",
-        "--limit", "test-misbehave.wall_clock_secs=2",
-        "--limit", "test-misbehave.memory_mb=32",
-        "--limit", "test-misbehave.result_kb=256",
+        "--allow-dir",
+        "fixtures",
+        "--analyzers-dir",
+        &dir,
+        "--limit",
+        "test-misbehave.fuel=2000000000",
+        "--limit",
+        "test-misbehave.wall_clock_secs=2",
+        "--limit",
+        "test-misbehave.memory_mb=32",
+        "--limit",
+        "test-misbehave.result_kb=256",
     ])
     .await;
     let cases = [

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{call, cache_dir, err, ok, pcapsule, repo};
+use common::{cache_dir, call, err, ok, pcapsule, repo};
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -58,14 +58,16 @@ fn install_crypto() {
 async fn tools_and_calls_over_http_with_a_bearer_token() {
     install_crypto();
     let (_child, url) = start(&[], Some(TOKEN)).await;
-    let transport =
-        StreamableHttpClientTransport::from_config(StreamableHttpClientTransportConfig::with_uri(url.clone()).auth_header(TOKEN));
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url.clone()).auth_header(TOKEN),
+    );
     let client = ().serve(transport).await.expect("initialize over HTTP");
     let tools = client.list_all_tools().await.unwrap();
     assert!(tools.iter().any(|t| t.name == "analyze_capinfos"));
     let prompts = client.list_all_prompts().await.unwrap();
     assert!(!prompts.is_empty());
-    let result = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/multi-section.pcapng"})).await;
+    let result =
+        call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/multi-section.pcapng"})).await;
     assert_eq!(ok(&result)["packet_count"], 5);
     assert_eq!(ok(&result)["interface_count"], 3);
     let missing = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/missing.pcap"})).await;

@@ -27,7 +27,8 @@ async fn tools_prompts_and_calls_over_stdio() {
     let text = prompt.messages[0].content.as_text().expect("text prompt");
     assert!(text.text.contains("analyze_capinfos"));
 
-    let result = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap"})).await;
+    let result =
+        call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap"})).await;
     let value = ok(&result);
     assert_eq!(value["packet_count"], 4);
     assert_eq!(value["file_encapsulation"], "Ethernet");
@@ -39,11 +40,17 @@ async fn tools_prompts_and_calls_over_stdio() {
     assert_eq!(err(&missing)["kind"], "not_found");
     let outside = call(&client, "analyze_capinfos", json!({"pcap_file": "/etc/hostname"})).await;
     assert_eq!(err(&outside)["kind"], "not_allowed");
-    let not_capture = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/not-a-capture.txt"})).await;
+    let not_capture =
+        call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/not-a-capture.txt"})).await;
     assert_eq!(err(&not_capture)["kind"], "unsupported_format");
     let no_file = call(&client, "analyze_capinfos", json!({})).await;
     assert!(err(&no_file)["message"].as_str().unwrap().contains("pcap_file"));
-    let bad = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap", "max_packets": -1})).await;
+    let bad = call(
+        &client,
+        "analyze_capinfos",
+        json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap", "max_packets": -1}),
+    )
+    .await;
     assert_eq!(err(&bad)["kind"], "bad_params");
 
     // A damaged capture is a result with a warning, not an error.
@@ -52,9 +59,7 @@ async fn tools_prompts_and_calls_over_stdio() {
     assert!(ok(&cut)["cut_short"].is_object());
 
     // An unknown tool cannot be routed: that one is a protocol error.
-    let unknown = client
-        .call_tool(rmcp::model::CallToolRequestParams::new("analyze_everything"))
-        .await;
+    let unknown = client.call_tool(rmcp::model::CallToolRequestParams::new("analyze_everything")).await;
     assert!(unknown.is_err());
     client.cancel().await.unwrap();
 }
@@ -62,7 +67,8 @@ async fn tools_prompts_and_calls_over_stdio() {
 #[tokio::test]
 async fn modules_and_max_packets_flags_as_in_mcpcap() {
     let client = stdio_client(&["--allow-dir", "fixtures", "--modules", "capinfos", "--max-packets", "2"]).await;
-    let result = call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap"})).await;
+    let result =
+        call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap"})).await;
     let value = ok(&result);
     assert_eq!(value["packet_count"], 2);
     assert_eq!(value["truncated"], true);

@@ -87,10 +87,7 @@ fn summarize(capture: &mut dyn Read, ctx: &RunContext, mut budget: PacketBudget)
     let mut strict_order = true;
     let mut without_timestamp = 0u64;
     let mut tallies: Vec<InterfaceTally> = Vec::new();
-    loop {
-        let Some(packet) = reader.next_packet()? else {
-            break;
-        };
+    while let Some(packet) = reader.next_packet()? {
         if !budget.admit() {
             break;
         }
@@ -226,7 +223,7 @@ fn precision_name(ticks_per_second: u64) -> String {
 }
 
 fn is_power_of_ten(mut t: u64) -> bool {
-    while t >= 10 && t % 10 == 0 {
+    while t >= 10 && t.is_multiple_of(10) {
         t /= 10;
     }
     t == 1
@@ -277,7 +274,8 @@ mod tests {
     fn run_on(name: &str, params: Value, server_cap: Option<u64>) -> Result<Value, RunError> {
         let path = format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(&path).unwrap();
-        let ctx = RunContext { capture_name: name.into(), capture_size: Some(bytes.len() as u64), max_packets: server_cap };
+        let ctx =
+            RunContext { capture_name: name.into(), capture_size: Some(bytes.len() as u64), max_packets: server_cap };
         Capinfos::run("analyze_capinfos", params, &mut &bytes[..], &ctx)
     }
 
@@ -288,16 +286,38 @@ mod tests {
 
     #[test]
     fn summaries_match_the_generated_facts() {
-        for name in ["dns-udp-ethernet.pcap", "raw-ipv6-nsec-big-endian.pcap", "multi-section.pcapng", "modified.pcap", "empty.pcapng"] {
+        for name in [
+            "dns-udp-ethernet.pcap",
+            "raw-ipv6-nsec-big-endian.pcap",
+            "multi-section.pcapng",
+            "modified.pcap",
+            "empty.pcapng",
+        ] {
             let r = run_on(name, json!({}), None).unwrap();
             let e = expected(name);
-            for key in ["file_type", "file_encapsulation_short", "packet_count", "data_size_bytes", "captured_size_bytes",
-                        "truncated_packets", "packets_without_timestamp", "strict_time_order", "section_count"] {
+            for key in [
+                "file_type",
+                "file_encapsulation_short",
+                "packet_count",
+                "data_size_bytes",
+                "captured_size_bytes",
+                "truncated_packets",
+                "packets_without_timestamp",
+                "strict_time_order",
+                "section_count",
+            ] {
                 assert_eq!(r[key], e[key], "{name}: {key}");
             }
             assert_eq!(r["interface_count"], e["interfaces"].as_array().unwrap().len(), "{name}");
             assert_eq!(r["truncated"], false, "{name}");
-            assert_eq!(r["file_size_bytes"], json!(std::fs::metadata(format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap().len()));
+            assert_eq!(
+                r["file_size_bytes"],
+                json!(
+                    std::fs::metadata(format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR")))
+                        .unwrap()
+                        .len()
+                )
+            );
             if let Some(earliest) = e["earliest"].as_array() {
                 let secs = earliest[0].as_f64().unwrap() + earliest[1].as_f64().unwrap() / 1e9;
                 assert!((r["first_packet_time"].as_f64().unwrap() - secs).abs() < 1e-6, "{name}");
@@ -327,7 +347,8 @@ mod tests {
         let r = run_on("multi-section.pcapng", json!({}), None).unwrap();
         assert_eq!(r["file_encapsulation"], "Per packet");
         assert_eq!(r["timestamp_precision"], "per-packet");
-        let precisions: Vec<&str> = r["interfaces"].as_array().unwrap().iter().map(|i| i["timestamp_precision"].as_str().unwrap()).collect();
+        let precisions: Vec<&str> =
+            r["interfaces"].as_array().unwrap().iter().map(|i| i["timestamp_precision"].as_str().unwrap()).collect();
         assert_eq!(precisions, ["microseconds", "nanoseconds", "1/1024 seconds"]);
         assert_eq!(r["interfaces"][0]["name"], "eth0");
         assert_eq!(r["interfaces"][2]["section"], 1);
@@ -348,13 +369,21 @@ mod tests {
     #[test]
     fn max_packets_from_the_call_and_the_server() {
         let r = run_on("dns-udp-ethernet.pcap", json!({"max_packets": 2}), None).unwrap();
-        assert_eq!((r["packet_count"].as_u64(), r["truncated"].as_bool(), r["max_packets"].as_u64()), (Some(2), Some(true), Some(2)));
+        assert_eq!(
+            (r["packet_count"].as_u64(), r["truncated"].as_bool(), r["max_packets"].as_u64()),
+            (Some(2), Some(true), Some(2))
+        );
         let r = run_on("dns-udp-ethernet.pcap", json!({"max_packets": 3}), Some(1)).unwrap();
         assert_eq!(r["packet_count"], 1, "the server-wide cap wins when lower");
         let r = run_on("dns-udp-ethernet.pcap", json!({"max_packets": 4}), None).unwrap();
         assert_eq!(r["truncated"], false, "a cap equal to the packet count cuts nothing");
-        assert!(matches!(run_on("dns-udp-ethernet.pcap", json!({"max_packets": "ten"}), None), Err(RunError::BadParams(_))));
-        assert!(matches!(run_on("dns-udp-ethernet.pcap", json!({"maxpackets": 1}), None), Err(RunError::BadParams(m)) if m.contains("maxpackets")));
+        assert!(matches!(
+            run_on("dns-udp-ethernet.pcap", json!({"max_packets": "ten"}), None),
+            Err(RunError::BadParams(_))
+        ));
+        assert!(
+            matches!(run_on("dns-udp-ethernet.pcap", json!({"maxpackets": 1}), None), Err(RunError::BadParams(m)) if m.contains("maxpackets"))
+        );
     }
 
     #[test]
@@ -364,9 +393,20 @@ mod tests {
         assert_eq!(d.tools[0].name, "analyze_capinfos");
         assert_eq!(d.tools[0].params_schema["type"], "object");
         let result_props = d.tools[0].result_schema["properties"].as_object().unwrap();
-        for mcpcap_field in ["file_size_bytes", "filename", "file_encapsulation", "packet_count", "data_size_bytes",
-                             "capture_duration_seconds", "first_packet_time", "last_packet_time", "data_rate_bytes",
-                             "data_rate_bits", "average_packet_size_bytes", "average_packet_rate"] {
+        for mcpcap_field in [
+            "file_size_bytes",
+            "filename",
+            "file_encapsulation",
+            "packet_count",
+            "data_size_bytes",
+            "capture_duration_seconds",
+            "first_packet_time",
+            "last_packet_time",
+            "data_rate_bytes",
+            "data_rate_bits",
+            "average_packet_size_bytes",
+            "average_packet_rate",
+        ] {
             assert!(result_props.contains_key(mcpcap_field), "{mcpcap_field} missing from the result schema");
         }
         let r = run_on("dns-udp-ethernet.pcap", json!({}), None).unwrap();

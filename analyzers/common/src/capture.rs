@@ -13,8 +13,8 @@
 use std::io::Read;
 
 use pcap_file::pcap::{PcapParser, RawPcapPacket};
-use pcap_file::pcapng::blocks::{Block, RawBlock};
 use pcap_file::pcapng::PcapNgParser;
+use pcap_file::pcapng::blocks::{Block, RawBlock};
 
 use crate::Timestamp;
 
@@ -320,10 +320,8 @@ impl<R: Read> CaptureReader<R> {
             let classic = if big_endian { PCAP_MAGIC_MICRO.to_be_bytes() } else { PCAP_MAGIC_MICRO.to_le_bytes() };
             header[..4].copy_from_slice(&classic);
         }
-        let (_, parser) = PcapParser::new(&header).map_err(|e| CaptureError::Malformed {
-            offset: 0,
-            message: format!("pcap file header: {e}"),
-        })?;
+        let (_, parser) = PcapParser::new(&header)
+            .map_err(|e| CaptureError::Malformed { offset: 0, message: format!("pcap file header: {e}") })?;
         let h = parser.header();
         self.interfaces.push(Interface {
             // The upper six bits of the pcap link-type field carry FCS
@@ -396,7 +394,12 @@ impl<R: Read> CaptureReader<R> {
         let timestamp = Timestamp::from_ticks(i64::from(ts_sec), u64::from(ts_frac), ticks);
         let data_start = self.start + header_len;
         self.consume(header_len + captured);
-        Ok(Some(Found { timestamp: Some(timestamp), original_len, interface: 0, data: (data_start, data_start + captured) }))
+        Ok(Some(Found {
+            timestamp: Some(timestamp),
+            original_len,
+            interface: 0,
+            data: (data_start, data_start + captured),
+        }))
     }
 
     fn start_pcapng(&mut self) -> Result<(), CaptureError> {
@@ -435,7 +438,7 @@ impl<R: Read> CaptureReader<R> {
         };
         let len_bytes = [w[4], w[5], w[6], w[7]];
         let len = if big_endian { u32::from_be_bytes(len_bytes) } else { u32::from_le_bytes(len_bytes) } as usize;
-        if len < 12 || len % 4 != 0 || len > MAX_RECORD_BYTES {
+        if len < 12 || !len.is_multiple_of(4) || len > MAX_RECORD_BYTES {
             return Err(CaptureError::Malformed {
                 offset: self.offset,
                 message: format!(
@@ -471,10 +474,8 @@ impl<R: Read> CaptureReader<R> {
                 if self.available() == 0 {
                     return Ok(None);
                 }
-                return self.stop(format!(
-                    "the file ends inside a pcapng block ({} bytes left over)",
-                    self.available()
-                ));
+                return self
+                    .stop(format!("the file ends inside a pcapng block ({} bytes left over)", self.available()));
             };
             let Framing::PcapNg { parser } = &mut self.framing else { unreachable!() };
             let bytes = &self.window[self.start..self.start + len];
@@ -527,41 +528,25 @@ impl<R: Read> CaptureReader<R> {
                 _ => None,
             };
             self.consume(len);
-            if let Some((timestamp, original_len, interface, data_range)) = found {
+            if found.is_some() {
                 // The block's data lies inside the bytes just consumed, which
                 // stay in the window until the next call.
-                let base = self.start - len;
-                return Ok(Some(Found {
-                    timestamp,
-                    original_len,
-                    interface,
-                    data: (base + data_range.0, base + data_range.1),
-                }));
+                return Ok(found);
             }
         }
     }
 
-    /// Timestamp, original length, interface index and the data's range within
-    /// the block bytes.
-    fn packet_from_block(&self, block: Block<'_>) -> Result<(Option<Timestamp>, u32, usize, (usize, usize)), String> {
-        let block_start = self.start;
+    /// The packet in a packet block, its data located by its position in the window.
+    fn packet_from_block(&self, block: Block<'_>) -> Result<Found, String> {
         let locate = |data: &[u8]| -> (usize, usize) {
-            let from = data.as_ptr() as usize - self.window[block_start..].as_ptr() as usize;
+            let from = data.as_ptr() as usize - self.window.as_ptr() as usize;
             (from, from + data.len())
         };
         let (section_interface, ticks_raw, original_len, range) = match &block {
-            Block::EnhancedPacket(epb) => (
-                epb.interface_id as usize,
-                Some(epb.timestamp.as_nanos() as u64),
-                epb.original_len,
-                locate(&epb.data),
-            ),
-            Block::Packet(pb) => (
-                usize::from(pb.interface_id),
-                Some(pb.timestamp),
-                pb.original_len,
-                locate(&pb.data),
-            ),
+            Block::EnhancedPacket(epb) => {
+                (epb.interface_id as usize, Some(epb.timestamp.as_nanos() as u64), epb.original_len, locate(&epb.data))
+            }
+            Block::Packet(pb) => (usize::from(pb.interface_id), Some(pb.timestamp), pb.original_len, locate(&pb.data)),
             Block::SimplePacket(spb) => {
                 // The block body runs to the end of the block, padding included:
                 // the captured part is the original length cut to the snaplen.
@@ -587,7 +572,7 @@ impl<R: Read> CaptureReader<R> {
             let ticks = iface.ticks_per_second;
             Timestamp::from_ticks((raw / ticks) as i64, raw % ticks, ticks)
         });
-        Ok((timestamp, original_len, interface, range))
+        Ok(Found { timestamp, original_len, interface, data: range })
     }
 }
 
@@ -627,8 +612,8 @@ fn placeholder_parser() -> PcapNgParser {
     // PcapNgParser has no public constructor without a section header, so the
     // reader starts with one parsed from a minimal, valid SHB.
     const MINIMAL_SHB: [u8; 28] = [
-        0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xff, 0xff, 0xff, 28, 0, 0, 0,
+        0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 28, 0, 0, 0,
     ];
     PcapNgParser::new(&MINIMAL_SHB).expect("a valid section header").1
 }

@@ -78,7 +78,12 @@ pub fn parse_params<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, 
 }
 
 /// Runs a tool, first checking the tool name and that params is an object.
-fn run_checked<A: Analyzer>(tool: &str, params: &str, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+fn run_checked<A: Analyzer>(
+    tool: &str,
+    params: &str,
+    capture: &mut dyn Read,
+    ctx: &RunContext,
+) -> Result<Value, RunError> {
     let known: Vec<&str> = A::describe().tools.iter().map(|t| t.name).collect();
     if !known.contains(&tool) {
         return Err(RunError::BadParams(format!("unknown tool `{tool}`: this analyzer provides {}", known.join(", "))));
@@ -134,16 +139,16 @@ pub fn run_wit<A: Analyzer>(request: wit::RunRequest) -> Result<String, wit::Run
         max_packets: request.max_packets,
     };
     let mut stdin = std::io::stdin().lock();
-    run_checked::<A>(&request.tool, &request.params_json, &mut stdin, &ctx)
-        .map(|v| v.to_string())
-        .map_err(|e| match e {
+    run_checked::<A>(&request.tool, &request.params_json, &mut stdin, &ctx).map(|v| v.to_string()).map_err(
+        |e| match e {
             RunError::BadParams(m) => wit::RunError::BadParams(m),
             RunError::UnsupportedFormat(m) => wit::RunError::UnsupportedFormat(m),
             RunError::Malformed { offset, message } => {
                 wit::RunError::MalformedCapture(wit::Malformed { offset, message })
             }
             RunError::Internal(m) => wit::RunError::Internal(m),
-        })
+        },
+    )
 }
 
 const USAGE: &str = "usage: ANALYZER.wasm CAPTURE|- [TOOL] [PARAMS_JSON]\n       ANALYZER.wasm --describe\n\
@@ -206,9 +211,7 @@ pub fn command_main<A: Analyzer>() -> std::process::ExitCode {
                 run_checked::<A>(tool, params, &mut file, &ctx)
             }
             Err(e) => {
-                eprintln!(
-                    "error: cannot open {path}: {e} (under wasmtime, grant its folder with --dir=FOLDER)"
-                );
+                eprintln!("error: cannot open {path}: {e} (under wasmtime, grant its folder with --dir=FOLDER)");
                 return ExitCode::from(2);
             }
         }

@@ -37,8 +37,8 @@ impl Paging {
                 "limit must be at most {MAX_PAGE_LIMIT}, got {limit}: page through longer lists with offset"
             )));
         }
-        let offset = usize::try_from(offset.unwrap_or(0))
-            .map_err(|_| RunError::BadParams("offset is too large".into()))?;
+        let offset =
+            usize::try_from(offset.unwrap_or(0)).map_err(|_| RunError::BadParams("offset is too large".into()))?;
         Ok(Paging { offset, limit: limit as usize })
     }
 
@@ -76,7 +76,8 @@ impl<T> PageCollector<T> {
         let returned = self.items.len();
         let end = self.paging.offset + returned;
         let next_offset = (end < self.total && returned > 0).then_some(end);
-        let info = PageInfo { total: self.total, returned, offset: self.paging.offset, limit: self.paging.limit, next_offset };
+        let info =
+            PageInfo { total: self.total, returned, offset: self.paging.offset, limit: self.paging.limit, next_offset };
         (self.items, info)
     }
 }
@@ -245,7 +246,9 @@ mod tests {
 
     #[test]
     fn budget_takes_the_lower_cap_and_reports_when_hit() {
-        for (param, server, expected) in [(Some(5), Some(3), Some(3)), (Some(2), Some(9), Some(2)), (None, Some(4), Some(4)), (None, None, None)] {
+        for (param, server, expected) in
+            [(Some(5), Some(3), Some(3)), (Some(2), Some(9), Some(2)), (None, Some(4), Some(4)), (None, None, None)]
+        {
             let mut b = PacketBudget::new(param, server).unwrap();
             let admitted = (0..10).filter(|_| b.admit()).count() as u64;
             assert_eq!(admitted, expected.unwrap_or(10));

@@ -62,10 +62,10 @@ pub fn decode(link_type: u32, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
             _ => None,
         })
         .collect();
-    let problem = layers.stop_err.as_ref().map(|(err, layer)| DecodeProblem {
-        layer: layer_name(*layer),
-        message: err.to_string(),
-    });
+    let problem = layers
+        .stop_err
+        .as_ref()
+        .map(|(err, layer)| DecodeProblem { layer: layer_name(*layer), message: err.to_string() });
     Ok(Decoded { layers, vlan_ids, problem })
 }
 
@@ -100,8 +100,12 @@ fn layer_name(layer: etherparse::err::Layer) -> &'static str {
         L::Ethernet2Header | L::LinuxSllHeader | L::EtherPayload => "link",
         L::VlanHeader | L::MacsecHeader | L::MacsecPacket => "vlan",
         L::Ipv4Header | L::Ipv6Header | L::IpHeader | L::Ipv4Packet | L::Ipv6Packet => "ip",
-        L::IpAuthHeader | L::Ipv6ExtHeader | L::Ipv6HopByHopHeader | L::Ipv6DestOptionsHeader
-        | L::Ipv6RouteHeader | L::Ipv6FragHeader => "ip-extension",
+        L::IpAuthHeader
+        | L::Ipv6ExtHeader
+        | L::Ipv6HopByHopHeader
+        | L::Ipv6DestOptionsHeader
+        | L::Ipv6RouteHeader
+        | L::Ipv6FragHeader => "ip-extension",
         L::UdpHeader | L::UdpPayload => "udp",
         L::TcpHeader => "tcp",
         L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => "icmp",

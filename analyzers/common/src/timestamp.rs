@@ -37,7 +37,7 @@ impl Timestamp {
         let second_of_day = self.secs.rem_euclid(86_400);
         let (year, month, day) = civil_from_days(days);
         let (h, m, s) = (second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
-        let fraction = if self.nanos % 1000 == 0 {
+        let fraction = if self.nanos.is_multiple_of(1000) {
             format!("{:06}", self.nanos / 1000)
         } else {
             format!("{:09}", self.nanos)

@@ -87,7 +87,9 @@ impl Downloader {
         if let Some(reason) = literal_host_refusal(&parsed, self.policy.allow_private_addresses) {
             return Err(InputError::new("not_allowed", format!("{url}: {reason}")));
         }
-        let failed = |e: reqwest::Error| InputError::new("download_failed", format!("downloading {url} failed: {}", error_chain(&e)));
+        let failed = |e: reqwest::Error| {
+            InputError::new("download_failed", format!("downloading {url} failed: {}", error_chain(&e)))
+        };
         let response = self.client.get(parsed).send().await.map_err(failed)?;
         let status = response.status();
         if !status.is_success() {
@@ -231,9 +233,24 @@ mod tests {
     #[test]
     fn forbidden_ranges() {
         for bad in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "224.0.0.1",
-            "255.255.255.255", "100.64.0.1", "::1", "::", "fe80::1", "fc00::1", "ff02::1", "::ffff:127.0.0.1",
-            "::ffff:10.0.0.1", "64:ff9b::a00:1", "::127.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "100.64.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fc00::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a00:1",
+            "::127.0.0.1",
         ] {
             assert!(is_forbidden(bad.parse().unwrap()), "{bad} must be refused");
         }

@@ -28,9 +28,7 @@ impl AllowedRoots {
         let mut roots = Vec::new();
         for dir in dirs {
             let absolute = std::path::absolute(dir)?;
-            let canonical = dir
-                .canonicalize()
-                .map_err(|e| anyhow::anyhow!("--allow-dir {}: {e}", dir.display()))?;
+            let canonical = dir.canonicalize().map_err(|e| anyhow::anyhow!("--allow-dir {}: {e}", dir.display()))?;
             let handle = Dir::open_ambient_dir(&canonical, ambient_authority())
                 .map_err(|e| anyhow::anyhow!("--allow-dir {}: {e}", dir.display()))?;
             let mut spellings = vec![canonical];

@@ -78,9 +78,9 @@ impl LimitOverrides {
             "memory_mb" => self.memory_mb = Some(value),
             "wall_clock_secs" => self.wall_clock_secs = Some(value),
             "result_kb" => self.result_kb = Some(value),
-            other => anyhow::bail!(
-                "unknown limit `{other}`: the limits are fuel, memory_mb, wall_clock_secs and result_kb"
-            ),
+            other => {
+                anyhow::bail!("unknown limit `{other}`: the limits are fuel, memory_mb, wall_clock_secs and result_kb")
+            }
         }
         Ok(())
     }
