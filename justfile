@@ -27,11 +27,11 @@ test:
 
 # Serve MCP over stdio (default) or HTTP: `just serve --transport http --port 8080`.
 serve *ARGS:
-    cargo run -q -p pcapsule --release -- serve {{ARGS}}
+    cargo run -q -p pcapsule -- serve {{ARGS}}
 
 # Run one tool: `just analyze capinfos ./capture.pcap`.
 analyze TOOL CAPTURE *PARAMS:
-    cargo run -q -p pcapsule --release -- analyze {{TOOL}} {{CAPTURE}} {{PARAMS}}
+    cargo run -q -p pcapsule -- analyze {{TOOL}} {{CAPTURE}} {{PARAMS}}
 
 # Formatting and clippy (warnings are errors), host and analyzers.
 lint:
