@@ -41,7 +41,13 @@ pub enum DecodeError {
 pub fn decode(link_type: u32, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     let layers = match link_type {
         linktype::ETHERNET => LaxSlicedPacket::from_ethernet(data).map_err(|e| link_problem(e.to_string()))?,
-        linktype::RAW | linktype::RAW_OPENBSD | linktype::IPV4 | linktype::IPV6 => from_ip(data)?,
+        linktype::RAW | linktype::RAW_OPENBSD => from_ip(data)?,
+        // These link types promise one IP version: a header of the other is
+        // malformed (as Wireshark judges it), not silently accepted.
+        linktype::IPV4 => from_ip(expect_version(data, 4)?)?,
+        linktype::IPV6 => from_ip(expect_version(data, 6)?)?,
+        linktype::FDDI => fddi(data)?,
+        linktype::NFLOG => nflog(data)?,
         linktype::NULL | linktype::LOOP => {
             // BSD loopback: a 4-byte address family, in the capturing host's byte
             // order for NULL and network order for LOOP. Either way it only tells
@@ -79,6 +85,53 @@ fn cooked(data: &[u8], header_len: usize, ether_type_at: usize) -> Result<LaxSli
     }
     let ether_type = u16::from_be_bytes([data[ether_type_at], data[ether_type_at + 1]]);
     Ok(LaxSlicedPacket::from_ether_type(EtherType(ether_type), &data[header_len..]))
+}
+
+fn expect_version(data: &[u8], version: u8) -> Result<&[u8], DecodeError> {
+    match data.first() {
+        Some(b) if b >> 4 == version => Ok(data),
+        Some(b) => Err(DecodeError::Malformed(DecodeProblem {
+            layer: "ip",
+            message: format!("the link type promises IPv{version}, the header says version {}", b >> 4),
+        })),
+        None => Err(link_problem("empty packet".into())),
+    }
+}
+
+/// FDDI: a 13-byte MAC header, then 802.2 LLC with SNAP carrying an
+/// EtherType. etherparse has no FDDI support, and only the SNAP case (the one
+/// IP uses) matters here.
+fn fddi(data: &[u8]) -> Result<LaxSlicedPacket<'_>, DecodeError> {
+    const MAC: usize = 13;
+    const SNAP: usize = 8;
+    if data.len() < MAC + SNAP {
+        return Err(link_problem(short("FDDI header with LLC/SNAP", MAC + SNAP, data.len())));
+    }
+    if data[MAC..MAC + 3] != [0xaa, 0xaa, 0x03] {
+        return Err(link_problem("FDDI frame without an LLC/SNAP header (not IP)".into()));
+    }
+    let ether_type = u16::from_be_bytes([data[MAC + 6], data[MAC + 7]]);
+    Ok(LaxSlicedPacket::from_ether_type(EtherType(ether_type), &data[MAC + SNAP..]))
+}
+
+/// NFLOG: a 4-byte header, then TLVs (16-bit length and type in the
+/// capturing host's byte order, little-endian in practice, values padded to
+/// 4 bytes); type 9 carries the IP packet. etherparse has no NFLOG support.
+fn nflog(data: &[u8]) -> Result<LaxSlicedPacket<'_>, DecodeError> {
+    const PAYLOAD: u16 = 9;
+    let mut rest = data.get(4..).ok_or_else(|| link_problem(short("NFLOG header", 4, data.len())))?;
+    while rest.len() >= 4 {
+        let len = usize::from(u16::from_le_bytes([rest[0], rest[1]]));
+        let kind = u16::from_le_bytes([rest[2], rest[3]]) & 0x7fff;
+        if len < 4 || len > rest.len() {
+            return Err(link_problem(format!("NFLOG TLV of length {len} with {} bytes left", rest.len())));
+        }
+        if kind == PAYLOAD {
+            return from_ip(&rest[4..len]);
+        }
+        rest = rest.get(len.next_multiple_of(4)..).unwrap_or(&[]);
+    }
+    Err(link_problem("NFLOG record without a packet payload".into()))
 }
 
 fn from_ip(data: &[u8]) -> Result<LaxSlicedPacket<'_>, DecodeError> {
@@ -253,6 +306,28 @@ mod tests {
         assert!(matches!(decode(linktype::LINUX_SLL2, &[0; 10]), Err(DecodeError::Malformed(_))));
         assert_eq!(decode(284, &[0; 40]).err(), Some(DecodeError::UnsupportedLinkType(284)));
         assert!(matches!(decode(linktype::RAW, &[0x45, 0]), Err(DecodeError::Malformed(p)) if p.layer == "ip"));
+        let v4 = &udp_over_ethernet(b"x")[14..];
+        assert!(matches!(decode(linktype::IPV6, v4), Err(DecodeError::Malformed(p)) if p.message.contains("IPv6")));
+    }
+
+    #[test]
+    fn fddi_and_nflog_carry_ip() {
+        let frame = udp_over_ethernet(b"abc");
+        let ip = &frame[14..];
+        let mut fddi = vec![0x50; 13];
+        fddi.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        fddi.extend_from_slice(ip);
+        assert_eq!(decode(linktype::FDDI, &fddi).unwrap().udp().unwrap().2, b"abc");
+        // NFLOG: header, a prefix TLV (type 10, padded), then the payload TLV.
+        let mut nflog = vec![2, 0, 0, 1];
+        nflog.extend_from_slice(&7u16.to_le_bytes());
+        nflog.extend_from_slice(&10u16.to_le_bytes());
+        nflog.extend_from_slice(&[b'x', b'y', b'z', 0]);
+        nflog.extend_from_slice(&((ip.len() + 4) as u16).to_le_bytes());
+        nflog.extend_from_slice(&9u16.to_le_bytes());
+        nflog.extend_from_slice(ip);
+        assert_eq!(decode(linktype::NFLOG, &nflog).unwrap().udp().unwrap().2, b"abc");
+        assert!(matches!(decode(linktype::NFLOG, &[2, 0, 0, 1, 0xff, 0xff, 9, 0]), Err(DecodeError::Malformed(_))));
     }
 
     #[test]

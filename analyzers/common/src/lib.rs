@@ -13,6 +13,7 @@ pub mod component;
 pub mod conventions;
 pub mod decode;
 pub mod linktype;
+pub mod testing;
 mod timestamp;
 
 pub use capture::{CaptureError, CaptureReader, Packet};

@@ -19,6 +19,10 @@ pub const IPV4: u32 = 228;
 pub const IPV6: u32 = 229;
 /// Linux cooked capture v2.
 pub const LINUX_SLL2: u32 = 276;
+/// FDDI (Wireshark reads it bit-swapped).
+pub const FDDI: u32 = 10;
+/// Linux netfilter NFLOG.
+pub const NFLOG: u32 = 239;
 
 /// Wireshark's description and short name of a link type, e.g.
 /// `("Ethernet", "ether")`. Unknown types get a generic name with the number.
@@ -31,7 +35,7 @@ pub fn names(link_type: u32) -> (String, String) {
         8 => known("SLIP", "slip"),
         9 => known("PPP", "ppp"),
         // Wireshark reads LINKTYPE_FDDI as bit-swapped on every platform.
-        10 => known("FDDI with bit-swapped MAC addresses", "fddi-swapped"),
+        FDDI => known("FDDI with bit-swapped MAC addresses", "fddi-swapped"),
         12 | RAW | RAW_OPENBSD => known("Raw IP", "rawip"),
         50 => known("PPP in HDLC-like framing", "ppp-with-direction"),
         51 => known("PPP-over-Ethernet session", "pppoes"),
@@ -46,7 +50,7 @@ pub fn names(link_type: u32) -> (String, String) {
         195 => known("IEEE 802.15.4 Wireless PAN", "wpan"),
         IPV4 => known("Raw IPv4", "rawip4"),
         IPV6 => known("Raw IPv6", "rawip6"),
-        239 => known("NFLOG", "nflog"),
+        NFLOG => known("NFLOG", "nflog"),
         249 => known("USB packets with Linux header and padding", "usb-linux-mmap"),
         271 => known("Linux vsock", "vsock"),
         LINUX_SLL2 => known("Linux cooked-mode capture v2", "linux-sll2"),

@@ -1,0 +1,117 @@
+//! Helpers for analyzers' own tests (native `cargo test`): build small pcap
+//! files in memory, run a tool over them, and ask Wireshark's `tshark` for
+//! reference counts on the shared captures.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::{Analyzer, RunContext, RunError};
+
+/// Builds a classic little-endian microsecond pcap in memory.
+pub struct PcapBuilder {
+    bytes: Vec<u8>,
+}
+
+impl PcapBuilder {
+    /// A pcap of the given LINKTYPE_*.
+    pub fn new(link_type: u32) -> Self {
+        let mut bytes = Vec::new();
+        for field in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 262_144, link_type] {
+            bytes.extend_from_slice(&field.to_le_bytes());
+        }
+        // The version field above is two u16s (2, 4) written as one u32.
+        PcapBuilder { bytes }
+    }
+
+    /// An Ethernet pcap.
+    pub fn ethernet() -> Self {
+        Self::new(crate::linktype::ETHERNET)
+    }
+
+    /// Appends a packet captured whole at `secs`.`micros`.
+    pub fn packet(mut self, secs: u32, micros: u32, frame: &[u8]) -> Self {
+        for field in [secs, micros, frame.len() as u32, frame.len() as u32] {
+            self.bytes.extend_from_slice(&field.to_le_bytes());
+        }
+        self.bytes.extend_from_slice(frame);
+        self
+    }
+
+    /// The file's bytes.
+    pub fn build(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+/// Runs `tool` of analyzer `A` over `capture` as the host would.
+pub fn run_tool<A: Analyzer>(tool: &str, params: Value, capture: &[u8]) -> Result<Value, RunError> {
+    let ctx =
+        RunContext { capture_name: "test.pcap".into(), capture_size: Some(capture.len() as u64), max_packets: None };
+    A::run(tool, params, &mut &capture[..], &ctx)
+}
+
+/// `../shared/captures` from the repository root, when present.
+pub fn shared_captures() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
+    dir.is_dir().then_some(dir)
+}
+
+/// Every capture file under `dir`, recursively, sorted.
+pub fn captures_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "pcap" || e == "pcapng" || e == "cap") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// How many packets of `capture` match the tshark display `filter`; `None`
+/// when tshark is missing or fails on the file.
+pub fn tshark_count(capture: &std::path::Path, filter: &str) -> Option<u64> {
+    let out = std::process::Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(capture)
+        .args(["-Y", filter, "-T", "fields", "-e", "frame.number"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.trim().is_empty()).count() as u64)
+}
+
+/// One tshark pass over `capture`: for each frame matching `filter`, the
+/// values of `fields` (a field that occurs several times in a frame comes
+/// back comma-separated). `None` when tshark is missing or fails.
+pub fn tshark_fields(capture: &std::path::Path, filter: &str, fields: &[&str]) -> Option<Vec<Vec<String>>> {
+    let mut command = std::process::Command::new("tshark");
+    command.args(["-n", "-r"]).arg(capture).args([
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+        "-E",
+        "separator=/t",
+        "-E",
+        "occurrence=a",
+    ]);
+    for field in fields {
+        command.args(["-e", field]);
+    }
+    let out = command.output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(text.lines().filter(|l| !l.is_empty()).map(|l| l.split('\t').map(str::to_string).collect()).collect())
+}

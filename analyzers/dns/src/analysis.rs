@@ -1,0 +1,625 @@
+//! Everything learned from the DNS messages of one capture, accumulated in
+//! bounded memory and rendered once at the end.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::IpAddr;
+
+use hickory_proto::op::{Message, MessageType};
+use hickory_proto::rr::RecordType;
+use pcapsule_guest::Timestamp;
+use pcapsule_guest::conventions::{PageCollector, PageInfo};
+use serde_json::{Value, json};
+
+use crate::bounded::{DistinctCounter, TopCounter};
+use crate::records::{self, name_text, opcode_name, rcode_name, type_name};
+use crate::scan::{FoundMessage, Transport};
+
+/// Rows in each top-N table of the result.
+const TOP: usize = 20;
+/// Names listed in `unique_domains`.
+const LISTED_DOMAINS: usize = 100;
+/// Examples listed per kind of problem or observation.
+const EXAMPLES: usize = 10;
+/// A query unanswered this long (capture time) is counted as unanswered.
+const ANSWER_WINDOW_SECS: f64 = 30.0;
+/// Open transactions tracked at once.
+const MAX_PENDING: usize = 100_000;
+
+/// Who asked whom, what: identifies a transaction.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct TransactionKey {
+    client: IpAddr,
+    client_port: u16,
+    /// `None` when the query went to a multicast group (mDNS, LLMNR): the
+    /// answer comes from whoever responds.
+    server: Option<IpAddr>,
+    id: u16,
+    question: (String, u16),
+}
+
+struct Pending {
+    packet_number: u64,
+    sent: Timestamp,
+    server: IpAddr,
+}
+
+/// Query/response matching with response times.
+#[derive(Default)]
+struct Transactions {
+    pending: HashMap<TransactionKey, Pending>,
+    /// Answered keys, kept for the answer window to spot duplicate responses.
+    answered: HashMap<TransactionKey, Timestamp>,
+    order: VecDeque<(Timestamp, TransactionKey)>,
+    matched: u64,
+    unanswered: u64,
+    unanswered_examples: Vec<Value>,
+    duplicates: u64,
+    duplicate_examples: Vec<Value>,
+    unsolicited: u64,
+    dropped_for_capacity: u64,
+    rtt_min: f64,
+    rtt_max: f64,
+    rtt_sum: f64,
+    /// Response-time histogram, bucket upper bounds in ms.
+    histogram: [u64; 9],
+    slowest: Vec<(f64, Value)>,
+}
+
+const HISTOGRAM_BOUNDS_MS: [f64; 8] = [1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0];
+
+impl Transactions {
+    /// Expires queries older than the answer window at `now`.
+    fn expire(&mut self, now: Timestamp) {
+        while let Some((sent, _)) = self.order.front() {
+            if now.seconds_since(*sent) < ANSWER_WINDOW_SECS {
+                break;
+            }
+            let (_, key) = self.order.pop_front().expect("peeked");
+            self.retire(key);
+        }
+    }
+
+    fn retire(&mut self, key: TransactionKey) {
+        if let Some(p) = self.pending.remove(&key) {
+            self.unanswered += 1;
+            if self.unanswered_examples.len() < EXAMPLES {
+                self.unanswered_examples.push(json!({
+                    "packet_number": p.packet_number, "name": key.question.0,
+                    "type": type_name(RecordType::from(key.question.1)),
+                    "client": key.client.to_string(), "server": p.server.to_string(), "dns_id": key.id,
+                }));
+            }
+        } else {
+            self.answered.remove(&key);
+        }
+    }
+
+    fn query(&mut self, key: TransactionKey, found: &FoundMessage, sent: Timestamp) {
+        self.expire(sent);
+        if self.pending.len() >= MAX_PENDING {
+            // Oldest first: they are the likeliest to stay unanswered anyway.
+            if let Some((_, oldest)) = self.order.pop_front() {
+                self.dropped_for_capacity += 1;
+                self.pending.remove(&oldest);
+                self.answered.remove(&oldest);
+            }
+        }
+        self.answered.remove(&key);
+        self.pending.insert(key.clone(), Pending { packet_number: found.packet_number, sent, server: found.dst });
+        self.order.push_back((sent, key));
+    }
+
+    /// Matches a response; returns its response time in ms when it answers a
+    /// query seen in the capture.
+    fn response(&mut self, keys: [TransactionKey; 2], found: &FoundMessage, at: Timestamp) -> Option<f64> {
+        self.expire(at);
+        for key in keys {
+            if let Some(p) = self.pending.remove(&key) {
+                let ms = at.seconds_since(p.sent) * 1000.0;
+                self.record_rtt(ms, &key, found, p.packet_number);
+                self.answered.insert(key, at);
+                return Some(ms);
+            }
+            if self.answered.contains_key(&key) {
+                self.duplicates += 1;
+                if self.duplicate_examples.len() < EXAMPLES {
+                    self.duplicate_examples.push(json!({
+                        "packet_number": found.packet_number, "name": key.question.0, "dns_id": key.id,
+                        "server": found.src.to_string(),
+                    }));
+                }
+                return None;
+            }
+        }
+        self.unsolicited += 1;
+        None
+    }
+
+    fn record_rtt(&mut self, ms: f64, key: &TransactionKey, found: &FoundMessage, query_packet: u64) {
+        if self.matched == 0 || ms < self.rtt_min {
+            self.rtt_min = ms;
+        }
+        self.rtt_max = self.rtt_max.max(ms);
+        self.rtt_sum += ms;
+        self.matched += 1;
+        let bucket = HISTOGRAM_BOUNDS_MS.iter().position(|b| ms < *b).unwrap_or(HISTOGRAM_BOUNDS_MS.len());
+        self.histogram[bucket] += 1;
+        if self.slowest.len() < EXAMPLES || ms > self.slowest.last().map_or(0.0, |s| s.0) {
+            let entry = json!({
+                "response_time_ms": round3(ms), "name": key.question.0,
+                "type": type_name(RecordType::from(key.question.1)), "client": key.client.to_string(),
+                "server": found.src.to_string(), "query_packet": query_packet, "response_packet": found.packet_number,
+            });
+            self.slowest.push((ms, entry));
+            self.slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+            self.slowest.truncate(EXAMPLES);
+        }
+    }
+
+    fn finish(&mut self) {
+        let keys: Vec<TransactionKey> = self.order.drain(..).map(|(_, k)| k).collect();
+        for key in keys {
+            self.retire(key);
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let labels = ["<1ms", "1-5ms", "5-10ms", "10-50ms", "50-100ms", "100-500ms", "0.5-1s", "1-5s", ">=5s"];
+        let histogram: serde_json::Map<String, Value> =
+            labels.iter().zip(self.histogram).map(|(l, c)| (l.to_string(), json!(c))).collect();
+        json!({
+            "matched": self.matched,
+            "unanswered_queries": self.unanswered,
+            "duplicate_responses": self.duplicates,
+            "unsolicited_responses": self.unsolicited,
+            "response_time_ms": if self.matched > 0 {
+                json!({"min": round3(self.rtt_min), "avg": round3(self.rtt_sum / self.matched as f64), "max": round3(self.rtt_max)})
+            } else { Value::Null },
+            "response_time_histogram": histogram,
+            "slowest": self.slowest.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
+            "unanswered_examples": self.unanswered_examples,
+            "duplicate_examples": self.duplicate_examples,
+            "untracked_for_capacity": self.dropped_for_capacity,
+            "answer_window_seconds": ANSWER_WINDOW_SECS,
+        })
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Signals worth an analyst's look, gathered from query names.
+#[derive(Default)]
+struct Indicators {
+    long_labels: u64,
+    long_label_examples: Vec<String>,
+    high_entropy: u64,
+    high_entropy_examples: Vec<String>,
+    subdomains: HashMap<String, DistinctCounter>,
+    parents_untracked: u64,
+}
+
+/// Longest label length considered ordinary.
+const LONG_LABEL: usize = 40;
+/// Shortest leftmost label whose entropy is judged, and the bits/char above
+/// which it looks encoded or random rather than chosen by a person.
+const ENTROPY_MIN_LEN: usize = 16;
+const ENTROPY_BITS: f64 = 3.8;
+/// Parents tracked for the "many subdomains" signal, and subdomains per parent.
+const MAX_PARENTS: usize = 2000;
+const MAX_SUBDOMAINS: usize = 5000;
+/// Distinct subdomains under one parent worth reporting.
+const MANY_SUBDOMAINS: usize = 50;
+
+impl Indicators {
+    fn query_name(&mut self, name: &str) {
+        let labels: Vec<&str> = name.split('.').filter(|l| !l.is_empty()).collect();
+        if labels.iter().any(|l| l.len() >= LONG_LABEL) {
+            self.long_labels += 1;
+            push_example(&mut self.long_label_examples, name);
+        }
+        if let Some(first) = labels.first()
+            && first.len() >= ENTROPY_MIN_LEN
+            && entropy(first) >= ENTROPY_BITS
+        {
+            self.high_entropy += 1;
+            push_example(&mut self.high_entropy_examples, name);
+        }
+        if labels.len() >= 3 {
+            let parent = labels[labels.len() - 2..].join(".").to_ascii_lowercase();
+            let tracked = self.subdomains.len();
+            match self.subdomains.get_mut(&parent) {
+                Some(set) => {
+                    set.insert(&name.to_ascii_lowercase());
+                }
+                None if tracked < MAX_PARENTS => {
+                    let mut set = DistinctCounter::new(MAX_SUBDOMAINS);
+                    set.insert(&name.to_ascii_lowercase());
+                    self.subdomains.insert(parent, set);
+                }
+                None => self.parents_untracked += 1,
+            }
+        }
+    }
+}
+
+fn push_example(examples: &mut Vec<String>, name: &str) {
+    if examples.len() < EXAMPLES && !examples.iter().any(|e| e == name) {
+        examples.push(name.to_string());
+    }
+}
+
+/// Shannon entropy in bits per character.
+fn entropy(text: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in text.bytes() {
+        counts[usize::from(b.to_ascii_lowercase())] += 1;
+    }
+    let n = text.len() as f64;
+    counts.iter().filter(|c| **c > 0).map(|c| f64::from(*c) / n).map(|p| -p * p.log2()).sum()
+}
+
+/// The accumulated analysis.
+pub struct Analysis {
+    page: PageCollector<Value>,
+    messages: u64,
+    queries: u64,
+    responses: u64,
+    on_other_ports: u64,
+    malformed: u64,
+    malformed_examples: Vec<Value>,
+    transports: BTreeMap<&'static str, u64>,
+    opcodes: BTreeMap<String, u64>,
+    rcodes: BTreeMap<String, u64>,
+    query_types: TopCounter<String>,
+    queried_names: TopCounter<String>,
+    question_names: TopCounter<String>,
+    distinct_names: DistinctCounter,
+    clients: TopCounter<String>,
+    servers: TopCounter<String>,
+    truncated_responses: u64,
+    authoritative_responses: u64,
+    edns_messages: u64,
+    dnssec_ok_messages: u64,
+    mdns_messages: u64,
+    txt_queries: u64,
+    transactions: Transactions,
+    indicators: Indicators,
+}
+
+impl Analysis {
+    /// Starts an analysis whose per-message list is collected into `page`.
+    pub fn new(page: PageCollector<Value>) -> Self {
+        Analysis {
+            page,
+            messages: 0,
+            queries: 0,
+            responses: 0,
+            on_other_ports: 0,
+            malformed: 0,
+            malformed_examples: Vec::new(),
+            transports: BTreeMap::new(),
+            opcodes: BTreeMap::new(),
+            rcodes: BTreeMap::new(),
+            query_types: TopCounter::new(1000),
+            queried_names: TopCounter::new(20_000),
+            question_names: TopCounter::new(20_000),
+            distinct_names: DistinctCounter::new(500_000),
+            clients: TopCounter::new(10_000),
+            servers: TopCounter::new(10_000),
+            truncated_responses: 0,
+            authoritative_responses: 0,
+            edns_messages: 0,
+            dnssec_ok_messages: 0,
+            mdns_messages: 0,
+            txt_queries: 0,
+            transactions: Transactions::default(),
+            indicators: Indicators::default(),
+        }
+    }
+
+    /// DNS messages seen (parsed or not).
+    pub fn messages(&self) -> u64 {
+        self.messages
+    }
+
+    /// Takes one message found in the capture.
+    pub fn message(&mut self, found: FoundMessage) {
+        self.messages += 1;
+        *self.transports.entry(found.transport.name()).or_default() += 1;
+        if !found.on_dns_port {
+            self.on_other_ports += 1;
+        }
+        if found.src_port == 5353 || found.dst_port == 5353 {
+            self.mdns_messages += 1;
+        }
+        match Message::from_vec(&found.bytes) {
+            Ok(message) => self.parsed(&found, &message),
+            Err(error) => self.malformed(&found, &error.to_string()),
+        }
+    }
+
+    fn parsed(&mut self, found: &FoundMessage, message: &Message) {
+        let is_response = message.metadata.message_type == MessageType::Response;
+        let opcode = records::opcode_number(message);
+        *self.opcodes.entry(opcode_name(opcode)).or_default() += 1;
+        if message.edns.is_some() {
+            self.edns_messages += 1;
+        }
+        if message.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok) {
+            self.dnssec_ok_messages += 1;
+        }
+        for query in &message.queries {
+            let name = name_text(&query.name).to_ascii_lowercase();
+            self.distinct_names.insert(&name);
+            self.question_names.add(&name);
+        }
+        let question =
+            message.queries.first().map(|q| (name_text(&q.name).to_ascii_lowercase(), u16::from(q.query_type)));
+        let (client, client_port, server) =
+            if is_response { (found.dst, found.dst_port, found.src) } else { (found.src, found.src_port, found.dst) };
+        let mut response_time = None;
+        if is_response {
+            self.responses += 1;
+            *self.rcodes.entry(rcode_name(message)).or_default() += 1;
+            self.servers.add(&server.to_string());
+            if message.metadata.truncation {
+                self.truncated_responses += 1;
+            }
+            if message.metadata.authoritative {
+                self.authoritative_responses += 1;
+            }
+            if let (Some(at), Some(question)) = (found.timestamp, question.clone()) {
+                let key = |server| TransactionKey {
+                    client,
+                    client_port,
+                    server,
+                    id: message.metadata.id,
+                    question: question.clone(),
+                };
+                response_time = self.transactions.response([key(Some(server)), key(None)], found, at);
+            }
+        } else {
+            self.queries += 1;
+            self.clients.add(&client.to_string());
+            for query in &message.queries {
+                let name = name_text(&query.name);
+                self.query_types.add(&type_name(query.query_type));
+                self.queried_names.add(&name.to_ascii_lowercase());
+                if query.query_type == RecordType::TXT {
+                    self.txt_queries += 1;
+                }
+                self.indicators.query_name(&name);
+            }
+            if let (Some(sent), Some(question)) = (found.timestamp, question)
+                && opcode == 0
+            {
+                let server = (!is_multicast(server)).then_some(server);
+                let key = TransactionKey { client, client_port, server, id: message.metadata.id, question };
+                self.transactions.query(key, found, sent);
+            }
+        }
+        self.page.offer(|| packet_entry(found, message, response_time));
+    }
+
+    fn malformed(&mut self, found: &FoundMessage, error: &str) {
+        self.malformed += 1;
+        // hickory refuses the whole message; the fixed 12-byte header is
+        // still worth reading so the message counts as query or response, as
+        // Wireshark counts it.
+        let header = found.bytes.get(..12);
+        let is_response = header.map(|h| h[2] & 0x80 != 0);
+        match is_response {
+            Some(true) => self.responses += 1,
+            Some(false) => self.queries += 1,
+            None => {}
+        }
+        if self.malformed_examples.len() < EXAMPLES {
+            self.malformed_examples.push(json!({"packet_number": found.packet_number, "error": error}));
+        }
+        self.page.offer(|| {
+            let mut entry = base_entry(found);
+            entry["malformed"] = json!(error);
+            if let Some(h) = header {
+                entry["dns_id"] = json!(u16::from_be_bytes([h[0], h[1]]));
+                entry["flags"] = json!({"is_response": h[2] & 0x80 != 0});
+            }
+            entry["summary"] = json!(format!("Malformed DNS message: {error}"));
+            entry
+        });
+    }
+
+    /// Renders statistics, transactions, observations and the page.
+    pub fn finish(mut self) -> (Value, Value, Value, Vec<Value>, PageInfo) {
+        self.transactions.finish();
+        let unique_domains: Vec<String> = self.question_names.top(LISTED_DOMAINS).into_iter().map(|(n, _)| n).collect();
+        let table = |c: &TopCounter<String>, key: &str| -> Vec<Value> {
+            c.top(TOP).into_iter().map(|(k, n)| json!({key: k, "count": n})).collect()
+        };
+        let statistics = json!({
+            "queries": self.queries,
+            "responses": self.responses,
+            "unique_domains_queried": self.distinct_names.count(),
+            "unique_domains": unique_domains,
+            "unique_domains_exact": self.distinct_names.is_exact(),
+            "messages": self.messages,
+            "malformed_messages": self.malformed,
+            "malformed_examples": self.malformed_examples,
+            "found_on_other_ports": self.on_other_ports,
+            "mdns_messages": self.mdns_messages,
+            "transports": self.transports,
+            "opcodes": self.opcodes,
+            "rcodes": self.rcodes,
+            "query_types": self.query_types.top(50).into_iter().collect::<BTreeMap<_, _>>(),
+            "top_queried_names": table(&self.queried_names, "name"),
+            "top_clients": table(&self.clients, "client"),
+            "top_resolvers": table(&self.servers, "server"),
+            "truncated_responses": self.truncated_responses,
+            "authoritative_responses": self.authoritative_responses,
+            "edns_messages": self.edns_messages,
+            "dnssec_ok_messages": self.dnssec_ok_messages,
+            "tables_exact": self.queried_names.is_exact() && self.clients.is_exact() && self.servers.is_exact(),
+        });
+        let transactions = self.transactions.to_json();
+        let observations = self.observations();
+        let (packets, info) = self.page.finish();
+        (statistics, transactions, observations, packets, info)
+    }
+
+    fn observations(&self) -> Value {
+        let mut out = Vec::new();
+        let mut note = |kind: &str, detail: String, examples: Value| {
+            out.push(json!({"type": kind, "detail": detail, "examples": examples}));
+        };
+        if self.indicators.long_labels > 0 {
+            note(
+                "long_labels",
+                format!(
+                    "{} queries have a label of {LONG_LABEL}+ characters (data encoded in names?)",
+                    self.indicators.long_labels
+                ),
+                json!(self.indicators.long_label_examples),
+            );
+        }
+        if self.indicators.high_entropy > 0 {
+            note(
+                "high_entropy_labels",
+                format!(
+                    "{} queries start with a {ENTROPY_MIN_LEN}+ character label of random-looking text (DGA or tunneling?)",
+                    self.indicators.high_entropy
+                ),
+                json!(self.indicators.high_entropy_examples),
+            );
+        }
+        let mut parents: Vec<(&String, usize)> = self
+            .indicators
+            .subdomains
+            .iter()
+            .map(|(p, s)| (p, s.count()))
+            .filter(|(_, n)| *n >= MANY_SUBDOMAINS)
+            .collect();
+        parents.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        if !parents.is_empty() {
+            let rows: Vec<Value> =
+                parents.iter().take(EXAMPLES).map(|(p, n)| json!({"parent": p, "unique_subdomains": n})).collect();
+            note(
+                "many_subdomains",
+                format!(
+                    "{} parent domains have {MANY_SUBDOMAINS}+ distinct subdomains queried (tunneling, DGA or a CDN)",
+                    parents.len()
+                ),
+                json!(rows),
+            );
+        }
+        if self.txt_queries >= 20 && self.txt_queries * 4 >= self.queries {
+            note(
+                "txt_heavy",
+                format!(
+                    "{} of {} queries ask for TXT records (TXT is a common tunneling carrier)",
+                    self.txt_queries, self.queries
+                ),
+                json!([]),
+            );
+        }
+        let nxdomain = self.rcodes.get("NXDOMAIN").copied().unwrap_or(0);
+        if nxdomain >= 10 && nxdomain * 10 >= self.responses * 3 {
+            note(
+                "nxdomain_heavy",
+                format!(
+                    "{nxdomain} of {} responses are NXDOMAIN (typos, stale config, or DGA lookups)",
+                    self.responses
+                ),
+                json!([]),
+            );
+        }
+        for rcode in ["SERVFAIL", "REFUSED"] {
+            if let Some(n) = self.rcodes.get(rcode).filter(|n| **n > 0) {
+                note(
+                    "server_errors",
+                    format!("{n} responses are {rcode}: a resolver failing or refusing clients"),
+                    json!([]),
+                );
+            }
+        }
+        if self.truncated_responses > 0 {
+            note(
+                "truncated_responses",
+                format!("{} responses have the TC flag: clients should retry over TCP", self.truncated_responses),
+                json!([]),
+            );
+        }
+        let t = &self.transactions;
+        if t.unanswered >= 5 && t.unanswered * 10 >= t.unanswered + t.matched {
+            note(
+                "unanswered_queries",
+                format!(
+                    "{} queries got no response within {ANSWER_WINDOW_SECS} s (resolver unreachable or filtered?)",
+                    t.unanswered
+                ),
+                json!(t.unanswered_examples),
+            );
+        }
+        json!(out)
+    }
+}
+
+fn is_multicast(ip: IpAddr) -> bool {
+    ip.is_multicast() || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast())
+}
+
+fn base_entry(found: &FoundMessage) -> Value {
+    json!({
+        "packet_number": found.packet_number,
+        "timestamp": found.timestamp.map(|t| t.to_rfc3339()),
+        "source_ip": found.src.to_string(),
+        "destination_ip": found.dst.to_string(),
+        "source_port": found.src_port,
+        "destination_port": found.dst_port,
+        "protocol": found.transport.name(),
+    })
+}
+
+fn packet_entry(found: &FoundMessage, message: &Message, response_time: Option<f64>) -> Value {
+    let mut entry = base_entry(found);
+    let questions: Vec<Value> = message
+        .queries
+        .iter()
+        .map(|q| {
+            json!({"name": name_text(&q.name), "type": u16::from(q.query_type), "type_name": type_name(q.query_type),
+                   "class": u16::from(q.query_class)})
+        })
+        .collect();
+    let section = |records: &[hickory_proto::rr::Record]| records.iter().map(records::record_json).collect::<Vec<_>>();
+    let is_response = message.metadata.message_type == MessageType::Response;
+    let fields = json!({
+        "dns_id": message.metadata.id,
+        "flags": records::flags_json(message),
+        "opcode": opcode_name(records::opcode_number(message)),
+        "rcode": if is_response { json!(rcode_name(message)) } else { Value::Null },
+        "questions": questions,
+        "answers": section(&message.answers),
+        "authorities": section(&message.authorities),
+        "additionals": section(&message.additionals),
+        "edns": records::edns_json(message),
+        "response_time_ms": response_time.map(round3),
+        "summary": records::summary(message),
+    });
+    pcapsule_guest::conventions::merge_object(&mut entry, fields);
+    if found.transport == Transport::Udp && !found.on_dns_port {
+        entry["detected_by"] = json!("content");
+    }
+    entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_separates_words_from_encodings() {
+        assert!(entropy("mailserverbackup") < ENTROPY_BITS);
+        assert!(entropy("x7k2q9v8m3n4b5z1w6") >= ENTROPY_BITS);
+        assert_eq!(entropy("aaaa"), 0.0);
+    }
+}

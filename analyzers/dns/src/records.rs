@@ -1,0 +1,202 @@
+//! A parsed DNS message rendered as the per-message JSON entry: mcpcap's
+//! fields (flags, questions, answers with `cname`/`address`/`data`) plus
+//! opcode, rcode, all sections, EDNS and every header flag.
+
+use hickory_proto::op::{Message, MessageType};
+use hickory_proto::rr::{RData, Record};
+use serde_json::{Map, Value, json};
+
+/// Name as text without the trailing root dot ("." for the root itself).
+pub fn name_text(name: &hickory_proto::rr::Name) -> String {
+    let text = name.to_ascii();
+    match text.strip_suffix('.') {
+        Some("") | None => text,
+        Some(stripped) => stripped.to_string(),
+    }
+}
+
+/// Response code name, e.g. NOERROR, NXDOMAIN, or RCODE17 for unassigned ones.
+pub fn rcode_name(message: &Message) -> String {
+    let code = message.metadata.response_code;
+    let value = u16::from(code);
+    match value {
+        0 => "NOERROR".into(),
+        1 => "FORMERR".into(),
+        2 => "SERVFAIL".into(),
+        3 => "NXDOMAIN".into(),
+        4 => "NOTIMP".into(),
+        5 => "REFUSED".into(),
+        6 => "YXDOMAIN".into(),
+        7 => "YXRRSET".into(),
+        8 => "NXRRSET".into(),
+        9 => "NOTAUTH".into(),
+        10 => "NOTZONE".into(),
+        16 => "BADVERS".into(),
+        23 => "BADCOOKIE".into(),
+        other => format!("RCODE{other}"),
+    }
+}
+
+/// Opcode name.
+pub fn opcode_name(opcode: u8) -> String {
+    match opcode {
+        0 => "QUERY".into(),
+        1 => "IQUERY".into(),
+        2 => "STATUS".into(),
+        4 => "NOTIFY".into(),
+        5 => "UPDATE".into(),
+        6 => "DSO".into(),
+        other => format!("OPCODE{other}"),
+    }
+}
+
+/// The message's opcode number.
+pub fn opcode_number(message: &Message) -> u8 {
+    u8::from(message.metadata.op_code)
+}
+
+/// Record type name (A, AAAA, TYPE65280 for unknown ones).
+pub fn type_name(record_type: hickory_proto::rr::RecordType) -> String {
+    match record_type {
+        hickory_proto::rr::RecordType::Unknown(n) => format!("TYPE{n}"),
+        other => other.to_string(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One resource record: mcpcap's name/type/class/ttl/cname/data/address plus
+/// the type's name and typed fields.
+pub fn record_json(record: &Record) -> Value {
+    let record_type = record.record_type();
+    let mut entry = Map::new();
+    entry.insert("name".into(), json!(name_text(&record.name)));
+    entry.insert("type".into(), json!(u16::from(record_type)));
+    entry.insert("type_name".into(), json!(type_name(record_type)));
+    entry.insert("class".into(), json!(u16::from(record.dns_class)));
+    entry.insert("ttl".into(), json!(record.ttl));
+    let data = match &record.data {
+        RData::A(a) => {
+            entry.insert("address".into(), json!(a.0.to_string()));
+            a.0.to_string()
+        }
+        RData::AAAA(aaaa) => {
+            entry.insert("address".into(), json!(aaaa.0.to_string()));
+            aaaa.0.to_string()
+        }
+        RData::CNAME(cname) => {
+            entry.insert("cname".into(), json!(name_text(&cname.0)));
+            name_text(&cname.0)
+        }
+        RData::NS(ns) => {
+            entry.insert("target".into(), json!(name_text(&ns.0)));
+            name_text(&ns.0)
+        }
+        RData::PTR(ptr) => {
+            entry.insert("target".into(), json!(name_text(&ptr.0)));
+            name_text(&ptr.0)
+        }
+        RData::MX(mx) => {
+            entry.insert("preference".into(), json!(mx.preference));
+            entry.insert("exchange".into(), json!(name_text(&mx.exchange)));
+            format!("{} {}", mx.preference, name_text(&mx.exchange))
+        }
+        RData::SRV(srv) => {
+            entry.insert("priority".into(), json!(srv.priority));
+            entry.insert("weight".into(), json!(srv.weight));
+            entry.insert("port".into(), json!(srv.port));
+            entry.insert("target".into(), json!(name_text(&srv.target)));
+            format!("{} {} {} {}", srv.priority, srv.weight, srv.port, name_text(&srv.target))
+        }
+        RData::SOA(soa) => {
+            entry.insert(
+                "soa".into(),
+                json!({
+                    "mname": name_text(&soa.mname), "rname": name_text(&soa.rname), "serial": soa.serial,
+                    "refresh": soa.refresh, "retry": soa.retry, "expire": soa.expire, "minimum": soa.minimum,
+                }),
+            );
+            record.data.to_string()
+        }
+        RData::TXT(txt) => {
+            let strings: Vec<String> = txt.txt_data.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+            entry.insert("txt".into(), json!(strings));
+            strings.join(" ")
+        }
+        RData::Unknown { rdata, .. } => {
+            let bytes = &rdata.anything;
+            entry.insert("rdata_hex".into(), json!(hex(bytes)));
+            format!("\\# {} {}", bytes.len(), hex(bytes))
+        }
+        // CAA, HTTPS/SVCB, DNSSEC types and the rest: zone-file text.
+        other => other.to_string(),
+    };
+    entry.insert("data".into(), json!(data));
+    Value::Object(entry)
+}
+
+/// Header flags: mcpcap's five plus AD and CD.
+pub fn flags_json(message: &Message) -> Value {
+    let m = &message.metadata;
+    json!({
+        "is_response": m.message_type == MessageType::Response,
+        "authoritative": m.authoritative,
+        "truncated": m.truncation,
+        "recursion_desired": m.recursion_desired,
+        "recursion_available": m.recursion_available,
+        "authentic_data": m.authentic_data,
+        "checking_disabled": m.checking_disabled,
+    })
+}
+
+/// EDNS: UDP payload size, DO bit, version, extended rcode bits, options.
+pub fn edns_json(message: &Message) -> Value {
+    let Some(edns) = &message.edns else { return Value::Null };
+    let options: Vec<Value> = edns
+        .options()
+        .options
+        .iter()
+        .map(|(code, option)| {
+            let code_number = u16::from(*code);
+            json!({"code": code_number, "name": format!("{code:?}"), "data": format!("{option:?}")})
+        })
+        .collect();
+    json!({
+        "udp_payload_size": edns.max_payload(),
+        "dnssec_ok": edns.flags().dnssec_ok,
+        "version": edns.version(),
+        "rcode_high": edns.rcode_high(),
+        "options": options,
+    })
+}
+
+/// One-line human summary, e.g. `Query A www.example.com` or
+/// `Response NXDOMAIN A nope.example (0 answers)`.
+pub fn summary(message: &Message) -> String {
+    let question = message
+        .queries
+        .first()
+        .map(|q| format!("{} {}", type_name(q.query_type), name_text(&q.name)))
+        .unwrap_or_else(|| "(no question)".into());
+    if message.metadata.message_type == MessageType::Query {
+        return format!(
+            "{} {question}",
+            if opcode_number(message) == 0 { "Query".into() } else { opcode_name(opcode_number(message)) }
+        );
+    }
+    let answers: Vec<String> =
+        message.answers.iter().take(3).map(|r| record_json(r)["data"].as_str().unwrap_or("").to_string()).collect();
+    let more = message.answers.len().saturating_sub(3);
+    let mut text = format!("Response {} {question}", rcode_name(message));
+    if !answers.is_empty() {
+        text.push_str(&format!(" -> {}", answers.join(", ")));
+        if more > 0 {
+            text.push_str(&format!(" (+{more} more)"));
+        }
+    } else {
+        text.push_str(" (no answers)");
+    }
+    text
+}

@@ -1,0 +1,450 @@
+//! Tests on captures built in memory, and the tshark cross-check on the
+//! shared captures.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use etherparse::PacketBuilder;
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::{A, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+use pcapsule_guest::testing::{PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields};
+use serde_json::{Value, json};
+
+use super::*;
+
+const CLIENT: [u8; 4] = [10, 0, 0, 5];
+const RESOLVER: [u8; 4] = [10, 0, 0, 53];
+
+fn query(id: u16, name: &str, record_type: RecordType) -> Message {
+    let mut m = Message::query();
+    m.metadata.id = id;
+    m.metadata.recursion_desired = true;
+    m.add_query(Query::query(Name::from_ascii(name).unwrap(), record_type));
+    m
+}
+
+fn response(q: &Message, rcode: ResponseCode, answers: &[&str]) -> Message {
+    let mut m = q.clone();
+    m.metadata.message_type = MessageType::Response;
+    m.metadata.recursion_available = true;
+    m.metadata.response_code = rcode;
+    let name = q.queries[0].name.clone();
+    for a in answers {
+        m.add_answer(Record::from_rdata(name.clone(), 300, RData::A(A(a.parse::<Ipv4Addr>().unwrap()))));
+    }
+    m
+}
+
+fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(src, dst, 64).udp(sport, dport).write(&mut out, payload).unwrap();
+    out
+}
+
+fn tcp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut b = PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(src, dst, 64).tcp(sport, dport, seq, 65535);
+    if syn {
+        b = b.syn();
+    }
+    b.write(&mut out, payload).unwrap();
+    out
+}
+
+fn run(capture: &[u8], params: Value) -> Value {
+    run_tool::<Dns>("analyze_dns_packets", params, capture).unwrap()
+}
+
+#[test]
+fn queries_responses_rcodes_and_response_times() {
+    let q1 = query(1, "www.example.com.", RecordType::A);
+    let q2 = query(2, "nope.example.com.", RecordType::AAAA);
+    let q3 = query(3, "lost.example.com.", RecordType::A);
+    let capture = PcapBuilder::ethernet()
+        .packet(100, 0, &udp(CLIENT, RESOLVER, 40001, 53, &q1.to_vec().unwrap()))
+        .packet(
+            100,
+            20_000,
+            &udp(
+                RESOLVER,
+                CLIENT,
+                53,
+                40001,
+                &response(&q1, ResponseCode::NoError, &["93.184.216.34"]).to_vec().unwrap(),
+            ),
+        )
+        .packet(101, 0, &udp(CLIENT, RESOLVER, 40002, 53, &q2.to_vec().unwrap()))
+        .packet(
+            101,
+            5_000,
+            &udp(RESOLVER, CLIENT, 53, 40002, &response(&q2, ResponseCode::NXDomain, &[]).to_vec().unwrap()),
+        )
+        // A duplicate of the first response.
+        .packet(
+            101,
+            6_000,
+            &udp(
+                RESOLVER,
+                CLIENT,
+                53,
+                40001,
+                &response(&q1, ResponseCode::NoError, &["93.184.216.34"]).to_vec().unwrap(),
+            ),
+        )
+        .packet(102, 0, &udp(CLIENT, RESOLVER, 40003, 53, &q3.to_vec().unwrap()))
+        .build();
+    let r = run(&capture, json!({}));
+    let s = &r["statistics"];
+    assert_eq!(s["queries"], 3);
+    assert_eq!(s["responses"], 3);
+    assert_eq!(s["rcodes"], json!({"NOERROR": 2, "NXDOMAIN": 1}));
+    assert_eq!(s["unique_domains_queried"], 3);
+    assert_eq!(s["query_types"], json!({"A": 2, "AAAA": 1}));
+    assert_eq!(s["top_clients"][0], json!({"client": "10.0.0.5", "count": 3}));
+    assert_eq!(s["top_resolvers"][0], json!({"server": "10.0.0.53", "count": 3}));
+    let t = &r["transactions"];
+    assert_eq!(t["matched"], 2);
+    assert_eq!(t["duplicate_responses"], 1);
+    assert_eq!(t["unanswered_queries"], 1);
+    assert_eq!(t["unanswered_examples"][0]["name"], "lost.example.com");
+    assert_eq!(t["response_time_ms"], json!({"min": 5.0, "avg": 12.5, "max": 20.0}));
+    assert_eq!(t["slowest"][0]["name"], "www.example.com");
+
+    let packets = r["packets"].as_array().unwrap();
+    assert_eq!(packets.len(), 6);
+    let answer = &packets[1];
+    assert_eq!(answer["flags"]["is_response"], true);
+    assert_eq!(answer["flags"]["recursion_available"], true);
+    assert_eq!(answer["rcode"], "NOERROR");
+    assert_eq!(answer["answers"][0]["address"], "93.184.216.34");
+    assert_eq!(answer["answers"][0]["type"], 1);
+    assert_eq!(answer["response_time_ms"], 20.0);
+    assert_eq!(answer["protocol"], "UDP");
+    assert_eq!(packets[0]["questions"][0], json!({"name": "www.example.com", "type": 1, "type_name": "A", "class": 1}));
+    assert_eq!(packets[0]["summary"], "Query A www.example.com");
+    assert_eq!(packets[3]["summary"], "Response NXDOMAIN AAAA nope.example.com (no answers)");
+    assert_eq!(r["dns_packets_found"], 6);
+    assert_eq!(r["total_packets_in_file"], 6);
+}
+
+#[test]
+fn records_of_every_common_type_are_decoded() {
+    use hickory_proto::rr::rdata::{CNAME, MX, SOA};
+    let q = query(9, "example.org.", RecordType::ANY);
+    let mut r = response(&q, ResponseCode::NoError, &["192.0.2.1"]);
+    let name = Name::from_ascii("example.org.").unwrap();
+    r.add_answer(Record::from_rdata(
+        name.clone(),
+        60,
+        RData::CNAME(CNAME(Name::from_ascii("alias.example.org.").unwrap())),
+    ));
+    r.add_answer(Record::from_rdata(
+        name.clone(),
+        60,
+        RData::MX(MX::new(10, Name::from_ascii("mail.example.org.").unwrap())),
+    ));
+    r.add_answer(Record::from_rdata(name.clone(), 60, RData::TXT(TXT::new(vec!["v=spf1 -all".into()]))));
+    r.add_authority(Record::from_rdata(
+        name.clone(),
+        60,
+        RData::SOA(SOA::new(
+            Name::from_ascii("ns.example.org.").unwrap(),
+            Name::from_ascii("admin.example.org.").unwrap(),
+            7,
+            1,
+            2,
+            3,
+            4,
+        )),
+    ));
+    let capture = PcapBuilder::ethernet().packet(1, 0, &udp(RESOLVER, CLIENT, 53, 5000, &r.to_vec().unwrap())).build();
+    let out = run(&capture, json!({}));
+    let answers = &out["packets"][0]["answers"];
+    assert_eq!(answers[1]["cname"], "alias.example.org");
+    assert_eq!(answers[2]["exchange"], "mail.example.org");
+    assert_eq!(answers[2]["preference"], 10);
+    assert_eq!(answers[3]["txt"], json!(["v=spf1 -all"]));
+    assert_eq!(out["packets"][0]["authorities"][0]["soa"]["serial"], 7);
+}
+
+#[test]
+fn dns_over_tcp_several_messages_per_segment_and_across_segments() {
+    let qa = query(10, "a.example.", RecordType::A).to_vec().unwrap();
+    let qb = query(11, "b.example.", RecordType::A).to_vec().unwrap();
+    let qc = query(12, "c.example.", RecordType::MX).to_vec().unwrap();
+    let mut stream = Vec::new();
+    for m in [&qa, &qb, &qc] {
+        stream.extend_from_slice(&(m.len() as u16).to_be_bytes());
+        stream.extend_from_slice(m);
+    }
+    let cut = 2 + qa.len() + 2 + qb.len() + 3;
+    let capture = PcapBuilder::ethernet()
+        .packet(1, 0, &tcp(CLIENT, RESOLVER, 50000, 53, 1000, true, &[]))
+        .packet(1, 1, &tcp(CLIENT, RESOLVER, 50000, 53, 1001, false, &stream[..cut]))
+        .packet(1, 2, &tcp(CLIENT, RESOLVER, 50000, 53, 1001 + cut as u32, false, &stream[cut..]))
+        .build();
+    let r = run(&capture, json!({}));
+    assert_eq!(r["statistics"]["queries"], 3);
+    assert_eq!(r["statistics"]["transports"], json!({"TCP": 3}));
+    let frames: Vec<u64> =
+        r["packets"].as_array().unwrap().iter().map(|p| p["packet_number"].as_u64().unwrap()).collect();
+    assert_eq!(frames, vec![2, 2, 3], "a message is reported at the frame that completes it");
+}
+
+#[test]
+fn content_detection_on_other_ports_can_be_turned_off() {
+    let q = query(5, "odd-port.example.", RecordType::A).to_vec().unwrap();
+    let capture = PcapBuilder::ethernet()
+        .packet(1, 0, &udp(CLIENT, RESOLVER, 40000, 9953, &q))
+        .packet(1, 1, &udp(CLIENT, RESOLVER, 40000, 9953, b"definitely not dns, just text"))
+        .build();
+    let r = run(&capture, json!({}));
+    assert_eq!(r["statistics"]["queries"], 1);
+    assert_eq!(r["statistics"]["found_on_other_ports"], 1);
+    assert_eq!(r["packets"][0]["detected_by"], "content");
+    let off = run(&capture, json!({"detect_any_port": false}));
+    assert_eq!(off["statistics"]["queries"], 0);
+    assert_eq!(off["message"], "No DNS messages were found in this capture.");
+}
+
+#[test]
+fn malformed_messages_and_compression_loops_are_flagged_not_fatal() {
+    // A query whose name is a compression pointer to itself: must end.
+    let mut looping = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    looping.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1]);
+    // A response cut inside its answer.
+    let whole =
+        response(&query(7, "cut.example.", RecordType::A), ResponseCode::NoError, &["192.0.2.7"]).to_vec().unwrap();
+    let cut = &whole[..whole.len() - 3];
+    let capture = PcapBuilder::ethernet()
+        .packet(1, 0, &udp(CLIENT, RESOLVER, 40000, 53, &looping))
+        .packet(1, 1, &udp(RESOLVER, CLIENT, 53, 40000, cut))
+        .packet(1, 2, &udp(CLIENT, RESOLVER, 40000, 53, &[1, 2, 3]))
+        .build();
+    let r = run(&capture, json!({}));
+    let s = &r["statistics"];
+    assert_eq!(s["malformed_messages"], 3);
+    assert_eq!(s["queries"], 1, "the header of a malformed query still counts it");
+    assert_eq!(s["responses"], 1);
+    assert!(r["packets"][0]["malformed"].is_string());
+    assert_eq!(r["packets"][1]["dns_id"], 7);
+}
+
+#[test]
+fn observations_point_at_tunnels_and_dga() {
+    let mut capture = PcapBuilder::ethernet();
+    for i in 0..60u32 {
+        let label = format!("{:x}{:x}q7z{}", i.wrapping_mul(2654435761), i.wrapping_mul(40503) ^ 0x5bd1e995, i);
+        let long = "a".repeat(45);
+        let name = if i % 2 == 0 { format!("{label}.tunnel.example.") } else { format!("{long}{i}.tunnel.example.") };
+        let q = query(i as u16, &name, RecordType::TXT);
+        capture = capture.packet(i, 0, &udp(CLIENT, RESOLVER, 30000 + i as u16, 53, &q.to_vec().unwrap()));
+    }
+    let r = run(&capture.build(), json!({"limit": 0}));
+    let kinds: BTreeSet<&str> =
+        r["observations"].as_array().unwrap().iter().map(|o| o["type"].as_str().unwrap()).collect();
+    for kind in ["long_labels", "high_entropy_labels", "many_subdomains", "txt_heavy", "unanswered_queries"] {
+        assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
+    }
+    let many = r["observations"].as_array().unwrap().iter().find(|o| o["type"] == "many_subdomains").unwrap();
+    assert_eq!(many["examples"][0], json!({"parent": "tunnel.example", "unique_subdomains": 60}));
+    assert!(r["packets"].as_array().unwrap().is_empty());
+    assert_eq!(r["pagination"]["total"], 60);
+}
+
+#[test]
+fn paging_and_max_packets() {
+    let mut capture = PcapBuilder::ethernet();
+    for i in 0..30u32 {
+        let q = query(i as u16, &format!("host{i}.example."), RecordType::A);
+        capture = capture.packet(i, 0, &udp(CLIENT, RESOLVER, 30000, 53, &q.to_vec().unwrap()));
+    }
+    let capture = capture.build();
+    let r = run(&capture, json!({"limit": 10, "offset": 25}));
+    assert_eq!(r["pagination"], json!({"total": 30, "returned": 5, "offset": 25, "limit": 10}));
+    assert_eq!(r["packets"][0]["questions"][0]["name"], "host25.example");
+    let first = run(&capture, json!({"limit": 10}));
+    assert_eq!(first["pagination"]["next_offset"], 10);
+    let capped = run(&capture, json!({"max_packets": 7}));
+    assert_eq!(capped["statistics"]["queries"], 7);
+    assert_eq!(capped["truncated"], true);
+    assert!(matches!(
+        run_tool::<Dns>("analyze_dns_packets", json!({"limit": 5000}), &capture),
+        Err(RunError::BadParams(_))
+    ));
+    assert!(matches!(
+        run_tool::<Dns>("analyze_dns_packets", json!({"server": "x"}), &capture),
+        Err(RunError::BadParams(_))
+    ));
+}
+
+#[test]
+fn every_returned_key_is_in_the_schema() {
+    let q = query(1, "www.example.com.", RecordType::A);
+    let capture = PcapBuilder::ethernet()
+        .packet(1, 0, &udp(CLIENT, RESOLVER, 40001, 53, &q.to_vec().unwrap()))
+        .packet(
+            1,
+            9,
+            &udp(RESOLVER, CLIENT, 53, 40001, &response(&q, ResponseCode::NoError, &["192.0.2.1"]).to_vec().unwrap()),
+        )
+        .build();
+    let r = run(&capture, json!({}));
+    let schema = result_schema::dns();
+    let props = schema["properties"].as_object().unwrap();
+    for (key, value) in r.as_object().unwrap() {
+        assert!(props.contains_key(key), "{key} is not in the result schema");
+        if let (Some(sub), Some(object)) = (props[key].get("properties"), value.as_object()) {
+            for inner in object.keys() {
+                assert!(sub.as_object().unwrap().contains_key(inner), "{key}.{inner} is not in the result schema");
+            }
+        }
+    }
+    let packet_props = props["packets"]["items"]["properties"].as_object().unwrap();
+    for key in r["packets"][1].as_object().unwrap().keys() {
+        assert!(packet_props.contains_key(key), "packets[].{key} is not in the result schema");
+    }
+    for field in ["file", "analysis_timestamp", "total_packets_in_file", "dns_packets_found", "dns_packets_analyzed"] {
+        assert!(r.get(field).is_some(), "mcpcap field {field} missing");
+    }
+}
+
+/// Per-frame facts, the way tshark's display filters count: a frame counts
+/// once however many DNS messages it carries.
+#[derive(Default)]
+struct FrameCounts {
+    queries: BTreeSet<u64>,
+    responses: BTreeSet<u64>,
+    rcodes: BTreeMap<u16, BTreeSet<u64>>,
+    other_port_frames: BTreeSet<u64>,
+}
+
+fn frame_counts(path: &std::path::Path) -> Option<FrameCounts> {
+    let bytes = std::fs::read(path).ok()?;
+    let mut reader = CaptureReader::new(&bytes[..]).ok()?;
+    let mut scanner = Scanner::new(true);
+    let mut counts = FrameCounts::default();
+    while let Ok(Some(packet)) = reader.next_packet() {
+        scanner.packet(&packet, |found| {
+            if !found.on_dns_port {
+                counts.other_port_frames.insert(found.packet_number);
+            }
+            // Malformed messages count by their header, as in the analyzer.
+            let Some(header) = found.bytes.get(..12) else { return };
+            if header[2] & 0x80 == 0 {
+                counts.queries.insert(found.packet_number);
+            } else {
+                counts.responses.insert(found.packet_number);
+                let rcode = u16::from(header[3] & 0x0f);
+                counts.rcodes.entry(rcode).or_default().insert(found.packet_number);
+            }
+        });
+    }
+    Some(counts)
+}
+
+/// Files where counts differ from tshark by design, with the reason.
+const EXPECTED_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "dns/zeek_ipv6-fragmented-dns.pcap",
+        "DNS in fragmented IPv6 datagrams: tshark reassembles IP fragments, pcapsule skips them (with a warning)",
+    ),
+    (
+        "icmp/zeek_icmp-destunreach-udp.pcap",
+        "a DNS response quoted inside an ICMP error: tshark dissects quoted payloads, pcapsule counts only DNS that travelled as DNS",
+    ),
+    (
+        "mixed/arkime_v6.pcap",
+        "frame 137 is an ICMPv6 error quoting a DNS response (see above); the other 18 responses match",
+    ),
+    (
+        "dns/suricata-verify_llmnr-tcp_input.pcap",
+        "LLMNR over TCP (RFC 4795 allows it): Wireshark registers no dissector for TCP port 5355, pcapsule decodes it",
+    ),
+];
+
+#[test]
+fn counts_match_tshark_on_the_shared_captures() {
+    let Some(dir) = shared_captures() else {
+        eprintln!("skipping: ../shared/captures is absent");
+        return;
+    };
+    if tshark_fields(&captures_under(&dir)[0], "frame", &["frame.number"]).is_none() {
+        eprintln!("skipping: tshark is not installed");
+        return;
+    }
+    let mut compared = 0;
+    let mut mismatches = Vec::new();
+    for path in captures_under(&dir) {
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
+        if EXPECTED_DIFFERENCES.iter().any(|(f, _)| *f == name) {
+            continue;
+        }
+        let Some(ours) = frame_counts(&path) else { continue };
+        // Content-detected frames on other ports are not DNS to tshark.
+        let other = &ours.other_port_frames;
+        let without_other = |s: &BTreeSet<u64>| s.difference(other).count() as u64;
+        // dns.* fields cover DNS, mDNS and LLMNR alike; one pass per file.
+        let Some(rows) =
+            tshark_fields(&path, "dns.flags.response", &["frame.number", "dns.flags.response", "dns.flags.rcode"])
+        else {
+            continue;
+        };
+        let mut theirs = FrameCounts::default();
+        for row in &rows {
+            let frame: u64 = row[0].parse().unwrap();
+            let flags: Vec<&str> = row[1].split(',').collect();
+            let rcodes: Vec<&str> = row.get(2).map(|r| r.split(',').collect()).unwrap_or_default();
+            if flags.iter().any(|f| *f == "0" || *f == "False") {
+                theirs.queries.insert(frame);
+            }
+            if flags.iter().any(|f| *f == "1" || *f == "True") {
+                theirs.responses.insert(frame);
+                for rcode in rcodes.iter().filter_map(|r| r.parse::<u16>().ok()) {
+                    theirs.rcodes.entry(rcode).or_default().insert(frame);
+                }
+            }
+        }
+        let mut check = |what: String, ours: u64, theirs: u64| {
+            if ours != theirs {
+                mismatches.push(format!("{name}: {what}: pcapsule {ours}, tshark {theirs}"));
+            }
+        };
+        check("frames with queries".into(), without_other(&ours.queries), theirs.queries.len() as u64);
+        check("frames with responses".into(), without_other(&ours.responses), theirs.responses.len() as u64);
+        let codes: BTreeSet<u16> = ours.rcodes.keys().chain(theirs.rcodes.keys()).copied().collect();
+        for code in codes {
+            let ours_n = ours.rcodes.get(&code).map_or(0, without_other);
+            let theirs_n = theirs.rcodes.get(&code).map_or(0, |s| s.len() as u64);
+            check(format!("responses with rcode {code}"), ours_n, theirs_n);
+        }
+        compared += 1;
+    }
+    assert!(mismatches.is_empty(), "differences from tshark:\n{}", mismatches.join("\n"));
+    assert!(compared > 100, "compared {compared} files");
+}
+
+#[test]
+fn every_shared_capture_gives_a_result_or_a_clean_error() {
+    let Some(dir) = shared_captures() else { return };
+    for path in captures_under(&dir) {
+        let bytes = std::fs::read(&path).unwrap();
+        match run_tool::<Dns>("analyze_dns_packets", json!({}), &bytes) {
+            Ok(r) => assert!(r["statistics"].is_object()),
+            Err(RunError::UnsupportedFormat(_) | RunError::Malformed { .. }) => {}
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
+    }
+}
+
+#[test]
+fn opcodes_are_named() {
+    let mut update = query(1, "zone.example.", RecordType::SOA);
+    update.metadata.op_code = OpCode::Update;
+    let capture =
+        PcapBuilder::ethernet().packet(1, 0, &udp(CLIENT, RESOLVER, 1000, 53, &update.to_vec().unwrap())).build();
+    let r = run(&capture, json!({}));
+    assert_eq!(r["statistics"]["opcodes"], json!({"UPDATE": 1}));
+    assert_eq!(r["packets"][0]["summary"], "UPDATE SOA zone.example");
+}
