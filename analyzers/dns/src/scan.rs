@@ -298,8 +298,8 @@ mod tests {
         let a = query_bytes(1, "a.example.");
         let mut s = Scanner::new(false);
         let mut out = Vec::new();
-        s.segment(KEY, 10, false, false, &framed(&[a.clone()])[..5], &mut out);
-        s.segment(KEY, 5000, false, false, &framed(&[a.clone()]), &mut out);
+        s.segment(KEY, 10, false, false, &framed(std::slice::from_ref(&a))[..5], &mut out);
+        s.segment(KEY, 5000, false, false, &framed(std::slice::from_ref(&a)), &mut out);
         assert_eq!(s.counts.tcp_gaps, 1);
         assert_eq!(out, vec![a]);
     }
