@@ -14,17 +14,18 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
-    GetPromptResult, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams, Prompt, PromptMessage,
-    Role, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    GetPromptResult, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ProgressToken, Prompt, PromptMessage, Role, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{Peer, RequestContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::service::ToolService;
+use crate::service::{CallObserver, ToolService};
 
 const INSTRUCTIONS: &str = "pcapsule analyzes packet captures (pcap/pcapng) inside a WebAssembly sandbox. \
 Every tool takes `pcap_file`: a path inside the server's allowed directories or an http(s) URL. Start with \
@@ -91,12 +92,16 @@ impl ServerHandler for PcapsuleMcp {
             return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
         }
         let arguments = request.arguments.unwrap_or_default();
-        let call = self.service.call(&request.name, arguments);
+        let observer = CallObserver::default();
+        let call = self.service.call_observed(&request.name, arguments, &observer);
+        let progress = report_progress(&observer, context.meta.get_progress_token(), &context.peer);
         // A cancelled request drops the call: the guest stops at its next
         // epoch tick and the store, stream and any download are freed.
         let outcome = tokio::select! {
             outcome = call => outcome,
+            _ = progress => unreachable!("progress reporting never finishes on its own"),
             _ = context.ct.cancelled() => {
+                tracing::info!(tool = %request.name, "call cancelled by the client");
                 return Err(McpError::internal_error("the request was cancelled", None));
             }
         };
@@ -142,6 +147,33 @@ impl ServerHandler for PcapsuleMcp {
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, prompt.text.clone())])
             .with_description(prompt.description.clone())
             .into())
+    }
+}
+
+/// How often progress is reported: often enough to look alive, rarely enough
+/// not to flood the client.
+const PROGRESS_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Sends a progress notification (bytes streamed into the analyzer out of
+/// the capture size) every interval while the call runs, when the client
+/// asked for progress. Never completes: the caller drops it.
+async fn report_progress(observer: &CallObserver, token: Option<ProgressToken>, peer: &Peer<RoleServer>) {
+    let Some(token) = token else { return std::future::pending().await };
+    let mut last = u64::MAX;
+    loop {
+        tokio::time::sleep(PROGRESS_INTERVAL).await;
+        let done = observer.progress.bytes();
+        if done == last {
+            continue;
+        }
+        last = done;
+        let mut note = ProgressNotificationParam::new(token.clone(), done as f64);
+        if let Some(total) = observer.total.get() {
+            note = note.with_total(*total as f64).with_message(format!("{done} of {total} capture bytes analyzed"));
+        }
+        if peer.notify_progress(note).await.is_err() {
+            return std::future::pending().await;
+        }
     }
 }
 

@@ -7,10 +7,13 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::input::{CaptureInputs, InputError};
+use crate::input::{CaptureInputs, CountingReader, InputError, ReadProgress};
 use crate::registry::{CAPTURE_PARAM, Registry};
 use crate::sandbox::limits::{LimitKind, LimitSettings};
 use crate::sandbox::{CallError, RunError, RunRequest, Sandbox};
+
+/// Largest parameter object passed to an analyzer, as JSON text.
+const MAX_PARAMS_BYTES: usize = 64 * 1024;
 
 /// Everything a tool call needs; cheap to share.
 pub struct ToolService {
@@ -24,6 +27,15 @@ pub struct ToolService {
     pub limits: LimitSettings,
     /// Server-wide packet cap (`--max-packets`).
     pub max_packets: Option<u64>,
+}
+
+/// What a caller can watch while a call runs.
+#[derive(Default)]
+pub struct CallObserver {
+    /// Capture bytes delivered to the analyzer.
+    pub progress: ReadProgress,
+    /// The capture's size, once it is open.
+    pub total: std::sync::OnceLock<u64>,
 }
 
 /// A failed tool call, as the caller sees it.
@@ -63,6 +75,17 @@ impl From<InputError> for ToolError {
 impl ToolService {
     /// Runs tool `name` with `arguments` (a JSON object with `pcap_file`).
     pub async fn call(self: &Arc<Self>, name: &str, arguments: Map<String, Value>) -> Result<Value, ToolError> {
+        self.call_observed(name, arguments, &CallObserver::default()).await
+    }
+
+    /// Like [`ToolService::call`], reporting the capture size and the bytes
+    /// streamed into the analyzer through `observer` as the call runs.
+    pub async fn call_observed(
+        self: &Arc<Self>,
+        name: &str,
+        arguments: Map<String, Value>,
+        observer: &CallObserver,
+    ) -> Result<Value, ToolError> {
         let Some(tool) = self.registry.tool(name) else {
             let known: Vec<&str> = self.registry.tools().map(|t| t.name.as_str()).collect();
             return Err(ToolError::new("unknown_tool", format!("no tool named `{name}`; tools: {}", known.join(", "))));
@@ -83,25 +106,28 @@ impl ToolService {
                 ));
             }
         };
+        let params_json = Value::Object(params).to_string();
+        // Checked before anything reaches the guest: a string larger than its
+        // memory would trap inside the guest's allocator, looking like a bug.
+        if params_json.len() > MAX_PARAMS_BYTES {
+            return Err(ToolError::new(
+                "bad_params",
+                format!("the parameters take {} bytes of JSON; at most {MAX_PARAMS_BYTES} are accepted", params_json.len()),
+            ));
+        }
         let analyzer = self.registry.analyzers[tool.analyzer].clone();
         let limits = self.limits.for_analyzer(&analyzer.info.name);
         let opened = self.inputs.open(&capture).await?;
         let request = RunRequest {
             tool: name.to_string(),
-            params_json: Value::Object(params).to_string(),
+            params_json,
             capture_name: opened.name.clone(),
             capture_size: Some(opened.size),
             max_packets: self.max_packets,
         };
-        let file = tokio::fs::File::from_std(
-            opened
-                .file
-                .try_clone()
-                .map_err(|e| ToolError::new("unreadable", format!("{capture} cannot be read: {e}")))?,
-        );
-        let outcome = self.sandbox.run(&analyzer, request, file, limits).await;
-        // The capture (and a downloaded one's temporary file) lives until here.
-        drop(opened);
+        observer.total.set(opened.size).ok();
+        let capture_stream = CountingReader::new(tokio::fs::File::from_std(opened.file), observer.progress.clone());
+        let outcome = self.sandbox.run(&analyzer, request, capture_stream, limits).await;
         let json = outcome.map_err(|e| call_error(e, &analyzer.info.name, &capture))?;
         serde_json::from_str(&json).map_err(|e| {
             ToolError::new("internal", format!("the {} analyzer returned invalid JSON: {e}", analyzer.info.name))

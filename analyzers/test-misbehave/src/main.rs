@@ -34,6 +34,7 @@ impl Analyzer for Misbehave {
                 tool("misbehave_big_result", "Returns about 2 MiB of JSON."),
                 tool("misbehave_panic", "Panics."),
                 tool("misbehave_read_all", "Reads the whole capture and returns its length."),
+                tool("misbehave_read_slowly", "Reads the capture 64 KiB at a time, pausing 50 ms between reads."),
             ],
             prompts: vec![],
         }
@@ -60,19 +61,25 @@ impl Analyzer for Misbehave {
             }
             "misbehave_big_result" => Ok(json!({"filler": "x".repeat(2 << 20)})),
             "misbehave_panic" => panic!("misbehave_panic was asked to panic"),
-            "misbehave_read_all" => {
-                let mut total = 0u64;
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    match capture.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => total += n as u64,
-                        Err(e) => return Err(RunError::Internal(e.to_string())),
-                    }
-                }
-                Ok(json!({"bytes": total}))
-            }
+            "misbehave_read_all" => read_all(capture, None),
+            "misbehave_read_slowly" => read_all(capture, Some(std::time::Duration::from_millis(50))),
             other => Err(RunError::BadParams(format!("unknown tool {other}"))),
         }
     }
+}
+
+fn read_all(capture: &mut dyn Read, pause: Option<std::time::Duration>) -> Result<Value, RunError> {
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match capture.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => total += n as u64,
+            Err(e) => return Err(RunError::Internal(e.to_string())),
+        }
+        if let Some(pause) = pause {
+            std::thread::sleep(pause);
+        }
+    }
+    Ok(json!({"bytes": total}))
 }

@@ -1,4 +1,6 @@
-//! http(s) downloads into private temporary files, with a size cap enforced
+//! http(s) downloads into anonymous temporary files (unlinked from the start,
+//! so the kernel reclaims them when closed, on every path, even if the server
+//! is killed mid-download), with a size cap enforced
 //! while streaming, connect and total timeouts, a bounded number of
 //! redirects, and (unless allowed) no connections to loopback, private,
 //! link-local, multicast or unspecified addresses. The address check runs on
@@ -10,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::InputError;
 
@@ -44,8 +46,6 @@ impl Default for DownloadPolicy {
 pub(super) struct Downloader {
     client: reqwest::Client,
     policy: DownloadPolicy,
-    /// Private (0700) folder for downloads; removed when the server exits.
-    spool: tempfile::TempDir,
 }
 
 impl Downloader {
@@ -76,12 +76,11 @@ impl Downloader {
             .dns_resolver(Arc::new(CheckedResolver { allow_private }))
             .user_agent(concat!("pcapsule/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let spool = tempfile::Builder::new().prefix("pcapsule-downloads-").tempdir()?;
-        Ok(Downloader { client, policy, spool })
+        Ok(Downloader { client, policy })
     }
 
-    /// Downloads `url`; returns the temporary file and its size.
-    pub(super) async fn fetch(&self, url: &str) -> Result<(tempfile::NamedTempFile, u64), InputError> {
+    /// Downloads `url`; returns the anonymous file, rewound, and its size.
+    pub(super) async fn fetch(&self, url: &str) -> Result<(std::fs::File, u64), InputError> {
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| InputError::new("bad_url", format!("{url} is not a valid URL: {e}")))?;
         if let Some(reason) = literal_host_refusal(&parsed, self.policy.allow_private_addresses) {
@@ -105,13 +104,10 @@ impl Downloader {
         if response.content_length().is_some_and(|len| len > max) {
             return Err(too_large());
         }
-        let temporary = tempfile::Builder::new()
-            .prefix("capture-")
-            .tempfile_in(self.spool.path())
+        // Mode 0600 and no name: nobody else can open it, nothing to clean up.
+        let temporary = tempfile::tempfile()
             .map_err(|e| InputError::new("download_failed", format!("creating a temporary file: {e}")))?;
-        let mut out = tokio::fs::File::from_std(
-            temporary.reopen().map_err(|e| InputError::new("download_failed", e.to_string()))?,
-        );
+        let mut out = tokio::fs::File::from_std(temporary);
         let mut written = 0u64;
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
@@ -127,7 +123,10 @@ impl Downloader {
                 .map_err(|e| InputError::new("download_failed", format!("writing the download: {e}")))?;
         }
         out.flush().await.map_err(|e| InputError::new("download_failed", e.to_string()))?;
-        Ok((temporary, written))
+        out.seek(std::io::SeekFrom::Start(0))
+            .await
+            .map_err(|e| InputError::new("download_failed", format!("rewinding the download: {e}")))?;
+        Ok((out.into_std().await, written))
     }
 }
 

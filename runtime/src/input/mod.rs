@@ -7,11 +7,13 @@
 
 mod download;
 mod local;
+mod progress;
 
 use std::fs::File;
 use std::path::PathBuf;
 
 pub use download::DownloadPolicy;
+pub use progress::{CountingReader, ReadProgress};
 use download::Downloader;
 use local::AllowedRoots;
 
@@ -21,10 +23,9 @@ pub struct OpenedCapture {
     pub name: String,
     /// Its size in bytes.
     pub size: u64,
-    /// Open for reading, at offset 0.
+    /// Open for reading, at offset 0. A download is an anonymous temporary
+    /// file that disappears when this is closed.
     pub file: File,
-    /// A downloaded capture's temporary file, deleted when this is dropped.
-    _temporary: Option<tempfile::NamedTempFile>,
 }
 
 /// Why a capture could not be opened; the message says what to do.
@@ -73,11 +74,8 @@ impl CaptureInputs {
         }
         let lower = spec.to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
-            let (temporary, size) = self.downloader.fetch(spec).await?;
-            let file = temporary
-                .reopen()
-                .map_err(|e| InputError::new("unreadable", format!("reopening the downloaded capture: {e}")))?;
-            return Ok(OpenedCapture { name: spec.to_string(), size, file, _temporary: Some(temporary) });
+            let (file, size) = self.downloader.fetch(spec).await?;
+            return Ok(OpenedCapture { name: spec.to_string(), size, file });
         }
         if let Some((scheme, _)) = spec.split_once("://") {
             return Err(InputError::new(
@@ -90,6 +88,6 @@ impl CaptureInputs {
         let (file, size) = tokio::task::spawn_blocking(move || roots.open(&spec_owned))
             .await
             .map_err(|e| InputError::new("unreadable", format!("opening the capture: {e}")))??;
-        Ok(OpenedCapture { name: spec.to_string(), size, file, _temporary: None })
+        Ok(OpenedCapture { name: spec.to_string(), size, file })
     }
 }

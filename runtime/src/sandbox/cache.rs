@@ -83,3 +83,46 @@ fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
     let digest = digest.finalize();
     digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::EMBEDDED_ANALYZERS;
+
+    fn engine(fuel: bool) -> Engine {
+        let mut config = wasmtime::Config::new();
+        config.consume_fuel(fuel);
+        Engine::new(&config).unwrap()
+    }
+
+    #[test]
+    fn caches_per_engine_config_and_recovers_from_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::open(&dir.path().join("c")).unwrap();
+        let wasm = EMBEDDED_ANALYZERS[0].1;
+        let cached = |c: &ComponentCache| std::fs::read_dir(&c.dir).unwrap().count();
+        cache.load(&engine(true), wasm).unwrap();
+        assert_eq!(cached(&cache), 1);
+        cache.load(&engine(true), wasm).unwrap();
+        assert_eq!(cached(&cache), 1, "a second load hits the cache");
+        cache.load(&engine(false), wasm).unwrap();
+        assert_eq!(cached(&cache), 2, "another engine configuration gets its own entry");
+        // A damaged entry is recompiled and replaced, never trusted.
+        for entry in std::fs::read_dir(&cache.dir).unwrap() {
+            std::fs::write(entry.unwrap().path(), b"not a compiled component").unwrap();
+        }
+        cache.load(&engine(true), wasm).expect("recompiled after damage");
+        let mode = std::fs::metadata(&cache.dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the cache is private");
+    }
+
+    #[test]
+    fn an_open_cache_directory_is_made_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::set_permissions(&path, fs::Permissions::from_mode(0o777)).unwrap();
+        ComponentCache::open(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+}

@@ -1,0 +1,57 @@
+//! Every tool of every analyzer over every capture in `../shared/captures`
+//! (hostile/ included), through one MCP server at default limits: each call
+//! returns a result or a clear error (never a crash, a tripped limit or a
+//! dead server), and no default result is larger than about 100 KB of JSON,
+//! the size an AI client can take.
+
+mod common;
+
+use common::{call, captures_under, shared_captures, stdio_client};
+use serde_json::{Value, json};
+
+/// About 25,000 tokens.
+const MAX_RESULT_BYTES: usize = 100 * 1024;
+
+#[tokio::test]
+async fn every_tool_survives_every_shared_capture() {
+    let Some(dir) = shared_captures() else { return };
+    let client = stdio_client(&["--allow-dir", dir.to_str().unwrap()]).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let mut calls = 0;
+    let mut largest = (0, String::new());
+    for path in captures_under(&dir) {
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
+        for tool in &tools {
+            // Tools that need more than the capture get a plausible value.
+            let mut arguments = json!({"pcap_file": path.to_str().unwrap()});
+            let required = tool.input_schema.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+            for field in required.iter().filter_map(Value::as_str).filter(|f| *f != "pcap_file") {
+                arguments[field] = match field {
+                    "server_ip" => json!("192.0.2.1"),
+                    _ => json!(null),
+                };
+            }
+            let result = call(&client, &tool.name, arguments).await;
+            calls += 1;
+            let body = result.structured_content.clone().expect("structured content");
+            let text = body.to_string();
+            if result.is_error == Some(true) {
+                let kind = body["error"]["kind"].as_str().unwrap_or("?");
+                assert!(
+                    matches!(kind, "unsupported_format" | "malformed_capture"),
+                    "{} on {name}: {body}",
+                    tool.name
+                );
+                continue;
+            }
+            assert!(text.len() <= MAX_RESULT_BYTES, "{} on {name}: {} bytes of JSON by default", tool.name, text.len());
+            if text.len() > largest.0 {
+                largest = (text.len(), format!("{} on {name}", tool.name));
+            }
+        }
+    }
+    eprintln!("{calls} calls; largest default result: {} bytes ({})", largest.0, largest.1);
+    // The server is still healthy after all of it.
+    assert!(!client.list_all_tools().await.unwrap().is_empty());
+    client.cancel().await.unwrap();
+}

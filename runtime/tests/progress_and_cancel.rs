@@ -1,0 +1,120 @@
+//! Progress notifications while a capture streams into the sandbox, and
+//! `notifications/cancelled` stopping a running analysis.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{cache_dir, misbehave_dir, pcapsule, repo};
+use rmcp::model::{CallToolRequestParams, ClientRequest, ProgressNotificationParam, Request};
+use rmcp::service::{NotificationContext, PeerRequestOptions};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Recorder {
+    progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+}
+
+impl ClientHandler for Recorder {
+    async fn on_progress(&self, params: ProgressNotificationParam, _context: NotificationContext<RoleClient>) {
+        self.progress.lock().unwrap().push(params);
+    }
+}
+
+async fn client(components: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> rmcp::service::RunningService<RoleClient, Recorder> {
+    let transport = TokioChildProcess::new(tokio::process::Command::new(pcapsule()).configure(|c| {
+        c.arg("serve")
+            .arg("--cache-dir")
+            .arg(cache_dir())
+            .arg("--analyzers-dir")
+            .arg(components)
+            .arg("--allow-dir")
+            .arg(data)
+            .args(extra)
+            .current_dir(repo());
+    }))
+    .unwrap();
+    Recorder::default().serve(transport).await.unwrap()
+}
+
+#[tokio::test]
+async fn progress_is_reported_while_the_capture_streams() {
+    let components = misbehave_dir();
+    let data = tempfile::tempdir().unwrap();
+    let capture = data.path().join("big.pcap");
+    std::fs::write(&capture, vec![7u8; 1 << 20]).unwrap();
+    let client = client(components.path(), data.path(), &[]).await;
+    let args = json!({"pcap_file": capture.to_str().unwrap()}).as_object().cloned().unwrap();
+    let result = client
+        .call_tool(CallToolRequestParams::new("misbehave_read_slowly").with_arguments(args))
+        .await
+        .unwrap();
+    assert_eq!(result.structured_content.unwrap()["bytes"], 1 << 20);
+    let progress = client.service().progress.lock().unwrap().clone();
+    assert!(progress.len() >= 2, "expected several progress notifications, got {}", progress.len());
+    let values: Vec<f64> = progress.iter().map(|p| p.progress).collect();
+    assert!(values.windows(2).all(|w| w[0] < w[1]), "progress only grows: {values:?}");
+    assert!(progress.iter().all(|p| p.total == Some((1 << 20) as f64)));
+    assert!(progress[0].message.as_deref().unwrap_or("").contains("capture bytes"));
+    client.cancel().await.unwrap();
+}
+
+/// CPU time (user + system, in clock ticks) of the process `pid`.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// The child process of this test whose command line contains `marker`
+/// (tests in this file run in parallel, each with its own server).
+fn child_with(marker: &str) -> Option<u32> {
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        for pid in children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()) {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(marker) {
+                return Some(pid);
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn cancelling_a_call_stops_the_analysis() {
+    let components = misbehave_dir();
+    let data = tempfile::tempdir().unwrap();
+    let capture = data.path().join("any.pcap");
+    std::fs::write(&capture, b"x").unwrap();
+    let limits = ["--limit", "test-misbehave.fuel=18000000000000000000", "--limit", "test-misbehave.wall_clock_secs=600"];
+    let client = client(components.path(), data.path(), &limits).await;
+    let args = json!({"pcap_file": capture.to_str().unwrap()}).as_object().cloned().unwrap();
+    let handle = client
+        .send_cancellable_request(
+            ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("misbehave_spin").with_arguments(args))),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let pid = child_with("18000000000000000000").expect("the pcapsule server process");
+    let spinning = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(cpu_ticks(pid) > spinning, "the guest is spinning before the cancel");
+    let cancelled_at = Instant::now();
+    handle.cancel(Some("test".into())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_cancel = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = cpu_ticks(pid) - after_cancel;
+    assert!(idle <= 5, "the server kept burning CPU after the cancel: {idle} ticks in 1 s");
+    // And it still answers.
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.iter().any(|t| t.name == "misbehave_spin"));
+    assert!(cancelled_at.elapsed() < Duration::from_secs(10));
+    client.cancel().await.unwrap();
+}
