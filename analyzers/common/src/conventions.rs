@@ -18,6 +18,9 @@ use crate::RunError;
 pub const DEFAULT_PAGE_LIMIT: usize = 100;
 /// Largest page a caller may ask for.
 pub const MAX_PAGE_LIMIT: usize = 1000;
+/// JSON bytes a page may hold: with the summary beside it, a default result
+/// stays under ~100 KB (about 25,000 tokens) whatever the items' size.
+pub const PAGE_BYTE_BUDGET: usize = 64 * 1024;
 
 /// Which slice of a list to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,27 +46,47 @@ impl Paging {
     }
 
     /// A collector for a list whose items arrive while streaming.
-    pub fn collector<T>(self) -> PageCollector<T> {
-        PageCollector { paging: self, total: 0, items: Vec::new() }
+    pub fn collector<T: Serialize>(self) -> PageCollector<T> {
+        PageCollector { paging: self, total: 0, items: Vec::new(), bytes: 0, byte_budget: PAGE_BYTE_BUDGET, full: false }
     }
 }
 
-/// Counts every item offered and keeps only those on the requested page.
+/// Counts every item offered and keeps only those on the requested page,
+/// within [`PAGE_BYTE_BUDGET`] bytes of JSON.
 #[derive(Debug)]
 pub struct PageCollector<T> {
     paging: Paging,
     total: usize,
     items: Vec<T>,
+    bytes: usize,
+    byte_budget: usize,
+    /// The byte budget ended the page before `limit` items.
+    full: bool,
 }
 
-impl<T> PageCollector<T> {
+impl<T: Serialize> PageCollector<T> {
     /// Counts one item; builds it (only) when it falls on the page.
     pub fn offer(&mut self, make: impl FnOnce() -> T) {
         let index = self.total;
         self.total += 1;
-        if index >= self.paging.offset && self.items.len() < self.paging.limit {
-            self.items.push(make());
+        if index < self.paging.offset || self.items.len() >= self.paging.limit || self.full {
+            return;
         }
+        let item = make();
+        let size = serde_json::to_string(&item).map_or(0, |s| s.len() + 1);
+        // The first item always fits, so paging always makes progress.
+        if !self.items.is_empty() && self.bytes + size > self.byte_budget {
+            self.full = true;
+            return;
+        }
+        self.bytes += size;
+        self.items.push(item);
+    }
+
+    /// The same collector with another byte budget (tests use small ones).
+    pub fn with_byte_budget(mut self, bytes: usize) -> Self {
+        self.byte_budget = bytes;
+        self
     }
 
     /// Items offered so far.
@@ -77,7 +100,14 @@ impl<T> PageCollector<T> {
         let end = self.paging.offset + returned;
         let next_offset = (end < self.total && returned > 0).then_some(end);
         let info =
-            PageInfo { total: self.total, returned, offset: self.paging.offset, limit: self.paging.limit, next_offset };
+            PageInfo {
+                total: self.total,
+                returned,
+                offset: self.paging.offset,
+                limit: self.paging.limit,
+                next_offset,
+                ended_by_size: self.full,
+            };
         (self.items, info)
     }
 }
@@ -96,6 +126,10 @@ pub struct PageInfo {
     /// Pass this as `offset` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<usize>,
+    /// The page ended before `limit` items to keep the result small enough
+    /// for an AI client; `next_offset` continues where it stopped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ended_by_size: bool,
 }
 
 /// The packet cap for one run and how far the analysis got.
@@ -199,7 +233,8 @@ pub mod schema {
                 "returned": {"type": "integer"},
                 "offset": {"type": "integer"},
                 "limit": {"type": "integer"},
-                "next_offset": {"type": "integer", "description": "Absent on the last page."}
+                "next_offset": {"type": "integer", "description": "Absent on the last page."},
+                "ended_by_size": {"type": "boolean", "description": "The page stopped early to keep the result under ~100 KB; continue with next_offset."}
             },
             "required": ["total", "returned", "offset", "limit"]
         })
@@ -212,7 +247,7 @@ mod tests {
 
     #[test]
     fn collector_keeps_only_the_page_and_counts_all() {
-        let mut c = Paging::from_params(Some(2), Some(3)).unwrap().collector();
+        let mut c: PageCollector<i32> = Paging::from_params(Some(2), Some(3)).unwrap().collector();
         let mut built = 0;
         for i in 0..10 {
             c.offer(|| {
@@ -223,7 +258,7 @@ mod tests {
         let (items, info) = c.finish();
         assert_eq!(items, vec![3, 4]);
         assert_eq!(built, 2, "items off the page are never built");
-        assert_eq!(info, PageInfo { total: 10, returned: 2, offset: 3, limit: 2, next_offset: Some(5) });
+        assert_eq!(info, PageInfo { total: 10, returned: 2, offset: 3, limit: 2, next_offset: Some(5), ended_by_size: false });
     }
 
     #[test]
@@ -235,7 +270,26 @@ mod tests {
         assert_eq!(info.next_offset, None);
         let mut past_end = Paging::from_params(None, Some(50)).unwrap().collector();
         (0..10).for_each(|i| past_end.offer(|| i));
-        assert_eq!(past_end.finish().1, PageInfo { total: 10, returned: 0, offset: 50, limit: 100, next_offset: None });
+        assert_eq!(
+            past_end.finish().1,
+            PageInfo { total: 10, returned: 0, offset: 50, limit: 100, next_offset: None, ended_by_size: false }
+        );
+    }
+
+    #[test]
+    fn a_page_ends_early_when_its_json_would_be_too_large() {
+        // Each item is 12 bytes of JSON ("xxxxxxxxxx" plus a separator).
+        let mut c = Paging::from_params(Some(100), Some(0)).unwrap().collector().with_byte_budget(40);
+        (0..10).for_each(|_| c.offer(|| "x".repeat(10)));
+        let (items, info) = c.finish();
+        assert_eq!(items.len(), 3);
+        assert_eq!(info.next_offset, Some(3));
+        assert!(info.ended_by_size);
+        assert_eq!(serde_json::to_value(&info).unwrap()["ended_by_size"], true);
+        // A single item larger than the budget is still returned.
+        let mut big = Paging::from_params(None, None).unwrap().collector().with_byte_budget(5);
+        (0..3).for_each(|_| big.offer(|| "y".repeat(50)));
+        assert_eq!(big.finish().0.len(), 1);
     }
 
     #[test]
