@@ -3,52 +3,13 @@
 
 mod common;
 
-use std::process::Stdio;
-
-use common::{cache_dir, call, err, ok, pcapsule, repo};
+use common::{call, err, ok, pcapsule, repo, start_http};
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const TOKEN: &str = "test-token-0123456789abcdef";
-
-/// Starts `pcapsule serve --transport http` on a free loopback port; returns
-/// the child and the MCP endpoint URL it announced on stderr.
-async fn start(extra: &[&str], token: Option<&str>) -> (tokio::process::Child, String) {
-    let mut command = tokio::process::Command::new(pcapsule());
-    command
-        .args(["serve", "--transport", "http", "--host", "127.0.0.1", "--port", "0", "--allow-dir", "fixtures"])
-        .arg("--cache-dir")
-        .arg(cache_dir())
-        .args(extra)
-        .current_dir(repo())
-        .env_remove("PCAPSULE_AUTH_TOKEN")
-        .env_remove("MCPCAP_AUTH_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(token) = token {
-        command.env("PCAPSULE_AUTH_TOKEN", token);
-    }
-    let mut child = command.spawn().expect("spawning pcapsule");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("serving MCP over HTTP at ").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_string();
-            }
-        }
-        panic!("pcapsule exited without serving HTTP");
-    })
-    .await
-    .expect("pcapsule announced its HTTP address");
-    // Keep draining stderr so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
-}
 
 fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -57,7 +18,7 @@ fn install_crypto() {
 #[tokio::test]
 async fn tools_and_calls_over_http_with_a_bearer_token() {
     install_crypto();
-    let (_child, url) = start(&[], Some(TOKEN)).await;
+    let (_child, url) = start_http(&[], Some(TOKEN)).await;
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(url.clone()).auth_header(TOKEN),
     );

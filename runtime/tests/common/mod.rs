@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use tokio::io::{AsyncBufReadExt, BufReader};
+
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
@@ -116,3 +118,40 @@ pub fn err(result: &CallToolResult) -> &Value {
     assert_eq!(&from_text, body, "text and structured content carry the same JSON");
     &body["error"]
 }
+
+/// Starts `pcapsule serve --transport http` on a free loopback port; returns
+/// the child and the MCP endpoint URL it announced on stderr.
+pub async fn start_http(extra: &[&str], token: Option<&str>) -> (tokio::process::Child, String) {
+    let mut command = tokio::process::Command::new(pcapsule());
+    command
+        .args(["serve", "--transport", "http", "--host", "127.0.0.1", "--port", "0", "--allow-dir", "fixtures"])
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .args(extra)
+        .current_dir(repo())
+        .env_remove("PCAPSULE_AUTH_TOKEN")
+        .env_remove("MCPCAP_AUTH_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(token) = token {
+        command.env("PCAPSULE_AUTH_TOKEN", token);
+    }
+    let mut child = command.spawn().expect("spawning pcapsule");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("serving MCP over HTTP at ").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("pcapsule exited without serving HTTP");
+    })
+    .await
+    .expect("pcapsule announced its HTTP address");
+    // Keep draining stderr so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
