@@ -189,7 +189,7 @@ pub fn command_main<A: Analyzer>() -> std::process::ExitCode {
                 "name": info.name, "version": info.version, "description": info.description,
                 "interface_version": info.interface_version, "tools": tools, "prompts": prompts,
             });
-            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON"));
+            print_json(&doc);
             return ExitCode::SUCCESS;
         }
         Some(_) => {}
@@ -218,7 +218,7 @@ pub fn command_main<A: Analyzer>() -> std::process::ExitCode {
     };
     match result {
         Ok(value) => {
-            println!("{}", serde_json::to_string_pretty(&value).expect("JSON"));
+            print_json(&value);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -226,6 +226,14 @@ pub fn command_main<A: Analyzer>() -> std::process::ExitCode {
             ExitCode::from(if matches!(e, RunError::BadParams(_)) { 2 } else { 1 })
         }
     }
+}
+
+/// Prints JSON to stdout; a closed pipe (`| head`) is not an error worth a
+/// panic (which `println!` would raise).
+fn print_json(value: &Value) {
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value).expect("a JSON value serializes");
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 impl From<CaptureError> for RunError {

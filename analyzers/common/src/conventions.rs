@@ -47,7 +47,14 @@ impl Paging {
 
     /// A collector for a list whose items arrive while streaming.
     pub fn collector<T: Serialize>(self) -> PageCollector<T> {
-        PageCollector { paging: self, total: 0, items: Vec::new(), bytes: 0, byte_budget: PAGE_BYTE_BUDGET, full: false }
+        PageCollector {
+            paging: self,
+            total: 0,
+            items: Vec::new(),
+            bytes: 0,
+            byte_budget: PAGE_BYTE_BUDGET,
+            full: false,
+        }
     }
 }
 
@@ -99,15 +106,14 @@ impl<T: Serialize> PageCollector<T> {
         let returned = self.items.len();
         let end = self.paging.offset + returned;
         let next_offset = (end < self.total && returned > 0).then_some(end);
-        let info =
-            PageInfo {
-                total: self.total,
-                returned,
-                offset: self.paging.offset,
-                limit: self.paging.limit,
-                next_offset,
-                ended_by_size: self.full,
-            };
+        let info = PageInfo {
+            total: self.total,
+            returned,
+            offset: self.paging.offset,
+            limit: self.paging.limit,
+            next_offset,
+            ended_by_size: self.full,
+        };
         (self.items, info)
     }
 }
@@ -258,7 +264,10 @@ mod tests {
         let (items, info) = c.finish();
         assert_eq!(items, vec![3, 4]);
         assert_eq!(built, 2, "items off the page are never built");
-        assert_eq!(info, PageInfo { total: 10, returned: 2, offset: 3, limit: 2, next_offset: Some(5), ended_by_size: false });
+        assert_eq!(
+            info,
+            PageInfo { total: 10, returned: 2, offset: 3, limit: 2, next_offset: Some(5), ended_by_size: false }
+        );
     }
 
     #[test]

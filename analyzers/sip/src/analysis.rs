@@ -1,0 +1,840 @@
+//! From SIP messages to the result: mcpcap's statistics and per-message
+//! entries, plus dialogs (per Call-ID ladder and call outcome), registrations
+//! and observations. Every table is bounded: the first (or most frequent) N
+//! entries are kept and the rest counted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use pcapsule_guest::Timestamp;
+use pcapsule_guest::conventions::{PageCollector, PageInfo};
+use serde_json::{Map, Value, json};
+
+use crate::bounded::{DistinctCounter, TopCounter};
+use crate::message::{Kind, SipMessage, tag_of, uri_of, via_transport};
+use crate::scan::{Found, SIP_PORTS};
+use crate::sdp::Sdp;
+
+/// Call-IDs listed in `statistics.call_ids` (mcpcap lists all; this is capped).
+const CALL_ID_LIST: usize = 50;
+/// Distinct Call-IDs counted exactly.
+const DISTINCT_CALL_IDS: usize = 100_000;
+/// Dialogs tracked (first seen first); later Call-IDs are counted only.
+const MAX_DIALOGS: usize = 1000;
+/// Dialogs shown in the result, and ladder steps kept per dialog.
+const DIALOGS_SHOWN: usize = 20;
+const LADDER_STEPS: usize = 12;
+/// Registration bindings (address of record, client) tracked and shown.
+const MAX_REGISTRATIONS: usize = 512;
+const REGISTRATIONS_SHOWN: usize = 20;
+/// Client addresses tracked for observations.
+const MAX_SOURCES: usize = 4096;
+/// Distinct destinations remembered per source (to spot OPTIONS sweeps).
+const SOURCE_TARGETS: usize = 16;
+/// Header values longer than this are cut in message entries.
+const MAX_VALUE_CHARS: usize = 1024;
+/// Malformed-message examples kept.
+const MALFORMED_EXAMPLES: usize = 10;
+/// Thresholds for observations.
+const REGISTER_FAILURES_NOTED: u64 = 5;
+const CHALLENGES_WITHOUT_SUCCESS_NOTED: u64 = 10;
+const INVITE_FAILURES_NOTED: u64 = 10;
+const OPTIONS_TARGETS_NOTED: usize = 10;
+/// User-agent substrings of well-known SIP scanners and fraud tools.
+const SCANNER_AGENTS: [&str; 8] =
+    ["friendly-scanner", "sipvicious", "sipcli", "sip-scan", "sipsak", "vaxsipuseragent", "sundayddr", "iwar"];
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+fn ms(later: Option<Timestamp>, earlier: Option<Timestamp>) -> Option<f64> {
+    let (later, earlier) = (later?, earlier?);
+    Some((later.seconds_since(earlier) * 1e6).round() / 1e3)
+}
+
+/// Min, average and max of a series without storing it.
+#[derive(Default)]
+struct Spread {
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Spread {
+    fn add(&mut self, v: f64) {
+        if self.count == 0 || v < self.min {
+            self.min = v;
+        }
+        if self.count == 0 || v > self.max {
+            self.max = v;
+        }
+        self.count += 1;
+        self.sum += v;
+    }
+
+    fn to_json(&self) -> Value {
+        if self.count == 0 {
+            return Value::Null;
+        }
+        let avg = (self.sum / self.count as f64 * 1e3).round() / 1e3;
+        json!({"count": self.count, "min": self.min, "avg": avg, "max": self.max})
+    }
+}
+
+struct Step {
+    packet_number: u64,
+    time: Option<Timestamp>,
+    src: String,
+    dst: String,
+    label: String,
+}
+
+/// One Call-ID.
+struct Dialog {
+    call_id: String,
+    first_time: Option<Timestamp>,
+    last_time: Option<Timestamp>,
+    first_packet: u64,
+    first_method: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    caller: Option<(IpAddr, u16)>,
+    caller_tag: Option<String>,
+    messages: u64,
+    ladder: Vec<Step>,
+    ladder_dropped: u64,
+    /// INVITE transactions (CSeq numbers) before the answer, and retransmissions.
+    invites: u64,
+    invite_retransmissions: u64,
+    /// The current INVITE transaction: delays are measured from it, so time
+    /// spent answering a 401/407 challenge does not count as post-dial delay.
+    invite_cseq: Option<u32>,
+    invite_sent: Option<Timestamp>,
+    post_dial_delay_ms: Option<f64>,
+    time_to_answer_ms: Option<f64>,
+    answer_time: Option<Timestamp>,
+    final_code: Option<u16>,
+    cancel_seen: bool,
+    bye_time: Option<Timestamp>,
+    bye_packet: Option<u64>,
+    hung_up_by: Option<&'static str>,
+}
+
+impl Dialog {
+    fn outcome(&self) -> Option<&'static str> {
+        if self.invites == 0 {
+            return None;
+        }
+        Some(match self.final_code {
+            _ if self.answer_time.is_some() => "answered",
+            Some(486 | 600) => "busy",
+            Some(487) => "cancelled",
+            _ if self.cancel_seen => "cancelled",
+            Some(_) => "failed",
+            None => "no_final_response",
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        let ladder: Vec<Value> = self
+            .ladder
+            .iter()
+            .map(|s| {
+                json!({
+                    "packet_number": s.packet_number,
+                    "offset_ms": ms(s.time, self.first_time),
+                    "source": s.src,
+                    "destination": s.dst,
+                    "message": s.label,
+                })
+            })
+            .collect();
+        let mut out = json!({
+            "call_id": self.call_id,
+            "first_packet": self.first_packet,
+            "first_seen": self.first_time.map(|t| t.to_rfc3339()),
+            "last_seen": self.last_time.map(|t| t.to_rfc3339()),
+            "first_method": self.first_method,
+            "from": self.from,
+            "to": self.to,
+            "messages": self.messages,
+            "ladder": ladder,
+        });
+        if self.ladder_dropped > 0 {
+            out["ladder_steps_not_shown"] = json!(self.ladder_dropped);
+        }
+        if let Some(outcome) = self.outcome() {
+            let call = json!({
+                "outcome": outcome,
+                "final_code": self.final_code,
+                "invites": self.invites,
+                "invite_retransmissions": self.invite_retransmissions,
+                "post_dial_delay_ms": self.post_dial_delay_ms,
+                "time_to_answer_ms": self.time_to_answer_ms,
+                "duration_seconds": ms(self.bye_time, self.answer_time).map(|v| v.round() / 1e3),
+                "hung_up_by": self.hung_up_by,
+                "bye_packet": self.bye_packet,
+            });
+            out["call"] = call;
+        }
+        out
+    }
+}
+
+/// One (address of record, client address) registration binding.
+#[derive(Default)]
+struct Registration {
+    attempts: u64,
+    challenges: u64,
+    successes: u64,
+    failures: BTreeMap<u16, u64>,
+    contact: Option<String>,
+    expires: Option<String>,
+    user_agent: Option<String>,
+    first_packet: u64,
+    last_packet: u64,
+}
+
+/// Per client address, for observations.
+#[derive(Default)]
+struct Source {
+    register_failures: u64,
+    register_challenges: u64,
+    register_successes: u64,
+    invite_failures: u64,
+    options_targets: Vec<IpAddr>,
+    options_targets_more: bool,
+}
+
+/// Accumulates everything while streaming.
+pub struct Analysis {
+    page: PageCollector<Value>,
+    messages: u64,
+    requests: u64,
+    responses: u64,
+    methods: TopCounter<String>,
+    response_classes: BTreeMap<String, u64>,
+    response_codes: BTreeMap<u16, u64>,
+    call_ids_distinct: DistinctCounter,
+    call_ids: Vec<String>,
+    transports: BTreeMap<&'static str, u64>,
+    via_transports: TopCounter<String>,
+    user_agents: TopCounter<String>,
+    servers: TopCounter<String>,
+    codecs: TopCounter<String>,
+    flags: BTreeMap<&'static str, u64>,
+    malformed: u64,
+    malformed_examples: Vec<Value>,
+    found_on_other_ports: u64,
+    with_sdp: u64,
+    dialogs: HashMap<String, Dialog>,
+    dialog_order: Vec<String>,
+    dialogs_untracked: u64,
+    registrations: HashMap<(String, IpAddr), Registration>,
+    registrations_untracked: u64,
+    sources: HashMap<IpAddr, Source>,
+    scanner_agents: BTreeMap<String, (u64, IpAddr)>,
+}
+
+/// The parts of the result the analysis builds.
+pub struct Finished {
+    pub statistics: Value,
+    pub calls: Value,
+    pub dialogs: Value,
+    pub registrations: Value,
+    pub observations: Value,
+    pub packets: Vec<Value>,
+    pub pagination: PageInfo,
+}
+
+impl Analysis {
+    pub fn new(page: PageCollector<Value>) -> Self {
+        Analysis {
+            page,
+            messages: 0,
+            requests: 0,
+            responses: 0,
+            methods: TopCounter::new(64),
+            response_classes: BTreeMap::new(),
+            response_codes: BTreeMap::new(),
+            call_ids_distinct: DistinctCounter::new(DISTINCT_CALL_IDS),
+            call_ids: Vec::new(),
+            transports: BTreeMap::new(),
+            via_transports: TopCounter::new(32),
+            user_agents: TopCounter::new(256),
+            servers: TopCounter::new(256),
+            codecs: TopCounter::new(64),
+            flags: BTreeMap::new(),
+            malformed: 0,
+            malformed_examples: Vec::new(),
+            found_on_other_ports: 0,
+            with_sdp: 0,
+            dialogs: HashMap::new(),
+            dialog_order: Vec::new(),
+            dialogs_untracked: 0,
+            registrations: HashMap::new(),
+            registrations_untracked: 0,
+            sources: HashMap::new(),
+            scanner_agents: BTreeMap::new(),
+        }
+    }
+
+    pub fn messages(&self) -> u64 {
+        self.messages
+    }
+
+    /// Takes one found message (parsing it); non-SIP bytes are ignored.
+    pub fn message(&mut self, found: Found<'_>) {
+        let Some(mut message) = crate::message::parse(found.bytes, found.transport == crate::scan::Transport::Tcp)
+        else {
+            return;
+        };
+        for flag in found.framing_flags {
+            if !message.flags.contains(flag) {
+                message.flags.push(flag);
+            }
+        }
+        if message.flags.contains(&"body_exceeds_stream_buffer") || message.flags.contains(&"stream_ended_mid_message")
+        {
+            // The body is cut by the analysis or the capture, not by the sender.
+            message.flags.retain(|f| *f != "content_length_exceeds_data");
+        }
+        self.messages += 1;
+        let on_port = SIP_PORTS.contains(&found.src_port) || SIP_PORTS.contains(&found.dst_port);
+        if !on_port {
+            self.found_on_other_ports += 1;
+        }
+        *self.transports.entry(found.transport.name()).or_default() += 1;
+        if let Some(t) = message.header("via").and_then(via_transport) {
+            self.via_transports.add(&cut(&t.to_ascii_uppercase(), 16));
+        }
+        match &message.kind {
+            Kind::Request { method, .. } => {
+                self.requests += 1;
+                self.methods.add(&cut(method, 32));
+            }
+            Kind::Response { code, .. } => {
+                self.responses += 1;
+                *self.response_classes.entry(format!("{}xx", code / 100)).or_default() += 1;
+                *self.response_codes.entry(*code).or_default() += 1;
+            }
+        }
+        if let Some(call_id) = message.header("call-id")
+            && self.call_ids_distinct.insert(call_id)
+            && self.call_ids.len() < CALL_ID_LIST
+        {
+            self.call_ids.push(cut(call_id, 256));
+        }
+        if let Some(ua) = message.header("user-agent") {
+            let ua = cut(ua, 200);
+            let lower = ua.to_ascii_lowercase();
+            if SCANNER_AGENTS.iter().any(|s| lower.contains(s)) {
+                let entry = self.scanner_agents.entry(ua.clone()).or_insert((0, found.src));
+                entry.0 += 1;
+            }
+            self.user_agents.add(&ua);
+        }
+        if let Some(server) = message.header("server") {
+            self.servers.add(&cut(server, 200));
+        }
+        for flag in &message.flags {
+            *self.flags.entry(flag).or_default() += 1;
+        }
+        if !message.flags.is_empty() {
+            self.malformed += 1;
+            if self.malformed_examples.len() < MALFORMED_EXAMPLES {
+                self.malformed_examples
+                    .push(json!({"packet_number": found.packet_number, "flags": message.flags.clone()}));
+            }
+        }
+        let sdp = message
+            .header("content-type")
+            .is_none_or(|t| t.to_ascii_lowercase().contains("sdp"))
+            .then(|| Sdp::parse(message.body))
+            .flatten();
+        if let Some(sdp) = &sdp {
+            self.with_sdp += 1;
+            for codec in sdp.codec_names() {
+                self.codecs.add(&cut(&codec, 64));
+            }
+        }
+        self.track_dialog(&found, &message);
+        self.track_registration(&found, &message);
+        self.track_source(&found, &message);
+        self.page.offer(|| entry(&found, &message, on_port, sdp.as_ref()));
+    }
+
+    fn track_dialog(&mut self, found: &Found<'_>, message: &SipMessage<'_>) {
+        let Some(call_id) = message.header("call-id") else { return };
+        if !self.dialogs.contains_key(call_id) {
+            if self.dialogs.len() >= MAX_DIALOGS {
+                self.dialogs_untracked += 1;
+                return;
+            }
+            let call_id = cut(call_id, 256);
+            self.dialog_order.push(call_id.clone());
+            self.dialogs.insert(
+                call_id.clone(),
+                Dialog {
+                    call_id,
+                    first_time: found.timestamp,
+                    last_time: found.timestamp,
+                    first_packet: found.packet_number,
+                    first_method: message.method().map(|m| cut(m, 32)),
+                    from: message.header("from").map(|v| cut(uri_of(v), 256)),
+                    to: message.header("to").map(|v| cut(uri_of(v), 256)),
+                    caller: message.is_request().then_some((found.src, found.src_port)),
+                    caller_tag: message.header("from").and_then(tag_of).map(|t| cut(t, 128)),
+                    messages: 0,
+                    ladder: Vec::new(),
+                    ladder_dropped: 0,
+                    invites: 0,
+                    invite_retransmissions: 0,
+                    invite_cseq: None,
+                    invite_sent: None,
+                    post_dial_delay_ms: None,
+                    time_to_answer_ms: None,
+                    answer_time: None,
+                    final_code: None,
+                    cancel_seen: false,
+                    bye_time: None,
+                    bye_packet: None,
+                    hung_up_by: None,
+                },
+            );
+        }
+        let Some(dialog) = self.dialogs.get_mut(call_id) else { return };
+        dialog.messages += 1;
+        dialog.last_time = found.timestamp.or(dialog.last_time);
+        if dialog.ladder.len() < LADDER_STEPS {
+            let label = match &message.kind {
+                Kind::Request { method, .. } => cut(method, 32),
+                Kind::Response { code, reason, .. } => {
+                    let cseq_method = message.cseq().map(|(_, m)| cut(m, 32)).unwrap_or_default();
+                    format!("{code} {} ({cseq_method})", cut(reason, 64))
+                }
+            };
+            dialog.ladder.push(Step {
+                packet_number: found.packet_number,
+                time: found.timestamp,
+                src: endpoint(found.src, found.src_port),
+                dst: endpoint(found.dst, found.dst_port),
+                label,
+            });
+        } else {
+            dialog.ladder_dropped += 1;
+        }
+        let cseq_method = message.cseq().map(|(_, m)| m.to_ascii_uppercase());
+        match &message.kind {
+            Kind::Request { method, .. } => match method.as_ref() {
+                "INVITE" if dialog.answer_time.is_none() => {
+                    let number = message.cseq().map(|(n, _)| n);
+                    if dialog.invites > 0 && number == dialog.invite_cseq {
+                        dialog.invite_retransmissions += 1;
+                    } else {
+                        dialog.invites += 1;
+                        dialog.invite_cseq = number;
+                        dialog.invite_sent = found.timestamp;
+                        if dialog.caller.is_none() {
+                            dialog.caller = Some((found.src, found.src_port));
+                            dialog.caller_tag = message.header("from").and_then(tag_of).map(|t| cut(t, 128));
+                        }
+                    }
+                }
+                "CANCEL" => dialog.cancel_seen = true,
+                "BYE" if dialog.bye_time.is_none() => {
+                    dialog.bye_time = found.timestamp;
+                    dialog.bye_packet = Some(found.packet_number);
+                    let tag = message.header("from").and_then(tag_of);
+                    let by_caller = match (tag, dialog.caller_tag.as_deref()) {
+                        (Some(tag), Some(caller)) => tag == caller,
+                        _ => dialog.caller.is_some_and(|(ip, _)| ip == found.src),
+                    };
+                    dialog.hung_up_by = Some(if by_caller { "caller" } else { "callee" });
+                }
+                _ => {}
+            },
+            Kind::Response { code, .. } if cseq_method.as_deref() == Some("INVITE") && dialog.answer_time.is_none() => {
+                let current = message.cseq().map(|(n, _)| n) == dialog.invite_cseq;
+                match code {
+                    180..=189 if dialog.post_dial_delay_ms.is_none() && current => {
+                        dialog.post_dial_delay_ms = ms(found.timestamp, dialog.invite_sent);
+                    }
+                    200..=299 => {
+                        dialog.answer_time = found.timestamp.or(Some(Timestamp::default()));
+                        dialog.final_code = Some(*code);
+                        if current {
+                            dialog.time_to_answer_ms = ms(found.timestamp, dialog.invite_sent);
+                        }
+                    }
+                    300.. => dialog.final_code = Some(*code),
+                    _ => {}
+                }
+            }
+            Kind::Response { .. } => {}
+        }
+    }
+
+    fn track_registration(&mut self, found: &Found<'_>, message: &SipMessage<'_>) {
+        let is_register = match &message.kind {
+            Kind::Request { method, .. } => method == "REGISTER",
+            Kind::Response { .. } => message.cseq().is_some_and(|(_, m)| m.eq_ignore_ascii_case("REGISTER")),
+        };
+        if !is_register {
+            return;
+        }
+        let aor = cut(uri_of(message.header("to").unwrap_or("")), 256);
+        let client = if message.is_request() { found.src } else { found.dst };
+        let key = (aor, client);
+        if !self.registrations.contains_key(&key) {
+            if self.registrations.len() >= MAX_REGISTRATIONS {
+                self.registrations_untracked += 1;
+                return;
+            }
+            self.registrations
+                .insert(key.clone(), Registration { first_packet: found.packet_number, ..Default::default() });
+        }
+        let r = self.registrations.get_mut(&key).expect("inserted above");
+        r.last_packet = found.packet_number;
+        match message.status_code() {
+            None => {
+                r.attempts += 1;
+                if let Some(contact) = message.header("contact") {
+                    r.contact = Some(cut(contact, 256));
+                }
+                if let Some(expires) = message.header("expires") {
+                    r.expires = Some(cut(expires, 32));
+                }
+                if let Some(ua) = message.header("user-agent") {
+                    r.user_agent = Some(cut(ua, 200));
+                }
+            }
+            Some(401 | 407) => r.challenges += 1,
+            Some(200..=299) => r.successes += 1,
+            Some(code @ 300..) if r.failures.len() < 16 || r.failures.contains_key(&code) => {
+                *r.failures.entry(code).or_default() += 1;
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn track_source(&mut self, found: &Found<'_>, message: &SipMessage<'_>) {
+        let (client, code, method) = match &message.kind {
+            Kind::Request { method, .. } if method == "OPTIONS" => (found.src, None, "OPTIONS"),
+            Kind::Response { code, .. } if *code >= 200 => {
+                let Some((_, m)) = message.cseq() else { return };
+                let method = match m.to_ascii_uppercase().as_str() {
+                    "REGISTER" => "REGISTER",
+                    "INVITE" => "INVITE",
+                    _ => return,
+                };
+                (found.dst, Some(*code), method)
+            }
+            _ => return,
+        };
+        if !self.sources.contains_key(&client) && self.sources.len() >= MAX_SOURCES {
+            return;
+        }
+        let s = self.sources.entry(client).or_default();
+        match (method, code) {
+            ("OPTIONS", _) if !s.options_targets.contains(&found.dst) => {
+                if s.options_targets.len() < SOURCE_TARGETS {
+                    s.options_targets.push(found.dst);
+                } else {
+                    s.options_targets_more = true;
+                }
+            }
+            ("REGISTER", Some(401 | 407)) => s.register_challenges += 1,
+            ("REGISTER", Some(200..=299)) => s.register_successes += 1,
+            ("REGISTER", Some(_)) => s.register_failures += 1,
+            ("INVITE", Some(401 | 407 | 200..=299)) => {}
+            ("INVITE", Some(_)) => s.invite_failures += 1,
+            _ => {}
+        }
+    }
+
+    pub fn finish(self) -> Finished {
+        let tables_exact = self.methods.is_exact()
+            && self.user_agents.is_exact()
+            && self.servers.is_exact()
+            && self.codecs.is_exact()
+            && self.call_ids_distinct.is_exact();
+        let counts = |c: &TopCounter<String>, n: usize| -> Value {
+            Value::Object(c.top(n).into_iter().map(|(k, v)| (k, json!(v))).collect::<Map<String, Value>>())
+        };
+        let names =
+            |c: &TopCounter<String>, n: usize| -> Vec<String> { c.top(n).into_iter().map(|(k, _)| k).collect() };
+        let statistics = json!({
+            "requests": self.requests,
+            "responses": self.responses,
+            "methods": counts(&self.methods, 30),
+            "response_classes": self.response_classes,
+            "response_codes": self.response_codes.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<String, Value>>(),
+            "unique_call_ids": self.call_ids_distinct.count(),
+            "call_ids": self.call_ids,
+            "transports": self.transports,
+            "via_transports": counts(&self.via_transports, 10),
+            "user_agents": names(&self.user_agents, 50),
+            "top_user_agents": counts(&self.user_agents, 10),
+            "servers": names(&self.servers, 50),
+            "codecs": counts(&self.codecs, 20),
+            "messages_with_sdp": self.with_sdp,
+            "found_on_other_ports": self.found_on_other_ports,
+            "malformed_messages": self.malformed,
+            "malformed_flags": self.flags,
+            "malformed_examples": self.malformed_examples,
+            "tables_exact": tables_exact,
+        });
+
+        let mut outcomes: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut final_codes: BTreeMap<String, u64> = BTreeMap::new();
+        let (mut pdd, mut answer, mut duration) = (Spread::default(), Spread::default(), Spread::default());
+        let mut hung_up: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut calls_total = 0;
+        for d in self.dialogs.values() {
+            let Some(outcome) = d.outcome() else { continue };
+            calls_total += 1;
+            *outcomes.entry(outcome).or_default() += 1;
+            if let Some(code) = d.final_code {
+                *final_codes.entry(code.to_string()).or_default() += 1;
+            }
+            if let Some(v) = d.post_dial_delay_ms {
+                pdd.add(v);
+            }
+            if let Some(v) = d.time_to_answer_ms {
+                answer.add(v);
+            }
+            if let Some(v) = ms(d.bye_time, d.answer_time) {
+                duration.add(v / 1e3);
+            }
+            if let Some(by) = d.hung_up_by {
+                *hung_up.entry(by).or_default() += 1;
+            }
+        }
+        let calls = json!({
+            "total": calls_total,
+            "outcomes": outcomes,
+            "final_codes": final_codes,
+            "post_dial_delay_ms": pdd.to_json(),
+            "time_to_answer_ms": answer.to_json(),
+            "duration_seconds": duration.to_json(),
+            "hung_up_by": hung_up,
+            "dialogs_tracked": self.dialogs.len(),
+            "dialogs_untracked": self.dialogs_untracked,
+        });
+        let dialogs: Vec<Value> = self
+            .dialog_order
+            .iter()
+            .take(DIALOGS_SHOWN)
+            .filter_map(|id| self.dialogs.get(id))
+            .map(Dialog::to_json)
+            .collect();
+        let dialogs = json!({
+            "total": self.dialogs.len() as u64 + self.dialogs_untracked,
+            "shown": dialogs.len(),
+            "items": dialogs,
+        });
+
+        let mut bindings: Vec<(&(String, IpAddr), &Registration)> = self.registrations.iter().collect();
+        bindings.sort_by(|a, b| b.1.attempts.cmp(&a.1.attempts).then(a.1.first_packet.cmp(&b.1.first_packet)));
+        let sum = |f: fn(&Registration) -> u64| self.registrations.values().map(f).sum::<u64>();
+        let registrations = json!({
+            "attempts": sum(|r| r.attempts),
+            "challenges": sum(|r| r.challenges),
+            "successes": sum(|r| r.successes),
+            "failures": sum(|r| r.failures.values().sum()),
+            "bindings_tracked": self.registrations.len(),
+            "bindings_untracked": self.registrations_untracked,
+            "bindings": bindings.iter().take(REGISTRATIONS_SHOWN).map(|((aor, client), r)| json!({
+                "address_of_record": aor,
+                "client": client.to_string(),
+                "attempts": r.attempts,
+                "challenges": r.challenges,
+                "successes": r.successes,
+                "failures": r.failures.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<String, Value>>(),
+                "contact": r.contact,
+                "expires": r.expires,
+                "user_agent": r.user_agent,
+                "first_packet": r.first_packet,
+                "last_packet": r.last_packet,
+            })).collect::<Vec<_>>(),
+        });
+
+        let observations = observations(&self.sources, &self.scanner_agents, self.malformed, self.found_on_other_ports);
+        let (packets, pagination) = self.page.finish();
+        Finished { statistics, calls, dialogs, registrations, observations, packets, pagination }
+    }
+}
+
+fn observations(
+    sources: &HashMap<IpAddr, Source>,
+    scanner_agents: &BTreeMap<String, (u64, IpAddr)>,
+    malformed: u64,
+    other_ports: u64,
+) -> Value {
+    let mut out = Vec::new();
+    let mut sorted: Vec<(&IpAddr, &Source)> = sources.iter().collect();
+    sorted.sort_by_key(|(ip, _)| **ip);
+    let register: Vec<Value> = sorted
+        .iter()
+        .filter(|(_, s)| {
+            s.register_failures >= REGISTER_FAILURES_NOTED
+                || (s.register_challenges >= CHALLENGES_WITHOUT_SUCCESS_NOTED && s.register_successes == 0)
+        })
+        .take(10)
+        .map(|(ip, s)| {
+            json!({"source_ip": ip.to_string(), "failures": s.register_failures,
+                   "challenges": s.register_challenges, "successes": s.register_successes})
+        })
+        .collect();
+    if !register.is_empty() {
+        out.push(json!({
+            "type": "repeated_registration_failures",
+            "detail": "A client's REGISTERs were refused repeatedly (403/404/...) or challenged many times without ever succeeding: password guessing, account enumeration, or a misconfigured phone.",
+            "examples": register,
+        }));
+    }
+    let invites: Vec<Value> = sorted
+        .iter()
+        .filter(|(_, s)| s.invite_failures >= INVITE_FAILURES_NOTED)
+        .take(10)
+        .map(|(ip, s)| json!({"source_ip": ip.to_string(), "failed_invites": s.invite_failures}))
+        .collect();
+    if !invites.is_empty() {
+        out.push(json!({
+            "type": "repeated_call_failures",
+            "detail": "Many INVITEs from one client ended in failure responses: dialing-plan probing (toll fraud) or a broken trunk.",
+            "examples": invites,
+        }));
+    }
+    let sweeps: Vec<Value> = sorted
+        .iter()
+        .filter(|(_, s)| s.options_targets.len() >= OPTIONS_TARGETS_NOTED)
+        .take(10)
+        .map(|(ip, s)| {
+            json!({"source_ip": ip.to_string(), "targets": s.options_targets.len(), "more_targets": s.options_targets_more})
+        })
+        .collect();
+    if !sweeps.is_empty() {
+        out.push(json!({
+            "type": "options_sweep",
+            "detail": "One source sent OPTIONS to many addresses: SIP service discovery (e.g. SIPVicious svmap).",
+            "examples": sweeps,
+        }));
+    }
+    if !scanner_agents.is_empty() {
+        let examples: Vec<Value> = scanner_agents
+            .iter()
+            .take(10)
+            .map(|(ua, (n, ip))| json!({"user_agent": ua, "messages": n, "first_source_ip": ip.to_string()}))
+            .collect();
+        out.push(json!({
+            "type": "scanner_user_agent",
+            "detail": "User-Agent of a known SIP scanning or attack tool.",
+            "examples": examples,
+        }));
+    }
+    if malformed > 0 {
+        out.push(json!({
+            "type": "malformed_messages",
+            "detail": format!("{malformed} SIP messages had irregularities (see statistics.malformed_flags): fuzzing, evasion attempts, or broken implementations."),
+            "examples": [],
+        }));
+    }
+    if other_ports > 0 {
+        out.push(json!({
+            "type": "sip_on_other_ports",
+            "detail": format!("{other_ports} SIP messages used ports other than 5060/5061/5080/6060: a non-standard deployment or traffic avoiding port-based filtering."),
+            "examples": [],
+        }));
+    }
+    Value::Array(out)
+}
+
+fn endpoint(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("{v4}:{port}"),
+        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+    }
+}
+
+/// One message entry: mcpcap's fields plus flags, SDP and every Via.
+fn entry(found: &Found<'_>, message: &SipMessage<'_>, on_port: bool, sdp: Option<&Sdp>) -> Value {
+    let h = |name: &str| message.header(name).map(|v| cut(v, MAX_VALUE_CHARS));
+    let mut headers = Map::new();
+    for header in &message.headers {
+        let value = cut(&header.value, MAX_VALUE_CHARS);
+        match headers.get_mut(header.name.as_ref()) {
+            // Repeated headers are one comma-separated list (RFC 3261 §7.3.1), in order.
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            _ => {
+                headers.insert(header.name.to_string(), Value::String(value));
+            }
+        }
+    }
+    let summary = match &message.kind {
+        Kind::Request { method, uri, .. } => format!("{} {}", cut(method, 32), cut(uri, 200)),
+        Kind::Response { code, reason, .. } => {
+            let cseq = message.cseq().map(|(_, m)| format!(" ({})", cut(m, 32))).unwrap_or_default();
+            format!("{code} {}{cseq}", cut(reason, 100))
+        }
+    };
+    let mut e = json!({
+        "packet_number": found.packet_number,
+        "timestamp": found.timestamp.map(|t| t.to_rfc3339()),
+        "source_ip": found.src.to_string(),
+        "destination_ip": found.dst.to_string(),
+        "source_port": found.src_port,
+        "destination_port": found.dst_port,
+        "transport": found.transport.name(),
+        "message_type": if message.is_request() { "request" } else { "response" },
+        "start_line": cut(&message.start_line, MAX_VALUE_CHARS),
+        "call_id": h("call-id"),
+        "cseq": h("cseq"),
+        "from": h("from"),
+        "to": h("to"),
+        "contact": h("contact"),
+        "user_agent": h("user-agent"),
+        "server": h("server"),
+        "via": h("via"),
+        "content_type": h("content-type"),
+        "content_length": message.content_length,
+        "body_length": message.body.len(),
+        "known_sip_port": on_port,
+        "headers": headers,
+        "summary": summary,
+    });
+    match &message.kind {
+        Kind::Request { method, uri, version } => {
+            e["method"] = json!(cut(method, 32));
+            e["request_uri"] = json!(cut(uri, MAX_VALUE_CHARS));
+            e["sip_version"] = json!(cut(version, 16));
+        }
+        Kind::Response { version, code, reason } => {
+            e["status_code"] = json!(code);
+            e["reason"] = json!(cut(reason, 200));
+            e["sip_version"] = json!(cut(version, 16));
+        }
+    }
+    let vias: Vec<String> = message.header_all("via").map(|v| cut(v, MAX_VALUE_CHARS)).collect();
+    if vias.len() > 1 {
+        e["via_all"] = json!(vias);
+    }
+    if let Some(sdp) = sdp {
+        e["sdp"] = sdp.to_json();
+    }
+    if !message.flags.is_empty() {
+        e["flags"] = json!(message.flags);
+    }
+    e
+}

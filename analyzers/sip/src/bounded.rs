@@ -1,0 +1,154 @@
+//! Counting structures whose memory does not grow with the capture: a flood
+//! of messages with millions of distinct Call-IDs, user agents or method
+//! names must not exhaust the sandbox, so tables are capped and say when they
+//! stopped being exact.
+
+use std::collections::HashMap;
+use std::collections::HashSet;
+use std::hash::{BuildHasher, Hash};
+
+/// Counts keys, keeping at most `capacity` of them. When full, the keys seen
+/// least are dropped (in bulk, so the cost stays amortized O(1)); counts of
+/// the survivors stay exact from the moment they were last admitted.
+pub struct TopCounter<K> {
+    counts: HashMap<K, u64>,
+    capacity: usize,
+    /// Occurrences whose key was dropped when the table was pruned.
+    pub dropped: u64,
+}
+
+impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
+    /// A counter keeping at most `capacity` keys.
+    pub fn new(capacity: usize) -> Self {
+        TopCounter { counts: HashMap::new(), capacity: capacity.max(2), dropped: 0 }
+    }
+
+    /// Counts one occurrence of `key`.
+    pub fn add(&mut self, key: &K) {
+        if let Some(count) = self.counts.get_mut(key) {
+            *count += 1;
+            return;
+        }
+        if self.counts.len() >= self.capacity {
+            self.prune();
+        }
+        self.counts.insert(key.clone(), 1);
+    }
+
+    /// Drops the rarest keys until at most half the capacity is used.
+    fn prune(&mut self) {
+        let mut threshold = 1;
+        while self.counts.len() > self.capacity / 2 {
+            let mut dropped = 0;
+            self.counts.retain(|_, count| {
+                let keep = *count > threshold;
+                if !keep {
+                    dropped += *count;
+                }
+                keep
+            });
+            self.dropped += dropped;
+            threshold *= 2;
+        }
+    }
+
+    /// Whether counts may be incomplete because keys were dropped.
+    pub fn is_exact(&self) -> bool {
+        self.dropped == 0
+    }
+
+    /// Keys tracked now.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// The `n` most frequent keys, ties broken by key order.
+    pub fn top(&self, n: usize) -> Vec<(K, u64)> {
+        let mut all: Vec<(K, u64)> = self.counts.iter().map(|(k, c)| (k.clone(), *c)).collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(n);
+        all
+    }
+
+    /// The count of one key.
+    #[cfg(test)]
+    fn get(&self, key: &K) -> u64 {
+        self.counts.get(key).copied().unwrap_or(0)
+    }
+}
+
+/// Counts distinct values by a 64-bit hash, up to `capacity`; beyond it the
+/// count is a lower bound.
+pub struct DistinctCounter {
+    seen: HashSet<u64>,
+    capacity: usize,
+    saturated: bool,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl DistinctCounter {
+    /// A counter remembering at most `capacity` hashes (8 bytes each, plus table overhead).
+    pub fn new(capacity: usize) -> Self {
+        DistinctCounter { seen: HashSet::new(), capacity, saturated: false, hasher: Default::default() }
+    }
+
+    /// Notes one value; returns true if it was new.
+    pub fn insert(&mut self, value: &str) -> bool {
+        let hash = self.hasher.hash_one(value);
+        if self.seen.contains(&hash) {
+            return false;
+        }
+        if self.seen.len() >= self.capacity {
+            self.saturated = true;
+            return false;
+        }
+        self.seen.insert(hash);
+        true
+    }
+
+    /// Distinct values seen (a lower bound once saturated).
+    pub fn count(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether `count` is exact.
+    pub fn is_exact(&self) -> bool {
+        !self.saturated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_counter_is_exact_until_full_then_keeps_the_frequent() {
+        let mut c = TopCounter::new(4);
+        for k in ["a", "a", "a", "b", "b", "c"] {
+            c.add(&k.to_string());
+        }
+        assert!(c.is_exact());
+        assert_eq!(c.top(2), vec![("a".to_string(), 3), ("b".to_string(), 2)]);
+        for i in 0..1000 {
+            c.add(&format!("rare{i}"));
+        }
+        assert!(c.len() <= 4);
+        assert!(!c.is_exact());
+        assert_eq!(c.get(&"a".to_string()), 3, "frequent keys survive pruning");
+        assert_eq!(c.dropped + c.top(10).iter().map(|x| x.1).sum::<u64>(), 1006, "every occurrence is accounted for");
+    }
+
+    #[test]
+    fn distinct_counter_saturates_into_a_lower_bound() {
+        let mut d = DistinctCounter::new(3);
+        assert!(d.insert("x"));
+        assert!(!d.insert("x"));
+        d.insert("y");
+        d.insert("z");
+        assert!(d.is_exact());
+        d.insert("w");
+        assert_eq!(d.count(), 3);
+        assert!(!d.is_exact());
+    }
+}

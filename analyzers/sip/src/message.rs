@@ -1,0 +1,516 @@
+//! SIP message parsing: start line, headers, body.
+//!
+//! Hand-written on purpose: SIP is line-oriented text like HTTP/1.1, but
+//! `httparse` rejects SIP start lines (`SIP/2.0 200 OK`, `INVITE sip:... SIP/2.0`)
+//! and knows nothing of compact header names or SIP's lax line endings, and no
+//! maintained SIP parser crate builds for `wasm32-wasip2` without pulling in a
+//! network stack. The parser borrows from the message bytes (owning only
+//! folded or non-UTF-8 values and unknown header names), caps the header
+//! count and line length, and never fails on bad input: it records flags.
+
+use std::borrow::Cow;
+
+/// Longest start line accepted; real ones are well under 1 KiB.
+pub const MAX_START_LINE: usize = 4096;
+/// Header lines longer than this are flagged and their value cut.
+pub const MAX_HEADER_LINE: usize = 8192;
+/// Headers kept per message; the rest are counted and flagged.
+pub const MAX_HEADERS: usize = 100;
+/// How far into the first line junk before a start line is looked for.
+const MAX_JUNK_SCAN: usize = 64;
+
+/// Methods recognised after junk bytes (any token is accepted at the start of a line).
+const KNOWN_METHODS: [&str; 14] = [
+    "INVITE",
+    "ACK",
+    "BYE",
+    "CANCEL",
+    "REGISTER",
+    "OPTIONS",
+    "PRACK",
+    "SUBSCRIBE",
+    "NOTIFY",
+    "PUBLISH",
+    "INFO",
+    "REFER",
+    "MESSAGE",
+    "UPDATE",
+];
+
+/// Request or response, with the start line's parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind<'a> {
+    Request { method: Cow<'a, str>, uri: Cow<'a, str>, version: Cow<'a, str> },
+    Response { version: Cow<'a, str>, code: u16, reason: Cow<'a, str> },
+}
+
+/// One header, its name lower-case and in full form (compact forms expanded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub name: Cow<'a, str>,
+    pub value: Cow<'a, str>,
+}
+
+/// A parsed SIP message.
+#[derive(Debug, Clone)]
+pub struct SipMessage<'a> {
+    pub kind: Kind<'a>,
+    pub start_line: Cow<'a, str>,
+    /// In message order; repeated headers (several Via) stay separate.
+    pub headers: Vec<Header<'a>>,
+    pub body: &'a [u8],
+    /// The Content-Length header's value when it is a number.
+    pub content_length: Option<usize>,
+    /// Irregularities found, e.g. `invalid_content_length`.
+    pub flags: Vec<&'static str>,
+}
+
+impl<'a> SipMessage<'a> {
+    /// The first value of a header (by full lower-case name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|h| h.name == name).map(|h| h.value.as_ref())
+    }
+
+    /// Every value of a header, in order.
+    pub fn header_all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.headers.iter().filter(move |h| h.name == name).map(|h| h.value.as_ref())
+    }
+
+    pub fn is_request(&self) -> bool {
+        matches!(self.kind, Kind::Request { .. })
+    }
+
+    pub fn method(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Request { method, .. } => Some(method),
+            Kind::Response { .. } => None,
+        }
+    }
+
+    pub fn status_code(&self) -> Option<u16> {
+        match &self.kind {
+            Kind::Response { code, .. } => Some(*code),
+            Kind::Request { .. } => None,
+        }
+    }
+
+    /// CSeq split into number and method.
+    pub fn cseq(&self) -> Option<(u32, &str)> {
+        let value = self.header("cseq")?;
+        let mut parts = value.split_ascii_whitespace();
+        let number = parts.next()?.parse().ok()?;
+        Some((number, parts.next().unwrap_or("")))
+    }
+
+    fn flag(&mut self, flag: &'static str) {
+        if !self.flags.contains(&flag) {
+            self.flags.push(flag);
+        }
+    }
+}
+
+/// Expands a compact header name (RFC 3261 §7.3.3 and later RFCs) or
+/// lower-cases a full one, borrowing a static name when the header is known.
+pub fn normalize_name(raw: &str) -> Cow<'static, str> {
+    const COMPACT: [(&str, &str); 20] = [
+        ("i", "call-id"),
+        ("f", "from"),
+        ("t", "to"),
+        ("v", "via"),
+        ("m", "contact"),
+        ("l", "content-length"),
+        ("c", "content-type"),
+        ("k", "supported"),
+        ("s", "subject"),
+        ("e", "content-encoding"),
+        ("o", "event"),
+        ("u", "allow-events"),
+        ("r", "refer-to"),
+        ("b", "referred-by"),
+        ("x", "session-expires"),
+        ("a", "accept-contact"),
+        ("j", "reject-contact"),
+        ("d", "request-disposition"),
+        ("y", "identity"),
+        ("n", "identity-info"),
+    ];
+    const KNOWN: [&str; 34] = [
+        "via",
+        "from",
+        "to",
+        "call-id",
+        "cseq",
+        "contact",
+        "content-length",
+        "content-type",
+        "user-agent",
+        "server",
+        "max-forwards",
+        "expires",
+        "allow",
+        "supported",
+        "accept",
+        "authorization",
+        "www-authenticate",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "record-route",
+        "route",
+        "subject",
+        "content-encoding",
+        "event",
+        "allow-events",
+        "date",
+        "require",
+        "p-asserted-identity",
+        "refer-to",
+        "referred-by",
+        "session-expires",
+        "reason",
+        "min-expires",
+        "retry-after",
+    ];
+    if raw.len() == 1
+        && let Some((_, full)) = COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(raw))
+    {
+        return Cow::Borrowed(full);
+    }
+    if let Some(known) = KNOWN.iter().find(|k| k.eq_ignore_ascii_case(raw)) {
+        return Cow::Borrowed(known);
+    }
+    Cow::Owned(raw.to_ascii_lowercase())
+}
+
+fn is_token_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
+}
+
+/// A request line `METHOD SP URI SP SIP/2.0`: the URI must be absolute
+/// (contain `:`) and the version SIP's, so HTTP and SSDP (`NOTIFY * HTTP/1.1`)
+/// never pass.
+fn is_request_line(line: &[u8]) -> bool {
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(method), Some(uri), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    !method.is_empty()
+        && method.len() <= 32
+        && method.iter().all(|&b| is_token_char(b))
+        && uri.contains(&b':')
+        && uri.iter().all(|&b| b.is_ascii_graphic() || b >= 0x80)
+        && version.eq_ignore_ascii_case(b"SIP/2.0")
+}
+
+/// A status line `SIP/2.0 SP 3DIGIT SP reason`, code 100..=699.
+fn is_status_line(line: &[u8]) -> bool {
+    line.len() >= 11
+        && line[..8].eq_ignore_ascii_case(b"SIP/2.0 ")
+        && line[8..11].iter().all(u8::is_ascii_digit)
+        && (b'1'..=b'6').contains(&line[8])
+        && line.get(11).is_none_or(|&b| b == b' ')
+}
+
+/// Where a SIP start line begins in `line` (the first line, without its
+/// terminator): 0 normally, later when junk precedes a known method or the
+/// SIP version of a status line.
+pub fn start_line_offset(line: &[u8]) -> Option<usize> {
+    if line.len() > MAX_START_LINE {
+        return None;
+    }
+    if is_request_line(line) || is_status_line(line) {
+        return Some(0);
+    }
+    for at in 1..line.len().min(MAX_JUNK_SCAN) {
+        let rest = &line[at..];
+        if is_status_line(rest) {
+            return Some(at);
+        }
+        if KNOWN_METHODS.iter().any(|m| rest.starts_with(m.as_bytes()) && rest.get(m.len()) == Some(&b' '))
+            && is_request_line(rest)
+        {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// The first line of `data` (without CR/LF) and whether it ended in a LF.
+pub fn first_line(data: &[u8]) -> (&[u8], bool) {
+    match data.iter().position(|&b| b == b'\n') {
+        Some(end) => (trim_cr(&data[..end]), true),
+        None => (data, false),
+    }
+}
+
+fn trim_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Leading CR/LF bytes (keep-alives, RFC 5626) to skip before a message.
+pub fn leading_crlf(data: &[u8]) -> usize {
+    data.iter().take_while(|&&b| b == b'\r' || b == b'\n').count()
+}
+
+/// Whether a payload starts (after keep-alive CRLFs and a little junk) with a SIP start line.
+pub fn looks_like_sip(data: &[u8]) -> bool {
+    let data = &data[leading_crlf(data)..];
+    let (line, _) = first_line(&data[..data.len().min(MAX_START_LINE + 2)]);
+    start_line_offset(line).is_some()
+}
+
+/// Where the header block ends: the index just past the empty line.
+pub fn header_end(data: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(nl) = data[at..].iter().position(|&b| b == b'\n') {
+        let next = at + nl + 1;
+        match data.get(next) {
+            Some(b'\n') => return Some(next + 1),
+            Some(b'\r') if data.get(next + 1) == Some(&b'\n') => return Some(next + 2),
+            _ => at = next,
+        }
+    }
+    None
+}
+
+/// The Content-Length in a header block without parsing it fully (stream
+/// framing): `Some(Ok(n))`, `Some(Err(()))` when present but not a number.
+pub fn scan_content_length(headers: &[u8]) -> Option<Result<usize, ()>> {
+    for line in headers.split(|&b| b == b'\n').skip(1) {
+        let line = trim_cr(line);
+        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        let name = line[..colon].trim_ascii();
+        if name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l") {
+            let value = line[colon + 1..].trim_ascii();
+            return Some(std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).ok_or(()));
+        }
+    }
+    None
+}
+
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// Parses one message from `data`, which starts at (or a little before) its
+/// start line. `stream`: the message came from TCP, where Content-Length is
+/// mandatory and frames the body (the caller cut `data` to the frame).
+/// `None` when `data` has no SIP start line.
+pub fn parse(data: &[u8], stream: bool) -> Option<SipMessage<'_>> {
+    let data = &data[leading_crlf(data)..];
+    let (line, terminated) = first_line(data);
+    let junk = start_line_offset(line)?;
+    let line = &line[junk..];
+    let kind = if is_status_line(line) {
+        let code = std::str::from_utf8(&line[8..11]).ok()?.parse().ok()?;
+        Kind::Response { version: text(&line[..7]), code, reason: text(line.get(12..).unwrap_or(&[])) }
+    } else {
+        let mut parts = line.splitn(3, |&b| b == b' ');
+        let (method, uri, version) = (parts.next()?, parts.next()?, parts.next()?);
+        Kind::Request { method: text(method), uri: text(uri), version: text(version) }
+    };
+    let mut message = SipMessage {
+        kind,
+        start_line: text(line),
+        headers: Vec::new(),
+        body: &[],
+        content_length: None,
+        flags: Vec::new(),
+    };
+    if junk > 0 {
+        message.flag("junk_before_start_line");
+    }
+    if !terminated {
+        message.flag("no_line_terminator");
+        return Some(message);
+    }
+    let first_end = data.iter().position(|&b| b == b'\n').expect("terminated") + 1;
+    if first_end < 2 || data[first_end - 2] != b'\r' {
+        message.flag("bare_lf_line_endings");
+    }
+    let end = header_end(data);
+    let block_end = end.unwrap_or(data.len());
+    if end.is_none() {
+        message.flag("headers_not_terminated");
+    }
+    let mut skipped_headers = 0usize;
+    let block = &data[first_end..block_end];
+    let pieces = block.split(|&b| b == b'\n').count();
+    for (index, raw) in block.split(|&b| b == b'\n').enumerate() {
+        let line = trim_cr(raw);
+        if line.is_empty() {
+            continue;
+        }
+        // The last piece of an unterminated block has no line end at all.
+        if line.len() == raw.len() && index + 1 < pieces {
+            message.flag("bare_lf_line_endings");
+        }
+        let line = if line.len() > MAX_HEADER_LINE {
+            message.flag("long_header_line");
+            &line[..MAX_HEADER_LINE]
+        } else {
+            line
+        };
+        if line[0] == b' ' || line[0] == b'\t' {
+            // Folded continuation (RFC 3261 §7.3.1): part of the previous value.
+            if let Some(last) = message.headers.last_mut() {
+                let mut joined = last.value.clone().into_owned();
+                joined.push(' ');
+                joined.push_str(&text(line.trim_ascii()));
+                last.value = Cow::Owned(joined);
+                message.flag("folded_header");
+            }
+            continue;
+        }
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            message.flag("header_without_colon");
+            continue;
+        };
+        let name = line[..colon].trim_ascii();
+        if name.is_empty() || !name.iter().all(|&b| is_token_char(b)) {
+            message.flag("invalid_header_name");
+            continue;
+        }
+        if message.headers.len() >= MAX_HEADERS {
+            skipped_headers += 1;
+            continue;
+        }
+        let name = match std::str::from_utf8(name) {
+            Ok(n) => normalize_name(n),
+            Err(_) => continue,
+        };
+        message.headers.push(Header { name, value: text(line[colon + 1..].trim_ascii()) });
+    }
+    if skipped_headers > 0 {
+        message.flag("too_many_headers");
+    }
+    for single in ["call-id", "cseq", "from", "to", "content-length"] {
+        if message.header_all(single).nth(1).is_some() {
+            message.flag("repeated_single_value_header");
+        }
+    }
+    let rest = &data[block_end..];
+    match message.header("content-length").map(|v| v.parse::<usize>()) {
+        Some(Ok(n)) => {
+            message.content_length = Some(n);
+            if n > rest.len() {
+                message.flag("content_length_exceeds_data");
+                message.body = rest;
+            } else {
+                message.body = &rest[..n];
+                if !stream && rest[n..].iter().any(|b| !b.is_ascii_whitespace()) {
+                    message.flag("data_after_body");
+                }
+            }
+        }
+        Some(Err(_)) => {
+            message.flag("invalid_content_length");
+            message.body = if stream { &[] } else { rest };
+        }
+        None => {
+            if stream {
+                message.flag("missing_content_length");
+            }
+            message.body = if stream { &[] } else { rest };
+        }
+    }
+    if message.header("call-id").is_none() {
+        message.flag("missing_call_id");
+    }
+    if message.header("cseq").is_none() {
+        message.flag("missing_cseq");
+    }
+    Some(message)
+}
+
+/// The URI inside a From/To/Contact value: `"Name" <sip:a@b>;tag=x` gives `sip:a@b`.
+pub fn uri_of(value: &str) -> &str {
+    if let Some(open) = value.find('<') {
+        let rest = &value[open + 1..];
+        return rest.split('>').next().unwrap_or(rest).trim();
+    }
+    value.split(';').next().unwrap_or(value).trim()
+}
+
+/// The `tag` parameter of a From/To value.
+pub fn tag_of(value: &str) -> Option<&str> {
+    let params = match value.rfind('>') {
+        Some(close) => &value[close + 1..],
+        None => value,
+    };
+    params.split(';').skip(1).find_map(|p| {
+        let (name, v) = p.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("tag").then(|| v.trim())
+    })
+}
+
+/// The transport in a Via value, e.g. `SIP/2.0/UDP host` gives `UDP`.
+pub fn via_transport(value: &str) -> Option<&str> {
+    let protocol = value.split_ascii_whitespace().next()?;
+    protocol.rsplit('/').next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_lines_are_told_from_http_and_ssdp() {
+        assert_eq!(start_line_offset(b"INVITE sip:bob@example.com SIP/2.0"), Some(0));
+        assert_eq!(start_line_offset(b"SIP/2.0 180 Ringing"), Some(0));
+        assert_eq!(start_line_offset(b"FOO sips:x@y SIP/2.0"), Some(0), "extension methods");
+        assert_eq!(start_line_offset(b"NOTIFY * HTTP/1.1"), None);
+        assert_eq!(start_line_offset(b"M-SEARCH * HTTP/1.1"), None);
+        assert_eq!(start_line_offset(b"GET / HTTP/1.1"), None);
+        assert_eq!(start_line_offset(b"HTTP/1.1 200 OK"), None);
+        assert_eq!(start_line_offset(b"SIP/2.0 999 Nope"), None);
+        assert_eq!(start_line_offset(b"\x00\x01REGISTER sip:1.1.1.1:5060 SIP/2.0"), Some(2));
+        assert_eq!(start_line_offset(b"XREGISTER sip:a SIP/2.0"), Some(0), "a token is a method");
+        assert_eq!(start_line_offset(b"\x00\x00GARBAGE sip:a SIP/2.0"), None, "unknown methods only at the start");
+    }
+
+    #[test]
+    fn compact_names_expand_and_case_is_ignored() {
+        let m = parse(
+            b"INVITE sip:b@h SIP/2.0\r\nv: SIP/2.0/UDP a\r\nVIA: SIP/2.0/TCP b\r\ni: abc\r\nF: <sip:a@h>;tag=1\r\nl: 0\r\nX-Custom: 1\r\n\r\n",
+            false,
+        )
+        .unwrap();
+        assert_eq!(m.header_all("via").collect::<Vec<_>>(), ["SIP/2.0/UDP a", "SIP/2.0/TCP b"]);
+        assert_eq!(m.header("call-id"), Some("abc"));
+        assert_eq!(m.header("from"), Some("<sip:a@h>;tag=1"));
+        assert_eq!(m.header("x-custom"), Some("1"));
+        assert_eq!(m.content_length, Some(0));
+        assert!(m.flags.contains(&"missing_cseq"));
+    }
+
+    #[test]
+    fn malformed_inputs_give_flags() {
+        let m = parse(b"OPTIONS sip:x@y SIP/2.0", false).unwrap();
+        assert_eq!(m.flags, ["no_line_terminator"]);
+        let m = parse(b"SIP/2.0 200 OK\nCall-ID: a\nCSeq: 1 X\nContent-Length: 50\n\nshort", false).unwrap();
+        assert!(m.flags.contains(&"bare_lf_line_endings"));
+        assert!(m.flags.contains(&"content_length_exceeds_data"));
+        assert_eq!(m.body, b"short");
+        let long =
+            format!("BYE sip:a@b SIP/2.0\r\nSubject: {}\r\nCall-ID: c\r\nCSeq: 2 BYE\r\n\r\n", "z".repeat(20_000));
+        let m = parse(long.as_bytes(), false).unwrap();
+        assert_eq!(m.flags, ["long_header_line"]);
+        assert_eq!(m.header("subject").unwrap().len(), MAX_HEADER_LINE - "Subject: ".len());
+        let m = parse(b"INVITE sip:a@b SIP/2.0\r\nContent-Length: bad\r\n\r\nbody", false).unwrap();
+        assert!(m.flags.contains(&"invalid_content_length"));
+        assert_eq!(m.body, b"body");
+    }
+
+    #[test]
+    fn uri_and_tag_helpers() {
+        assert_eq!(uri_of("\"Al\" <sip:al@h>;tag=9"), "sip:al@h");
+        assert_eq!(uri_of("sip:al@h;tag=9"), "sip:al@h");
+        assert_eq!(tag_of("\"Al\" <sip:al@h;lr>;tag=9"), Some("9"));
+        assert_eq!(tag_of("<sip:al@h>"), None);
+        assert_eq!(via_transport("SIP/2.0/TCP 1.2.3.4;branch=z"), Some("TCP"));
+        assert_eq!(scan_content_length(b"X\r\nl: 12\r\n"), Some(Ok(12)));
+        assert_eq!(header_end(b"A\r\nB: c\r\n\r\nbody"), Some(11));
+        assert_eq!(header_end(b"A\nB: c\n\nbody"), Some(8));
+    }
+}

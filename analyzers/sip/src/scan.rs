@@ -1,0 +1,421 @@
+//! From packets to SIP messages. SIP is recognised by content (a request or
+//! status line), on any port: UDP datagrams carry one message each; TCP
+//! streams are reassembled per direction and split into messages by the
+//! blank line after the headers and Content-Length (several messages in one
+//! segment, one message across several). Stream buffers are bounded, per
+//! stream and in total.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+
+use etherparse::TransportSlice;
+use pcapsule_guest::decode::decode;
+use pcapsule_guest::{Packet, Timestamp};
+
+use crate::message::{
+    MAX_START_LINE, first_line, header_end, leading_crlf, looks_like_sip, scan_content_length, start_line_offset,
+};
+
+/// Ports where SIP is expected (5060 UDP/TCP, 5061 TLS, and two common alternatives).
+pub const SIP_PORTS: [u16; 4] = [5060, 5061, 5080, 6060];
+/// Streams tracked at once; beyond this the oldest is forgotten.
+const MAX_TCP_STREAMS: usize = 1024;
+/// Bytes one direction may buffer: a message needing more is reported with
+/// the part that fits and the rest of its body is skipped.
+pub const MAX_STREAM_BUFFER: usize = 128 * 1024;
+/// A header block with no blank line after this many bytes is cut here.
+const MAX_HEADER_BLOCK: usize = 64 * 1024;
+/// Bytes buffered across all streams; the oldest streams are dropped beyond it.
+const MAX_TOTAL_BUFFERED: usize = 8 * 1024 * 1024;
+
+/// Transport a message arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    /// "UDP" or "TCP", as mcpcap writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+}
+
+/// One SIP message as found in the capture, not yet parsed.
+pub struct Found<'a> {
+    /// The frame that carried (or completed) the message.
+    pub packet_number: u64,
+    pub timestamp: Option<Timestamp>,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub transport: Transport,
+    pub bytes: &'a [u8],
+    /// Flags the framing adds (the parser cannot see them).
+    pub framing_flags: &'static [&'static str],
+}
+
+/// What the scanner saw besides SIP messages.
+#[derive(Debug, Default, Clone)]
+pub struct ScanCounts {
+    pub undecodable_packets: u64,
+    pub ip_fragments: u64,
+    pub tcp_gaps: u64,
+    pub tcp_streams_evicted: u64,
+    /// Bytes in SIP streams that were not part of a message.
+    pub tcp_junk_bytes: u64,
+    /// Body bytes skipped because a message did not fit the stream buffer.
+    pub tcp_skipped_body_bytes: u64,
+}
+
+type StreamKey = (IpAddr, u16, IpAddr, u16);
+
+struct Stream {
+    next_seq: Option<u32>,
+    buffer: Vec<u8>,
+    /// Body bytes still to discard from a message too large to buffer.
+    skip: usize,
+    /// Junk was dropped before the next message.
+    junk_pending: bool,
+    last_packet: u64,
+    last_time: Option<Timestamp>,
+}
+
+/// Turns packets into SIP messages.
+pub struct Scanner {
+    streams: HashMap<StreamKey, Stream>,
+    stream_order: VecDeque<StreamKey>,
+    buffered: usize,
+    pub counts: ScanCounts,
+}
+
+struct Meta {
+    packet_number: u64,
+    timestamp: Option<Timestamp>,
+    key: StreamKey,
+}
+
+impl Meta {
+    fn found<'a>(&self, bytes: &'a [u8], framing_flags: &'static [&'static str]) -> Found<'a> {
+        Found {
+            packet_number: self.packet_number,
+            timestamp: self.timestamp,
+            src: self.key.0,
+            src_port: self.key.1,
+            dst: self.key.2,
+            dst_port: self.key.3,
+            transport: Transport::Tcp,
+            bytes,
+            framing_flags,
+        }
+    }
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scanner {
+    pub fn new() -> Self {
+        Scanner { streams: HashMap::new(), stream_order: VecDeque::new(), buffered: 0, counts: ScanCounts::default() }
+    }
+
+    /// Feeds one packet; `found` receives each SIP message it completes.
+    pub fn packet(&mut self, packet: &Packet<'_>, found: &mut dyn FnMut(Found<'_>)) {
+        let Ok(decoded) = decode(packet.link_type, packet.data) else {
+            self.counts.undecodable_packets += 1;
+            return;
+        };
+        let Some((src, dst)) = decoded.ip_addrs() else { return };
+        if decoded.is_fragment() {
+            self.counts.ip_fragments += 1;
+            return;
+        }
+        match decoded.transport() {
+            Some(TransportSlice::Udp(udp)) => {
+                let payload = udp.payload();
+                if looks_like_sip(payload) {
+                    found(Found {
+                        packet_number: packet.number,
+                        timestamp: packet.timestamp,
+                        src,
+                        dst,
+                        src_port: udp.source_port(),
+                        dst_port: udp.destination_port(),
+                        transport: Transport::Udp,
+                        bytes: payload,
+                        framing_flags: &[],
+                    });
+                }
+            }
+            Some(TransportSlice::Tcp(tcp)) => {
+                let meta = Meta {
+                    packet_number: packet.number,
+                    timestamp: packet.timestamp,
+                    key: (src, tcp.source_port(), dst, tcp.destination_port()),
+                };
+                self.segment(&meta, tcp.sequence_number(), tcp.syn(), tcp.fin() || tcp.rst(), tcp.payload(), found);
+            }
+            _ => {}
+        }
+    }
+
+    fn segment(
+        &mut self,
+        meta: &Meta,
+        seq: u32,
+        syn: bool,
+        closing: bool,
+        payload: &[u8],
+        found: &mut dyn FnMut(Found<'_>),
+    ) {
+        let key = meta.key;
+        if !self.streams.contains_key(&key) {
+            // Only a segment that starts a SIP message opens a stream, so
+            // non-SIP TCP (TLS on 5061, HTTP anywhere) is never buffered.
+            if payload.is_empty() || !looks_like_sip(payload) {
+                return;
+            }
+            if self.streams.len() >= MAX_TCP_STREAMS {
+                self.evict_oldest(None);
+            }
+            let stream = Stream {
+                next_seq: None,
+                buffer: Vec::new(),
+                skip: 0,
+                junk_pending: false,
+                last_packet: 0,
+                last_time: None,
+            };
+            self.streams.insert(key, stream);
+            self.stream_order.push_back(key);
+        }
+        let stream = self.streams.get_mut(&key).expect("inserted above");
+        stream.last_packet = meta.packet_number;
+        stream.last_time = meta.timestamp;
+        let before = stream.buffer.len();
+        let mut data = payload;
+        let start = if syn { seq.wrapping_add(1) } else { seq };
+        match stream.next_seq {
+            None => stream.next_seq = Some(start),
+            Some(expected) => {
+                let ahead = start.wrapping_sub(expected) as i32;
+                if ahead > 0 {
+                    // Data was lost: the buffered partial message cannot be completed.
+                    self.counts.tcp_gaps += 1;
+                    self.counts.tcp_junk_bytes += stream.buffer.len() as u64;
+                    stream.buffer.clear();
+                    stream.skip = 0;
+                    stream.junk_pending = true;
+                    stream.next_seq = Some(start);
+                } else if ahead < 0 {
+                    // A retransmission: keep only the bytes not seen yet.
+                    let seen = (-(ahead as i64)) as usize;
+                    data = payload.get(seen..).unwrap_or(&[]);
+                }
+            }
+        }
+        stream.next_seq = stream.next_seq.map(|s| s.wrapping_add(data.len() as u32));
+        if stream.skip > 0 {
+            let n = stream.skip.min(data.len());
+            stream.skip -= n;
+            self.counts.tcp_skipped_body_bytes += n as u64;
+            data = &data[n..];
+        }
+        stream.buffer.extend_from_slice(data);
+        frame(stream, meta, &mut self.counts, found);
+        if closing {
+            flush(stream, meta, &mut self.counts, found);
+        }
+        let after = stream.buffer.len();
+        self.buffered = (self.buffered + after).saturating_sub(before);
+        if closing {
+            self.buffered -= after.min(self.buffered);
+            self.streams.remove(&key);
+        }
+        while self.buffered > MAX_TOTAL_BUFFERED && self.streams.len() > 1 {
+            self.evict_oldest(Some(key));
+        }
+    }
+
+    fn evict_oldest(&mut self, keep: Option<StreamKey>) {
+        while let Some(old) = self.stream_order.pop_front() {
+            if Some(old) == keep {
+                self.stream_order.push_back(old);
+                continue;
+            }
+            if let Some(stream) = self.streams.remove(&old) {
+                self.buffered -= stream.buffer.len().min(self.buffered);
+                self.counts.tcp_streams_evicted += 1;
+                return;
+            }
+        }
+    }
+
+    /// Call at the end of the capture: partial messages still buffered are
+    /// reported (flagged) as of the stream's last packet.
+    pub fn finish(&mut self, found: &mut dyn FnMut(Found<'_>)) {
+        let mut keys: Vec<StreamKey> = self.streams.keys().copied().collect();
+        keys.sort_by_key(|k| self.streams[k].last_packet);
+        for key in keys {
+            let mut stream = self.streams.remove(&key).expect("listed");
+            let meta = Meta { packet_number: stream.last_packet, timestamp: stream.last_time, key };
+            flush(&mut stream, &meta, &mut self.counts, found);
+        }
+        self.buffered = 0;
+        self.stream_order.clear();
+    }
+}
+
+/// Pulls every complete message out of a stream's buffer.
+fn frame(stream: &mut Stream, meta: &Meta, counts: &mut ScanCounts, found: &mut dyn FnMut(Found<'_>)) {
+    let mut consumed = 0;
+    loop {
+        let buf = &stream.buffer[consumed..];
+        if buf.is_empty() {
+            break;
+        }
+        let crlf = leading_crlf(buf);
+        if crlf > 0 {
+            consumed += crlf;
+            continue;
+        }
+        let (line, terminated) = first_line(buf);
+        if !terminated {
+            if buf.len() > MAX_START_LINE {
+                counts.tcp_junk_bytes += buf.len() as u64;
+                stream.junk_pending = true;
+                consumed += buf.len();
+            }
+            break;
+        }
+        match start_line_offset(line) {
+            Some(0) => {}
+            Some(junk) => {
+                counts.tcp_junk_bytes += junk as u64;
+                stream.junk_pending = true;
+                consumed += junk;
+                continue;
+            }
+            None => {
+                let skip = buf.iter().position(|&b| b == b'\n').expect("terminated") + 1;
+                counts.tcp_junk_bytes += skip as u64;
+                stream.junk_pending = true;
+                consumed += skip;
+                continue;
+            }
+        }
+        let flags: &'static [&'static str] = if stream.junk_pending { &["junk_before_start_line"] } else { &[] };
+        let Some(end) = header_end(buf) else {
+            if buf.len() >= MAX_HEADER_BLOCK {
+                stream.junk_pending = false;
+                found(meta.found(buf, flags));
+                consumed += buf.len();
+            }
+            break;
+        };
+        let body = match scan_content_length(&buf[..end]) {
+            Some(Ok(n)) => n,
+            _ => 0,
+        };
+        let total = end.saturating_add(body);
+        if buf.len() >= total {
+            stream.junk_pending = false;
+            found(meta.found(&buf[..total], flags));
+            consumed += total;
+            continue;
+        }
+        if total > MAX_STREAM_BUFFER {
+            stream.junk_pending = false;
+            let flags: &'static [&'static str] = if flags.is_empty() {
+                &["body_exceeds_stream_buffer"]
+            } else {
+                &["junk_before_start_line", "body_exceeds_stream_buffer"]
+            };
+            found(meta.found(buf, flags));
+            stream.skip = total - buf.len();
+            consumed += buf.len();
+        }
+        break;
+    }
+    stream.buffer.drain(..consumed);
+}
+
+/// At the end of a stream: a buffered message start is reported as it is
+/// (the parser flags the missing body); anything else is junk.
+fn flush(stream: &mut Stream, meta: &Meta, counts: &mut ScanCounts, found: &mut dyn FnMut(Found<'_>)) {
+    if stream.buffer.is_empty() {
+        return;
+    }
+    if looks_like_sip(&stream.buffer) {
+        let flags: &'static [&'static str] = if stream.junk_pending {
+            &["junk_before_start_line", "stream_ended_mid_message"]
+        } else {
+            &["stream_ended_mid_message"]
+        };
+        found(meta.found(&stream.buffer, flags));
+    } else {
+        counts.tcp_junk_bytes += stream.buffer.len() as u64;
+    }
+    stream.buffer.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: StreamKey =
+        (IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40000, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 5060);
+
+    fn meta(n: u64) -> Meta {
+        Meta { packet_number: n, timestamp: None, key: KEY }
+    }
+
+    fn collect(s: &mut Scanner, n: u64, seq: u32, data: &[u8], out: &mut Vec<Vec<u8>>) {
+        s.segment(&meta(n), seq, false, false, data, &mut |f: Found<'_>| out.push(f.bytes.to_vec()));
+    }
+
+    #[test]
+    fn streams_split_and_join_messages() {
+        let a = b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: 1\r\nContent-Length: 4\r\n\r\nabcd".to_vec();
+        let b = b"SIP/2.0 200 OK\r\nCall-ID: 1\r\nl: 0\r\n\r\n".to_vec();
+        let mut all = a.clone();
+        all.extend_from_slice(b"\r\n\r\n");
+        all.extend_from_slice(&b);
+        all.extend_from_slice(&a);
+        let mut s = Scanner::new();
+        let mut out = Vec::new();
+        let cut = all.len() - 10;
+        collect(&mut s, 1, 100, &all[..cut], &mut out);
+        assert_eq!(out, vec![a.clone(), b.clone()]);
+        collect(&mut s, 2, 100 + cut as u32 - 4, &all[cut - 4..], &mut out);
+        assert_eq!(out, vec![a.clone(), b, a], "keep-alives skipped, retransmitted bytes not repeated");
+        assert_eq!(s.counts.tcp_junk_bytes, 0);
+    }
+
+    #[test]
+    fn non_sip_streams_are_not_buffered_and_buffers_are_bounded() {
+        let mut s = Scanner::new();
+        let mut out = Vec::new();
+        collect(&mut s, 1, 1, b"\x16\x03\x01\x02\x00 TLS hello", &mut out);
+        assert!(s.streams.is_empty());
+        let head = b"INVITE sip:a@b SIP/2.0\r\nContent-Length: 1000000\r\n\r\n";
+        collect(&mut s, 2, 1, head, &mut out);
+        assert_eq!(out.len(), 1, "a body that cannot fit is not waited for");
+        let mut seq = 1 + head.len() as u32;
+        for n in 0..20 {
+            collect(&mut s, 3 + n, seq, &[b'x'; 60_000], &mut out);
+            seq += 60_000;
+            assert!(s.streams[&KEY].buffer.len() <= MAX_STREAM_BUFFER);
+        }
+        assert_eq!(out.len(), 1);
+        assert!(s.counts.tcp_skipped_body_bytes > 0);
+    }
+}
