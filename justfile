@@ -1,19 +1,20 @@
 # pcapsule: everyday commands. `just --list` shows them.
 
-# The analyzer components build for WebAssembly in their own workspace.
-wasm_target := "wasm32-wasip2"
+# The analyzer components build for WebAssembly in their own workspace; its
+# commands run from analyzers/ because cargo reads .cargo/config.toml (target
+# wasm32-wasip2, target dir ../target/wasm) from the working directory.
 
 default:
     @just --list
 
 # Build the analyzer components, then the pcapsule binary that embeds them (debug).
 build:
-    cargo build --manifest-path analyzers/Cargo.toml --release --workspace
+    cd analyzers && cargo build --release --workspace
     cargo build -p pcapsule
 
 # Optimized binary at target/release/pcapsule.
 release:
-    cargo build --manifest-path analyzers/Cargo.toml --release --workspace
+    cd analyzers && cargo build --release --workspace
     cargo build -p pcapsule --release
 
 # Install `pcapsule` into ~/.cargo/bin (analyzers embedded: works from any directory).
@@ -22,7 +23,7 @@ install:
 
 # Every test: guest library and analyzers (natively), fixtures, host, end to end.
 test:
-    cargo test --manifest-path analyzers/Cargo.toml --workspace --target x86_64-unknown-linux-gnu
+    cd analyzers && cargo test --workspace --target x86_64-unknown-linux-gnu
     cargo test --workspace
 
 # Serve MCP over stdio (default) or HTTP: `just serve --transport http --port 8080`.
@@ -36,14 +37,14 @@ analyze TOOL CAPTURE *PARAMS:
 # Formatting and clippy (warnings are errors), host and analyzers.
 lint:
     cargo fmt --all --check
-    cargo fmt --all --check --manifest-path analyzers/Cargo.toml
+    cd analyzers && cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
-    cargo clippy --manifest-path analyzers/Cargo.toml --workspace --all-targets -- -D warnings
+    cd analyzers && cargo clippy --workspace --all-targets -- -D warnings
 
 # Reformat everything.
 fmt:
     cargo fmt --all
-    cargo fmt --all --manifest-path analyzers/Cargo.toml
+    cd analyzers && cargo fmt --all
 
 # Regenerate the fixture captures and their expected results.
 fixtures:
