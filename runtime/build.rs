@@ -5,6 +5,9 @@
 //! component is `<name>.wasm`. Folders named `test-*` hold components that
 //! exist only to misbehave in tests: they are built but not embedded, and
 //! their directory is handed to tests as `PCAPSULE_TEST_COMPONENTS`.
+//!
+//! `PCAPSULE_ONLY_ANALYZERS=dns,sip` builds and embeds only those (plus the
+//! test components): quicker while working on one analyzer.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,13 +22,20 @@ fn main() {
     let target_dir = repo.join("target").join("wasm");
     println!("cargo:rerun-if-changed={}", analyzers.display());
     println!("cargo:rerun-if-changed={}", repo.join("wit").display());
+    println!("cargo:rerun-if-env-changed=PCAPSULE_ONLY_ANALYZERS");
 
-    build_components(&analyzers, &target_dir);
+    let only: Option<Vec<String>> =
+        env::var("PCAPSULE_ONLY_ANALYZERS").ok().map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let names: Vec<String> = analyzer_names(&analyzers)
+        .into_iter()
+        .filter(|n| n.starts_with("test-") || only.as_ref().is_none_or(|o| o.contains(n)))
+        .collect();
+    build_components(&analyzers, &target_dir, only.is_some().then_some(&names[..]));
 
     let wasm_dir = target_dir.join(WASM_TARGET).join("release");
     let mut embedded = String::from("/// Analyzer components built into the binary: (name, component bytes).\n");
     embedded.push_str("pub static EMBEDDED_ANALYZERS: &[(&str, &[u8])] = &[\n");
-    for name in analyzer_names(&analyzers) {
+    for name in names {
         if name.starts_with("test-") {
             continue;
         }
@@ -55,15 +65,20 @@ fn analyzer_names(analyzers: &Path) -> Vec<String> {
     names
 }
 
-fn build_components(analyzers: &Path, target_dir: &Path) {
+/// Builds the whole analyzer workspace, or only `packages`.
+fn build_components(analyzers: &Path, target_dir: &Path, packages: Option<&[String]>) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    command
-        .args(["build", "--release", "--workspace", "--target", WASM_TARGET])
-        .arg("--manifest-path")
-        .arg(analyzers.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir);
+    command.args(["build", "--release", "--target", WASM_TARGET]);
+    match packages {
+        Some(packages) => packages.iter().for_each(|p| {
+            command.args(["-p", p]);
+        }),
+        None => {
+            command.arg("--workspace");
+        }
+    }
+    command.arg("--manifest-path").arg(analyzers.join("Cargo.toml")).arg("--target-dir").arg(target_dir);
     // The outer build's flags and wrappers (clippy's, coverage's) are for the
     // host crate; the guests build clean. The jobserver is shared on purpose.
     for var in [

@@ -39,6 +39,8 @@ pub struct ConfigFile {
     pub modules: Option<Vec<String>>,
     /// Server-wide packet cap.
     pub max_packets: Option<u64>,
+    /// Analyses allowed to run at once.
+    pub max_concurrent_calls: Option<usize>,
     /// Sandbox limits.
     #[serde(default)]
     pub limits: LimitsSection,

@@ -87,6 +87,12 @@ struct ServeArgs {
     /// Port for HTTP.
     #[arg(long, default_value_t = 8080)]
     port: u16,
+    /// Browser origin allowed to call the HTTP endpoint (repeatable, e.g.
+    /// http://localhost:6274). Requests with any other Origin header are refused
+    /// (the MCP spec's defence against DNS rebinding); loopback origins are
+    /// always allowed, and clients that send no Origin are not affected.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origins: Vec<String>,
     /// Serve HTTP on a non-loopback address without a bearer token (unsafe
     /// outside a trusted network). Otherwise the token comes from
     /// PCAPSULE_AUTH_TOKEN or --auth-token-file.
@@ -137,6 +143,10 @@ struct CommonArgs {
     /// (for trusted internal hosts only).
     #[arg(long)]
     allow_private_urls: bool,
+    /// Analyses allowed to run at once; more get a "busy, retry" error
+    /// (default: the number of CPUs, at least 2).
+    #[arg(long, value_name = "N")]
+    max_concurrent_calls: Option<usize>,
     /// Where compiled analyzers are cached (default: ~/.cache/pcapsule).
     #[arg(long, value_name = "DIR")]
     cache_dir: Option<PathBuf>,
@@ -227,7 +237,14 @@ async fn build_service(common: &CommonArgs) -> Result<Arc<ToolService>> {
         inputs,
         limits,
         max_packets: common.max_packets.or(file.max_packets),
+        running: tokio::sync::Semaphore::new(
+            common.max_concurrent_calls.or(file.max_concurrent_calls).unwrap_or_else(default_concurrency).max(1),
+        ),
     }))
+}
+
+fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).max(2)
 }
 
 /// Parses `NAME.FIELD=VALUE` (`*` for all analyzers).
@@ -248,7 +265,8 @@ async fn serve(args: ServeArgs, common: CommonArgs) -> Result<ExitCode> {
         Transport::Stdio => mcp::serve_stdio(service).await?,
         Transport::Http => {
             let token = auth_token(&args)?;
-            mcp::serve_http(service, &args.host, args.port, token, args.allow_unauthenticated_http).await?
+            let policy = mcp::HttpPolicy { token, allowed_origins: args.allow_origins.clone() };
+            mcp::serve_http(service, &args.host, args.port, policy, args.allow_unauthenticated_http).await?
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -185,36 +185,48 @@ pub async fn serve_stdio(service: Arc<ToolService>) -> Result<()> {
     Ok(())
 }
 
-/// HTTP access policy.
+/// Who may use the HTTP endpoint.
+pub struct HttpPolicy {
+    /// Required bearer token, if any.
+    pub token: Option<String>,
+    /// Browser origins allowed besides loopback ones (`--allow-origin`).
+    pub allowed_origins: Vec<String>,
+}
+
+/// The policy as the middleware checks it.
 #[derive(Clone)]
 struct HttpGuard {
-    /// Required bearer token, if any.
     token: Option<Arc<String>>,
+    allowed_origins: Arc<Vec<String>>,
 }
+
+/// Largest HTTP request body: MCP requests are small JSON documents.
+const MAX_REQUEST_BODY: usize = 1024 * 1024;
 
 /// Serves MCP over streamable HTTP at `http://HOST:PORT/mcp` until Ctrl-C.
 pub async fn serve_http(
     service: Arc<ToolService>,
     host: &str,
     port: u16,
-    token: Option<String>,
+    policy: HttpPolicy,
     allow_unauthenticated: bool,
 ) -> Result<()> {
     let listener =
         tokio::net::TcpListener::bind((host, port)).await.with_context(|| format!("binding {host}:{port}"))?;
     let addr = listener.local_addr()?;
     let loopback = addr.ip().is_loopback();
-    if token.is_none() && !loopback && !allow_unauthenticated {
+    if policy.token.is_none() && !loopback && !allow_unauthenticated {
         bail!(
             "refusing to serve HTTP on {addr} without authentication: set PCAPSULE_AUTH_TOKEN (or \
              --auth-token-file), bind to 127.0.0.1, or pass --allow-unauthenticated-http on a trusted network"
         );
     }
     let shutdown = CancellationToken::new();
-    let app = http_app(service, token.clone(), host, shutdown.clone());
+    let authenticated = policy.token.is_some();
+    let app = http_app(service, policy, host, shutdown.clone());
     tracing::info!(
         "serving MCP over HTTP at http://{addr}/mcp ({})",
-        if token.is_some() { "bearer token required" } else { "no authentication" }
+        if authenticated { "bearer token required" } else { "no authentication" }
     );
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -228,8 +240,9 @@ pub async fn serve_http(
     Ok(())
 }
 
-/// The HTTP application: `/mcp` behind the bearer-token check.
-fn http_app(service: Arc<ToolService>, token: Option<String>, host: &str, shutdown: CancellationToken) -> axum::Router {
+/// The HTTP application: `/mcp` behind the origin and bearer-token checks
+/// and a request-body size limit.
+fn http_app(service: Arc<ToolService>, policy: HttpPolicy, host: &str, shutdown: CancellationToken) -> axum::Router {
     let handler = PcapsuleMcp::new(service);
     let mut config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
     // rmcp checks the Host header against loopback names by default (the
@@ -239,15 +252,44 @@ fn http_app(service: Arc<ToolService>, token: Option<String>, host: &str, shutdo
     }
     let mcp: StreamableHttpService<PcapsuleMcp, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(handler.clone()), Default::default(), config);
-    let guard = HttpGuard { token: token.map(Arc::new) };
-    axum::Router::new().nest_service("/mcp", mcp).layer(axum::middleware::from_fn_with_state(guard, require_bearer))
+    let origins = policy.allowed_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect();
+    let guard = HttpGuard { token: policy.token.map(Arc::new), allowed_origins: Arc::new(origins) };
+    axum::Router::new()
+        .nest_service("/mcp", mcp)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
+        .layer(axum::middleware::from_fn_with_state(guard, guard_request))
 }
 
 fn is_loopback_name(host: &str) -> bool {
     host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-async fn require_bearer(State(guard): State<HttpGuard>, request: Request, next: Next) -> Response {
+/// Whether a browser `Origin` may call: loopback origins and the allow-list.
+fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    if allowed.contains(&origin) {
+        return true;
+    }
+    let Ok(url) = url::Url::parse(&origin) else { return false };
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+async fn guard_request(State(guard): State<HttpGuard>, request: Request, next: Next) -> Response {
+    if let Some(origin) = request.headers().get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or("");
+        if !origin_allowed(origin, &guard.allowed_origins) {
+            return (
+                StatusCode::FORBIDDEN,
+                format!("pcapsule: origin {origin} is not allowed (start the server with --allow-origin {origin})\n"),
+            )
+                .into_response();
+        }
+    }
     let Some(expected) = &guard.token else {
         return next.run(request).await;
     };
@@ -272,4 +314,33 @@ async fn require_bearer(State(guard): State<HttpGuard>, request: Request, next: 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let allowed = vec!["https://inspector.example".to_string()];
+        for ok in [
+            "http://localhost:6274",
+            "http://127.0.0.1:3000",
+            "http://[::1]:8080/",
+            "https://inspector.example",
+            "HTTPS://Inspector.Example/",
+        ] {
+            assert!(origin_allowed(ok, &allowed), "{ok}");
+        }
+        for bad in ["http://evil.example", "http://localhost.evil.example", "null", "", "http://10.0.0.1"] {
+            assert!(!origin_allowed(bad, &allowed), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tokens_compare_in_constant_time_and_exactly() {
+        assert!(constant_time_eq(b"secret-token", b"secret-token"));
+        assert!(!constant_time_eq(b"secret-token", b"secret-tokeN"));
+        assert!(!constant_time_eq(b"secret", b"secret-token"));
+    }
 }

@@ -27,6 +27,8 @@ pub struct ToolService {
     pub limits: LimitSettings,
     /// Server-wide packet cap (`--max-packets`).
     pub max_packets: Option<u64>,
+    /// Permits for analyses running at once (`--max-concurrent-calls`).
+    pub running: tokio::sync::Semaphore,
 }
 
 /// What a caller can watch while a call runs.
@@ -112,9 +114,21 @@ impl ToolService {
         if params_json.len() > MAX_PARAMS_BYTES {
             return Err(ToolError::new(
                 "bad_params",
-                format!("the parameters take {} bytes of JSON; at most {MAX_PARAMS_BYTES} are accepted", params_json.len()),
+                format!(
+                    "the parameters take {} bytes of JSON; at most {MAX_PARAMS_BYTES} are accepted",
+                    params_json.len()
+                ),
             ));
         }
+        // Over the limit, say so at once rather than queue: a client that
+        // waits for an answer it cannot get is worse off than one told to retry.
+        let _running = self.running.try_acquire().map_err(|_| {
+            ToolError::new(
+                "busy",
+                "pcapsule is already running as many analyses as it allows at once (--max-concurrent-calls): \
+                 retry in a moment",
+            )
+        })?;
         let analyzer = self.registry.analyzers[tool.analyzer].clone();
         let limits = self.limits.for_analyzer(&analyzer.info.name);
         let opened = self.inputs.open(&capture).await?;

@@ -37,11 +37,7 @@ async fn every_tool_survives_every_shared_capture() {
             let text = body.to_string();
             if result.is_error == Some(true) {
                 let kind = body["error"]["kind"].as_str().unwrap_or("?");
-                assert!(
-                    matches!(kind, "unsupported_format" | "malformed_capture"),
-                    "{} on {name}: {body}",
-                    tool.name
-                );
+                assert!(matches!(kind, "unsupported_format" | "malformed_capture"), "{} on {name}: {body}", tool.name);
                 continue;
             }
             assert!(text.len() <= MAX_RESULT_BYTES, "{} on {name}: {} bytes of JSON by default", tool.name, text.len());

@@ -42,6 +42,7 @@ async fn python_sdk_over_http() {
         return;
     }
     let (_server, url) = start_http(&[], Some(TOKEN)).await;
-    let output = tokio::process::Command::new("python3").arg(script()).args(["http", &url, TOKEN]).output().await.unwrap();
+    let output =
+        tokio::process::Command::new("python3").arg(script()).args(["http", &url, TOKEN]).output().await.unwrap();
     check(output);
 }

@@ -51,3 +51,33 @@ async fn every_limit_trips_and_the_server_carries_on() {
     }
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn over_the_concurrency_limit_a_call_is_told_to_retry() {
+    let components = misbehave_dir();
+    let dir = components.path().to_str().unwrap().to_string();
+    let client = stdio_client(&[
+        "--allow-dir",
+        "fixtures",
+        "--analyzers-dir",
+        &dir,
+        "--max-concurrent-calls",
+        "1",
+        "--limit",
+        "test-misbehave.wall_clock_secs=3",
+    ])
+    .await;
+    let client = std::sync::Arc::new(client);
+    let sleeper = {
+        let client = client.clone();
+        tokio::spawn(async move { call(&client, "misbehave_sleep", json!({"pcap_file": CAPTURE})).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let busy = call(&client, "analyze_capinfos", json!({"pcap_file": CAPTURE})).await;
+    assert_eq!(err(&busy)["kind"], "busy");
+    assert!(err(&busy)["message"].as_str().unwrap().contains("retry"));
+    let slept = sleeper.await.unwrap();
+    assert_eq!(err(&slept)["kind"], "limit_exceeded");
+    let fine = call(&client, "analyze_capinfos", json!({"pcap_file": CAPTURE})).await;
+    assert_eq!(ok(&fine)["packet_count"], 4, "the permit is released when a call ends");
+}

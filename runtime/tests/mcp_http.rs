@@ -85,3 +85,38 @@ async fn short_tokens_are_refused() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("too short"));
 }
+
+#[tokio::test]
+async fn foreign_origins_and_huge_bodies_are_refused() {
+    install_crypto();
+    let (_child, url) = start_http(&["--allow-origin", "https://inspector.example"], Some(TOKEN)).await;
+    let raw = reqwest::Client::new();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let post = |origin: Option<&str>| {
+        let mut r = raw
+            .post(&url)
+            .header("Accept", "application/json, text/event-stream")
+            .header("Authorization", format!("Bearer {TOKEN}"))
+            .json(&body);
+        if let Some(o) = origin {
+            r = r.header("Origin", o);
+        }
+        r.send()
+    };
+    assert_eq!(post(Some("http://evil.example")).await.unwrap().status(), 403, "a foreign browser origin is refused");
+    for allowed in [None, Some("http://localhost:6274"), Some("https://inspector.example")] {
+        let status = post(allowed).await.unwrap().status();
+        assert!(status.is_success(), "{allowed:?} gave {status}");
+    }
+    let huge = raw
+        .post(&url)
+        .header("Accept", "application/json, text/event-stream")
+        .header("Content-Type", "application/json")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413, "request bodies are capped");
+}

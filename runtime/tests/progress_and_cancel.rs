@@ -24,7 +24,11 @@ impl ClientHandler for Recorder {
     }
 }
 
-async fn client(components: &std::path::Path, data: &std::path::Path, extra: &[&str]) -> rmcp::service::RunningService<RoleClient, Recorder> {
+async fn client(
+    components: &std::path::Path,
+    data: &std::path::Path,
+    extra: &[&str],
+) -> rmcp::service::RunningService<RoleClient, Recorder> {
     let transport = TokioChildProcess::new(tokio::process::Command::new(pcapsule()).configure(|c| {
         c.arg("serve")
             .arg("--cache-dir")
@@ -48,10 +52,8 @@ async fn progress_is_reported_while_the_capture_streams() {
     std::fs::write(&capture, vec![7u8; 1 << 20]).unwrap();
     let client = client(components.path(), data.path(), &[]).await;
     let args = json!({"pcap_file": capture.to_str().unwrap()}).as_object().cloned().unwrap();
-    let result = client
-        .call_tool(CallToolRequestParams::new("misbehave_read_slowly").with_arguments(args))
-        .await
-        .unwrap();
+    let result =
+        client.call_tool(CallToolRequestParams::new("misbehave_read_slowly").with_arguments(args)).await.unwrap();
     assert_eq!(result.structured_content.unwrap()["bytes"], 1 << 20);
     let progress = client.service().progress.lock().unwrap().clone();
     assert!(progress.len() >= 2, "expected several progress notifications, got {}", progress.len());
@@ -90,12 +92,15 @@ async fn cancelling_a_call_stops_the_analysis() {
     let data = tempfile::tempdir().unwrap();
     let capture = data.path().join("any.pcap");
     std::fs::write(&capture, b"x").unwrap();
-    let limits = ["--limit", "test-misbehave.fuel=18000000000000000000", "--limit", "test-misbehave.wall_clock_secs=600"];
+    let limits =
+        ["--limit", "test-misbehave.fuel=18000000000000000000", "--limit", "test-misbehave.wall_clock_secs=600"];
     let client = client(components.path(), data.path(), &limits).await;
     let args = json!({"pcap_file": capture.to_str().unwrap()}).as_object().cloned().unwrap();
     let handle = client
         .send_cancellable_request(
-            ClientRequest::CallToolRequest(Request::new(CallToolRequestParams::new("misbehave_spin").with_arguments(args))),
+            ClientRequest::CallToolRequest(Request::new(
+                CallToolRequestParams::new("misbehave_spin").with_arguments(args),
+            )),
             PeerRequestOptions::no_options(),
         )
         .await

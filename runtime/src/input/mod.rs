@@ -13,9 +13,9 @@ use std::fs::File;
 use std::path::PathBuf;
 
 pub use download::DownloadPolicy;
-pub use progress::{CountingReader, ReadProgress};
 use download::Downloader;
 use local::AllowedRoots;
+pub use progress::{CountingReader, ReadProgress};
 
 /// A capture ready to stream into an analyzer.
 pub struct OpenedCapture {

@@ -154,4 +154,3 @@ pub async fn start_http(extra: &[&str], token: Option<&str>) -> (tokio::process:
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, url)
 }
-
