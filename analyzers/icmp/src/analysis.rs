@@ -1,0 +1,743 @@
+//! The streaming pass: every packet is decoded once, its ICMP message (if
+//! any) feeds bounded statistics and, when it falls on the requested page,
+//! becomes a packet entry.
+
+use std::io::Read;
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pcapsule_guest::conventions::{PacketBudget, PageCollector, Paging, merge_object};
+use pcapsule_guest::decode::{DecodeError, Decoded};
+use pcapsule_guest::{CaptureReader, Packet, RunContext, RunError, Timestamp};
+use serde_json::{Map, Value, json};
+
+use crate::echo::{EchoSeen, EchoTracker, round3};
+use crate::message::{self, Found, Message, ProblemKind};
+use crate::names::{self, Family};
+use crate::quoted::probe_key;
+use crate::tables::{BoundedMap, Tally};
+use crate::traceroute::{HopSeen, PROBE_TTL_BELOW, Probe, Probes, Traceroutes};
+
+/// Distinct addresses tracked per address table.
+const ADDRESSES_TRACKED: usize = 10_000;
+/// Addresses listed per address table.
+const ADDRESSES_LISTED: usize = 100;
+/// Rows listed in the smaller top-N tables.
+const TOP_LISTED: usize = 20;
+/// Failed flows tracked and listed.
+const FLOWS_TRACKED: usize = 4096;
+const FLOWS_LISTED: usize = 50;
+/// Neighbor discovery routers and address bindings tracked.
+const ROUTERS_TRACKED: usize = 256;
+const BINDINGS_TRACKED: usize = 4096;
+const BINDINGS_LISTED: usize = 50;
+/// Distinct link-layer addresses kept per IPv6 address, prefixes per router.
+const PER_ENTRY_LISTED: usize = 8;
+
+/// Analyzes a capture: the whole `analyze_icmp_packets` result.
+pub fn analyze(
+    capture: &mut dyn Read,
+    ctx: &RunContext,
+    mut budget: PacketBudget,
+    paging: Paging,
+) -> Result<Value, RunError> {
+    let mut reader = CaptureReader::new(capture)?;
+    let mut stats = Stats::new(paging);
+    while let Some(packet) = reader.next_packet()? {
+        if !budget.admit() {
+            break;
+        }
+        stats.packet(&packet);
+    }
+    let mut warnings = Vec::new();
+    if let Some(cut) = reader.cut_short() {
+        warnings.push(format!(
+            "the capture is cut short at byte {}: {}; the figures cover the {} packets before it",
+            cut.offset, cut.reason, stats.total_packets
+        ));
+    }
+    if reader.timestamp_anomalies() > 0 {
+        warnings.push(format!(
+            "{} packet records have a fractional timestamp of one second or more (read as carrying into the seconds)",
+            reader.timestamp_anomalies()
+        ));
+    }
+    let mut result = stats.finish(ctx, warnings);
+    merge_object(&mut result, budget.report());
+    Ok(result)
+}
+
+/// `analysis_timestamp`: now, in RFC 3339.
+fn now_rfc3339() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp { secs: now.as_secs() as i64, nanos: now.subsec_nanos() }.to_rfc3339()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct FlowKey {
+    family: Family,
+    icmp_type: u8,
+    code: u8,
+    reporter: IpAddr,
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: u8,
+    dst_port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Flow {
+    messages: u64,
+    src_ports: Vec<u16>,
+    mtu: Option<u32>,
+    first_seen: Option<Timestamp>,
+    first_frame: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct RedirectKey {
+    router: IpAddr,
+    host: IpAddr,
+    destination: Option<IpAddr>,
+    gateway: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Router {
+    advertisements: u64,
+    link_layer_address: Option<String>,
+    router_lifetime_s: Option<u16>,
+    cur_hop_limit: Option<u8>,
+    managed: Option<bool>,
+    other_config: Option<bool>,
+    mtu: Option<u32>,
+    prefixes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Binding {
+    link_layer_addresses: Vec<String>,
+    messages: u64,
+    first_seen: Option<Timestamp>,
+}
+
+/// Messages per one-second window, for floods.
+#[derive(Debug, Default)]
+struct Rate {
+    second: Option<i64>,
+    count: u64,
+    peak: u64,
+    peak_second: Option<i64>,
+}
+
+impl Rate {
+    fn add(&mut self, t: Timestamp) {
+        if self.second == Some(t.secs) {
+            self.count += 1;
+        } else {
+            self.second = Some(t.secs);
+            self.count = 1;
+        }
+        if self.count > self.peak {
+            self.peak = self.count;
+            self.peak_second = Some(t.secs);
+        }
+    }
+}
+
+/// Everything counted while streaming; bounded whatever the capture size.
+struct Stats {
+    page: PageCollector<Value>,
+    total_packets: u64,
+    found: u64,
+    analyzed: u64,
+    per_family: [u64; 2],
+    later_fragments: u64,
+    first_fragments: u64,
+    empty: u64,
+    malformed: u64,
+    problems: Tally<ProblemKind>,
+    unusual_codes: u64,
+    /// Every (family, type) pair fits: 512 keys, never saturated.
+    types: Tally<(Family, u8)>,
+    type_codes: Tally<(Family, u8, u8)>,
+    sources: Tally<IpAddr>,
+    destinations: Tally<IpAddr>,
+    unreachable: Tally<IpAddr>,
+    error_reporters: Tally<IpAddr>,
+    flows: BoundedMap<FlowKey, Flow>,
+    redirects: BoundedMap<RedirectKey, (u64, Option<Timestamp>)>,
+    smallest_mtu: Option<u32>,
+    echo: EchoTracker,
+    probes: Probes,
+    traceroutes: Traceroutes,
+    nd_counts: [u64; 5],
+    dad_probes: u64,
+    routers: BoundedMap<IpAddr, Router>,
+    bindings: BoundedMap<IpAddr, Binding>,
+    mld_counts: [u64; 4],
+    mld_groups: Tally<Ipv6Addr>,
+    rate: Rate,
+    first_time: Option<Timestamp>,
+    last_time: Option<Timestamp>,
+    unsupported_link_types: Tally<u32>,
+    undecodable: u64,
+}
+
+impl Stats {
+    fn new(paging: Paging) -> Self {
+        Stats {
+            page: paging.collector(),
+            total_packets: 0,
+            found: 0,
+            analyzed: 0,
+            per_family: [0; 2],
+            later_fragments: 0,
+            first_fragments: 0,
+            empty: 0,
+            malformed: 0,
+            problems: Tally::new(16),
+            unusual_codes: 0,
+            types: Tally::new(512),
+            type_codes: Tally::new(4096),
+            sources: Tally::new(ADDRESSES_TRACKED),
+            destinations: Tally::new(ADDRESSES_TRACKED),
+            unreachable: Tally::new(ADDRESSES_TRACKED),
+            error_reporters: Tally::new(ADDRESSES_TRACKED),
+            flows: BoundedMap::new(FLOWS_TRACKED),
+            redirects: BoundedMap::new(1024),
+            smallest_mtu: None,
+            echo: EchoTracker::default(),
+            probes: Probes::default(),
+            traceroutes: Traceroutes::default(),
+            nd_counts: [0; 5],
+            dad_probes: 0,
+            routers: BoundedMap::new(ROUTERS_TRACKED),
+            bindings: BoundedMap::new(BINDINGS_TRACKED),
+            mld_counts: [0; 4],
+            mld_groups: Tally::new(1024),
+            rate: Rate::default(),
+            first_time: None,
+            last_time: None,
+            unsupported_link_types: Tally::new(64),
+            undecodable: 0,
+        }
+    }
+
+    fn packet(&mut self, packet: &Packet<'_>) {
+        self.total_packets += 1;
+        let decoded = match crate::link::decode_frame(packet.link_type, packet.data) {
+            Ok(d) => d,
+            Err(DecodeError::UnsupportedLinkType(lt)) => {
+                self.unsupported_link_types.add(lt);
+                return;
+            }
+            Err(DecodeError::Malformed(_)) => {
+                self.undecodable += 1;
+                return;
+            }
+        };
+        let found = message::find(&decoded);
+        let is_error = matches!(&found, Some(Found::Message(m)) if names::is_error(m.family, m.icmp_type));
+        if !is_error {
+            self.remember_probe(&decoded, packet.timestamp);
+        }
+        let Some(found) = found else { return };
+        self.found += 1;
+        match found {
+            Found::Message(m) => self.message(packet, &decoded, &m),
+            Found::LaterFragment => self.later_fragments += 1,
+            Found::Empty => self.empty += 1,
+        }
+    }
+
+    /// Remembers an outgoing packet sent with a low TTL, for traceroutes.
+    fn remember_probe(&mut self, decoded: &Decoded<'_>, time: Option<Timestamp>) {
+        let Some(ttl) = decoded.ttl().filter(|t| *t < PROBE_TTL_BELOW) else { return };
+        let (Some(net), Some((src, dst))) = (decoded.layers.net.as_ref(), decoded.ip_addrs()) else { return };
+        let Some(payload) = net.ip_payload_ref() else { return };
+        let ip_id = match net {
+            etherparse::LaxNetSlice::Ipv4(v4) => Some(v4.header().identification()),
+            _ => None,
+        };
+        let head = &payload.payload[..payload.payload.len().min(8)];
+        self.probes.record(probe_key(src, dst, payload.ip_number.0, ip_id, head), Probe { ttl, time });
+    }
+
+    fn message(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, m: &Message) {
+        self.analyzed += 1;
+        let ordinal = self.analyzed;
+        let time = packet.timestamp;
+        let frame = packet.number;
+        // `find` returns a message only for packets with an IP layer.
+        let (src, dst) = decoded.ip_addrs().unwrap_or((IpAddr::from([0u8; 4]), IpAddr::from([0u8; 4])));
+        let ttl = decoded.ttl().unwrap_or(0);
+        self.per_family[usize::from(m.family == Family::V6)] += 1;
+        self.types.add((m.family, m.icmp_type));
+        self.type_codes.add((m.family, m.icmp_type, m.code));
+        self.sources.add(src);
+        self.destinations.add(dst);
+        if !names::code_is_defined(m.family, m.icmp_type, m.code) {
+            self.unusual_codes += 1;
+        }
+        if !m.problems.is_empty() {
+            self.malformed += 1;
+            for p in &m.problems {
+                self.problems.add(p.kind);
+            }
+        }
+        if m.fragmented {
+            self.first_fragments += 1;
+        }
+        if let Some(t) = time {
+            self.rate.add(t);
+            self.first_time = Some(self.first_time.map_or(t, |f| f.min(t)));
+            self.last_time = Some(self.last_time.map_or(t, |l| l.max(t)));
+        }
+        if let Some(mtu) = m.mtu {
+            self.smallest_mtu = Some(self.smallest_mtu.map_or(mtu, |s| s.min(mtu)));
+        }
+
+        let mut reply = None;
+        if let (Some(id), Some(seq)) = (m.id, m.seq) {
+            let seen = EchoSeen {
+                kind: crate::message::EchoKind::Echo,
+                src,
+                dst,
+                id,
+                seq,
+                time,
+                frame,
+                ttl,
+                payload_len: m.payload_len,
+                digest: m.payload_digest,
+            };
+            if let Some(kind) = m.echo_request_kind() {
+                self.echo.request(&EchoSeen { kind, ..seen });
+            } else if let Some(kind) = m.echo_reply_kind() {
+                reply = self.echo.reply(&EchoSeen { kind, ..seen });
+                if let Some(r) = reply.filter(|r| !r.duplicate && r.request_ttl < PROBE_TTL_BELOW) {
+                    // An ICMP traceroute ends with the destination's echo reply.
+                    self.traceroutes.destination_answered(HopSeen {
+                        source: dst,
+                        destination: src,
+                        protocol: if m.family == Family::V4 { 1 } else { 58 },
+                        router: src,
+                        probe: Some(Probe { ttl: r.request_ttl, time: r.request_time }),
+                        time,
+                        frame,
+                        answer: format!("{}: {}", m.type_name(), m.code_name()),
+                    });
+                }
+            }
+        }
+
+        if names::is_error(m.family, m.icmp_type) {
+            self.error_reporters.add(src);
+        }
+        if let Some(q) = m.original.as_ref() {
+            let hop = || HopSeen {
+                source: q.src_ip,
+                destination: q.dst_ip,
+                protocol: q.protocol,
+                router: src,
+                probe: self.probes.find(q.probe_key),
+                time,
+                frame,
+                answer: format!("{}: {}", m.type_name(), m.code_name()),
+            };
+            if m.is_ttl_exceeded() {
+                let hop = hop();
+                self.traceroutes.time_exceeded(hop);
+            } else if names::is_error(m.family, m.icmp_type) && !m.is_redirect() {
+                let mut ends_traceroute = false;
+                if m.is_unreachable() {
+                    self.unreachable.add(q.dst_ip);
+                    if src == q.dst_ip {
+                        let hop = hop();
+                        ends_traceroute = self.traceroutes.destination_answered(hop);
+                    }
+                }
+                let key = FlowKey {
+                    family: m.family,
+                    icmp_type: m.icmp_type,
+                    code: m.code,
+                    reporter: src,
+                    src: q.src_ip,
+                    dst: q.dst_ip,
+                    protocol: q.protocol,
+                    dst_port: q.dst_port,
+                };
+                // The destination's answer to a traceroute probe is the
+                // path's last hop, not a failed flow.
+                if !ends_traceroute && let Some(flow) = self.flows.entry(key) {
+                    flow.messages += 1;
+                    if flow.first_frame == 0 {
+                        flow.first_frame = frame;
+                        flow.first_seen = time;
+                    }
+                    if let Some(port) = q.src_port.filter(|p| !flow.src_ports.contains(p))
+                        && flow.src_ports.len() < PER_ENTRY_LISTED
+                    {
+                        flow.src_ports.push(port);
+                    }
+                    flow.mtu = flow.mtu.or(m.mtu);
+                }
+            }
+        }
+        if m.is_redirect() {
+            let nd = m.nd.as_ref();
+            let key = RedirectKey {
+                router: src,
+                host: dst,
+                destination: nd
+                    .and_then(|n| n.destination_address.map(IpAddr::from))
+                    .or(m.original.as_ref().map(|q| q.dst_ip)),
+                gateway: m.gateway.or(nd.and_then(|n| n.target_address.map(IpAddr::from))),
+            };
+            if let Some(r) = self.redirects.entry(key) {
+                r.0 += 1;
+                r.1 = r.1.or(time);
+            }
+        }
+        if m.family == Family::V6 {
+            self.neighbor_discovery(m, src, time);
+            self.multicast_listeners(m);
+        }
+
+        let page_entry = || {
+            let mut e = Map::new();
+            e.insert("packet_number".into(), json!(ordinal));
+            e.insert("timestamp".into(), json!(time.map(|t| t.to_rfc3339())));
+            e.insert("src_ip".into(), json!(src));
+            e.insert("dst_ip".into(), json!(dst));
+            e.insert("ip_version".into(), json!(decoded.ip_version()));
+            e.insert("ttl".into(), json!(ttl));
+            e.insert("packet_size".into(), json!(packet.data.len()));
+            e.insert("icmp_type".into(), json!(m.icmp_type));
+            e.insert("icmp_code".into(), json!(m.code));
+            e.insert("icmp_type_name".into(), json!(m.type_name()));
+            e.insert("icmp_id".into(), json!(m.id));
+            e.insert("icmp_seq".into(), json!(m.seq));
+            e.insert("checksum".into(), json!(m.checksum));
+            e.insert("icmp_code_name".into(), json!(m.code_name()));
+            e.insert("original_dst_ip".into(), json!(m.original.as_ref().map(|q| q.dst_ip)));
+            e.insert("frame_number".into(), json!(frame));
+            e.insert("protocol".into(), json!(m.family.protocol_name()));
+            e.insert("checksum_valid".into(), json!(m.checksum_valid));
+            e.insert("payload_size".into(), json!(m.payload_len));
+            if m.fragmented {
+                e.insert("fragmented".into(), json!(true));
+            }
+            if let Some(r) = reply {
+                e.insert("request_frame".into(), json!(r.request_frame));
+                e.insert("rtt_ms".into(), json!(r.rtt_ms.map(round3)));
+                if r.duplicate {
+                    e.insert("duplicate_reply".into(), json!(true));
+                }
+            }
+            m.add_details(&mut e);
+            let problems: Vec<String> =
+                m.problems.iter().map(|p| format!("{}: {}", p.kind.as_str(), p.detail)).collect();
+            e.insert("problems".into(), json!(problems));
+            Value::Object(e)
+        };
+        self.page.offer(page_entry);
+    }
+
+    fn neighbor_discovery(&mut self, m: &Message, src: IpAddr, time: Option<Timestamp>) {
+        let Some(slot) = m.icmp_type.checked_sub(133).filter(|s| *s < 5) else { return };
+        self.nd_counts[usize::from(slot)] += 1;
+        let Some(nd) = m.nd.as_ref() else { return };
+        let unspecified = src == IpAddr::from(Ipv6Addr::UNSPECIFIED);
+        if m.icmp_type == 135 && unspecified {
+            // Duplicate address detection: "is anyone using this address?"
+            self.dad_probes += 1;
+        }
+        if m.icmp_type == 134
+            && let Some(r) = self.routers.entry(src)
+        {
+            r.advertisements += 1;
+            r.link_layer_address = nd.source_link_layer_address.clone().or(r.link_layer_address.take());
+            r.router_lifetime_s = nd.router_lifetime_s;
+            r.cur_hop_limit = nd.cur_hop_limit;
+            r.managed = nd.managed_flag;
+            r.other_config = nd.other_config_flag;
+            r.mtu = nd.mtu_option.or(r.mtu);
+            for p in &nd.prefixes {
+                if !r.prefixes.contains(&p.prefix) && r.prefixes.len() < PER_ENTRY_LISTED {
+                    r.prefixes.push(p.prefix.clone());
+                }
+            }
+        }
+        // Who claims which IPv6 address from which link-layer address: the
+        // advertised target, and the sender of solicitations and router
+        // advertisements carrying their own link-layer address.
+        let claims = [
+            (nd.target_address.map(IpAddr::from).filter(|_| m.icmp_type == 136), &nd.target_link_layer_address),
+            (Some(src).filter(|_| !unspecified && m.icmp_type != 136), &nd.source_link_layer_address),
+        ];
+        for (address, link_layer) in claims {
+            let (Some(address), Some(link_layer)) = (address, link_layer) else { continue };
+            if let Some(b) = self.bindings.entry(address) {
+                b.messages += 1;
+                b.first_seen = b.first_seen.or(time);
+                if !b.link_layer_addresses.contains(link_layer) && b.link_layer_addresses.len() < PER_ENTRY_LISTED {
+                    b.link_layer_addresses.push(link_layer.clone());
+                }
+            }
+        }
+    }
+
+    fn multicast_listeners(&mut self, m: &Message) {
+        let slot = match m.icmp_type {
+            130 => 0,
+            131 => 1,
+            132 => 2,
+            143 => 3,
+            _ => return,
+        };
+        self.mld_counts[slot] += 1;
+        let Some(mld) = m.mld.as_ref() else { return };
+        if let Some(group) = mld.multicast_address.filter(|g| !g.is_unspecified() && slot != 0) {
+            self.mld_groups.add(group);
+        }
+        for r in &mld.records {
+            self.mld_groups.add(r.multicast_address);
+        }
+    }
+
+    fn finish(self, ctx: &RunContext, mut warnings: Vec<String>) -> Value {
+        let addresses = |t: &Tally<IpAddr>| -> (Vec<String>, usize) {
+            let listed: Vec<String> = t.top(ADDRESSES_LISTED).into_iter().map(|(a, _)| a.to_string()).collect();
+            let omitted = t.len() - listed.len();
+            (listed, omitted)
+        };
+        let (sources, sources_omitted) = addresses(&self.sources);
+        let (destinations, destinations_omitted) = addresses(&self.destinations);
+        let (unreachable, unreachable_omitted) = addresses(&self.unreachable);
+        for (name, table) in [
+            ("sources", &self.sources),
+            ("destinations", &self.destinations),
+            ("unreachable destinations", &self.unreachable),
+        ] {
+            if table.saturated() {
+                warnings.push(format!(
+                    "more than {ADDRESSES_TRACKED} distinct {name}: the count is a lower bound and the list covers \
+                     the first {ADDRESSES_TRACKED} seen"
+                ));
+            }
+        }
+        for (lt, n) in self.unsupported_link_types.top(64) {
+            let (name, _) = pcapsule_guest::linktype::names(lt);
+            warnings.push(format!(
+                "{n} packets on link type {lt} ({name}) were not decoded: any ICMP in them is not counted"
+            ));
+        }
+        if self.undecodable > 0 {
+            warnings.push(format!("{} packets have a broken link-layer header and were skipped", self.undecodable));
+        }
+        // Keyed by name as in mcpcap, so ICMP and ICMPv6 types of the same
+        // name (echo, destination unreachable, ...) add up; busiest first.
+        let mut by_name: Vec<(String, u64)> = Vec::new();
+        for ((family, t), n) in self.types.top(usize::MAX) {
+            let name = names::type_name(family, t);
+            match by_name.iter_mut().find(|(existing, _)| *existing == name) {
+                Some((_, total)) => *total += n,
+                None => by_name.push((name, n)),
+            }
+        }
+        by_name.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let type_counts: Map<String, Value> = by_name.into_iter().map(|(name, n)| (name, json!(n))).collect();
+        let type_codes: Vec<Value> = self
+            .type_codes
+            .top(100)
+            .into_iter()
+            .map(|((family, t, c), n)| {
+                json!({
+                    "protocol": family.protocol_name(),
+                    "icmp_type": t,
+                    "icmp_code": c,
+                    "icmp_type_name": names::type_name(family, t),
+                    "icmp_code_name": names::code_name(family, t, c),
+                    "count": n,
+                })
+            })
+            .collect();
+        let (echo_pairs, echo_pairs_omitted) = self.echo.pairs_json();
+        let (conversations, conversations_omitted) = self.echo.conversations_json();
+        let (traceroutes, traceroutes_omitted) = self.traceroutes.to_json();
+        let top = |t: &Tally<IpAddr>| -> Vec<Value> {
+            t.top(TOP_LISTED).into_iter().map(|(ip, n)| json!({"ip": ip, "messages": n})).collect()
+        };
+
+        let mut flows: Vec<(&FlowKey, &Flow)> = self.flows.iter().collect();
+        flows.sort_by(|a, b| b.1.messages.cmp(&a.1.messages).then(a.1.first_frame.cmp(&b.1.first_frame)));
+        let flows_omitted = flows.len().saturating_sub(FLOWS_LISTED) as u64 + self.flows.untracked();
+        let failed_flows: Vec<Value> = flows
+            .into_iter()
+            .take(FLOWS_LISTED)
+            .map(|(k, f)| {
+                json!({
+                    "icmp_type_name": names::type_name(k.family, k.icmp_type),
+                    "icmp_code_name": names::code_name(k.family, k.icmp_type, k.code),
+                    "protocol": k.family.protocol_name(),
+                    "icmp_type": k.icmp_type,
+                    "icmp_code": k.code,
+                    "reporter": k.reporter,
+                    "original_src_ip": k.src,
+                    "original_dst_ip": k.dst,
+                    "original_protocol": k.protocol,
+                    "original_protocol_name": etherparse::IpNumber(k.protocol).keyword_str(),
+                    "original_dst_port": k.dst_port,
+                    "original_src_ports": f.src_ports,
+                    "mtu": f.mtu,
+                    "messages": f.messages,
+                    "first_seen": f.first_seen.map(|t| t.to_rfc3339()),
+                })
+            })
+            .collect();
+
+        let mut redirects: Vec<(&RedirectKey, &(u64, Option<Timestamp>))> = self.redirects.iter().collect();
+        redirects.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1)));
+        let redirects: Vec<Value> = redirects
+            .into_iter()
+            .take(TOP_LISTED)
+            .map(|(k, (n, first))| {
+                json!({
+                    "router": k.router,
+                    "host": k.host,
+                    "destination": k.destination,
+                    "new_gateway": k.gateway,
+                    "messages": n,
+                    "first_seen": first.map(|t| t.to_rfc3339()),
+                })
+            })
+            .collect();
+
+        let mut routers: Vec<(&IpAddr, &Router)> = self.routers.iter().collect();
+        routers.sort_by(|a, b| b.1.advertisements.cmp(&a.1.advertisements).then(a.0.cmp(b.0)));
+        let routers: Vec<Value> = routers
+            .into_iter()
+            .take(TOP_LISTED)
+            .map(|(ip, r)| {
+                json!({
+                    "router": ip,
+                    "advertisements": r.advertisements,
+                    "link_layer_address": r.link_layer_address,
+                    "router_lifetime_s": r.router_lifetime_s,
+                    "cur_hop_limit": r.cur_hop_limit,
+                    "managed_flag": r.managed,
+                    "other_config_flag": r.other_config,
+                    "mtu": r.mtu,
+                    "prefixes": r.prefixes,
+                })
+            })
+            .collect();
+        let conflicting = self.bindings.iter().filter(|(_, b)| b.link_layer_addresses.len() > 1).count();
+        let mut bindings: Vec<(&IpAddr, &Binding)> = self.bindings.iter().collect();
+        bindings.sort_by(|a, b| {
+            (b.1.link_layer_addresses.len(), b.1.messages)
+                .cmp(&(a.1.link_layer_addresses.len(), a.1.messages))
+                .then(a.0.cmp(b.0))
+        });
+        let bindings: Vec<Value> = bindings
+            .into_iter()
+            .take(BINDINGS_LISTED)
+            .map(|(ip, b)| {
+                json!({
+                    "address": ip,
+                    "link_layer_addresses": b.link_layer_addresses,
+                    "messages": b.messages,
+                    "first_seen": b.first_seen.map(|t| t.to_rfc3339()),
+                })
+            })
+            .collect();
+        let mld_groups: Vec<Value> =
+            self.mld_groups.top(TOP_LISTED).into_iter().map(|(g, n)| json!({"group": g, "mentions": n})).collect();
+        let problems: Map<String, Value> =
+            self.problems.top(16).into_iter().map(|(k, n)| (k.as_str().to_string(), json!(n))).collect();
+        let duration = match (self.first_time, self.last_time) {
+            (Some(f), Some(l)) => Some(l.seconds_since(f)),
+            _ => None,
+        };
+
+        let (packets, pagination) = self.page.finish();
+        let mut result = json!({
+            "file": ctx.capture_name,
+            "analysis_timestamp": now_rfc3339(),
+            "total_packets": self.total_packets,
+            "icmp_packets_found": self.found,
+            "icmp_packets_analyzed": self.analyzed,
+            "statistics": {
+                "icmp_type_counts": type_counts,
+                "unique_sources_count": self.sources.len(),
+                "unique_destinations_count": self.destinations.len(),
+                "unique_sources": sources,
+                "unique_destinations": destinations,
+                "echo_sessions": self.echo.sessions(),
+                "echo_pairs": echo_pairs,
+                "unreachable_destinations_count": self.unreachable.len(),
+                "unreachable_destinations": unreachable,
+                "icmpv4_messages": self.per_family[0],
+                "icmpv6_messages": self.per_family[1],
+                "type_code_counts": type_codes,
+                "unique_sources_omitted": sources_omitted,
+                "unique_destinations_omitted": destinations_omitted,
+                "unreachable_destinations_omitted": unreachable_omitted,
+                "echo_pairs_omitted": echo_pairs_omitted,
+                "error_reporters": top(&self.error_reporters),
+                "top_sources": top(&self.sources),
+                "unusual_codes": self.unusual_codes,
+                "smallest_reported_mtu": self.smallest_mtu,
+                "first_message_time": self.first_time.map(|t| t.to_rfc3339()),
+                "last_message_time": self.last_time.map(|t| t.to_rfc3339()),
+                "duration_seconds": duration,
+                "messages_per_second": duration.filter(|d| *d > 0.0).map(|d| round3(self.analyzed as f64 / d)),
+                "peak_messages_per_second": self.rate.peak,
+                "peak_second": self.rate.peak_second.map(|s| Timestamp { secs: s, nanos: 0 }.to_rfc3339()),
+            },
+            "echo_summary": self.echo.summary_json(),
+            "echo_conversations": conversations,
+            "echo_conversations_omitted": conversations_omitted,
+            "echo_requesters": self.echo.requesters_json(),
+            "traceroutes": traceroutes,
+            "traceroutes_omitted": traceroutes_omitted,
+            "failed_flows": failed_flows,
+            "failed_flows_omitted": flows_omitted,
+            "redirects": redirects,
+            "neighbor_discovery": {
+                "router_solicitations": self.nd_counts[0],
+                "router_advertisements": self.nd_counts[1],
+                "neighbor_solicitations": self.nd_counts[2],
+                "neighbor_advertisements": self.nd_counts[3],
+                "redirects": self.nd_counts[4],
+                "duplicate_address_detection_probes": self.dad_probes,
+                "routers": routers,
+                "address_bindings": bindings,
+                "conflicting_bindings": conflicting,
+            },
+            "multicast_listener_discovery": {
+                "queries": self.mld_counts[0],
+                "reports_v1": self.mld_counts[1],
+                "dones": self.mld_counts[2],
+                "reports_v2": self.mld_counts[3],
+                "groups": mld_groups,
+            },
+            "malformed": {
+                "malformed_messages": self.malformed,
+                "problems": problems,
+                "empty_icmp_payloads": self.empty,
+                "fragmented_messages": self.first_fragments,
+                "later_fragments": self.later_fragments,
+            },
+            "packets": packets,
+            "pagination": pagination,
+            "warnings": warnings,
+        });
+        if self.found == 0 {
+            merge_object(&mut result, json!({"message": "No ICMP packets found in this capture"}));
+        }
+        result
+    }
+}

@@ -1,0 +1,192 @@
+//! The pass every tool shares: read the capture, decode TCP, apply the
+//! `server_ip`/`server_port` filter, track connections into a tool's sink,
+//! and collect what the result says about the capture and the tracking.
+
+use std::io::Read;
+use std::net::IpAddr;
+
+use pcapsule_guest::conventions::PacketBudget;
+use pcapsule_guest::{CaptureReader, RunContext, RunError, Timestamp};
+use serde_json::{Map, Value, json};
+
+use crate::segment::{self, Parsed, Segment};
+use crate::tracker::{MAX_LIVE_CONNECTIONS, Sink, Tracker, TrackerStats};
+
+/// mcpcap's packet filter: a packet matches when `server_ip` is its source
+/// or destination and `server_port` its source or destination port.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter {
+    /// Either address must be this one.
+    pub server_ip: Option<IpAddr>,
+    /// Either port must be this one.
+    pub server_port: Option<u16>,
+}
+
+impl Filter {
+    /// Whether the segment passes.
+    pub fn matches(&self, s: &Segment) -> bool {
+        self.server_ip.is_none_or(|ip| s.src == ip || s.dst == ip)
+            && self.server_port.is_none_or(|p| s.sport == p || s.dport == p)
+    }
+
+    /// The `filter` object of results, as mcpcap echoes it.
+    pub fn to_json(self) -> Value {
+        json!({
+            "server_ip": self.server_ip.map(|ip| ip.to_string()),
+            "server_port": self.server_port,
+        })
+    }
+}
+
+/// What the pass saw besides the tracked segments.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    /// Packets read (within `max_packets`).
+    pub packets: u64,
+    /// TCP segments before the filter.
+    pub tcp_packets: u64,
+    /// TCP segments that passed the filter (the ones analyzed).
+    pub matched_packets: u64,
+    /// Frames whose link or IP layer did not decode.
+    pub undecodable: u64,
+    /// IP fragments skipped.
+    pub ip_fragments: u64,
+    /// TCP headers cut short or inconsistent.
+    pub bad_tcp_headers: u64,
+    /// First timestamp seen.
+    pub first_time: Option<Timestamp>,
+    /// Last timestamp seen.
+    pub last_time: Option<Timestamp>,
+}
+
+/// The outcome of a pass.
+pub struct Scanned {
+    /// Packet counts.
+    pub counts: Counts,
+    /// How the connection table coped.
+    pub tracker: TrackerStats,
+    /// The `max_packets` budget, for its report.
+    pub budget: PacketBudget,
+    /// Problems that did not stop the analysis.
+    pub warnings: Vec<String>,
+}
+
+/// Runs the pass over `capture`, feeding `sink`.
+pub fn scan(
+    capture: &mut dyn Read,
+    mut budget: PacketBudget,
+    filter: Filter,
+    sink: &mut impl Sink,
+) -> Result<Scanned, RunError> {
+    let mut reader = CaptureReader::new(capture)?;
+    let mut tracker = Tracker::new(MAX_LIVE_CONNECTIONS);
+    let mut counts = Counts::default();
+    while let Some(packet) = reader.next_packet()? {
+        if !budget.admit() {
+            break;
+        }
+        counts.packets += 1;
+        if let Some(t) = packet.timestamp {
+            counts.first_time.get_or_insert(t);
+            counts.last_time = Some(t);
+        }
+        match segment::parse(&packet) {
+            Parsed::Tcp(s) => {
+                counts.tcp_packets += 1;
+                if filter.matches(&s) {
+                    counts.matched_packets += 1;
+                    tracker.segment(&s, sink);
+                }
+            }
+            Parsed::Other => {}
+            Parsed::Fragment => counts.ip_fragments += 1,
+            Parsed::Undecodable => counts.undecodable += 1,
+            Parsed::BadTcp => counts.bad_tcp_headers += 1,
+        }
+    }
+    tracker.finish(sink);
+    let mut warnings = Vec::new();
+    if let Some(cut) = reader.cut_short() {
+        warnings.push(format!(
+            "the capture is cut short at byte {}: {}; the analysis covers the packets before it",
+            cut.offset, cut.reason
+        ));
+    }
+    if counts.ip_fragments > 0 {
+        warnings.push(format!(
+            "{} IP fragments were skipped: TCP inside fragmented datagrams is not reassembled",
+            counts.ip_fragments
+        ));
+    }
+    if counts.bad_tcp_headers > 0 {
+        warnings
+            .push(format!("{} TCP headers were cut short or inconsistent and were skipped", counts.bad_tcp_headers));
+    }
+    let t = tracker.stats;
+    if t.evicted_open > 0 {
+        warnings.push(format!(
+            "{} connections were still open when the table of {} live connections filled: their tracking ended \
+             there (counted in every total), and later packets of them start new connections",
+            t.evicted_open, MAX_LIVE_CONNECTIONS
+        ));
+    }
+    Ok(Scanned { counts, tracker: t, budget, warnings })
+}
+
+impl Scanned {
+    /// `capture`, `tracking`, `warnings` and the `max_packets` report, added to `result`.
+    pub fn finish(self, result: &mut Map<String, Value>) {
+        let c = self.counts;
+        let t = self.tracker;
+        result.insert(
+            "capture".into(),
+            json!({
+                "packets": c.packets,
+                "tcp_packets": c.tcp_packets,
+                "analyzed_tcp_packets": c.matched_packets,
+                "undecodable_packets": c.undecodable,
+                "ip_fragments_skipped": c.ip_fragments,
+                "bad_tcp_headers": c.bad_tcp_headers,
+                "first_packet_time": c.first_time.map(|t| t.to_rfc3339()),
+                "last_packet_time": c.last_time.map(|t| t.to_rfc3339()),
+            }),
+        );
+        result.insert(
+            "tracking".into(),
+            json!({
+                "connections": t.connections,
+                "peak_live_connections": t.peak_live,
+                "max_live_connections": MAX_LIVE_CONNECTIONS,
+                "evicted_closed": t.evicted_closed,
+                "evicted_open": t.evicted_open,
+                "port_reuses": t.port_reuses,
+                "note": "Memory follows live connections: when the table is full, closed connections and then the \
+                         longest idle are summarized into the totals and dropped.",
+            }),
+        );
+        result.insert("warnings".into(), json!(self.warnings));
+        if let Value::Object(report) = self.budget.report() {
+            result.extend(report);
+        }
+    }
+}
+
+/// The fields every result starts with.
+pub fn header(ctx: &RunContext) -> Map<String, Value> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let stamp = Timestamp { secs: now.as_secs() as i64, nanos: now.subsec_nanos() };
+    let mut m = Map::new();
+    m.insert("file".into(), json!(ctx.capture_name));
+    m.insert("analysis_timestamp".into(), json!(stamp.to_rfc3339()));
+    m
+}
+
+/// A ratio rounded to 6 decimals (0 when the denominator is 0).
+pub fn ratio(num: u64, den: u64) -> f64 {
+    if den == 0 { 0.0 } else { round6(num as f64 / den as f64) }
+}
+
+/// Rounded to 6 decimals, enough for rates and milliseconds.
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

@@ -1,0 +1,182 @@
+//! `analyze_traffic_flow`: traffic to and from one server, split by
+//! direction as mcpcap splits it (towards `server_ip`, or towards
+//! `server_port` when given), with asymmetry, the main RST source, and the
+//! server's connections by state and client.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use pcapsule_guest::{RunContext, RunError};
+use serde_json::{Value, json};
+
+use crate::conn::Connection;
+use crate::scan::{self, Filter, Scanned, round6};
+use crate::segment::{Segment, flag};
+use crate::seqanalysis::verdict;
+use crate::tool_connections::Stat;
+use crate::top::TopCounter;
+use crate::tracker::Sink;
+
+#[derive(Default, Clone, Copy)]
+struct Direction {
+    packets: u64,
+    bytes: u64,
+    payload_bytes: u64,
+    syn: u64,
+    rst: u64,
+    fin: u64,
+    data_packets: u64,
+    retransmissions: u64,
+    duplicate_acks: u64,
+    zero_windows: u64,
+    out_of_order: u64,
+}
+
+impl Direction {
+    fn to_json(self) -> Value {
+        json!({
+            "packet_count": self.packets,
+            "byte_count": self.bytes,
+            "syn_count": self.syn,
+            "rst_count": self.rst,
+            "fin_count": self.fin,
+            "data_packets": self.data_packets,
+            "retransmissions": self.retransmissions,
+            "payload_bytes": self.payload_bytes,
+            "duplicate_acks": self.duplicate_acks,
+            "zero_windows": self.zero_windows,
+            "out_of_order": self.out_of_order,
+        })
+    }
+}
+
+/// The sink of `analyze_traffic_flow`.
+pub struct Flow {
+    filter: Filter,
+    to_server: Direction,
+    from_server: Direction,
+    connections: u64,
+    conn_states: BTreeMap<&'static str, u64>,
+    clients: TopCounter<IpAddr>,
+    handshake_rtt: Stat,
+}
+
+impl Flow {
+    /// A sink for the server `filter` describes (its `server_ip` is set).
+    pub fn new(filter: Filter) -> Self {
+        Flow {
+            filter,
+            to_server: Direction::default(),
+            from_server: Direction::default(),
+            connections: 0,
+            conn_states: BTreeMap::new(),
+            clients: TopCounter::new(4096),
+            handshake_rtt: Stat::default(),
+        }
+    }
+}
+
+impl Sink for Flow {
+    fn segment(&mut self, _: &Connection, _: usize, s: &Segment, v: u32) {
+        let towards = match self.filter.server_port {
+            Some(port) => s.dport == port,
+            None => Some(s.dst) == self.filter.server_ip,
+        };
+        let d = if towards { &mut self.to_server } else { &mut self.from_server };
+        d.packets += 1;
+        d.bytes += u64::from(s.frame_len);
+        d.payload_bytes += u64::from(s.seglen);
+        d.syn += u64::from(s.has(flag::SYN));
+        d.rst += u64::from(s.has(flag::RST));
+        d.fin += u64::from(s.has(flag::FIN));
+        d.data_packets += u64::from(s.seglen > 0);
+        d.retransmissions += u64::from(v & verdict::RETRANSMISSION != 0);
+        d.duplicate_acks += u64::from(v & verdict::DUPLICATE_ACK != 0);
+        d.zero_windows += u64::from(v & verdict::ZERO_WINDOW != 0);
+        d.out_of_order += u64::from(v & verdict::OUT_OF_ORDER != 0);
+    }
+
+    fn finished(&mut self, c: &Connection) {
+        self.connections += 1;
+        *self.conn_states.entry(c.conn_state()).or_default() += 1;
+        // The peer of the server, whichever role tracking gave it.
+        let peer = if Some(c.server.ip()) == self.filter.server_ip { c.client.ip() } else { c.server.ip() };
+        self.clients.add(peer, u64::from(c.packet_count()));
+        if let Some(rtt) = c.handshake_rtt_ms() {
+            self.handshake_rtt.add(rtt);
+        }
+    }
+}
+
+impl Flow {
+    /// The result.
+    pub fn finish(self, ctx: &RunContext, scanned: Scanned) -> Result<Value, RunError> {
+        let (to, from) = (self.to_server, self.from_server);
+        let asymmetry = if from.packets > 0 { round6(to.packets as f64 / from.packets as f64) } else { 0.0 };
+        let (source, interpretation) = if to.rst > from.rst {
+            (
+                "client",
+                format!(
+                    "Clients send more RST packets ({} vs {}) while the server answers normally: suggests a \
+                     client-side cause (an application aborting, or a firewall near the clients).",
+                    to.rst, from.rst
+                ),
+            )
+        } else if from.rst > to.rst {
+            (
+                "server",
+                format!(
+                    "The server sends more RST packets ({} vs {}): suggests rejection by the server or a service \
+                     problem (closed port, overloaded or crashing application).",
+                    from.rst, to.rst
+                ),
+            )
+        } else {
+            ("balanced", "Balanced RST distribution.".to_string())
+        };
+        let direction = if asymmetry > 1.2 {
+            "client_heavy"
+        } else if asymmetry < 0.8 {
+            "server_heavy"
+        } else {
+            "balanced"
+        };
+        let server_ip = self.filter.server_ip.map(|ip| ip.to_string()).unwrap_or_default();
+        let port = self.filter.server_port.map_or("any".to_string(), |p| p.to_string());
+        let server =
+            if server_ip.contains(':') { format!("[{server_ip}]:{port}") } else { format!("{server_ip}:{port}") };
+        let top_clients: Vec<Value> =
+            self.clients.top(10).into_iter().map(|(ip, n)| json!({"client": ip.to_string(), "packets": n})).collect();
+        let mut r = scan::header(ctx);
+        r.insert("server".into(), json!(server));
+        r.insert("client_to_server".into(), to.to_json());
+        r.insert("server_to_client".into(), from.to_json());
+        r.insert(
+            "analysis".into(),
+            json!({
+                "asymmetry_ratio": asymmetry,
+                "primary_rst_source": source,
+                "data_flow_direction": direction,
+                "interpretation": interpretation,
+                "byte_asymmetry_ratio": if from.bytes > 0 { round6(to.bytes as f64 / from.bytes as f64) } else { 0.0 },
+            }),
+        );
+        r.insert(
+            "connections".into(),
+            json!({
+                "total": self.connections,
+                "conn_states": self.conn_states,
+                "top_clients": top_clients,
+                "handshake_rtt_ms": self.handshake_rtt.to_json(),
+            }),
+        );
+        r.insert("filter".into(), self.filter.to_json());
+        if scanned.counts.tcp_packets == 0 {
+            r.insert("message".into(), json!("No TCP packets found in this capture"));
+        } else if to.packets + from.packets == 0 {
+            r.insert("message".into(), json!("No TCP packets to or from this server"));
+        }
+        scanned.finish(&mut r);
+        Ok(Value::Object(r))
+    }
+}

@@ -1,0 +1,196 @@
+//! The connection table: segments to connections by 4-tuple (either
+//! direction), Wireshark's port-reuse rule, and eviction so memory follows
+//! the number of live connections, not packets.
+//!
+//! Connections stay in the table after they close (late ACKs and
+//! retransmitted FINs still belong to them, as in Wireshark). Only when the
+//! table is full are connections evicted: closed ones first, then those idle
+//! longest. An evicted connection is reported as finished; if it sends
+//! again, that traffic starts a new connection.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::conn::Connection;
+use crate::segment::Segment;
+use crate::seqanalysis::verdict;
+
+/// Live connections kept at once. A connection takes about 600 bytes, so
+/// the table stays near 30 MiB, well inside the sandbox's memory, while no
+/// ordinary capture comes near it.
+pub const MAX_LIVE_CONNECTIONS: usize = 50_000;
+
+/// Connections are stored in fixed chunks of this many slots, so the store
+/// never reallocates (and never briefly holds two copies of itself) as it
+/// grows, and the hash table holds only small indices.
+const CHUNK: usize = 4096;
+
+type Key = (IpAddr, u16, IpAddr, u16);
+
+/// Receives what the tracker sees.
+pub trait Sink {
+    /// A segment was accounted to `conn`, sent by side `side`, with Wireshark's verdict bits.
+    fn segment(&mut self, conn: &Connection, side: usize, s: &Segment, verdict: u32);
+    /// `conn` will see no more packets (closed and replaced, evicted, or the capture ended).
+    fn finished(&mut self, conn: &Connection);
+}
+
+/// How the table coped with its bound.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrackerStats {
+    /// Connections created.
+    pub connections: u64,
+    /// Most connections in the table at once.
+    pub peak_live: usize,
+    /// Evicted while closed (nothing lost).
+    pub evicted_closed: u64,
+    /// Evicted while still open (their counts end there).
+    pub evicted_open: u64,
+    /// Connections started by a SYN reusing an earlier connection's ports.
+    pub port_reuses: u64,
+}
+
+/// Connection storage: slots in fixed-size chunks, reused through a free list.
+#[derive(Default)]
+struct Slots {
+    chunks: Vec<Vec<Option<Connection>>>,
+    free: Vec<u32>,
+}
+
+impl Slots {
+    fn insert(&mut self, conn: Connection) -> u32 {
+        if let Some(i) = self.free.pop() {
+            self.chunks[i as usize / CHUNK][i as usize % CHUNK] = Some(conn);
+            return i;
+        }
+        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        let last = self.chunks.len() - 1;
+        self.chunks[last].push(Some(conn));
+        (last * CHUNK + self.chunks[last].len() - 1) as u32
+    }
+
+    fn get(&self, i: u32) -> &Connection {
+        self.chunks[i as usize / CHUNK][i as usize % CHUNK].as_ref().expect("a live slot")
+    }
+
+    fn get_mut(&mut self, i: u32) -> &mut Connection {
+        self.chunks[i as usize / CHUNK][i as usize % CHUNK].as_mut().expect("a live slot")
+    }
+
+    fn take(&mut self, i: u32) -> Connection {
+        self.free.push(i);
+        self.chunks[i as usize / CHUNK][i as usize % CHUNK].take().expect("a live slot")
+    }
+}
+
+/// Segments to connections.
+pub struct Tracker {
+    table: HashMap<Key, u32>,
+    slots: Slots,
+    capacity: usize,
+    /// Counters for the result.
+    pub stats: TrackerStats,
+}
+
+impl Tracker {
+    /// A tracker keeping at most `capacity` live connections.
+    pub fn new(capacity: usize) -> Self {
+        Tracker {
+            table: HashMap::new(),
+            slots: Slots::default(),
+            capacity: capacity.max(2),
+            stats: TrackerStats::default(),
+        }
+    }
+
+    /// Accounts one segment.
+    pub fn segment(&mut self, s: &Segment, sink: &mut impl Sink) {
+        let key = key_of(s);
+        let mut reused = false;
+        if let Some(&slot) = self.table.get(&key) {
+            let conn = self.slots.get_mut(slot);
+            if !conn.is_reused_by(s) {
+                let side = conn.side_of(s.src, s.sport);
+                let v = conn.packet(side, s);
+                sink.segment(conn, side, s, v);
+                return;
+            }
+            self.table.remove(&key);
+            let old = self.slots.take(slot);
+            sink.finished(&old);
+            reused = true;
+            self.stats.port_reuses += 1;
+        }
+        if self.table.len() >= self.capacity {
+            self.evict(sink);
+        }
+        let mut conn = Connection::new(self.stats.connections, s);
+        conn.reused_ports = reused;
+        self.stats.connections += 1;
+        let side = conn.side_of(s.src, s.sport);
+        let mut v = conn.packet(side, s);
+        if reused {
+            v |= verdict::REUSED_PORTS;
+        }
+        sink.segment(&conn, side, s, v);
+        let slot = self.slots.insert(conn);
+        self.table.insert(key, slot);
+        self.stats.peak_live = self.stats.peak_live.max(self.table.len());
+    }
+
+    /// Frees half the table: closed connections first, then the longest idle.
+    fn evict(&mut self, sink: &mut impl Sink) {
+        let mut order: Vec<(bool, u64, Key)> = self
+            .table
+            .iter()
+            .map(|(k, &slot)| {
+                let c = self.slots.get(slot);
+                (!c.is_closed(), c.last_number, *k)
+            })
+            .collect();
+        let count = self.table.len() - self.capacity / 2;
+        order.select_nth_unstable(count - 1);
+        let mut gone: Vec<u32> = order[..count].iter().filter_map(|(_, _, k)| self.table.remove(k)).collect();
+        // Report in connection order so results do not depend on hashing.
+        gone.sort_by_key(|&slot| self.slots.get(slot).id);
+        for slot in gone {
+            let mut conn = self.slots.take(slot);
+            if conn.is_closed() {
+                self.stats.evicted_closed += 1;
+            } else {
+                self.stats.evicted_open += 1;
+            }
+            conn.evicted = true;
+            sink.finished(&conn);
+        }
+        // Removals leave tombstones that would make the next inserts grow
+        // the index to twice the size it needs; rebuilding it clears them.
+        self.table.shrink_to_fit();
+    }
+
+    /// Ends tracking: every connection still in the table is finished, in connection order.
+    pub fn finish(&mut self, sink: &mut impl Sink) {
+        let mut rest: Vec<u32> = self.table.drain().map(|(_, slot)| slot).collect();
+        rest.sort_by_key(|&slot| self.slots.get(slot).id);
+        for slot in rest {
+            let conn = self.slots.take(slot);
+            sink.finished(&conn);
+        }
+    }
+
+    /// Connections in the table now.
+    #[cfg(all(test, not(target_arch = "wasm32")))]
+    pub fn live(&self) -> usize {
+        self.table.len()
+    }
+}
+
+fn key_of(s: &Segment) -> Key {
+    if (s.src, s.sport) <= (s.dst, s.dport) {
+        (s.src, s.sport, s.dst, s.dport)
+    } else {
+        (s.dst, s.dport, s.src, s.sport)
+    }
+}
