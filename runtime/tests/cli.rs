@@ -43,7 +43,7 @@ fn failures_exit_non_zero_with_a_json_error() {
     for (args, says) in [
         (vec!["analyze", "nosuchtool", "fixtures/captures/modified.pcap"], "no tool or analyzer"),
         (vec!["analyze", "capinfos", "fixtures/captures/modified.pcap", "[1]"], "JSON object"),
-        (vec!["list", "--modules", "dns,capinfos"], "--modules names `dns`"),
+        (vec!["list", "--modules", "dns,nosuch"], "--modules names `nosuch`"),
         (vec!["list", "--limit", "capinfos.cpu=1"], "unknown limit"),
         (vec!["list", "--limit", "capinfos"], "NAME.FIELD=VALUE"),
     ] {
