@@ -68,7 +68,11 @@ fn every_analyzer_under_the_wasmtime_cli_prints_its_tool_result() {
                 assert!(ours.status.success(), "{tool} on {name}: {}", String::from_utf8_lossy(&ours.stderr));
                 let cli: Value = serde_json::from_slice(&cli.stdout).unwrap();
                 let ours: Value = serde_json::from_slice(&ours.stdout).unwrap();
-                assert_eq!(without_run_time(cli), without_run_time(ours), "{tool} on {name}: wasmtime CLI and pcapsule disagree");
+                assert_eq!(
+                    without_run_time(cli),
+                    without_run_time(ours),
+                    "{tool} on {name}: wasmtime CLI and pcapsule disagree"
+                );
             }
         }
     }

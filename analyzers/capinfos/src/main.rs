@@ -132,10 +132,7 @@ fn summarize(capture: &mut dyn Read, ctx: &RunContext, mut budget: PacketBudget)
     let rate = |amount: f64| (duration > 0.0).then(|| amount / duration);
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
-        warnings.push(format!(
-            "the capture is cut short at byte {}: {}; the figures cover the {count} packets before it",
-            cut.offset, cut.reason
-        ));
+        warnings.push(cut.warning());
     }
     if reader.timestamp_anomalies() > 0 {
         warnings.push(format!(

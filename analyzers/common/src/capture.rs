@@ -144,6 +144,16 @@ pub struct CutShort {
     pub reason: String,
 }
 
+impl CutShort {
+    /// The warning every analyzer reports when reading stopped early.
+    pub fn warning(&self) -> String {
+        format!(
+            "the capture is cut short at byte {}: {}; the results cover the packets before it",
+            self.offset, self.reason
+        )
+    }
+}
+
 enum Framing {
     Pcap { parser: PcapParser, modified: bool, big_endian: bool },
     PcapNg { parser: PcapNgParser },

@@ -186,6 +186,12 @@ impl PacketBudget {
     }
 }
 
+/// `analysis_timestamp`: the time of the analysis, RFC 3339 in UTC.
+pub fn analysis_timestamp() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    crate::Timestamp { secs: now.as_secs() as i64, nanos: now.subsec_nanos() }.to_rfc3339()
+}
+
 /// Merges the fields of `extra` (an object) into `target` (an object).
 pub fn merge_object(target: &mut Value, extra: Value) {
     if let (Some(target), Value::Object(extra)) = (target.as_object_mut(), extra) {

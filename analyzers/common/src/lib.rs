@@ -8,6 +8,7 @@
 //! - [`component`]: the [`Analyzer`] trait and the glue that makes an analyzer
 //!   both a WIT component and a WASI command; use [`analyzer_component!`].
 
+pub mod bounded;
 pub mod capture;
 pub mod component;
 pub mod conventions;

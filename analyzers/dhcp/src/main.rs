@@ -375,10 +375,7 @@ fn analyze(
 
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
-        warnings.push(format!(
-            "the capture is cut short at byte {}: {}; the analysis covers the {} packets before it",
-            cut.offset, cut.reason, n.total
-        ));
+        warnings.push(cut.warning());
     }
     if n.unsupported_link_packets > 0 {
         warnings.push(format!(

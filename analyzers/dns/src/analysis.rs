@@ -10,9 +10,9 @@ use pcapsule_guest::Timestamp;
 use pcapsule_guest::conventions::{PageCollector, PageInfo};
 use serde_json::{Value, json};
 
-use crate::bounded::{DistinctCounter, TopCounter};
 use crate::records::{self, name_text, opcode_name, rcode_name, type_name};
 use crate::scan::{FoundMessage, Transport};
+use pcapsule_guest::bounded::{DistinctCounter, TopCounter};
 
 /// Rows in each top-N table of the result.
 const TOP: usize = 20;

@@ -4,7 +4,6 @@
 //! observations worth an analyst's look, in one streaming pass.
 
 mod analysis;
-mod bounded;
 mod records;
 mod result_schema;
 mod scan;
@@ -152,10 +151,7 @@ fn analyze(
     let counts = &scanner.counts;
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
-        warnings.push(format!(
-            "the capture is cut short at byte {}: {}; the analysis covers the packets before it",
-            cut.offset, cut.reason
-        ));
+        warnings.push(cut.warning());
     }
     if counts.ip_fragments > 0 {
         warnings.push(format!(
@@ -177,7 +173,7 @@ fn analyze(
     }
     let mut result = json!({
         "file": ctx.capture_name,
-        "analysis_timestamp": now_rfc3339(),
+        "analysis_timestamp": pcapsule_guest::conventions::analysis_timestamp(),
         "total_packets_in_file": packets_read,
         "dns_packets_found": messages,
         "dns_packets_analyzed": messages,
@@ -199,11 +195,6 @@ fn analyze(
     }
     merge_object(&mut result, budget.report());
     Ok(result)
-}
-
-fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    pcapsule_guest::Timestamp { secs: now.as_secs() as i64, nanos: now.subsec_nanos() }.to_rfc3339()
 }
 
 #[cfg(test)]

@@ -4,7 +4,6 @@
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv6Addr};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use pcapsule_guest::conventions::{PacketBudget, PageCollector, Paging, merge_object};
 use pcapsule_guest::decode::{DecodeError, Decoded};
@@ -51,10 +50,7 @@ pub fn analyze(
     }
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
-        warnings.push(format!(
-            "the capture is cut short at byte {}: {}; the figures cover the {} packets before it",
-            cut.offset, cut.reason, stats.total_packets
-        ));
+        warnings.push(cut.warning());
     }
     if reader.timestamp_anomalies() > 0 {
         warnings.push(format!(
@@ -65,12 +61,6 @@ pub fn analyze(
     let mut result = stats.finish(ctx, warnings);
     merge_object(&mut result, budget.report());
     Ok(result)
-}
-
-/// `analysis_timestamp`: now, in RFC 3339.
-fn now_rfc3339() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    Timestamp { secs: now.as_secs() as i64, nanos: now.subsec_nanos() }.to_rfc3339()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -665,7 +655,7 @@ impl Stats {
         let (packets, pagination) = self.page.finish();
         let mut result = json!({
             "file": ctx.capture_name,
-            "analysis_timestamp": now_rfc3339(),
+            "analysis_timestamp": pcapsule_guest::conventions::analysis_timestamp(),
             "total_packets": self.total_packets,
             "icmp_packets_found": self.found,
             "icmp_packets_analyzed": self.analyzed,

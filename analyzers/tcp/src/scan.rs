@@ -107,10 +107,7 @@ pub fn scan(
     tracker.finish(sink);
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
-        warnings.push(format!(
-            "the capture is cut short at byte {}: {}; the analysis covers the packets before it",
-            cut.offset, cut.reason
-        ));
+        warnings.push(cut.warning());
     }
     if counts.ip_fragments > 0 {
         warnings.push(format!(
@@ -173,11 +170,9 @@ impl Scanned {
 
 /// The fields every result starts with.
 pub fn header(ctx: &RunContext) -> Map<String, Value> {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let stamp = Timestamp { secs: now.as_secs() as i64, nanos: now.subsec_nanos() };
     let mut m = Map::new();
     m.insert("file".into(), json!(ctx.capture_name));
-    m.insert("analysis_timestamp".into(), json!(stamp.to_rfc3339()));
+    m.insert("analysis_timestamp".into(), json!(pcapsule_guest::conventions::analysis_timestamp()));
     m
 }
 

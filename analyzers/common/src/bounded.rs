@@ -1,7 +1,7 @@
 //! Counting structures whose memory does not grow with the capture: a
-//! capture with millions of distinct names (a DGA, a tunnel, a scan) must not
-//! exhaust the sandbox, so tables are capped and say when they stopped being
-//! exact.
+//! capture with millions of distinct keys (names in a DGA or a tunnel,
+//! Call-IDs in a SIP flood, addresses in a scan) must not exhaust the
+//! sandbox, so tables are capped and say when they stopped being exact.
 
 use std::collections::HashMap;
 use std::collections::HashSet;
@@ -58,8 +58,7 @@ impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
     }
 
     /// Keys tracked now.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.counts.len()
     }
 
@@ -71,9 +70,13 @@ impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
         all
     }
 
+    /// Whether no key is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
     /// The count of one key.
-    #[cfg(test)]
-    fn get(&self, key: &K) -> u64 {
+    pub fn get(&self, key: &K) -> u64 {
         self.counts.get(key).copied().unwrap_or(0)
     }
 }
