@@ -10,10 +10,10 @@ use pcapsule_guest::Timestamp;
 use pcapsule_guest::conventions::{PageCollector, PageInfo};
 use serde_json::{Map, Value, json};
 
-use crate::bounded::{DistinctCounter, TopCounter};
 use crate::message::{Kind, SipMessage, tag_of, uri_of, via_transport};
 use crate::scan::{Found, SIP_PORTS};
 use crate::sdp::Sdp;
+use pcapsule_guest::bounded::{DistinctCounter, TopCounter};
 
 /// Call-IDs listed in `statistics.call_ids` (mcpcap lists all; this is capped).
 const CALL_ID_LIST: usize = 50;
@@ -307,7 +307,10 @@ impl Analysis {
             message.flags.retain(|f| *f != "content_length_exceeds_data");
         }
         self.messages += 1;
-        let on_port = SIP_PORTS.contains(&found.src_port) || SIP_PORTS.contains(&found.dst_port);
+        // SIP over WebSocket is announced by its handshake, whatever the port.
+        let on_port = found.transport == crate::scan::Transport::Ws
+            || SIP_PORTS.contains(&found.src_port)
+            || SIP_PORTS.contains(&found.dst_port);
         if !on_port {
             self.found_on_other_ports += 1;
         }

@@ -1,15 +1,16 @@
 #![recursion_limit = "256"]
-//! `analyze_sip_packets`: SIP over UDP and TCP, found by content on any
-//! port, with mcpcap's fields plus dialogs and call outcomes, registrations,
+//! `analyze_sip_packets`: SIP over UDP, TCP and WebSocket (RFC 7118, without
+//! TLS), found by content (or by the WebSocket handshake) on any port, with
+//! mcpcap's fields plus dialogs and call outcomes, registrations,
 //! SDP media, malformed-message flags and observations, in one streaming pass
 //! with bounded memory.
 
 mod analysis;
-mod bounded;
 mod message;
 mod result_schema;
 mod scan;
 mod sdp;
+mod ws;
 
 use std::io::Read;
 
@@ -39,13 +40,16 @@ impl Analyzer for Sip {
         Description {
             name: "sip",
             version: env!("CARGO_PKG_VERSION"),
-            summary: "SIP over UDP and TCP: requests, responses, calls and their outcomes, registrations, SDP media.",
+            summary: "SIP over UDP, TCP and WebSocket: requests, responses, calls and their outcomes, registrations, SDP media.",
             tools: vec![ToolSpec {
                 name: "analyze_sip_packets",
                 title: "SIP analysis",
                 description: "Analyze the SIP signaling in a capture. SIP is recognised by its request or status \
                               line on any port (5060, 5061, 5080, 6060 or others), over UDP and over TCP \
-                              (reassembled, several messages per segment split by Content-Length). Returns \
+                              (reassembled, several messages per segment split by Content-Length) and over WebSocket \
+                              (RFC 7118 without TLS, any port: a TCP connection upgraded with Sec-WebSocket-Protocol: \
+                              sip is decoded as WebSocket frames, unmasked and reassembled, each data message one SIP \
+                              message with transport \"WS\"; malformed frames are counted and flagged). Returns \
                               statistics (methods, response classes and exact codes, Call-IDs, transports, user \
                               agents, servers, codecs), calls (outcome per INVITE: answered, busy, cancelled, \
                               failed with the final code; post-dial delay, time to answer, duration, who hung up), \
@@ -104,7 +108,7 @@ read `registrations.bindings` (per address of record and client: attempts, chall
 code) and `statistics.top_user_agents`, `statistics.servers` (software versions exposed to the network), \
 `statistics.response_codes` (many 401/403/404 suggest brute force or enumeration) and `calls.outcomes` with \
 `dialogs.items[].to` for calls to unusual or international destinations. `statistics.found_on_other_ports` shows \
-SIP avoiding port-based filters; `statistics.transports` shows unencrypted signaling (UDP/TCP, so credentials \
+SIP avoiding port-based filters; `statistics.transports` shows unencrypted signaling (UDP/TCP/WS, so credentials \
 digests and numbers are visible). Cite packet numbers and say which findings are observations, not proof.";
 
 const PROMPT_TROUBLESHOOTING: &str = "Diagnose SIP call and registration problems with analyze_sip_packets. Read \
@@ -152,10 +156,7 @@ fn analyze(
     let counts = &scanner.counts;
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
-        warnings.push(format!(
-            "the capture is cut short at byte {}: {}; the analysis covers the packets before it",
-            cut.offset, cut.reason
-        ));
+        warnings.push(cut.warning());
     }
     if counts.ip_fragments > 0 {
         warnings.push(format!(
@@ -175,9 +176,23 @@ fn analyze(
             counts.tcp_streams_evicted
         ));
     }
+    let ws = &counts.ws;
+    if ws.malformed_frames > 0 {
+        warnings.push(format!(
+            "{} WebSocket frames broke RFC 6455 (see capture.websocket.frame_problems); SIP messages they carried are \
+             flagged ws_malformed_frame",
+            ws.malformed_frames
+        ));
+    }
+    if ws.compressed_messages > 0 {
+        warnings.push(format!(
+            "{} WebSocket messages were compressed (permessage-deflate) and were not decompressed or analyzed",
+            ws.compressed_messages
+        ));
+    }
     let mut result = json!({
         "file": ctx.capture_name,
-        "analysis_timestamp": now_rfc3339(),
+        "analysis_timestamp": pcapsule_guest::conventions::analysis_timestamp(),
         "total_packets_in_file": packets_read,
         "sip_packets_found": messages,
         "sip_packets_analyzed": messages,
@@ -195,6 +210,18 @@ fn analyze(
             "tcp_streams_evicted": counts.tcp_streams_evicted,
             "tcp_junk_bytes": counts.tcp_junk_bytes,
             "tcp_skipped_body_bytes": counts.tcp_skipped_body_bytes,
+            "websocket": {
+                "handshakes": ws.handshakes,
+                "upgrades": ws.upgrades,
+                "frames": ws.frames,
+                "control_frames": ws.control_frames,
+                "messages": ws.messages,
+                "non_sip_messages": ws.non_sip_messages,
+                "compressed_messages": ws.compressed_messages,
+                "malformed_frames": ws.malformed_frames,
+                "frame_problems": ws.problems,
+                "skipped_bytes": ws.skipped_bytes,
+            },
         },
         "warnings": warnings,
     });
@@ -203,11 +230,6 @@ fn analyze(
     }
     merge_object(&mut result, budget.report());
     Ok(result)
-}
-
-fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    pcapsule_guest::Timestamp { secs: now.as_secs() as i64, nanos: now.subsec_nanos() }.to_rfc3339()
 }
 
 #[cfg(test)]

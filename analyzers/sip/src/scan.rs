@@ -3,7 +3,9 @@
 //! streams are reassembled per direction and split into messages by the
 //! blank line after the headers and Content-Length (several messages in one
 //! segment, one message across several). Stream buffers are bounded, per
-//! stream and in total.
+//! stream and in total. A TCP connection that starts with a WebSocket
+//! upgrade for the `sip` subprotocol (RFC 7118, on any port) is decoded as
+//! WebSocket frames in both directions instead (see `ws`).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -15,6 +17,7 @@ use pcapsule_guest::{Packet, Timestamp};
 use crate::message::{
     MAX_START_LINE, first_line, header_end, leading_crlf, looks_like_sip, scan_content_length, start_line_offset,
 };
+use crate::ws::{self, Answer, Decoder, WsCounts};
 
 /// Ports where SIP is expected (5060 UDP/TCP, 5061 TLS, and two common alternatives).
 pub const SIP_PORTS: [u16; 4] = [5060, 5061, 5080, 6060];
@@ -33,14 +36,17 @@ const MAX_TOTAL_BUFFERED: usize = 8 * 1024 * 1024;
 pub enum Transport {
     Udp,
     Tcp,
+    /// WebSocket over TCP (RFC 7118), without TLS.
+    Ws,
 }
 
 impl Transport {
-    /// "UDP" or "TCP", as mcpcap writes it.
+    /// "UDP", "TCP" (as mcpcap writes them) or "WS".
     pub fn name(self) -> &'static str {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Ws => "WS",
         }
     }
 }
@@ -57,7 +63,7 @@ pub struct Found<'a> {
     pub transport: Transport,
     pub bytes: &'a [u8],
     /// Flags the framing adds (the parser cannot see them).
-    pub framing_flags: &'static [&'static str],
+    pub framing_flags: &'a [&'static str],
 }
 
 /// What the scanner saw besides SIP messages.
@@ -71,11 +77,32 @@ pub struct ScanCounts {
     pub tcp_junk_bytes: u64,
     /// Body bytes skipped because a message did not fit the stream buffer.
     pub tcp_skipped_body_bytes: u64,
+    pub ws: WsCounts,
 }
 
 type StreamKey = (IpAddr, u16, IpAddr, u16);
 
+/// How a stream's bytes are read.
+enum Mode {
+    /// SIP messages framed by Content-Length.
+    Sip,
+    /// A client's HTTP upgrade request, until its header block ends.
+    UpgradeRequest,
+    /// The server's answer to an upgrade request.
+    UpgradeAnswer,
+    WebSocket(Box<Decoder>),
+}
+
+/// What a handshake step asks of the other direction.
+enum Handshake {
+    Requested,
+    Answered { deflate: bool },
+    Refused,
+    NotWebSocket,
+}
+
 struct Stream {
+    mode: Mode,
     next_seq: Option<u32>,
     buffer: Vec<u8>,
     /// Body bytes still to discard from a message too large to buffer.
@@ -84,6 +111,25 @@ struct Stream {
     junk_pending: bool,
     last_packet: u64,
     last_time: Option<Timestamp>,
+}
+
+impl Stream {
+    fn new(mode: Mode) -> Self {
+        Stream {
+            mode,
+            next_seq: None,
+            buffer: Vec::new(),
+            skip: 0,
+            junk_pending: false,
+            last_packet: 0,
+            last_time: None,
+        }
+    }
+
+    /// Bytes held in memory.
+    fn held(&self) -> usize {
+        self.buffer.len() + if let Mode::WebSocket(d) = &self.mode { d.held() } else { 0 }
+    }
 }
 
 /// Turns packets into SIP messages.
@@ -101,7 +147,11 @@ struct Meta {
 }
 
 impl Meta {
-    fn found<'a>(&self, bytes: &'a [u8], framing_flags: &'static [&'static str]) -> Found<'a> {
+    fn found<'a>(&self, bytes: &'a [u8], framing_flags: &'a [&'static str]) -> Found<'a> {
+        self.found_on(Transport::Tcp, bytes, framing_flags)
+    }
+
+    fn found_on<'a>(&self, transport: Transport, bytes: &'a [u8], framing_flags: &'a [&'static str]) -> Found<'a> {
         Found {
             packet_number: self.packet_number,
             timestamp: self.timestamp,
@@ -109,7 +159,7 @@ impl Meta {
             src_port: self.key.1,
             dst: self.key.2,
             dst_port: self.key.3,
-            transport: Transport::Tcp,
+            transport,
             bytes,
             framing_flags,
         }
@@ -178,29 +228,24 @@ impl Scanner {
     ) {
         let key = meta.key;
         if !self.streams.contains_key(&key) {
-            // Only a segment that starts a SIP message opens a stream, so
-            // non-SIP TCP (TLS on 5061, HTTP anywhere) is never buffered.
-            if payload.is_empty() || !looks_like_sip(payload) {
+            // Only a segment that starts a SIP message (or a WebSocket
+            // upgrade for SIP) opens a stream, so non-SIP TCP (TLS on 5061,
+            // HTTP anywhere) is never buffered.
+            let mode = if payload.is_empty() {
                 return;
-            }
-            if self.streams.len() >= MAX_TCP_STREAMS {
-                self.evict_oldest(None);
-            }
-            let stream = Stream {
-                next_seq: None,
-                buffer: Vec::new(),
-                skip: 0,
-                junk_pending: false,
-                last_packet: 0,
-                last_time: None,
+            } else if looks_like_sip(payload) {
+                Mode::Sip
+            } else if ws::may_start_upgrade(payload) {
+                Mode::UpgradeRequest
+            } else {
+                return;
             };
-            self.streams.insert(key, stream);
-            self.stream_order.push_back(key);
+            self.open(key, mode);
         }
         let stream = self.streams.get_mut(&key).expect("inserted above");
         stream.last_packet = meta.packet_number;
         stream.last_time = meta.timestamp;
-        let before = stream.buffer.len();
+        let before = stream.held();
         let mut data = payload;
         let start = if syn { seq.wrapping_add(1) } else { seq };
         match stream.next_seq {
@@ -215,6 +260,12 @@ impl Scanner {
                     stream.skip = 0;
                     stream.junk_pending = true;
                     stream.next_seq = Some(start);
+                    if let Mode::WebSocket(decoder) = &mut stream.mode {
+                        let ws_found = &mut |bytes: &[u8], flags: &[&'static str]| {
+                            found(meta.found_on(Transport::Ws, bytes, flags))
+                        };
+                        decoder.gap(ahead as u64, &mut self.counts.ws, ws_found);
+                    }
                 } else if ahead < 0 {
                     // A retransmission: keep only the bytes not seen yet.
                     let seen = (-(ahead as i64)) as usize;
@@ -229,19 +280,81 @@ impl Scanner {
             self.counts.tcp_skipped_body_bytes += n as u64;
             data = &data[n..];
         }
-        stream.buffer.extend_from_slice(data);
-        frame(stream, meta, &mut self.counts, found);
+        let handshake = match &mut stream.mode {
+            Mode::WebSocket(decoder) => {
+                let ws_found =
+                    &mut |bytes: &[u8], flags: &[&'static str]| found(meta.found_on(Transport::Ws, bytes, flags));
+                decoder.feed(data, &mut self.counts.ws, ws_found);
+                None
+            }
+            Mode::Sip => {
+                stream.buffer.extend_from_slice(data);
+                frame(stream, meta, &mut self.counts, found);
+                None
+            }
+            Mode::UpgradeRequest | Mode::UpgradeAnswer => {
+                stream.buffer.extend_from_slice(data);
+                handshake(stream, meta, &mut self.counts, found)
+            }
+        };
         if closing {
             flush(stream, meta, &mut self.counts, found);
         }
-        let after = stream.buffer.len();
+        let after = stream.held();
         self.buffered = (self.buffered + after).saturating_sub(before);
+        let reverse = (key.2, key.3, key.0, key.1);
+        match handshake {
+            None => {}
+            Some(Handshake::Requested) => {
+                self.counts.ws.handshakes += 1;
+                if !self.streams.contains_key(&reverse) {
+                    self.open(reverse, Mode::UpgradeAnswer);
+                }
+            }
+            Some(Handshake::Answered { deflate }) => {
+                self.counts.ws.upgrades += 1;
+                if let Some(Stream { mode: Mode::WebSocket(client), .. }) = self.streams.get_mut(&reverse) {
+                    client.deflate = deflate;
+                }
+            }
+            Some(Handshake::Refused) => {
+                self.remove(key);
+                if matches!(self.streams.get(&reverse), Some(Stream { mode: Mode::WebSocket(_), .. })) {
+                    self.remove(reverse);
+                }
+                return;
+            }
+            Some(Handshake::NotWebSocket) => {
+                self.remove(key);
+                return;
+            }
+        }
         if closing {
-            self.buffered -= after.min(self.buffered);
-            self.streams.remove(&key);
+            self.remove(key);
         }
         while self.buffered > MAX_TOTAL_BUFFERED && self.streams.len() > 1 {
             self.evict_oldest(Some(key));
+        }
+    }
+
+    fn open(&mut self, key: StreamKey, mode: Mode) {
+        if self.streams.len() >= MAX_TCP_STREAMS {
+            self.evict_oldest(None);
+        }
+        if self.stream_order.len() >= 2 * MAX_TCP_STREAMS {
+            // Drop the places of streams that ended, so the order stays bounded.
+            let streams = &self.streams;
+            let mut seen = std::collections::HashSet::new();
+            self.stream_order.retain(|k| streams.contains_key(k) && seen.insert(*k));
+        }
+        self.streams.insert(key, Stream::new(mode));
+        self.stream_order.push_back(key);
+    }
+
+    /// Forgets a stream (its place in `stream_order` is skipped later).
+    fn remove(&mut self, key: StreamKey) {
+        if let Some(stream) = self.streams.remove(&key) {
+            self.buffered -= stream.held().min(self.buffered);
         }
     }
 
@@ -252,7 +365,7 @@ impl Scanner {
                 continue;
             }
             if let Some(stream) = self.streams.remove(&old) {
-                self.buffered -= stream.buffer.len().min(self.buffered);
+                self.buffered -= stream.held().min(self.buffered);
                 self.counts.tcp_streams_evicted += 1;
                 return;
             }
@@ -348,9 +461,58 @@ fn frame(stream: &mut Stream, meta: &Meta, counts: &mut ScanCounts, found: &mut 
     stream.buffer.drain(..consumed);
 }
 
+/// Reads an upgrade request or its answer once the header block is complete,
+/// switching the stream to WebSocket when it succeeds.
+fn handshake(
+    stream: &mut Stream,
+    meta: &Meta,
+    counts: &mut ScanCounts,
+    found: &mut dyn FnMut(Found<'_>),
+) -> Option<Handshake> {
+    let Some(end) = header_end(&stream.buffer) else {
+        return (stream.buffer.len() > MAX_HEADER_BLOCK).then_some(Handshake::NotWebSocket);
+    };
+    let block = &stream.buffer[..end];
+    let (decoder, result) = match stream.mode {
+        Mode::UpgradeRequest if ws::is_upgrade_request(block) => (Decoder::new(true), Handshake::Requested),
+        Mode::UpgradeRequest => return Some(Handshake::NotWebSocket),
+        _ => match ws::upgrade_answer(block) {
+            Answer::Accepted { deflate } => {
+                let mut decoder = Decoder::new(false);
+                decoder.deflate = deflate;
+                (decoder, Handshake::Answered { deflate })
+            }
+            Answer::Rejected => return Some(Handshake::Refused),
+        },
+    };
+    // Frames may follow the handshake in the same segment.
+    let rest = stream.buffer.split_off(end);
+    stream.buffer = Vec::new();
+    let mut decoder = Box::new(decoder);
+    decoder.feed(&rest, &mut counts.ws, &mut |bytes: &[u8], flags: &[&'static str]| {
+        found(meta.found_on(Transport::Ws, bytes, flags))
+    });
+    stream.mode = Mode::WebSocket(decoder);
+    Some(result)
+}
+
 /// At the end of a stream: a buffered message start is reported as it is
-/// (the parser flags the missing body); anything else is junk.
+/// (the parser flags the missing body); anything else is junk. A WebSocket
+/// message in progress is reported the same way.
 fn flush(stream: &mut Stream, meta: &Meta, counts: &mut ScanCounts, found: &mut dyn FnMut(Found<'_>)) {
+    match &mut stream.mode {
+        Mode::Sip => {}
+        Mode::WebSocket(decoder) => {
+            decoder.flush(&mut counts.ws, &mut |bytes: &[u8], flags: &[&'static str]| {
+                found(meta.found_on(Transport::Ws, bytes, flags))
+            });
+            return;
+        }
+        Mode::UpgradeRequest | Mode::UpgradeAnswer => {
+            stream.buffer.clear();
+            return;
+        }
+    }
     if stream.buffer.is_empty() {
         return;
     }

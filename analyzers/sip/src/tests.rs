@@ -712,3 +712,158 @@ fn every_truncation_and_corruption_of_a_message_is_handled() {
     let r = run(&capture.build(), json!({"limit": 0}));
     assert!(r["sip_packets_found"].as_u64().unwrap() > 0);
 }
+
+/// A TCP segment with flags set by `f` (FIN, ...).
+fn tcp_with(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, payload: &[u8], fin: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let b = PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(src, dst, 64).tcp(sport, dport, seq, 65535);
+    if fin { b.fin().write(&mut out, payload) } else { b.write(&mut out, payload) }.unwrap();
+    out
+}
+
+const WS_UPGRADE: &[u8] = b"GET /sip HTTP/1.1\r\nHost: proxy.example.com\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://www.example.com\r\n\
+Sec-WebSocket-Protocol: sip\r\nSec-WebSocket-Version: 13\r\n\r\n";
+const WS_SWITCHED: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: sip\r\n\r\n";
+
+/// One WebSocket connection from `client:port` to the proxy on 8080: the
+/// client's and the server's bytes after the handshake, one segment each.
+fn ws_connection(port: u16, client: &[Vec<u8>], server: &[Vec<u8>], fin: bool) -> Vec<Vec<u8>> {
+    let (mut cseq, mut sseq) = (1000u32, 5000u32);
+    let mut frames =
+        vec![tcp(ALICE, PROXY, port, 8080, cseq, WS_UPGRADE), tcp(PROXY, ALICE, 8080, port, sseq, WS_SWITCHED)];
+    cseq += WS_UPGRADE.len() as u32;
+    sseq += WS_SWITCHED.len() as u32;
+    for segment in client {
+        frames.push(tcp(ALICE, PROXY, port, 8080, cseq, segment));
+        cseq += segment.len() as u32;
+    }
+    for segment in server {
+        frames.push(tcp(PROXY, ALICE, 8080, port, sseq, segment));
+        sseq += segment.len() as u32;
+    }
+    if fin {
+        frames.push(tcp_with(ALICE, PROXY, port, 8080, cseq, &[], true));
+        frames.push(tcp_with(PROXY, ALICE, 8080, port, sseq, &[], true));
+    }
+    frames
+}
+
+fn ws_register() -> (Vec<u8>, Vec<u8>) {
+    let register = b"REGISTER sip:example.com SIP/2.0\r\nVia: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKasudf\r\n\
+From: <sip:alice@example.com>;tag=65bnmj.34asd\r\nTo: <sip:alice@example.com>\r\nCall-ID: aiuy7k9njasd\r\n\
+CSeq: 1 REGISTER\r\nContact: <sip:alice@df7jal23ls0d.invalid;transport=ws>\r\nExpires: 300\r\n\r\n"
+        .to_vec();
+    let ok = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKasudf\r\n\
+From: <sip:alice@example.com>;tag=65bnmj.34asd\r\nTo: <sip:alice@example.com>;tag=xyz\r\nCall-ID: aiuy7k9njasd\r\n\
+CSeq: 1 REGISTER\r\nContact: <sip:alice@df7jal23ls0d.invalid;transport=ws>;expires=300\r\nContent-Length: 0\r\n\r\n"
+        .to_vec();
+    (register, ok)
+}
+
+#[test]
+fn sip_over_websocket_masked_fragmented_with_a_ping() {
+    use crate::ws::frame;
+    let (register, ok) = ws_register();
+    let key = Some([0x37, 0xfa, 0x21, 0x3d]);
+    let cut = 50;
+    // The REGISTER in two fragments (two segments), a ping between them.
+    let mut first = frame(false, 1, &register[..cut], key);
+    first.extend(frame(true, 9, b"ka", key));
+    let second = frame(true, 0, &register[cut..], key);
+    let mut server = frame(true, 0xA, b"", None);
+    server.extend(frame(true, 1, &ok, None));
+    let mut capture = PcapBuilder::ethernet();
+    for (i, f) in ws_connection(50123, &[first, second], &[server], true).iter().enumerate() {
+        capture = capture.packet(1, i as u32, f);
+    }
+    let r = run(&capture.build(), json!({}));
+    assert_eq!(r["sip_packets_found"], 2, "the handshake and the frames are not SIP messages");
+    assert_eq!(r["statistics"]["transports"], json!({"WS": 2}));
+    assert_eq!(r["statistics"]["via_transports"], json!({"WS": 2}));
+    assert_eq!(r["statistics"]["methods"], json!({"REGISTER": 1}));
+    assert_eq!(r["statistics"]["malformed_messages"], 0);
+    assert_eq!(r["statistics"]["found_on_other_ports"], 0);
+    let regs = &r["registrations"];
+    assert_eq!((regs["attempts"].clone(), regs["successes"].clone()), (json!(1), json!(1)));
+    assert_eq!(regs["bindings"][0]["address_of_record"], "sip:alice@example.com");
+    let p = &r["packets"][0];
+    assert_eq!((p["transport"].clone(), p["method"].clone()), (json!("WS"), json!("REGISTER")));
+    assert_eq!(p["packet_number"], 4, "reported at the frame that completes it");
+    assert_eq!((p["source_port"].clone(), p["destination_port"].clone()), (json!(50123), json!(8080)));
+    assert_eq!(p["headers"]["expires"], "300");
+    assert!(p.get("flags").is_none(), "no Content-Length is needed over WebSocket: {p}");
+    assert_eq!(r["packets"][1]["status_code"], 200);
+    assert_eq!(r["packets"][1]["transport"], "WS");
+    let ws = &r["capture"]["websocket"];
+    assert_eq!(
+        ws,
+        &json!({"handshakes": 1, "upgrades": 1, "frames": 5, "control_frames": 2, "messages": 2, "non_sip_messages": 0,
+            "compressed_messages": 0, "malformed_frames": 0, "frame_problems": {}, "skipped_bytes": 0})
+    );
+    check_keys("result", &r, &result_schema::sip());
+    // The same bytes without the handshake are not SIP (nor are they buffered).
+    let mut plain = PcapBuilder::ethernet();
+    for (i, f) in ws_connection(50123, &[], &[], false).iter().enumerate().skip(1) {
+        plain = plain.packet(1, i as u32, f);
+    }
+    assert_eq!(run(&plain.build(), json!({}))["sip_packets_found"], 0);
+}
+
+#[test]
+fn malformed_websocket_frames_are_flagged_not_fatal() {
+    use crate::ws::frame;
+    let (register, ok) = ws_register();
+    let key = Some([1, 2, 3, 4]);
+    // Client: a frame with a reserved opcode (skipped), an unmasked REGISTER,
+    // then a frame whose length runs past the end of the connection.
+    let mut client = frame(true, 3, b"junk", key);
+    client.extend(frame(true, 1, &register, None));
+    let mut lying = frame(true, 1, &register, key);
+    assert_eq!(lying[1], 0x80 | 126, "a 16-bit length");
+    lying[2..4].copy_from_slice(&60_000u16.to_be_bytes());
+    client.extend(&lying);
+    // Server: an oversized 64-bit length (most significant bit set) loses the
+    // framing; nothing after it is read.
+    let mut bad = vec![0x81, 127];
+    bad.extend_from_slice(&u64::MAX.to_be_bytes());
+    bad.extend(frame(true, 1, &ok, None));
+    let mut capture = PcapBuilder::ethernet();
+    for (i, f) in ws_connection(40000, &[client], &[bad], true).iter().enumerate() {
+        capture = capture.packet(1, i as u32, f);
+    }
+    let r = run(&capture.build(), json!({}));
+    assert_eq!(r["sip_packets_found"], 2);
+    assert_eq!(r["statistics"]["transports"], json!({"WS": 2}));
+    let flags: Vec<&Value> = r["packets"].as_array().unwrap().iter().map(|p| &p["flags"]).collect();
+    assert_eq!(flags, [&json!(["ws_malformed_frame"]), &json!(["stream_ended_mid_message"])]);
+    assert_eq!(r["statistics"]["malformed_messages"], 2);
+    let ws = &r["capture"]["websocket"];
+    assert_eq!(
+        ws["frame_problems"],
+        json!({"bad_opcode": 1, "unmasked_client_frame": 1, "invalid_length": 1, "truncated_frame": 1})
+    );
+    assert_eq!(ws["malformed_frames"], 4);
+    assert!(r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("WebSocket")));
+    check_keys("result", &r, &result_schema::sip());
+}
+
+#[test]
+fn a_refused_websocket_upgrade_and_a_plain_http_get_are_not_sip() {
+    let (register, _) = ws_register();
+    let frame = crate::ws::frame(true, 1, &register, Some([5, 6, 7, 8]));
+    let refused = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n";
+    let get = b"GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n";
+    let capture = PcapBuilder::ethernet()
+        .packet(1, 0, &tcp(ALICE, PROXY, 40001, 80, 1, WS_UPGRADE))
+        .packet(1, 1, &tcp(PROXY, ALICE, 80, 40001, 1, refused))
+        .packet(1, 2, &tcp(ALICE, PROXY, 40001, 80, 1 + WS_UPGRADE.len() as u32, &frame))
+        .packet(1, 3, &tcp(ALICE, PROXY, 40002, 80, 1, get))
+        .build();
+    let r = run(&capture, json!({}));
+    assert_eq!(r["sip_packets_found"], 0);
+    assert_eq!(r["capture"]["websocket"]["handshakes"], 1);
+    assert_eq!(r["capture"]["websocket"]["upgrades"], 0);
+    assert_eq!(r["capture"]["websocket"]["frames"], 0);
+}
