@@ -10,6 +10,7 @@ use std::hash::{BuildHasher, Hash};
 /// Counts keys, keeping at most `capacity` of them. When full, the keys seen
 /// least are dropped (in bulk, so the cost stays amortized O(1)); counts of
 /// the survivors stay exact from the moment they were last admitted.
+#[derive(Debug)]
 pub struct TopCounter<K> {
     counts: HashMap<K, u64>,
     capacity: usize,
@@ -25,14 +26,19 @@ impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
 
     /// Counts one occurrence of `key`.
     pub fn add(&mut self, key: &K) {
+        self.add_n(key, 1);
+    }
+
+    /// Counts `n` occurrences of `key` (a weight, such as packets).
+    pub fn add_n(&mut self, key: &K, n: u64) {
         if let Some(count) = self.counts.get_mut(key) {
-            *count += 1;
+            *count += n;
             return;
         }
         if self.counts.len() >= self.capacity {
             self.prune();
         }
-        self.counts.insert(key.clone(), 1);
+        self.counts.insert(key.clone(), n);
     }
 
     /// Drops the rarest keys until at most half the capacity is used.
@@ -48,7 +54,7 @@ impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
                 keep
             });
             self.dropped += dropped;
-            threshold *= 2;
+            threshold = threshold.saturating_mul(2);
         }
     }
 
@@ -140,6 +146,28 @@ mod tests {
         assert!(!c.is_exact());
         assert_eq!(c.get(&"a".to_string()), 3, "frequent keys survive pruning");
         assert_eq!(c.dropped + c.top(10).iter().map(|x| x.1).sum::<u64>(), 1006, "every occurrence is accounted for");
+    }
+
+    #[test]
+    fn weighted_counts_stay_bounded_and_keep_the_frequent() {
+        let mut c = TopCounter::new(4);
+        for _ in 0..5 {
+            c.add_n(&"a", 1);
+        }
+        c.add_n(&"b", 2);
+        assert!(c.is_exact());
+        for i in 0..1000 {
+            c.add_n(&if i % 2 == 0 { "x" } else { "y" }, 1);
+        }
+        assert!(c.len() <= 4);
+        assert_eq!(c.top(1)[0].0, "x");
+        let mut d = TopCounter::new(8);
+        for i in 0..10_000u32 {
+            d.add_n(&(i % 3000), 1);
+        }
+        assert!(d.len() <= 8);
+        assert!(!d.is_exact());
+        assert_eq!(d.dropped + d.top(8).iter().map(|x| x.1).sum::<u64>(), 10_000, "every occurrence is accounted for");
     }
 
     #[test]

@@ -13,8 +13,9 @@ use crate::conn::{Connection, SERVER};
 use crate::scan::{self, Filter, Scanned, ratio};
 use crate::segment::{Segment, flag};
 use crate::seqanalysis::verdict;
-use crate::top::{TopCounter, TopK};
+use crate::top::TopK;
 use crate::tracker::Sink;
+use pcapsule_guest::bounded::TopCounter;
 
 /// Distinct ports of one host a source must try to count as a port scan.
 pub const PORT_SCAN_MIN_PORTS: usize = 20;
@@ -194,7 +195,7 @@ impl Sink for Anomalies {
             self.flags[i] += u64::from(yes);
         }
         if s.has(flag::RST) {
-            self.rst_by_source.add(s.src, 1);
+            self.rst_by_source.add_n(&s.src, 1);
             let from_server = match self.server_ip {
                 Some(ip) => s.src == ip,
                 None => side == SERVER,
@@ -240,7 +241,7 @@ impl Sink for Anomalies {
             self.attempts.add(c);
             let server = &c.sides[SERVER].stats;
             if server.packets == 0 {
-                self.unanswered_targets.add(c.server, 1);
+                self.unanswered_targets.add_n(&c.server, 1);
             }
             self.port_scans.add((c.client.ip(), c.server.ip()), c.server.port(), c);
             self.host_sweeps.add((c.client.ip(), c.server.port()), c.server.ip(), c);

@@ -14,8 +14,8 @@ use crate::scan::{self, Filter, Scanned, round6};
 use crate::segment::{Segment, flag};
 use crate::seqanalysis::verdict;
 use crate::tool_connections::Stat;
-use crate::top::TopCounter;
 use crate::tracker::Sink;
+use pcapsule_guest::bounded::TopCounter;
 
 #[derive(Default, Clone, Copy)]
 struct Direction {
@@ -101,7 +101,7 @@ impl Sink for Flow {
         *self.conn_states.entry(c.conn_state()).or_default() += 1;
         // The peer of the server, whichever role tracking gave it.
         let peer = if Some(c.server.ip()) == self.filter.server_ip { c.client.ip() } else { c.server.ip() };
-        self.clients.add(peer, u64::from(c.packet_count()));
+        self.clients.add_n(&peer, u64::from(c.packet_count()));
         if let Some(rtt) = c.handshake_rtt_ms() {
             self.handshake_rtt.add(rtt);
         }
