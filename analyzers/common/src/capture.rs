@@ -154,6 +154,31 @@ impl CutShort {
     }
 }
 
+/// Checks an enhanced or obsolete packet block's captured length against its
+/// body before pcap-file parses it: pcap-file adds the padding to the length
+/// in `usize`, which on wasm32 wraps for lengths near 4 GiB and makes it slice
+/// out of bounds (a panic, found by the host-level mutation stress test).
+fn captured_length_fits(raw: &RawBlock<'_>, big_endian: bool) -> Result<(), String> {
+    if raw.type_ == PCAPNG_SPB {
+        return Ok(());
+    }
+    // Both blocks: 12 bytes of interface and timestamp, then captured length,
+    // then original length, then the data.
+    let body = &raw.body[..];
+    let Some(field) = body.get(12..16) else {
+        return Err(format!("damaged pcapng packet block: its body is only {} bytes", body.len()));
+    };
+    let field: [u8; 4] = field.try_into().expect("four bytes");
+    let captured = u64::from(if big_endian { u32::from_be_bytes(field) } else { u32::from_le_bytes(field) });
+    let room = body.len() as u64 - 20.min(body.len() as u64);
+    if captured + (4 - captured % 4) % 4 > room {
+        return Err(format!(
+            "damaged pcapng packet block: it claims {captured} captured bytes but holds at most {room}"
+        ));
+    }
+    Ok(())
+}
+
 enum Framing {
     Pcap { parser: PcapParser, modified: bool, big_endian: bool },
     PcapNg { parser: PcapNgParser },
@@ -522,6 +547,9 @@ impl<R: Read> CaptureReader<R> {
                     None
                 }
                 PCAPNG_EPB | PCAPNG_SPB | PCAPNG_OBSOLETE_PACKET => {
+                    if let Err(reason) = captured_length_fits(&raw, self.pcapng_big_endian()) {
+                        return self.stop(reason);
+                    }
                     let block = if self.pcapng_big_endian() {
                         raw.try_into_block::<byteorder_slice::BigEndian>()
                     } else {
@@ -756,6 +784,36 @@ mod tests {
                 check(name, step);
             }
         }
+    }
+
+    /// pcap-file wraps `captured_len + padding` on wasm32; the reader must
+    /// refuse the block first (a guest panic found by the mutation stress test).
+    #[test]
+    fn a_packet_block_claiming_4_gib_is_damage_not_a_panic() {
+        let mut bytes = Vec::new();
+        let mut block = |kind: u32, body: &[u8]| {
+            let len = (12 + body.len()) as u32;
+            for word in [kind, len] {
+                bytes.extend_from_slice(&word.to_le_bytes());
+            }
+            bytes.extend_from_slice(body);
+            bytes.extend_from_slice(&len.to_le_bytes());
+        };
+        let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&u64::MAX.to_le_bytes());
+        block(0x0a0d_0d0a, &shb);
+        block(1, &[1, 0, 0, 0, 0, 0, 0, 0]);
+        let mut epb = Vec::new();
+        for word in [0u32, 0, 0, u32::MAX, 48] {
+            epb.extend_from_slice(&word.to_le_bytes());
+        }
+        epb.extend_from_slice(&[0; 48]);
+        block(PCAPNG_EPB, &epb);
+        let mut reader = CaptureReader::new(&bytes[..]).unwrap();
+        assert!(reader.next_packet().unwrap().is_none());
+        let cut = reader.cut_short().expect("reported as damage");
+        assert!(cut.reason.contains("4294967295 captured bytes"), "{}", cut.reason);
     }
 
     #[test]
