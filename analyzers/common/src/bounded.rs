@@ -3,8 +3,7 @@
 //! Call-IDs in a SIP flood, addresses in a scan) must not exhaust the
 //! sandbox, so tables are capped and say when they stopped being exact.
 
-use std::collections::HashMap;
-use std::collections::HashSet;
+use crate::fast_hash::{HashMap, HashSet};
 use std::hash::{BuildHasher, Hash};
 
 /// Counts keys, keeping at most `capacity` of them. When full, the keys seen
@@ -21,7 +20,7 @@ pub struct TopCounter<K> {
 impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
     /// A counter keeping at most `capacity` keys.
     pub fn new(capacity: usize) -> Self {
-        TopCounter { counts: HashMap::new(), capacity: capacity.max(2), dropped: 0 }
+        TopCounter { counts: HashMap::default(), capacity: capacity.max(2), dropped: 0 }
     }
 
     /// Counts one occurrence of `key`.
@@ -93,13 +92,13 @@ pub struct DistinctCounter {
     seen: HashSet<u64>,
     capacity: usize,
     saturated: bool,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: foldhash::fast::RandomState,
 }
 
 impl DistinctCounter {
     /// A counter remembering at most `capacity` hashes (8 bytes each, plus table overhead).
     pub fn new(capacity: usize) -> Self {
-        DistinctCounter { seen: HashSet::new(), capacity, saturated: false, hasher: Default::default() }
+        DistinctCounter { seen: HashSet::default(), capacity, saturated: false, hasher: Default::default() }
     }
 
     /// Notes one value; returns true if it was new.

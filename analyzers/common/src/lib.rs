@@ -13,6 +13,7 @@ pub mod capture;
 pub mod component;
 pub mod conventions;
 pub mod decode;
+pub mod fast_hash;
 pub mod linktype;
 pub mod testing;
 mod timestamp;

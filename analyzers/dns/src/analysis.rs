@@ -1,7 +1,9 @@
 //! Everything learned from the DNS messages of one capture, accumulated in
 //! bounded memory and rendered once at the end.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use hickory_proto::op::{Message, MessageType};

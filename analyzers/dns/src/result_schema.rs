@@ -18,7 +18,19 @@ fn record() -> Value {
         "properties": {
             "name": {"type": "string"}, "type": {"type": "integer"}, "type_name": {"type": "string"},
             "class": {"type": "integer"}, "ttl": {"type": "integer"}, "data": {"type": "string"},
-            "address": {"type": "string"}, "cname": {"type": "string"}, "target": {"type": "string"}
+            "address": {"type": "string"}, "cname": {"type": "string"}, "target": {"type": "string"},
+            "preference": {"type": "integer"}, "exchange": {"type": "string"},
+            "priority": {"type": "integer"}, "weight": {"type": "integer"}, "port": {"type": "integer"},
+            "soa": {
+                "type": "object",
+                "properties": {
+                    "mname": {"type": "string"}, "rname": {"type": "string"}, "serial": {"type": "integer"},
+                    "refresh": {"type": "integer"}, "retry": {"type": "integer"}, "expire": {"type": "integer"},
+                    "minimum": {"type": "integer"}
+                }
+            },
+            "txt": {"type": "array", "items": {"type": "string"}},
+            "rdata_hex": {"type": "string", "description": "RDATA of a type without a decoder, in hex."}
         }
     })
 }

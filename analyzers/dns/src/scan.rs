@@ -3,7 +3,9 @@
 //! length framing, reassembled per direction (several messages in one
 //! segment, one message across several segments).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use etherparse::TransportSlice;
@@ -92,7 +94,7 @@ impl Scanner {
     pub fn new(detect_any_port: bool) -> Self {
         Scanner {
             detect_any_port,
-            streams: HashMap::new(),
+            streams: HashMap::default(),
             stream_order: VecDeque::new(),
             counts: ScanCounts::default(),
         }

@@ -448,3 +448,61 @@ fn opcodes_are_named() {
     assert_eq!(r["statistics"]["opcodes"], json!({"UPDATE": 1}));
     assert_eq!(r["packets"][0]["summary"], "UPDATE SOA zone.example");
 }
+
+/// Fails naming the first key of `value` that `schema` does not describe,
+/// at any depth.
+fn assert_keys_in_schema(path: &str, value: &Value, schema: &Value) {
+    match value {
+        Value::Object(map) => {
+            let Some(props) = schema.get("properties").and_then(Value::as_object) else { return };
+            for (key, inner) in map {
+                let sub = props.get(key).unwrap_or_else(|| panic!("{path}.{key} is not in the result schema"));
+                assert_keys_in_schema(&format!("{path}.{key}"), inner, sub);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for item in items {
+                    assert_keys_in_schema(&format!("{path}[]"), item, item_schema);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Found by the `analyzer_dns` fuzz target: the typed fields of MX, SRV, SOA,
+/// TXT and unknown records were returned but missing from the result schema.
+#[test]
+fn typed_record_fields_are_in_the_schema() {
+    use hickory_proto::rr::rdata::{MX, NULL, SOA, SRV};
+    let q = query(7, "example.com.", RecordType::ANY);
+    let mut r = response(&q, ResponseCode::NoError, &[]);
+    let name = Name::from_ascii("example.com.").unwrap();
+    let mail = Name::from_ascii("mail.example.com.").unwrap();
+    let answers = [
+        RData::MX(MX::new(10, mail.clone())),
+        RData::SRV(SRV::new(1, 2, 5060, mail.clone())),
+        RData::TXT(TXT::new(vec!["v=spf1 -all".into()])),
+        RData::Unknown { code: RecordType::Unknown(65400), rdata: NULL::with(vec![1, 2, 3]) },
+    ];
+    for rdata in answers {
+        r.add_answer(Record::from_rdata(name.clone(), 60, rdata));
+    }
+    r.add_authority(Record::from_rdata(
+        name.clone(),
+        60,
+        RData::SOA(SOA::new(mail.clone(), mail, 2024010101, 7200, 3600, 1_209_600, 300)),
+    ));
+    let capture = PcapBuilder::ethernet()
+        .packet(1, 0, &udp(CLIENT, RESOLVER, 40001, 53, &q.to_vec().unwrap()))
+        .packet(1, 9, &udp(RESOLVER, CLIENT, 53, 40001, &r.to_vec().unwrap()))
+        .build();
+    let result = run(&capture, json!({}));
+    let response = &result["packets"][1];
+    for key in ["preference", "exchange", "priority", "weight", "port", "txt", "rdata_hex"] {
+        assert!(response["answers"].as_array().unwrap().iter().any(|a| a.get(key).is_some()), "no answer has {key}");
+    }
+    assert!(response["authorities"][0]["soa"]["serial"].is_u64());
+    assert_keys_in_schema("result", &result, &result_schema::dns());
+}

@@ -3,7 +3,9 @@
 //! and observations. Every table is bounded: the first (or most frequent) N
 //! entries are kept and the rest counted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use pcapsule_guest::Timestamp;
@@ -276,12 +278,12 @@ impl Analysis {
             malformed_examples: Vec::new(),
             found_on_other_ports: 0,
             with_sdp: 0,
-            dialogs: HashMap::new(),
+            dialogs: HashMap::default(),
             dialog_order: Vec::new(),
             dialogs_untracked: 0,
-            registrations: HashMap::new(),
+            registrations: HashMap::default(),
             registrations_untracked: 0,
-            sources: HashMap::new(),
+            sources: HashMap::default(),
             scanner_agents: BTreeMap::new(),
         }
     }

@@ -215,7 +215,11 @@ fn is_status_line(line: &[u8]) -> bool {
 /// terminator): 0 normally, later when junk precedes a known method or the
 /// SIP version of a status line.
 pub fn start_line_offset(line: &[u8]) -> Option<usize> {
-    if line.len() > MAX_START_LINE {
+    // Both kinds of start line hold the version: one pass over the bytes
+    // turns away the RTP, TLS and other payloads that make up most traffic,
+    // before the costlier search at every offset (over half of all the
+    // time on mixed traffic, by profile).
+    if line.len() > MAX_START_LINE || !contains_sip_version(line) {
         return None;
     }
     if is_request_line(line) || is_status_line(line) {
@@ -233,6 +237,16 @@ pub fn start_line_offset(line: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// Whether `line` holds `SIP/2.0` (in any case) anywhere.
+fn contains_sip_version(line: &[u8]) -> bool {
+    line.iter().enumerate().any(|(at, &b)| {
+        b == b'/'
+            && at >= 3
+            && line[at - 3..at].eq_ignore_ascii_case(b"SIP")
+            && line.get(at + 1..at + 4) == Some(b"2.0".as_slice())
+    })
 }
 
 /// The first line of `data` (without CR/LF) and whether it ended in a LF.

@@ -7,7 +7,9 @@
 //! upgrade for the `sip` subprotocol (RFC 7118, on any port) is decoded as
 //! WebSocket frames in both directions instead (see `ws`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use etherparse::TransportSlice;
@@ -174,7 +176,12 @@ impl Default for Scanner {
 
 impl Scanner {
     pub fn new() -> Self {
-        Scanner { streams: HashMap::new(), stream_order: VecDeque::new(), buffered: 0, counts: ScanCounts::default() }
+        Scanner {
+            streams: HashMap::default(),
+            stream_order: VecDeque::new(),
+            buffered: 0,
+            counts: ScanCounts::default(),
+        }
     }
 
     /// Feeds one packet; `found` receives each SIP message it completes.
@@ -344,7 +351,7 @@ impl Scanner {
         if self.stream_order.len() >= 2 * MAX_TCP_STREAMS {
             // Drop the places of streams that ended, so the order stays bounded.
             let streams = &self.streams;
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = pcapsule_guest::fast_hash::HashSet::default();
             self.stream_order.retain(|k| streams.contains_key(k) && seen.insert(*k));
         }
         self.streams.insert(key, Stream::new(mode));

@@ -3,7 +3,9 @@
 //! nobody answers, SYNs to many ports of one host or to one port of many
 //! hosts, and RSTs by direction.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use pcapsule_guest::fast_hash::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
 
 use pcapsule_guest::{RunContext, RunError};
@@ -86,7 +88,7 @@ struct Candidates<K, T> {
 
 impl<K: std::hash::Hash + Eq + Copy + Ord, T: std::hash::Hash + Eq> Candidates<K, T> {
     fn new() -> Self {
-        Candidates { map: HashMap::new(), dropped: 0 }
+        Candidates { map: HashMap::default(), dropped: 0 }
     }
 
     fn add(&mut self, key: K, value: T, c: &Connection) {
@@ -100,7 +102,7 @@ impl<K: std::hash::Hash + Eq + Copy + Ord, T: std::hash::Hash + Eq> Candidates<K
             }
         }
         let entry = self.map.entry(key).or_insert_with(|| Distinct {
-            seen: HashSet::new(),
+            seen: HashSet::default(),
             saturated: false,
             outcomes: Outcomes::default(),
         });

@@ -8,7 +8,7 @@
 //! longest. An evicted connection is reported as finished; if it sends
 //! again, that traffic starts a new connection.
 
-use std::collections::HashMap;
+use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use crate::conn::Connection;
@@ -98,7 +98,7 @@ impl Tracker {
     /// A tracker keeping at most `capacity` live connections.
     pub fn new(capacity: usize) -> Self {
         Tracker {
-            table: HashMap::new(),
+            table: HashMap::default(),
             slots: Slots::default(),
             capacity: capacity.max(2),
             stats: TrackerStats::default(),

@@ -1,0 +1,413 @@
+#![recursion_limit = "256"]
+//! `analyze_capinfos`: what Wireshark's `capinfos` reports about a capture
+//! file, with every field mcpcap returns, computed in one streaming pass.
+
+use std::io::Read;
+
+use pcapsule_guest::capture::{CaptureFormat, Interface};
+use pcapsule_guest::conventions::{PacketBudget, merge_object, schema};
+use pcapsule_guest::{Analyzer, CaptureReader, Description, PromptSpec, RunContext, RunError, Timestamp, ToolSpec};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+mod result_schema;
+
+/// The capinfos analyzer: implements [`pcapsule_guest::Analyzer`].
+pub struct Capinfos;
+
+/// Parameters of `analyze_capinfos` (besides `pcap_file`, which the host owns).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    max_packets: Option<u64>,
+}
+
+impl Analyzer for Capinfos {
+    fn describe() -> Description {
+        Description {
+            name: "capinfos",
+            version: env!("CARGO_PKG_VERSION"),
+            summary: "Capture file metadata: format, link types, packet count, sizes, time span and rates.",
+            tools: vec![ToolSpec {
+                name: "analyze_capinfos",
+                title: "Capture file summary (capinfos)",
+                description: "Summarize a pcap or pcapng capture like Wireshark's capinfos: file type, \
+                              encapsulation per interface, snaplen, timestamp precision, packet count, data \
+                              size, first/last packet time, duration, data and packet rates, whether packets \
+                              are in time order. Start here to learn what a capture holds before analyzing \
+                              protocols.",
+                params_schema: json!({
+                    "type": "object",
+                    "properties": { "max_packets": schema::max_packets() },
+                    "additionalProperties": false
+                }),
+                result_schema: result_schema::capinfos(),
+            }],
+            prompts: vec![PromptSpec {
+                name: "capture_overview",
+                title: "Overview of a capture file",
+                description: "First look at an unknown capture: what it is and which analyses fit.",
+                text: PROMPT_OVERVIEW,
+            }],
+        }
+    }
+
+    fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+        let params: Params = pcapsule_guest::parse_params(params)?;
+        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+        summarize(capture, ctx, budget)
+    }
+}
+
+const PROMPT_OVERVIEW: &str = "Call analyze_capinfos on the capture first. Read `file_type`, `interfaces` \
+(link type per interface) and `packet_count`, `capture_duration_seconds`, `first_packet_time_iso`/`last_packet_time_iso` \
+to say what the capture is and when it was taken. Check `warnings` and `cut_short`: a capture cut short or with \
+`truncated_packets` (snaplen smaller than the packets) limits what deeper analyses can see, and \
+`strict_time_order: false` means timing figures need care. Then pick the protocol tools that fit the \
+question (DNS, DHCP, ICMP, TCP, SIP) and say why.";
+
+/// Running totals for one interface.
+#[derive(Default, Clone)]
+struct InterfaceTally {
+    packets: u64,
+}
+
+fn summarize(capture: &mut dyn Read, ctx: &RunContext, mut budget: PacketBudget) -> Result<Value, RunError> {
+    let mut reader = CaptureReader::new(capture)?;
+    let mut count = 0u64;
+    let mut data_size = 0u64;
+    let mut captured_size = 0u64;
+    let mut truncated_packets = 0u64;
+    let mut min_len: Option<usize> = None;
+    let mut max_len = 0usize;
+    let mut first: Option<Timestamp> = None;
+    let mut last: Option<Timestamp> = None;
+    let (mut earliest, mut latest): (Option<Timestamp>, Option<Timestamp>) = (None, None);
+    let mut strict_order = true;
+    let mut without_timestamp = 0u64;
+    let mut tallies: Vec<InterfaceTally> = Vec::new();
+    while let Some(packet) = reader.next_packet()? {
+        if !budget.admit() {
+            break;
+        }
+        count += 1;
+        let len = packet.data.len();
+        // capinfos' "data size" counts bytes on the wire, not bytes captured.
+        data_size += u64::from(packet.original_len);
+        captured_size += len as u64;
+        if (packet.original_len as usize) > len {
+            truncated_packets += 1;
+        }
+        min_len = Some(min_len.map_or(len, |m| m.min(len)));
+        max_len = max_len.max(len);
+        if tallies.len() <= packet.interface {
+            tallies.resize(packet.interface + 1, InterfaceTally::default());
+        }
+        tallies[packet.interface].packets += 1;
+        // Packets without a timestamp (pcapng simple packet blocks) count,
+        // but take no part in the time figures, as in capinfos.
+        let Some(ts) = packet.timestamp else {
+            without_timestamp += 1;
+            continue;
+        };
+        if last.is_some_and(|l| ts < l) {
+            strict_order = false;
+        }
+        first.get_or_insert(ts);
+        last = Some(ts);
+        earliest = Some(earliest.map_or(ts, |e| e.min(ts)));
+        latest = Some(latest.map_or(ts, |l| l.max(ts)));
+    }
+
+    let format = reader.format();
+    let interfaces = reader.interfaces();
+    let (encapsulation, encapsulation_short) = file_encapsulation(interfaces);
+    // capinfos measures the span from the earliest to the latest timestamp,
+    // which differs from first-to-last only when packets are out of order.
+    let duration = match (earliest, latest) {
+        (Some(e), Some(l)) => l.seconds_since(e),
+        _ => 0.0,
+    };
+    let rate = |amount: f64| (duration > 0.0).then(|| amount / duration);
+    let mut warnings = Vec::new();
+    if let Some(cut) = reader.cut_short() {
+        warnings.push(cut.warning());
+    }
+    if reader.timestamp_anomalies() > 0 {
+        warnings.push(format!(
+            "{} packet records have a fractional timestamp of one second or more (read as carrying into the seconds)",
+            reader.timestamp_anomalies()
+        ));
+    }
+    let mut result = json!({
+        "file_size_bytes": ctx.capture_size,
+        "filename": ctx.capture_name,
+        "file_encapsulation": encapsulation,
+        "packet_count": count,
+        "data_size_bytes": data_size,
+        "capture_duration_seconds": duration,
+        "first_packet_time": earliest.map(|t| t.as_secs_f64()),
+        "last_packet_time": latest.map(|t| t.as_secs_f64()),
+        "data_rate_bytes": rate(data_size as f64),
+        "data_rate_bits": rate(data_size as f64 * 8.0),
+        "average_packet_size_bytes": (count > 0).then(|| data_size as f64 / count as f64),
+        "average_packet_rate": rate(count as f64),
+        "file_type": format.short_name(),
+        "file_type_description": file_type_description(format),
+        "byte_order": byte_order(format),
+        "file_encapsulation_short": encapsulation_short,
+        "timestamp_precision": timestamp_precision(format, interfaces),
+        "first_packet_time_iso": earliest.map(|t| t.to_rfc3339()),
+        "last_packet_time_iso": latest.map(|t| t.to_rfc3339()),
+        "first_record_time_iso": first.map(|t| t.to_rfc3339()),
+        "last_record_time_iso": last.map(|t| t.to_rfc3339()),
+        "strict_time_order": strict_order,
+        "packets_without_timestamp": without_timestamp,
+        "captured_size_bytes": captured_size,
+        "truncated_packets": truncated_packets,
+        "smallest_packet_bytes": min_len,
+        "largest_packet_bytes": (count > 0).then_some(max_len),
+        "section_count": reader.sections(),
+        "interface_count": interfaces.len(),
+        "interfaces": interfaces_json(interfaces, &tallies),
+        "cut_short": reader.cut_short().map(|c| json!({"offset": c.offset, "reason": c.reason})),
+        "warnings": warnings,
+    });
+    merge_object(&mut result, budget.report());
+    Ok(result)
+}
+
+/// Wireshark's file-level encapsulation: the interfaces' common link type, or
+/// "Per packet" when they differ.
+fn file_encapsulation(interfaces: &[Interface]) -> (String, String) {
+    let mut types = interfaces.iter().map(|i| i.link_type);
+    match types.next() {
+        None => ("Unknown".into(), "unknown".into()),
+        Some(first) if types.all(|t| t == first) => pcapsule_guest::linktype::names(first),
+        Some(_) => ("Per packet".into(), "per-packet".into()),
+    }
+}
+
+fn file_type_description(format: CaptureFormat) -> &'static str {
+    match format {
+        CaptureFormat::Pcap { modified: true, .. } => "Wireshark/tcpdump/... - pcap (modified, Kuznetzov)",
+        CaptureFormat::Pcap { nanosecond: true, .. } => "Wireshark/tcpdump/... - nanosecond pcap",
+        CaptureFormat::Pcap { .. } => "Wireshark/tcpdump/... - pcap",
+        CaptureFormat::PcapNg => "Wireshark/... - pcapng",
+    }
+}
+
+fn byte_order(format: CaptureFormat) -> &'static str {
+    match format {
+        CaptureFormat::Pcap { big_endian: true, .. } => "big-endian",
+        CaptureFormat::Pcap { .. } => "little-endian",
+        CaptureFormat::PcapNg => "per-section",
+    }
+}
+
+/// "microseconds", "nanoseconds", ... or "1/1024 seconds" for resolutions
+/// that are not a power of ten.
+fn precision_name(ticks_per_second: u64) -> String {
+    match ticks_per_second {
+        1 => "seconds".into(),
+        1_000 => "milliseconds".into(),
+        1_000_000 => "microseconds".into(),
+        1_000_000_000 => "nanoseconds".into(),
+        t if is_power_of_ten(t) => format!("10^-{} seconds", t.ilog10()),
+        t => format!("1/{t} seconds"),
+    }
+}
+
+fn is_power_of_ten(mut t: u64) -> bool {
+    while t >= 10 && t.is_multiple_of(10) {
+        t /= 10;
+    }
+    t == 1
+}
+
+/// A pcap file has one precision; pcapng's is per interface, so the file's is
+/// "per-packet" unless all interfaces agree (capinfos says the same).
+fn timestamp_precision(format: CaptureFormat, interfaces: &[Interface]) -> String {
+    let ticks: Vec<u64> = interfaces.iter().map(|i| i.ticks_per_second).collect();
+    match format {
+        CaptureFormat::Pcap { .. } => precision_name(ticks.first().copied().unwrap_or(1_000_000)),
+        CaptureFormat::PcapNg if ticks.len() == 1 => precision_name(ticks[0]),
+        CaptureFormat::PcapNg => "per-packet".into(),
+    }
+}
+
+/// At most this many interfaces are listed one by one; a capture declaring
+/// more is unusual enough that the count says what matters.
+const LISTED_INTERFACES: usize = 64;
+
+fn interfaces_json(interfaces: &[Interface], tallies: &[InterfaceTally]) -> Value {
+    interfaces
+        .iter()
+        .enumerate()
+        .take(LISTED_INTERFACES)
+        .map(|(index, iface)| {
+            let (encapsulation, short) = pcapsule_guest::linktype::names(iface.link_type);
+            json!({
+                "index": index,
+                "section": iface.section,
+                "name": iface.name,
+                "link_type": iface.link_type,
+                "encapsulation": encapsulation,
+                "encapsulation_short": short,
+                "snaplen": iface.snaplen,
+                "timestamp_precision": precision_name(iface.ticks_per_second),
+                "ticks_per_second": iface.ticks_per_second,
+                "packets": tallies.get(index).map_or(0, |t| t.packets),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_on(name: &str, params: Value, server_cap: Option<u64>) -> Result<Value, RunError> {
+        let path = format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap();
+        let ctx =
+            RunContext { capture_name: name.into(), capture_size: Some(bytes.len() as u64), max_packets: server_cap };
+        Capinfos::run("analyze_capinfos", params, &mut &bytes[..], &ctx)
+    }
+
+    fn expected(name: &str) -> Value {
+        let path = format!("{}/../../fixtures/expected/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn summaries_match_the_generated_facts() {
+        for name in [
+            "dns-udp-ethernet.pcap",
+            "raw-ipv6-nsec-big-endian.pcap",
+            "multi-section.pcapng",
+            "modified.pcap",
+            "empty.pcapng",
+        ] {
+            let r = run_on(name, json!({}), None).unwrap();
+            let e = expected(name);
+            for key in [
+                "file_type",
+                "file_encapsulation_short",
+                "packet_count",
+                "data_size_bytes",
+                "captured_size_bytes",
+                "truncated_packets",
+                "packets_without_timestamp",
+                "strict_time_order",
+                "section_count",
+            ] {
+                assert_eq!(r[key], e[key], "{name}: {key}");
+            }
+            assert_eq!(r["interface_count"], e["interfaces"].as_array().unwrap().len(), "{name}");
+            assert_eq!(r["truncated"], false, "{name}");
+            assert_eq!(
+                r["file_size_bytes"],
+                json!(
+                    std::fs::metadata(format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR")))
+                        .unwrap()
+                        .len()
+                )
+            );
+            if let Some(earliest) = e["earliest"].as_array() {
+                let secs = earliest[0].as_f64().unwrap() + earliest[1].as_f64().unwrap() / 1e9;
+                assert!((r["first_packet_time"].as_f64().unwrap() - secs).abs() < 1e-6, "{name}");
+            } else {
+                assert!(r["first_packet_time"].is_null(), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn rates_and_averages() {
+        let r = run_on("dns-udp-ethernet.pcap", json!({}), None).unwrap();
+        // 4 packets over 3.75 s.
+        assert!((r["capture_duration_seconds"].as_f64().unwrap() - 3.75).abs() < 1e-9);
+        assert!((r["average_packet_rate"].as_f64().unwrap() - 4.0 / 3.75).abs() < 1e-9);
+        let size = r["data_size_bytes"].as_f64().unwrap();
+        assert!((r["data_rate_bits"].as_f64().unwrap() - size * 8.0 / 3.75).abs() < 1e-6);
+        assert!((r["average_packet_size_bytes"].as_f64().unwrap() - size / 4.0).abs() < 1e-9);
+        assert_eq!(r["file_encapsulation"], "Ethernet");
+        assert_eq!(r["timestamp_precision"], "microseconds");
+        let empty = run_on("empty.pcapng", json!({}), None).unwrap();
+        assert!(empty["average_packet_rate"].is_null(), "no rate without a duration");
+    }
+
+    #[test]
+    fn pcapng_interfaces_and_precisions() {
+        let r = run_on("multi-section.pcapng", json!({}), None).unwrap();
+        assert_eq!(r["file_encapsulation"], "Per packet");
+        assert_eq!(r["timestamp_precision"], "per-packet");
+        let precisions: Vec<&str> =
+            r["interfaces"].as_array().unwrap().iter().map(|i| i["timestamp_precision"].as_str().unwrap()).collect();
+        assert_eq!(precisions, ["microseconds", "nanoseconds", "1/1024 seconds"]);
+        assert_eq!(r["interfaces"][0]["name"], "eth0");
+        assert_eq!(r["interfaces"][2]["section"], 1);
+    }
+
+    #[test]
+    fn damaged_and_cut_captures_give_results_with_warnings() {
+        for name in ["cut-mid-record.pcap", "damaged-length.pcap", "bad-interface.pcapng"] {
+            let r = run_on(name, json!({}), None).unwrap();
+            let e = expected(name);
+            assert_eq!(r["packet_count"], e["packet_count"], "{name}");
+            assert_eq!(r["cut_short"]["offset"], e["cut_short_offset"], "{name}");
+            assert_eq!(r["warnings"].as_array().unwrap().len(), 1, "{name}");
+        }
+        assert!(matches!(run_on("not-a-capture.txt", json!({}), None), Err(RunError::UnsupportedFormat(_))));
+    }
+
+    #[test]
+    fn max_packets_from_the_call_and_the_server() {
+        let r = run_on("dns-udp-ethernet.pcap", json!({"max_packets": 2}), None).unwrap();
+        assert_eq!(
+            (r["packet_count"].as_u64(), r["truncated"].as_bool(), r["max_packets"].as_u64()),
+            (Some(2), Some(true), Some(2))
+        );
+        let r = run_on("dns-udp-ethernet.pcap", json!({"max_packets": 3}), Some(1)).unwrap();
+        assert_eq!(r["packet_count"], 1, "the server-wide cap wins when lower");
+        let r = run_on("dns-udp-ethernet.pcap", json!({"max_packets": 4}), None).unwrap();
+        assert_eq!(r["truncated"], false, "a cap equal to the packet count cuts nothing");
+        assert!(matches!(
+            run_on("dns-udp-ethernet.pcap", json!({"max_packets": "ten"}), None),
+            Err(RunError::BadParams(_))
+        ));
+        assert!(
+            matches!(run_on("dns-udp-ethernet.pcap", json!({"maxpackets": 1}), None), Err(RunError::BadParams(m)) if m.contains("maxpackets"))
+        );
+    }
+
+    #[test]
+    fn describe_offers_one_tool_with_valid_schemas() {
+        let d = Capinfos::describe();
+        assert_eq!(d.tools.len(), 1);
+        assert_eq!(d.tools[0].name, "analyze_capinfos");
+        assert_eq!(d.tools[0].params_schema["type"], "object");
+        let result_props = d.tools[0].result_schema["properties"].as_object().unwrap();
+        for mcpcap_field in [
+            "file_size_bytes",
+            "filename",
+            "file_encapsulation",
+            "packet_count",
+            "data_size_bytes",
+            "capture_duration_seconds",
+            "first_packet_time",
+            "last_packet_time",
+            "data_rate_bytes",
+            "data_rate_bits",
+            "average_packet_size_bytes",
+            "average_packet_rate",
+        ] {
+            assert!(result_props.contains_key(mcpcap_field), "{mcpcap_field} missing from the result schema");
+        }
+        let r = run_on("dns-udp-ethernet.pcap", json!({}), None).unwrap();
+        for key in r.as_object().unwrap().keys() {
+            assert!(result_props.contains_key(key), "result field {key} is not in the schema");
+        }
+    }
+}

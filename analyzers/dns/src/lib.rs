@@ -1,0 +1,200 @@
+#![recursion_limit = "256"]
+//! `analyze_dns_packets`: DNS over UDP and TCP, with mcpcap's fields plus
+//! response codes, query/response matching and latency, top-N tables and
+//! observations worth an analyst's look, in one streaming pass.
+
+mod analysis;
+mod records;
+mod result_schema;
+mod scan;
+
+use std::io::Read;
+
+use pcapsule_guest::conventions::{PacketBudget, Paging, merge_object, schema};
+use pcapsule_guest::{Analyzer, CaptureReader, Description, PromptSpec, RunContext, RunError, ToolSpec};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use analysis::Analysis;
+use scan::Scanner;
+
+/// The dns analyzer: implements [`pcapsule_guest::Analyzer`].
+pub struct Dns;
+
+/// Parameters of `analyze_dns_packets` (besides `pcap_file`, which the host owns).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    max_packets: Option<u64>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+    #[serde(default = "yes")]
+    detect_any_port: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Analyzer for Dns {
+    fn describe() -> Description {
+        Description {
+            name: "dns",
+            version: env!("CARGO_PKG_VERSION"),
+            summary: "DNS over UDP and TCP: queries, responses, response codes, latency, top names and indicators.",
+            tools: vec![ToolSpec {
+                name: "analyze_dns_packets",
+                title: "DNS analysis",
+                description: "Analyze the DNS traffic in a capture: which names were queried, by which clients, \
+                              answered by which resolvers, with what response codes (NOERROR, NXDOMAIN, SERVFAIL, \
+                              ...) and how fast. DNS over UDP and TCP on ports 53, 5353 (mDNS), 5355 (LLMNR) and \
+                              8053, plus UDP on other ports when the payload is unmistakably DNS. Returns summary \
+                              statistics, query/response matching (response times, unanswered queries, duplicate \
+                              responses), observations (long or random-looking labels, many subdomains under one \
+                              parent, TXT-heavy traffic, NXDOMAIN-heavy traffic) and a paged list of messages with \
+                              every record decoded.",
+                params_schema: json!({
+                    "type": "object",
+                    "properties": {
+                        "max_packets": schema::max_packets(),
+                        "limit": schema::limit("DNS messages"),
+                        "offset": schema::offset("DNS messages"),
+                        "detect_any_port": {
+                            "type": "boolean",
+                            "default": true,
+                            "description": "Also treat UDP payloads on non-DNS ports as DNS when they parse as an ordinary query or response."
+                        }
+                    },
+                    "additionalProperties": false
+                }),
+                result_schema: result_schema::dns(),
+            }],
+            prompts: vec![
+                PromptSpec {
+                    name: "security_analysis",
+                    title: "DNS security analysis",
+                    description: "Look for DGA-like names, tunneling and suspicious resolvers in DNS traffic.",
+                    text: PROMPT_SECURITY,
+                },
+                PromptSpec {
+                    name: "network_troubleshooting",
+                    title: "DNS troubleshooting",
+                    description: "Find DNS performance and configuration problems.",
+                    text: PROMPT_TROUBLESHOOTING,
+                },
+                PromptSpec {
+                    name: "forensic_investigation",
+                    title: "DNS forensics",
+                    description: "Build a timeline and collect evidence from DNS activity.",
+                    text: PROMPT_FORENSICS,
+                },
+            ],
+        }
+    }
+
+    fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+        let params: Params = pcapsule_guest::parse_params(params)?;
+        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+        let paging = Paging::from_params(params.limit, params.offset)?;
+        analyze(capture, ctx, budget, paging, params.detect_any_port)
+    }
+}
+
+const PROMPT_SECURITY: &str = "Analyze this capture's DNS for signs of compromise with analyze_dns_packets. \
+Start from `observations`: `high_entropy_labels` and `long_labels` (random-looking or very long names suggest a \
+DGA or data encoded in names), `many_subdomains` (one parent with hundreds of distinct subdomains: tunneling \
+such as iodine/dnscat, or a CDN; check the parent), `txt_heavy` (TXT is the usual tunneling carrier), and \
+`nxdomain_heavy` (a DGA probing for live domains). Then check `statistics.top_resolvers` for resolvers that are \
+not the organization's (DNS sent straight to the internet), `statistics.top_clients` for the hosts behind the \
+suspicious names, and `statistics.query_types` for unusual types (NULL, ANY, TXT volume). Quote packet numbers \
+from the examples so the findings can be verified, and say which findings are observations rather than proof.";
+
+const PROMPT_TROUBLESHOOTING: &str = "Diagnose DNS problems in this capture with analyze_dns_packets. Read \
+`transactions.response_time_ms` (min/avg/max) and `transactions.response_time_histogram` for latency, \
+`transactions.slowest` for the worst lookups and which resolver served them, `transactions.unanswered_queries` \
+with `unanswered_examples` (resolver unreachable, filtered, or overloaded), and `statistics.rcodes`: SERVFAIL \
+(resolver or upstream failure), REFUSED (client not allowed), NXDOMAIN (wrong names or search-domain \
+expansion). `statistics.truncated_responses` with no TCP retries in `statistics.transports` means large answers \
+are being lost. Compare resolvers in `statistics.top_resolvers`. Page through `packets` (limit/offset) only for \
+the specific transactions you need to show.";
+
+const PROMPT_FORENSICS: &str = "Reconstruct what happened from DNS with analyze_dns_packets. Use \
+`statistics.top_clients` to list the hosts involved and `statistics.top_queried_names`/`unique_domains` to \
+list what they looked up. Build a timeline from `packets` (each entry has `timestamp`, `packet_number`, \
+`source_ip`, `questions` and for responses the `answers` with addresses), paging with `offset` via \
+`pagination.next_offset`; the answers tell which IP addresses each name led to, which links DNS to later \
+connections. Note `observations` as leads. Cite packet numbers for every claim and keep the original times \
+(UTC).";
+
+fn analyze(
+    capture: &mut dyn Read,
+    ctx: &RunContext,
+    mut budget: PacketBudget,
+    paging: Paging,
+    detect_any_port: bool,
+) -> Result<Value, RunError> {
+    let mut reader = CaptureReader::new(capture)?;
+    let mut scanner = Scanner::new(detect_any_port);
+    let mut analysis = Analysis::new(paging.collector());
+    let mut packets_read = 0u64;
+    while let Some(packet) = reader.next_packet()? {
+        if !budget.admit() {
+            break;
+        }
+        packets_read += 1;
+        scanner.packet(&packet, |found| analysis.message(found));
+    }
+    scanner.finish();
+    let messages = analysis.messages();
+    let (statistics, transactions, observations, packets, pagination) = analysis.finish();
+    let counts = &scanner.counts;
+    let mut warnings = Vec::new();
+    if let Some(cut) = reader.cut_short() {
+        warnings.push(cut.warning());
+    }
+    if counts.ip_fragments > 0 {
+        warnings.push(format!(
+            "{} IP fragments were skipped: DNS inside fragmented datagrams is not reassembled",
+            counts.ip_fragments
+        ));
+    }
+    if counts.tcp_gaps > 0 {
+        warnings.push(format!(
+            "{} TCP segments on DNS ports followed lost data; messages spanning the gap were skipped",
+            counts.tcp_gaps
+        ));
+    }
+    if counts.tcp_streams_evicted > 0 {
+        warnings.push(format!(
+            "{} TCP streams were dropped because too many were open at once",
+            counts.tcp_streams_evicted
+        ));
+    }
+    let mut result = json!({
+        "file": ctx.capture_name,
+        "analysis_timestamp": pcapsule_guest::conventions::analysis_timestamp(),
+        "total_packets_in_file": packets_read,
+        "dns_packets_found": messages,
+        "dns_packets_analyzed": messages,
+        "statistics": statistics,
+        "transactions": transactions,
+        "observations": observations,
+        "packets": packets,
+        "pagination": pagination,
+        "capture": {
+            "undecodable_packets": counts.undecodable_packets,
+            "ip_fragments_skipped": counts.ip_fragments,
+            "tcp_gaps": counts.tcp_gaps,
+            "tcp_incomplete_bytes": counts.tcp_incomplete_bytes,
+        },
+        "warnings": warnings,
+    });
+    if messages == 0 {
+        result["message"] = json!("No DNS messages were found in this capture.");
+    }
+    merge_object(&mut result, budget.report());
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,235 @@
+#![recursion_limit = "256"]
+//! `analyze_sip_packets`: SIP over UDP, TCP and WebSocket (RFC 7118, without
+//! TLS), found by content (or by the WebSocket handshake) on any port, with
+//! mcpcap's fields plus dialogs and call outcomes, registrations,
+//! SDP media, malformed-message flags and observations, in one streaming pass
+//! with bounded memory.
+
+mod analysis;
+mod message;
+mod result_schema;
+mod scan;
+mod sdp;
+mod ws;
+
+use std::io::Read;
+
+use pcapsule_guest::conventions::{PacketBudget, Paging, merge_object, schema};
+use pcapsule_guest::{Analyzer, CaptureReader, Description, PromptSpec, RunContext, RunError, ToolSpec};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use analysis::Analysis;
+use scan::Scanner;
+
+/// The sip analyzer: implements [`pcapsule_guest::Analyzer`].
+pub struct Sip;
+
+/// Parameters of `analyze_sip_packets` (besides `pcap_file`, which the host owns).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    max_packets: Option<u64>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+}
+
+impl Analyzer for Sip {
+    fn describe() -> Description {
+        Description {
+            name: "sip",
+            version: env!("CARGO_PKG_VERSION"),
+            summary: "SIP over UDP, TCP and WebSocket: requests, responses, calls and their outcomes, registrations, SDP media.",
+            tools: vec![ToolSpec {
+                name: "analyze_sip_packets",
+                title: "SIP analysis",
+                description: "Analyze the SIP signaling in a capture. SIP is recognised by its request or status \
+                              line on any port (5060, 5061, 5080, 6060 or others), over UDP and over TCP \
+                              (reassembled, several messages per segment split by Content-Length) and over WebSocket \
+                              (RFC 7118 without TLS, any port: a TCP connection upgraded with Sec-WebSocket-Protocol: \
+                              sip is decoded as WebSocket frames, unmasked and reassembled, each data message one SIP \
+                              message with transport \"WS\"; malformed frames are counted and flagged). Returns \
+                              statistics (methods, response classes and exact codes, Call-IDs, transports, user \
+                              agents, servers, codecs), calls (outcome per INVITE: answered, busy, cancelled, \
+                              failed with the final code; post-dial delay, time to answer, duration, who hung up), \
+                              dialogs with their message ladder per Call-ID, registrations (attempts, 401/407 \
+                              challenges, results per address of record and client), observations (repeated \
+                              registration failures, scanner user agents, OPTIONS sweeps, malformed messages) and a \
+                              paged list of messages with every header (compact forms expanded), SDP media and \
+                              malformation flags.",
+                params_schema: json!({
+                    "type": "object",
+                    "properties": {
+                        "max_packets": schema::max_packets(),
+                        "limit": schema::limit("SIP messages"),
+                        "offset": schema::offset("SIP messages"),
+                    },
+                    "additionalProperties": false
+                }),
+                result_schema: result_schema::sip(),
+            }],
+            prompts: vec![
+                PromptSpec {
+                    name: "sip_security_analysis",
+                    title: "SIP security analysis",
+                    description: "Look for registration abuse, toll fraud, scanning and exposure in SIP traffic.",
+                    text: PROMPT_SECURITY,
+                },
+                PromptSpec {
+                    name: "sip_troubleshooting_analysis",
+                    title: "SIP troubleshooting",
+                    description: "Follow call setup and find where and why calls or registrations fail.",
+                    text: PROMPT_TROUBLESHOOTING,
+                },
+                PromptSpec {
+                    name: "sip_forensic_investigation",
+                    title: "SIP forensics",
+                    description: "Build a timeline of SIP activity by Call-ID, CSeq and endpoint.",
+                    text: PROMPT_FORENSICS,
+                },
+            ],
+        }
+    }
+
+    fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+        let params: Params = pcapsule_guest::parse_params(params)?;
+        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+        let paging = Paging::from_params(params.limit, params.offset)?;
+        analyze(capture, ctx, budget, paging)
+    }
+}
+
+const PROMPT_SECURITY: &str = "Assess this capture's SIP traffic for abuse with analyze_sip_packets. Start with \
+`observations`: `repeated_registration_failures` (password guessing or extension enumeration against a \
+registrar), `repeated_call_failures` (INVITEs probing dial plans for toll fraud), `options_sweep` (service \
+discovery), `scanner_user_agent` (SIPVicious/friendly-scanner and similar tools) and `malformed_messages`. Then \
+read `registrations.bindings` (per address of record and client: attempts, challenges, successes, failures by \
+code) and `statistics.top_user_agents`, `statistics.servers` (software versions exposed to the network), \
+`statistics.response_codes` (many 401/403/404 suggest brute force or enumeration) and `calls.outcomes` with \
+`dialogs.items[].to` for calls to unusual or international destinations. `statistics.found_on_other_ports` shows \
+SIP avoiding port-based filters; `statistics.transports` shows unencrypted signaling (UDP/TCP/WS, so credentials \
+digests and numbers are visible). Cite packet numbers and say which findings are observations, not proof.";
+
+const PROMPT_TROUBLESHOOTING: &str = "Diagnose SIP call and registration problems with analyze_sip_packets. Read \
+`calls.outcomes` (answered, busy, cancelled, failed, no_final_response) and `calls.final_codes`, then each call \
+in `dialogs.items`: its `ladder` shows the message flow in time order (offset_ms from the first message), and \
+`call` gives `outcome`, `final_code`, `post_dial_delay_ms` (INVITE to first 18x), `time_to_answer_ms`, \
+`duration_seconds` and `hung_up_by`. Repeated INVITEs or CANCELs in a ladder mean retransmissions (a lost \
+response or an unreachable peer); 401/407 followed by a new INVITE is normal authentication; 408/480/503 point \
+at reachability or overload. For registrations read `registrations.bindings` (challenges without successes: \
+wrong credentials). Check `statistics.malformed_flags` and per-message `flags` for interoperability problems \
+(lying Content-Length, bare LF line endings, missing headers) and `sdp` in messages for codec or address \
+mismatches (`statistics.codecs`, media `address`/`port`/`direction`). Page through `packets` with \
+limit/offset for the messages you need to quote.";
+
+const PROMPT_FORENSICS: &str = "Reconstruct SIP activity from this capture with analyze_sip_packets. \
+`statistics.call_ids` and `dialogs.items` list the conversations; for each, `from`, `to`, `first_seen`, \
+`last_seen` and the `ladder` (packet numbers, source and destination endpoints, messages) give who called whom \
+and when, and `call` gives the outcome, duration and who hung up. `registrations.bindings` tell which user \
+registered from which address with which `contact` and `user_agent`. For full detail page through `packets` \
+(limit/offset, `pagination.next_offset`): each entry has `timestamp`, `packet_number`, endpoints, `call_id`, \
+`cseq`, `from`, `to`, `contact`, `via` (and `via_all`, the path through proxies), `user_agent`, all `headers`, \
+and `sdp` media addresses and ports (where the RTP audio went). Keep times in UTC, cite packet numbers for every \
+claim, and note `flags` on messages that may have been tampered with.";
+
+fn analyze(
+    capture: &mut dyn Read,
+    ctx: &RunContext,
+    mut budget: PacketBudget,
+    paging: Paging,
+) -> Result<Value, RunError> {
+    let mut reader = CaptureReader::new(capture)?;
+    let mut scanner = Scanner::new();
+    let mut analysis = Analysis::new(paging.collector());
+    let mut packets_read = 0u64;
+    while let Some(packet) = reader.next_packet()? {
+        if !budget.admit() {
+            break;
+        }
+        packets_read += 1;
+        scanner.packet(&packet, &mut |found| analysis.message(found));
+    }
+    scanner.finish(&mut |found| analysis.message(found));
+    let messages = analysis.messages();
+    let finished = analysis.finish();
+    let counts = &scanner.counts;
+    let mut warnings = Vec::new();
+    if let Some(cut) = reader.cut_short() {
+        warnings.push(cut.warning());
+    }
+    if counts.ip_fragments > 0 {
+        warnings.push(format!(
+            "{} IP fragments were skipped: SIP inside fragmented datagrams (large SDP over UDP) is not reassembled",
+            counts.ip_fragments
+        ));
+    }
+    if counts.tcp_gaps > 0 {
+        warnings.push(format!(
+            "{} SIP TCP segments followed lost data; messages spanning the gap were skipped",
+            counts.tcp_gaps
+        ));
+    }
+    if counts.tcp_streams_evicted > 0 {
+        warnings.push(format!(
+            "{} SIP TCP streams were dropped because too many were open or buffered at once",
+            counts.tcp_streams_evicted
+        ));
+    }
+    let ws = &counts.ws;
+    if ws.malformed_frames > 0 {
+        warnings.push(format!(
+            "{} WebSocket frames broke RFC 6455 (see capture.websocket.frame_problems); SIP messages they carried are \
+             flagged ws_malformed_frame",
+            ws.malformed_frames
+        ));
+    }
+    if ws.compressed_messages > 0 {
+        warnings.push(format!(
+            "{} WebSocket messages were compressed (permessage-deflate) and were not decompressed or analyzed",
+            ws.compressed_messages
+        ));
+    }
+    let mut result = json!({
+        "file": ctx.capture_name,
+        "analysis_timestamp": pcapsule_guest::conventions::analysis_timestamp(),
+        "total_packets_in_file": packets_read,
+        "sip_packets_found": messages,
+        "sip_packets_analyzed": messages,
+        "statistics": finished.statistics,
+        "calls": finished.calls,
+        "dialogs": finished.dialogs,
+        "registrations": finished.registrations,
+        "observations": finished.observations,
+        "packets": finished.packets,
+        "pagination": finished.pagination,
+        "capture": {
+            "undecodable_packets": counts.undecodable_packets,
+            "ip_fragments_skipped": counts.ip_fragments,
+            "tcp_gaps": counts.tcp_gaps,
+            "tcp_streams_evicted": counts.tcp_streams_evicted,
+            "tcp_junk_bytes": counts.tcp_junk_bytes,
+            "tcp_skipped_body_bytes": counts.tcp_skipped_body_bytes,
+            "websocket": {
+                "handshakes": ws.handshakes,
+                "upgrades": ws.upgrades,
+                "frames": ws.frames,
+                "control_frames": ws.control_frames,
+                "messages": ws.messages,
+                "non_sip_messages": ws.non_sip_messages,
+                "compressed_messages": ws.compressed_messages,
+                "malformed_frames": ws.malformed_frames,
+                "frame_problems": ws.problems,
+                "skipped_bytes": ws.skipped_bytes,
+            },
+        },
+        "warnings": warnings,
+    });
+    if messages == 0 {
+        result["message"] = json!("No SIP messages were found in this capture.");
+    }
+    merge_object(&mut result, budget.report());
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests;

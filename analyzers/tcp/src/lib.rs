@@ -1,0 +1,238 @@
+#![recursion_limit = "512"]
+//! mcpcap's four TCP tools in one streaming pass each: connections with
+//! Zeek-style states and history, Wireshark-compatible retransmission and
+//! anomaly analysis, traffic flow to a server, scans and floods; memory
+//! bounded by live connections, not packets.
+
+mod conn;
+mod params;
+mod report;
+mod result_schema;
+mod scan;
+mod segment;
+mod seqanalysis;
+// Native only: the tests read the shared captures and run tshark.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+mod tool_anomalies;
+mod tool_connections;
+mod tool_flow;
+mod tool_retrans;
+mod top;
+mod tracker;
+
+use std::io::Read;
+
+use pcapsule_guest::conventions::{PacketBudget, Paging, schema};
+use pcapsule_guest::{Analyzer, Description, PromptSpec, RunContext, RunError, ToolSpec};
+use serde_json::{Value, json};
+
+use params::{ToolParams, parse};
+use scan::Filter;
+
+/// The tcp analyzer: implements [`pcapsule_guest::Analyzer`].
+pub struct Tcp;
+
+/// Connections listed by default: mcpcap's ten, or the conventional page
+/// with the per-connection detail (which ends early at the page byte budget).
+const DEFAULT_CONNECTIONS: u64 = 10;
+const DEFAULT_DETAILED_CONNECTIONS: u64 = pcapsule_guest::conventions::DEFAULT_PAGE_LIMIT as u64;
+/// Connections ranked by retransmission rate by default (mcpcap's top ten).
+const DEFAULT_RANKED: u64 = 10;
+
+fn server_ip_schema(required: bool) -> Value {
+    json!({
+        "type": "string",
+        "description": if required {
+            "The server's IPv4 or IPv6 address: packets to it are client-to-server, packets from it server-to-client."
+        } else {
+            "Only analyze packets to or from this IPv4 or IPv6 address."
+        }
+    })
+}
+
+fn server_port_schema() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": 65535,
+           "description": "Only analyze packets to or from this TCP port."})
+}
+
+fn paged_limit(what: &str, default: &str) -> Value {
+    let mut l = schema::limit(what);
+    l["default"] = json!(default);
+    l["description"] = json!(format!("How many {what} to return ({default}); statistics always cover all of them."));
+    l
+}
+
+impl Analyzer for Tcp {
+    fn describe() -> Description {
+        Description {
+            name: "tcp",
+            version: env!("CARGO_PKG_VERSION"),
+            summary: "TCP: connections and their states, handshakes, resets, retransmissions and other anomalies \
+                      (as Wireshark flags them), traffic flow to a server, scans and SYN floods.",
+            tools: vec![
+                ToolSpec {
+                    name: "analyze_tcp_connections",
+                    title: "TCP connections",
+                    description: "List the TCP connections of a capture (IPv4 and IPv6, keyed by address and port \
+                                  pairs, a new connection when ports are reused) with who is client and server, \
+                                  handshake result, flag counts, data packets, retransmissions and how each closed; \
+                                  Zeek's conn_state (S0, SF, REJ, RSTO, ...) and history string; a summary with \
+                                  counts per state and handshake round-trip times; and issues worth a look. \
+                                  `detailed` adds per-direction packets, bytes and anomalies, timing and the close \
+                                  initiator to each connection. The list is paged in order of first packet.",
+                    params_schema: json!({
+                        "type": "object",
+                        "properties": {
+                            "server_ip": server_ip_schema(false),
+                            "server_port": server_port_schema(),
+                            "detailed": {"type": "boolean", "default": false,
+                                         "description": "Add per-direction statistics, timing and close details to each connection."},
+                            "max_packets": schema::max_packets(),
+                            "limit": paged_limit("connections", "default 10, or 100 when detailed"),
+                            "offset": schema::offset("connections"),
+                        },
+                        "additionalProperties": false
+                    }),
+                    result_schema: result_schema::connections(),
+                },
+                ToolSpec {
+                    name: "analyze_tcp_anomalies",
+                    title: "TCP anomalies and patterns",
+                    description: "Statistics and observed patterns of TCP traffic: handshake success, flag counts, \
+                                  RSTs by source and direction, retransmission rate, connection states, Wireshark's \
+                                  anomaly counts (fast and spurious retransmissions, out-of-order, duplicate ACKs, \
+                                  lost segments, zero windows, keep-alives), and what scans and floods leave: SYNs \
+                                  nobody answers (per target), SYNs to many ports of one host, one port of many \
+                                  hosts. Patterns are observations with their numbers, not diagnoses.",
+                    params_schema: json!({
+                        "type": "object",
+                        "properties": {
+                            "server_ip": server_ip_schema(false),
+                            "server_port": server_port_schema(),
+                            "max_packets": schema::max_packets(),
+                        },
+                        "additionalProperties": false
+                    }),
+                    result_schema: result_schema::anomalies(),
+                },
+                ToolSpec {
+                    name: "analyze_tcp_retransmissions",
+                    title: "TCP retransmissions",
+                    description: "Retransmissions as Wireshark counts them (tcp.analysis.retransmission, including \
+                                  fast and spurious ones): the overall rate against a threshold, connections \
+                                  ranked by retransmission rate (paged), the worst connection, and the other loss \
+                                  indicators (duplicate ACKs, out-of-order segments, segments after a capture gap).",
+                    params_schema: json!({
+                        "type": "object",
+                        "properties": {
+                            "server_ip": server_ip_schema(false),
+                            "threshold": {"type": "number", "minimum": 0, "default": 0.02,
+                                          "description": "Retransmission rate (retransmissions / packets) above which a connection or the capture is flagged."},
+                            "max_packets": schema::max_packets(),
+                            "limit": paged_limit("ranked connections", "default 10"),
+                            "offset": schema::offset("ranked connections"),
+                        },
+                        "additionalProperties": false
+                    }),
+                    result_schema: result_schema::retransmissions(),
+                },
+                ToolSpec {
+                    name: "analyze_traffic_flow",
+                    title: "TCP traffic flow of a server",
+                    description: "Traffic to and from one server (server_ip, optionally server_port): packets, \
+                                  bytes, SYN/FIN/RST, data packets, retransmissions and other anomalies per \
+                                  direction, the asymmetry ratio, which side sends the RSTs with an interpretation, \
+                                  and the server's connections by state and client.",
+                    params_schema: json!({
+                        "type": "object",
+                        "properties": {
+                            "server_ip": server_ip_schema(true),
+                            "server_port": server_port_schema(),
+                            "max_packets": schema::max_packets(),
+                        },
+                        "required": ["server_ip"],
+                        "additionalProperties": false
+                    }),
+                    result_schema: result_schema::flow(),
+                },
+            ],
+            prompts: vec![
+                PromptSpec {
+                    name: "tcp_connection_troubleshooting",
+                    title: "TCP connection troubleshooting",
+                    description: "Diagnose failed handshakes, resets, retransmissions and odd closes.",
+                    text: PROMPT_TROUBLESHOOTING,
+                },
+                PromptSpec {
+                    name: "tcp_security_analysis",
+                    title: "TCP security analysis",
+                    description: "Look for scans, SYN floods and firewall behaviour in TCP traffic.",
+                    text: PROMPT_SECURITY,
+                },
+            ],
+        }
+    }
+
+    fn run(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+        let p: ToolParams = parse(tool, params)?;
+        let budget = PacketBudget::new(p.max_packets, ctx.max_packets)?;
+        let filter = Filter { server_ip: p.server_ip, server_port: p.server_port };
+        match tool {
+            "analyze_tcp_connections" => {
+                let default = if p.detailed { DEFAULT_DETAILED_CONNECTIONS } else { DEFAULT_CONNECTIONS };
+                let paging = Paging::from_params(Some(p.limit.unwrap_or(default)), p.offset)?;
+                let mut sink = tool_connections::Connections::new(p.detailed, paging);
+                let scanned = scan::scan(capture, budget, filter, &mut sink)?;
+                sink.finish(ctx, filter, scanned)
+            }
+            "analyze_tcp_anomalies" => {
+                let mut sink = tool_anomalies::Anomalies::new(p.server_ip);
+                let scanned = scan::scan(capture, budget, filter, &mut sink)?;
+                sink.finish(ctx, filter, scanned)
+            }
+            "analyze_tcp_retransmissions" => {
+                let paging = Paging::from_params(Some(p.limit.unwrap_or(DEFAULT_RANKED)), p.offset)?;
+                let mut sink = tool_retrans::Retransmissions::new(p.threshold, paging)?;
+                let scanned = scan::scan(capture, budget, filter, &mut sink)?;
+                sink.finish(ctx, p.server_ip, scanned)
+            }
+            "analyze_traffic_flow" => {
+                let mut sink = tool_flow::Flow::new(filter);
+                let scanned = scan::scan(capture, budget, filter, &mut sink)?;
+                sink.finish(ctx, scanned)
+            }
+            other => Err(RunError::BadParams(format!("unknown tool `{other}`"))),
+        }
+    }
+}
+
+const PROMPT_TROUBLESHOOTING: &str = "Troubleshoot TCP connections in this capture. Start with \
+analyze_tcp_connections: `summary.conn_states` says how connections went (S0: SYN never answered - server down, \
+filtered or unreachable; REJ: refused with RST - nothing listening or a firewall rejecting; RSTO/RSTR: reset by \
+client/server after setup; SF: normal open and close; S1: still open; SH/SHR/OTH: partial or midstream), and \
+`summary.failed_handshakes`, `reset_connections`, `handshake_rtt_ms` (network latency) and `issues` give the \
+headline. Call it again with detailed=true (page with limit/offset via pagination.next_offset) for the \
+connections that matter: `history` shows the sequence of events (uppercase from the client: S SYN, H SYN-ACK, A \
+ACK, D data, F FIN, R RST, T retransmitted data, G gap, W zero window), `closed_by` and `close_method` who ended \
+it and how, `client_to_server`/`server_to_client` where data and problems are. Then analyze_tcp_retransmissions: \
+`retransmission_rate` against `threshold`, `by_connection` (worst first), and `breakdown` (fast retransmissions \
+after duplicate ACKs mean loss the endpoints recovered from quickly; spurious ones mean data was resent that had \
+already arrived - delayed ACKs or a too-short timeout; lost_segments are gaps in the capture itself). For one \
+server, analyze_traffic_flow with its server_ip (and server_port): `analysis.primary_rst_source` and \
+`interpretation` say which side resets, `client_to_server.zero_windows` or `server_to_client.zero_windows` a \
+receiver that cannot keep up. Quote connection names (client <-> server) and numbers for every finding, and say \
+which conclusions are inferences.";
+
+const PROMPT_SECURITY: &str = "Examine this capture's TCP traffic for attacks and firewall behaviour. Run \
+analyze_tcp_anomalies first: `patterns` with category `security` are the leads - `port_scan` (one source trying \
+many ports of one host; `outcomes.answered` are open ports, `rejected` closed, `unanswered` filtered), \
+`host_sweep` (one port tried on many hosts), `possible_syn_flood` (many unanswered SYNs to one server endpoint). \
+`statistics.connection_attempts` and the `unanswered_syns` pattern show how many attempts got no reply; \
+`statistics.conn_states` counts S0 (no answer), REJ (refused), RSTOS0 (client gave up after its SYN - typical of \
+half-open scanning) and RSTO after a SYN-ACK (a SYN scan hitting an open port). `statistics.rst_distribution` \
+shows who sends the RSTs (`by_source`, `by_direction`): RSTs from one address for many connections suggest a \
+firewall or IPS injecting resets. Then analyze_tcp_connections with server_ip or server_port to list the \
+connections of a suspect host (detailed=true for timing and `history`), and analyze_traffic_flow for a server \
+under attack. Report each finding with its evidence (addresses, counts, connection names), a severity, and what \
+would confirm or rule it out; the patterns are observations, not proof of intent.";
