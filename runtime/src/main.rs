@@ -3,17 +3,20 @@
 //! Layout: [`sandbox`] runs analyzer components under wasmtime with limits;
 //! [`registry`] turns their self-descriptions into MCP tools and prompts;
 //! [`input`] opens captures (confined paths, guarded downloads); [`service`]
-//! runs one tool call end to end; [`mcp`] serves it all over stdio or HTTP;
-//! this file is the command line.
+//! runs one tool call end to end, [`one_pass`] several over one read;
+//! [`guide`] says which tool answers what; [`mcp`] serves it all over stdio
+//! or HTTP; this file is the command line.
 
 mod config;
+mod guide;
 mod input;
 mod mcp;
+mod one_pass;
 mod registry;
 mod sandbox;
 mod service;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -28,7 +31,7 @@ use crate::input::{CaptureInputs, DownloadPolicy};
 use crate::registry::Registry;
 use crate::sandbox::limits::LimitSettings;
 use crate::sandbox::{ComponentCache, Sandbox};
-use crate::service::ToolService;
+use crate::service::{CallObserver, ToolService};
 
 /// A hardened MCP server for packet-capture analysis. Every byte of a capture
 /// is parsed inside a WebAssembly sandbox with fuel, memory and time limits.
@@ -55,14 +58,23 @@ enum Command {
         #[command(flatten)]
         common: CommonArgs,
     },
-    /// Run one tool on one capture and print its JSON result.
+    /// Run a tool on one capture and print its JSON result; with several
+    /// tools (`dns,tcp_connections` or `all`) the capture is read once for all.
     Analyze {
-        /// A tool name (`analyze_capinfos`) or an analyzer with one tool (`capinfos`).
+        /// A tool name (`analyze_capinfos`), an analyzer with one tool
+        /// (`capinfos`), a comma-separated list of them, or `all`.
         tool: String,
         /// The capture: a path (inside the allowed directories) or an http(s) URL.
         capture: String,
-        /// The tool's parameters as a JSON object, e.g. '{"max_packets": 1000}'.
+        /// The tool's parameters as a JSON object, e.g. '{"max_packets": 1000}';
+        /// with several tools, an object keyed by tool name.
         params: Option<String>,
+        /// Show a progress bar on the terminal (default: when stderr is a terminal).
+        #[arg(long, overrides_with = "no_progress")]
+        progress: bool,
+        /// Never show a progress bar.
+        #[arg(long)]
+        no_progress: bool,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -71,6 +83,13 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Print the guide to which tool answers which question (the MCP
+        /// resource pcapsule://guide) instead.
+        #[arg(long, conflicts_with = "json")]
+        guide: bool,
+        /// Print one prompt's text (as MCP clients get it).
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["json", "guide"])]
+        prompt: Option<String>,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -98,6 +117,13 @@ struct ServeArgs {
     /// PCAPSULE_AUTH_TOKEN or --auth-token-file.
     #[arg(long)]
     allow_unauthenticated_http: bool,
+    /// MCP sessions open at once over HTTP; a client opening one more is
+    /// told the server is busy (503) and when to retry.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_sessions: usize,
+    /// Close an HTTP session after this many seconds without a request.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    session_idle_secs: u64,
     /// File holding the HTTP bearer token (never pass a token as an argument:
     /// other users can read process arguments).
     #[arg(long, value_name = "FILE")]
@@ -185,8 +211,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => serve(cli.serve, cli.common).await,
         Some(Command::Serve { serve: s, common }) => serve(s, common).await,
-        Some(Command::Analyze { tool, capture, params, common }) => analyze(&tool, &capture, params, common).await,
-        Some(Command::List { json, common }) => list(json, common).await,
+        Some(Command::Analyze { tool, capture, params, progress, no_progress, common }) => {
+            let bar = if no_progress {
+                Some(false)
+            } else if progress {
+                Some(true)
+            } else {
+                None
+            };
+            analyze(&tool, &capture, params, bar, common).await
+        }
+        Some(Command::List { json, guide, prompt, common }) => list(ListFormat::new(json, guide, prompt), common).await,
     }
 }
 
@@ -265,7 +300,12 @@ async fn serve(args: ServeArgs, common: CommonArgs) -> Result<ExitCode> {
         Transport::Stdio => mcp::serve_stdio(service).await?,
         Transport::Http => {
             let token = auth_token(&args)?;
-            let policy = mcp::HttpPolicy { token, allowed_origins: args.allow_origins.clone() };
+            let policy = mcp::HttpPolicy {
+                token,
+                allowed_origins: args.allow_origins.clone(),
+                max_sessions: args.max_sessions.max(1),
+                session_idle: Duration::from_secs(args.session_idle_secs.max(1)),
+            };
             mcp::serve_http(service, &args.host, args.port, policy, args.allow_unauthenticated_http).await?
         }
     }
@@ -291,10 +331,15 @@ fn auth_token(args: &ServeArgs) -> Result<Option<String>> {
     }
 }
 
-async fn analyze(tool: &str, capture: &str, params: Option<String>, common: CommonArgs) -> Result<ExitCode> {
+async fn analyze(
+    tools: &str,
+    capture: &str,
+    params: Option<String>,
+    progress_bar: Option<bool>,
+    common: CommonArgs,
+) -> Result<ExitCode> {
     let service = build_service(&common).await?;
-    let tool = resolve_tool(&service.registry, tool)?;
-    let mut arguments: Map<String, Value> = match params {
+    let params: Map<String, Value> = match params {
         Some(text) => match serde_json::from_str(&text) {
             Ok(Value::Object(map)) => map,
             Ok(_) => bail!("the parameters must be a JSON object, e.g. '{{\"max_packets\": 1000}}'"),
@@ -302,21 +347,82 @@ async fn analyze(tool: &str, capture: &str, params: Option<String>, common: Comm
         },
         None => Map::new(),
     };
-    arguments.insert(registry::CAPTURE_PARAM.into(), Value::String(capture.to_string()));
-    let outcome = service.call(&tool, arguments).await;
+    let observer = CallObserver::default();
+    let show_bar = progress_bar.unwrap_or_else(|| std::io::stderr().is_terminal());
+    // Unknown names are usage errors (exit 2), found before anything runs.
+    let several = tools == "all" || tools.contains(',');
+    let names: Vec<String> = if tools == "all" {
+        Vec::new()
+    } else {
+        tools.split(',').map(|t| resolve_tool(&service.registry, t.trim())).collect::<Result<_>>()?
+    };
+    let call = async {
+        if several {
+            let mut arguments = Map::new();
+            if !names.is_empty() {
+                arguments.insert("tools".into(), names.iter().cloned().map(Value::String).collect());
+            }
+            arguments.insert("params".into(), Value::Object(params));
+            arguments.insert(registry::CAPTURE_PARAM.into(), Value::String(capture.to_string()));
+            one_pass::ManyRequest::from_arguments(&service.registry, arguments)?.run(&service, &observer).await
+        } else {
+            let mut arguments = params;
+            arguments.insert(registry::CAPTURE_PARAM.into(), Value::String(capture.to_string()));
+            service.call_observed(&names[0], arguments, &observer).await
+        }
+    };
+    let outcome = if show_bar {
+        tokio::select! {
+            outcome = call => outcome,
+            _ = show_progress(&observer) => unreachable!("the progress bar never finishes on its own"),
+        }
+    } else {
+        call.await
+    };
     let mut stdout = std::io::stdout().lock();
     match outcome {
         Ok(result) => {
             let text = serde_json::to_string_pretty(&result)?;
             // A closed pipe (`| head`) is not an error worth reporting.
             let _ = writeln!(stdout, "{text}");
-            Ok(ExitCode::SUCCESS)
+            let failed = result.get("errors").and_then(Value::as_object).is_some_and(|e| !e.is_empty());
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         Err(error) => {
             let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&error.to_json())?);
             eprintln!("pcapsule: {error}");
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// A progress bar on stderr over the capture bytes analyzed; appears only
+/// once an analysis has run for a moment, so quick ones print nothing.
+/// Never completes: the caller drops it, which clears the bar.
+async fn show_progress(observer: &CallObserver) {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let total = observer.total.get().copied().unwrap_or(0);
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} analyzing [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    // Clears the line when the call ends and this future is dropped.
+    struct ClearOnDrop(ProgressBar);
+    impl Drop for ClearOnDrop {
+        fn drop(&mut self) {
+            self.0.finish_and_clear();
+        }
+    }
+    let bar = ClearOnDrop(bar);
+    loop {
+        if let Some(total) = observer.total.get() {
+            bar.0.set_length(*total);
+        }
+        bar.0.set_position(observer.progress.bytes());
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -336,9 +442,44 @@ fn resolve_tool(registry: &Registry, wanted: &str) -> Result<String> {
     bail!("no tool or analyzer named `{wanted}`; tools: {}", tools.join(", "))
 }
 
-async fn list(as_json: bool, common: CommonArgs) -> Result<ExitCode> {
+/// What `pcapsule list` prints.
+enum ListFormat {
+    Text,
+    Json,
+    Guide,
+    Prompt(String),
+}
+
+impl ListFormat {
+    fn new(json: bool, guide: bool, prompt: Option<String>) -> Self {
+        match (json, guide, prompt) {
+            (_, _, Some(name)) => ListFormat::Prompt(name),
+            (_, true, None) => ListFormat::Guide,
+            (true, false, None) => ListFormat::Json,
+            (false, false, None) => ListFormat::Text,
+        }
+    }
+}
+
+async fn list(format: ListFormat, common: CommonArgs) -> Result<ExitCode> {
     let service = build_service(&common).await?;
     let registry = &service.registry;
+    let as_json = match format {
+        ListFormat::Guide => {
+            let _ = write!(std::io::stdout().lock(), "{}", guide::guide(registry));
+            return Ok(ExitCode::SUCCESS);
+        }
+        ListFormat::Prompt(name) => {
+            let Some(prompt) = registry.prompt(&name) else {
+                let known: Vec<&str> = registry.prompts().map(|p| p.name.as_str()).collect();
+                bail!("no prompt named `{name}`; prompts: {}", known.join(", "));
+            };
+            let _ = writeln!(std::io::stdout().lock(), "{}", prompt.text);
+            return Ok(ExitCode::SUCCESS);
+        }
+        ListFormat::Json => true,
+        ListFormat::Text => false,
+    };
     let analyzers: Vec<Value> = registry
         .analyzers
         .iter()
@@ -400,5 +541,10 @@ async fn list(as_json: bool, common: CommonArgs) -> Result<ExitCode> {
             );
         }
     }
+    let _ = writeln!(
+        out,
+        "\nanalyze_many runs several tools over one read (`pcapsule analyze all CAPTURE`).\n\
+         `pcapsule list --guide` says which tool answers which question; `--prompt NAME` prints a prompt."
+    );
     Ok(ExitCode::SUCCESS)
 }

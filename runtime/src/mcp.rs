@@ -14,9 +14,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
-    GetPromptResult, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, Prompt, PromptMessage, Role, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ProgressToken, Prompt, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Resource, ResourceContents, Role, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -25,13 +25,16 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::guide::{GUIDE_URI, PROMPT_URI_PREFIX};
+use crate::one_pass::{self, ManyRequest};
 use crate::service::{CallObserver, ToolService};
 
 const INSTRUCTIONS: &str = "pcapsule analyzes packet captures (pcap/pcapng) inside a WebAssembly sandbox. \
 Every tool takes `pcap_file`: a path inside the server's allowed directories or an http(s) URL. Start with \
 analyze_capinfos to see what a capture holds, then use the protocol tools. Results are summaries first; long \
 per-packet lists are paged with `limit`/`offset` (follow `pagination.next_offset`). A failed call returns \
-isError with {\"error\": {\"kind\", \"message\"}} saying what to change.";
+isError with {\"error\": {\"kind\", \"message\"}} saying what to change. analyze_many runs several tools over \
+one read of a capture. The resource pcapsule://guide says which tool answers which question.";
 
 /// The MCP server handler: a thin adapter over the shared [`ToolService`].
 #[derive(Clone)]
@@ -43,30 +46,35 @@ pub struct PcapsuleMcp {
 impl PcapsuleMcp {
     /// Builds the MCP tool list once from the registry.
     pub fn new(service: Arc<ToolService>) -> Self {
-        let tools = service
+        let annotations = ToolAnnotations::new()
+            .read_only(true)
+            .destructive(false)
+            .idempotent(true)
+            // `pcap_file` may be a URL on the open web.
+            .open_world(true);
+        let mut tools: Vec<Tool> = service
             .registry
             .tools()
             .map(|entry| {
                 Tool::new(entry.name.clone(), entry.description.clone(), Arc::new(entry.input_schema.clone()))
                     .with_title(entry.title.clone())
                     .with_raw_output_schema(Arc::new(entry.output_schema.clone()))
-                    .with_annotations(
-                        ToolAnnotations::new()
-                            .read_only(true)
-                            .destructive(false)
-                            .idempotent(true)
-                            // `pcap_file` may be a URL on the open web.
-                            .open_world(true),
-                    )
+                    .with_annotations(annotations.clone())
             })
             .collect();
+        tools.push(
+            Tool::new(one_pass::TOOL_NAME, one_pass::DESCRIPTION, Arc::new(one_pass::input_schema(&service.registry)))
+                .with_title("Several analyses in one pass")
+                .with_raw_output_schema(Arc::new(one_pass::output_schema()))
+                .with_annotations(annotations),
+        );
         PcapsuleMcp { service, tools: Arc::new(tools) }
     }
 }
 
 impl ServerHandler for PcapsuleMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().build())
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_prompts().enable_resources().build())
             .with_server_info(Implementation::new("pcapsule", env!("CARGO_PKG_VERSION")).with_title("pcapsule"))
             .with_instructions(INSTRUCTIONS)
     }
@@ -88,12 +96,19 @@ impl ServerHandler for PcapsuleMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        if self.service.registry.tool(&request.name).is_none() {
+        let many = request.name == one_pass::TOOL_NAME;
+        if !many && self.service.registry.tool(&request.name).is_none() {
             return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
         }
         let arguments = request.arguments.unwrap_or_default();
         let observer = CallObserver::default();
-        let call = self.service.call_observed(&request.name, arguments, &observer);
+        let call = async {
+            if many {
+                ManyRequest::from_arguments(&self.service.registry, arguments)?.run(&self.service, &observer).await
+            } else {
+                self.service.call_observed(&request.name, arguments, &observer).await
+            }
+        };
         let progress = report_progress(&observer, context.meta.get_progress_token(), &context.peer);
         // A cancelled request drops the call: the guest stops at its next
         // epoch tick and the store, stream and any download are freed.
@@ -109,10 +124,10 @@ impl ServerHandler for PcapsuleMcp {
             Ok(value) => CallToolResult::structured(value),
             Err(error) => {
                 tracing::info!(tool = %request.name, kind = error.kind, "tool error: {}", error.message);
-                let body = error.to_json();
-                let mut result = CallToolResult::error(vec![ContentBlock::text(body.to_string())]);
-                result.structured_content = Some(body);
-                result
+                // Text only: structuredContent must match the tool's
+                // outputSchema, which describes results, not errors (the
+                // MCP Inspector's client rejects a mismatch).
+                CallToolResult::error(vec![ContentBlock::text(error.to_json().to_string())])
             }
         };
         Ok(result.into())
@@ -147,6 +162,57 @@ impl ServerHandler for PcapsuleMcp {
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, prompt.text.clone())])
             .with_description(prompt.description.clone())
             .into())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        Ok(ListResourcesResult::with_all_items(self.resources()))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        let registry = &self.service.registry;
+        let text = if request.uri == GUIDE_URI {
+            crate::guide::guide(registry)
+        } else if let Some(prompt) = request.uri.strip_prefix(PROMPT_URI_PREFIX).and_then(|name| registry.prompt(name))
+        {
+            format!("# {}\n\n{}\n\n{}\n", prompt.title, prompt.description, prompt.text)
+        } else {
+            let known: Vec<String> = self.resources().into_iter().map(|r| r.uri).collect();
+            return Err(McpError::resource_not_found(
+                format!("no resource `{}`; resources: {}", request.uri, known.join(", ")),
+                None,
+            ));
+        };
+        let contents = ResourceContents::text(text, request.uri).with_mime_type("text/markdown");
+        Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+}
+
+impl PcapsuleMcp {
+    /// The guide and one document per prompt.
+    fn resources(&self) -> Vec<Resource> {
+        let mut resources = vec![
+            Resource::new(GUIDE_URI, "guide")
+                .with_title("Which pcapsule tool answers which question")
+                .with_description("Every tool with what it answers and its parameters, and the prompts.")
+                .with_mime_type("text/markdown"),
+        ];
+        for prompt in self.service.registry.prompts() {
+            resources.push(
+                Resource::new(format!("{PROMPT_URI_PREFIX}{}", prompt.name), prompt.name.clone())
+                    .with_title(prompt.title.clone())
+                    .with_description(prompt.description.clone())
+                    .with_mime_type("text/markdown"),
+            );
+        }
+        resources
     }
 }
 
@@ -185,12 +251,16 @@ pub async fn serve_stdio(service: Arc<ToolService>) -> Result<()> {
     Ok(())
 }
 
-/// Who may use the HTTP endpoint.
+/// Who may use the HTTP endpoint, and how much of it.
 pub struct HttpPolicy {
     /// Required bearer token, if any.
     pub token: Option<String>,
     /// Browser origins allowed besides loopback ones (`--allow-origin`).
     pub allowed_origins: Vec<String>,
+    /// MCP sessions open at once; a new one over this gets 503.
+    pub max_sessions: usize,
+    /// A session with no request for this long is closed.
+    pub session_idle: std::time::Duration,
 }
 
 /// The policy as the middleware checks it.
@@ -198,6 +268,8 @@ pub struct HttpPolicy {
 struct HttpGuard {
     token: Option<Arc<String>>,
     allowed_origins: Arc<Vec<String>>,
+    sessions: Arc<LocalSessionManager>,
+    max_sessions: usize,
 }
 
 /// Largest HTTP request body: MCP requests are small JSON documents.
@@ -250,10 +322,18 @@ fn http_app(service: Arc<ToolService>, policy: HttpPolicy, host: &str, shutdown:
     if !is_loopback_name(host) {
         config = config.disable_allowed_hosts();
     }
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(policy.session_idle);
+    let sessions = Arc::new(sessions);
     let mcp: StreamableHttpService<PcapsuleMcp, LocalSessionManager> =
-        StreamableHttpService::new(move || Ok(handler.clone()), Default::default(), config);
+        StreamableHttpService::new(move || Ok(handler.clone()), sessions.clone(), config);
     let origins = policy.allowed_origins.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect();
-    let guard = HttpGuard { token: policy.token.map(Arc::new), allowed_origins: Arc::new(origins) };
+    let guard = HttpGuard {
+        token: policy.token.map(Arc::new),
+        allowed_origins: Arc::new(origins),
+        sessions,
+        max_sessions: policy.max_sessions,
+    };
     axum::Router::new()
         .nest_service("/mcp", mcp)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
@@ -290,24 +370,40 @@ async fn guard_request(State(guard): State<HttpGuard>, request: Request, next: N
                 .into_response();
         }
     }
-    let Some(expected) = &guard.token else {
-        return next.run(request).await;
-    };
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
-        return next.run(request).await;
+    if let Some(expected) = &guard.token {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "pcapsule: missing or wrong bearer token (Authorization: Bearer <PCAPSULE_AUTH_TOKEN>)\n",
+            )
+                .into_response();
+        }
     }
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        "pcapsule: missing or wrong bearer token (Authorization: Bearer <PCAPSULE_AUTH_TOKEN>)\n",
-    )
-        .into_response()
+    // A POST without a session id opens a session (it carries `initialize`).
+    // Check-then-create is not atomic: racing initializes may overshoot by
+    // the few requests in flight, which still bounds the sessions kept.
+    let opens_session =
+        request.method() == axum::http::Method::POST && !request.headers().contains_key("mcp-session-id");
+    if opens_session && guard.sessions.sessions.read().await.len() >= guard.max_sessions {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            format!(
+                "pcapsule: busy: {} MCP sessions are open, the most this server allows (--max-sessions); retry \
+                 later, or close idle sessions (HTTP DELETE /mcp with their Mcp-Session-Id)\n",
+                guard.max_sessions
+            ),
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 /// Compares without leaking where the first difference is.

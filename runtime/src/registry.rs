@@ -30,6 +30,36 @@ pub struct ToolEntry {
     pub input_schema: Map<String, Value>,
     /// JSON Schema of the result.
     pub output_schema: Map<String, Value>,
+    /// `input_schema`, compiled.
+    validator: jsonschema::Validator,
+}
+
+/// Problems reported per rejected call: enough to fix them, few enough to read.
+const MAX_REPORTED_PROBLEMS: usize = 5;
+
+impl ToolEntry {
+    /// Checks a call's arguments (`pcap_file` included) against the tool's
+    /// input schema; on failure says which fields are wrong and why.
+    pub fn check_arguments(&self, arguments: &Value) -> Result<(), String> {
+        let problems: Vec<String> = self
+            .validator
+            .iter_errors(arguments)
+            .take(MAX_REPORTED_PROBLEMS)
+            .map(|error| {
+                let at = error.instance_path().to_string();
+                let field = if at.is_empty() { "the arguments".to_string() } else { format!("`{}`", &at[1..]) };
+                format!("{field}: {error}")
+            })
+            .collect();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "invalid arguments for {}: {}. The tool's inputSchema (tools/list) gives every parameter",
+            self.name,
+            problems.join("; ")
+        ))
+    }
 }
 
 /// A prompt as clients see it.
@@ -99,14 +129,23 @@ impl Registry {
                     .with_context(|| format!("{}: tool {} has an invalid params schema", analyzer.origin, tool.name))?;
                 let result: Value = serde_json::from_str(&tool.result_schema)
                     .with_context(|| format!("{}: tool {} has an invalid result schema", analyzer.origin, tool.name))?;
+                let input_schema =
+                    with_capture_param(params).with_context(|| format!("{}: tool {}", analyzer.origin, tool.name))?;
+                let validator = jsonschema::validator_for(&Value::Object(input_schema.clone())).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: tool {} has a params schema that does not compile: {e}",
+                        analyzer.origin,
+                        tool.name
+                    )
+                })?;
                 let entry = ToolEntry {
                     analyzer: index,
                     name: tool.name.clone(),
                     title: tool.title.clone(),
                     description: tool.description.clone(),
-                    input_schema: with_capture_param(params)
-                        .with_context(|| format!("{}: tool {}", analyzer.origin, tool.name))?,
+                    input_schema,
                     output_schema: object_schema(result),
+                    validator,
                 };
                 if tools.insert(tool.name.clone(), entry).is_some() {
                     bail!("tool {} is provided twice (the second by {})", tool.name, analyzer.origin);

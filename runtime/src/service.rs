@@ -6,11 +6,12 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
+use tokio::io::AsyncRead;
 
 use crate::input::{CaptureInputs, CountingReader, InputError, ReadProgress};
 use crate::registry::{CAPTURE_PARAM, Registry};
-use crate::sandbox::limits::{LimitKind, LimitSettings};
-use crate::sandbox::{CallError, RunError, RunRequest, Sandbox};
+use crate::sandbox::limits::{LimitKind, LimitSettings, Limits};
+use crate::sandbox::{CallError, LoadedAnalyzer, RunError, RunRequest, Sandbox};
 
 /// Largest parameter object passed to an analyzer, as JSON text.
 const MAX_PARAMS_BYTES: usize = 64 * 1024;
@@ -74,27 +75,114 @@ impl From<InputError> for ToolError {
     }
 }
 
-impl ToolService {
-    /// Runs tool `name` with `arguments` (a JSON object with `pcap_file`).
-    pub async fn call(self: &Arc<Self>, name: &str, arguments: Map<String, Value>) -> Result<Value, ToolError> {
-        self.call_observed(name, arguments, &CallObserver::default()).await
-    }
+/// One tool of a call, checked and ready to run.
+struct PreparedTool {
+    analyzer: Arc<LoadedAnalyzer>,
+    tool: String,
+    params_json: String,
+    limits: Limits,
+}
 
-    /// Like [`ToolService::call`], reporting the capture size and the bytes
-    /// streamed into the analyzer through `observer` as the call runs.
+/// What [`ToolService::call_many`] returns: each tool's own outcome, in the
+/// order asked.
+pub type ToolOutcomes = Vec<(String, Result<Value, ToolError>)>;
+
+/// Capture bytes handed to each analyzer at a time in a one-pass run.
+const FAN_OUT_CHUNK: usize = 256 * 1024;
+
+impl ToolService {
+    /// Runs tool `name` with `arguments` (a JSON object with `pcap_file`),
+    /// reporting the capture size and the bytes streamed into the analyzer
+    /// through `observer` as the call runs.
     pub async fn call_observed(
         self: &Arc<Self>,
         name: &str,
         arguments: Map<String, Value>,
         observer: &CallObserver,
     ) -> Result<Value, ToolError> {
+        let (capture, prepared) = self.prepare(name, arguments)?;
+        let _running = self.admit()?;
+        let opened = self.inputs.open(&capture).await?;
+        observer.total.set(opened.size).ok();
+        let stream = CountingReader::new(capture_stream(opened.file, opened.size), observer.progress.clone());
+        self.run_prepared(prepared, &opened.name, opened.size, stream, &capture).await
+    }
+
+    /// Runs several tools over one read of `capture`: the file is read once
+    /// and each chunk is handed to every analyzer, which run side by side.
+    /// `tools` pairs tool names with their parameters (without `pcap_file`).
+    /// A tool that fails does not stop the others.
+    pub async fn call_many(
+        self: &Arc<Self>,
+        capture: &str,
+        tools: Vec<(String, Map<String, Value>)>,
+        observer: &CallObserver,
+    ) -> Result<ToolOutcomes, ToolError> {
+        if tools.is_empty() {
+            return Err(ToolError::new("bad_params", "name at least one tool to run"));
+        }
+        let mut prepared = Vec::new();
+        for (name, mut params) in tools {
+            if prepared.iter().any(|p: &PreparedTool| p.tool == name) {
+                return Err(ToolError::new("bad_params", format!("`{name}` is named twice: name each tool once")));
+            }
+            params.insert(CAPTURE_PARAM.into(), Value::String(capture.to_string()));
+            let (_, tool) =
+                self.prepare(&name, params).map_err(|e| ToolError::new(e.kind, format!("{name}: {}", e.message)))?;
+            prepared.push(tool);
+        }
+        // One capture read, one permit: the analyzers share the read and
+        // mostly wait on each other's pace.
+        let _running = self.admit()?;
+        let opened = self.inputs.open(capture).await?;
+        observer.total.set(opened.size).ok();
+        let source = CountingReader::new(capture_stream(opened.file, opened.size), observer.progress.clone());
+        let mut writers = Vec::new();
+        // Dropping the set (a cancelled call) aborts every analyzer and the pump.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, tool) in prepared.into_iter().enumerate() {
+            let (reader, writer) = tokio::io::duplex(FAN_OUT_CHUNK);
+            writers.push(writer);
+            let service = self.clone();
+            let name = opened.name.clone();
+            let size = opened.size;
+            let spec = capture.to_string();
+            tasks.spawn(async move {
+                let tool_name = tool.tool.clone();
+                let outcome = service.run_prepared(tool, &name, size, reader, &spec).await;
+                Some((index, tool_name, outcome))
+            });
+        }
+        tasks.spawn(async move {
+            fan_out(source, writers).await;
+            None
+        });
+        let mut outcomes: Vec<Option<(String, Result<Value, ToolError>)>> = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Some((index, name, outcome))) => {
+                    if outcomes.len() <= index {
+                        outcomes.resize_with(index + 1, || None);
+                    }
+                    outcomes[index] = Some((name, outcome));
+                }
+                Ok(None) => {}
+                Err(e) => return Err(ToolError::new("internal", format!("a one-pass task failed: {e}"))),
+            }
+        }
+        Ok(outcomes.into_iter().flatten().collect())
+    }
+
+    /// Checks the tool name and the arguments (against the tool's JSON
+    /// Schema, before any guest sees them); returns the capture spec.
+    fn prepare(&self, name: &str, arguments: Map<String, Value>) -> Result<(String, PreparedTool), ToolError> {
         let Some(tool) = self.registry.tool(name) else {
             let known: Vec<&str> = self.registry.tools().map(|t| t.name.as_str()).collect();
             return Err(ToolError::new("unknown_tool", format!("no tool named `{name}`; tools: {}", known.join(", "))));
         };
         let mut params = arguments;
-        let capture = match params.remove(CAPTURE_PARAM) {
-            Some(Value::String(s)) => s,
+        let capture = match params.get(CAPTURE_PARAM) {
+            Some(Value::String(s)) => s.clone(),
             Some(other) => {
                 return Err(ToolError::new(
                     "bad_params",
@@ -108,44 +196,96 @@ impl ToolService {
                 ));
             }
         };
-        let params_json = Value::Object(params).to_string();
+        let arguments = Value::Object(params);
+        let params_size = arguments.to_string().len();
         // Checked before anything reaches the guest: a string larger than its
         // memory would trap inside the guest's allocator, looking like a bug.
-        if params_json.len() > MAX_PARAMS_BYTES {
+        if params_size > MAX_PARAMS_BYTES {
             return Err(ToolError::new(
                 "bad_params",
-                format!(
-                    "the parameters take {} bytes of JSON; at most {MAX_PARAMS_BYTES} are accepted",
-                    params_json.len()
-                ),
+                format!("the parameters take {params_size} bytes of JSON; at most {MAX_PARAMS_BYTES} are accepted"),
             ));
         }
-        // Over the limit, say so at once rather than queue: a client that
-        // waits for an answer it cannot get is worse off than one told to retry.
-        let _running = self.running.try_acquire().map_err(|_| {
+        tool.check_arguments(&arguments).map_err(|problems| ToolError::new("bad_params", problems))?;
+        let Value::Object(map) = arguments else { unreachable!("built from a map above") };
+        params = map;
+        params.remove(CAPTURE_PARAM);
+        let analyzer = self.registry.analyzers[tool.analyzer].clone();
+        let limits = self.limits.for_analyzer(&analyzer.info.name);
+        let params_json = Value::Object(params).to_string();
+        Ok((capture, PreparedTool { analyzer, tool: name.to_string(), params_json, limits }))
+    }
+
+    /// A permit to run, or `busy` at once: a client that waits for an answer
+    /// it cannot get is worse off than one told to retry.
+    fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ToolError> {
+        self.running.try_acquire().map_err(|_| {
             ToolError::new(
                 "busy",
                 "pcapsule is already running as many analyses as it allows at once (--max-concurrent-calls): \
                  retry in a moment",
             )
-        })?;
-        let analyzer = self.registry.analyzers[tool.analyzer].clone();
-        let limits = self.limits.for_analyzer(&analyzer.info.name);
-        let opened = self.inputs.open(&capture).await?;
+        })
+    }
+
+    async fn run_prepared(
+        &self,
+        prepared: PreparedTool,
+        capture_name: &str,
+        capture_size: u64,
+        stream: impl AsyncRead + Send + Sync + 'static,
+        spec: &str,
+    ) -> Result<Value, ToolError> {
+        let PreparedTool { analyzer, tool, params_json, limits } = prepared;
         let request = RunRequest {
-            tool: name.to_string(),
+            tool,
             params_json,
-            capture_name: opened.name.clone(),
-            capture_size: Some(opened.size),
+            capture_name: capture_name.to_string(),
+            capture_size: Some(capture_size),
             max_packets: self.max_packets,
         };
-        observer.total.set(opened.size).ok();
-        let capture_stream = CountingReader::new(tokio::fs::File::from_std(opened.file), observer.progress.clone());
-        let outcome = self.sandbox.run(&analyzer, request, capture_stream, limits).await;
-        let json = outcome.map_err(|e| call_error(e, &analyzer.info.name, &capture))?;
+        let outcome = self.sandbox.run(&analyzer, request, stream, limits).await;
+        let json = outcome.map_err(|e| call_error(e, &analyzer.info.name, spec))?;
         serde_json::from_str(&json).map_err(|e| {
             ToolError::new("internal", format!("the {} analyzer returned invalid JSON: {e}", analyzer.info.name))
         })
+    }
+}
+
+/// The capture as opened, cut at the size it had then: a file that keeps
+/// growing (a capture still being written) is analyzed as it was when the
+/// call began, so progress and totals agree and the call always ends. A file
+/// that shrinks simply ends early, which the analyzer reports as cut short.
+fn capture_stream(file: std::fs::File, size: u64) -> impl AsyncRead + Send + Sync + Unpin + 'static {
+    use tokio::io::AsyncReadExt;
+    tokio::fs::File::from_std(file).take(size)
+}
+
+/// Reads `source` once and writes every chunk to each writer; a writer whose
+/// analyzer has finished (or stopped reading) is dropped, the rest go on.
+async fn fan_out(mut source: impl AsyncRead + Unpin, mut writers: Vec<tokio::io::DuplexStream>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut chunk = vec![0u8; FAN_OUT_CHUNK];
+    while !writers.is_empty() {
+        let n = match source.read(&mut chunk).await {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                // Each analyzer sees its stream end early and says so.
+                tracing::warn!("reading the capture for a one-pass run failed: {e}");
+                break;
+            }
+        };
+        let mut alive = Vec::with_capacity(writers.len());
+        for mut writer in writers {
+            if writer.write_all(&chunk[..n]).await.is_ok() {
+                alive.push(writer);
+            }
+        }
+        writers = alive;
+    }
+    for mut writer in writers {
+        let _ = writer.shutdown().await;
     }
 }
 
@@ -200,5 +340,40 @@ fn call_error(error: CallError, analyzer: &str, capture: &str) -> ToolError {
                 ),
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use tokio::io::AsyncReadExt;
+
+    use super::capture_stream;
+
+    async fn read_all(file: std::fs::File, size: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        capture_stream(file, size).read_to_end(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn a_growing_file_is_read_as_it_was_when_opened() {
+        let mut writer = tempfile::NamedTempFile::new().unwrap();
+        writer.write_all(&[1; 1000]).unwrap();
+        let file = writer.reopen().unwrap();
+        let size = file.metadata().unwrap().len();
+        writer.write_all(&[2; 5000]).unwrap();
+        assert_eq!(read_all(file, size).await, vec![1; 1000]);
+    }
+
+    #[tokio::test]
+    async fn a_shrinking_file_ends_early() {
+        let mut writer = tempfile::NamedTempFile::new().unwrap();
+        writer.write_all(&[1; 1000]).unwrap();
+        let file = writer.reopen().unwrap();
+        let size = file.metadata().unwrap().len();
+        writer.as_file().set_len(300).unwrap();
+        assert_eq!(read_all(file, size).await.len(), 300);
     }
 }

@@ -88,3 +88,70 @@ fn config_file_sets_limits() {
     let bad = run(&["list", "--config", config.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn list_prints_the_guide_and_prompts() {
+    let guide = run(&["list", "--guide"]);
+    assert!(guide.status.success());
+    let text = String::from_utf8_lossy(&guide.stdout);
+    let tools: Value = serde_json::from_slice(&run(&["list", "--json"]).stdout).unwrap();
+    for analyzer in tools["analyzers"].as_array().unwrap() {
+        for tool in analyzer["tools"].as_array().unwrap() {
+            assert!(text.contains(&format!("`{}`", tool["name"].as_str().unwrap())), "guide lacks {}", tool["name"]);
+        }
+    }
+    assert!(text.contains("analyze_many"));
+    let prompt = run(&["list", "--prompt", "capture_overview"]);
+    assert!(prompt.status.success());
+    assert!(String::from_utf8_lossy(&prompt.stdout).contains("analyze_capinfos"));
+    let missing = run(&["list", "--prompt", "nope"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("capture_overview"));
+}
+
+#[test]
+fn analyze_all_reads_once_and_reports_every_tool() {
+    let out = run(&["analyze", "all", "fixtures/captures/dns-udp-ethernet.pcap"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["results"]["analyze_capinfos"]["packet_count"], 4);
+    assert_eq!(v["results"]["analyze_dns_packets"]["dns_packets_found"], 4);
+    let two = run(&["analyze", "capinfos,dns", "fixtures/captures/dns-udp-ethernet.pcap"]);
+    let v: Value = serde_json::from_slice(&two.stdout).unwrap();
+    assert_eq!(v["results"].as_object().unwrap().len(), 2, "{v}");
+    let bad = run(&["analyze", "capinfos,nosuch", "fixtures/captures/dns-udp-ethernet.pcap"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no tool or analyzer named `nosuch`"));
+}
+
+/// Runs `pcapsule` under a pseudo-terminal (util-linux `script`), where a
+/// progress bar may appear; returns what the terminal showed.
+fn on_a_terminal(args: &[&str]) -> Option<String> {
+    if !common::have("script") {
+        return None;
+    }
+    let mut command = vec![pcapsule().display().to_string()];
+    command.extend(args.iter().map(|a| a.to_string()));
+    command.extend(["--cache-dir".to_string(), cache_dir().display().to_string()]);
+    let line = command.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
+    let out = Command::new("script").args(["-qec", &format!("{line} >/dev/null"), "/dev/null"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_progress_bar_on_a_terminal_and_silence_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("syns.pcap");
+    common::write_syn_capture(&capture, 1_500_000);
+    let path = capture.to_str().unwrap();
+    let allow = dir.path().to_str().unwrap();
+    let args = ["analyze", "analyze_tcp_anomalies", path, "--allow-dir", allow];
+    let Some(shown) = on_a_terminal(&args) else { return };
+    assert!(shown.contains("analyzing"), "a bar on the terminal: {shown:?}");
+    let quiet = on_a_terminal(&[&args[..], &["--no-progress"]].concat());
+    assert!(!quiet.unwrap().contains("analyzing"), "--no-progress hides it");
+    let piped = run(&args);
+    assert!(piped.status.success());
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("analyzing"), "no bar when stderr is not a terminal");
+}

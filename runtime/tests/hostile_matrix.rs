@@ -33,7 +33,7 @@ async fn every_tool_survives_every_shared_capture() {
             }
             let result = call(&client, &tool.name, arguments).await;
             calls += 1;
-            let body = result.structured_content.clone().expect("structured content");
+            let body = common::body(&result);
             let text = body.to_string();
             if result.is_error == Some(true) {
                 let kind = body["error"]["kind"].as_str().unwrap_or("?");

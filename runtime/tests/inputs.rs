@@ -117,3 +117,84 @@ async fn urls_are_downloaded_with_checks() {
     assert_eq!(err(&dead)["kind"], "download_failed");
     capped.cancel().await.unwrap();
 }
+
+/// A capture still being written (a live capture): the analysis reads the
+/// file as it was when the call began, ends, and agrees with itself.
+#[tokio::test]
+async fn a_file_growing_while_read_is_analyzed_as_opened() {
+    use std::io::Write;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("live.pcap");
+    common::write_syn_capture(&capture, 200_000);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (stop, capture) = (stop.clone(), capture.clone());
+        std::thread::spawn(move || {
+            let record = std::fs::read(&capture).unwrap()[24..24 + 70].to_vec();
+            let mut file = std::fs::OpenOptions::new().append(true).open(&capture).unwrap();
+            let mut appended = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..1000 {
+                    file.write_all(&record).unwrap();
+                }
+                appended += 1000;
+            }
+            appended
+        })
+    };
+    let root = dir.path().to_str().unwrap().to_string();
+    let client = stdio_client(&["--allow-dir", &root]).await;
+    let result = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        call(&client, "analyze_capinfos", json!({"pcap_file": capture.to_str().unwrap()})),
+    )
+    .await
+    .expect("the analysis ends although the file keeps growing");
+    stop.store(true, Ordering::Relaxed);
+    let appended = writer.join().unwrap();
+    let value = ok(&result);
+    let packets = value["packet_count"].as_u64().unwrap();
+    let size = value["file_size_bytes"].as_u64().unwrap();
+    assert!(packets >= 200_000, "{value}");
+    // The size seen at open can fall inside a record the writer is still
+    // appending: that tail is a partial record, reported as cut short there.
+    let whole_records_end = 24 + packets * 70;
+    assert!(size - whole_records_end < 70, "exactly the packets the file held when opened ({appended} appended since): {value}");
+    if size == whole_records_end {
+        assert!(value.get("cut_short").is_none_or(|c| c.is_null()), "{value}");
+    } else {
+        assert_eq!(value["cut_short"]["offset"], whole_records_end, "a partial last record is reported where it starts: {value}");
+    }
+    client.cancel().await.unwrap();
+}
+
+/// A capture truncated while it is read ends early: a result that says it
+/// was cut short, or a clear error, never a hang or a crash.
+#[tokio::test]
+async fn a_file_shrinking_while_read_ends_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("shrinking.pcap");
+    common::write_syn_capture(&capture, 1_000_000);
+    let root = dir.path().to_str().unwrap().to_string();
+    let client = stdio_client(&["--allow-dir", &root]).await;
+    let truncate = {
+        let capture = capture.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            // Mid-record, so the reader meets a partial packet.
+            std::fs::OpenOptions::new().write(true).open(&capture).unwrap().set_len(24 + 70 * 1000 + 33).unwrap();
+        })
+    };
+    // Truncated while this analysis reads (it takes seconds in a debug build).
+    let during = call(&client, "analyze_tcp_anomalies", json!({"pcap_file": capture.to_str().unwrap()})).await;
+    let text = ok(&during).to_string();
+    assert!(text.contains("cut short"), "the result says the capture was cut short: {text:.2000}");
+    // Read after: the file now ends in the middle of a record.
+    let after = call(&client, "analyze_capinfos", json!({"pcap_file": capture.to_str().unwrap()})).await;
+    assert_eq!(ok(&after)["packet_count"], 1000);
+    assert!(ok(&after)["cut_short"].is_object(), "{:?}", ok(&after));
+    truncate.await.unwrap();
+    client.cancel().await.unwrap();
+}

@@ -120,3 +120,78 @@ async fn foreign_origins_and_huge_bodies_are_refused() {
         .unwrap();
     assert_eq!(huge.status(), 413, "request bodies are capped");
 }
+
+/// POSTs `initialize` without a session id; returns the status and the
+/// session id the server assigned, if any.
+async fn open_session(url: &str) -> (reqwest::StatusCode, Option<String>, String) {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}});
+    let response = reqwest::Client::new()
+        .post(url)
+        .header("Accept", "application/json, text/event-stream")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let id = response.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_string());
+    let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+    let text = response.text().await.unwrap_or_default();
+    (status, id, format!("{text} retry-after={retry_after:?}"))
+}
+
+/// Sends `ping` in session `id`; returns the status.
+async fn ping(url: &str, id: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(url)
+        .header("Accept", "application/json, text/event-stream")
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .header("mcp-session-id", id)
+        .header("mcp-protocol-version", "2025-06-18")
+        .json(&json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn sessions_are_limited_in_number() {
+    install_crypto();
+    let (_child, url) = start_http(&["--max-sessions", "2"], Some(TOKEN)).await;
+    let (s1, first, _) = open_session(&url).await;
+    let (s2, second, _) = open_session(&url).await;
+    assert!(s1.is_success() && s2.is_success(), "{s1} {s2}");
+    let (s3, third, body) = open_session(&url).await;
+    assert_eq!(s3, 503, "a third session is refused: {body}");
+    assert!(third.is_none());
+    assert!(body.contains("--max-sessions") && body.contains("retry-after=Some(\"5\")"), "{body}");
+    // Existing sessions keep working; closing one makes room.
+    assert!(ping(&url, first.as_deref().unwrap()).await.is_success());
+    let closed = reqwest::Client::new()
+        .delete(&url)
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .header("mcp-session-id", second.unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "{}", closed.status());
+    let (s4, _, body) = open_session(&url).await;
+    assert!(s4.is_success(), "room again after a close: {s4} {body}");
+}
+
+#[tokio::test]
+async fn idle_sessions_expire() {
+    install_crypto();
+    let (_child, url) = start_http(&["--max-sessions", "1", "--session-idle-secs", "1"], Some(TOKEN)).await;
+    let (status, id, _) = open_session(&url).await;
+    assert!(status.is_success());
+    let id = id.unwrap();
+    assert!(ping(&url, &id).await.is_success(), "fresh session answers");
+    assert_eq!(open_session(&url).await.0, 503, "the only slot is taken");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(ping(&url, &id).await, 404, "an expired session is gone");
+    let (status, _, body) = open_session(&url).await;
+    assert!(status.is_success(), "its slot is free again: {status} {body}");
+}

@@ -75,3 +75,67 @@ async fn modules_and_max_packets_flags_as_in_mcpcap() {
     assert_eq!(value["max_packets"], 2);
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn arguments_are_checked_against_the_schema_before_the_guest_runs() {
+    let client = stdio_client(&["--allow-dir", "fixtures"]).await;
+    let capture = "fixtures/captures/dns-udp-ethernet.pcap";
+    for (arguments, field) in [
+        (json!({"pcap_file": capture, "limit": "ten"}), "`limit`"),
+        (json!({"pcap_file": capture, "limit": -5}), "`limit`"),
+        (json!({"pcap_file": capture, "detect_any_port": 1}), "`detect_any_port`"),
+        (json!({"pcap_file": capture, "colour": "blue"}), "colour"),
+        (json!({"pcap_file": 42}), "`pcap_file`"),
+    ] {
+        let result = call(&client, "analyze_dns_packets", arguments.clone()).await;
+        let error = err(&result);
+        assert_eq!(error["kind"], "bad_params", "{arguments}");
+        let message = error["message"].as_str().unwrap();
+        // The host's wording, naming the field: the guest never saw these.
+        assert!(
+            message.contains("invalid arguments for analyze_dns_packets") || message.contains("pcap_file"),
+            "{message}"
+        );
+        assert!(message.contains(field), "{arguments}: {message}");
+    }
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_guide_and_the_prompts_are_resources() {
+    let client = stdio_client(&["--allow-dir", "fixtures"]).await;
+    let resources = client.list_all_resources().await.unwrap();
+    let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
+    assert!(uris.contains(&"pcapsule://guide"), "{uris:?}");
+    let prompts = client.list_all_prompts().await.unwrap();
+    for prompt in &prompts {
+        let uri = format!("pcapsule://prompts/{}", prompt.name);
+        assert!(uris.contains(&uri.as_str()), "{uri} missing from {uris:?}");
+    }
+    let read = |uri: &str| {
+        let client = &client;
+        let uri = uri.to_string();
+        async move {
+            let result = client.read_resource(rmcp::model::ReadResourceRequestParams::new(uri.clone())).await.unwrap();
+            match &result.contents[0] {
+                rmcp::model::ResourceContents::TextResourceContents { text, mime_type, .. } => {
+                    assert_eq!(mime_type.as_deref(), Some("text/markdown"), "{uri}");
+                    text.clone()
+                }
+                other => panic!("{uri}: expected text, got {other:?}"),
+            }
+        }
+    };
+    let guide = read("pcapsule://guide").await;
+    for tool in client.list_all_tools().await.unwrap() {
+        assert!(guide.contains(&format!("`{}`", tool.name)), "the guide covers {}", tool.name);
+    }
+    let first = &prompts[0];
+    let text = read(&format!("pcapsule://prompts/{}", first.name)).await;
+    let got = client.get_prompt(GetPromptRequestParams::new(first.name.clone())).await.unwrap();
+    let prompt_text = &got.messages[0].content.as_text().unwrap().text;
+    assert!(text.contains(prompt_text.as_str()), "the resource holds the prompt's text");
+    let missing = client.read_resource(rmcp::model::ReadResourceRequestParams::new("pcapsule://nothing")).await;
+    assert!(missing.is_err(), "an unknown resource is an error");
+    client.cancel().await.unwrap();
+}

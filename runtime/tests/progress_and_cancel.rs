@@ -123,3 +123,52 @@ async fn cancelling_a_call_stops_the_analysis() {
     assert!(cancelled_at.elapsed() < Duration::from_secs(10));
     client.cancel().await.unwrap();
 }
+
+/// A million packets through MCP: progress along the way, a bounded result,
+/// and a cancel in the middle that stops the work.
+#[tokio::test]
+async fn a_million_packets_with_progress_a_bounded_result_and_cancel() {
+    let components = misbehave_dir();
+    let data = tempfile::tempdir().unwrap();
+    let capture = data.path().join("million.pcap");
+    common::write_syn_capture(&capture, 1_000_000);
+    let size = std::fs::metadata(&capture).unwrap().len();
+    let marker = data.path().to_str().unwrap().to_string();
+    let client = client(components.path(), data.path(), &[]).await;
+    let args = json!({"pcap_file": capture.to_str().unwrap()}).as_object().cloned().unwrap();
+
+    // Cancelled half way: the server stops working at once.
+    let handle = client
+        .send_cancellable_request(
+            ClientRequest::CallToolRequest(Request::new(
+                CallToolRequestParams::new("analyze_tcp_connections").with_arguments(args.clone()),
+            )),
+            PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let pid = child_with(&marker).expect("the pcapsule server process");
+    handle.cancel(Some("test".into())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_cancel = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = cpu_ticks(pid) - after_cancel;
+    assert!(idle <= 5, "the server kept analyzing after the cancel: {idle} ticks in 1 s");
+    client.service().progress.lock().unwrap().clear();
+
+    // The whole call, with progress notifications along the way.
+    let result =
+        client.call_tool(CallToolRequestParams::new("analyze_tcp_anomalies").with_arguments(args)).await.unwrap();
+    let value = result.structured_content.expect("a result");
+    let text = value.to_string();
+    assert!(text.len() < 100_000, "bounded result: {} bytes", text.len());
+    assert_eq!(value["statistics"]["total_packets"], 1_000_000, "{text:.1000}");
+    assert!(text.contains("possible_syn_flood") || text.contains("unanswered"), "{text:.2000}");
+    let progress = client.service().progress.lock().unwrap().clone();
+    assert!(progress.len() >= 2, "several progress notifications, got {}", progress.len());
+    let values: Vec<f64> = progress.iter().map(|p| p.progress).collect();
+    assert!(values.windows(2).all(|w| w[0] < w[1]), "progress only grows: {values:?}");
+    assert!(progress.iter().all(|p| p.total == Some(size as f64)));
+    client.cancel().await.unwrap();
+}

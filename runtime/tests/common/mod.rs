@@ -110,13 +110,21 @@ pub fn ok(result: &CallToolResult) -> &Value {
 }
 
 /// The `error` object of a failed call (panics if the call succeeded).
-pub fn err(result: &CallToolResult) -> &Value {
+/// Errors come as JSON text only: `structuredContent` is for results that
+/// match the tool's output schema.
+pub fn err(result: &CallToolResult) -> Value {
     assert_eq!(result.is_error, Some(true), "expected a tool error, got {:?}", result.structured_content);
-    let body = result.structured_content.as_ref().expect("structured error body");
+    assert!(result.structured_content.is_none(), "an error carries no structured content");
+    body(result)["error"].clone()
+}
+
+/// A call's JSON: the structured result, or the error's JSON text.
+pub fn body(result: &CallToolResult) -> Value {
+    if let Some(value) = &result.structured_content {
+        return value.clone();
+    }
     let text = result.content[0].as_text().expect("text content");
-    let from_text: Value = serde_json::from_str(&text.text).expect("error text is JSON");
-    assert_eq!(&from_text, body, "text and structured content carry the same JSON");
-    &body["error"]
+    serde_json::from_str(&text.text).expect("the text is JSON")
 }
 
 /// Starts `pcapsule serve --transport http` on a free loopback port; returns
@@ -153,4 +161,53 @@ pub async fn start_http(extra: &[&str], token: Option<&str>) -> (tokio::process:
     // Keep draining stderr so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, url)
+}
+
+/// Writes a classic pcap of `packets` TCP SYNs from many clients to many
+/// ports of one server (70 bytes a packet): big captures for the tests that
+/// need a long analysis, made in a blink.
+pub fn write_syn_capture(path: &Path, packets: u32) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for field in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65_535, 1] {
+        out.write_all(&field.to_le_bytes()).unwrap();
+    }
+    let mut frame = [0u8; 54];
+    frame[0..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 1]);
+    frame[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 2]);
+    frame[12..14].copy_from_slice(&[0x08, 0x00]);
+    for i in 0..packets {
+        let ip = &mut frame[14..34];
+        ip.copy_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 0, 192, 168, 1, 1]);
+        ip[13..16].copy_from_slice(&[(i >> 16) as u8, (i >> 8) as u8, i as u8]);
+        let checksum = ipv4_checksum(ip);
+        ip[10..12].copy_from_slice(&checksum.to_be_bytes());
+        let tcp = &mut frame[34..54];
+        tcp.fill(0);
+        tcp[0..2].copy_from_slice(&(1024 + (i % 60_000) as u16).to_be_bytes());
+        tcp[2..4].copy_from_slice(&(1 + (i % 1000) as u16).to_be_bytes());
+        tcp[4..8].copy_from_slice(&i.to_be_bytes());
+        tcp[12] = 5 << 4;
+        tcp[13] = 0x02;
+        tcp[14..16].copy_from_slice(&64_240u16.to_be_bytes());
+        let (secs, micros) = (1_700_000_000 + i / 10_000, (i % 10_000) * 100);
+        for field in [secs, micros, 54, 54] {
+            out.write_all(&field.to_le_bytes()).unwrap();
+        }
+        out.write_all(&frame).unwrap();
+    }
+    out.flush().unwrap();
+}
+
+fn ipv4_checksum(header: &[u8]) -> u16 {
+    let mut sum = 0u32;
+    for (index, pair) in header.chunks(2).enumerate() {
+        if index != 5 {
+            sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
+        }
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
 }

@@ -8,6 +8,7 @@ usage: python_sdk_client.py stdio PCAPSULE_BINARY REPO_DIR
 """
 
 import asyncio
+import json
 import sys
 
 from mcp import ClientSession, StdioServerParameters
@@ -45,7 +46,8 @@ async def exercise(session: ClientSession) -> None:
 
     bad = await session.call_tool("analyze_capinfos", {"pcap_file": "fixtures/captures/absent.pcap"})
     assert bad.is_error, bad
-    assert bad.structured_content["error"]["kind"] == "not_found", bad.structured_content
+    assert bad.structured_content is None, bad
+    assert json.loads(bad.content[0].text)["error"]["kind"] == "not_found", bad.content
     print(f"python mcp client: ok ({len(names)} tools, {len(prompts)} prompts)")
 
 

@@ -1,0 +1,184 @@
+//! Several tools over one read of a capture: the MCP tool `analyze_many`
+//! and `pcapsule analyze all|TOOL,TOOL,...`. Built only from the registry, so
+//! it covers any analyzer without knowing it.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use crate::registry::{CAPTURE_PARAM, Registry, ToolEntry};
+use crate::service::{CallObserver, ToolError, ToolOutcomes, ToolService};
+
+/// The MCP tool's name.
+pub const TOOL_NAME: &str = "analyze_many";
+
+/// Page size given to every paged list when the caller sets none: nine
+/// tools' summaries together must still fit an AI client's context.
+const DEFAULT_LIMIT: u64 = 10;
+
+/// What to run: the capture, and each tool with its parameters.
+pub struct ManyRequest {
+    /// `pcap_file`.
+    pub capture: String,
+    /// Tools in the order they will be reported, with their parameters.
+    pub tools: Vec<(String, Map<String, Value>)>,
+}
+
+impl ManyRequest {
+    /// From `analyze_many`'s arguments: `pcap_file`, optional `tools` (names;
+    /// default: every tool that needs nothing but the capture) and optional
+    /// `params` (an object of per-tool parameter objects).
+    pub fn from_arguments(registry: &Registry, mut arguments: Map<String, Value>) -> Result<Self, ToolError> {
+        let bad = |message: String| ToolError { kind: "bad_params", message };
+        let capture = match arguments.remove(CAPTURE_PARAM) {
+            Some(Value::String(s)) => s,
+            _ => return Err(bad(format!("`{CAPTURE_PARAM}` is required: the path or http(s) URL of the capture"))),
+        };
+        let names: Vec<String> = match arguments.remove("tools") {
+            None | Some(Value::Null) => default_tools(registry).map(|t| t.name.clone()).collect(),
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .map(|item| match item {
+                    Value::String(name) => Ok(name),
+                    other => Err(bad(format!("`tools` must list tool names (strings), got {other}"))),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => return Err(bad(format!("`tools` must be an array of tool names, got {other}"))),
+        };
+        let mut per_tool = match arguments.remove("params") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(map)) => map,
+            Some(other) => return Err(bad(format!("`params` must be an object keyed by tool name, got {other}"))),
+        };
+        if let Some(unknown) = arguments.keys().next() {
+            return Err(bad(format!("unknown argument `{unknown}`: {TOOL_NAME} takes pcap_file, tools and params")));
+        }
+        let mut tools = Vec::new();
+        for name in names {
+            if name == TOOL_NAME {
+                return Err(bad(format!("{TOOL_NAME} cannot run itself")));
+            }
+            let Some(entry) = registry.tool(&name) else {
+                let known: Vec<&str> = registry.tools().map(|t| t.name.as_str()).collect();
+                return Err(ToolError {
+                    kind: "unknown_tool",
+                    message: format!("no tool named `{name}`; tools: {}", known.join(", ")),
+                });
+            };
+            let mut params = match per_tool.remove(&name) {
+                None => Map::new(),
+                Some(Value::Object(map)) => map,
+                Some(other) => return Err(bad(format!("`params.{name}` must be an object, got {other}"))),
+            };
+            if accepts(entry, "limit") && !params.contains_key("limit") {
+                params.insert("limit".into(), json!(DEFAULT_LIMIT));
+            }
+            tools.push((name, params));
+        }
+        if let Some(stray) = per_tool.keys().find(|k| !tools.iter().any(|(name, _)| name == *k)) {
+            return Err(bad(format!("`params` names `{stray}`, which is not among the tools to run")));
+        }
+        Ok(ManyRequest { capture, tools })
+    }
+
+    /// Runs it.
+    pub async fn run(self, service: &Arc<ToolService>, observer: &CallObserver) -> Result<Value, ToolError> {
+        let outcomes = service.call_many(&self.capture, self.tools, observer).await?;
+        Ok(combine(&self.capture, outcomes))
+    }
+}
+
+/// Tools that need nothing but the capture (`analyze_traffic_flow`, which
+/// needs a server address, is left out unless named).
+fn default_tools(registry: &Registry) -> impl Iterator<Item = &ToolEntry> {
+    registry.tools().filter(|t| {
+        t.input_schema
+            .get("required")
+            .and_then(Value::as_array)
+            .is_none_or(|required| required.iter().all(|r| r == CAPTURE_PARAM))
+    })
+}
+
+fn accepts(tool: &ToolEntry, param: &str) -> bool {
+    tool.input_schema.get("properties").and_then(Value::as_object).is_some_and(|p| p.contains_key(param))
+}
+
+/// One result object: each tool's result under `results`, each failure
+/// under `errors`, both keyed by tool name.
+fn combine(capture: &str, outcomes: ToolOutcomes) -> Value {
+    let mut results = Map::new();
+    let mut errors = Map::new();
+    for (name, outcome) in outcomes {
+        match outcome {
+            Ok(value) => {
+                results.insert(name, value);
+            }
+            Err(error) => {
+                errors.insert(name, error.to_json()["error"].clone());
+            }
+        }
+    }
+    json!({ "file": capture, "results": results, "errors": errors })
+}
+
+/// `analyze_many`'s input schema, listing the tools this server has.
+pub fn input_schema(registry: &Registry) -> Map<String, Value> {
+    let names: Vec<&str> = registry.tools().map(|t| t.name.as_str()).collect();
+    let defaults: Vec<&str> = default_tools(registry).map(|t| t.name.as_str()).collect();
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            CAPTURE_PARAM: {
+                "type": "string",
+                "description": "The capture to analyze (pcap or pcapng): a path inside the server's allowed \
+                                directories, or an http(s) URL to download."
+            },
+            "tools": {
+                "type": "array",
+                "items": {"type": "string", "enum": names},
+                "uniqueItems": true,
+                "minItems": 1,
+                "description": format!("Tools to run over the one read of the capture (default: {}).", defaults.join(", "))
+            },
+            "params": {
+                "type": "object",
+                "additionalProperties": {"type": "object"},
+                "description": format!(
+                    "Parameters per tool, keyed by tool name, e.g. {{\"analyze_dns_packets\": {{\"limit\": 20}}}}. \
+                     Paged lists default to {DEFAULT_LIMIT} entries here."
+                )
+            }
+        },
+        "required": [CAPTURE_PARAM],
+        "additionalProperties": false
+    });
+    match schema {
+        Value::Object(map) => map,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+/// `analyze_many`'s output schema.
+pub fn output_schema() -> Map<String, Value> {
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "file": {"type": "string"},
+            "results": {"type": "object", "description": "Each tool's result, keyed by tool name.",
+                        "additionalProperties": {"type": "object"}},
+            "errors": {"type": "object", "description": "Each failed tool's error {kind, message}, keyed by tool name.",
+                       "additionalProperties": {"type": "object"}}
+        },
+        "required": ["file", "results", "errors"]
+    });
+    match schema {
+        Value::Object(map) => map,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+/// The MCP description.
+pub const DESCRIPTION: &str = "Run several analyses over one read of a capture: the file is read once and \
+streamed to each analyzer side by side, which is faster than calling the tools one by one. By default runs every \
+tool that needs only the capture, with paged lists cut to 10 entries; name `tools` and give per-tool `params` to \
+choose. Returns each tool's result (the same as calling it alone) under `results`, and any failures under `errors`.";

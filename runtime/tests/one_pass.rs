@@ -1,0 +1,115 @@
+//! Several tools over one read of a capture (`analyze_many`, `pcapsule
+//! analyze all`): each tool's result must be exactly what it returns alone.
+
+mod common;
+
+use std::process::Command;
+
+use common::{cache_dir, call, captures_under, err, fixtures, ok, pcapsule, repo, shared_captures, stdio_client};
+use serde_json::{Value, json};
+
+/// A result without the fields that differ from run to run.
+fn stable(mut value: Value) -> Value {
+    if let Some(map) = value.as_object_mut() {
+        map.remove("analysis_timestamp");
+    }
+    value
+}
+
+fn analyze(args: &[&str], allow: &std::path::Path) -> Value {
+    let out = Command::new(pcapsule())
+        .arg("analyze")
+        .args(args)
+        .arg("--allow-dir")
+        .arg(allow)
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn one_pass_gives_each_tool_its_own_result() {
+    let mut captures = vec![fixtures().join("dns-udp-ethernet.pcap"), fixtures().join("cut-mid-record.pcap")];
+    if let Some(shared) = shared_captures() {
+        // A few real captures with every protocol between them.
+        let all = captures_under(&shared);
+        for wanted in ["mixed", "sip", "tcp", "dhcp"] {
+            if let Some(p) = all.iter().find(|p| p.to_string_lossy().contains(&format!("/{wanted}/"))) {
+                captures.push(p.clone());
+            }
+        }
+    }
+    let root = std::path::Path::new("/");
+    for capture in &captures {
+        // Resolved: with `/` as the allowed root, a symlinked checkout (an
+        // absolute symlink) would count as leaving it.
+        let capture = std::fs::canonicalize(capture).unwrap();
+        let path = capture.to_str().unwrap();
+        let together = analyze(&["all", path], root);
+        let results = together["results"].as_object().unwrap_or_else(|| panic!("{path}: {together}"));
+        assert!(results.len() >= 5, "{path}: every default tool ran: {together}");
+        for (tool, result) in results {
+            // One pass pages lists at 10 entries; tools without lists take no `limit`.
+            let mut alone = analyze(&[tool, path, r#"{"limit": 10}"#], root);
+            if alone["error"]["message"].as_str().is_some_and(|m| m.contains("'limit' was unexpected")) {
+                alone = analyze(&[tool, path], root);
+            }
+            assert_eq!(stable(result.clone()), stable(alone), "{path}: {tool} differs in one pass");
+        }
+        assert_eq!(together["errors"], json!({}), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn analyze_many_over_mcp() {
+    // The tcp analyzer gets too little fuel to finish: its tools fail alone.
+    let client = stdio_client(&["--allow-dir", "fixtures", "--limit", "tcp.fuel=100000"]).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let many = tools.iter().find(|t| t.name == "analyze_many").expect("analyze_many listed");
+    let names = &many.input_schema["properties"]["tools"]["items"]["enum"];
+    assert!(names.as_array().unwrap().contains(&json!("analyze_dns_packets")), "{names}");
+
+    let capture = "fixtures/captures/dns-udp-ethernet.pcap";
+    let result = call(
+        &client,
+        "analyze_many",
+        json!({"pcap_file": capture, "tools": ["analyze_capinfos", "analyze_dns_packets"],
+               "params": {"analyze_dns_packets": {"limit": 1}}}),
+    )
+    .await;
+    let value = ok(&result);
+    assert_eq!(value["results"]["analyze_capinfos"]["packet_count"], 4);
+    assert_eq!(value["results"]["analyze_dns_packets"]["pagination"]["returned"], 1);
+    assert_eq!(value["results"].as_object().unwrap().len(), 2);
+
+    // One tool failing does not sink the others.
+    let flow = call(
+        &client,
+        "analyze_many",
+        json!({"pcap_file": capture, "tools": ["analyze_capinfos", "analyze_traffic_flow"],
+               "params": {"analyze_traffic_flow": {"server_ip": "10.0.0.1"}}}),
+    )
+    .await;
+    assert_eq!(ok(&flow)["results"]["analyze_capinfos"]["packet_count"], 4);
+    assert_eq!(ok(&flow)["errors"]["analyze_traffic_flow"]["kind"], "limit_exceeded", "{:?}", ok(&flow));
+
+    for (arguments, kind) in [
+        (json!({"pcap_file": capture, "tools": ["analyze_nothing"]}), "unknown_tool"),
+        (
+            json!({"pcap_file": capture, "tools": ["analyze_capinfos"], "params": {"analyze_dns_packets": {}}}),
+            "bad_params",
+        ),
+        (json!({"pcap_file": capture, "params": {"analyze_dns_packets": {"limit": -1}}}), "bad_params"),
+        (json!({"pcap_file": capture, "tools": []}), "bad_params"),
+        (json!({"pcap_file": "fixtures/captures/absent.pcap"}), "not_found"),
+        (json!({"tools": ["analyze_capinfos"]}), "bad_params"),
+    ] {
+        let result = call(&client, "analyze_many", arguments.clone()).await;
+        assert_eq!(err(&result)["kind"], kind, "{arguments}");
+    }
+    client.cancel().await.unwrap();
+}
