@@ -50,10 +50,27 @@ fmt:
 fixtures:
     cargo run -q -p pcapsule-fixtures
 
-# Benchmarks: pcapsule against capinfos/tshark and native builds (see BENCHMARKS.md).
+# Benchmarks on generated 1M- and 10M-packet captures against the native build, capinfos/tshark
+# and mcpcap; writes BENCHMARKS.md. `just bench 1000000` for one size.
 bench *ARGS:
     cargo build -p pcapsule --release
     bash bench/run.sh {{ARGS}}
 
+# Fuzz one target for SECONDS (nightly + cargo-fuzz; see fuzz/README.md): `just fuzz analyzer_dns 300`.
+fuzz TARGET SECONDS="240":
+    fuzz/run.sh {{TARGET}} {{SECONDS}}
+
+# Fuzz every target, one after the other, SECONDS each.
+fuzz-all SECONDS="240":
+    fuzz/run.sh all {{SECONDS}}
+
 # Everything CI runs: lint, then tests.
 ci: lint test
+
+# Long host-level stress run: real components on thousands of mutated captures.
+stress CASES="2000":
+    PCAPSULE_STRESS_CASES={{CASES}} cargo test -p pcapsule --release --test mutation_stress -- --nocapture
+
+# Long load test: many MCP clients over HTTP calling every tool at once.
+load-test CLIENTS="32" CALLS="60":
+    PCAPSULE_LOAD_CLIENTS={{CLIENTS}} PCAPSULE_LOAD_CALLS={{CALLS}} cargo test -p pcapsule --release --test load -- --nocapture

@@ -1,41 +1,39 @@
 #!/usr/bin/env bash
-# First benchmark: pcapsule (release) against Wireshark's capinfos and tshark
-# on a generated capture, reported as ratios measured in the same run.
-# usage: bench/run.sh [PACKETS]   (default 1000000)
+# pcapsule against the native build of the same analyzers, Wireshark's
+# capinfos/tshark and (when installable) the Python mcpcap, on generated
+# realistic captures; writes BENCHMARKS.md. `just bench` builds pcapsule first.
+#
+# usage: bench/run.sh [PACKETS...]     default: 1000000 10000000 (or $BENCH_SIZES)
+# knobs: see the "Reproduce" section that bench/bench.py writes into BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packets=${1:-1000000}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-capture="$work/bench.pcap"
-python3 bench/make_capture.py "$capture" "$packets"
-size=$(stat -c %s "$capture")
-pcapsule=target/release/pcapsule
 
-seconds() { # best of three wall times of a command, in seconds
-    local best=
-    for _ in 1 2 3; do
-        local start end
-        start=$(date +%s.%N)
-        "$@" >/dev/null 2>&1
-        end=$(date +%s.%N)
-        best=$(python3 -c "a='$best'; b=$end-$start; print(b if a=='' else min(float(a), b))")
-    done
-    echo "$best"
-}
+if [ "$#" -gt 0 ]; then
+    sizes=("$@")
+else
+    read -r -a sizes <<<"${BENCH_SIZES:-1000000 10000000}"
+fi
+for n in "${sizes[@]}"; do
+    [[ "$n" =~ ^[0-9]+$ ]] || { echo "bench/run.sh: packet counts must be whole numbers, not '$n'" >&2; exit 2; }
+done
 
-"$pcapsule" list --allow-dir "$work" >/dev/null  # warm the compiled-component cache
-printf '%s packets, %s MB, %s\n\n' "$packets" "$((size / 1000000))" "$(date -u +%Y-%m-%dT%H:%MZ)"
-printf '%-22s %10s %12s %12s %10s\n' tool pcapsule_s oracle_s packets_per_s speedup
-row() {
-    local name=$1 ours=$2 theirs=$3
-    python3 -c "
-ours=$ours; theirs=$theirs; n=$packets
-print(f'{\"$name\":<22} {ours:10.3f} {theirs:12.3f} {n/ours:12.0f} {theirs/ours:9.1f}x')"
-}
-ours=$(seconds "$pcapsule" analyze capinfos "$capture" --allow-dir "$work")
-theirs=$(seconds capinfos "$capture")
-row "capinfos vs capinfos" "$ours" "$theirs"
-ours=$(seconds "$pcapsule" analyze dns "$capture" --allow-dir "$work" '{"limit": 10}')
-theirs=$(seconds tshark -n -q -r "$capture" -z dns,tree)
-row "dns vs tshark dns,tree" "$ours" "$theirs"
+if [ -n "${BENCH_DIR:-}" ]; then
+    work=$BENCH_DIR
+    mkdir -p "$work"
+else
+    work=$(mktemp -d "${TMPDIR:-/tmp}/pcapsule-bench.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+fi
+work=$(cd "$work" && pwd)
+
+for tool in /usr/bin/time python3; do
+    command -v "$tool" >/dev/null || { echo "bench/run.sh: $tool is required" >&2; exit 1; }
+done
+command -v tshark >/dev/null || echo "bench/run.sh: tshark not found: its columns stay empty" >&2
+
+# One build at a time: the capture generator, then the analyzers built natively.
+[ -x target/release/pcapsule ] || cargo build -p pcapsule --release
+cargo build -q -p pcapsule-bench --release
+(cd analyzers && cargo build -q --release --target x86_64-unknown-linux-gnu)
+
+python3 bench/bench.py --work "$work" --sizes "${sizes[@]}" --command "just bench${*:+ $*}"

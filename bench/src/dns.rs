@@ -1,0 +1,200 @@
+//! DNS over UDP: A/AAAA pairs, MX, TXT and PTR lookups against three resolvers,
+//! cache hits and misses, CNAME chains, NXDOMAIN, SERVFAIL and unanswered
+//! queries retried after a timeout.
+
+use crate::packet::{Addr, Script};
+use crate::world::{CLIENTS, Rng, SERVERS, World};
+
+const A: u16 = 1;
+const CNAME: u16 = 5;
+const PTR: u16 = 12;
+const MX: u16 = 15;
+const TXT: u16 = 16;
+const AAAA: u16 = 28;
+
+const SUBS: [&str; 10] = ["www", "api", "cdn", "mail", "static", "login", "img", "video", "m", "assets"];
+const WORDS: [&str; 12] =
+    ["shop", "news", "cloud", "stream", "bank", "social", "search", "games", "travel", "weather", "maps", "docs"];
+const TLDS: [&str; 6] = ["com", "net", "org", "io", "de", "example"];
+
+/// One client resolving one name (sometimes two record types at once).
+pub fn lookup(s: &mut Script, rng: &mut Rng, w: &mut World, t0: u64) {
+    let ci = rng.index(CLIENTS);
+    let client = World::client(ci);
+    let resolver = World::RESOLVERS[[0, 0, 0, 1, 1, 2][rng.index(6)]];
+    let mut name = String::with_capacity(64);
+    let roll = rng.unit();
+    let qtypes: &[u16] = if roll < 0.08 {
+        let server = World::server(rng.skewed(SERVERS));
+        let Addr::V4([a, b, c, d]) = server else { unreachable!() };
+        name.push_str(&format!("{d}.{c}.{b}.{a}.in-addr.arpa"));
+        &[PTR]
+    } else {
+        random_name(rng, &mut name);
+        match rng.index(20) {
+            0..=9 => &[A, AAAA],
+            10..=15 => &[A],
+            16 => &[AAAA],
+            17 => &[MX],
+            _ => &[TXT],
+        }
+    };
+    // Outcome for the whole lookup.
+    let outcome = rng.unit();
+    let (rcode, answered) = if outcome < 0.06 {
+        (3, true) // NXDOMAIN
+    } else if outcome < 0.075 {
+        (2, true) // SERVFAIL
+    } else if outcome < 0.095 {
+        (0, false) // lost
+    } else {
+        (0, true)
+    };
+    let latency = if rng.chance(0.7) { rng.range(200, 3_000) } else { rng.range(8_000, 180_000) };
+    let mut t = t0;
+    let mut msg = Vec::with_capacity(512);
+    for &qtype in qtypes {
+        let id = rng.u32() as u16;
+        let sport = w.ephemeral_port(ci);
+        let edns = rng.chance(0.6);
+        msg.clear();
+        query(&mut msg, id, &name, qtype, edns);
+        s.udp(t, client, resolver, sport, 53, &msg);
+        if answered {
+            msg.clear();
+            response(&mut msg, rng, id, &name, qtype, rcode, edns);
+            s.udp(t + latency + rng.range(0, 400), resolver, client, 53, sport, &msg);
+        } else {
+            // The stub retries once after a second; half the retries are answered.
+            msg.clear();
+            query(&mut msg, id, &name, qtype, edns);
+            let retry = t + 1_000_000 + rng.range(0, 5_000);
+            s.udp(retry, client, resolver, sport, 53, &msg);
+            if rng.chance(0.5) {
+                msg.clear();
+                response(&mut msg, rng, id, &name, qtype, 0, edns);
+                s.udp(retry + latency, resolver, client, 53, sport, &msg);
+            }
+        }
+        t += rng.range(20, 300);
+    }
+}
+
+fn random_name(rng: &mut Rng, out: &mut String) {
+    use std::fmt::Write;
+    if rng.chance(0.004) {
+        // A random-looking (DGA-like) name.
+        for _ in 0..rng.range(12, 24) {
+            out.push(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.index(36)] as char);
+        }
+        out.push_str(".info");
+        return;
+    }
+    let word = WORDS[rng.skewed(WORDS.len())];
+    let n = rng.skewed(3000);
+    let tld = TLDS[rng.index(TLDS.len())];
+    let sub = SUBS[rng.skewed(SUBS.len())];
+    let _ = write!(out, "{sub}.{word}{n}.{tld}");
+}
+
+fn header(msg: &mut Vec<u8>, id: u16, flags: u16, qd: u16, an: u16, ar: u16) {
+    for v in [id, flags, qd, an, 0, ar] {
+        msg.extend_from_slice(&v.to_be_bytes());
+    }
+}
+
+fn labels(msg: &mut Vec<u8>, name: &str) {
+    for label in name.split('.') {
+        msg.push(label.len() as u8);
+        msg.extend_from_slice(label.as_bytes());
+    }
+    msg.push(0);
+}
+
+fn opt_record(msg: &mut Vec<u8>) {
+    msg.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+}
+
+fn query(msg: &mut Vec<u8>, id: u16, name: &str, qtype: u16, edns: bool) {
+    header(msg, id, 0x0100, 1, 0, edns as u16);
+    labels(msg, name);
+    msg.extend_from_slice(&qtype.to_be_bytes());
+    msg.extend_from_slice(&[0, 1]);
+    if edns {
+        opt_record(msg);
+    }
+}
+
+/// A resource record whose owner is at `owner` (a compression pointer target);
+/// returns the offset of its RDATA.
+fn record(msg: &mut Vec<u8>, owner: u16, rtype: u16, ttl: u32, rdata: &[u8]) -> u16 {
+    msg.extend_from_slice(&(0xc000 | owner).to_be_bytes());
+    msg.extend_from_slice(&rtype.to_be_bytes());
+    msg.extend_from_slice(&[0, 1]);
+    msg.extend_from_slice(&ttl.to_be_bytes());
+    msg.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    let at = msg.len() as u16;
+    msg.extend_from_slice(rdata);
+    at
+}
+
+fn response(msg: &mut Vec<u8>, rng: &mut Rng, id: u16, name: &str, qtype: u16, rcode: u16, edns: bool) {
+    header(msg, id, 0x8180 | rcode, 1, 0, edns as u16);
+    labels(msg, name);
+    msg.extend_from_slice(&qtype.to_be_bytes());
+    msg.extend_from_slice(&[0, 1]);
+    let mut answers = 0u16;
+    if rcode == 0 {
+        let ttl = [60, 300, 300, 3600, 86400][rng.index(5)];
+        let mut owner = 12u16;
+        let mut rdata = Vec::with_capacity(64);
+        if matches!(qtype, A | AAAA) && rng.chance(0.25) {
+            labels(&mut rdata, &format!("edge{}.cdn-provider.net", rng.index(40)));
+            owner = record(msg, owner, CNAME, ttl, &rdata);
+            answers += 1;
+        }
+        let hash = name.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+        match qtype {
+            A => {
+                for k in 0..1 + hash % 3 {
+                    let Addr::V4(ip) = World::server(((hash + k) as usize) % SERVERS) else { unreachable!() };
+                    record(msg, owner, A, ttl, &ip);
+                    answers += 1;
+                }
+            }
+            AAAA => {
+                let Addr::V6(ip) = World::server6((hash % 200) as usize) else { unreachable!() };
+                record(msg, owner, AAAA, ttl, &ip);
+                answers += 1;
+            }
+            MX => {
+                for pref in [10u16, 20] {
+                    rdata.clear();
+                    rdata.extend_from_slice(&pref.to_be_bytes());
+                    rdata.extend_from_slice(&[3, b'm', b'x', b'0' + (pref / 10) as u8, 0xc0, 12]);
+                    record(msg, owner, MX, ttl, &rdata);
+                    answers += 1;
+                }
+            }
+            TXT => {
+                let text = format!("v=spf1 include:_spf.{name} ip4:203.0.113.0/24 ~all");
+                rdata.clear();
+                rdata.push(text.len() as u8);
+                rdata.extend_from_slice(text.as_bytes());
+                record(msg, owner, TXT, ttl, &rdata);
+                answers += 1;
+            }
+            PTR => {
+                rdata.clear();
+                labels(&mut rdata, &format!("host-{}.hosting.example.net", hash % 10_000));
+                record(msg, owner, PTR, ttl, &rdata);
+                answers += 1;
+            }
+            _ => {}
+        }
+    }
+    msg[6..8].copy_from_slice(&answers.to_be_bytes());
+    if edns {
+        opt_record(msg);
+    }
+}
