@@ -48,7 +48,7 @@ fn common(mut props: Map<String, Value>) -> Map<String, Value> {
             "connections": int(),
             "peak_live_connections": int(),
             "max_live_connections": int(),
-            "evicted_closed": {"type": "integer", "description": "Closed connections dropped from memory (nothing lost)."},
+            "evicted_closed": {"type": "integer", "description": "Closed connections dropped from memory 30 s (capture time) after they closed, or earlier when the table was full (nothing lost)."},
             "evicted_open": {"type": "integer", "description": "Open connections dropped from memory when the table was full: their counts end there, later packets start new connections."},
             "port_reuses": {"type": "integer", "description": "New connections started by a SYN reusing an earlier connection's ports."},
             "note": string()

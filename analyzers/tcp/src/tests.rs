@@ -516,6 +516,47 @@ fn eviction_prefers_closed_then_idle_connections() {
     assert_eq!(sink.0.iter().map(|x| x.0).collect::<Vec<_>>(), vec![1, 2, 0, 3, 4]);
 }
 
+#[test]
+fn closed_connections_leave_the_table_after_their_linger() {
+    struct Finished(Vec<u64>);
+    impl Sink for Finished {
+        fn segment(&mut self, _: &Connection, _: usize, _: &Segment, _: u32) {}
+        fn finished(&mut self, c: &Connection) {
+            assert!(!c.evicted, "a linger is not an eviction");
+            self.0.push(c.id);
+        }
+    }
+    let linger_ms = tracker::CLOSED_LINGER_SECS as u64 * 1000;
+    let mut cap = Cap::new();
+    // One connection per second for four lingers: each closes with a RST at
+    // once, except one that stays open.
+    let seconds = 4 * tracker::CLOSED_LINGER_SECS as u64;
+    for i in 0..seconds {
+        let client = ([10, 0, (i >> 8) as u8, i as u8], 2000);
+        cap.at(i * 1000).tcp(client, S, 1, 0, "S", 0);
+        if i != 3 {
+            cap.tcp(S, client, 0, 2, "RA", 0);
+        }
+    }
+    let bytes = cap.build();
+    let mut reader = pcapsule_guest::CaptureReader::new(&bytes[..]).unwrap();
+    let mut t = tracker::Tracker::new(1000);
+    let mut sink = Finished(Vec::new());
+    while let Some(p) = reader.next_packet().unwrap() {
+        if let segment::Parsed::Tcp(s) = segment::parse(&p) {
+            t.segment(&s, &mut sink);
+        }
+    }
+    // About one linger (plus a sweep interval) of closed connections remain,
+    // and the open one; everything older was finished.
+    assert!(t.live() as u64 <= linger_ms / 1000 + 7, "{} live", t.live());
+    assert!(sink.0.len() as u64 >= seconds - linger_ms / 1000 - 7, "{} finished", sink.0.len());
+    assert!(!sink.0.contains(&3), "an open connection is never lingered out");
+    assert_eq!(t.stats.evicted_closed, sink.0.len() as u64);
+    assert_eq!(t.stats.evicted_open, 0);
+    assert!(t.stats.peak_live as u64 <= linger_ms / 1000 + 7, "peak {}", t.stats.peak_live);
+}
+
 /// Checks every key of `value` against `schema`, recursively.
 fn check_schema(path: &str, value: &Value, schema: &Value) {
     match value {

@@ -3,10 +3,14 @@
 //! the number of live connections, not packets.
 //!
 //! Connections stay in the table after they close (late ACKs and
-//! retransmitted FINs still belong to them, as in Wireshark). Only when the
-//! table is full are connections evicted: closed ones first, then those idle
-//! longest. An evicted connection is reported as finished; if it sends
-//! again, that traffic starts a new connection.
+//! retransmitted FINs still belong to them, and a new SYN on the same ports
+//! is a port reuse, as in Wireshark) for [`CLOSED_LINGER_SECS`] of capture
+//! time, as long as a TCP stack keeps the tuple in TIME_WAIT; then they are
+//! finished. So the table holds the connections of the last half minute,
+//! however long the capture. Should it still fill up, connections are
+//! evicted: closed ones first, then those idle longest. An evicted
+//! connection is reported as finished; if it sends again, that traffic
+//! starts a new connection.
 
 use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
@@ -19,6 +23,16 @@ use crate::seqanalysis::verdict;
 /// the table stays near 30 MiB, well inside the sandbox's memory, while no
 /// ordinary capture comes near it.
 pub const MAX_LIVE_CONNECTIONS: usize = 50_000;
+
+/// How long (capture time) a closed connection stays in the table: twice the
+/// maximum segment lifetime of BSD-derived stacks (TIME_WAIT). Linux waits
+/// 60 s, but a port reused between 30 and 60 s after a close is rare, and a
+/// shorter linger keeps memory low on busy captures.
+pub const CLOSED_LINGER_SECS: i64 = 30;
+
+/// How often (capture time) the table is swept for closed connections past
+/// their linger.
+const SWEEP_EVERY_SECS: i64 = 5;
 
 /// Connections are stored in fixed chunks of this many slots, so the store
 /// never reallocates (and never briefly holds two copies of itself) as it
@@ -42,7 +56,8 @@ pub struct TrackerStats {
     pub connections: u64,
     /// Most connections in the table at once.
     pub peak_live: usize,
-    /// Evicted while closed (nothing lost).
+    /// Closed connections finished after their linger or evicted when the
+    /// table was full (nothing lost).
     pub evicted_closed: u64,
     /// Evicted while still open (their counts end there).
     pub evicted_open: u64,
@@ -90,6 +105,10 @@ pub struct Tracker {
     table: HashMap<Key, u32>,
     slots: Slots,
     capacity: usize,
+    /// Latest capture time seen (ns): time only moves forward here, so
+    /// timestamps that jump back cannot keep connections alive forever.
+    now_ns: Option<i64>,
+    last_sweep_ns: i64,
     /// Counters for the result.
     pub stats: TrackerStats,
 }
@@ -101,12 +120,15 @@ impl Tracker {
             table: HashMap::default(),
             slots: Slots::default(),
             capacity: capacity.max(2),
+            now_ns: None,
+            last_sweep_ns: 0,
             stats: TrackerStats::default(),
         }
     }
 
     /// Accounts one segment.
     pub fn segment(&mut self, s: &Segment, sink: &mut impl Sink) {
+        self.advance_clock(s.time_ns, sink);
         let key = key_of(s);
         let mut reused = false;
         if let Some(&slot) = self.table.get(&key) {
@@ -138,6 +160,40 @@ impl Tracker {
         let slot = self.slots.insert(conn);
         self.table.insert(key, slot);
         self.stats.peak_live = self.stats.peak_live.max(self.table.len());
+    }
+
+    /// Moves capture time forward to `time_ns` and, every few seconds of it,
+    /// finishes the closed connections whose linger has passed.
+    fn advance_clock(&mut self, time_ns: i64, sink: &mut impl Sink) {
+        let now = match self.now_ns {
+            None => {
+                self.last_sweep_ns = time_ns;
+                time_ns
+            }
+            Some(now) => now.max(time_ns),
+        };
+        self.now_ns = Some(now);
+        if now.saturating_sub(self.last_sweep_ns) < SWEEP_EVERY_SECS * 1_000_000_000 {
+            return;
+        }
+        self.last_sweep_ns = now;
+        let horizon = now.saturating_sub(CLOSED_LINGER_SECS * 1_000_000_000);
+        let slots = &self.slots;
+        let mut gone = Vec::new();
+        self.table.retain(|_, &mut slot| {
+            let c = slots.get(slot);
+            let expired = c.is_closed() && c.last_time_ns < horizon;
+            if expired {
+                gone.push(slot);
+            }
+            !expired
+        });
+        gone.sort_by_key(|&slot| self.slots.get(slot).id);
+        self.stats.evicted_closed += gone.len() as u64;
+        for slot in gone {
+            let conn = self.slots.take(slot);
+            sink.finished(&conn);
+        }
     }
 
     /// Frees half the table: closed connections first, then the longest idle.
