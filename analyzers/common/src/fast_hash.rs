@@ -8,3 +8,11 @@ pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 
 /// A `HashSet` with foldhash; build it with `HashSet::default()`.
 pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
+/// A 64-bit hash that is the same in every run (a constant seed), for
+/// results that must not vary: fixed-size keys standing for names, and
+/// distinct-count estimates.
+pub fn stable_hash(value: impl std::hash::Hash) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x7063_6170_7375_6c65).hash_one(value)
+}

@@ -10,9 +10,10 @@ use pcapsule_guest::Timestamp;
 use serde_json::{Map, Value, json};
 
 use crate::names;
-use crate::util::{DistinctCounter, clip, hex_colon};
+use crate::util::{clip, hex_colon};
 use crate::v4::{Cookie, V4Message};
 use crate::v6::{V6Message, duid_info};
+use pcapsule_guest::bounded::DistinctCounter;
 
 /// Entries listed per table in the result.
 pub const LISTED: usize = 100;
@@ -555,7 +556,7 @@ impl V4Stats {
         out.insert("transaction_messages_omitted".into(), json!(omitted_messages));
         out.insert(
             "counts_estimated".into(),
-            json!(self.clients_counter.is_estimate() || self.servers_counter.is_estimate() || self.xids.is_estimate()),
+            json!(!self.clients_counter.is_exact() || !self.servers_counter.is_exact() || !self.xids.is_exact()),
         );
         out
     }

@@ -27,8 +27,11 @@ const ANSWER_WINDOW_SECS: f64 = 30.0;
 /// Open transactions tracked at once.
 const MAX_PENDING: usize = 100_000;
 
-/// Who asked whom, what: identifies a transaction.
-#[derive(Clone, PartialEq, Eq, Hash)]
+/// Who asked whom, what: identifies a transaction. Fixed-size, with the
+/// question as a hash: a busy resolver has tens of thousands of these in
+/// the answer window, and a name per key would double their memory and cost
+/// an allocation per message.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct TransactionKey {
     client: IpAddr,
     client_port: u16,
@@ -36,13 +39,29 @@ struct TransactionKey {
     /// answer comes from whoever responds.
     server: Option<IpAddr>,
     id: u16,
-    question: (String, u16),
+    /// [`question_hash`] of the first question's name and type.
+    question: u64,
+}
+
+/// The first question of a message: its name (lowercased) and type.
+struct Question {
+    name: String,
+    qtype: u16,
+}
+
+impl Question {
+    fn hash(&self) -> u64 {
+        pcapsule_guest::fast_hash::stable_hash((&self.name, self.qtype))
+    }
 }
 
 struct Pending {
     packet_number: u64,
     sent: Timestamp,
     server: IpAddr,
+    /// Kept for the unanswered examples.
+    name: String,
+    qtype: u16,
 }
 
 /// Query/response matching with response times.
@@ -86,8 +105,8 @@ impl Transactions {
             self.unanswered += 1;
             if self.unanswered_examples.len() < EXAMPLES {
                 self.unanswered_examples.push(json!({
-                    "packet_number": p.packet_number, "name": key.question.0,
-                    "type": type_name(RecordType::from(key.question.1)),
+                    "packet_number": p.packet_number, "name": p.name,
+                    "type": type_name(RecordType::from(p.qtype)),
                     "client": key.client.to_string(), "server": p.server.to_string(), "dns_id": key.id,
                 }));
             }
@@ -96,7 +115,7 @@ impl Transactions {
         }
     }
 
-    fn query(&mut self, key: TransactionKey, found: &FoundMessage, sent: Timestamp) {
+    fn query(&mut self, key: TransactionKey, question: Question, found: &FoundMessage, sent: Timestamp) {
         self.expire(sent);
         if self.pending.len() >= MAX_PENDING {
             // Oldest first: they are the likeliest to stay unanswered anyway.
@@ -107,18 +126,25 @@ impl Transactions {
             }
         }
         self.answered.remove(&key);
-        self.pending.insert(key.clone(), Pending { packet_number: found.packet_number, sent, server: found.dst });
+        let Question { name, qtype } = question;
+        self.pending.insert(key, Pending { packet_number: found.packet_number, sent, server: found.dst, name, qtype });
         self.order.push_back((sent, key));
     }
 
     /// Matches a response; returns its response time in ms when it answers a
     /// query seen in the capture.
-    fn response(&mut self, keys: [TransactionKey; 2], found: &FoundMessage, at: Timestamp) -> Option<f64> {
+    fn response(
+        &mut self,
+        keys: [TransactionKey; 2],
+        question: &Question,
+        found: &FoundMessage,
+        at: Timestamp,
+    ) -> Option<f64> {
         self.expire(at);
         for key in keys {
             if let Some(p) = self.pending.remove(&key) {
                 let ms = at.seconds_since(p.sent) * 1000.0;
-                self.record_rtt(ms, &key, found, p.packet_number);
+                self.record_rtt(ms, &key, question, found, p.packet_number);
                 self.answered.insert(key, at);
                 return Some(ms);
             }
@@ -126,7 +152,7 @@ impl Transactions {
                 self.duplicates += 1;
                 if self.duplicate_examples.len() < EXAMPLES {
                     self.duplicate_examples.push(json!({
-                        "packet_number": found.packet_number, "name": key.question.0, "dns_id": key.id,
+                        "packet_number": found.packet_number, "name": question.name, "dns_id": key.id,
                         "server": found.src.to_string(),
                     }));
                 }
@@ -137,7 +163,14 @@ impl Transactions {
         None
     }
 
-    fn record_rtt(&mut self, ms: f64, key: &TransactionKey, found: &FoundMessage, query_packet: u64) {
+    fn record_rtt(
+        &mut self,
+        ms: f64,
+        key: &TransactionKey,
+        question: &Question,
+        found: &FoundMessage,
+        query_packet: u64,
+    ) {
         if self.matched == 0 || ms < self.rtt_min {
             self.rtt_min = ms;
         }
@@ -148,8 +181,8 @@ impl Transactions {
         self.histogram[bucket] += 1;
         if self.slowest.len() < EXAMPLES || ms > self.slowest.last().map_or(0.0, |s| s.0) {
             let entry = json!({
-                "response_time_ms": round3(ms), "name": key.question.0,
-                "type": type_name(RecordType::from(key.question.1)), "client": key.client.to_string(),
+                "response_time_ms": round3(ms), "name": question.name,
+                "type": type_name(RecordType::from(question.qtype)), "client": key.client.to_string(),
                 "server": found.src.to_string(), "query_packet": query_packet, "response_packet": found.packet_number,
             });
             self.slowest.push((ms, entry));
@@ -210,9 +243,11 @@ const ENTROPY_MIN_LEN: usize = 16;
 const ENTROPY_BITS: f64 = 3.8;
 /// Parents tracked for the "many subdomains" signal, and subdomains per parent.
 const MAX_PARENTS: usize = 2000;
-const MAX_SUBDOMAINS: usize = 5000;
+/// Subdomains per parent counted exactly; beyond, an estimate (plenty to
+/// tell a handful from a tunnel's thousands).
+const EXACT_SUBDOMAINS: usize = 128;
 /// Distinct subdomains under one parent worth reporting.
-const MANY_SUBDOMAINS: usize = 50;
+const MANY_SUBDOMAINS: u64 = 50;
 
 impl Indicators {
     fn query_name(&mut self, name: &str) {
@@ -233,11 +268,11 @@ impl Indicators {
             let tracked = self.subdomains.len();
             match self.subdomains.get_mut(&parent) {
                 Some(set) => {
-                    set.insert(&name.to_ascii_lowercase());
+                    set.insert(name.to_ascii_lowercase());
                 }
                 None if tracked < MAX_PARENTS => {
-                    let mut set = DistinctCounter::new(MAX_SUBDOMAINS);
-                    set.insert(&name.to_ascii_lowercase());
+                    let mut set = DistinctCounter::new(EXACT_SUBDOMAINS);
+                    set.insert(name.to_ascii_lowercase());
                     self.subdomains.insert(parent, set);
                 }
                 None => self.parents_untracked += 1,
@@ -307,7 +342,7 @@ impl Analysis {
             query_types: TopCounter::new(1000),
             queried_names: TopCounter::new(20_000),
             question_names: TopCounter::new(20_000),
-            distinct_names: DistinctCounter::new(500_000),
+            distinct_names: DistinctCounter::default(),
             clients: TopCounter::new(10_000),
             servers: TopCounter::new(10_000),
             truncated_responses: 0,
@@ -357,8 +392,10 @@ impl Analysis {
             self.distinct_names.insert(&name);
             self.question_names.add(&name);
         }
-        let question =
-            message.queries.first().map(|q| (name_text(&q.name).to_ascii_lowercase(), u16::from(q.query_type)));
+        let question = message
+            .queries
+            .first()
+            .map(|q| Question { name: name_text(&q.name).to_ascii_lowercase(), qtype: u16::from(q.query_type) });
         let (client, client_port, server) =
             if is_response { (found.dst, found.dst_port, found.src) } else { (found.src, found.src_port, found.dst) };
         let mut response_time = None;
@@ -372,15 +409,11 @@ impl Analysis {
             if message.metadata.authoritative {
                 self.authoritative_responses += 1;
             }
-            if let (Some(at), Some(question)) = (found.timestamp, question.clone()) {
-                let key = |server| TransactionKey {
-                    client,
-                    client_port,
-                    server,
-                    id: message.metadata.id,
-                    question: question.clone(),
-                };
-                response_time = self.transactions.response([key(Some(server)), key(None)], found, at);
+            if let (Some(at), Some(question)) = (found.timestamp, question) {
+                let hash = question.hash();
+                let key =
+                    |server| TransactionKey { client, client_port, server, id: message.metadata.id, question: hash };
+                response_time = self.transactions.response([key(Some(server)), key(None)], &question, found, at);
             }
         } else {
             self.queries += 1;
@@ -398,8 +431,9 @@ impl Analysis {
                 && opcode == 0
             {
                 let server = (!is_multicast(server)).then_some(server);
-                let key = TransactionKey { client, client_port, server, id: message.metadata.id, question };
-                self.transactions.query(key, found, sent);
+                let key =
+                    TransactionKey { client, client_port, server, id: message.metadata.id, question: question.hash() };
+                self.transactions.query(key, question, found, sent);
             }
         }
         self.page.offer(|| packet_entry(found, message, response_time));
@@ -494,7 +528,7 @@ impl Analysis {
                 json!(self.indicators.high_entropy_examples),
             );
         }
-        let mut parents: Vec<(&String, usize)> = self
+        let mut parents: Vec<(&String, u64)> = self
             .indicators
             .subdomains
             .iter()

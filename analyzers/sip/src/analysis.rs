@@ -332,7 +332,7 @@ impl Analysis {
             }
         }
         if let Some(call_id) = message.header("call-id")
-            && self.call_ids_distinct.insert(call_id)
+            && self.call_ids_distinct.insert(call_id) == Some(true)
             && self.call_ids.len() < CALL_ID_LIST
         {
             self.call_ids.push(cut(call_id, 256));

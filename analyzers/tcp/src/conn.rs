@@ -536,6 +536,13 @@ impl Connection {
         c.rst + s.rst > 0 || (c.fin > 0 && s.fin > 0)
     }
 
+    /// Only SYNs from the client, nothing from the server: an attempt that
+    /// is still waiting for an answer.
+    pub fn is_unanswered_attempt(&self) -> bool {
+        let (c, s) = (&self.sides[CLIENT].stats, &self.sides[SERVER].stats);
+        s.packets == 0 && c.syn > 0 && c.syn == c.packets
+    }
+
     /// Whether the client sent a SYN (a connection attempt was seen).
     pub fn attempted(&self) -> bool {
         self.sides[CLIENT].stats.syn > self.sides[CLIENT].stats.syn_ack

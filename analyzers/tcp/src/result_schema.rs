@@ -51,6 +51,7 @@ fn common(mut props: Map<String, Value>) -> Map<String, Value> {
             "evicted_closed": {"type": "integer", "description": "Closed connections dropped from memory 30 s (capture time) after they closed, or earlier when the table was full (nothing lost)."},
             "evicted_open": {"type": "integer", "description": "Open connections dropped from memory when the table was full: their counts end there, later packets start new connections."},
             "port_reuses": {"type": "integer", "description": "New connections started by a SYN reusing an earlier connection's ports."},
+            "expired_attempts": {"type": "integer", "description": "Connection attempts nobody answered, dropped from memory 130 s (capture time) after their last SYN (nothing lost: they stay counted as attempts)."},
             "note": string()
         })),
         "warnings": {"type": "array", "items": {"type": "string"}},

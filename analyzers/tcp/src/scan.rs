@@ -157,8 +157,10 @@ impl Scanned {
                 "evicted_closed": t.evicted_closed,
                 "evicted_open": t.evicted_open,
                 "port_reuses": t.port_reuses,
-                "note": "Memory follows live connections: when the table is full, closed connections and then the \
-                         longest idle are summarized into the totals and dropped.",
+                "expired_attempts": t.expired_attempts,
+                "note": "Memory follows live connections: closed connections leave the table 30 s (capture time) \
+                         after they close, unanswered attempts 130 s after their last SYN; should the table fill \
+                         up, closed connections and then the longest idle are summarized into the totals and dropped.",
             }),
         );
         result.insert("warnings".into(), json!(self.warnings));

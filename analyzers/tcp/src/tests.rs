@@ -557,6 +557,26 @@ fn closed_connections_leave_the_table_after_their_linger() {
     assert!(t.stats.peak_live as u64 <= linger_ms / 1000 + 7, "peak {}", t.stats.peak_live);
 }
 
+#[test]
+fn unanswered_attempts_leave_after_the_retry_window_but_idle_open_connections_stay() {
+    let unanswered = ([10, 0, 0, 1], 3000);
+    let idle = ([10, 0, 0, 2], 3000);
+    let mut cap = Cap::new();
+    cap.tcp(unanswered, S, 1, 0, "S", 0).at(3000).tcp(unanswered, S, 1, 0, "S", 0);
+    cap.handshake(idle, S);
+    // Other traffic carries capture time past the window.
+    let window = tracker::UNANSWERED_ATTEMPT_SECS as u64 * 1000;
+    for i in 0..30u64 {
+        cap.at(window + 10_000 + i * 1000).tcp(([10, 0, 1, i as u8], 4000), S, 1, 0, "S", 0);
+    }
+    let r = run("analyze_tcp_connections", json!({"detailed": true}), &cap.build());
+    assert_eq!(r["tracking"]["expired_attempts"], 1, "{}", r["tracking"]);
+    assert_eq!(r["summary"]["total_connections"], 32);
+    let first = &r["connections"][0];
+    assert_eq!(first["packet_count"], 2, "the retried SYN stayed in its attempt: {first}");
+    assert_eq!(first["evicted"], false);
+}
+
 /// Checks every key of `value` against `schema`, recursively.
 fn check_schema(path: &str, value: &Value, schema: &Value) {
     match value {

@@ -6,7 +6,8 @@
 //! retransmitted FINs still belong to them, and a new SYN on the same ports
 //! is a port reuse, as in Wireshark) for [`CLOSED_LINGER_SECS`] of capture
 //! time, as long as a TCP stack keeps the tuple in TIME_WAIT; then they are
-//! finished. So the table holds the connections of the last half minute,
+//! finished, as are connection attempts nobody answered once the client
+//! would have stopped retrying. So the table holds what is live or recent,
 //! however long the capture. Should it still fill up, connections are
 //! evicted: closed ones first, then those idle longest. An evicted
 //! connection is reported as finished; if it sends again, that traffic
@@ -29,6 +30,12 @@ pub const MAX_LIVE_CONNECTIONS: usize = 50_000;
 /// 60 s, but a port reused between 30 and 60 s after a close is rare, and a
 /// shorter linger keeps memory low on busy captures.
 pub const CLOSED_LINGER_SECS: i64 = 30;
+
+/// How long (capture time) a connection attempt nobody answered stays in the
+/// table after its last SYN: longer than a TCP stack keeps retrying (Linux
+/// gives up after about 127 s), so a retried SYN still counts as a
+/// retransmission, while a scan's unanswered probes do not pile up.
+pub const UNANSWERED_ATTEMPT_SECS: i64 = 130;
 
 /// How often (capture time) the table is swept for closed connections past
 /// their linger.
@@ -63,6 +70,8 @@ pub struct TrackerStats {
     pub evicted_open: u64,
     /// Connections started by a SYN reusing an earlier connection's ports.
     pub port_reuses: u64,
+    /// Unanswered connection attempts finished after their retry window.
+    pub expired_attempts: u64,
 }
 
 /// Connection storage: slots in fixed-size chunks, reused through a free list.
@@ -177,21 +186,27 @@ impl Tracker {
             return;
         }
         self.last_sweep_ns = now;
-        let horizon = now.saturating_sub(CLOSED_LINGER_SECS * 1_000_000_000);
+        let closed_horizon = now.saturating_sub(CLOSED_LINGER_SECS * 1_000_000_000);
+        let attempt_horizon = now.saturating_sub(UNANSWERED_ATTEMPT_SECS * 1_000_000_000);
         let slots = &self.slots;
         let mut gone = Vec::new();
         self.table.retain(|_, &mut slot| {
             let c = slots.get(slot);
-            let expired = c.is_closed() && c.last_time_ns < horizon;
+            let expired = (c.is_closed() && c.last_time_ns < closed_horizon)
+                || (c.is_unanswered_attempt() && c.last_time_ns < attempt_horizon);
             if expired {
                 gone.push(slot);
             }
             !expired
         });
         gone.sort_by_key(|&slot| self.slots.get(slot).id);
-        self.stats.evicted_closed += gone.len() as u64;
         for slot in gone {
             let conn = self.slots.take(slot);
+            if conn.is_closed() {
+                self.stats.evicted_closed += 1;
+            } else {
+                self.stats.expired_attempts += 1;
+            }
             sink.finished(&conn);
         }
     }
