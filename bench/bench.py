@@ -343,6 +343,9 @@ def main():
                     os.environ.get("BENCH_MCPCAP_TOOLS", "capinfos,dns_packets,tcp_connections,sip_packets").split(",")
                     if t]
     skip_mcpcap = os.environ.get("BENCH_MCPCAP", "1") == "0"
+    # tshark takes minutes per tool on 10M packets: a quick run can leave the
+    # comparators out above this size (their columns stay empty).
+    comparator_limit = int(os.environ.get("BENCH_COMPARATOR_MAX_PACKETS", str(10**12)))
     have_tshark = shutil.which("tshark") is not None
     have_capinfos = shutil.which("capinfos") is not None
     native_dir = Path(args.native_dir)
@@ -387,7 +390,7 @@ def main():
             binary = native_dir / analyzer
             native = best_of([binary, capture, tool, params], out, runs, timeout) if binary.exists() else None
             cmd = comparator(tool, str(capture), server)
-            have = have_capinfos if cmd[0] == "capinfos" else have_tshark
+            have = (have_capinfos if cmd[0] == "capinfos" else have_tshark) and size <= comparator_limit
             theirs = best_of(cmd, work / "theirs.txt", runs, timeout, repeat_under=5) if have else None
             per_tool[tool] = {"ours": ours, "native": native, "theirs": theirs, "analyzed": analyzed,
                               "cmd": " ".join(cmd).replace(str(capture), "CAPTURE")}
@@ -669,7 +672,8 @@ def write_report(args, info, results, captures, one_pass, serve, mcpcap, runs_sm
       "(capture size for mcpcap, default the smallest size), `BENCH_MCPCAP_TOOLS` (comma-separated, default "
       "capinfos,dns_packets,tcp_connections,sip_packets), `BENCH_MCPCAP_TIMEOUT` (600), `BENCH_MCPCAP_PYTHON` "
       "(a Python that imports mcpcap; otherwise a private venv under the work directory gets `pip install "
-      "mcpcap`), `BENCH_DIR` (work directory, kept; default a temporary one, removed), `BENCH_SIZES`.\n")
+      "mcpcap`), `BENCH_DIR` (work directory, kept; default a temporary one, removed), `BENCH_SIZES`, "
+      "`BENCH_COMPARATOR_MAX_PACKETS` (largest capture tshark/capinfos run on; default all).\n")
 
     text = "\n".join(md) + "\n"
     out = Path(args.out)

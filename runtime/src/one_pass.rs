@@ -29,7 +29,7 @@ impl ManyRequest {
     /// default: every tool that needs nothing but the capture) and optional
     /// `params` (an object of per-tool parameter objects).
     pub fn from_arguments(registry: &Registry, mut arguments: Map<String, Value>) -> Result<Self, ToolError> {
-        let bad = |message: String| ToolError { kind: "bad_params", message };
+        let bad = |message: String| ToolError::new("bad_params", message);
         let capture = match arguments.remove(CAPTURE_PARAM) {
             Some(Value::String(s)) => s,
             _ => return Err(bad(format!("`{CAPTURE_PARAM}` is required: the path or http(s) URL of the capture"))),
@@ -60,10 +60,10 @@ impl ManyRequest {
             }
             let Some(entry) = registry.tool(&name) else {
                 let known: Vec<&str> = registry.tools().map(|t| t.name.as_str()).collect();
-                return Err(ToolError {
-                    kind: "unknown_tool",
-                    message: format!("no tool named `{name}`; tools: {}", known.join(", ")),
-                });
+                return Err(ToolError::new(
+                    "unknown_tool",
+                    format!("no tool named `{name}`; tools: {}", known.join(", ")),
+                ));
             };
             let mut params = match per_tool.remove(&name) {
                 None => Map::new(),

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use tokio::io::AsyncRead;
+use wasmtime_wasi::cli::{AsyncStdinStream, StdinStream};
 
-use crate::input::{CaptureInputs, CountingReader, InputError, ReadProgress};
+use crate::input::{CaptureInputs, InputError, ReadProgress};
 use crate::registry::{CAPTURE_PARAM, Registry};
 use crate::sandbox::limits::{LimitKind, LimitSettings, Limits};
-use crate::sandbox::{CallError, LoadedAnalyzer, RunError, RunRequest, Sandbox};
+use crate::sandbox::{CallError, CaptureStdin, LoadedAnalyzer, RunError, RunRequest, Sandbox};
 
 /// Largest parameter object passed to an analyzer, as JSON text.
 const MAX_PARAMS_BYTES: usize = 64 * 1024;
@@ -53,7 +54,8 @@ pub struct ToolError {
 }
 
 impl ToolError {
-    fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    /// An error of `kind` (a stable, machine-readable word) saying `message`.
+    pub(crate) fn new(kind: &'static str, message: impl Into<String>) -> Self {
         ToolError { kind, message: message.into() }
     }
 
@@ -104,8 +106,8 @@ impl ToolService {
         let _running = self.admit()?;
         let opened = self.inputs.open(&capture).await?;
         observer.total.set(opened.size).ok();
-        let stream = CountingReader::new(capture_stream(opened.file, opened.size), observer.progress.clone());
-        self.run_prepared(prepared, &opened.name, opened.size, stream, &capture).await
+        let stdin = CaptureStdin::new(opened.file, opened.size, observer.progress.clone());
+        self.run_prepared(prepared, &opened.name, opened.size, stdin, &capture).await
     }
 
     /// Runs several tools over one read of `capture`: the file is read once
@@ -136,7 +138,7 @@ impl ToolService {
         let _running = self.admit()?;
         let opened = self.inputs.open(capture).await?;
         observer.total.set(opened.size).ok();
-        let source = CountingReader::new(capture_stream(opened.file, opened.size), observer.progress.clone());
+        let source = CaptureStdin::new(opened.file, opened.size, observer.progress.clone());
         let mut writers = Vec::new();
         // Dropping the set (a cancelled call) aborts every analyzer and the pump.
         let mut tasks = tokio::task::JoinSet::new();
@@ -149,7 +151,8 @@ impl ToolService {
             let spec = capture.to_string();
             tasks.spawn(async move {
                 let tool_name = tool.tool.clone();
-                let outcome = service.run_prepared(tool, &name, size, reader, &spec).await;
+                let stdin = AsyncStdinStream::new(reader);
+                let outcome = service.run_prepared(tool, &name, size, stdin, &spec).await;
                 Some((index, tool_name, outcome))
             });
         }
@@ -233,7 +236,7 @@ impl ToolService {
         prepared: PreparedTool,
         capture_name: &str,
         capture_size: u64,
-        stream: impl AsyncRead + Send + Sync + 'static,
+        stdin: impl StdinStream + 'static,
         spec: &str,
     ) -> Result<Value, ToolError> {
         let PreparedTool { analyzer, tool, params_json, limits } = prepared;
@@ -244,21 +247,12 @@ impl ToolService {
             capture_size: Some(capture_size),
             max_packets: self.max_packets,
         };
-        let outcome = self.sandbox.run(&analyzer, request, stream, limits).await;
+        let outcome = self.sandbox.run(&analyzer, request, stdin, limits).await;
         let json = outcome.map_err(|e| call_error(e, &analyzer.info.name, spec))?;
         serde_json::from_str(&json).map_err(|e| {
             ToolError::new("internal", format!("the {} analyzer returned invalid JSON: {e}", analyzer.info.name))
         })
     }
-}
-
-/// The capture as opened, cut at the size it had then: a file that keeps
-/// growing (a capture still being written) is analyzed as it was when the
-/// call began, so progress and totals agree and the call always ends. A file
-/// that shrinks simply ends early, which the analyzer reports as cut short.
-fn capture_stream(file: std::fs::File, size: u64) -> impl AsyncRead + Send + Sync + Unpin + 'static {
-    use tokio::io::AsyncReadExt;
-    tokio::fs::File::from_std(file).take(size)
 }
 
 /// Reads `source` once and writes every chunk to each writer; a writer whose
@@ -340,40 +334,5 @@ fn call_error(error: CallError, analyzer: &str, capture: &str) -> ToolError {
                 ),
             )
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::Write;
-
-    use tokio::io::AsyncReadExt;
-
-    use super::capture_stream;
-
-    async fn read_all(file: std::fs::File, size: u64) -> Vec<u8> {
-        let mut out = Vec::new();
-        capture_stream(file, size).read_to_end(&mut out).await.unwrap();
-        out
-    }
-
-    #[tokio::test]
-    async fn a_growing_file_is_read_as_it_was_when_opened() {
-        let mut writer = tempfile::NamedTempFile::new().unwrap();
-        writer.write_all(&[1; 1000]).unwrap();
-        let file = writer.reopen().unwrap();
-        let size = file.metadata().unwrap().len();
-        writer.write_all(&[2; 5000]).unwrap();
-        assert_eq!(read_all(file, size).await, vec![1; 1000]);
-    }
-
-    #[tokio::test]
-    async fn a_shrinking_file_ends_early() {
-        let mut writer = tempfile::NamedTempFile::new().unwrap();
-        writer.write_all(&[1; 1000]).unwrap();
-        let file = writer.reopen().unwrap();
-        let size = file.metadata().unwrap().len();
-        writer.as_file().set_len(300).unwrap();
-        assert_eq!(read_all(file, size).await.len(), 300);
     }
 }

@@ -161,11 +161,17 @@ async fn a_file_growing_while_read_is_analyzed_as_opened() {
     // The size seen at open can fall inside a record the writer is still
     // appending: that tail is a partial record, reported as cut short there.
     let whole_records_end = 24 + packets * 70;
-    assert!(size - whole_records_end < 70, "exactly the packets the file held when opened ({appended} appended since): {value}");
+    assert!(
+        size - whole_records_end < 70,
+        "exactly the packets the file held when opened ({appended} appended since): {value}"
+    );
     if size == whole_records_end {
         assert!(value.get("cut_short").is_none_or(|c| c.is_null()), "{value}");
     } else {
-        assert_eq!(value["cut_short"]["offset"], whole_records_end, "a partial last record is reported where it starts: {value}");
+        assert_eq!(
+            value["cut_short"]["offset"], whole_records_end,
+            "a partial last record is reported where it starts: {value}"
+        );
     }
     client.cancel().await.unwrap();
 }

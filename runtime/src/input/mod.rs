@@ -15,7 +15,7 @@ use std::path::PathBuf;
 pub use download::DownloadPolicy;
 use download::Downloader;
 use local::AllowedRoots;
-pub use progress::{CountingReader, ReadProgress};
+pub use progress::ReadProgress;
 
 /// A capture ready to stream into an analyzer.
 pub struct OpenedCapture {

@@ -148,6 +148,9 @@ impl fmt::Display for LimitKind {
 pub(crate) struct MemoryCap {
     pub(crate) max_bytes: usize,
     pub(crate) refused: bool,
+    /// The largest size linear memory was allowed to reach: logged after each
+    /// call so a table that grows with the capture shows up.
+    pub(crate) peak_bytes: usize,
 }
 
 /// Tables hold function references; no analyzer needs more than this.
@@ -156,7 +159,9 @@ const MAX_TABLE_ELEMENTS: usize = 100_000;
 impl wasmtime::ResourceLimiter for MemoryCap {
     fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         let allowed = desired <= self.max_bytes;
-        if !allowed {
+        if allowed {
+            self.peak_bytes = self.peak_bytes.max(desired);
+        } else {
             self.refused = true;
         }
         Ok(allowed)

@@ -7,6 +7,7 @@
 //! small bounded log; it has no files, no network, no environment, no args.
 
 mod cache;
+mod capture_stdin;
 pub mod limits;
 mod log_pipe;
 
@@ -15,13 +16,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use tokio::io::AsyncRead;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, Trap, UpdateDeadline};
-use wasmtime_wasi::cli::AsyncStdinStream;
+use wasmtime_wasi::cli::StdinStream;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use cache::ComponentCache;
+pub use capture_stdin::CaptureStdin;
 use limits::{LimitKind, Limits, MemoryCap};
 use log_pipe::LogPipe;
 
@@ -141,7 +142,7 @@ impl Sandbox {
         let pre = AnalyzerComponentPre::new(instance_pre)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{origin} does not export pcapsule:analyzer/analyzer@{INTERFACE_VERSION}"))?;
-        let mut store = self.store(DESCRIBE_LIMITS, None);
+        let mut store = self.store(DESCRIBE_LIMITS, None::<(CaptureStdin, LogPipe)>);
         let info = async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance.pcapsule_analyzer_analyzer().call_describe(&mut store).await
@@ -164,11 +165,11 @@ impl Sandbox {
         &self,
         analyzer: &LoadedAnalyzer,
         request: RunRequest,
-        capture: impl AsyncRead + Send + Sync + 'static,
+        capture: impl StdinStream + 'static,
         limits: Limits,
     ) -> Result<String, CallError> {
         let log = LogPipe::new(GUEST_LOG_BYTES);
-        let mut store = self.store(limits, Some((AsyncStdinStream::new(capture), log.clone())));
+        let mut store = self.store(limits, Some((capture, log.clone())));
         let call = async {
             let instance: AnalyzerComponent = analyzer.pre.instantiate_async(&mut store).await?;
             instance.pcapsule_analyzer_analyzer().call_run(&mut store, &request).await
@@ -179,6 +180,13 @@ impl Sandbox {
             Ok(outcome) => outcome,
             Err(_) => return Err(CallError::Limit { kind: LimitKind::WallClock, limits }),
         };
+        tracing::debug!(
+            analyzer = %analyzer.info.name,
+            tool = %request.tool,
+            linear_memory_peak_kib = store.data().memory.peak_bytes / 1024,
+            fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
+            "call finished"
+        );
         match outcome {
             Ok(Ok(json)) if json.len() as u64 > limits.result_bytes => {
                 Err(CallError::Limit { kind: LimitKind::ResultSize, limits })
@@ -192,7 +200,7 @@ impl Sandbox {
         }
     }
 
-    fn store(&self, limits: Limits, io: Option<(AsyncStdinStream, LogPipe)>) -> Store<CallState> {
+    fn store(&self, limits: Limits, io: Option<(impl StdinStream + 'static, LogPipe)>) -> Store<CallState> {
         let mut wasi = WasiCtxBuilder::new();
         if let Some((stdin, log)) = io {
             wasi.stdin(stdin).stderr(log);
@@ -200,7 +208,11 @@ impl Sandbox {
         let state = CallState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            memory: MemoryCap { max_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX), refused: false },
+            memory: MemoryCap {
+                max_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+                refused: false,
+                peak_bytes: 0,
+            },
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
