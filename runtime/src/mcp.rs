@@ -270,6 +270,44 @@ struct HttpGuard {
     allowed_origins: Arc<Vec<String>>,
     sessions: Arc<LocalSessionManager>,
     max_sessions: usize,
+    opening: Arc<OpeningSessions>,
+}
+
+/// Session-opening requests in flight. rmcp adds a session to its table only
+/// while it handles `initialize`, so counting the table alone would let
+/// racing initializes all pass the limit; they count here until handled.
+#[derive(Default)]
+struct OpeningSessions {
+    /// Serializes check-and-reserve, so two requests cannot take the last slot.
+    admission: tokio::sync::Mutex<()>,
+    in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// One reserved session slot; released when its request has been handled
+/// (or dropped), by which time a created session is in rmcp's table.
+struct OpeningSlot(Arc<OpeningSessions>);
+
+impl Drop for OpeningSlot {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl HttpGuard {
+    /// Reserves a slot for a new session, or `None` when the limit is reached.
+    /// A session being created is briefly counted twice (in rmcp's table and
+    /// here): at the limit's edge a racing request may be told to retry, never
+    /// let past it.
+    async fn reserve_session(&self) -> Option<OpeningSlot> {
+        use std::sync::atomic::Ordering;
+        let _admission = self.opening.admission.lock().await;
+        let open = self.sessions.sessions.read().await.len();
+        if open + self.opening.in_flight.load(Ordering::Acquire) >= self.max_sessions {
+            return None;
+        }
+        self.opening.in_flight.fetch_add(1, Ordering::AcqRel);
+        Some(OpeningSlot(self.opening.clone()))
+    }
 }
 
 /// Largest HTTP request body: MCP requests are small JSON documents.
@@ -333,6 +371,7 @@ fn http_app(service: Arc<ToolService>, policy: HttpPolicy, host: &str, shutdown:
         allowed_origins: Arc::new(origins),
         sessions,
         max_sessions: policy.max_sessions,
+        opening: Arc::default(),
     };
     axum::Router::new()
         .nest_service("/mcp", mcp)
@@ -387,23 +426,30 @@ async fn guard_request(State(guard): State<HttpGuard>, request: Request, next: N
         }
     }
     // A POST without a session id opens a session (it carries `initialize`).
-    // Check-then-create is not atomic: racing initializes may overshoot by
-    // the few requests in flight, which still bounds the sessions kept.
     let opens_session =
         request.method() == axum::http::Method::POST && !request.headers().contains_key("mcp-session-id");
-    if opens_session && guard.sessions.sessions.read().await.len() >= guard.max_sessions {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "5")],
-            format!(
-                "pcapsule: busy: {} MCP sessions are open, the most this server allows (--max-sessions); retry \
-                 later, or close idle sessions (HTTP DELETE /mcp with their Mcp-Session-Id)\n",
-                guard.max_sessions
-            ),
-        )
-            .into_response();
-    }
-    next.run(request).await
+    let slot = if opens_session {
+        match guard.reserve_session().await {
+            Some(slot) => Some(slot),
+            None => {
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "5")],
+                    format!(
+                        "pcapsule: busy: {} MCP sessions are open, the most this server allows (--max-sessions); \
+                         retry later, or close idle sessions (HTTP DELETE /mcp with their Mcp-Session-Id)\n",
+                        guard.max_sessions
+                    ),
+                )
+                    .into_response();
+            }
+        }
+    } else {
+        None
+    };
+    let response = next.run(request).await;
+    drop(slot);
+    response
 }
 
 /// Compares without leaking where the first difference is.
@@ -431,6 +477,25 @@ mod tests {
         for bad in ["http://evil.example", "http://localhost.evil.example", "null", "", "http://10.0.0.1"] {
             assert!(!origin_allowed(bad, &allowed), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn sessions_being_opened_count_against_the_limit() {
+        let guard = HttpGuard {
+            token: None,
+            allowed_origins: Arc::default(),
+            sessions: Arc::default(),
+            max_sessions: 2,
+            opening: Arc::default(),
+        };
+        // Two initializes in flight, neither in rmcp's table yet: the limit
+        // is reached all the same (counting the table alone would let a
+        // third, and any number of racing ones, through).
+        let first = guard.reserve_session().await.expect("a first slot");
+        let _second = guard.reserve_session().await.expect("a second slot");
+        assert!(guard.reserve_session().await.is_none(), "a third initialize in flight is refused");
+        drop(first);
+        assert!(guard.reserve_session().await.is_some(), "a finished request frees its slot");
     }
 
     #[test]

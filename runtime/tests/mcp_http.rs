@@ -181,6 +181,39 @@ async fn sessions_are_limited_in_number() {
     assert!(s4.is_success(), "room again after a close: {s4} {body}");
 }
 
+/// A burst of initializes, end to end (the accounting that makes it hold
+/// under any interleaving is unit-tested in `mcp.rs`).
+#[tokio::test]
+async fn a_burst_of_initializes_never_overshoots_the_session_limit() {
+    install_crypto();
+    let (_child, url) = start_http(&["--max-sessions", "3"], Some(TOKEN)).await;
+    let burst: Vec<_> = (0..16)
+        .map(|_| {
+            tokio::spawn({
+                let url = url.clone();
+                async move { open_session(&url).await }
+            })
+        })
+        .collect();
+    let mut opened = 0;
+    for request in burst {
+        let (status, id, body) = request.await.unwrap();
+        match status.as_u16() {
+            200..=299 => opened += usize::from(id.is_some()),
+            503 => {}
+            other => panic!("unexpected status {other}: {body}"),
+        }
+    }
+    assert!(opened <= 3, "16 racing initializes opened {opened} sessions past --max-sessions 3");
+    // Whatever the burst left, the limit is reached exactly, one at a time.
+    while opened < 3 {
+        let (status, _, body) = open_session(&url).await;
+        assert!(status.is_success(), "room is left below the limit: {status} {body}");
+        opened += 1;
+    }
+    assert_eq!(open_session(&url).await.0, 503, "the limit holds after the burst");
+}
+
 #[tokio::test]
 async fn idle_sessions_expire() {
     install_crypto();
