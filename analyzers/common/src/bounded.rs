@@ -4,6 +4,7 @@
 //! sandbox, so tables are capped and say when they stopped being exact.
 
 use crate::fast_hash::{HashMap, HashSet};
+use std::borrow::Borrow;
 use std::hash::Hash;
 
 /// Counts keys, keeping at most `capacity` of them. When full, the keys seen
@@ -24,12 +25,22 @@ impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
     }
 
     /// Counts one occurrence of `key`.
-    pub fn add(&mut self, key: &K) {
+    pub fn add<Q>(&mut self, key: &Q)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         self.add_n(key, 1);
     }
 
-    /// Counts `n` occurrences of `key` (a weight, such as packets).
-    pub fn add_n(&mut self, key: &K, n: u64) {
+    /// Counts `n` occurrences of `key` (a weight, such as packets). Takes a
+    /// borrowed key (`&str` for `String` keys) and copies it only when it is
+    /// new: a table hit, the common case, allocates nothing.
+    pub fn add_n<Q>(&mut self, key: &Q, n: u64)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         if let Some(count) = self.counts.get_mut(key) {
             *count += n;
             return;
@@ -37,7 +48,7 @@ impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
         if self.counts.len() >= self.capacity {
             self.prune();
         }
-        self.counts.insert(key.clone(), n);
+        self.counts.insert(key.to_owned(), n);
     }
 
     /// Drops the rarest keys until at most half the capacity is used.

@@ -12,7 +12,7 @@ use pcapsule_guest::Timestamp;
 use pcapsule_guest::conventions::{PageCollector, PageInfo};
 use serde_json::{Value, json};
 
-use crate::records::{self, name_text, opcode_name, rcode_name, type_name};
+use crate::records::{self, name_text, opcode_name, rcode_name, rcode_number, rcode_text, type_name};
 use crate::scan::{FoundMessage, Transport};
 use pcapsule_guest::bounded::{DistinctCounter, TopCounter};
 
@@ -233,6 +233,7 @@ struct Indicators {
     high_entropy_examples: Vec<String>,
     subdomains: HashMap<String, DistinctCounter>,
     parents_untracked: u64,
+    parent_scratch: String,
 }
 
 /// Longest label length considered ordinary.
@@ -250,33 +251,43 @@ const EXACT_SUBDOMAINS: usize = 128;
 const MANY_SUBDOMAINS: u64 = 50;
 
 impl Indicators {
-    fn query_name(&mut self, name: &str) {
-        let labels: Vec<&str> = name.split('.').filter(|l| !l.is_empty()).collect();
-        if labels.iter().any(|l| l.len() >= LONG_LABEL) {
+    /// `name` as queried, `lower` the same lowercased.
+    fn query_name(&mut self, name: &str, lower: &str) {
+        let mut labels = name.split('.').filter(|l| !l.is_empty());
+        let first = labels.clone().next();
+        if labels.clone().any(|l| l.len() >= LONG_LABEL) {
             self.long_labels += 1;
             push_example(&mut self.long_label_examples, name);
         }
-        if let Some(first) = labels.first()
+        if let Some(first) = first
             && first.len() >= ENTROPY_MIN_LEN
             && entropy(first) >= ENTROPY_BITS
         {
             self.high_entropy += 1;
             push_example(&mut self.high_entropy_examples, name);
         }
-        if labels.len() >= 3 {
-            let parent = labels[labels.len() - 2..].join(".").to_ascii_lowercase();
-            let tracked = self.subdomains.len();
-            match self.subdomains.get_mut(&parent) {
-                Some(set) => {
-                    set.insert(name.to_ascii_lowercase());
-                }
-                None if tracked < MAX_PARENTS => {
-                    let mut set = DistinctCounter::new(EXACT_SUBDOMAINS);
-                    set.insert(name.to_ascii_lowercase());
-                    self.subdomains.insert(parent, set);
-                }
-                None => self.parents_untracked += 1,
+        if labels.nth(2).is_none() {
+            return;
+        }
+        let mut last_two = lower.rsplit('.').filter(|l| !l.is_empty());
+        let (Some(tld), Some(second)) = (last_two.next(), last_two.next()) else { return };
+        // Built in a reused buffer: most queries hit a parent already tracked.
+        let parent = &mut self.parent_scratch;
+        parent.clear();
+        parent.push_str(second);
+        parent.push('.');
+        parent.push_str(tld);
+        let tracked = self.subdomains.len();
+        match self.subdomains.get_mut(parent.as_str()) {
+            Some(set) => {
+                set.insert(lower);
             }
+            None if tracked < MAX_PARENTS => {
+                let mut set = DistinctCounter::new(EXACT_SUBDOMAINS);
+                set.insert(lower);
+                self.subdomains.insert(parent.clone(), set);
+            }
+            None => self.parents_untracked += 1,
         }
     }
 }
@@ -307,14 +318,15 @@ pub struct Analysis {
     malformed: u64,
     malformed_examples: Vec<Value>,
     transports: BTreeMap<&'static str, u64>,
-    opcodes: BTreeMap<String, u64>,
-    rcodes: BTreeMap<String, u64>,
-    query_types: TopCounter<String>,
+    // Keyed by number, named when rendered: no string per message.
+    opcodes: BTreeMap<u8, u64>,
+    rcodes: BTreeMap<u16, u64>,
+    query_types: TopCounter<u16>,
     queried_names: TopCounter<String>,
     question_names: TopCounter<String>,
     distinct_names: DistinctCounter,
-    clients: TopCounter<String>,
-    servers: TopCounter<String>,
+    clients: TopCounter<IpAddr>,
+    servers: TopCounter<IpAddr>,
     truncated_responses: u64,
     authoritative_responses: u64,
     edns_messages: u64,
@@ -380,29 +392,39 @@ impl Analysis {
     fn parsed(&mut self, found: &FoundMessage, message: &Message) {
         let is_response = message.metadata.message_type == MessageType::Response;
         let opcode = records::opcode_number(message);
-        *self.opcodes.entry(opcode_name(opcode)).or_default() += 1;
+        *self.opcodes.entry(opcode).or_default() += 1;
         if message.edns.is_some() {
             self.edns_messages += 1;
         }
         if message.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok) {
             self.dnssec_ok_messages += 1;
         }
-        for query in &message.queries {
-            let name = name_text(&query.name).to_ascii_lowercase();
-            self.distinct_names.insert(&name);
-            self.question_names.add(&name);
+        // Each question's name is rendered once: it feeds several tables.
+        let mut question = None;
+        for (index, query) in message.queries.iter().enumerate() {
+            let name = name_text(&query.name);
+            let lower = name.to_ascii_lowercase();
+            self.distinct_names.insert(&lower);
+            self.question_names.add(lower.as_str());
+            if !is_response {
+                self.query_types.add(&u16::from(query.query_type));
+                self.queried_names.add(lower.as_str());
+                if query.query_type == RecordType::TXT {
+                    self.txt_queries += 1;
+                }
+                self.indicators.query_name(&name, &lower);
+            }
+            if index == 0 {
+                question = Some(Question { name: lower, qtype: u16::from(query.query_type) });
+            }
         }
-        let question = message
-            .queries
-            .first()
-            .map(|q| Question { name: name_text(&q.name).to_ascii_lowercase(), qtype: u16::from(q.query_type) });
         let (client, client_port, server) =
             if is_response { (found.dst, found.dst_port, found.src) } else { (found.src, found.src_port, found.dst) };
         let mut response_time = None;
         if is_response {
             self.responses += 1;
-            *self.rcodes.entry(rcode_name(message)).or_default() += 1;
-            self.servers.add(&server.to_string());
+            *self.rcodes.entry(rcode_number(message)).or_default() += 1;
+            self.servers.add(&server);
             if message.metadata.truncation {
                 self.truncated_responses += 1;
             }
@@ -417,16 +439,7 @@ impl Analysis {
             }
         } else {
             self.queries += 1;
-            self.clients.add(&client.to_string());
-            for query in &message.queries {
-                let name = name_text(&query.name);
-                self.query_types.add(&type_name(query.query_type));
-                self.queried_names.add(&name.to_ascii_lowercase());
-                if query.query_type == RecordType::TXT {
-                    self.txt_queries += 1;
-                }
-                self.indicators.query_name(&name);
-            }
+            self.clients.add(&client);
             if let (Some(sent), Some(question)) = (found.timestamp, question)
                 && opcode == 0
             {
@@ -470,9 +483,23 @@ impl Analysis {
     pub fn finish(mut self) -> (Value, Value, Value, Vec<Value>, PageInfo) {
         self.transactions.finish();
         let unique_domains: Vec<String> = self.question_names.top(LISTED_DOMAINS).into_iter().map(|(n, _)| n).collect();
-        let table = |c: &TopCounter<String>, key: &str| -> Vec<Value> {
-            c.top(TOP).into_iter().map(|(k, n)| json!({key: k, "count": n})).collect()
+        let table = |rows: Vec<(String, u64)>, key: &str| -> Vec<Value> {
+            rows.into_iter().map(|(k, n)| json!({key: k, "count": n})).collect()
         };
+        let names = |c: &TopCounter<String>| c.top(TOP);
+        // Ties broken by the address's text, as when the tables held text.
+        let addresses = |c: &TopCounter<IpAddr>| {
+            let mut rows: Vec<(String, u64)> = c.top(usize::MAX).into_iter().map(|(a, n)| (a.to_string(), n)).collect();
+            rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            rows.truncate(TOP);
+            rows
+        };
+        let opcodes: BTreeMap<String, u64> = self.opcodes.iter().map(|(code, n)| (opcode_name(*code), *n)).collect();
+        let rcodes: BTreeMap<String, u64> = self.rcodes.iter().map(|(code, n)| (rcode_text(*code), *n)).collect();
+        let mut query_types: Vec<(String, u64)> =
+            self.query_types.top(usize::MAX).into_iter().map(|(t, n)| (type_name(RecordType::from(t)), n)).collect();
+        query_types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        query_types.truncate(50);
         let statistics = json!({
             "queries": self.queries,
             "responses": self.responses,
@@ -485,12 +512,12 @@ impl Analysis {
             "found_on_other_ports": self.on_other_ports,
             "mdns_messages": self.mdns_messages,
             "transports": self.transports,
-            "opcodes": self.opcodes,
-            "rcodes": self.rcodes,
-            "query_types": self.query_types.top(50).into_iter().collect::<BTreeMap<_, _>>(),
-            "top_queried_names": table(&self.queried_names, "name"),
-            "top_clients": table(&self.clients, "client"),
-            "top_resolvers": table(&self.servers, "server"),
+            "opcodes": opcodes,
+            "rcodes": rcodes,
+            "query_types": query_types.into_iter().collect::<BTreeMap<_, _>>(),
+            "top_queried_names": table(names(&self.queried_names), "name"),
+            "top_clients": table(addresses(&self.clients), "client"),
+            "top_resolvers": table(addresses(&self.servers), "server"),
             "truncated_responses": self.truncated_responses,
             "authoritative_responses": self.authoritative_responses,
             "edns_messages": self.edns_messages,
@@ -558,7 +585,7 @@ impl Analysis {
                 json!([]),
             );
         }
-        let nxdomain = self.rcodes.get("NXDOMAIN").copied().unwrap_or(0);
+        let nxdomain = self.rcodes.get(&3).copied().unwrap_or(0);
         if nxdomain >= 10 && nxdomain * 10 >= self.responses * 3 {
             note(
                 "nxdomain_heavy",
@@ -569,8 +596,8 @@ impl Analysis {
                 json!([]),
             );
         }
-        for rcode in ["SERVFAIL", "REFUSED"] {
-            if let Some(n) = self.rcodes.get(rcode).filter(|n| **n > 0) {
+        for (code, rcode) in [(2, "SERVFAIL"), (5, "REFUSED")] {
+            if let Some(n) = self.rcodes.get(&code).filter(|n| **n > 0) {
                 note(
                     "server_errors",
                     format!("{n} responses are {rcode}: a resolver failing or refusing clients"),

@@ -17,8 +17,16 @@ pub fn name_text(name: &hickory_proto::rr::Name) -> String {
 
 /// Response code name, e.g. NOERROR, NXDOMAIN, or RCODE17 for unassigned ones.
 pub fn rcode_name(message: &Message) -> String {
-    let code = message.metadata.response_code;
-    let value = u16::from(code);
+    rcode_text(rcode_number(message))
+}
+
+/// The message's response code number (extended by EDNS when present).
+pub fn rcode_number(message: &Message) -> u16 {
+    u16::from(message.metadata.response_code)
+}
+
+/// Response code name of a number.
+pub fn rcode_text(value: u16) -> String {
     match value {
         0 => "NOERROR".into(),
         1 => "FORMERR".into(),
