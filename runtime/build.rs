@@ -33,8 +33,10 @@ fn main() {
     build_components(&analyzers, &target_dir, only.is_some().then_some(&names[..]));
 
     let wasm_dir = target_dir.join(WASM_TARGET).join("release");
-    let mut embedded = String::from("/// Analyzer components built into the binary: (name, component bytes).\n");
-    embedded.push_str("pub static EMBEDDED_ANALYZERS: &[(&str, &[u8])] = &[\n");
+    let mut embedded = String::from(
+        "/// Analyzer components built into the binary: (name, component bytes, SHA-256 of the bytes in hex).\n",
+    );
+    embedded.push_str("pub static EMBEDDED_ANALYZERS: &[(&str, &[u8], &str)] = &[\n");
     for name in names {
         if name.starts_with("test-") {
             continue;
@@ -45,12 +47,19 @@ fn main() {
             "analyzers/{name} built no {} : its package must be named `{name}` like its folder",
             wasm.display()
         );
-        embedded.push_str(&format!("    ({name:?}, include_bytes!({:?})),\n", wasm.display().to_string()));
+        // Hashed here once, not at every start (the compiled-code cache is keyed by it).
+        let digest = sha256_hex(&fs::read(&wasm).expect("reading the built component"));
+        embedded.push_str(&format!("    ({name:?}, include_bytes!({:?}), {digest:?}),\n", wasm.display().to_string()));
     }
     embedded.push_str("];\n");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("embedded_analyzers.rs");
     fs::write(out, embedded).unwrap();
     println!("cargo:rustc-env=PCAPSULE_TEST_COMPONENTS={}", wasm_dir.display());
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Folder names of analyzer crates (those with a `src/main.rs`), sorted.

@@ -89,8 +89,8 @@ impl Registry {
     /// only `modules` when given (analyzer names, as mcpcap's `--modules`).
     pub async fn load(sandbox: &Sandbox, extra_dir: Option<&Path>, modules: Option<&[String]>) -> Result<Self> {
         let mut loaded = Vec::new();
-        for (name, wasm) in EMBEDDED_ANALYZERS {
-            loaded.push(sandbox.load(wasm, &format!("embedded:{name}")).await?);
+        for (name, wasm, digest) in EMBEDDED_ANALYZERS {
+            loaded.push(sandbox.load(wasm, Some(digest), &format!("embedded:{name}")).await?);
         }
         if let Some(dir) = extra_dir {
             let mut paths: Vec<_> = std::fs::read_dir(dir)
@@ -101,7 +101,7 @@ impl Registry {
             paths.sort();
             for path in paths {
                 let wasm = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-                loaded.push(sandbox.load(&wasm, &path.display().to_string()).await?);
+                loaded.push(sandbox.load(&wasm, None, &path.display().to_string()).await?);
             }
         }
         if let Some(modules) = modules {

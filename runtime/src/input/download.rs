@@ -44,41 +44,56 @@ impl Default for DownloadPolicy {
 }
 
 pub(super) struct Downloader {
-    client: reqwest::Client,
+    /// Built on the first URL: loading the system's TLS roots is a tenth of
+    /// startup, and most sessions only read local files.
+    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
     policy: DownloadPolicy,
 }
 
 impl Downloader {
     pub(super) fn new(policy: DownloadPolicy) -> anyhow::Result<Self> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let allow_private = policy.allow_private_addresses;
-        let max_redirects = policy.max_redirects;
-        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() > max_redirects {
-                return attempt.error(format!("more than {max_redirects} redirects"));
-            }
-            let url = attempt.url();
-            if !matches!(url.scheme(), "http" | "https") {
-                let scheme = url.scheme().to_string();
-                return attempt.error(format!("redirect to a {scheme}: URL"));
-            }
-            if let Some(reason) = literal_host_refusal(url, allow_private) {
-                return attempt.error(reason);
-            }
-            attempt.follow()
-        });
-        let client = reqwest::Client::builder()
-            .redirect(redirect)
-            .connect_timeout(policy.connect_timeout)
-            .timeout(policy.total_timeout)
-            // A proxy would connect on our behalf to addresses never checked.
-            .no_proxy()
-            .dns_resolver(Arc::new(CheckedResolver { allow_private }))
-            .user_agent(concat!("pcapsule/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Downloader { client, policy })
+        Ok(Downloader { client: std::sync::OnceLock::new(), policy })
     }
 
+    fn client(&self) -> Result<&reqwest::Client, InputError> {
+        self.client
+            .get_or_init(|| build_client(&self.policy).map_err(|e| format!("{e:#}")))
+            .as_ref()
+            .map_err(|e| InputError::new("download_failed", format!("cannot set up the HTTP client: {e}")))
+    }
+}
+
+fn build_client(policy: &DownloadPolicy) -> anyhow::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let allow_private = policy.allow_private_addresses;
+    let max_redirects = policy.max_redirects;
+    let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > max_redirects {
+            return attempt.error(format!("more than {max_redirects} redirects"));
+        }
+        let url = attempt.url();
+        if !matches!(url.scheme(), "http" | "https") {
+            let scheme = url.scheme().to_string();
+            return attempt.error(format!("redirect to a {scheme}: URL"));
+        }
+        if let Some(reason) = literal_host_refusal(url, allow_private) {
+            return attempt.error(reason);
+        }
+        attempt.follow()
+    });
+    let client = reqwest::Client::builder()
+        .redirect(redirect)
+        .connect_timeout(policy.connect_timeout)
+        .timeout(policy.total_timeout)
+        // A proxy would connect on our behalf to addresses never checked.
+        .no_proxy()
+        .dns_resolver(Arc::new(CheckedResolver { allow_private }))
+        .user_agent(concat!("pcapsule/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    Ok(client)
+}
+
+impl Downloader {
     /// Downloads `url`; returns the anonymous file, rewound, and its size.
     pub(super) async fn fetch(&self, url: &str) -> Result<(std::fs::File, u64), InputError> {
         let parsed = reqwest::Url::parse(url)
@@ -89,7 +104,7 @@ impl Downloader {
         let failed = |e: reqwest::Error| {
             InputError::new("download_failed", format!("downloading {url} failed: {}", error_chain(&e)))
         };
-        let response = self.client.get(parsed).send().await.map_err(failed)?;
+        let response = self.client()?.get(parsed).send().await.map_err(failed)?;
         let status = response.status();
         if !status.is_success() {
             return Err(InputError::new("download_failed", format!("{url} answered HTTP {status}")));

@@ -1,5 +1,7 @@
 //! Compiled components cached on disk, so startup after the first run skips
 //! Cranelift (about 130 ms per component) and loads in well under a millisecond.
+//! Beside each one, its `describe` answer: asking a fresh instance costs more
+//! than mapping the code, and the answer depends only on the component.
 //!
 //! A cached file is native code that wasmtime will map and run, so the cache
 //! directory must be the current user's and closed to others; a cache that
@@ -48,10 +50,31 @@ impl ComponentCache {
         Some(base.join("pcapsule"))
     }
 
-    /// Loads `wasm` compiled for `engine`, from the cache or by compiling it
-    /// (and then storing it).
-    pub fn load(&self, engine: &Engine, wasm: &[u8]) -> Result<Component> {
-        let path = self.dir.join(format!("{}.cwasm", cache_key(engine, wasm)));
+    /// The cache key of `wasm` for `engine`. `digest` is the SHA-256 of
+    /// `wasm` in hex when already known (embedded components are hashed at
+    /// build time); otherwise it is computed.
+    pub fn key(engine: &Engine, wasm: &[u8], digest: Option<&str>) -> String {
+        let mut config = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut config);
+        let computed;
+        let digest = match digest {
+            Some(d) => d,
+            None => {
+                computed = sha256_hex(wasm);
+                &computed
+            }
+        };
+        let mut key = Sha256::new();
+        key.update(digest.as_bytes());
+        key.update(config.finish().to_le_bytes());
+        key.update(env!("CARGO_PKG_VERSION").as_bytes());
+        key.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Loads `wasm` compiled for `engine`, from the cache entry `key` or by
+    /// compiling it (and then storing it).
+    pub fn load(&self, engine: &Engine, wasm: &[u8], key: &str) -> Result<Component> {
+        let path = self.dir.join(format!("{key}.cwasm"));
         if path.is_file() {
             // SAFETY: the file was written by `Component::serialize` into a
             // directory only this user can write (checked in `open`), and is
@@ -62,26 +85,36 @@ impl ComponentCache {
             }
         }
         let component = Component::new(engine, wasm).map_err(anyhow::Error::from)?;
-        let bytes = component.serialize().map_err(anyhow::Error::from)?;
-        // Write then rename, so a concurrent reader never maps half a file.
-        let temp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        fs::write(temp.path(), bytes)?;
-        if let Err(e) = temp.persist(&path) {
+        self.store(&path, &component.serialize().map_err(anyhow::Error::from)?);
+        Ok(component)
+    }
+
+    /// The stored `describe` answer of entry `key` (JSON), if any.
+    pub fn describe(&self, key: &str) -> Option<String> {
+        fs::read_to_string(self.dir.join(format!("{key}.describe.json"))).ok()
+    }
+
+    /// Stores the `describe` answer of entry `key`.
+    pub fn store_describe(&self, key: &str, json: &str) {
+        self.store(&self.dir.join(format!("{key}.describe.json")), json.as_bytes());
+    }
+
+    /// Writes then renames, so a concurrent reader never sees half a file.
+    /// A failure only costs the next start some time.
+    fn store(&self, path: &Path, bytes: &[u8]) {
+        let stored = tempfile::NamedTempFile::new_in(&self.dir)
+            .and_then(|temp| fs::write(temp.path(), bytes).map(|()| temp))
+            .map_err(|e| e.to_string())
+            .and_then(|temp| temp.persist(path).map(drop).map_err(|e| e.to_string()));
+        if let Err(e) = stored {
             tracing::debug!("could not store {} in the cache: {e}", path.display());
         }
-        Ok(component)
     }
 }
 
-fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
-    let mut config = std::collections::hash_map::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut config);
-    let mut digest = Sha256::new();
-    digest.update(wasm);
-    digest.update(config.finish().to_le_bytes());
-    digest.update(env!("CARGO_PKG_VERSION").as_bytes());
-    let digest = digest.finalize();
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+/// SHA-256 in hex, as the build script computes it for embedded components.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -99,19 +132,23 @@ mod tests {
     fn caches_per_engine_config_and_recovers_from_damage() {
         let dir = tempfile::tempdir().unwrap();
         let cache = ComponentCache::open(&dir.path().join("c")).unwrap();
-        let wasm = EMBEDDED_ANALYZERS[0].1;
+        let (_, wasm, digest) = EMBEDDED_ANALYZERS[0];
+        assert_eq!(sha256_hex(wasm), digest, "the build script's digest is the component's");
+        let load = |c: &ComponentCache, e: &Engine| c.load(e, wasm, &ComponentCache::key(e, wasm, None));
         let cached = |c: &ComponentCache| std::fs::read_dir(&c.dir).unwrap().count();
-        cache.load(&engine(true), wasm).unwrap();
+        let fueled = engine(true);
+        assert_eq!(ComponentCache::key(&fueled, wasm, None), ComponentCache::key(&fueled, wasm, Some(digest)));
+        load(&cache, &fueled).unwrap();
         assert_eq!(cached(&cache), 1);
-        cache.load(&engine(true), wasm).unwrap();
+        load(&cache, &fueled).unwrap();
         assert_eq!(cached(&cache), 1, "a second load hits the cache");
-        cache.load(&engine(false), wasm).unwrap();
+        load(&cache, &engine(false)).unwrap();
         assert_eq!(cached(&cache), 2, "another engine configuration gets its own entry");
         // A damaged entry is recompiled and replaced, never trusted.
         for entry in std::fs::read_dir(&cache.dir).unwrap() {
             std::fs::write(entry.unwrap().path(), b"not a compiled component").unwrap();
         }
-        cache.load(&engine(true), wasm).expect("recompiled after damage");
+        load(&cache, &fueled).expect("recompiled after damage");
         let mode = std::fs::metadata(&cache.dir).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700, "the cache is private");
     }

@@ -8,6 +8,7 @@
 
 mod cache;
 mod capture_stdin;
+mod describe_json;
 pub mod limits;
 mod log_pipe;
 
@@ -106,6 +107,10 @@ impl Sandbox {
         config.epoch_interruption(true);
         // Guests allocate as they need; limits come from `MemoryCap`.
         config.memory_guaranteed_dense_image_size(0);
+        // For `perf record`: names the guest's functions in /tmp/perf-PID.map.
+        if std::env::var_os("PCAPSULE_PERF_MAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
@@ -126,10 +131,12 @@ impl Sandbox {
     }
 
     /// Compiles (or loads from the cache) a component, links it, and asks it
-    /// to describe itself.
-    pub async fn load(&self, wasm: &[u8], origin: &str) -> Result<LoadedAnalyzer> {
-        let component = match &self.cache {
-            Some(cache) => cache.load(&self.engine, wasm),
+    /// to describe itself (or takes the answer it gave before, from the
+    /// cache). `digest`: the SHA-256 of `wasm` in hex, when already known.
+    pub async fn load(&self, wasm: &[u8], digest: Option<&str>, origin: &str) -> Result<LoadedAnalyzer> {
+        let cached = self.cache.as_ref().map(|cache| (cache, ComponentCache::key(&self.engine, wasm, digest)));
+        let component = match &cached {
+            Some((cache, key)) => cache.load(&self.engine, wasm, key),
             None => Component::new(&self.engine, wasm).map_err(anyhow::Error::from),
         }
         .with_context(|| format!("compiling the component from {origin}"))?;
@@ -142,13 +149,16 @@ impl Sandbox {
         let pre = AnalyzerComponentPre::new(instance_pre)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{origin} does not export pcapsule:analyzer/analyzer@{INTERFACE_VERSION}"))?;
-        let mut store = self.store(DESCRIBE_LIMITS, None::<(CaptureStdin, LogPipe)>);
-        let info = async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            instance.pcapsule_analyzer_analyzer().call_describe(&mut store).await
-        }
-        .await
-        .map_err(|e| anyhow::anyhow!("{origin}: describe failed: {}", classify(e, &store)))?;
+        let info = match cached.as_ref().and_then(|(cache, key)| describe_json::parse(&cache.describe(key)?)) {
+            Some(info) => info,
+            None => {
+                let info = self.describe(&pre, origin).await?;
+                if let Some((cache, key)) = &cached {
+                    cache.store_describe(key, &describe_json::render(&info));
+                }
+                info
+            }
+        };
         if info.interface_version != INTERFACE_VERSION {
             anyhow::bail!(
                 "{origin} ({}) was built for analyzer interface {}, this pcapsule speaks {INTERFACE_VERSION}: \
@@ -158,6 +168,17 @@ impl Sandbox {
             );
         }
         Ok(LoadedAnalyzer { pre, info, origin: origin.to_string() })
+    }
+
+    /// Asks a fresh instance of the component what it offers.
+    async fn describe(&self, pre: &AnalyzerComponentPre<CallState>, origin: &str) -> Result<AnalyzerInfo> {
+        let mut store = self.store(DESCRIBE_LIMITS, None::<(CaptureStdin, LogPipe)>);
+        async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            instance.pcapsule_analyzer_analyzer().call_describe(&mut store).await
+        }
+        .await
+        .map_err(|e| anyhow::anyhow!("{origin}: describe failed: {}", classify(e, &store)))
     }
 
     /// Runs one tool of `analyzer` with `capture` as its stdin, under `limits`.
