@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use pcapsule_guest::fast_hash::HashMap;
+use pcapsule_guest::fast_hash::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use hickory_proto::op::{Message, MessageType};
@@ -24,8 +24,10 @@ const LISTED_DOMAINS: usize = 100;
 const EXAMPLES: usize = 10;
 /// A query unanswered this long (capture time) is counted as unanswered.
 const ANSWER_WINDOW_SECS: f64 = 30.0;
-/// Open transactions tracked at once.
-const MAX_PENDING: usize = 100_000;
+/// Transactions tracked at once, answered or not: queries within the answer
+/// window. Past this the oldest is forgotten, so a query flood costs a fixed
+/// amount of memory.
+const MAX_TRACKED: usize = 100_000;
 
 /// Who asked whom, what: identifies a transaction. Fixed-size, with the
 /// question as a hash: a busy resolver has tens of thousands of these in
@@ -65,11 +67,13 @@ struct Pending {
 }
 
 /// Query/response matching with response times.
-#[derive(Default)]
 struct Transactions {
     pending: HashMap<TransactionKey, Pending>,
-    /// Answered keys, kept for the answer window to spot duplicate responses.
-    answered: HashMap<TransactionKey, Timestamp>,
+    /// Hashes of answered keys ([`answered_hash`]), kept for the answer
+    /// window to spot duplicate responses. Sized once for the most it can
+    /// hold: entries come and go all the time, and a table that grows on the
+    /// tombstones they leave would double on long captures.
+    answered: HashSet<u64>,
     order: VecDeque<(Timestamp, TransactionKey)>,
     matched: u64,
     unanswered: u64,
@@ -87,6 +91,38 @@ struct Transactions {
 }
 
 const HISTOGRAM_BOUNDS_MS: [f64; 8] = [1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0];
+
+/// A transaction key as 64 bits, enough to tell apart the at most
+/// [`MAX_TRACKED`] answered ones (a collision only makes one duplicate
+/// response look like a first answer, or the reverse).
+fn answered_hash(key: &TransactionKey) -> u64 {
+    pcapsule_guest::fast_hash::stable_hash(key)
+}
+
+impl Default for Transactions {
+    fn default() -> Self {
+        let mut answered = HashSet::default();
+        // At most half full, so deletions are always rehashed in place.
+        answered.reserve(2 * MAX_TRACKED);
+        Transactions {
+            pending: HashMap::default(),
+            answered,
+            order: VecDeque::new(),
+            matched: 0,
+            unanswered: 0,
+            unanswered_examples: Vec::new(),
+            duplicates: 0,
+            duplicate_examples: Vec::new(),
+            unsolicited: 0,
+            dropped_for_capacity: 0,
+            rtt_min: 0.0,
+            rtt_max: 0.0,
+            rtt_sum: 0.0,
+            histogram: [0; 9],
+            slowest: Vec::new(),
+        }
+    }
+}
 
 impl Transactions {
     /// Expires queries older than the answer window at `now`.
@@ -111,21 +147,23 @@ impl Transactions {
                 }));
             }
         } else {
-            self.answered.remove(&key);
+            self.answered.remove(&answered_hash(&key));
         }
     }
 
     fn query(&mut self, key: TransactionKey, question: Question, found: &FoundMessage, sent: Timestamp) {
         self.expire(sent);
-        if self.pending.len() >= MAX_PENDING {
+        if self.order.len() >= MAX_TRACKED {
             // Oldest first: they are the likeliest to stay unanswered anyway.
             if let Some((_, oldest)) = self.order.pop_front() {
-                self.dropped_for_capacity += 1;
-                self.pending.remove(&oldest);
-                self.answered.remove(&oldest);
+                if self.pending.remove(&oldest).is_some() {
+                    self.dropped_for_capacity += 1;
+                } else {
+                    self.answered.remove(&answered_hash(&oldest));
+                }
             }
         }
-        self.answered.remove(&key);
+        self.answered.remove(&answered_hash(&key));
         let Question { name, qtype } = question;
         self.pending.insert(key, Pending { packet_number: found.packet_number, sent, server: found.dst, name, qtype });
         self.order.push_back((sent, key));
@@ -145,10 +183,10 @@ impl Transactions {
             if let Some(p) = self.pending.remove(&key) {
                 let ms = at.seconds_since(p.sent) * 1000.0;
                 self.record_rtt(ms, &key, question, found, p.packet_number);
-                self.answered.insert(key, at);
+                self.answered.insert(answered_hash(&key));
                 return Some(ms);
             }
-            if self.answered.contains_key(&key) {
+            if self.answered.contains(&answered_hash(&key)) {
                 self.duplicates += 1;
                 if self.duplicate_examples.len() < EXAMPLES {
                     self.duplicate_examples.push(json!({
@@ -678,6 +716,49 @@ fn packet_entry(found: &FoundMessage, message: &Message, response_time: Option<f
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn query_from(client_port: u16, at: Timestamp) -> (TransactionKey, Question, FoundMessage) {
+        let client: IpAddr = "10.0.0.1".parse().unwrap();
+        let server: IpAddr = "10.0.0.53".parse().unwrap();
+        let question = Question { name: "example.com".into(), qtype: 1 };
+        let key = TransactionKey { client, client_port, server: Some(server), id: 7, question: question.hash() };
+        let found = FoundMessage {
+            packet_number: u64::from(client_port),
+            timestamp: Some(at),
+            src: client,
+            dst: server,
+            src_port: client_port,
+            dst_port: 53,
+            transport: Transport::Udp,
+            bytes: Vec::new(),
+            on_dns_port: true,
+        };
+        (key, question, found)
+    }
+
+    #[test]
+    fn a_query_flood_is_tracked_in_bounded_memory_and_answers_still_match() {
+        let mut t = Transactions::default();
+        let at = Timestamp { secs: 1_700_000_000, nanos: 0 };
+        let flood = MAX_TRACKED + 25;
+        for i in 0..flood {
+            let (key, question, found) = query_from((i % 60_000) as u16 + 1024, at);
+            let key = TransactionKey { id: (i / 60_000) as u16, ..key };
+            t.query(key, question, &found, at);
+        }
+        assert_eq!(t.order.len(), MAX_TRACKED, "the window holds at most MAX_TRACKED transactions");
+        assert_eq!(t.dropped_for_capacity, 25, "the oldest unanswered queries were let go");
+        let answered_capacity = t.answered.capacity();
+        // The newest query is still matched, and answered keys are kept for
+        // duplicate detection without growing the pre-sized table.
+        let (key, question, found) = query_from(((flood - 1) % 60_000) as u16 + 1024, at);
+        let key = TransactionKey { id: ((flood - 1) / 60_000) as u16, ..key };
+        let later = Timestamp { secs: at.secs, nanos: 5_000_000 };
+        assert!(t.response([key, TransactionKey { server: None, ..key }], &question, &found, later).is_some());
+        assert_eq!(t.response([key, key], &question, &found, later), None);
+        assert_eq!(t.duplicates, 1);
+        assert_eq!(t.answered.capacity(), answered_capacity);
+    }
 
     #[test]
     fn entropy_separates_words_from_encodings() {
