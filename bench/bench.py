@@ -17,6 +17,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -98,13 +99,21 @@ def measure(cmd, out_path, timeout, cwd=None) -> Run:
     with open(out_path, "wb") as out, open(str(out_path) + ".err", "wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(full, stdout=out, stderr=err, cwd=cwd, start_new_session=True)
-        try:
-            code = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        # A blocking wait returns the moment the process ends; Popen.wait(timeout=)
+        # polls with sleeps of up to 50 ms, which would be added to every time.
+        killed = threading.Event()
+        def kill():
+            killed.set()
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return Run(wall=time.perf_counter() - start, timed_out=True, note=f"timed out after {timeout:.0f} s")
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            code = proc.wait()
+        finally:
+            timer.cancel()
         wall = time.perf_counter() - start
+        if killed.is_set():
+            return Run(wall=wall, timed_out=True, note=f"timed out after {timeout:.0f} s")
     rss = None
     try:
         for line in Path(rss_file).read_text().splitlines():
