@@ -241,17 +241,14 @@ pub fn start_line_offset(line: &[u8]) -> Option<usize> {
 
 /// Whether `line` holds `SIP/2.0` (in any case) anywhere.
 fn contains_sip_version(line: &[u8]) -> bool {
-    line.iter().enumerate().any(|(at, &b)| {
-        b == b'/'
-            && at >= 3
-            && line[at - 3..at].eq_ignore_ascii_case(b"SIP")
-            && line.get(at + 1..at + 4) == Some(b"2.0".as_slice())
+    memchr::memchr_iter(b'/', line).any(|at| {
+        at >= 3 && line[at - 3..at].eq_ignore_ascii_case(b"SIP") && line.get(at + 1..at + 4) == Some(b"2.0".as_slice())
     })
 }
 
 /// The first line of `data` (without CR/LF) and whether it ended in a LF.
 pub fn first_line(data: &[u8]) -> (&[u8], bool) {
-    match data.iter().position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', data) {
         Some(end) => (trim_cr(&data[..end]), true),
         None => (data, false),
     }
@@ -276,7 +273,7 @@ pub fn looks_like_sip(data: &[u8]) -> bool {
 /// Where the header block ends: the index just past the empty line.
 pub fn header_end(data: &[u8]) -> Option<usize> {
     let mut at = 0;
-    while let Some(nl) = data[at..].iter().position(|&b| b == b'\n') {
+    while let Some(nl) = memchr::memchr(b'\n', &data[at..]) {
         let next = at + nl + 1;
         match data.get(next) {
             Some(b'\n') => return Some(next + 1),
