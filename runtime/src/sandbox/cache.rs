@@ -19,6 +19,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use super::AnalyzerInfo;
+
 /// A private folder of compiled components.
 pub struct ComponentCache {
     dir: PathBuf,
@@ -89,14 +91,19 @@ impl ComponentCache {
         Ok(component)
     }
 
-    /// The stored `describe` answer of entry `key` (JSON), if any.
-    pub fn describe(&self, key: &str) -> Option<String> {
-        fs::read_to_string(self.dir.join(format!("{key}.describe.json"))).ok()
+    /// The stored `describe` answer of entry `key`, if there is one that
+    /// parses (anything else is asked again).
+    pub fn describe(&self, key: &str) -> Option<AnalyzerInfo> {
+        let text = fs::read_to_string(self.dir.join(format!("{key}.describe.json"))).ok()?;
+        serde_json::from_str(&text).ok()
     }
 
-    /// Stores the `describe` answer of entry `key`.
-    pub fn store_describe(&self, key: &str, json: &str) {
-        self.store(&self.dir.join(format!("{key}.describe.json")), json.as_bytes());
+    /// Stores the `describe` answer of entry `key`, as JSON.
+    pub fn store_describe(&self, key: &str, info: &AnalyzerInfo) {
+        match serde_json::to_string(info) {
+            Ok(json) => self.store(&self.dir.join(format!("{key}.describe.json")), json.as_bytes()),
+            Err(e) => tracing::debug!("could not render the describe answer of {key}: {e}"),
+        }
     }
 
     /// Writes then renames, so a concurrent reader never sees half a file.
@@ -151,6 +158,44 @@ mod tests {
         load(&cache, &fueled).expect("recompiled after damage");
         let mode = std::fs::metadata(&cache.dir).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700, "the cache is private");
+    }
+
+    #[test]
+    fn describe_answers_round_trip_and_anything_else_is_refused() {
+        use crate::sandbox::bindings::exports::pcapsule::analyzer::analyzer::{Prompt, Tool};
+        let dir = tempfile::tempdir().unwrap();
+        let cache = ComponentCache::open(dir.path()).unwrap();
+        let info = AnalyzerInfo {
+            name: "x".into(),
+            version: "1.0.0".into(),
+            description: "d \"quoted\"\n".into(),
+            interface_version: "0.1.0".into(),
+            tools: vec![Tool {
+                name: "analyze_x".into(),
+                title: "X".into(),
+                description: "does x".into(),
+                params_schema: r#"{"type":"object"}"#.into(),
+                result_schema: "{}".into(),
+            }],
+            prompts: vec![Prompt {
+                name: "p".into(),
+                title: "P".into(),
+                description: "for p".into(),
+                text: "do p".into(),
+            }],
+        };
+        assert!(cache.describe("k").is_none(), "nothing stored yet");
+        cache.store_describe("k", &info);
+        let back = cache.describe("k").expect("parses back");
+        assert_eq!(serde_json::to_string(&back).unwrap(), serde_json::to_string(&info).unwrap());
+        assert_eq!(back.tools[0].params_schema, info.tools[0].params_schema);
+        assert_eq!(back.prompts[0].text, "do p");
+        let entry = dir.path().join("k.describe.json");
+        let stored = std::fs::read_to_string(&entry).unwrap();
+        std::fs::write(&entry, r#"{"name":"x"}"#).unwrap();
+        assert!(cache.describe("k").is_none(), "a partial entry is not trusted");
+        std::fs::write(&entry, stored.replace("\"text\"", "\"txt\"")).unwrap();
+        assert!(cache.describe("k").is_none(), "an entry with a field missing is not trusted");
     }
 
     #[test]

@@ -8,7 +8,6 @@
 
 mod cache;
 mod capture_stdin;
-mod describe_json;
 pub mod limits;
 mod log_pipe;
 
@@ -32,6 +31,8 @@ mod bindings {
         path: "../wit",
         world: "analyzer-component",
         exports: { default: async },
+        // The describe answer is kept in the component cache as JSON.
+        additional_derives: [serde::Serialize, serde::Deserialize],
     });
 }
 
@@ -149,12 +150,12 @@ impl Sandbox {
         let pre = AnalyzerComponentPre::new(instance_pre)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("{origin} does not export pcapsule:analyzer/analyzer@{INTERFACE_VERSION}"))?;
-        let info = match cached.as_ref().and_then(|(cache, key)| describe_json::parse(&cache.describe(key)?)) {
+        let info = match cached.as_ref().and_then(|(cache, key)| cache.describe(key)) {
             Some(info) => info,
             None => {
                 let info = self.describe(&pre, origin).await?;
                 if let Some((cache, key)) = &cached {
-                    cache.store_describe(key, &describe_json::render(&info));
+                    cache.store_describe(key, &info);
                 }
                 info
             }
