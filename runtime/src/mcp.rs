@@ -428,28 +428,26 @@ async fn guard_request(State(guard): State<HttpGuard>, request: Request, next: N
     // A POST without a session id opens a session (it carries `initialize`).
     let opens_session =
         request.method() == axum::http::Method::POST && !request.headers().contains_key("mcp-session-id");
-    let slot = if opens_session {
-        match guard.reserve_session().await {
-            Some(slot) => Some(slot),
-            None => {
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    [(header::RETRY_AFTER, "5")],
-                    format!(
-                        "pcapsule: busy: {} MCP sessions are open, the most this server allows (--max-sessions); \
-                         retry later, or close idle sessions (HTTP DELETE /mcp with their Mcp-Session-Id)\n",
-                        guard.max_sessions
-                    ),
-                )
-                    .into_response();
-            }
-        }
+    // Held until the request has been handled, by when its session is in rmcp's table.
+    let _slot = if opens_session {
+        let Some(slot) = guard.reserve_session().await else { return sessions_busy(guard.max_sessions) };
+        Some(slot)
     } else {
         None
     };
-    let response = next.run(request).await;
-    drop(slot);
-    response
+    next.run(request).await
+}
+
+fn sessions_busy(max_sessions: usize) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, "5")],
+        format!(
+            "pcapsule: busy: {max_sessions} MCP sessions are open, the most this server allows (--max-sessions); \
+             retry later, or close idle sessions (HTTP DELETE /mcp with their Mcp-Session-Id)\n"
+        ),
+    )
+        .into_response()
 }
 
 /// Compares without leaking where the first difference is.

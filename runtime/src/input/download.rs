@@ -51,8 +51,8 @@ pub(super) struct Downloader {
 }
 
 impl Downloader {
-    pub(super) fn new(policy: DownloadPolicy) -> anyhow::Result<Self> {
-        Ok(Downloader { client: std::sync::OnceLock::new(), policy })
+    pub(super) fn new(policy: DownloadPolicy) -> Self {
+        Downloader { client: std::sync::OnceLock::new(), policy }
     }
 
     fn client(&self) -> Result<&reqwest::Client, InputError> {

@@ -58,7 +58,7 @@ pub struct CaptureInputs {
 impl CaptureInputs {
     /// `allow_dirs`: the directories local paths must lie in.
     pub fn new(allow_dirs: &[PathBuf], policy: DownloadPolicy) -> anyhow::Result<Self> {
-        Ok(CaptureInputs { roots: AllowedRoots::new(allow_dirs)?, downloader: Downloader::new(policy)? })
+        Ok(CaptureInputs { roots: AllowedRoots::new(allow_dirs)?, downloader: Downloader::new(policy) })
     }
 
     /// The allowed directories, for messages and `pcapsule list`.

@@ -58,19 +58,12 @@ impl ComponentCache {
     pub fn key(engine: &Engine, wasm: &[u8], digest: Option<&str>) -> String {
         let mut config = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut config);
-        let computed;
-        let digest = match digest {
-            Some(d) => d,
-            None => {
-                computed = sha256_hex(wasm);
-                &computed
-            }
-        };
+        let digest = digest.map_or_else(|| sha256_hex(wasm), str::to_string);
         let mut key = Sha256::new();
         key.update(digest.as_bytes());
         key.update(config.finish().to_le_bytes());
         key.update(env!("CARGO_PKG_VERSION").as_bytes());
-        key.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+        hex(&key.finalize()[..16])
     }
 
     /// Loads `wasm` compiled for `engine`, from the cache entry `key` or by
@@ -121,7 +114,11 @@ impl ComponentCache {
 
 /// SHA-256 in hex, as the build script computes it for embedded components.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
