@@ -86,6 +86,16 @@ impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
         all
     }
 
+    /// The `n` most frequent keys rendered by `text`, ties broken by that
+    /// text: for keys counted by value (addresses, type numbers) but listed
+    /// as the text a reader sees.
+    pub fn top_by_text(&self, n: usize, text: impl Fn(&K) -> String) -> Vec<(String, u64)> {
+        let mut all: Vec<(String, u64)> = self.counts.iter().map(|(k, c)| (text(k), *c)).collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(n);
+        all
+    }
+
     /// Whether no key is tracked.
     pub fn is_empty(&self) -> bool {
         self.counts.is_empty()
@@ -188,6 +198,17 @@ fn observe(registers: &mut [u8], hash: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_by_text_breaks_ties_by_the_rendered_text() {
+        let mut c: TopCounter<std::net::IpAddr> = TopCounter::new(10);
+        for ip in ["9.0.0.1", "10.0.0.2", "10.0.0.2", "10.0.0.3", "9.0.0.1", "1.1.1.1"] {
+            c.add(&ip.parse().unwrap());
+        }
+        let rows = c.top_by_text(2, |ip| ip.to_string());
+        // 10.0.0.2 and 9.0.0.1 tie at 2: "10..." sorts first as text, though not as an address.
+        assert_eq!(rows, vec![("10.0.0.2".to_string(), 2), ("9.0.0.1".to_string(), 2)]);
+    }
 
     #[test]
     fn top_counter_is_exact_until_full_then_keeps_the_frequent() {

@@ -526,18 +526,10 @@ impl Analysis {
         };
         let names = |c: &TopCounter<String>| c.top(TOP);
         // Ties broken by the address's text, as when the tables held text.
-        let addresses = |c: &TopCounter<IpAddr>| {
-            let mut rows: Vec<(String, u64)> = c.top(usize::MAX).into_iter().map(|(a, n)| (a.to_string(), n)).collect();
-            rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            rows.truncate(TOP);
-            rows
-        };
+        let addresses = |c: &TopCounter<IpAddr>| c.top_by_text(TOP, IpAddr::to_string);
         let opcodes: BTreeMap<String, u64> = self.opcodes.iter().map(|(code, n)| (opcode_name(*code), *n)).collect();
         let rcodes: BTreeMap<String, u64> = self.rcodes.iter().map(|(code, n)| (rcode_text(*code), *n)).collect();
-        let mut query_types: Vec<(String, u64)> =
-            self.query_types.top(usize::MAX).into_iter().map(|(t, n)| (type_name(RecordType::from(t)), n)).collect();
-        query_types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        query_types.truncate(50);
+        let query_types = self.query_types.top_by_text(50, |t| type_name(RecordType::from(*t)));
         let statistics = json!({
             "queries": self.queries,
             "responses": self.responses,

@@ -335,7 +335,7 @@ pub fn parse(data: &[u8], stream: bool) -> Option<SipMessage<'_>> {
         message.flag("no_line_terminator");
         return Some(message);
     }
-    let first_end = data.iter().position(|&b| b == b'\n').expect("terminated") + 1;
+    let first_end = memchr::memchr(b'\n', data).expect("terminated") + 1;
     if first_end < 2 || data[first_end - 2] != b'\r' {
         message.flag("bare_lf_line_endings");
     }

@@ -425,7 +425,7 @@ fn frame(stream: &mut Stream, meta: &Meta, counts: &mut ScanCounts, found: &mut 
                 continue;
             }
             None => {
-                let skip = buf.iter().position(|&b| b == b'\n').expect("terminated") + 1;
+                let skip = memchr::memchr(b'\n', buf).expect("terminated") + 1;
                 counts.tcp_junk_bytes += skip as u64;
                 stream.junk_pending = true;
                 consumed += skip;
