@@ -16,6 +16,7 @@
 use std::net::IpAddr;
 
 use pcapsule_guest::decode::decode;
+use pcapsule_guest::testing::without_timestamp;
 use pcapsule_guest::{Analyzer, CaptureError, CaptureReader, RunContext, RunError};
 use serde_json::{Map, Value, json};
 
@@ -130,11 +131,14 @@ pub fn fuzz_analyzer<A: Analyzer>(data: &[u8]) {
     let knobs = Knobs::from_tail(data);
     let verdict = reader_verdict(data);
     let description = A::describe();
+    let ctx = RunContext { capture_name: "fuzz.pcap".into(), capture_size: Some(data.len() as u64), max_packets: None };
+    let mut calls = Vec::new();
+    let mut alone = Vec::new();
     for tool in &description.tools {
         let params = params_for(&tool.params_schema, data, knobs);
-        let ctx =
-            RunContext { capture_name: "fuzz.pcap".into(), capture_size: Some(data.len() as u64), max_packets: None };
         let outcome = A::run(tool.name, params.clone(), &mut &data[..], &ctx);
+        calls.push((tool.name, params.clone()));
+        alone.push(without_timestamp(outcome.clone()));
         let name = tool.name;
         match outcome {
             Ok(result) => {
@@ -157,6 +161,11 @@ pub fn fuzz_analyzer<A: Analyzer>(data: &[u8]) {
             Err(RunError::BadParams(m)) => panic!("{name}: bad_params for valid parameters {params}: {m}"),
             Err(RunError::Internal(m)) => panic!("{name}: internal error: {m}"),
         }
+    }
+    // One pass over every tool must answer each as its own run did.
+    if A::ONE_PASS {
+        let together: Vec<_> = A::run_many(calls, &mut &data[..], &ctx).into_iter().map(without_timestamp).collect();
+        assert_eq!(together, alone, "one pass differs from the tools run one by one");
     }
 }
 

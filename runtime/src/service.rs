@@ -107,7 +107,8 @@ impl ToolService {
         let opened = self.inputs.open(&capture).await?;
         observer.total.set(opened.size).ok();
         let stdin = CaptureStdin::new(opened.file, opened.size, observer.progress.clone());
-        self.run_prepared(prepared, &opened.name, opened.size, stdin, &capture).await
+        let mut outcomes = self.run_prepared(vec![prepared], &opened.name, opened.size, stdin, &capture).await;
+        outcomes.pop().expect("one outcome per tool")
     }
 
     /// Runs several tools over one read of `capture`: the file is read once
@@ -139,10 +140,22 @@ impl ToolService {
         let opened = self.inputs.open(capture).await?;
         observer.total.set(opened.size).ok();
         let source = CaptureStdin::new(opened.file, opened.size, observer.progress.clone());
+        // Tools of a one-pass analyzer share one instance (and its tables);
+        // every other tool gets an instance of its own.
+        let mut groups: Vec<Vec<(usize, PreparedTool)>> = Vec::new();
+        for (index, tool) in prepared.into_iter().enumerate() {
+            let joins = groups
+                .iter_mut()
+                .find(|group| tool.analyzer.info.one_pass && Arc::ptr_eq(&group[0].1.analyzer, &tool.analyzer));
+            match joins {
+                Some(group) => group.push((index, tool)),
+                None => groups.push(vec![(index, tool)]),
+            }
+        }
         let mut writers = Vec::new();
         // Dropping the set (a cancelled call) aborts every analyzer and the pump.
         let mut tasks = tokio::task::JoinSet::new();
-        for (index, tool) in prepared.into_iter().enumerate() {
+        for group in groups {
             let (reader, writer) = tokio::io::duplex(FAN_OUT_CHUNK);
             writers.push(writer);
             let service = self.clone();
@@ -150,27 +163,25 @@ impl ToolService {
             let size = opened.size;
             let spec = capture.to_string();
             tasks.spawn(async move {
-                let tool_name = tool.tool.clone();
+                let (indices, tools): (Vec<usize>, Vec<PreparedTool>) = group.into_iter().unzip();
+                let names: Vec<String> = tools.iter().map(|t| t.tool.clone()).collect();
                 let stdin = AsyncStdinStream::new(reader);
-                let outcome = service.run_prepared(tool, &name, size, stdin, &spec).await;
-                Some((index, tool_name, outcome))
+                let outcomes = service.run_prepared(tools, &name, size, stdin, &spec).await;
+                indices.into_iter().zip(names).zip(outcomes).map(|((i, n), o)| (i, n, o)).collect()
             });
         }
         tasks.spawn(async move {
             fan_out(source, writers).await;
-            None
+            Vec::new()
         });
         let mut outcomes: Vec<Option<(String, Result<Value, ToolError>)>> = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            match joined {
-                Ok(Some((index, name, outcome))) => {
-                    if outcomes.len() <= index {
-                        outcomes.resize_with(index + 1, || None);
-                    }
-                    outcomes[index] = Some((name, outcome));
+            let finished = joined.map_err(|e| ToolError::new("internal", format!("a one-pass task failed: {e}")))?;
+            for (index, name, outcome) in finished {
+                if outcomes.len() <= index {
+                    outcomes.resize_with(index + 1, || None);
                 }
-                Ok(None) => {}
-                Err(e) => return Err(ToolError::new("internal", format!("a one-pass task failed: {e}"))),
+                outcomes[index] = Some((name, outcome));
             }
         }
         Ok(outcomes.into_iter().flatten().collect())
@@ -231,27 +242,46 @@ impl ToolService {
         })
     }
 
+    /// Runs `tools`, all of one analyzer and more than one only when it is
+    /// a one-pass analyzer, in one instance with `stdin` as the capture.
     async fn run_prepared(
         &self,
-        prepared: PreparedTool,
+        tools: Vec<PreparedTool>,
         capture_name: &str,
         capture_size: u64,
         stdin: impl StdinStream + 'static,
         spec: &str,
-    ) -> Result<Value, ToolError> {
-        let PreparedTool { analyzer, tool, params_json, limits } = prepared;
-        let request = RunRequest {
-            tool,
-            params_json,
-            capture_name: capture_name.to_string(),
-            capture_size: Some(capture_size),
-            max_packets: self.max_packets,
+    ) -> Vec<Result<Value, ToolError>> {
+        let analyzer = tools[0].analyzer.clone();
+        let limits = tools[0].limits;
+        let mut requests: Vec<RunRequest> = tools
+            .into_iter()
+            .map(|PreparedTool { tool, params_json, .. }| RunRequest {
+                tool,
+                params_json,
+                capture_name: capture_name.to_string(),
+                capture_size: Some(capture_size),
+                max_packets: self.max_packets,
+            })
+            .collect();
+        let outcomes = if requests.len() == 1 {
+            let request = requests.pop().expect("one request");
+            vec![self.sandbox.run(&analyzer, request, stdin, limits).await]
+        } else {
+            self.sandbox.run_many(&analyzer, requests, stdin, limits).await
         };
-        let outcome = self.sandbox.run(&analyzer, request, stdin, limits).await;
-        let json = outcome.map_err(|e| call_error(e, &analyzer.info.name, spec))?;
-        serde_json::from_str(&json).map_err(|e| {
-            ToolError::new("internal", format!("the {} analyzer returned invalid JSON: {e}", analyzer.info.name))
-        })
+        outcomes
+            .into_iter()
+            .map(|outcome| {
+                let json = outcome.map_err(|e| call_error(e, &analyzer.info.name, spec))?;
+                serde_json::from_str(&json).map_err(|e| {
+                    ToolError::new(
+                        "internal",
+                        format!("the {} analyzer returned invalid JSON: {e}", analyzer.info.name),
+                    )
+                })
+            })
+            .collect()
     }
 }
 

@@ -97,6 +97,22 @@ async fn analyze_many_over_mcp() {
     assert_eq!(ok(&flow)["results"]["analyze_capinfos"]["packet_count"], 4);
     assert_eq!(ok(&flow)["errors"]["analyze_traffic_flow"]["kind"], "limit_exceeded", "{:?}", ok(&flow));
 
+    // The tcp tools run in one instance: its limit stops all of them, and
+    // only them.
+    let tcp = call(
+        &client,
+        "analyze_many",
+        json!({"pcap_file": capture,
+               "tools": ["analyze_tcp_connections", "analyze_capinfos", "analyze_tcp_anomalies"]}),
+    )
+    .await;
+    let value = ok(&tcp);
+    assert_eq!(value["results"]["analyze_capinfos"]["packet_count"], 4, "{value}");
+    for tool in ["analyze_tcp_connections", "analyze_tcp_anomalies"] {
+        assert_eq!(value["errors"][tool]["kind"], "limit_exceeded", "{tool}: {value}");
+        assert!(value["errors"][tool]["message"].as_str().unwrap().contains("tcp.fuel"), "{value}");
+    }
+
     for (arguments, kind) in [
         (json!({"pcap_file": capture, "tools": ["analyze_nothing"]}), "unknown_tool"),
         (
@@ -112,4 +128,24 @@ async fn analyze_many_over_mcp() {
         assert_eq!(err(&result)["kind"], kind, "{arguments}");
     }
     client.cancel().await.unwrap();
+}
+
+#[test]
+fn tools_of_a_one_pass_analyzer_share_one_instance() {
+    let out = Command::new(pcapsule())
+        .args(["analyze", "analyze_tcp_connections,analyze_capinfos,analyze_tcp_retransmissions"])
+        .arg("fixtures/captures/dns-udp-ethernet.pcap")
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .env("RUST_LOG", "pcapsule=debug")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let finished: Vec<&str> = log.lines().filter(|l| l.contains("call finished")).collect();
+    assert_eq!(finished.len(), 2, "one instance for tcp, one for capinfos: {log}");
+    assert!(finished.iter().any(|l| l.contains("tools=analyze_tcp_connections,analyze_tcp_retransmissions")), "{log}");
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["results"].as_object().unwrap().len(), 3, "{value}");
 }

@@ -10,7 +10,7 @@ use crate::bindings::exports::pcapsule::analyzer::analyzer as wit;
 use crate::{CaptureError, RunError};
 
 /// The version of `wit/analyzer.wit` this library implements.
-pub const INTERFACE_VERSION: &str = "0.1.0";
+pub const INTERFACE_VERSION: &str = "0.2.0";
 
 /// One MCP tool of an analyzer.
 pub struct ToolSpec {
@@ -70,6 +70,24 @@ pub trait Analyzer {
 
     /// Runs `tool` with `params` (a JSON object) over `capture`.
     fn run(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError>;
+
+    /// Whether [`Analyzer::run_many`] runs several tools in one pass (the WIT
+    /// `one-pass`): worth it when the tools share decoding or state, as the
+    /// TCP tools share their connection table.
+    const ONE_PASS: bool = false;
+
+    /// Runs several tools, each `(tool, params)` once, over one read of
+    /// `capture`; one result per call, in order. The host calls it only when
+    /// [`Analyzer::ONE_PASS`] is true; the default runs a single call.
+    fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
+        match <[_; 1]>::try_from(calls) {
+            Ok([(tool, params)]) => vec![Self::run(tool, params, capture, ctx)],
+            Err(calls) => calls
+                .iter()
+                .map(|_| Err(RunError::BadParams("this analyzer runs one tool per read of the capture".into())))
+                .collect(),
+        }
+    }
 }
 
 /// Deserializes a tool's parameters, naming the offending field on error.
@@ -84,6 +102,13 @@ fn run_checked<A: Analyzer>(
     capture: &mut dyn Read,
     ctx: &RunContext,
 ) -> Result<Value, RunError> {
+    let params = checked_params::<A>(tool, params)?;
+    A::run(tool, params, capture, ctx)
+}
+
+/// The parameters of a call as JSON, once the tool name is known to be one
+/// of `A`'s and the text is a JSON object.
+fn checked_params<A: Analyzer>(tool: &str, params: &str) -> Result<Value, RunError> {
     let known: Vec<&str> = A::describe().tools.iter().map(|t| t.name).collect();
     if !known.contains(&tool) {
         return Err(RunError::BadParams(format!("unknown tool `{tool}`: this analyzer provides {}", known.join(", "))));
@@ -96,7 +121,7 @@ fn run_checked<A: Analyzer>(
     if !params.is_object() {
         return Err(RunError::BadParams("parameters must be a JSON object".into()));
     }
-    A::run(tool, params, capture, ctx)
+    Ok(params)
 }
 
 /// The WIT `describe` export.
@@ -107,6 +132,7 @@ pub fn describe_wit<A: Analyzer>() -> wit::AnalyzerInfo {
         version: d.version.into(),
         description: d.summary.into(),
         interface_version: INTERFACE_VERSION.into(),
+        one_pass: A::ONE_PASS,
         tools: d
             .tools
             .into_iter()
@@ -133,22 +159,53 @@ pub fn describe_wit<A: Analyzer>() -> wit::AnalyzerInfo {
 
 /// The WIT `run` export: the capture is the component's stdin.
 pub fn run_wit<A: Analyzer>(request: wit::RunRequest) -> Result<String, wit::RunError> {
-    let ctx = RunContext {
-        capture_name: request.capture_name,
+    let ctx = context(&request);
+    let mut stdin = std::io::stdin().lock();
+    to_wit(run_checked::<A>(&request.tool, &request.params_json, &mut stdin, &ctx))
+}
+
+/// The WIT `run-many` export: calls with a wrong tool name or parameters get
+/// their error, the others run together over stdin.
+pub fn run_many_wit<A: Analyzer>(requests: Vec<wit::RunRequest>) -> Vec<Result<String, wit::RunError>> {
+    let Some(first) = requests.first() else { return Vec::new() };
+    let ctx = context(first);
+    let checked: Vec<Result<Value, RunError>> =
+        requests.iter().map(|r| checked_params::<A>(&r.tool, &r.params_json)).collect();
+    let calls: Vec<(&str, Value)> = requests
+        .iter()
+        .zip(&checked)
+        .filter_map(|(r, p)| p.as_ref().ok().map(|p| (r.tool.as_str(), p.clone())))
+        .collect();
+    let mut ran = if calls.is_empty() {
+        Vec::new()
+    } else {
+        let expected = calls.len();
+        let ran = A::run_many(calls, &mut std::io::stdin().lock(), &ctx);
+        if ran.len() != expected {
+            let bug = format!("run_many returned {} results for {expected} calls", ran.len());
+            return requests.iter().map(|_| Err(wit::RunError::Internal(bug.clone()))).collect();
+        }
+        ran
+    }
+    .into_iter();
+    checked.into_iter().map(|p| to_wit(p.and_then(|_| ran.next().expect("one result per valid call")))).collect()
+}
+
+fn context(request: &wit::RunRequest) -> RunContext {
+    RunContext {
+        capture_name: request.capture_name.clone(),
         capture_size: request.capture_size,
         max_packets: request.max_packets,
-    };
-    let mut stdin = std::io::stdin().lock();
-    run_checked::<A>(&request.tool, &request.params_json, &mut stdin, &ctx).map(|v| v.to_string()).map_err(
-        |e| match e {
-            RunError::BadParams(m) => wit::RunError::BadParams(m),
-            RunError::UnsupportedFormat(m) => wit::RunError::UnsupportedFormat(m),
-            RunError::Malformed { offset, message } => {
-                wit::RunError::MalformedCapture(wit::Malformed { offset, message })
-            }
-            RunError::Internal(m) => wit::RunError::Internal(m),
-        },
-    )
+    }
+}
+
+fn to_wit(outcome: Result<Value, RunError>) -> Result<String, wit::RunError> {
+    outcome.map(|v| v.to_string()).map_err(|e| match e {
+        RunError::BadParams(m) => wit::RunError::BadParams(m),
+        RunError::UnsupportedFormat(m) => wit::RunError::UnsupportedFormat(m),
+        RunError::Malformed { offset, message } => wit::RunError::MalformedCapture(wit::Malformed { offset, message }),
+        RunError::Internal(m) => wit::RunError::Internal(m),
+    })
 }
 
 const USAGE: &str = "usage: ANALYZER.wasm CAPTURE|- [TOOL] [PARAMS_JSON]\n       ANALYZER.wasm --describe\n\
@@ -187,7 +244,8 @@ pub fn command_main<A: Analyzer>() -> std::process::ExitCode {
                 .collect();
             let doc = serde_json::json!({
                 "name": info.name, "version": info.version, "description": info.description,
-                "interface_version": info.interface_version, "tools": tools, "prompts": prompts,
+                "interface_version": info.interface_version, "one_pass": info.one_pass,
+                "tools": tools, "prompts": prompts,
             });
             print_json(&doc);
             return ExitCode::SUCCESS;
@@ -243,5 +301,70 @@ impl From<CaptureError> for RunError {
             CaptureError::Malformed { offset, message } => RunError::Malformed { offset, message },
             CaptureError::Io(m) => RunError::Internal(format!("reading the capture failed: {m}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two tools that count the capture's bytes; not a one-pass analyzer.
+    struct Counter;
+
+    impl Analyzer for Counter {
+        fn describe() -> Description {
+            let tool = |name| ToolSpec {
+                name,
+                title: "t",
+                description: "d",
+                params_schema: serde_json::json!({"type": "object"}),
+                result_schema: serde_json::json!({}),
+            };
+            Description {
+                name: "counter",
+                version: "0",
+                summary: "s",
+                tools: vec![tool("a"), tool("b")],
+                prompts: vec![],
+            }
+        }
+
+        fn run(tool: &str, _: Value, capture: &mut dyn Read, _: &RunContext) -> Result<Value, RunError> {
+            let mut bytes = Vec::new();
+            capture.read_to_end(&mut bytes).map_err(|e| RunError::Internal(e.to_string()))?;
+            Ok(serde_json::json!({"tool": tool, "bytes": bytes.len()}))
+        }
+    }
+
+    fn request(tool: &str, params: &str) -> wit::RunRequest {
+        wit::RunRequest {
+            tool: tool.into(),
+            params_json: params.into(),
+            capture_name: "x".into(),
+            capture_size: None,
+            max_packets: None,
+        }
+    }
+
+    #[test]
+    fn the_default_run_many_takes_one_call_and_refuses_several() {
+        let ctx = RunContext::default();
+        let one = Counter::run_many(vec![("a", Value::Null)], &mut &b"12345"[..], &ctx);
+        assert_eq!(one, vec![Ok(serde_json::json!({"tool": "a", "bytes": 5}))]);
+        let two = Counter::run_many(vec![("a", Value::Null), ("b", Value::Null)], &mut &b"12345"[..], &ctx);
+        assert_eq!(two.len(), 2);
+        assert!(two.iter().all(|r| matches!(r, Err(RunError::BadParams(m)) if m.contains("one tool per read"))));
+        assert!(!describe_wit::<Counter>().one_pass);
+    }
+
+    #[test]
+    fn run_many_answers_bad_calls_without_reading_the_capture() {
+        // Every call is wrong, so stdin (the test runner's) is never read.
+        let out = run_many_wit::<Counter>(vec![request("nope", "{}"), request("a", "[1]"), request("b", "{")]);
+        assert_eq!(out.len(), 3);
+        assert!(matches!(&out[0], Err(wit::RunError::BadParams(m)) if m.contains("unknown tool `nope`")), "{out:?}");
+        assert!(matches!(&out[1], Err(wit::RunError::BadParams(m)) if m.contains("JSON object")), "{out:?}");
+        assert!(matches!(&out[2], Err(wit::RunError::BadParams(m)) if m.contains("not valid JSON")), "{out:?}");
+        assert!(run_many_wit::<Counter>(Vec::new()).is_empty());
     }
 }

@@ -81,6 +81,11 @@ macro_rules! analyzer_component {
             ) -> Result<String, $crate::bindings::exports::pcapsule::analyzer::analyzer::RunError> {
                 $crate::component::run_wit::<$analyzer>(request)
             }
+            fn run_many(
+                requests: Vec<$crate::bindings::exports::pcapsule::analyzer::analyzer::RunRequest>,
+            ) -> Vec<Result<String, $crate::bindings::exports::pcapsule::analyzer::analyzer::RunError>> {
+                $crate::component::run_many_wit::<$analyzer>(requests)
+            }
         }
 
         $crate::bindings::export_analyzer_component!(PcapsuleComponent with_types_in $crate::bindings);

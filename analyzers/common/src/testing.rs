@@ -51,6 +51,25 @@ pub fn run_tool<A: Analyzer>(tool: &str, params: Value, capture: &[u8]) -> Resul
     A::run(tool, params, &mut &capture[..], &ctx)
 }
 
+/// Runs several tools of analyzer `A` over one read of `capture`, as the
+/// host's one-pass run does.
+pub fn run_tools<A: Analyzer>(calls: &[(&str, Value)], capture: &[u8]) -> Vec<Result<Value, RunError>> {
+    let ctx =
+        RunContext { capture_name: "test.pcap".into(), capture_size: Some(capture.len() as u64), max_packets: None };
+    A::run_many(calls.iter().map(|(tool, params)| (*tool, params.clone())).collect(), &mut &capture[..], &ctx)
+}
+
+/// `result` without its `analysis_timestamp` (the wall clock of the run), so
+/// that two runs can be compared.
+pub fn without_timestamp(result: Result<Value, RunError>) -> Result<Value, RunError> {
+    result.map(|mut value| {
+        if let Some(map) = value.as_object_mut() {
+            map.remove("analysis_timestamp");
+        }
+        value
+    })
+}
+
 /// `../shared/captures` from the repository root, when present.
 pub fn shared_captures() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");

@@ -8,6 +8,7 @@ mod conn;
 mod params;
 mod report;
 mod result_schema;
+mod run;
 mod scan;
 mod segment;
 mod seqanalysis;
@@ -23,22 +24,12 @@ mod tracker;
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{PacketBudget, Paging, schema};
+use pcapsule_guest::conventions::schema;
 use pcapsule_guest::{Analyzer, Description, PromptSpec, RunContext, RunError, ToolSpec};
 use serde_json::{Value, json};
 
-use params::{ToolParams, parse};
-use scan::Filter;
-
 /// The tcp analyzer: implements [`pcapsule_guest::Analyzer`].
 pub struct Tcp;
-
-/// Connections listed by default: mcpcap's ten, or the conventional page
-/// with the per-connection detail (which ends early at the page byte budget).
-const DEFAULT_CONNECTIONS: u64 = 10;
-const DEFAULT_DETAILED_CONNECTIONS: u64 = pcapsule_guest::conventions::DEFAULT_PAGE_LIMIT as u64;
-/// Connections ranked by retransmission rate by default (mcpcap's top ten).
-const DEFAULT_RANKED: u64 = 10;
 
 fn server_ip_schema(required: bool) -> Value {
     json!({
@@ -175,35 +166,14 @@ impl Analyzer for Tcp {
     }
 
     fn run(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
-        let p: ToolParams = parse(tool, params)?;
-        let budget = PacketBudget::new(p.max_packets, ctx.max_packets)?;
-        let filter = Filter { server_ip: p.server_ip, server_port: p.server_port };
-        match tool {
-            "analyze_tcp_connections" => {
-                let default = if p.detailed { DEFAULT_DETAILED_CONNECTIONS } else { DEFAULT_CONNECTIONS };
-                let paging = Paging::from_params(Some(p.limit.unwrap_or(default)), p.offset)?;
-                let mut sink = tool_connections::Connections::new(p.detailed, paging);
-                let scanned = scan::scan(capture, budget, filter, &mut sink)?;
-                sink.finish(ctx, filter, scanned)
-            }
-            "analyze_tcp_anomalies" => {
-                let mut sink = tool_anomalies::Anomalies::new(p.server_ip);
-                let scanned = scan::scan(capture, budget, filter, &mut sink)?;
-                sink.finish(ctx, filter, scanned)
-            }
-            "analyze_tcp_retransmissions" => {
-                let paging = Paging::from_params(Some(p.limit.unwrap_or(DEFAULT_RANKED)), p.offset)?;
-                let mut sink = tool_retrans::Retransmissions::new(p.threshold, paging)?;
-                let scanned = scan::scan(capture, budget, filter, &mut sink)?;
-                sink.finish(ctx, p.server_ip, scanned)
-            }
-            "analyze_traffic_flow" => {
-                let mut sink = tool_flow::Flow::new(filter);
-                let scanned = scan::scan(capture, budget, filter, &mut sink)?;
-                sink.finish(ctx, scanned)
-            }
-            other => Err(RunError::BadParams(format!("unknown tool `{other}`"))),
-        }
+        run::one(tool, params, capture, ctx)
+    }
+
+    // The four tools share one connection table when run together.
+    const ONE_PASS: bool = true;
+
+    fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
+        run::many(calls, capture, ctx)
     }
 }
 

@@ -5,8 +5,9 @@
 use std::io::Read;
 use std::net::IpAddr;
 
+use pcapsule_guest::capture::CutShort;
 use pcapsule_guest::conventions::PacketBudget;
-use pcapsule_guest::{CaptureReader, RunContext, RunError, Timestamp};
+use pcapsule_guest::{CaptureReader, Packet, RunContext, RunError, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::segment::{self, Parsed, Segment};
@@ -14,7 +15,7 @@ use crate::tracker::{MAX_LIVE_CONNECTIONS, Sink, Tracker, TrackerStats};
 
 /// mcpcap's packet filter: a packet matches when `server_ip` is its source
 /// or destination and `server_port` its source or destination port.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Either address must be this one.
     pub server_ip: Option<IpAddr>,
@@ -60,6 +61,7 @@ pub struct Counts {
 }
 
 /// The outcome of a pass.
+#[derive(Clone)]
 pub struct Scanned {
     /// Packet counts.
     pub counts: Counts,
@@ -71,63 +73,105 @@ pub struct Scanned {
     pub warnings: Vec<String>,
 }
 
-/// Runs the pass over `capture`, feeding `sink`.
-pub fn scan(
-    capture: &mut dyn Read,
-    mut budget: PacketBudget,
-    filter: Filter,
-    sink: &mut impl Sink,
-) -> Result<Scanned, RunError> {
-    let mut reader = CaptureReader::new(capture)?;
-    let mut tracker = Tracker::new(MAX_LIVE_CONNECTIONS);
-    let mut counts = Counts::default();
-    while let Some(packet) = reader.next_packet()? {
-        if !budget.admit() {
-            break;
+/// One connection table and what feeds it: the tools of a call that share
+/// a filter and a packet budget share a lane.
+pub struct Lane<S> {
+    /// Packets this lane may still take.
+    pub budget: PacketBudget,
+    /// Segments this lane tracks.
+    pub filter: Filter,
+    /// Receives the lane's connections.
+    pub sink: S,
+    tracker: Tracker,
+    counts: Counts,
+    full: bool,
+}
+
+impl<S: Sink> Lane<S> {
+    /// A lane with an empty connection table.
+    pub fn new(budget: PacketBudget, filter: Filter, sink: S) -> Self {
+        Lane {
+            budget,
+            filter,
+            sink,
+            tracker: Tracker::new(MAX_LIVE_CONNECTIONS),
+            counts: Counts::default(),
+            full: false,
         }
-        counts.packets += 1;
+    }
+
+    fn packet(&mut self, packet: &Packet<'_>, parsed: &Parsed) {
+        self.counts.packets += 1;
         if let Some(t) = packet.timestamp {
-            counts.first_time.get_or_insert(t);
-            counts.last_time = Some(t);
+            self.counts.first_time.get_or_insert(t);
+            self.counts.last_time = Some(t);
         }
-        match segment::parse(&packet) {
+        match parsed {
             Parsed::Tcp(s) => {
-                counts.tcp_packets += 1;
-                if filter.matches(&s) {
-                    counts.matched_packets += 1;
-                    tracker.segment(&s, sink);
+                self.counts.tcp_packets += 1;
+                if self.filter.matches(s) {
+                    self.counts.matched_packets += 1;
+                    self.tracker.segment(s, &mut self.sink);
                 }
             }
             Parsed::Other => {}
-            Parsed::Fragment => counts.ip_fragments += 1,
-            Parsed::Undecodable => counts.undecodable += 1,
-            Parsed::BadTcp => counts.bad_tcp_headers += 1,
+            Parsed::Fragment => self.counts.ip_fragments += 1,
+            Parsed::Undecodable => self.counts.undecodable += 1,
+            Parsed::BadTcp => self.counts.bad_tcp_headers += 1,
         }
     }
-    tracker.finish(sink);
-    let mut warnings = Vec::new();
-    if let Some(cut) = reader.cut_short() {
-        warnings.push(cut.warning());
+
+    fn finish(mut self, cut_short: Option<&CutShort>) -> (S, Scanned) {
+        self.tracker.finish(&mut self.sink);
+        let counts = self.counts;
+        let mut warnings = Vec::new();
+        if let Some(cut) = cut_short {
+            warnings.push(cut.warning());
+        }
+        if counts.ip_fragments > 0 {
+            warnings.push(format!(
+                "{} IP fragments were skipped: TCP inside fragmented datagrams is not reassembled",
+                counts.ip_fragments
+            ));
+        }
+        if counts.bad_tcp_headers > 0 {
+            warnings.push(format!(
+                "{} TCP headers were cut short or inconsistent and were skipped",
+                counts.bad_tcp_headers
+            ));
+        }
+        let t = self.tracker.stats;
+        if t.evicted_open > 0 {
+            warnings.push(format!(
+                "{} connections were still open when the table of {} live connections filled: their tracking \
+                 ended there (counted in every total), and later packets of them start new connections",
+                t.evicted_open, MAX_LIVE_CONNECTIONS
+            ));
+        }
+        (self.sink, Scanned { counts, tracker: t, budget: self.budget, warnings })
     }
-    if counts.ip_fragments > 0 {
-        warnings.push(format!(
-            "{} IP fragments were skipped: TCP inside fragmented datagrams is not reassembled",
-            counts.ip_fragments
-        ));
+}
+
+/// Runs the pass over `capture` once for every lane: each packet is decoded
+/// once and handed to each lane whose budget still admits it.
+pub fn scan<S: Sink>(capture: &mut dyn Read, mut lanes: Vec<Lane<S>>) -> Result<Vec<(S, Scanned)>, RunError> {
+    let mut reader = CaptureReader::new(capture)?;
+    while let Some(packet) = reader.next_packet()? {
+        let mut parsed = None;
+        let mut admitted = false;
+        for lane in lanes.iter_mut().filter(|lane| !lane.full) {
+            if !lane.budget.admit() {
+                lane.full = true;
+                continue;
+            }
+            admitted = true;
+            lane.packet(&packet, parsed.get_or_insert_with(|| segment::parse(&packet)));
+        }
+        if !admitted {
+            break;
+        }
     }
-    if counts.bad_tcp_headers > 0 {
-        warnings
-            .push(format!("{} TCP headers were cut short or inconsistent and were skipped", counts.bad_tcp_headers));
-    }
-    let t = tracker.stats;
-    if t.evicted_open > 0 {
-        warnings.push(format!(
-            "{} connections were still open when the table of {} live connections filled: their tracking ended \
-             there (counted in every total), and later packets of them start new connections",
-            t.evicted_open, MAX_LIVE_CONNECTIONS
-        ));
-    }
-    Ok(Scanned { counts, tracker: t, budget, warnings })
+    Ok(lanes.into_iter().map(|lane| lane.finish(reader.cut_short())).collect())
 }
 
 impl Scanned {

@@ -5,11 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use etherparse::PacketBuilder;
 use pcapsule_guest::conventions::PacketBudget;
-use pcapsule_guest::testing::{PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields};
+use pcapsule_guest::testing::{
+    PcapBuilder, captures_under, run_tool, run_tools, shared_captures, tshark_fields, without_timestamp,
+};
 use serde_json::{Value, json};
 
 use super::*;
 use crate::conn::Connection;
+use crate::scan::Filter;
 use crate::segment::Segment;
 use crate::seqanalysis::verdict;
 use crate::tracker::Sink;
@@ -662,18 +665,59 @@ fn prompts_name_real_result_fields() {
     }
 }
 
+/// One pass over several calls must answer each exactly as a call of its own.
+fn assert_one_pass_matches_one_by_one(calls: &[(&str, Value)], capture: &[u8], what: &str) {
+    let together = run_tools::<Tcp>(calls, capture);
+    assert_eq!(together.len(), calls.len(), "{what}");
+    for ((tool, params), shared) in calls.iter().zip(together) {
+        let alone = run_tool::<Tcp>(tool, params.clone(), capture);
+        assert_eq!(without_timestamp(shared), without_timestamp(alone), "{what}: {tool} {params}");
+    }
+}
+
+#[test]
+fn one_pass_answers_each_call_as_if_it_ran_alone() {
+    let other_server: Ep = ([10, 0, 0, 3], 443);
+    let mut cap = Cap::new();
+    cap.handshake(C, other_server).tcp(other_server, C, 501, 101, "R", 0);
+    let mut capture = troubled();
+    // The second connection's packets, appended after the first's.
+    let extra = cap.build();
+    capture.extend_from_slice(&extra[24..]);
+    let calls = [
+        ("analyze_tcp_connections", json!({"detailed": true})),
+        ("analyze_tcp_anomalies", json!({})),
+        ("analyze_tcp_retransmissions", json!({"threshold": 0})),
+        // A filter and a budget of their own: separate lanes of the same read.
+        ("analyze_traffic_flow", json!({"server_ip": "10.0.0.3"})),
+        ("analyze_tcp_connections", json!({"max_packets": 4})),
+        // A bad call fails alone.
+        ("analyze_tcp_retransmissions", json!({"threshold": -1})),
+    ];
+    assert_one_pass_matches_one_by_one(&calls, &capture, "synthetic");
+    let together = run_tools::<Tcp>(&calls, &capture);
+    assert_eq!(together[0].as_ref().unwrap()["summary"]["total_connections"], 2);
+    assert_eq!(together[3].as_ref().unwrap()["connections"]["total"], 1, "{:?}", together[3]);
+    assert_eq!(together[4].as_ref().unwrap()["total_packets"], 4);
+    assert!(matches!(together[5], Err(RunError::BadParams(_))));
+    // Not a capture: every call gets the reader's error.
+    let broken = run_tools::<Tcp>(&calls[..2], b"not a capture at all");
+    assert!(broken.iter().all(|r| matches!(r, Err(RunError::UnsupportedFormat(_)))), "{broken:?}");
+}
+
 #[test]
 fn every_shared_capture_gives_a_result_or_a_clean_error() {
     let Some(dir) = shared_captures() else { return };
+    let calls = [
+        ("analyze_tcp_connections", json!({"detailed": true})),
+        ("analyze_tcp_anomalies", json!({})),
+        ("analyze_tcp_retransmissions", json!({})),
+        ("analyze_traffic_flow", json!({"server_ip": "10.0.0.1"})),
+    ];
     for path in captures_under(&dir) {
         let bytes = std::fs::read(&path).unwrap();
-        for (tool, params) in [
-            ("analyze_tcp_connections", json!({"detailed": true})),
-            ("analyze_tcp_anomalies", json!({})),
-            ("analyze_tcp_retransmissions", json!({})),
-            ("analyze_traffic_flow", json!({"server_ip": "10.0.0.1"})),
-        ] {
-            match run_tool::<Tcp>(tool, params, &bytes) {
+        for (tool, params) in &calls {
+            match run_tool::<Tcp>(tool, params.clone(), &bytes) {
                 Ok(r) => {
                     let size = r.to_string().len();
                     assert!(size < 100_000, "{}: {tool} returned {size} bytes", path.display());
@@ -682,6 +726,7 @@ fn every_shared_capture_gives_a_result_or_a_clean_error() {
                 Err(e) => panic!("{}: {tool}: {e}", path.display()),
             }
         }
+        assert_one_pass_matches_one_by_one(&calls, &bytes, &path.display().to_string());
     }
 }
 
@@ -719,9 +764,9 @@ impl Sink for Frames {
 }
 
 fn ours(bytes: &[u8]) -> Option<Frames> {
-    let mut frames = Frames::default();
     let budget = PacketBudget::new(None, None).unwrap();
-    scan::scan(&mut &bytes[..], budget, Filter::default(), &mut frames).ok()?;
+    let lane = scan::Lane::new(budget, Filter::default(), Frames::default());
+    let (frames, _) = scan::scan(&mut &bytes[..], vec![lane]).ok()?.pop()?;
     Some(frames)
 }
 

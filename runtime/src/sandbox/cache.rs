@@ -166,7 +166,8 @@ mod tests {
             name: "x".into(),
             version: "1.0.0".into(),
             description: "d \"quoted\"\n".into(),
-            interface_version: "0.1.0".into(),
+            interface_version: "0.2.0".into(),
+            one_pass: true,
             tools: vec![Tool {
                 name: "analyze_x".into(),
                 title: "X".into(),
@@ -187,6 +188,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&back).unwrap(), serde_json::to_string(&info).unwrap());
         assert_eq!(back.tools[0].params_schema, info.tools[0].params_schema);
         assert_eq!(back.prompts[0].text, "do p");
+        assert!(back.one_pass);
         let entry = dir.path().join("k.describe.json");
         let stored = std::fs::read_to_string(&entry).unwrap();
         std::fs::write(&entry, r#"{"name":"x"}"#).unwrap();

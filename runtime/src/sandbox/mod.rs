@@ -40,7 +40,7 @@ pub use bindings::exports::pcapsule::analyzer::analyzer::{AnalyzerInfo, RunError
 use bindings::{AnalyzerComponent, AnalyzerComponentPre};
 
 /// The WIT package version this host implements.
-pub const INTERFACE_VERSION: &str = "0.1.0";
+pub const INTERFACE_VERSION: &str = "0.2.0";
 
 /// How often the epoch advances: the granularity of wall-clock deadlines and
 /// of the guest yielding to other tasks on the same thread.
@@ -88,7 +88,7 @@ pub struct LoadedAnalyzer {
 }
 
 /// Why a call produced no result.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum CallError {
     /// The analyzer rejected the request or the capture.
     Analyzer(RunError),
@@ -190,35 +190,77 @@ impl Sandbox {
         capture: impl StdinStream + 'static,
         limits: Limits,
     ) -> Result<String, CallError> {
+        let mut outcomes = self.execute(analyzer, Calls::One(request), capture, limits).await;
+        outcomes.pop().expect("one outcome per request")
+    }
+
+    /// Runs several tools of a one-pass analyzer (`info.one_pass`) in one
+    /// instance over one read of `capture`, under the analyzer's `limits`
+    /// for them all: one outcome per request, in order. A limit or a crash
+    /// ends every one of them.
+    pub async fn run_many(
+        &self,
+        analyzer: &LoadedAnalyzer,
+        requests: Vec<RunRequest>,
+        capture: impl StdinStream + 'static,
+        limits: Limits,
+    ) -> Vec<Result<String, CallError>> {
+        self.execute(analyzer, Calls::Many(requests), capture, limits).await
+    }
+
+    async fn execute(
+        &self,
+        analyzer: &LoadedAnalyzer,
+        calls: Calls,
+        capture: impl StdinStream + 'static,
+        limits: Limits,
+    ) -> Vec<Result<String, CallError>> {
+        let expected = calls.len();
         let log = LogPipe::new(GUEST_LOG_BYTES);
         let mut store = self.store(limits, Some((capture, log.clone())));
         let call = async {
             let instance: AnalyzerComponent = analyzer.pre.instantiate_async(&mut store).await?;
-            instance.pcapsule_analyzer_analyzer().call_run(&mut store, &request).await
+            let exports = instance.pcapsule_analyzer_analyzer();
+            match &calls {
+                Calls::One(request) => Ok(vec![exports.call_run(&mut store, request).await?]),
+                Calls::Many(requests) => exports.call_run_many(&mut store, requests).await,
+            }
         };
         // Epoch interruption cannot reach a guest blocked in a host call (a
         // read that never completes), so the deadline is enforced here too.
         let outcome = match tokio::time::timeout(limits.wall_clock + EPOCH_TICK * 10, call).await {
             Ok(outcome) => outcome,
-            Err(_) => return Err(CallError::Limit { kind: LimitKind::WallClock, limits }),
+            Err(_) => return vec![Err(CallError::Limit { kind: LimitKind::WallClock, limits }); expected],
         };
         tracing::debug!(
             analyzer = %analyzer.info.name,
-            tool = %request.tool,
+            tools = %calls.tools(),
             linear_memory_peak_kib = store.data().memory.peak_bytes / 1024,
             fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
             "call finished"
         );
         match outcome {
-            Ok(Ok(json)) if json.len() as u64 > limits.result_bytes => {
-                Err(CallError::Limit { kind: LimitKind::ResultSize, limits })
+            Ok(results) if results.len() != expected => {
+                let bug = format!("it returned {} results for {expected} tools", results.len());
+                vec![Err(CallError::Analyzer(RunError::Internal(bug))); expected]
             }
-            Ok(Ok(json)) => Ok(json),
-            Ok(Err(run_error)) => Err(CallError::Analyzer(run_error)),
-            Err(trap) => Err(match classify(trap, &store) {
-                Classified::Limit(kind) => CallError::Limit { kind, limits },
-                Classified::Crash(detail) => CallError::Crashed { detail, guest_log: log.contents() },
-            }),
+            Ok(results) => results
+                .into_iter()
+                .map(|result| match result {
+                    Ok(json) if json.len() as u64 > limits.result_bytes => {
+                        Err(CallError::Limit { kind: LimitKind::ResultSize, limits })
+                    }
+                    Ok(json) => Ok(json),
+                    Err(run_error) => Err(CallError::Analyzer(run_error)),
+                })
+                .collect(),
+            Err(trap) => {
+                let error = match classify(trap, &store) {
+                    Classified::Limit(kind) => CallError::Limit { kind, limits },
+                    Classified::Crash(detail) => CallError::Crashed { detail, guest_log: log.contents() },
+                };
+                vec![Err(error); expected]
+            }
         }
     }
 
@@ -254,6 +296,29 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What one instance is asked to run.
+enum Calls {
+    One(RunRequest),
+    Many(Vec<RunRequest>),
+}
+
+impl Calls {
+    fn len(&self) -> usize {
+        match self {
+            Calls::One(_) => 1,
+            Calls::Many(requests) => requests.len(),
+        }
+    }
+
+    /// The tool names, for the log.
+    fn tools(&self) -> String {
+        match self {
+            Calls::One(request) => request.tool.clone(),
+            Calls::Many(requests) => requests.iter().map(|r| r.tool.as_str()).collect::<Vec<_>>().join(","),
+        }
     }
 }
 

@@ -1,0 +1,145 @@
+//! From tool calls to lanes of the shared pass and back to results. Calls
+//! with the same filter and packet budget share a lane, so one connection
+//! table (the bulk of the memory and the time) serves all of them.
+
+use std::io::Read;
+
+use pcapsule_guest::conventions::{PacketBudget, Paging};
+use pcapsule_guest::{RunContext, RunError};
+use serde_json::Value;
+
+use crate::conn::Connection;
+use crate::params::parse;
+use crate::scan::{self, Filter, Lane, Scanned};
+use crate::segment::Segment;
+use crate::tracker::Sink;
+use crate::{tool_anomalies, tool_connections, tool_flow, tool_retrans};
+
+/// Connections listed by default: mcpcap's ten, or the conventional page
+/// with the per-connection detail (which ends early at the page byte budget).
+const DEFAULT_CONNECTIONS: u64 = 10;
+const DEFAULT_DETAILED_CONNECTIONS: u64 = pcapsule_guest::conventions::DEFAULT_PAGE_LIMIT as u64;
+/// Connections ranked by retransmission rate by default (mcpcap's top ten).
+const DEFAULT_RANKED: u64 = 10;
+
+/// One tool's sink.
+enum ToolSink {
+    Connections(tool_connections::Connections),
+    Anomalies(tool_anomalies::Anomalies),
+    Retransmissions(tool_retrans::Retransmissions),
+    Flow(tool_flow::Flow),
+}
+
+impl Sink for ToolSink {
+    fn segment(&mut self, conn: &Connection, side: usize, s: &Segment, verdict: u32) {
+        match self {
+            ToolSink::Connections(t) => t.segment(conn, side, s, verdict),
+            ToolSink::Anomalies(t) => t.segment(conn, side, s, verdict),
+            ToolSink::Retransmissions(t) => t.segment(conn, side, s, verdict),
+            ToolSink::Flow(t) => t.segment(conn, side, s, verdict),
+        }
+    }
+
+    fn finished(&mut self, conn: &Connection) {
+        match self {
+            ToolSink::Connections(t) => t.finished(conn),
+            ToolSink::Anomalies(t) => t.finished(conn),
+            ToolSink::Retransmissions(t) => t.finished(conn),
+            ToolSink::Flow(t) => t.finished(conn),
+        }
+    }
+}
+
+impl ToolSink {
+    fn result(self, ctx: &RunContext, filter: Filter, scanned: Scanned) -> Result<Value, RunError> {
+        match self {
+            ToolSink::Connections(t) => t.finish(ctx, filter, scanned),
+            ToolSink::Anomalies(t) => t.finish(ctx, filter, scanned),
+            ToolSink::Retransmissions(t) => t.finish(ctx, filter.server_ip, scanned),
+            ToolSink::Flow(t) => t.finish(ctx, scanned),
+        }
+    }
+}
+
+/// Several calls' sinks on one lane: each sees every connection of it.
+struct Shared(Vec<(usize, ToolSink)>);
+
+impl Sink for Shared {
+    fn segment(&mut self, conn: &Connection, side: usize, s: &Segment, verdict: u32) {
+        for (_, sink) in &mut self.0 {
+            sink.segment(conn, side, s, verdict);
+        }
+    }
+
+    fn finished(&mut self, conn: &Connection) {
+        for (_, sink) in &mut self.0 {
+            sink.finished(conn);
+        }
+    }
+}
+
+/// A call turned into its lane settings and sink.
+fn prepare(tool: &str, params: Value, ctx: &RunContext) -> Result<(PacketBudget, Filter, ToolSink), RunError> {
+    let p = parse(tool, params)?;
+    let budget = PacketBudget::new(p.max_packets, ctx.max_packets)?;
+    let filter = Filter { server_ip: p.server_ip, server_port: p.server_port };
+    let sink = match tool {
+        "analyze_tcp_connections" => {
+            let default = if p.detailed { DEFAULT_DETAILED_CONNECTIONS } else { DEFAULT_CONNECTIONS };
+            let paging = Paging::from_params(Some(p.limit.unwrap_or(default)), p.offset)?;
+            ToolSink::Connections(tool_connections::Connections::new(p.detailed, paging))
+        }
+        "analyze_tcp_anomalies" => ToolSink::Anomalies(tool_anomalies::Anomalies::new(p.server_ip)),
+        "analyze_tcp_retransmissions" => {
+            let paging = Paging::from_params(Some(p.limit.unwrap_or(DEFAULT_RANKED)), p.offset)?;
+            ToolSink::Retransmissions(tool_retrans::Retransmissions::new(p.threshold, paging)?)
+        }
+        "analyze_traffic_flow" => ToolSink::Flow(tool_flow::Flow::new(filter)),
+        other => return Err(RunError::BadParams(format!("unknown tool `{other}`"))),
+    };
+    Ok((budget, filter, sink))
+}
+
+/// Runs one call.
+pub fn one(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+    let (budget, filter, sink) = prepare(tool, params, ctx)?;
+    let mut scanned = scan::scan(capture, vec![Lane::new(budget, filter, sink)])?;
+    let (sink, scanned) = scanned.pop().expect("one lane in, one out");
+    sink.result(ctx, filter, scanned)
+}
+
+/// Runs several calls over one read of `capture`; one result per call, in order.
+pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
+    let mut results: Vec<Option<Result<Value, RunError>>> = Vec::new();
+    let mut lanes: Vec<Lane<Shared>> = Vec::new();
+    for (index, (tool, params)) in calls.into_iter().enumerate() {
+        results.push(None);
+        match prepare(tool, params, ctx) {
+            Err(e) => results[index] = Some(Err(e)),
+            Ok((budget, filter, sink)) => {
+                match lanes.iter_mut().find(|lane| lane.budget == budget && lane.filter == filter) {
+                    Some(lane) => lane.sink.0.push((index, sink)),
+                    None => lanes.push(Lane::new(budget, filter, Shared(vec![(index, sink)]))),
+                }
+            }
+        }
+    }
+    if !lanes.is_empty() {
+        let filters: Vec<Filter> = lanes.iter().map(|lane| lane.filter).collect();
+        match scan::scan(capture, lanes) {
+            Ok(scanned) => {
+                for ((shared, scanned), filter) in scanned.into_iter().zip(filters) {
+                    for (index, sink) in shared.0 {
+                        results[index] = Some(sink.result(ctx, filter, scanned.clone()));
+                    }
+                }
+            }
+            Err(e) => {
+                for slot in results.iter_mut().filter(|slot| slot.is_none()) {
+                    *slot = Some(Err(e.clone()));
+                }
+            }
+        }
+    }
+    results.into_iter().map(|r| r.expect("every call has a result")).collect()
+}
