@@ -151,7 +151,7 @@ impl Transactions {
         }
     }
 
-    fn query(&mut self, key: TransactionKey, question: Question, found: &FoundMessage, sent: Timestamp) {
+    fn query(&mut self, key: TransactionKey, question: Question, found: &FoundMessage<'_>, sent: Timestamp) {
         self.expire(sent);
         if self.order.len() >= MAX_TRACKED {
             // Oldest first: they are the likeliest to stay unanswered anyway.
@@ -175,7 +175,7 @@ impl Transactions {
         &mut self,
         keys: [TransactionKey; 2],
         question: &Question,
-        found: &FoundMessage,
+        found: &FoundMessage<'_>,
         at: Timestamp,
     ) -> Option<f64> {
         self.expire(at);
@@ -206,7 +206,7 @@ impl Transactions {
         ms: f64,
         key: &TransactionKey,
         question: &Question,
-        found: &FoundMessage,
+        found: &FoundMessage<'_>,
         query_packet: u64,
     ) {
         if self.matched == 0 || ms < self.rtt_min {
@@ -291,9 +291,14 @@ const MANY_SUBDOMAINS: u64 = 50;
 impl Indicators {
     /// `name` as queried, `lower` the same lowercased.
     fn query_name(&mut self, name: &str, lower: &str) {
-        let mut labels = name.split('.').filter(|l| !l.is_empty());
-        let first = labels.clone().next();
-        if labels.clone().any(|l| l.len() >= LONG_LABEL) {
+        // One walk over the labels for all three signals.
+        let (mut first, mut count, mut long) = (None, 0usize, false);
+        for label in name.split('.').filter(|l| !l.is_empty()) {
+            first.get_or_insert(label);
+            count += 1;
+            long |= label.len() >= LONG_LABEL;
+        }
+        if long {
             self.long_labels += 1;
             push_example(&mut self.long_label_examples, name);
         }
@@ -304,7 +309,7 @@ impl Indicators {
             self.high_entropy += 1;
             push_example(&mut self.high_entropy_examples, name);
         }
-        if labels.nth(2).is_none() {
+        if count < 3 {
             return;
         }
         let mut last_two = lower.rsplit('.').filter(|l| !l.is_empty());
@@ -412,7 +417,7 @@ impl Analysis {
     }
 
     /// Takes one message found in the capture.
-    pub fn message(&mut self, found: FoundMessage) {
+    pub fn message(&mut self, found: FoundMessage<'_>) {
         self.messages += 1;
         *self.transports.entry(found.transport.name()).or_default() += 1;
         if !found.on_dns_port {
@@ -421,13 +426,13 @@ impl Analysis {
         if found.src_port == 5353 || found.dst_port == 5353 {
             self.mdns_messages += 1;
         }
-        match Message::from_vec(&found.bytes) {
+        match Message::from_vec(found.bytes) {
             Ok(message) => self.parsed(&found, &message),
             Err(error) => self.malformed(&found, &error.to_string()),
         }
     }
 
-    fn parsed(&mut self, found: &FoundMessage, message: &Message) {
+    fn parsed(&mut self, found: &FoundMessage<'_>, message: &Message) {
         let is_response = message.metadata.message_type == MessageType::Response;
         let opcode = records::opcode_number(message);
         *self.opcodes.entry(opcode).or_default() += 1;
@@ -490,7 +495,7 @@ impl Analysis {
         self.page.offer(|| packet_entry(found, message, response_time));
     }
 
-    fn malformed(&mut self, found: &FoundMessage, error: &str) {
+    fn malformed(&mut self, found: &FoundMessage<'_>, error: &str) {
         self.malformed += 1;
         // hickory refuses the whole message; the fixed 12-byte header is
         // still worth reading so the message counts as query or response, as
@@ -661,7 +666,7 @@ fn is_multicast(ip: IpAddr) -> bool {
     ip.is_multicast() || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast())
 }
 
-fn base_entry(found: &FoundMessage) -> Value {
+fn base_entry(found: &FoundMessage<'_>) -> Value {
     json!({
         "packet_number": found.packet_number,
         "timestamp": found.timestamp.map(|t| t.to_rfc3339()),
@@ -673,7 +678,7 @@ fn base_entry(found: &FoundMessage) -> Value {
     })
 }
 
-fn packet_entry(found: &FoundMessage, message: &Message, response_time: Option<f64>) -> Value {
+fn packet_entry(found: &FoundMessage<'_>, message: &Message, response_time: Option<f64>) -> Value {
     let mut entry = base_entry(found);
     let questions: Vec<Value> = message
         .queries
@@ -709,7 +714,7 @@ fn packet_entry(found: &FoundMessage, message: &Message, response_time: Option<f
 mod tests {
     use super::*;
 
-    fn query_from(client_port: u16, at: Timestamp) -> (TransactionKey, Question, FoundMessage) {
+    fn query_from(client_port: u16, at: Timestamp) -> (TransactionKey, Question, FoundMessage<'static>) {
         let client: IpAddr = "10.0.0.1".parse().unwrap();
         let server: IpAddr = "10.0.0.53".parse().unwrap();
         let question = Question { name: "example.com".into(), qtype: 1 };
@@ -722,7 +727,7 @@ mod tests {
             src_port: client_port,
             dst_port: 53,
             transport: Transport::Udp,
-            bytes: Vec::new(),
+            bytes: &[],
             on_dns_port: true,
         };
         (key, question, found)

@@ -40,7 +40,8 @@ impl Transport {
 }
 
 /// One DNS message as found in the capture, not yet parsed.
-pub struct FoundMessage {
+#[derive(Clone, Copy)]
+pub struct FoundMessage<'a> {
     /// The frame that carried (or completed) the message.
     pub packet_number: u64,
     /// That frame's capture time.
@@ -50,8 +51,8 @@ pub struct FoundMessage {
     pub src_port: u16,
     pub dst_port: u16,
     pub transport: Transport,
-    /// The DNS message bytes.
-    pub bytes: Vec<u8>,
+    /// The DNS message bytes, borrowed from the packet (UDP) or the stream (TCP).
+    pub bytes: &'a [u8],
     /// Found on a DNS port (false: recognized by content on another port).
     pub on_dns_port: bool,
 }
@@ -101,7 +102,7 @@ impl Scanner {
     }
 
     /// Feeds one packet; `found` receives each DNS message it completes.
-    pub fn packet(&mut self, packet: &Packet<'_>, mut found: impl FnMut(FoundMessage)) {
+    pub fn packet(&mut self, packet: &Packet<'_>, mut found: impl FnMut(FoundMessage<'_>)) {
         let decoded = match decode(packet.link_type, packet.data) {
             Ok(d) => d,
             Err(DecodeError::UnsupportedLinkType(_) | DecodeError::Malformed(_)) => {
@@ -114,16 +115,17 @@ impl Scanner {
             self.counts.ip_fragments += 1;
             return;
         }
-        let message = |src_port, dst_port, transport, bytes: &[u8], on_dns_port| FoundMessage {
+        // Every message of this packet shares these; each sets its own ports and bytes.
+        let base = FoundMessage {
             packet_number: packet.number,
             timestamp: packet.timestamp,
             src,
             dst,
-            src_port,
-            dst_port,
-            transport,
-            bytes: bytes.to_vec(),
-            on_dns_port,
+            src_port: 0,
+            dst_port: 0,
+            transport: Transport::Udp,
+            bytes: &[],
+            on_dns_port: true,
         };
         match decoded.transport() {
             Some(TransportSlice::Udp(udp)) => {
@@ -131,7 +133,13 @@ impl Scanner {
                 let payload = udp.payload();
                 let on_port = DNS_PORTS.contains(&sport) || DNS_PORTS.contains(&dport);
                 if on_port || (self.detect_any_port && looks_like_dns(payload)) {
-                    found(message(sport, dport, Transport::Udp, payload, on_port));
+                    found(FoundMessage {
+                        src_port: sport,
+                        dst_port: dport,
+                        bytes: payload,
+                        on_dns_port: on_port,
+                        ..base
+                    });
                 }
             }
             Some(TransportSlice::Tcp(tcp)) => {
@@ -150,7 +158,13 @@ impl Scanner {
                     &mut complete,
                 );
                 for bytes in complete {
-                    found(message(sport, dport, Transport::Tcp, &bytes, true));
+                    found(FoundMessage {
+                        src_port: sport,
+                        dst_port: dport,
+                        transport: Transport::Tcp,
+                        bytes: &bytes,
+                        ..base
+                    });
                 }
             }
             _ => {}
