@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::io::{AsyncRead, ReadBuf};
 use wasmtime_wasi::cli::{IsTerminal, StdinStream};
 use wasmtime_wasi::p2::{InputStream, Pollable, StreamError, StreamResult};
@@ -48,14 +48,38 @@ impl CaptureStdin {
 
     /// Reads at most `buf.len()` bytes; 0 at the end.
     fn read_into(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.read_with(buf.len(), |file, wanted| file.read(&mut buf[..wanted]))
+    }
+
+    /// Appends at most `limit` bytes to `buf`'s spare capacity, which need
+    /// not be zeroed first (the bytes of a whole capture, each time).
+    fn read_onto(&self, buf: &mut Vec<u8>, limit: usize) -> std::io::Result<usize> {
+        buf.reserve(limit);
+        self.read_with(limit, |file, wanted| {
+            let spare = &mut buf.spare_capacity_mut()[..wanted];
+            let (filled, _) = rustix::io::read(&*file, spare)?;
+            let n = filled.len();
+            // SAFETY: `rustix::io::read` initialized the first `n` spare bytes.
+            unsafe { buf.set_len(buf.len() + n) };
+            Ok(n)
+        })
+    }
+
+    /// Runs `read(file, wanted)` for at most `limit` bytes, never past the
+    /// announced size; retries interrupted reads; counts what it got.
+    fn read_with(
+        &self,
+        limit: usize,
+        mut read: impl FnMut(&mut std::fs::File, usize) -> std::io::Result<usize>,
+    ) -> std::io::Result<usize> {
         // A poisoned lock means a panic mid-read elsewhere: the stream ends.
         let Ok(mut source) = self.0.lock() else { return Ok(0) };
-        let wanted = buf.len().min(usize::try_from(source.remaining).unwrap_or(usize::MAX));
+        let wanted = limit.min(usize::try_from(source.remaining).unwrap_or(usize::MAX));
         if wanted == 0 {
             return Ok(0);
         }
         let n = loop {
-            match source.file.read(&mut buf[..wanted]) {
+            match read(&mut source.file, wanted) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 other => break other?,
             }
@@ -90,16 +114,16 @@ impl Pollable for CaptureStdin {
 
 impl InputStream for CaptureStdin {
     fn read(&mut self, size: usize) -> StreamResult<Bytes> {
-        let mut buf = BytesMut::zeroed(size.min(MAX_READ));
-        if buf.is_empty() {
+        let limit = size.min(MAX_READ);
+        if limit == 0 {
             return Ok(Bytes::new());
         }
-        let n = self.read_into(&mut buf).map_err(|e| StreamError::LastOperationFailed(e.into()))?;
+        let mut buf = Vec::new();
+        let n = self.read_onto(&mut buf, limit).map_err(|e| StreamError::LastOperationFailed(e.into()))?;
         if n == 0 {
             return Err(StreamError::Closed);
         }
-        buf.truncate(n);
-        Ok(buf.freeze())
+        Ok(Bytes::from(buf))
     }
 }
 
