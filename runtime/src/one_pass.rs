@@ -179,6 +179,7 @@ pub fn output_schema() -> Map<String, Value> {
 
 /// The MCP description.
 pub const DESCRIPTION: &str = "Run several analyses over one read of a capture: the file is read once and \
-streamed to each analyzer side by side, which is faster than calling the tools one by one. By default runs every \
+streamed to each analyzer side by side (tools of one analyzer that supports it share a single pass and its tables), \
+which is faster than calling the tools one by one. By default runs every \
 tool that needs only the capture, with paged lists cut to 10 entries; name `tools` and give per-tool `params` to \
 choose. Returns each tool's result (the same as calling it alone) under `results`, and any failures under `errors`.";

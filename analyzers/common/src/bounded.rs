@@ -24,6 +24,17 @@ impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
         TopCounter { counts: HashMap::default(), capacity: capacity.max(2), dropped: 0 }
     }
 
+    /// The same, with its table sized for the cap from the start: it never
+    /// grows, so a long capture takes no more memory than one that just
+    /// filled it, at the cost of the table's address space up front (for
+    /// tables sure to fill on busy captures; empty slots are never touched).
+    pub fn presized(capacity: usize) -> Self {
+        let capacity = capacity.max(2);
+        // Twice the cap: pruning leaves tombstones, and a table over half
+        // full would double itself to clear them.
+        TopCounter { counts: HashMap::with_capacity_and_hasher(2 * capacity, Default::default()), capacity, dropped: 0 }
+    }
+
     /// Counts one occurrence of `key`.
     pub fn add<Q>(&mut self, key: &Q)
     where
@@ -225,6 +236,22 @@ mod tests {
         assert!(!c.is_exact());
         assert_eq!(c.get(&"a".to_string()), 3, "frequent keys survive pruning");
         assert_eq!(c.dropped + c.top(10).iter().map(|x| x.1).sum::<u64>(), 1006, "every occurrence is accounted for");
+    }
+
+    #[test]
+    fn a_presized_counter_counts_like_any_other_and_never_grows() {
+        let (mut plain, mut presized) = (TopCounter::new(64), TopCounter::presized(64));
+        let room = presized.counts.capacity();
+        assert!(room >= 128, "sized for twice the cap up front: {room}");
+        for i in 0..10_000u32 {
+            // A few frequent keys among many one-off ones: pruning runs often.
+            let key = if i % 3 == 0 { i % 7 } else { i };
+            plain.add(&key);
+            presized.add(&key);
+        }
+        assert_eq!(presized.top(7), plain.top(7));
+        assert_eq!(presized.dropped, plain.dropped);
+        assert_eq!(presized.counts.capacity(), room, "pruning and refilling never resized it");
     }
 
     #[test]

@@ -6,6 +6,10 @@
 /// A `HashMap` with foldhash; build it with `HashMap::default()`.
 pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+/// The seeded-per-process hasher of these maps, for tables that hash their
+/// keys themselves (such as `hashbrown::HashTable`).
+pub type RandomState = foldhash::fast::RandomState;
+
 /// A `HashSet` with foldhash; build it with `HashSet::default()`.
 pub type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 

@@ -2,10 +2,10 @@
 //! sequence number, for round-trip times and loss per conversation, plus
 //! mcpcap's per-identifier request/reply counts.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use pcapsule_guest::Timestamp;
+use pcapsule_guest::fast_hash::HashMap;
 use serde_json::{Value, json};
 
 use crate::message::EchoKind;
@@ -193,7 +193,7 @@ fn is_group(addr: IpAddr) -> bool {
 impl Default for EchoTracker {
     fn default() -> Self {
         EchoTracker {
-            pairs: HashMap::new(),
+            pairs: HashMap::default(),
             conversations: BoundedMap::new(CONVERSATIONS_TRACKED),
             pending: RecentMap::new(PENDING_TRACKED),
             group_pending: RecentMap::new(1024),
@@ -428,7 +428,7 @@ impl EchoTracker {
             requests: u64,
             answered: u64,
         }
-        let mut by: HashMap<IpAddr, Requester> = HashMap::new();
+        let mut by: HashMap<IpAddr, Requester> = HashMap::default();
         for (k, c) in self.conversations.iter().filter(|(k, c)| k.kind == EchoKind::Echo && c.requests > 0) {
             let r = by.entry(k.requester).or_default();
             r.destinations += 1;

@@ -1,9 +1,18 @@
 //! Bounded tables: memory must not grow with the capture, so every table
 //! keyed by an address, a flow or an identifier stops taking new keys at a
-//! cap and counts what it could not track.
+//! cap and counts what it could not track. Each is sized for its cap when
+//! made, so it never grows (nor holds its old and new storage at once while
+//! growing): an untouched slot costs address space, not memory.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::Hash;
+
+use pcapsule_guest::fast_hash::HashMap;
+
+/// A map with room for `cap` keys from the start.
+fn sized<K, V>(cap: usize) -> HashMap<K, V> {
+    HashMap::with_capacity_and_hasher(cap, Default::default())
+}
 
 /// Counts occurrences per key, tracking at most `cap` distinct keys.
 #[derive(Debug, Clone)]
@@ -17,7 +26,7 @@ pub struct Tally<K> {
 impl<K: Eq + Hash + Clone + Ord> Tally<K> {
     /// An empty table that tracks at most `cap` keys.
     pub fn new(cap: usize) -> Self {
-        Tally { counts: HashMap::new(), cap, untracked: 0 }
+        Tally { counts: sized(cap), cap, untracked: 0 }
     }
 
     /// Counts one occurrence of `key`.
@@ -70,7 +79,7 @@ pub struct BoundedMap<K, V> {
 impl<K: Eq + Hash, V: Default> BoundedMap<K, V> {
     /// An empty map holding at most `cap` keys.
     pub fn new(cap: usize) -> Self {
-        BoundedMap { map: HashMap::new(), cap, untracked: 0 }
+        BoundedMap { map: sized(cap), cap, untracked: 0 }
     }
 
     /// The state for `key`, created if there is room; `None` (and counted)
@@ -118,7 +127,9 @@ pub struct RecentMap<K, V> {
 impl<K: Eq + Hash + Clone, V> RecentMap<K, V> {
     /// An empty map holding at most `cap` entries.
     pub fn new(cap: usize) -> Self {
-        RecentMap { map: HashMap::new(), order: VecDeque::new(), cap, evicted: 0 }
+        // Twice the cap: evictions leave tombstones, and a table more than
+        // half full would double itself to clear them.
+        RecentMap { map: sized(2 * cap.max(1)), order: VecDeque::with_capacity(cap.max(1)), cap, evicted: 0 }
     }
 
     /// Inserts or replaces; a replaced key keeps its place in the eviction order.

@@ -7,10 +7,10 @@
 //! round-trip time. Without the probe (captured elsewhere on the path), hops
 //! fall back to the order they answered in.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use pcapsule_guest::Timestamp;
+use pcapsule_guest::fast_hash::HashMap;
 use serde_json::{Value, json};
 
 use crate::echo::{Rtt, ms_between};

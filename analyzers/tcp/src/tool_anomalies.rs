@@ -88,7 +88,9 @@ struct Candidates<K, T> {
 
 impl<K: std::hash::Hash + Eq + Copy + Ord, T: std::hash::Hash + Eq> Candidates<K, T> {
     fn new() -> Self {
-        Candidates { map: HashMap::default(), dropped: 0 }
+        // Sized once for the cap (twice it: pruning leaves tombstones), so
+        // the map never grows however long the capture.
+        Candidates { map: HashMap::with_capacity_and_hasher(2 * CANDIDATES_CAP, Default::default()), dropped: 0 }
     }
 
     fn add(&mut self, key: K, value: T, c: &Connection) {
@@ -166,7 +168,7 @@ impl Anomalies {
             packets: 0,
             flags: [0; 5],
             verdicts: VERDICT_NAMES.iter().map(|(_, n)| (*n, 0)).collect(),
-            rst_by_source: TopCounter::new(4096),
+            rst_by_source: TopCounter::presized(4096),
             rst_to_server: 0,
             rst_from_server: 0,
             rst_connections: Vec::new(),
@@ -179,7 +181,7 @@ impl Anomalies {
             states: [0; 4],
             conn_states: BTreeMap::new(),
             attempts: Outcomes::default(),
-            unanswered_targets: TopCounter::new(4096),
+            unanswered_targets: TopCounter::presized(4096),
             port_scans: Candidates::new(),
             host_sweeps: Candidates::new(),
             zero_window_connections: 0,

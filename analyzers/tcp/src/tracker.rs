@@ -13,8 +13,11 @@
 //! connection is reported as finished; if it sends again, that traffic
 //! starts a new connection.
 
-use pcapsule_guest::fast_hash::HashMap;
+use std::hash::BuildHasher;
 use std::net::IpAddr;
+
+use hashbrown::HashTable;
+use pcapsule_guest::fast_hash::RandomState;
 
 use crate::conn::Connection;
 use crate::segment::Segment;
@@ -43,8 +46,8 @@ const SWEEP_EVERY_SECS: i64 = 5;
 
 /// Connections are stored in fixed chunks of this many slots, so the store
 /// never reallocates (and never briefly holds two copies of itself) as it
-/// grows, and the hash table holds only small indices.
-const CHUNK: usize = 4096;
+/// grows, and memory follows the most connections live at once closely.
+const CHUNK: usize = 1024;
 
 type Key = (IpAddr, u16, IpAddr, u16);
 
@@ -111,7 +114,12 @@ impl Slots {
 
 /// Segments to connections.
 pub struct Tracker {
-    table: HashMap<Key, u32>,
+    /// Slot of each live connection, found by its tuple (read back from the
+    /// connection itself, so an entry is 4 bytes). Sized once for twice the
+    /// live bound: it never grows, so memory does not depend on how long the
+    /// capture runs, and removals never force a resize.
+    table: HashTable<u32>,
+    hasher: RandomState,
     slots: Slots,
     capacity: usize,
     /// Latest capture time seen (ns): time only moves forward here, so
@@ -125,10 +133,12 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker keeping at most `capacity` live connections.
     pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(2);
         Tracker {
-            table: HashMap::default(),
+            table: HashTable::with_capacity(2 * capacity),
+            hasher: RandomState::default(),
             slots: Slots::default(),
-            capacity: capacity.max(2),
+            capacity,
             now_ns: None,
             last_sweep_ns: 0,
             stats: TrackerStats::default(),
@@ -139,8 +149,11 @@ impl Tracker {
     pub fn segment(&mut self, s: &Segment, sink: &mut impl Sink) {
         self.advance_clock(s.time_ns, sink);
         let key = key_of(s);
+        let hash = self.hasher.hash_one(key);
         let mut reused = false;
-        if let Some(&slot) = self.table.get(&key) {
+        let slots = &self.slots;
+        if let Ok(entry) = self.table.find_entry(hash, |&slot| conn_key(slots.get(slot)) == key) {
+            let slot = *entry.get();
             let conn = self.slots.get_mut(slot);
             if !conn.is_reused_by(s) {
                 let side = conn.side_of(s.src, s.sport);
@@ -148,7 +161,7 @@ impl Tracker {
                 sink.segment(conn, side, s, v);
                 return;
             }
-            self.table.remove(&key);
+            entry.remove();
             let old = self.slots.take(slot);
             sink.finished(&old);
             reused = true;
@@ -167,7 +180,8 @@ impl Tracker {
         }
         sink.segment(&conn, side, s, v);
         let slot = self.slots.insert(conn);
-        self.table.insert(key, slot);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.table.insert_unique(hash, slot, |&slot| hasher.hash_one(conn_key(slots.get(slot))));
         self.stats.peak_live = self.stats.peak_live.max(self.table.len());
     }
 
@@ -190,7 +204,7 @@ impl Tracker {
         let attempt_horizon = now.saturating_sub(UNANSWERED_ATTEMPT_SECS * 1_000_000_000);
         let slots = &self.slots;
         let mut gone = Vec::new();
-        self.table.retain(|_, &mut slot| {
+        self.table.retain(|&mut slot| {
             let c = slots.get(slot);
             let expired = (c.is_closed() && c.last_time_ns < closed_horizon)
                 || (c.is_unanswered_attempt() && c.last_time_ns < attempt_horizon);
@@ -213,17 +227,23 @@ impl Tracker {
 
     /// Frees half the table: closed connections first, then the longest idle.
     fn evict(&mut self, sink: &mut impl Sink) {
-        let mut order: Vec<(bool, u64, Key)> = self
+        let mut order: Vec<(bool, u64, u32)> = self
             .table
             .iter()
-            .map(|(k, &slot)| {
+            .map(|&slot| {
                 let c = self.slots.get(slot);
-                (!c.is_closed(), c.last_number, *k)
+                (!c.is_closed(), c.last_number, slot)
             })
             .collect();
         let count = self.table.len() - self.capacity / 2;
         order.select_nth_unstable(count - 1);
-        let mut gone: Vec<u32> = order[..count].iter().filter_map(|(_, _, k)| self.table.remove(k)).collect();
+        let mut gone: Vec<u32> = order[..count].iter().map(|&(_, _, slot)| slot).collect();
+        for &slot in &gone {
+            let hash = self.hasher.hash_one(conn_key(self.slots.get(slot)));
+            if let Ok(entry) = self.table.find_entry(hash, |&s| s == slot) {
+                entry.remove();
+            }
+        }
         // Report in connection order so results do not depend on hashing.
         gone.sort_by_key(|&slot| self.slots.get(slot).id);
         for slot in gone {
@@ -236,14 +256,11 @@ impl Tracker {
             conn.evicted = true;
             sink.finished(&conn);
         }
-        // Removals leave tombstones that would make the next inserts grow
-        // the index to twice the size it needs; rebuilding it clears them.
-        self.table.shrink_to_fit();
     }
 
     /// Ends tracking: every connection still in the table is finished, in connection order.
     pub fn finish(&mut self, sink: &mut impl Sink) {
-        let mut rest: Vec<u32> = self.table.drain().map(|(_, slot)| slot).collect();
+        let mut rest: Vec<u32> = self.table.drain().collect();
         rest.sort_by_key(|&slot| self.slots.get(slot).id);
         for slot in rest {
             let conn = self.slots.take(slot);
@@ -259,9 +276,15 @@ impl Tracker {
 }
 
 fn key_of(s: &Segment) -> Key {
-    if (s.src, s.sport) <= (s.dst, s.dport) {
-        (s.src, s.sport, s.dst, s.dport)
-    } else {
-        (s.dst, s.dport, s.src, s.sport)
-    }
+    normalized(s.src, s.sport, s.dst, s.dport)
+}
+
+/// The tuple a connection is filed under, as [`key_of`] gives it for its segments.
+fn conn_key(c: &Connection) -> Key {
+    normalized(c.client.ip(), c.client.port(), c.server.ip(), c.server.port())
+}
+
+/// Either direction of a tuple, the same key.
+fn normalized(a: IpAddr, a_port: u16, b: IpAddr, b_port: u16) -> Key {
+    if (a, a_port) <= (b, b_port) { (a, a_port, b, b_port) } else { (b, b_port, a, a_port) }
 }
