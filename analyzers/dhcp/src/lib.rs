@@ -250,7 +250,7 @@ fn analyze(
 ) -> Result<Value, RunError> {
     let mut reader = CaptureReader::new(capture)?;
     let mut page = paging.collector::<Value>();
-    let mut v4_stats = V4Stats::default();
+    let mut v4_stats = V4Stats::new();
     let mut v6_stats = V6Stats::default();
     let mut n = Counts::default();
     while let Some(packet) = reader.next_packet()? {

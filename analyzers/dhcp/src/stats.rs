@@ -3,10 +3,11 @@
 //! [`LISTED`] entries are reported with a count of the rest, and what is
 //! tracked to compute them stops growing at a fixed size whatever the capture.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
 use pcapsule_guest::Timestamp;
+use pcapsule_guest::fast_hash::{HashMap, HashSet};
 use serde_json::{Map, Value, json};
 
 use crate::names;
@@ -261,6 +262,19 @@ pub struct V4Stats {
 }
 
 impl V4Stats {
+    /// Empty statistics, their capped tables sized for their caps at once:
+    /// they never grow, so a long capture costs no more than a busy short one.
+    pub fn new() -> Self {
+        V4Stats {
+            // Twice the cap: completed transactions leave tombstones.
+            open_tx: HashMap::with_capacity_and_hasher(2 * OPEN_TRANSACTIONS, Default::default()),
+            open_order: VecDeque::with_capacity(OPEN_TRANSACTIONS),
+            clients: HashMap::with_capacity_and_hasher(TRACKED_CLIENTS, Default::default()),
+            servers: HashMap::with_capacity_and_hasher(TRACKED_SERVERS, Default::default()),
+            ..Default::default()
+        }
+    }
+
     /// Counts one message.
     pub fn add(&mut self, msg: &V4Message, seen: &Seen) {
         self.messages += 1;
@@ -433,7 +447,7 @@ impl V4Stats {
                     acks: 0,
                     naks: 0,
                     other_replies: 0,
-                    clients: HashSet::new(),
+                    clients: HashSet::default(),
                     clients_overflow: false,
                     first: seen.timestamp,
                     last: seen.timestamp,
