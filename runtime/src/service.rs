@@ -254,7 +254,7 @@ impl ToolService {
     ) -> Vec<Result<Value, ToolError>> {
         let analyzer = tools[0].analyzer.clone();
         let limits = tools[0].limits;
-        let mut requests: Vec<RunRequest> = tools
+        let requests: Vec<RunRequest> = tools
             .into_iter()
             .map(|PreparedTool { tool, params_json, .. }| RunRequest {
                 tool,
@@ -264,13 +264,9 @@ impl ToolService {
                 max_packets: self.max_packets,
             })
             .collect();
-        let outcomes = if requests.len() == 1 {
-            let request = requests.pop().expect("one request");
-            vec![self.sandbox.run(&analyzer, request, stdin, limits).await]
-        } else {
-            self.sandbox.run_many(&analyzer, requests, stdin, limits).await
-        };
-        outcomes
+        self.sandbox
+            .run(&analyzer, requests, stdin, limits)
+            .await
             .into_iter()
             .map(|outcome| {
                 let json = outcome.map_err(|e| call_error(e, &analyzer.info.name, spec))?;

@@ -32,7 +32,7 @@ impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
         let capacity = capacity.max(2);
         // Twice the cap: pruning leaves tombstones, and a table over half
         // full would double itself to clear them.
-        TopCounter { counts: HashMap::with_capacity_and_hasher(2 * capacity, Default::default()), capacity, dropped: 0 }
+        TopCounter { counts: crate::fast_hash::map_with_capacity(2 * capacity), capacity, dropped: 0 }
     }
 
     /// Counts one occurrence of `key`.

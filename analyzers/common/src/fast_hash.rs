@@ -6,6 +6,13 @@
 /// A `HashMap` with foldhash; build it with `HashMap::default()`.
 pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+/// A [`HashMap`] with room for `capacity` keys from the start: for tables
+/// with a cap, sized for it once so that they never grow (nor hold their old
+/// and new storage at once while growing) however long the capture.
+pub fn map_with_capacity<K, V>(capacity: usize) -> HashMap<K, V> {
+    HashMap::with_capacity_and_hasher(capacity, RandomState::default())
+}
+
 /// The seeded-per-process hasher of these maps, for tables that hash their
 /// keys themselves (such as `hashbrown::HashTable`).
 pub type RandomState = foldhash::fast::RandomState;

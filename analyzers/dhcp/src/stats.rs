@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
 use pcapsule_guest::Timestamp;
-use pcapsule_guest::fast_hash::{HashMap, HashSet};
+use pcapsule_guest::fast_hash::{HashMap, HashSet, map_with_capacity};
 use serde_json::{Map, Value, json};
 
 use crate::names;
@@ -267,10 +267,10 @@ impl V4Stats {
     pub fn new() -> Self {
         V4Stats {
             // Twice the cap: completed transactions leave tombstones.
-            open_tx: HashMap::with_capacity_and_hasher(2 * OPEN_TRANSACTIONS, Default::default()),
+            open_tx: map_with_capacity(2 * OPEN_TRANSACTIONS),
             open_order: VecDeque::with_capacity(OPEN_TRANSACTIONS),
-            clients: HashMap::with_capacity_and_hasher(TRACKED_CLIENTS, Default::default()),
-            servers: HashMap::with_capacity_and_hasher(TRACKED_SERVERS, Default::default()),
+            clients: map_with_capacity(TRACKED_CLIENTS),
+            servers: map_with_capacity(TRACKED_SERVERS),
             ..Default::default()
         }
     }

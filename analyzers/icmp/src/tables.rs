@@ -7,12 +7,7 @@
 use std::collections::VecDeque;
 use std::hash::Hash;
 
-use pcapsule_guest::fast_hash::HashMap;
-
-/// A map with room for `cap` keys from the start.
-fn sized<K, V>(cap: usize) -> HashMap<K, V> {
-    HashMap::with_capacity_and_hasher(cap, Default::default())
-}
+use pcapsule_guest::fast_hash::{HashMap, map_with_capacity};
 
 /// Counts occurrences per key, tracking at most `cap` distinct keys.
 #[derive(Debug, Clone)]
@@ -26,7 +21,7 @@ pub struct Tally<K> {
 impl<K: Eq + Hash + Clone + Ord> Tally<K> {
     /// An empty table that tracks at most `cap` keys.
     pub fn new(cap: usize) -> Self {
-        Tally { counts: sized(cap), cap, untracked: 0 }
+        Tally { counts: map_with_capacity(cap), cap, untracked: 0 }
     }
 
     /// Counts one occurrence of `key`.
@@ -79,7 +74,7 @@ pub struct BoundedMap<K, V> {
 impl<K: Eq + Hash, V: Default> BoundedMap<K, V> {
     /// An empty map holding at most `cap` keys.
     pub fn new(cap: usize) -> Self {
-        BoundedMap { map: sized(cap), cap, untracked: 0 }
+        BoundedMap { map: map_with_capacity(cap), cap, untracked: 0 }
     }
 
     /// The state for `key`, created if there is room; `None` (and counted)
@@ -129,7 +124,12 @@ impl<K: Eq + Hash + Clone, V> RecentMap<K, V> {
     pub fn new(cap: usize) -> Self {
         // Twice the cap: evictions leave tombstones, and a table more than
         // half full would double itself to clear them.
-        RecentMap { map: sized(2 * cap.max(1)), order: VecDeque::with_capacity(cap.max(1)), cap, evicted: 0 }
+        RecentMap {
+            map: map_with_capacity(2 * cap.max(1)),
+            order: VecDeque::with_capacity(cap.max(1)),
+            cap,
+            evicted: 0,
+        }
     }
 
     /// Inserts or replaces; a replaced key keeps its place in the eviction order.

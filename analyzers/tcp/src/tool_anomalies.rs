@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use pcapsule_guest::fast_hash::{HashMap, HashSet};
+use pcapsule_guest::fast_hash::{HashMap, HashSet, map_with_capacity};
 use std::net::{IpAddr, SocketAddr};
 
 use pcapsule_guest::{RunContext, RunError};
@@ -90,7 +90,7 @@ impl<K: std::hash::Hash + Eq + Copy + Ord, T: std::hash::Hash + Eq> Candidates<K
     fn new() -> Self {
         // Sized once for the cap (twice it: pruning leaves tombstones), so
         // the map never grows however long the capture.
-        Candidates { map: HashMap::with_capacity_and_hasher(2 * CANDIDATES_CAP, Default::default()), dropped: 0 }
+        Candidates { map: map_with_capacity(2 * CANDIDATES_CAP), dropped: 0 }
     }
 
     fn add(&mut self, key: K, value: T, c: &Connection) {

@@ -182,48 +182,27 @@ impl Sandbox {
         .map_err(|e| anyhow::anyhow!("{origin}: describe failed: {}", classify(e, &store)))
     }
 
-    /// Runs one tool of `analyzer` with `capture` as its stdin, under `limits`.
+    /// Runs `requests` in one instance of `analyzer` with `capture` as its
+    /// stdin, under `limits` for them all: one request through the WIT `run`,
+    /// several (only for a one-pass analyzer, `info.one_pass`) through
+    /// `run-many`, over one read of the capture. One outcome per request, in
+    /// order; a limit or a crash ends every one of them.
     pub async fn run(
-        &self,
-        analyzer: &LoadedAnalyzer,
-        request: RunRequest,
-        capture: impl StdinStream + 'static,
-        limits: Limits,
-    ) -> Result<String, CallError> {
-        let mut outcomes = self.execute(analyzer, Calls::One(request), capture, limits).await;
-        outcomes.pop().expect("one outcome per request")
-    }
-
-    /// Runs several tools of a one-pass analyzer (`info.one_pass`) in one
-    /// instance over one read of `capture`, under the analyzer's `limits`
-    /// for them all: one outcome per request, in order. A limit or a crash
-    /// ends every one of them.
-    pub async fn run_many(
         &self,
         analyzer: &LoadedAnalyzer,
         requests: Vec<RunRequest>,
         capture: impl StdinStream + 'static,
         limits: Limits,
     ) -> Vec<Result<String, CallError>> {
-        self.execute(analyzer, Calls::Many(requests), capture, limits).await
-    }
-
-    async fn execute(
-        &self,
-        analyzer: &LoadedAnalyzer,
-        calls: Calls,
-        capture: impl StdinStream + 'static,
-        limits: Limits,
-    ) -> Vec<Result<String, CallError>> {
-        let expected = calls.len();
+        let expected = requests.len();
         let log = LogPipe::new(GUEST_LOG_BYTES);
         let mut store = self.store(limits, Some((capture, log.clone())));
         let call = async {
             let instance: AnalyzerComponent = analyzer.pre.instantiate_async(&mut store).await?;
             let exports = instance.pcapsule_analyzer_analyzer();
-            match &calls {
-                Calls::One(request) => Ok(vec![exports.call_run(&mut store, request).await?]),
-                Calls::Many(requests) => exports.call_run_many(&mut store, requests).await,
+            match requests.as_slice() {
+                [request] => Ok(vec![exports.call_run(&mut store, request).await?]),
+                several => exports.call_run_many(&mut store, several).await,
             }
         };
         // Epoch interruption cannot reach a guest blocked in a host call (a
@@ -234,7 +213,7 @@ impl Sandbox {
         };
         tracing::debug!(
             analyzer = %analyzer.info.name,
-            tools = %calls.tools(),
+            tools = %requests.iter().map(|r| r.tool.as_str()).collect::<Vec<_>>().join(","),
             linear_memory_peak_kib = store.data().memory.peak_bytes / 1024,
             fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
             "call finished"
@@ -296,29 +275,6 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         self.ticker_stop.store(true, Ordering::Relaxed);
-    }
-}
-
-/// What one instance is asked to run.
-enum Calls {
-    One(RunRequest),
-    Many(Vec<RunRequest>),
-}
-
-impl Calls {
-    fn len(&self) -> usize {
-        match self {
-            Calls::One(_) => 1,
-            Calls::Many(requests) => requests.len(),
-        }
-    }
-
-    /// The tool names, for the log.
-    fn tools(&self) -> String {
-        match self {
-            Calls::One(request) => request.tool.clone(),
-            Calls::Many(requests) => requests.iter().map(|r| r.tool.as_str()).collect::<Vec<_>>().join(","),
-        }
     }
 }
 
