@@ -23,6 +23,32 @@ pub const LINUX_SLL2: u32 = 276;
 pub const FDDI: u32 = 10;
 /// Linux netfilter NFLOG.
 pub const NFLOG: u32 = 239;
+/// Raw IP, the value some old libpcap versions wrote.
+pub const RAW_OLD: u32 = 12;
+/// PPP (RFC 1661), with or without HDLC address and control bytes.
+pub const PPP: u32 = 9;
+/// PPP in HDLC-like framing (RFC 1662).
+pub const PPP_HDLC: u32 = 50;
+/// PPPoE session frames without an Ethernet header.
+pub const PPP_ETHER: u32 = 51;
+/// Cisco HDLC: address, control, EtherType.
+pub const C_HDLC: u32 = 104;
+/// IEEE 802.11 frames without a radio header.
+pub const IEEE802_11: u32 = 105;
+/// Frame Relay with a Q.922 address.
+pub const FRELAY: u32 = 107;
+/// 802.11 with a Prism monitor-mode header.
+pub const IEEE802_11_PRISM: u32 = 119;
+/// 802.11 with a radiotap header.
+pub const IEEE802_11_RADIOTAP: u32 = 127;
+/// Per-Packet Information header, then a packet of the link type it names.
+pub const PPI: u32 = 192;
+/// MPLS label stack, then the labelled packet.
+pub const MPLS: u32 = 219;
+/// IP over InfiniBand (RFC 4391): a 4-byte header holding an EtherType.
+pub const IPOIB: u32 = 242;
+/// Apple PKTAP: a metadata header, then a packet of the link type it names.
+pub const PKTAP: u32 = 258;
 
 /// Wireshark's description and short name of a link type, e.g.
 /// `("Ethernet", "ether")`. Unknown types get a generic name with the number.
@@ -33,19 +59,19 @@ pub fn names(link_type: u32) -> (String, String) {
         ETHERNET => known("Ethernet", "ether"),
         6 => known("Token Ring", "tr"),
         8 => known("SLIP", "slip"),
-        9 => known("PPP", "ppp"),
+        PPP => known("PPP", "ppp"),
         // Wireshark reads LINKTYPE_FDDI as bit-swapped on every platform.
         FDDI => known("FDDI with bit-swapped MAC addresses", "fddi-swapped"),
-        12 | RAW | RAW_OPENBSD => known("Raw IP", "rawip"),
-        50 => known("PPP in HDLC-like framing", "ppp-with-direction"),
-        51 => known("PPP-over-Ethernet session", "pppoes"),
-        104 => known("Cisco HDLC", "chdlc"),
-        105 => known("IEEE 802.11 Wireless LAN", "ieee-802-11"),
-        107 => known("Frame Relay", "frelay"),
+        RAW_OLD | RAW | RAW_OPENBSD => known("Raw IP", "rawip"),
+        PPP_HDLC => known("PPP in HDLC-like framing", "ppp-with-direction"),
+        PPP_ETHER => known("PPP-over-Ethernet session", "pppoes"),
+        C_HDLC => known("Cisco HDLC", "chdlc"),
+        IEEE802_11 => known("IEEE 802.11 Wireless LAN", "ieee-802-11"),
+        FRELAY => known("Frame Relay", "frelay"),
         LOOP => known("OpenBSD loopback", "loop"),
         LINUX_SLL => known("Linux cooked-mode capture v1", "linux-sll"),
-        119 => known("IEEE 802.11 plus Prism II monitor mode radio header", "ieee-802-11-prism"),
-        127 => known("IEEE 802.11 plus radiotap radio header", "ieee-802-11-radiotap"),
+        IEEE802_11_PRISM => known("IEEE 802.11 plus Prism II monitor mode radio header", "ieee-802-11-prism"),
+        IEEE802_11_RADIOTAP => known("IEEE 802.11 plus radiotap radio header", "ieee-802-11-radiotap"),
         147..=162 => (format!("USER {}", link_type - 147), format!("user{}", link_type - 147)),
         195 => known("IEEE 802.15.4 Wireless PAN", "wpan"),
         IPV4 => known("Raw IPv4", "rawip4"),

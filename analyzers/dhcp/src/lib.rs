@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use etherparse::{IpNumber, LaxNetSlice, LinkSlice};
 use pcapsule_guest::conventions::{PacketBudget, Paging, merge_object, schema};
-use pcapsule_guest::decode::{DecodeError, Decoded, decode};
+use pcapsule_guest::decode::{Decoded, PacketPath};
 use pcapsule_guest::{Analyzer, CaptureReader, Description, PromptSpec, RunContext, RunError, ToolSpec};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -236,9 +236,6 @@ struct Counts {
     v6: u64,
     malformed: u64,
     off_port: u64,
-    undecodable: u64,
-    unsupported_link_types: Vec<u32>,
-    unsupported_link_packets: u64,
     fragments: u64,
 }
 
@@ -253,25 +250,13 @@ fn analyze(
     let mut v4_stats = V4Stats::new();
     let mut v6_stats = V6Stats::default();
     let mut n = Counts::default();
+    let mut path = PacketPath::new();
     while let Some(packet) = reader.next_packet()? {
         if !budget.admit() {
             break;
         }
         n.total += 1;
-        let decoded = match decode(packet.link_type, packet.data) {
-            Ok(d) => d,
-            Err(DecodeError::UnsupportedLinkType(lt)) => {
-                n.unsupported_link_packets += 1;
-                if !n.unsupported_link_types.contains(&lt) && n.unsupported_link_types.len() < 8 {
-                    n.unsupported_link_types.push(lt);
-                }
-                continue;
-            }
-            Err(DecodeError::Malformed(_)) => {
-                n.undecodable += 1;
-                continue;
-            }
-        };
+        let Ok(decoded) = path.decode(&packet) else { continue };
         let (udp, first_fragment) = match decoded.udp() {
             Some(udp) => (udp, false),
             None => match first_ipv4_fragment_udp(&decoded) {
@@ -371,20 +356,12 @@ fn analyze(
         }
     }
 
+    path.finish();
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
-    if n.unsupported_link_packets > 0 {
-        warnings.push(format!(
-            "{} packets have a link type this analyzer cannot decode ({}); they were skipped",
-            n.unsupported_link_packets,
-            n.unsupported_link_types.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
-        ));
-    }
-    if n.undecodable > 0 {
-        warnings.push(format!("{} packets have a broken link-layer header and were skipped", n.undecodable));
-    }
+    warnings.extend(path.warnings());
     if n.fragments > 0 {
         warnings.push(format!(
             "{} IP fragments to or from DHCP ports were not reassembled; the messages in them are not counted",

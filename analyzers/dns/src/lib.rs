@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use analysis::Analysis;
+use pcapsule_guest::decode::PacketPath;
 use scan::Scanner;
 
 /// The dns analyzer: implements [`pcapsule_guest::Analyzer`].
@@ -135,6 +136,7 @@ fn analyze(
 ) -> Result<Value, RunError> {
     let mut reader = CaptureReader::new(capture)?;
     let mut scanner = Scanner::new(detect_any_port);
+    let mut path = PacketPath::new();
     let mut analysis = Analysis::new(paging.collector());
     let mut packets_read = 0u64;
     while let Some(packet) = reader.next_packet()? {
@@ -142,9 +144,13 @@ fn analyze(
             break;
         }
         packets_read += 1;
-        scanner.packet(&packet, |found| analysis.message(found));
+        if let Ok(decoded) = path.decode(&packet) {
+            scanner.packet(&packet, &decoded, |found| analysis.message(found));
+        }
     }
     scanner.finish();
+    path.finish();
+    let path_counts = path.counts();
     let messages = analysis.messages();
     let (statistics, transactions, observations, packets, pagination) = analysis.finish();
     let counts = &scanner.counts;
@@ -152,12 +158,7 @@ fn analyze(
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
-    if counts.ip_fragments > 0 {
-        warnings.push(format!(
-            "{} IP fragments were skipped: DNS inside fragmented datagrams is not reassembled",
-            counts.ip_fragments
-        ));
-    }
+    warnings.extend(path.warnings());
     if counts.tcp_gaps > 0 {
         warnings.push(format!(
             "{} TCP segments on DNS ports followed lost data; messages spanning the gap were skipped",
@@ -182,8 +183,8 @@ fn analyze(
         "packets": packets,
         "pagination": pagination,
         "capture": {
-            "undecodable_packets": counts.undecodable_packets,
-            "ip_fragments_skipped": counts.ip_fragments,
+            "undecodable_packets": path_counts.undecodable(),
+            "ip_fragments_skipped": path_counts.fragments_lost(),
             "tcp_gaps": counts.tcp_gaps,
             "tcp_incomplete_bytes": counts.tcp_incomplete_bytes,
         },

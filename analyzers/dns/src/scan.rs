@@ -9,7 +9,7 @@ use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use etherparse::TransportSlice;
-use pcapsule_guest::decode::{DecodeError, decode};
+use pcapsule_guest::decode::Decoded;
 use pcapsule_guest::{Packet, Timestamp};
 
 /// Ports where DNS is expected: DNS, mDNS, LLMNR, and 8053 (a common
@@ -57,14 +57,10 @@ pub struct FoundMessage<'a> {
     pub on_dns_port: bool,
 }
 
-/// What the scanner saw besides DNS messages.
+/// What the scanner saw besides DNS messages (the packet path counts what
+/// it could not decode).
 #[derive(Debug, Default, Clone)]
 pub struct ScanCounts {
-    /// Packets that could not be decoded to a transport (unsupported link
-    /// type, broken headers).
-    pub undecodable_packets: u64,
-    /// IP fragments (DNS inside them is not reassembled).
-    pub ip_fragments: u64,
     /// TCP segments on DNS ports that skipped ahead of the stream (lost
     /// data): the stream restarts at the next segment.
     pub tcp_gaps: u64,
@@ -101,18 +97,10 @@ impl Scanner {
         }
     }
 
-    /// Feeds one packet; `found` receives each DNS message it completes.
-    pub fn packet(&mut self, packet: &Packet<'_>, mut found: impl FnMut(FoundMessage<'_>)) {
-        let decoded = match decode(packet.link_type, packet.data) {
-            Ok(d) => d,
-            Err(DecodeError::UnsupportedLinkType(_) | DecodeError::Malformed(_)) => {
-                self.counts.undecodable_packets += 1;
-                return;
-            }
-        };
+    /// Feeds one decoded packet; `found` receives each DNS message it completes.
+    pub fn packet(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, mut found: impl FnMut(FoundMessage<'_>)) {
         let Some((src, dst)) = decoded.ip_addrs() else { return };
         if decoded.is_fragment() {
-            self.counts.ip_fragments += 1;
             return;
         }
         // Every message of this packet shares these; each sets its own ports and bytes.

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::net::{IpAddr, Ipv6Addr};
 
 use pcapsule_guest::conventions::{PacketBudget, PageCollector, Paging, merge_object};
-use pcapsule_guest::decode::{DecodeError, Decoded};
+use pcapsule_guest::decode::{Decoded, PacketPath};
 use pcapsule_guest::{CaptureReader, Packet, RunContext, RunError, Timestamp};
 use serde_json::{Map, Value, json};
 
@@ -42,12 +42,17 @@ pub fn analyze(
 ) -> Result<Value, RunError> {
     let mut reader = CaptureReader::new(capture)?;
     let mut stats = Stats::new(paging);
+    let mut path = PacketPath::new();
     while let Some(packet) = reader.next_packet()? {
         if !budget.admit() {
             break;
         }
-        stats.packet(&packet);
+        stats.total_packets += 1;
+        if let Ok(decoded) = path.decode(&packet) {
+            stats.packet(&packet, &decoded);
+        }
     }
+    path.finish();
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
@@ -58,6 +63,7 @@ pub fn analyze(
             reader.timestamp_anomalies()
         ));
     }
+    warnings.extend(path.warnings());
     let mut result = stats.finish(ctx, warnings);
     merge_object(&mut result, budget.report());
     Ok(result)
@@ -170,8 +176,6 @@ struct Stats {
     rate: Rate,
     first_time: Option<Timestamp>,
     last_time: Option<Timestamp>,
-    unsupported_link_types: Tally<u32>,
-    undecodable: u64,
 }
 
 impl Stats {
@@ -209,33 +213,31 @@ impl Stats {
             rate: Rate::default(),
             first_time: None,
             last_time: None,
-            unsupported_link_types: Tally::new(64),
-            undecodable: 0,
         }
     }
 
-    fn packet(&mut self, packet: &Packet<'_>) {
-        self.total_packets += 1;
-        let decoded = match crate::link::decode_frame(packet.link_type, packet.data) {
-            Ok(d) => d,
-            Err(DecodeError::UnsupportedLinkType(lt)) => {
-                self.unsupported_link_types.add(lt);
-                return;
+    fn packet(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>) {
+        let found = message::find(decoded);
+        if decoded.is_fragment() {
+            // Reassembly is the packet path's: a fragment is counted here, and
+            // its message is analyzed once the datagram is whole (Wireshark
+            // does not dissect the fragments either). Datagrams that never
+            // complete are reported in the path's warnings.
+            match found {
+                Some(Found::Message(m)) if m.fragmented => self.first_fragments += 1,
+                Some(Found::LaterFragment) => self.later_fragments += 1,
+                _ => {}
             }
-            Err(DecodeError::Malformed(_)) => {
-                self.undecodable += 1;
-                return;
-            }
-        };
-        let found = message::find(&decoded);
+            return;
+        }
         let is_error = matches!(&found, Some(Found::Message(m)) if names::is_error(m.family, m.icmp_type));
         if !is_error {
-            self.remember_probe(&decoded, packet.timestamp);
+            self.remember_probe(decoded, packet.timestamp);
         }
         let Some(found) = found else { return };
         self.found += 1;
         match found {
-            Found::Message(m) => self.message(packet, &decoded, &m),
+            Found::Message(m) => self.message(packet, decoded, &m),
             Found::LaterFragment => self.later_fragments += 1,
             Found::Empty => self.empty += 1,
         }
@@ -517,15 +519,6 @@ impl Stats {
                      the first {ADDRESSES_TRACKED} seen"
                 ));
             }
-        }
-        for (lt, n) in self.unsupported_link_types.top(64) {
-            let (name, _) = pcapsule_guest::linktype::names(lt);
-            warnings.push(format!(
-                "{n} packets on link type {lt} ({name}) were not decoded: any ICMP in them is not counted"
-            ));
-        }
-        if self.undecodable > 0 {
-            warnings.push(format!("{} packets have a broken link-layer header and were skipped", self.undecodable));
         }
         // Keyed by name as in mcpcap, so ICMP and ICMPv6 types of the same
         // name (echo, destination unreachable, ...) add up; busiest first.

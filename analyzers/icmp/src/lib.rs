@@ -13,7 +13,6 @@ use serde_json::{Value, json};
 
 mod analysis;
 mod echo;
-mod link;
 mod message;
 mod names;
 mod quoted;

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use analysis::Analysis;
+use pcapsule_guest::decode::PacketPath;
 use scan::Scanner;
 
 /// The sip analyzer: implements [`pcapsule_guest::Analyzer`].
@@ -140,6 +141,7 @@ fn analyze(
 ) -> Result<Value, RunError> {
     let mut reader = CaptureReader::new(capture)?;
     let mut scanner = Scanner::new();
+    let mut path = PacketPath::new();
     let mut analysis = Analysis::new(paging.collector());
     let mut packets_read = 0u64;
     while let Some(packet) = reader.next_packet()? {
@@ -147,9 +149,13 @@ fn analyze(
             break;
         }
         packets_read += 1;
-        scanner.packet(&packet, &mut |found| analysis.message(found));
+        if let Ok(decoded) = path.decode(&packet) {
+            scanner.packet(&packet, &decoded, &mut |found| analysis.message(found));
+        }
     }
     scanner.finish(&mut |found| analysis.message(found));
+    path.finish();
+    let path_counts = path.counts();
     let messages = analysis.messages();
     let finished = analysis.finish();
     let counts = &scanner.counts;
@@ -157,12 +163,7 @@ fn analyze(
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
-    if counts.ip_fragments > 0 {
-        warnings.push(format!(
-            "{} IP fragments were skipped: SIP inside fragmented datagrams (large SDP over UDP) is not reassembled",
-            counts.ip_fragments
-        ));
-    }
+    warnings.extend(path.warnings());
     if counts.tcp_gaps > 0 {
         warnings.push(format!(
             "{} SIP TCP segments followed lost data; messages spanning the gap were skipped",
@@ -203,8 +204,8 @@ fn analyze(
         "packets": finished.packets,
         "pagination": finished.pagination,
         "capture": {
-            "undecodable_packets": counts.undecodable_packets,
-            "ip_fragments_skipped": counts.ip_fragments,
+            "undecodable_packets": path_counts.undecodable(),
+            "ip_fragments_skipped": path_counts.fragments_lost(),
             "tcp_gaps": counts.tcp_gaps,
             "tcp_streams_evicted": counts.tcp_streams_evicted,
             "tcp_junk_bytes": counts.tcp_junk_bytes,

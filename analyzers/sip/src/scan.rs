@@ -13,7 +13,7 @@ use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use etherparse::TransportSlice;
-use pcapsule_guest::decode::decode;
+use pcapsule_guest::decode::Decoded;
 use pcapsule_guest::{Packet, Timestamp};
 
 use crate::message::{
@@ -71,8 +71,6 @@ pub struct Found<'a> {
 /// What the scanner saw besides SIP messages.
 #[derive(Debug, Default, Clone)]
 pub struct ScanCounts {
-    pub undecodable_packets: u64,
-    pub ip_fragments: u64,
     pub tcp_gaps: u64,
     pub tcp_streams_evicted: u64,
     /// Bytes in SIP streams that were not part of a message.
@@ -184,15 +182,10 @@ impl Scanner {
         }
     }
 
-    /// Feeds one packet; `found` receives each SIP message it completes.
-    pub fn packet(&mut self, packet: &Packet<'_>, found: &mut dyn FnMut(Found<'_>)) {
-        let Ok(decoded) = decode(packet.link_type, packet.data) else {
-            self.counts.undecodable_packets += 1;
-            return;
-        };
+    /// Feeds one decoded packet; `found` receives each SIP message it completes.
+    pub fn packet(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, found: &mut dyn FnMut(Found<'_>)) {
         let Some((src, dst)) = decoded.ip_addrs() else { return };
         if decoded.is_fragment() {
-            self.counts.ip_fragments += 1;
             return;
         }
         match decoded.transport() {

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use pcapsule_guest::capture::CutShort;
 use pcapsule_guest::conventions::PacketBudget;
+use pcapsule_guest::decode::{PacketPath, PathCounts};
 use pcapsule_guest::{CaptureReader, Packet, RunContext, RunError, Timestamp};
 use serde_json::{Map, Value, json};
 
@@ -50,7 +51,7 @@ pub struct Counts {
     pub matched_packets: u64,
     /// Frames whose link or IP layer did not decode.
     pub undecodable: u64,
-    /// IP fragments skipped.
+    /// IP fragments that were never reassembled (of any protocol, over the whole pass).
     pub ip_fragments: u64,
     /// TCP headers cut short or inconsistent.
     pub bad_tcp_headers: u64,
@@ -115,25 +116,24 @@ impl<S: Sink> Lane<S> {
                 }
             }
             Parsed::Other => {}
-            Parsed::Fragment => self.counts.ip_fragments += 1,
+            // Counted by the packet path once reassembly is over.
+            Parsed::Fragment => {}
             Parsed::Undecodable => self.counts.undecodable += 1,
             Parsed::BadTcp => self.counts.bad_tcp_headers += 1,
         }
     }
 
-    fn finish(mut self, cut_short: Option<&CutShort>) -> (S, Scanned) {
+    fn finish(mut self, cut_short: Option<&CutShort>, path: &PathCounts, path_warnings: &[String]) -> (S, Scanned) {
         self.tracker.finish(&mut self.sink);
-        let counts = self.counts;
+        let mut counts = self.counts;
+        counts.ip_fragments = path.fragments_lost();
         let mut warnings = Vec::new();
         if let Some(cut) = cut_short {
             warnings.push(cut.warning());
         }
-        if counts.ip_fragments > 0 {
-            warnings.push(format!(
-                "{} IP fragments were skipped: TCP inside fragmented datagrams is not reassembled",
-                counts.ip_fragments
-            ));
-        }
+        // What the shared packet path could not read (link types, broken
+        // headers, fragments never completed), counted over the whole pass.
+        warnings.extend_from_slice(path_warnings);
         if counts.bad_tcp_headers > 0 {
             warnings.push(format!(
                 "{} TCP headers were cut short or inconsistent and were skipped",
@@ -156,6 +156,7 @@ impl<S: Sink> Lane<S> {
 /// once and handed to each lane whose budget still admits it.
 pub fn scan<S: Sink>(capture: &mut dyn Read, mut lanes: Vec<Lane<S>>) -> Result<Vec<(S, Scanned)>, RunError> {
     let mut reader = CaptureReader::new(capture)?;
+    let mut path = PacketPath::new();
     while let Some(packet) = reader.next_packet()? {
         let mut parsed = None;
         let mut admitted = false;
@@ -165,13 +166,15 @@ pub fn scan<S: Sink>(capture: &mut dyn Read, mut lanes: Vec<Lane<S>>) -> Result<
                 continue;
             }
             admitted = true;
-            lane.packet(&packet, parsed.get_or_insert_with(|| segment::parse(&packet)));
+            lane.packet(&packet, parsed.get_or_insert_with(|| segment::parse(&packet, path.decode(&packet))));
         }
         if !admitted {
             break;
         }
     }
-    Ok(lanes.into_iter().map(|lane| lane.finish(reader.cut_short())).collect())
+    path.finish();
+    let (path_counts, path_warnings) = (path.counts(), path.warnings());
+    Ok(lanes.into_iter().map(|lane| lane.finish(reader.cut_short(), &path_counts, &path_warnings)).collect())
 }
 
 impl Scanned {

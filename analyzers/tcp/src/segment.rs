@@ -5,9 +5,9 @@
 
 use std::net::IpAddr;
 
-use etherparse::{IpNumber, LaxNetSlice, LaxSlicedPacket};
-use pcapsule_guest::decode::{DecodeError, decode};
-use pcapsule_guest::{Packet, linktype};
+use etherparse::{IpNumber, LaxNetSlice};
+use pcapsule_guest::Packet;
+use pcapsule_guest::decode::{DecodeError, Decoded};
 
 /// TCP flag bits as they sit in the header's 12-bit flags field.
 pub mod flag {
@@ -84,24 +84,11 @@ pub enum Parsed {
     BadTcp,
 }
 
-/// Decodes one frame down to TCP.
-pub fn parse(packet: &Packet<'_>) -> Parsed {
-    let decoded = match decode(packet.link_type, packet.data) {
-        Ok(d) => d,
-        Err(DecodeError::UnsupportedLinkType(_) | DecodeError::Malformed(_)) => return Parsed::Undecodable,
-    };
-    let mut layers = decoded.layers;
-    if layers.net.is_none() && packet.link_type == linktype::ETHERNET {
-        // The shared decoder stops at PPPoE; DSL captures carry all their
-        // TCP inside it, so the session header is unwrapped here.
-        if let Some(inner) = pppoe_payload(packet.data) {
-            match LaxSlicedPacket::from_ip(inner) {
-                Ok(p) => layers = p,
-                Err(_) => return Parsed::Undecodable,
-            }
-        }
-    }
-    let Some(net) = layers.net.as_ref() else { return Parsed::Other };
+/// Reads the TCP segment out of a packet the shared packet path decoded
+/// (through any tunnel, IP fragments reassembled).
+pub fn parse(packet: &Packet<'_>, decoded: Result<Decoded<'_>, DecodeError>) -> Parsed {
+    let Ok(decoded) = decoded else { return Parsed::Undecodable };
+    let Some(net) = decoded.layers.net.as_ref() else { return Parsed::Other };
     let (src, dst): (IpAddr, IpAddr) = match net {
         LaxNetSlice::Ipv4(v4) => (v4.header().source_addr().into(), v4.header().destination_addr().into()),
         LaxNetSlice::Ipv6(v6) => (v6.header().source_addr().into(), v6.header().destination_addr().into()),
@@ -114,14 +101,7 @@ pub fn parse(packet: &Packet<'_>) -> Parsed {
     if payload.fragmented {
         return Parsed::Fragment;
     }
-    // Bytes of the frame from the IP header on, as the wire carried them.
-    let ip_start = match net {
-        LaxNetSlice::Ipv4(v4) => v4.header().slice().as_ptr(),
-        LaxNetSlice::Ipv6(v6) => v6.header().slice().as_ptr(),
-        LaxNetSlice::Arp(_) => return Parsed::Other,
-    } as usize;
-    let offset = ip_start.saturating_sub(packet.data.as_ptr() as usize);
-    let on_wire = (packet.original_len as usize).max(packet.data.len()).saturating_sub(offset);
+    let on_wire = decoded.ip_bytes_on_wire(packet);
     let Some(declared) = declared_payload_len(net, on_wire) else { return Parsed::BadTcp };
     let bytes = payload.payload;
     if bytes.len() < 20 {
@@ -178,34 +158,17 @@ fn declared_payload_len(net: &LaxNetSlice<'_>, on_wire: usize) -> Option<usize> 
     declared.min(on_wire).checked_sub(headers)
 }
 
-/// The IP packet inside an Ethernet PPPoE session frame (after any VLAN
-/// tags), when the frame is one and carries IPv4 or IPv6.
-fn pppoe_payload(frame: &[u8]) -> Option<&[u8]> {
-    const PPPOE_SESSION: u16 = 0x8864;
-    let mut at = 12;
-    let mut ether_type = u16::from_be_bytes([*frame.get(at)?, *frame.get(at + 1)?]);
-    while matches!(ether_type, 0x8100 | 0x88a8 | 0x9100) {
-        at += 4;
-        ether_type = u16::from_be_bytes([*frame.get(at)?, *frame.get(at + 1)?]);
-    }
-    if ether_type != PPPOE_SESSION {
-        return None;
-    }
-    // Version/type, code, session id, length (6 bytes), then the PPP protocol.
-    let pppoe = frame.get(at + 2..)?;
-    let length = usize::from(u16::from_be_bytes([*pppoe.get(4)?, *pppoe.get(5)?]));
-    let ppp = pppoe.get(6..)?;
-    let ppp = &ppp[..length.min(ppp.len())];
-    match u16::from_be_bytes([*ppp.first()?, *ppp.get(1)?]) {
-        0x0021 | 0x0057 => ppp.get(2..),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use etherparse::PacketBuilder;
+    use pcapsule_guest::decode::decode;
+    use pcapsule_guest::linktype;
+
+    /// Decodes without reassembly, as a single packet needs.
+    fn parse(packet: &Packet<'_>) -> Parsed {
+        super::parse(packet, decode(packet.link_type, packet.data))
+    }
 
     fn packet(data: &[u8], link_type: u32) -> Packet<'_> {
         cut(data, data.len(), link_type)

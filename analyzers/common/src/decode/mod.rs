@@ -1,0 +1,926 @@
+//! The packet path every analyzer shares: from a capture record of any
+//! link type, through VLAN tags, MPLS, PPP(oE), 802.11 and every tunnel in
+//! [`tunnel`], down to the innermost IP packet and its UDP/TCP/ICMP layer,
+//! with IPv4/IPv6 fragments reassembled ([`PacketPath`]). etherparse's lax
+//! slicer reads Ethernet, VLAN, IP and transport headers, so a truncated or
+//! malformed packet still yields the layers before the damage, plus a flag
+//! saying which layer broke and why.
+//!
+//! Analyzers call [`PacketPath::decode`] once per packet and see the traffic
+//! inside the tunnels; the path counts what it decoded through
+//! ([`Encapsulation`]) and what it could not read, and words both as
+//! warnings ([`PacketPath::warnings`]) so nothing is dropped in silence.
+
+mod defrag;
+mod encapsulation;
+mod link;
+mod tunnel;
+
+use std::net::IpAddr;
+
+use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+
+pub use defrag::{DefragCounts, Defragmenter, Fragment, FragmentKey};
+pub use encapsulation::{Encapsulation, Encapsulations};
+
+use crate::Packet;
+
+/// Tunnels inside tunnels followed at most; real traffic nests two or three.
+const MAX_NESTING: usize = 8;
+
+/// A decoded packet: etherparse's layer slices of the innermost packet, plus
+/// what the path went through to get there.
+pub struct Decoded<'a> {
+    /// The layers of the innermost packet (for a tunnelled packet, the
+    /// tunnelled one; for a reassembled datagram, the whole datagram).
+    pub layers: LaxSlicedPacket<'a>,
+    /// Set when decoding stopped early (truncated or malformed header).
+    pub problem: Option<DecodeProblem>,
+    /// The encapsulations around the innermost packet.
+    pub encapsulations: Encapsulations,
+    /// For a datagram reassembled from fragments, its length.
+    reassembled_len: Option<usize>,
+    /// Where the bytes the innermost layers were sliced from end (an
+    /// address): before the frame's end when a length field of the layer
+    /// around them (PPPoE, UDP, an outer IP header) bounded them.
+    slice_end: usize,
+}
+
+/// Which layer stopped decoding and why. A flag on the packet, never fatal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeProblem {
+    /// `link`, `vlan`, `ip`, `ip-extension`, `tunnel`, `udp`, `tcp`, ...
+    pub layer: &'static str,
+    /// Human-readable detail from the decoder.
+    pub message: String,
+}
+
+/// Why a packet could not be decoded at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The link type has no decoder here (the packet is counted, not dissected).
+    UnsupportedLinkType(u32),
+    /// The link-layer header itself is broken.
+    Malformed(DecodeProblem),
+}
+
+/// The next layer to slice, as the link layer or a tunnel names it.
+pub(crate) enum Next<'a> {
+    /// An Ethernet II frame (with any VLAN tags).
+    Ethernet(&'a [u8]),
+    /// A payload of the given EtherType.
+    EtherType(u16, &'a [u8]),
+    /// An IPv4 or IPv6 packet, by its version nibble.
+    Ip(&'a [u8]),
+    /// Something that is not IP (PPP control, 802.11 management, OAM):
+    /// decoding ends at the layers before it.
+    NotIp,
+}
+
+/// Decodes one captured frame of the given LINKTYPE_*, through every
+/// encapsulation, without reassembling fragments (a fragment comes back
+/// flagged, see [`Decoded::is_fragment`]). Analyzers use [`PacketPath`].
+pub fn decode(link_type: u32, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+    let mut encapsulations = Encapsulations::default();
+    let first = link::entry(link_type, data, &mut encapsulations)?;
+    let (layers, tunnel_problem, slice_end) = descend(first, &mut encapsulations)?;
+    Ok(Decoded::new(layers, tunnel_problem, encapsulations, None, slice_end))
+}
+
+fn end_of(bytes: &[u8]) -> usize {
+    bytes.as_ptr() as usize + bytes.len()
+}
+
+/// Slices `first`, and the layers inside it while they are tunnels.
+#[allow(clippy::type_complexity)]
+fn descend<'a>(
+    first: Next<'a>,
+    encapsulations: &mut Encapsulations,
+) -> Result<(LaxSlicedPacket<'a>, Option<DecodeProblem>, usize), DecodeError> {
+    let mut next = first;
+    let mut outer: Option<(LaxSlicedPacket<'a>, usize)> = None;
+    for _ in 0..MAX_NESTING {
+        let end = match &next {
+            Next::Ethernet(b) | Next::EtherType(_, b) | Next::Ip(b) => end_of(b),
+            Next::NotIp => 0,
+        };
+        let sliced = match next {
+            Next::Ethernet(frame) => LaxSlicedPacket::from_ethernet(frame).map_err(|e| link_problem(e.to_string())),
+            Next::EtherType(ether_type, payload) => {
+                Ok(LaxSlicedPacket::from_ether_type(EtherType(ether_type), payload))
+            }
+            Next::Ip(ip) => LaxSlicedPacket::from_ip(ip)
+                .map_err(|e| DecodeError::Malformed(DecodeProblem { layer: "ip", message: e.to_string() })),
+            Next::NotIp => {
+                // Nothing IP inside: the layers around it are the packet.
+                let (layers, end) =
+                    outer.unwrap_or_else(|| (LaxSlicedPacket::from_ether_type(EtherType(0xffff), &[]), 0));
+                return Ok((layers, None, end));
+            }
+        };
+        let layers = match (sliced, outer) {
+            (Ok(layers), _) => layers,
+            (Err(e), None) => return Err(e),
+            // A tunnel whose inside does not decode: the outer packet stands, flagged.
+            (Err(DecodeError::Malformed(problem)), Some((outer, end))) => return Ok((outer, Some(problem), end)),
+            (Err(DecodeError::UnsupportedLinkType(_)), Some((outer, end))) => return Ok((outer, None, end)),
+        };
+        if !layers.link_exts.is_empty() {
+            encapsulations.insert(Encapsulation::Vlan);
+        }
+        match tunnel::inner(&layers, encapsulations) {
+            None => return Ok((layers, None, end)),
+            Some(Err(problem)) => return Ok((layers, Some(problem), end)),
+            Some(Ok(inner)) => {
+                outer = Some((layers, end));
+                next = inner;
+            }
+        }
+    }
+    let problem = DecodeProblem { layer: "tunnel", message: format!("more than {MAX_NESTING} nested encapsulations") };
+    let (layers, end) = outer.expect("the loop ran at least once");
+    Ok((layers, Some(problem), end))
+}
+
+fn short(what: &str, needed: usize, got: usize) -> String {
+    format!("{what} needs {needed} bytes, the packet has {got}")
+}
+
+fn link_problem(message: String) -> DecodeError {
+    DecodeError::Malformed(DecodeProblem { layer: "link", message })
+}
+
+fn layer_name(layer: etherparse::err::Layer) -> &'static str {
+    use etherparse::err::Layer as L;
+    match layer {
+        L::Ethernet2Header | L::LinuxSllHeader | L::EtherPayload => "link",
+        L::VlanHeader | L::MacsecHeader | L::MacsecPacket => "vlan",
+        L::Ipv4Header | L::Ipv6Header | L::IpHeader | L::Ipv4Packet | L::Ipv6Packet => "ip",
+        L::IpAuthHeader
+        | L::Ipv6ExtHeader
+        | L::Ipv6HopByHopHeader
+        | L::Ipv6DestOptionsHeader
+        | L::Ipv6RouteHeader
+        | L::Ipv6FragHeader => "ip-extension",
+        L::UdpHeader | L::UdpPayload => "udp",
+        L::TcpHeader => "tcp",
+        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => "icmp",
+        L::Icmpv6 => "icmpv6",
+        L::Igmp => "igmp",
+        L::Arp => "arp",
+    }
+}
+
+impl<'a> Decoded<'a> {
+    fn new(
+        layers: LaxSlicedPacket<'a>,
+        tunnel_problem: Option<DecodeProblem>,
+        encapsulations: Encapsulations,
+        reassembled_len: Option<usize>,
+        slice_end: usize,
+    ) -> Self {
+        let problem = tunnel_problem.or_else(|| {
+            layers
+                .stop_err
+                .as_ref()
+                .map(|(err, layer)| DecodeProblem { layer: layer_name(*layer), message: err.to_string() })
+        });
+        Decoded { layers, problem, encapsulations, reassembled_len, slice_end }
+    }
+
+    /// IP version (4 or 6), when an IP header was found.
+    pub fn ip_version(&self) -> Option<u8> {
+        match self.layers.net.as_ref()? {
+            LaxNetSlice::Ipv4(_) => Some(4),
+            LaxNetSlice::Ipv6(_) => Some(6),
+            LaxNetSlice::Arp(_) => None,
+        }
+    }
+
+    /// Source and destination addresses of the (innermost) IP header.
+    pub fn ip_addrs(&self) -> Option<(IpAddr, IpAddr)> {
+        match self.layers.net.as_ref()? {
+            LaxNetSlice::Ipv4(v4) => {
+                let h = v4.header();
+                Some((h.source_addr().into(), h.destination_addr().into()))
+            }
+            LaxNetSlice::Ipv6(v6) => {
+                let h = v6.header();
+                Some((h.source_addr().into(), h.destination_addr().into()))
+            }
+            LaxNetSlice::Arp(_) => None,
+        }
+    }
+
+    /// IPv4 TTL or IPv6 hop limit.
+    pub fn ttl(&self) -> Option<u8> {
+        match self.layers.net.as_ref()? {
+            LaxNetSlice::Ipv4(v4) => Some(v4.header().ttl()),
+            LaxNetSlice::Ipv6(v6) => Some(v6.header().hop_limit()),
+            LaxNetSlice::Arp(_) => None,
+        }
+    }
+
+    /// True when the IP payload is a fragment that was not (or not yet)
+    /// reassembled, so transport headers may be absent.
+    pub fn is_fragment(&self) -> bool {
+        self.layers.net.as_ref().and_then(|n| n.ip_payload_ref()).is_some_and(|p| p.fragmented)
+    }
+
+    /// True when this frame completed a datagram reassembled from fragments.
+    pub fn is_reassembled(&self) -> bool {
+        self.reassembled_len.is_some()
+    }
+
+    /// True when the IP payload is shorter than the IP header says (snaplen cut).
+    pub fn ip_payload_incomplete(&self) -> bool {
+        self.layers.net.as_ref().and_then(|n| n.ip_payload_ref()).is_some_and(|p| p.incomplete)
+    }
+
+    /// Bytes of the innermost IP packet as the wire carried them, from its
+    /// header on: what the frame's original length leaves after the headers
+    /// in front (a snaplen cut does not shorten it), or what the layer
+    /// around it said (PPPoE's length, a tunnel's UDP or IP length, which
+    /// leave out an Ethernet trailer, as Wireshark does), or a reassembled
+    /// datagram's whole length.
+    pub fn ip_bytes_on_wire(&self, packet: &Packet<'_>) -> usize {
+        if let Some(len) = self.reassembled_len {
+            return len;
+        }
+        let ip_start = match self.layers.net.as_ref() {
+            Some(LaxNetSlice::Ipv4(v4)) => v4.header().slice().as_ptr(),
+            Some(LaxNetSlice::Ipv6(v6)) => v6.header().slice().as_ptr(),
+            _ => return 0,
+        } as usize;
+        let offset = ip_start.saturating_sub(packet.data.as_ptr() as usize);
+        let on_wire = (packet.original_len as usize).max(packet.data.len()).saturating_sub(offset);
+        if self.slice_end < end_of(packet.data) {
+            on_wire.min(self.slice_end.saturating_sub(ip_start))
+        } else {
+            on_wire
+        }
+    }
+
+    /// The transport layer, when one was sliced.
+    pub fn transport(&self) -> Option<&TransportSlice<'a>> {
+        self.layers.transport.as_ref()
+    }
+
+    /// UDP source port, destination port and payload.
+    pub fn udp(&self) -> Option<(u16, u16, &'a [u8])> {
+        match self.layers.transport.as_ref()? {
+            TransportSlice::Udp(u) => Some((u.source_port(), u.destination_port(), u.payload())),
+            _ => None,
+        }
+    }
+
+    /// The fragment this packet's innermost IP layer is, for reassembly.
+    fn fragment<'s>(&'s self, scratch: &'s mut Vec<u8>) -> Option<Fragment<'s>> {
+        match self.layers.net.as_ref()? {
+            LaxNetSlice::Ipv4(v4) => {
+                let h = v4.header();
+                let payload = v4.payload();
+                if payload.incomplete {
+                    return None;
+                }
+                Some(Fragment {
+                    key: FragmentKey {
+                        src: h.source_addr().into(),
+                        dst: h.destination_addr().into(),
+                        id: u32::from(h.identification()),
+                        protocol: h.protocol().0,
+                    },
+                    header: h.slice(),
+                    next_header: 0,
+                    offset: h.fragments_offset(),
+                    more: h.more_fragments(),
+                    payload: payload.payload,
+                })
+            }
+            LaxNetSlice::Ipv6(v6) => {
+                let payload = v6.payload();
+                if payload.incomplete {
+                    return None;
+                }
+                // The fragmentable part starts right after the fragment
+                // header; etherparse may have read headers behind it as
+                // extensions, so those bytes are put back in front.
+                let mut fragment_header = None;
+                scratch.clear();
+                for ext in v6.extensions().clone() {
+                    match ext {
+                        etherparse::Ipv6ExtensionSlice::Fragment(f) if fragment_header.is_none() => {
+                            fragment_header = Some(f)
+                        }
+                        other if fragment_header.is_some() => scratch.extend_from_slice(ext_bytes(&other)),
+                        _ => {}
+                    }
+                }
+                let f = fragment_header?;
+                let bytes = if scratch.is_empty() {
+                    payload.payload
+                } else {
+                    scratch.extend_from_slice(payload.payload);
+                    &scratch[..]
+                };
+                let h = v6.header();
+                Some(Fragment {
+                    key: FragmentKey {
+                        src: h.source_addr().into(),
+                        dst: h.destination_addr().into(),
+                        id: f.identification(),
+                        protocol: 0,
+                    },
+                    header: h.slice(),
+                    next_header: f.next_header().0,
+                    offset: f.fragment_offset(),
+                    more: f.more_fragments(),
+                    payload: bytes,
+                })
+            }
+            LaxNetSlice::Arp(_) => None,
+        }
+    }
+}
+
+fn ext_bytes<'a>(ext: &etherparse::Ipv6ExtensionSlice<'a>) -> &'a [u8] {
+    use etherparse::Ipv6ExtensionSlice as E;
+    match ext {
+        E::HopByHop(s) | E::Routing(s) | E::DestinationOptions(s) => s.slice(),
+        E::Fragment(s) => s.slice(),
+        E::Authentication(s) => s.slice(),
+    }
+}
+
+fn count(counts: &mut PathCounts, encapsulations: Encapsulations) {
+    if !encapsulations.is_empty() {
+        for e in encapsulations.iter() {
+            counts.by_encapsulation[e as usize] += 1;
+        }
+    }
+}
+
+/// What the packet path met over a whole capture.
+#[derive(Debug, Default, Clone)]
+pub struct PathCounts {
+    /// Packets decoded through each [`Encapsulation`] (indexed by its discriminant).
+    pub by_encapsulation: [u64; Encapsulation::ALL.len()],
+    /// Packets of link types the path cannot read, per link type.
+    pub unsupported_link_types: Vec<(u32, u64)>,
+    /// Packets whose link-layer or IP header was broken.
+    pub malformed: u64,
+    /// Packets inside a tunnel whose inner packet did not decode (the outer one was used).
+    pub tunnel_problems: u64,
+    /// Fragments that could not be handed to reassembly (cut short by the snaplen).
+    pub unreadable_fragments: u64,
+    /// IP reassembly.
+    pub defrag: DefragCounts,
+}
+
+impl PathCounts {
+    /// Packets whose IP fragment reached no analyzer: fragments of
+    /// datagrams never completed, and fragments too short to reassemble.
+    pub fn fragments_lost(&self) -> u64 {
+        self.defrag.fragments_lost + self.unreadable_fragments
+    }
+
+    /// Packets whose link type or headers the path could not read.
+    pub fn undecodable(&self) -> u64 {
+        self.malformed + self.unsupported_link_types.iter().map(|(_, n)| n).sum::<u64>()
+    }
+
+    /// Packets decoded through `e`.
+    pub fn encapsulated(&self, e: Encapsulation) -> u64 {
+        self.by_encapsulation[e as usize]
+    }
+}
+
+/// The stateful packet path one analyzer run uses: [`decode`] plus IP
+/// reassembly and the counts its warnings come from.
+#[derive(Default)]
+pub struct PacketPath {
+    defrag: Defragmenter,
+    scratch: Vec<u8>,
+    counts: PathCounts,
+}
+
+impl PacketPath {
+    /// A fresh path.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes one packet. A fragment that completes a datagram comes back
+    /// as the whole datagram ([`Decoded::is_reassembled`]); the others come
+    /// back flagged ([`Decoded::is_fragment`]) and carry no transport layer.
+    pub fn decode<'a>(&'a mut self, packet: &Packet<'a>) -> Result<Decoded<'a>, DecodeError> {
+        let decoded = match decode(packet.link_type, packet.data) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                match &e {
+                    DecodeError::UnsupportedLinkType(t) => {
+                        match self.counts.unsupported_link_types.iter_mut().find(|(lt, _)| lt == t) {
+                            Some((_, n)) => *n += 1,
+                            None => self.counts.unsupported_link_types.push((*t, 1)),
+                        }
+                    }
+                    DecodeError::Malformed(_) => self.counts.malformed += 1,
+                }
+                return Err(e);
+            }
+        };
+        if decoded.problem.as_ref().is_some_and(|p| p.layer == "tunnel") {
+            self.counts.tunnel_problems += 1;
+        }
+        if !decoded.is_fragment() {
+            count(&mut self.counts, decoded.encapsulations);
+            return Ok(decoded);
+        }
+        let time_ns =
+            packet.timestamp.map_or(0, |t| t.secs.saturating_mul(1_000_000_000).saturating_add(i64::from(t.nanos)));
+        let mut encapsulations = decoded.encapsulations;
+        let Some(fragment) = decoded.fragment(&mut self.scratch) else {
+            self.counts.unreadable_fragments += 1;
+            count(&mut self.counts, encapsulations);
+            return Ok(decoded);
+        };
+        let Some(datagram) = self.defrag.add(fragment, time_ns) else {
+            count(&mut self.counts, encapsulations);
+            return Ok(decoded);
+        };
+        encapsulations.insert(Encapsulation::IpFragments);
+        let len = datagram.len();
+        let (layers, problem, end) = descend(Next::Ip(datagram), &mut encapsulations)?;
+        count(&mut self.counts, encapsulations);
+        Ok(Decoded::new(layers, problem, encapsulations, Some(len), end))
+    }
+
+    /// Call at the end of the capture: fragments still waiting are counted incomplete.
+    pub fn finish(&mut self) {
+        self.defrag.finish();
+    }
+
+    /// What the path met so far.
+    pub fn counts(&self) -> PathCounts {
+        PathCounts { defrag: self.defrag.counts, ..self.counts.clone() }
+    }
+
+    /// Warnings for a result: packets the path could not read, by reason,
+    /// and fragments it could not reassemble. Empty when everything decoded.
+    pub fn warnings(&self) -> Vec<String> {
+        let c = &self.counts();
+        let mut out = Vec::new();
+        for (link_type, n) in &c.unsupported_link_types {
+            let (name, _) = crate::linktype::names(*link_type);
+            out.push(format!(
+                "{n} packets have a link type pcapsule cannot decode ({name}, {link_type}); they were skipped"
+            ));
+        }
+        if c.malformed > 0 {
+            out.push(format!("{} packets have a broken link-layer or IP header; they were skipped", c.malformed));
+        }
+        if c.tunnel_problems > 0 {
+            out.push(format!(
+                "{} tunnelled packets have a broken inner packet; only their outer headers were read",
+                c.tunnel_problems
+            ));
+        }
+        let d = &c.defrag;
+        let lost = d.timed_out + d.evicted + d.incomplete_at_end + d.invalid;
+        if lost > 0 {
+            out.push(format!(
+                "{lost} fragmented IP datagrams could not be reassembled ({} incomplete at the end, {} timed out, \
+                 {} dropped to stay within bounds, {} inconsistent); their {} fragments were skipped",
+                d.incomplete_at_end, d.timed_out, d.evicted, d.invalid, d.fragments_lost
+            ));
+        }
+        if c.unreadable_fragments > 0 {
+            out.push(format!(
+                "{} IP fragments were cut short by the capture's snapshot length and could not be reassembled",
+                c.unreadable_fragments
+            ));
+        }
+        if d.overlapping > 0 {
+            out.push(format!(
+                "{} IP fragments overlapped data already received (a sign of evasion or a broken stack); \
+                 the later bytes were used",
+                d.overlapping
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linktype;
+    use etherparse::PacketBuilder;
+
+    fn udp_over_ethernet(payload: &[u8]) -> Vec<u8> {
+        let builder = PacketBuilder::ethernet2([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .udp(5353, 53);
+        let mut out = Vec::new();
+        builder.write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn ethernet_ipv4_udp() {
+        let frame = udp_over_ethernet(b"hello");
+        let d = decode(linktype::ETHERNET, &frame).unwrap();
+        assert_eq!(d.ip_version(), Some(4));
+        assert_eq!(d.ip_addrs().unwrap().0.to_string(), "10.0.0.1");
+        assert_eq!(d.ttl(), Some(64));
+        assert_eq!(d.udp(), Some((5353, 53, &b"hello"[..])));
+        assert!(d.problem.is_none());
+        assert!(!d.is_fragment());
+    }
+
+    #[test]
+    fn qinq_vlan_ids_in_order() {
+        let builder = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .double_vlan(etherparse::VlanId::try_new(100).unwrap(), etherparse::VlanId::try_new(200).unwrap())
+            .ipv6([1; 16], [2; 16], 9)
+            .udp(1, 2);
+        let mut frame = Vec::new();
+        builder.write(&mut frame, b"x").unwrap();
+        let d = decode(linktype::ETHERNET, &frame).unwrap();
+        let vlans: Vec<u16> = d.layers.vlan_ids().iter().map(|v| v.value()).collect();
+        assert_eq!(vlans, vec![100, 200]);
+        assert!(d.encapsulations.contains(Encapsulation::Vlan));
+        assert_eq!(d.ip_version(), Some(6));
+        assert_eq!(d.ttl(), Some(9));
+    }
+
+    #[test]
+    fn raw_ip_null_and_cooked_link_types() {
+        let frame = udp_over_ethernet(b"abc");
+        let ip = &frame[14..];
+        for lt in [linktype::RAW, linktype::IPV4] {
+            assert_eq!(decode(lt, ip).unwrap().udp().unwrap().2, b"abc");
+        }
+        let mut null = 2u32.to_le_bytes().to_vec();
+        null.extend_from_slice(ip);
+        assert_eq!(decode(linktype::NULL, &null).unwrap().udp().unwrap().2, b"abc");
+
+        let mut sll = vec![0u8; 14];
+        sll.extend_from_slice(&0x0800u16.to_be_bytes());
+        sll.extend_from_slice(ip);
+        assert_eq!(decode(linktype::LINUX_SLL, &sll).unwrap().udp().unwrap().0, 5353);
+
+        let mut sll2 = 0x0800u16.to_be_bytes().to_vec();
+        sll2.extend_from_slice(&[0u8; 18]);
+        sll2.extend_from_slice(ip);
+        assert_eq!(decode(linktype::LINUX_SLL2, &sll2).unwrap().udp().unwrap().1, 53);
+    }
+
+    #[test]
+    fn truncated_transport_is_flagged_not_fatal() {
+        let frame = udp_over_ethernet(b"payload");
+        // Cut inside the UDP header: IP survives, UDP is flagged.
+        let cut = &frame[..14 + 20 + 4];
+        let d = decode(linktype::ETHERNET, cut).unwrap();
+        assert_eq!(d.ip_version(), Some(4));
+        assert!(d.udp().is_none());
+        let problem = d.problem.expect("truncation flagged");
+        assert_eq!(problem.layer, "udp");
+    }
+
+    #[test]
+    fn short_link_headers_and_unknown_link_types_are_errors() {
+        assert!(matches!(decode(linktype::ETHERNET, &[0; 5]), Err(DecodeError::Malformed(p)) if p.layer == "link"));
+        assert!(matches!(decode(linktype::LINUX_SLL2, &[0; 10]), Err(DecodeError::Malformed(_))));
+        assert_eq!(decode(284, &[0; 40]).err(), Some(DecodeError::UnsupportedLinkType(284)));
+        assert!(matches!(decode(linktype::RAW, &[0x45, 0]), Err(DecodeError::Malformed(p)) if p.layer == "ip"));
+        let v4 = &udp_over_ethernet(b"x")[14..];
+        assert!(matches!(decode(linktype::IPV6, v4), Err(DecodeError::Malformed(p)) if p.message.contains("IPv6")));
+    }
+
+    #[test]
+    fn fddi_and_nflog_carry_ip() {
+        let frame = udp_over_ethernet(b"abc");
+        let ip = &frame[14..];
+        let mut fddi = vec![0x50; 13];
+        fddi.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        fddi.extend_from_slice(ip);
+        assert_eq!(decode(linktype::FDDI, &fddi).unwrap().udp().unwrap().2, b"abc");
+        // NFLOG: header, a prefix TLV (type 10, padded), then the payload TLV.
+        let mut nflog = vec![2, 0, 0, 1];
+        nflog.extend_from_slice(&7u16.to_le_bytes());
+        nflog.extend_from_slice(&10u16.to_le_bytes());
+        nflog.extend_from_slice(&[b'x', b'y', b'z', 0]);
+        nflog.extend_from_slice(&((ip.len() + 4) as u16).to_le_bytes());
+        nflog.extend_from_slice(&9u16.to_le_bytes());
+        nflog.extend_from_slice(ip);
+        assert_eq!(decode(linktype::NFLOG, &nflog).unwrap().udp().unwrap().2, b"abc");
+        assert!(matches!(decode(linktype::NFLOG, &[2, 0, 0, 1, 0xff, 0xff, 9, 0]), Err(DecodeError::Malformed(_))));
+    }
+
+    #[test]
+    fn ipv4_fragments_are_flagged() {
+        let mut frame = udp_over_ethernet(&[0u8; 32]);
+        // Set "more fragments" and fix nothing else: the lax slicer reports
+        // the payload as fragmented and does not slice UDP from it.
+        frame[14 + 6] |= 0x20;
+        let d = decode(linktype::ETHERNET, &frame).unwrap();
+        assert!(d.is_fragment());
+        assert!(d.udp().is_none());
+    }
+
+    /// An IPv4 header with the given protocol around `payload` (checksum left 0: nothing here checks it).
+    fn ipv4(protocol: u8, id: u16, flags_offset: u16, payload: &[u8]) -> Vec<u8> {
+        let mut h = vec![0x45, 0];
+        h.extend_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
+        h.extend_from_slice(&id.to_be_bytes());
+        h.extend_from_slice(&flags_offset.to_be_bytes());
+        h.extend_from_slice(&[64, protocol, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2]);
+        h.extend_from_slice(payload);
+        h
+    }
+
+    fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut u = sport.to_be_bytes().to_vec();
+        u.extend_from_slice(&dport.to_be_bytes());
+        u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend_from_slice(payload);
+        u
+    }
+
+    fn ethernet(ether_type: u16, payload: &[u8]) -> Vec<u8> {
+        let mut e = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+        e.extend_from_slice(&ether_type.to_be_bytes());
+        e.extend_from_slice(payload);
+        e
+    }
+
+    /// The innermost UDP datagram every tunnel test carries: 10.0.0.1:5353 -> 10.0.0.2:53.
+    fn inner_ip() -> Vec<u8> {
+        udp_over_ethernet(b"inner")[14..].to_vec()
+    }
+
+    fn assert_inner(d: &Decoded<'_>, through: &[Encapsulation]) {
+        assert_eq!(d.udp(), Some((5353, 53, &b"inner"[..])), "{:?}", d.problem);
+        assert_eq!(d.ip_addrs().unwrap().0.to_string(), "10.0.0.1");
+        for e in through {
+            assert!(d.encapsulations.contains(*e), "{e:?} missing from {:?}", d.encapsulations);
+        }
+    }
+
+    #[test]
+    fn every_tunnel_reaches_the_inner_packet() {
+        let ip = inner_ip();
+        let inner_eth = ethernet(0x0800, &ip);
+        let gre = |flags: u16, proto: u16, extra: &[u8], payload: &[u8]| {
+            let mut g = flags.to_be_bytes().to_vec();
+            g.extend_from_slice(&proto.to_be_bytes());
+            g.extend_from_slice(extra);
+            g.extend_from_slice(payload);
+            ethernet(0x0800, &ipv4(47, 1, 0, &g))
+        };
+        let cases: Vec<(&str, Vec<u8>, Vec<Encapsulation>)> = vec![
+            ("ip-in-ip", ethernet(0x0800, &ipv4(4, 1, 0, &ip)), vec![Encapsulation::IpInIp]),
+            ("gre ip", gre(0x2000, 0x0800, &[0, 0, 0, 9], &ip), vec![Encapsulation::Gre]),
+            ("gre teb", gre(0, 0x6558, &[], &inner_eth), vec![Encapsulation::Gre]),
+            ("erspan i", gre(0, 0x88be, &[], &inner_eth), vec![Encapsulation::ErspanI]),
+            (
+                "erspan ii",
+                gre(0x1000, 0x88be, &[0, 0, 0, 1, 0x10, 0, 0, 0, 0, 0, 0, 0], &inner_eth),
+                vec![Encapsulation::ErspanII],
+            ),
+            (
+                "erspan iii",
+                gre(0x1000, 0x22eb, &[0, 0, 0, 1, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], &inner_eth),
+                vec![Encapsulation::ErspanIII],
+            ),
+            ("mpls", ethernet(0x8847, &[&[0, 0x10, 0x01, 64][..], &ip].concat()), vec![Encapsulation::Mpls]),
+            (
+                "mpls pseudowire",
+                ethernet(0x8847, &[&[0, 0x10, 0x01, 64, 0, 0, 0, 0][..], &inner_eth].concat()),
+                vec![Encapsulation::Mpls],
+            ),
+            (
+                "pppoe",
+                ethernet(
+                    0x8864,
+                    &[&[0x11, 0, 0, 1][..], &((ip.len() + 2) as u16).to_be_bytes(), &[0, 0x21], &ip].concat(),
+                ),
+                vec![Encapsulation::Pppoe, Encapsulation::Ppp],
+            ),
+            (
+                "vxlan",
+                ethernet(
+                    0x0800,
+                    &ipv4(17, 1, 0, &udp(40000, 4789, &[&[8, 0, 0, 0, 0, 0, 1, 0][..], &inner_eth].concat())),
+                ),
+                vec![Encapsulation::Vxlan],
+            ),
+            (
+                "geneve with an option",
+                ethernet(
+                    0x0800,
+                    &ipv4(
+                        17,
+                        1,
+                        0,
+                        &udp(40000, 6081, &[&[1, 0, 0x65, 0x58, 0, 0, 1, 0, 1, 2, 3, 4][..], &inner_eth].concat()),
+                    ),
+                ),
+                vec![Encapsulation::Geneve],
+            ),
+            (
+                "gtp-u",
+                ethernet(
+                    0x0800,
+                    &ipv4(
+                        17,
+                        1,
+                        0,
+                        &udp(
+                            2152,
+                            2152,
+                            &[&[0x30, 0xff][..], &(ip.len() as u16).to_be_bytes(), &[0, 0, 0, 1], &ip].concat(),
+                        ),
+                    ),
+                ),
+                vec![Encapsulation::GtpU],
+            ),
+            (
+                "llc snap",
+                ethernet((ip.len() + 8) as u16, &[&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00][..], &ip].concat()),
+                vec![Encapsulation::LlcSnap],
+            ),
+            (
+                "vlan, mpls, gre, erspan ii, vlan",
+                {
+                    let tagged_inner = [&inner_eth[..12], &[0x81, 0, 0, 7], &inner_eth[12..]].concat();
+                    let g = gre(0x1000, 0x88be, &[0, 0, 0, 1, 0x10, 0, 0, 0, 0, 0, 0, 0], &tagged_inner);
+                    let outer_ip = &g[14..];
+                    let labelled = [&[0, 0x10, 0x01, 64][..], outer_ip].concat();
+                    [&g[..12], &[0x81, 0, 0, 5, 0x88, 0x47], &labelled].concat()
+                },
+                vec![Encapsulation::Vlan, Encapsulation::Mpls, Encapsulation::Gre, Encapsulation::ErspanII],
+            ),
+        ];
+        for (name, frame, through) in cases {
+            let d = decode(linktype::ETHERNET, &frame).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert!(d.problem.is_none(), "{name}: {:?}", d.problem);
+            assert_inner(&d, &through);
+        }
+    }
+
+    #[test]
+    fn ipv6_tunnels_and_teredo() {
+        let ip = inner_ip();
+        let mut v6 = Vec::new();
+        PacketBuilder::ipv6([0x20; 16], [0x30; 16], 64).udp(5353, 53).write(&mut v6, b"inner").unwrap();
+        let mut six_in_four = ipv4(41, 1, 0, &v6);
+        {
+            let d = decode(linktype::RAW, &six_in_four).unwrap();
+            assert_eq!(d.udp(), Some((5353, 53, &b"inner"[..])));
+            assert!(d.encapsulations.contains(Encapsulation::SixInFour));
+        }
+        // 4in6: IPv6 with next header 4.
+        let mut four_in_six = vec![0x60, 0, 0, 0];
+        four_in_six.extend_from_slice(&(ip.len() as u16).to_be_bytes());
+        four_in_six.extend_from_slice(&[4, 64]);
+        four_in_six.extend_from_slice(&[0x20; 32]);
+        four_in_six.extend_from_slice(&ip);
+        let d = decode(linktype::RAW, &four_in_six).unwrap();
+        assert_inner(&d, &[Encapsulation::FourInSix]);
+        let teredo = ipv4(17, 1, 0, &udp(3544, 50000, &v6));
+        let d = decode(linktype::RAW, &teredo).unwrap();
+        assert_eq!(d.udp(), Some((5353, 53, &b"inner"[..])));
+        assert!(d.encapsulations.contains(Encapsulation::Teredo));
+        // A tunnel whose inside is broken leaves the outer packet, flagged.
+        six_in_four.truncate(20 + 10);
+        six_in_four[2..4].copy_from_slice(&30u16.to_be_bytes());
+        let d = decode(linktype::RAW, &six_in_four).unwrap();
+        assert_eq!(d.ip_addrs().unwrap().0.to_string(), "192.0.2.1");
+        assert!(d.problem.is_some());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let mut packet = inner_ip();
+        for _ in 0..(MAX_NESTING + 4) {
+            packet = ipv4(4, 1, 0, &packet);
+        }
+        let d = decode(linktype::RAW, &packet).unwrap();
+        assert!(matches!(&d.problem, Some(p) if p.layer == "tunnel"), "{:?}", d.problem);
+    }
+
+    fn record(data: &[u8], secs: i64) -> Packet<'_> {
+        Packet {
+            number: 1,
+            timestamp: Some(crate::Timestamp { secs, nanos: 0 }),
+            original_len: data.len() as u32,
+            interface: 0,
+            link_type: linktype::RAW,
+            data,
+        }
+    }
+
+    /// The inner UDP datagram split into IPv4 fragments of `size` bytes of payload.
+    fn ipv4_fragments(id: u16, size: usize) -> Vec<Vec<u8>> {
+        let whole = udp(5353, 53, &[7u8; 100]);
+        whole
+            .chunks(size)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let offset = (i * size / 8) as u16;
+                let more = if (i + 1) * size < whole.len() { 0x2000 } else { 0 };
+                ipv4(17, id, more | offset, chunk)
+            })
+            .collect()
+    }
+
+    fn reassemble(path: &mut PacketPath, frames: &[Vec<u8>]) -> Vec<Option<(u16, usize)>> {
+        frames
+            .iter()
+            .map(|f| {
+                let d = path.decode(&record(f, 1)).unwrap();
+                d.is_reassembled().then(|| {
+                    let (sport, _, payload) = d.udp().expect("reassembled UDP");
+                    (sport, payload.len())
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ipv4_fragments_in_order_reversed_and_overlapping() {
+        let frames = ipv4_fragments(1, 32);
+        assert_eq!(frames.len(), 4);
+        let mut path = PacketPath::new();
+        assert_eq!(reassemble(&mut path, &frames), vec![None, None, None, Some((5353, 100))]);
+        let reversed: Vec<_> = ipv4_fragments(2, 32).into_iter().rev().collect();
+        assert_eq!(reassemble(&mut path, &reversed), vec![None, None, None, Some((5353, 100))]);
+        // The second fragment sent twice, the second time overlapping the third.
+        let mut overlapping = ipv4_fragments(3, 32);
+        let over = ipv4(17, 3, 0x2000 | 4, &[9u8; 48]);
+        overlapping.insert(2, over);
+        let out = reassemble(&mut path, &overlapping);
+        assert_eq!(out.last().unwrap(), &Some((5353, 100)));
+        let counts = path.counts();
+        assert_eq!(counts.defrag.reassembled, 3);
+        assert_eq!(
+            counts.defrag.overlapping, 2,
+            "the repeat overlaps the second fragment, the third overlaps the repeat"
+        );
+        assert_eq!(counts.encapsulated(Encapsulation::IpFragments), 3);
+        assert!(path.warnings().iter().any(|w| w.contains("overlapped")), "{:?}", path.warnings());
+    }
+
+    #[test]
+    fn ipv4_fragments_that_never_complete_are_reported() {
+        let mut path = PacketPath::new();
+        let frames = ipv4_fragments(9, 32);
+        // The first fragment alone, then a fragment of another datagram 2 minutes later.
+        path.decode(&record(&frames[0], 1)).unwrap();
+        path.decode(&record(&ipv4_fragments(10, 32)[0], 121)).unwrap();
+        // Past 64 KiB.
+        path.decode(&record(&ipv4(17, 11, 0x1fff, &[0u8; 16]), 121)).unwrap();
+        path.finish();
+        let d = path.counts().defrag;
+        assert_eq!((d.timed_out, d.incomplete_at_end, d.invalid), (1, 1, 1), "{d:?}");
+        assert!(path.warnings().iter().any(|w| w.contains("3 fragmented IP datagrams")), "{:?}", path.warnings());
+    }
+
+    #[test]
+    fn pending_datagrams_are_bounded() {
+        let mut path = PacketPath::new();
+        for id in 0..(defrag::MAX_PENDING_DATAGRAMS as u16 + 5) {
+            path.decode(&record(&ipv4_fragments(id, 32)[0], 1)).unwrap();
+        }
+        assert_eq!(path.counts().defrag.evicted, 5);
+    }
+
+    #[test]
+    fn ipv6_fragments_reassemble() {
+        let payload = udp(5353, 53, &[5u8; 100]);
+        let fragment = |offset: usize, more: bool, chunk: &[u8]| {
+            let mut p = vec![0x60, 0, 0, 0];
+            p.extend_from_slice(&((8 + chunk.len()) as u16).to_be_bytes());
+            p.extend_from_slice(&[44, 64]);
+            p.extend_from_slice(&[0x20; 32]);
+            let off = ((offset / 8) as u16) << 3 | u16::from(more);
+            p.extend_from_slice(&[17, 0]);
+            p.extend_from_slice(&off.to_be_bytes());
+            p.extend_from_slice(&0xdead_beefu32.to_be_bytes());
+            p.extend_from_slice(chunk);
+            p
+        };
+        let frames = [fragment(56, false, &payload[56..]), fragment(0, true, &payload[..56])];
+        let mut path = PacketPath::new();
+        let first = path.decode(&record(&frames[0], 1)).unwrap();
+        assert!(first.is_fragment() && first.udp().is_none());
+        drop(first);
+        let d = path.decode(&record(&frames[1], 1)).unwrap();
+        assert!(d.is_reassembled());
+        assert_eq!(d.udp().map(|(s, dp, p)| (s, dp, p.len())), Some((5353, 53, 100)));
+        assert_eq!(d.ip_bytes_on_wire(&record(&frames[1], 1)), 40 + 108);
+    }
+}
