@@ -251,7 +251,11 @@ mod tests {
         }
         assert_eq!(presized.top(7), plain.top(7));
         assert_eq!(presized.dropped, plain.dropped);
-        assert_eq!(presized.counts.capacity(), room, "pruning and refilling never resized it");
+        // The standard map may rehash in place to clear the tombstones pruning
+        // leaves, and with its per-process seed may then pick a smaller table
+        // (seen as 120 or 63 of 224): what holds every run is that it never
+        // grows past the room it was given.
+        assert!(presized.counts.capacity() <= room, "pruning and refilling grew it: {}", presized.counts.capacity());
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub fn names(link_type: u32) -> (String, String) {
         IEEE802_11_PRISM => known("IEEE 802.11 plus Prism II monitor mode radio header", "ieee-802-11-prism"),
         IEEE802_11_RADIOTAP => known("IEEE 802.11 plus radiotap radio header", "ieee-802-11-radiotap"),
         147..=162 => (format!("USER {}", link_type - 147), format!("user{}", link_type - 147)),
+        PPI => known("Per-Packet Information header", "ppi"),
         195 => known("IEEE 802.15.4 Wireless PAN", "wpan"),
         IPV4 => known("Raw IPv4", "rawip4"),
         IPV6 => known("Raw IPv6", "rawip6"),

@@ -161,10 +161,13 @@ fn classify(src_port: u16, dst_port: u16, payload: &[u8]) -> Option<Kind> {
 }
 
 /// The UDP header and partial payload of the first fragment of an IPv4
-/// datagram that was not reassembled. The shared decoder stops at fragments;
-/// the first one still carries the start of the DHCP message (its type,
-/// usually), which Wireshark decodes too.
+/// datagram that can never be reassembled (the packet path reassembles the
+/// others): it still carries the start of the DHCP message (its type,
+/// usually), which Wireshark decodes too in that case.
 fn first_ipv4_fragment_udp<'a>(decoded: &Decoded<'a>) -> Option<(u16, u16, &'a [u8])> {
+    if !decoded.reassembly_failed {
+        return None;
+    }
     let Some(LaxNetSlice::Ipv4(ip)) = decoded.layers.net.as_ref() else { return None };
     let payload = ip.payload();
     if !payload.fragmented || ip.header().fragments_offset().value() != 0 || payload.ip_number != IpNumber::UDP {
@@ -177,10 +180,11 @@ fn first_ipv4_fragment_udp<'a>(decoded: &Decoded<'a>) -> Option<(u16, u16, &'a [
     Some((u16::from_be_bytes([p[0], p[1]]), u16::from_be_bytes([p[2], p[3]]), &p[8..]))
 }
 
-/// The first bytes of an unreassembled IP fragment, when they are a UDP
-/// header to or from a DHCP port: the message inside cannot be read.
+/// The first bytes of an IP fragment that can never be reassembled, when
+/// they are a UDP header to or from a DHCP port: the message inside cannot
+/// be read. (Datagrams still waiting at the end are in the path's warnings.)
 fn fragment_to_dhcp_port(decoded: &Decoded<'_>) -> bool {
-    if !decoded.is_fragment() {
+    if !decoded.is_fragment() || !decoded.reassembly_failed {
         return false;
     }
     let Some(payload) = decoded.layers.net.as_ref().and_then(|n| n.ip_payload_ref()) else { return false };

@@ -51,6 +51,16 @@ pub struct Fragment<'a> {
     pub payload: &'a [u8],
 }
 
+/// What became of a fragment.
+pub enum Added<'d> {
+    /// Its datagram waits for more fragments.
+    Waiting,
+    /// Its datagram can never be reassembled and was dropped.
+    Failed,
+    /// It completed its datagram: a valid IP packet, header then payload.
+    Complete(&'d [u8]),
+}
+
 /// What reassembly met, for the result's warnings.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DefragCounts {
@@ -98,9 +108,8 @@ pub struct Defragmenter {
 }
 
 impl Defragmenter {
-    /// Adds a fragment seen at `time_ns`; returns the whole datagram (a
-    /// valid IP packet: header, then payload) when this fragment completes it.
-    pub fn add(&mut self, fragment: Fragment<'_>, time_ns: i64) -> Option<&[u8]> {
+    /// Adds a fragment seen at `time_ns`.
+    pub fn add(&mut self, fragment: Fragment<'_>, time_ns: i64) -> Added<'_> {
         self.counts.fragments += 1;
         self.expire(time_ns);
         let key = fragment.key;
@@ -139,7 +148,7 @@ impl Defragmenter {
             ) => {
                 self.counts.invalid += 1;
                 self.remove(&key);
-                return None;
+                return Added::Failed;
             }
         }
         if start == 0 {
@@ -154,17 +163,17 @@ impl Defragmenter {
             while self.held_bytes > MAX_HELD_BYTES && !self.pending.is_empty() {
                 self.drop_oldest();
             }
-            return None;
+            return Added::Waiting;
         }
         let pending = self.pending.remove(&key).expect("present");
         self.held_bytes = self.held_bytes.saturating_sub(pending.header.len() + pending.buffer.data().len());
         if !rebuild(&mut self.datagram, &pending.header, pending.next_header, pending.buffer.data()) {
             self.counts.invalid += 1;
             self.counts.fragments_lost += pending.fragments;
-            return None;
+            return Added::Failed;
         }
         self.counts.reassembled += 1;
-        Some(&self.datagram)
+        Added::Complete(&self.datagram)
     }
 
     /// Call at the end of the capture: what is left is incomplete.

@@ -20,7 +20,7 @@ use std::net::IpAddr;
 
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 
-pub use defrag::{DefragCounts, Defragmenter, Fragment, FragmentKey};
+pub use defrag::{Added, DefragCounts, Defragmenter, Fragment, FragmentKey};
 pub use encapsulation::{Encapsulation, Encapsulations};
 
 use crate::Packet;
@@ -40,6 +40,10 @@ pub struct Decoded<'a> {
     pub encapsulations: Encapsulations,
     /// For a datagram reassembled from fragments, its length.
     reassembled_len: Option<usize>,
+    /// This fragment's datagram can never be reassembled (inconsistent,
+    /// oversized or cut-short fragments): Wireshark then dissects a first
+    /// fragment's payload as far as it goes, and analyzers may too.
+    pub reassembly_failed: bool,
     /// Where the bytes the innermost layers were sliced from end (an
     /// address): before the frame's end when a length field of the layer
     /// around them (PPPoE, UDP, an outer IP header) bounded them.
@@ -185,7 +189,7 @@ impl<'a> Decoded<'a> {
                 .as_ref()
                 .map(|(err, layer)| DecodeProblem { layer: layer_name(*layer), message: err.to_string() })
         });
-        Decoded { layers, problem, encapsulations, reassembled_len, slice_end }
+        Decoded { layers, problem, encapsulations, reassembled_len, reassembly_failed: false, slice_end }
     }
 
     /// IP version (4 or 6), when an IP header was found.
@@ -442,11 +446,15 @@ impl PacketPath {
         let Some(fragment) = decoded.fragment(&mut self.scratch) else {
             self.counts.unreadable_fragments += 1;
             count(&mut self.counts, encapsulations);
-            return Ok(decoded);
+            return Ok(Decoded { reassembly_failed: true, ..decoded });
         };
-        let Some(datagram) = self.defrag.add(fragment, time_ns) else {
-            count(&mut self.counts, encapsulations);
-            return Ok(decoded);
+        let datagram = match self.defrag.add(fragment, time_ns) {
+            Added::Complete(datagram) => datagram,
+            waiting_or_failed => {
+                count(&mut self.counts, encapsulations);
+                let reassembly_failed = matches!(waiting_or_failed, Added::Failed);
+                return Ok(Decoded { reassembly_failed, ..decoded });
+            }
         };
         encapsulations.insert(Encapsulation::IpFragments);
         let len = datagram.len();
