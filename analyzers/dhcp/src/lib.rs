@@ -260,7 +260,7 @@ fn analyze(
             break;
         }
         n.total += 1;
-        let Ok(decoded) = path.decode(&packet) else { continue };
+        let Ok(decoded) = &path.decode(&packet) else { continue };
         let (udp, first_fragment) = match decoded.udp() {
             Some(udp) => (udp, false),
             None => match first_ipv4_fragment_udp(&decoded) {

@@ -144,7 +144,7 @@ fn analyze(
             break;
         }
         packets_read += 1;
-        if let Ok(decoded) = path.decode(&packet) {
+        if let Ok(decoded) = &path.decode(&packet) {
             scanner.packet(&packet, &decoded, |found| analysis.message(found));
         }
     }

@@ -48,7 +48,7 @@ pub fn analyze(
             break;
         }
         stats.total_packets += 1;
-        if let Ok(decoded) = path.decode(&packet) {
+        if let Ok(decoded) = &path.decode(&packet) {
             stats.packet(&packet, &decoded);
         }
     }

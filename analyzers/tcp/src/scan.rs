@@ -166,7 +166,7 @@ pub fn scan<S: Sink>(capture: &mut dyn Read, mut lanes: Vec<Lane<S>>) -> Result<
                 continue;
             }
             admitted = true;
-            lane.packet(&packet, parsed.get_or_insert_with(|| segment::parse(&packet, path.decode(&packet))));
+            lane.packet(&packet, parsed.get_or_insert_with(|| segment::parse(&packet, &path.decode(&packet))));
         }
         if !admitted {
             break;

@@ -86,7 +86,7 @@ pub enum Parsed {
 
 /// Reads the TCP segment out of a packet the shared packet path decoded
 /// (through any tunnel, IP fragments reassembled).
-pub fn parse(packet: &Packet<'_>, decoded: Result<Decoded<'_>, DecodeError>) -> Parsed {
+pub fn parse(packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) -> Parsed {
     let Ok(decoded) = decoded else { return Parsed::Undecodable };
     let Some(net) = decoded.layers.net.as_ref() else { return Parsed::Other };
     let (src, dst): (IpAddr, IpAddr) = match net {
@@ -167,7 +167,7 @@ mod tests {
 
     /// Decodes without reassembly, as a single packet needs.
     fn parse(packet: &Packet<'_>) -> Parsed {
-        super::parse(packet, decode(packet.link_type, packet.data))
+        super::parse(packet, &decode(packet.link_type, packet.data))
     }
 
     fn packet(data: &[u8], link_type: u32) -> Packet<'_> {

@@ -507,7 +507,7 @@ fn eviction_prefers_closed_then_idle_connections() {
     let mut t = tracker::Tracker::new(4);
     let mut sink = Finished(Vec::new());
     while let Some(p) = reader.next_packet().unwrap() {
-        if let segment::Parsed::Tcp(s) = segment::parse(&p, pcapsule_guest::decode::decode(p.link_type, p.data)) {
+        if let segment::Parsed::Tcp(s) = segment::parse(&p, &pcapsule_guest::decode::decode(p.link_type, p.data)) {
             t.segment(&s, &mut sink);
         }
     }
@@ -546,7 +546,7 @@ fn closed_connections_leave_the_table_after_their_linger() {
     let mut t = tracker::Tracker::new(1000);
     let mut sink = Finished(Vec::new());
     while let Some(p) = reader.next_packet().unwrap() {
-        if let segment::Parsed::Tcp(s) = segment::parse(&p, pcapsule_guest::decode::decode(p.link_type, p.data)) {
+        if let segment::Parsed::Tcp(s) = segment::parse(&p, &pcapsule_guest::decode::decode(p.link_type, p.data)) {
             t.segment(&s, &mut sink);
         }
     }
