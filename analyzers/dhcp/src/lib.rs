@@ -263,10 +263,10 @@ fn analyze(
         let Ok(decoded) = &path.decode(&packet) else { continue };
         let (udp, first_fragment) = match decoded.udp() {
             Some(udp) => (udp, false),
-            None => match first_ipv4_fragment_udp(&decoded) {
+            None => match first_ipv4_fragment_udp(decoded) {
                 Some(udp) => (udp, true),
                 None => {
-                    n.fragments += u64::from(fragment_to_dhcp_port(&decoded));
+                    n.fragments += u64::from(fragment_to_dhcp_port(decoded));
                     continue;
                 }
             },

@@ -145,7 +145,7 @@ fn analyze(
         }
         packets_read += 1;
         if let Ok(decoded) = &path.decode(&packet) {
-            scanner.packet(&packet, &decoded, |found| analysis.message(found));
+            scanner.packet(&packet, decoded, |found| analysis.message(found));
         }
     }
     scanner.finish();

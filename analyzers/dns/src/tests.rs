@@ -328,7 +328,7 @@ fn frame_counts(path: &std::path::Path) -> Option<FrameCounts> {
     let mut counts = FrameCounts::default();
     while let Ok(Some(packet)) = reader.next_packet() {
         let Ok(decoded) = &packet_path.decode(&packet) else { continue };
-        scanner.packet(&packet, &decoded, |found| {
+        scanner.packet(&packet, decoded, |found| {
             if !found.on_dns_port {
                 counts.other_port_frames.insert(found.packet_number);
             }

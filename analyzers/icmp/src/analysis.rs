@@ -49,7 +49,7 @@ pub fn analyze(
         }
         stats.total_packets += 1;
         if let Ok(decoded) = &path.decode(&packet) {
-            stats.packet(&packet, &decoded);
+            stats.packet(&packet, decoded);
         }
     }
     path.finish();

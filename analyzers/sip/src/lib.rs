@@ -150,7 +150,7 @@ fn analyze(
         }
         packets_read += 1;
         if let Ok(decoded) = &path.decode(&packet) {
-            scanner.packet(&packet, &decoded, &mut |found| analysis.message(found));
+            scanner.packet(&packet, decoded, &mut |found| analysis.message(found));
         }
     }
     scanner.finish(&mut |found| analysis.message(found));
