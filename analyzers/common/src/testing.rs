@@ -70,10 +70,26 @@ pub fn without_timestamp(result: Result<Value, RunError>) -> Result<Value, RunEr
     })
 }
 
-/// `../shared/captures` from the repository root, when present.
+/// Whether the environment is CI (`CI=true`), where an oracle test that
+/// cannot run must fail instead of skipping: a green CI then means the
+/// oracles ran.
+fn oracles_required(ci: Option<&str>) -> bool {
+    ci == Some("true")
+}
+
+/// Skips (returns `None`) outside CI; in CI, fails the test naming what is missing.
+fn missing<T>(what: &str) -> Option<T> {
+    if oracles_required(std::env::var("CI").ok().as_deref()) {
+        panic!("{what} is missing, and with CI=true every oracle test must run (install it, or unset CI to skip)");
+    }
+    eprintln!("skipping: {what} is missing");
+    None
+}
+
+/// `../shared/captures` from the repository root, when present (in CI it must be).
 pub fn shared_captures() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/captures");
-    dir.is_dir().then_some(dir)
+    if dir.is_dir() { Some(dir) } else { missing("../shared/captures") }
 }
 
 /// Every capture file under `dir`, recursively, sorted.
@@ -95,14 +111,16 @@ pub fn captures_under(dir: &std::path::Path) -> Vec<PathBuf> {
 }
 
 /// How many packets of `capture` match the tshark display `filter`; `None`
-/// when tshark is missing or fails on the file.
+/// when tshark fails on the file, or is missing (outside CI).
 pub fn tshark_count(capture: &std::path::Path, filter: &str) -> Option<u64> {
-    let out = std::process::Command::new("tshark")
+    let Ok(out) = std::process::Command::new("tshark")
         .args(["-n", "-r"])
         .arg(capture)
         .args(["-Y", filter, "-T", "fields", "-e", "frame.number"])
         .output()
-        .ok()?;
+    else {
+        return missing("tshark");
+    };
     if !out.status.success() {
         return None;
     }
@@ -111,7 +129,7 @@ pub fn tshark_count(capture: &std::path::Path, filter: &str) -> Option<u64> {
 
 /// One tshark pass over `capture`: for each frame matching `filter`, the
 /// values of `fields` (a field that occurs several times in a frame comes
-/// back comma-separated). `None` when tshark is missing or fails.
+/// back comma-separated). `None` when tshark fails, or is missing (outside CI).
 pub fn tshark_fields(capture: &std::path::Path, filter: &str, fields: &[&str]) -> Option<Vec<Vec<String>>> {
     let mut command = std::process::Command::new("tshark");
     command.args(["-n", "-r"]).arg(capture).args([
@@ -127,10 +145,21 @@ pub fn tshark_fields(capture: &std::path::Path, filter: &str, fields: &[&str]) -
     for field in fields {
         command.args(["-e", field]);
     }
-    let out = command.output().ok()?;
+    let Ok(out) = command.output() else { return missing("tshark") };
     if !out.status.success() {
         return None;
     }
     let text = String::from_utf8_lossy(&out.stdout);
     Some(text.lines().filter(|l| !l.is_empty()).map(|l| l.split('\t').map(str::to_string).collect()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_ci_true_requires_the_oracles() {
+        assert!(super::oracles_required(Some("true")));
+        for other in [None, Some(""), Some("false"), Some("1")] {
+            assert!(!super::oracles_required(other), "{other:?}");
+        }
+    }
 }

@@ -513,3 +513,36 @@ fn typed_record_fields_are_in_the_schema() {
     assert!(response["authorities"][0]["soa"]["serial"].is_u64());
     assert_keys_in_schema("result", &result, &result_schema::dns());
 }
+
+/// The generated fixture with one DNS transaction in each encapsulation the
+/// packet path decodes (fixtures/src/encapsulated.rs): every one is seen and
+/// answered, and tshark sees the same query and answer frames.
+#[test]
+fn dns_inside_every_encapsulation_of_the_fixture() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let path = root.join("captures/encapsulated-dns.pcap");
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(root.join("expected/encapsulated-dns.pcap.json")).unwrap()).unwrap();
+    let transactions = expected["dns_transactions"].as_u64().unwrap();
+    assert!(transactions >= 15, "{expected}");
+    let r = run_tool::<Dns>("analyze_dns_packets", json!({}), &std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(r["dns_packets_found"], 2 * transactions, "{}", r["warnings"]);
+    assert_eq!(r["transactions"]["matched"], transactions, "{}", r["transactions"]);
+    assert_eq!(r["transactions"]["unanswered_queries"], 0);
+    assert_eq!(r["warnings"], json!([]), "nothing was left undecoded");
+    let names: BTreeSet<String> = r["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["questions"].as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(names.len() as u64, transactions, "one name per case: {names:?}");
+    let ours = frame_counts(&path).unwrap();
+    let Some(rows) = tshark_fields(&path, "dns", &["frame.number", "dns.flags.response"]) else { return };
+    let theirs_queries: BTreeSet<u64> =
+        rows.iter().filter(|r| r[1] == "0" || r[1] == "False").map(|r| r[0].parse().unwrap()).collect();
+    let theirs_answers: BTreeSet<u64> =
+        rows.iter().filter(|r| r[1] == "1" || r[1] == "True").map(|r| r[0].parse().unwrap()).collect();
+    assert_eq!(ours.queries, theirs_queries, "query frames: pcapsule against tshark");
+    assert_eq!(ours.responses, theirs_answers, "answer frames: pcapsule against tshark");
+}

@@ -28,13 +28,23 @@ pub fn fixtures() -> PathBuf {
     repo().join("fixtures").join("captures")
 }
 
-/// `../shared/captures`, when present (tests using it skip cleanly otherwise).
+/// Skips outside CI; with `CI=true` an oracle test that cannot run fails,
+/// so that a green CI means the oracles ran.
+fn missing(what: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what} is missing, and with CI=true every oracle test must run (install it, or unset CI to skip)");
+    }
+    eprintln!("skipping: {what} is missing");
+}
+
+/// `../shared/captures`, when present (tests using it skip cleanly
+/// otherwise, except in CI).
 pub fn shared_captures() -> Option<PathBuf> {
     let dir = repo().parent()?.join("shared").join("captures");
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: {} is absent", dir.display());
+        missing(&dir.display().to_string());
         None
     }
 }
@@ -57,7 +67,8 @@ pub fn captures_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Whether a program is on PATH (oracle tests skip cleanly without it).
+/// Whether a program is on PATH (oracle tests skip cleanly without it,
+/// except in CI).
 pub fn have(program: &str) -> bool {
     let found = std::process::Command::new(program)
         .arg("--version")
@@ -66,7 +77,7 @@ pub fn have(program: &str) -> bool {
         .status()
         .is_ok();
     if !found {
-        eprintln!("skipping: {program} is not installed");
+        missing(program);
     }
     found
 }
