@@ -137,7 +137,7 @@ impl Defragmenter {
         if pending.buffer.sections().iter().any(|s| usize::from(s.start) < end && start < s.end) {
             self.counts.overlapping += 1;
         }
-        let before = pending.buffer.data().len();
+        let before = pending.buffer.data().len() + pending.header.len();
         match pending.buffer.add(fragment.offset, fragment.more, fragment.payload) {
             Ok(()) => {}
             Err(
@@ -156,9 +156,10 @@ impl Defragmenter {
             pending.header.extend_from_slice(fragment.header);
             pending.next_header = fragment.next_header;
         }
-        let after = pending.buffer.data().len();
-        self.held_bytes =
-            self.held_bytes + after.saturating_sub(before) + if start == 0 { fragment.header.len() } else { 0 };
+        // Exact, so that a long capture never drifts towards the bound: a
+        // repeated first fragment replaces the header it brought before.
+        let after = pending.buffer.data().len() + pending.header.len();
+        self.held_bytes = (self.held_bytes + after).saturating_sub(before);
         if !pending.buffer.is_complete() || pending.header.is_empty() {
             while self.held_bytes > MAX_HELD_BYTES && !self.pending.is_empty() {
                 self.drop_oldest();
@@ -174,6 +175,11 @@ impl Defragmenter {
         }
         self.counts.reassembled += 1;
         Added::Complete(&self.datagram)
+    }
+
+    /// Bytes held for pending datagrams (headers and payload).
+    pub fn held_bytes(&self) -> usize {
+        self.held_bytes
     }
 
     /// Call at the end of the capture: what is left is incomplete.

@@ -939,6 +939,19 @@ mod tests {
     }
 
     #[test]
+    fn repeated_first_fragments_do_not_fill_the_table() {
+        // A first fragment sent again and again (a retransmitting sender)
+        // must not count against the byte bound more than once.
+        let mut path = PacketPath::new();
+        let first = &ipv4_fragments(7, 32)[0];
+        for _ in 0..(defrag::MAX_HELD_BYTES / 20 + 10) {
+            path.decode(&record(first, 1)).unwrap();
+        }
+        assert_eq!(path.counts().defrag.evicted, 0);
+        assert!(path.defrag.held_bytes() <= 20 + 32, "{}", path.defrag.held_bytes());
+    }
+
+    #[test]
     fn pending_datagrams_are_bounded() {
         let mut path = PacketPath::new();
         for id in 0..(defrag::MAX_PENDING_DATAGRAMS as u16 + 5) {
