@@ -20,6 +20,12 @@ impl Timestamp {
         Timestamp { secs: secs.saturating_add(carry as i64), nanos }
     }
 
+    /// Nanoseconds since the epoch, saturating (good until 2262): a damaged
+    /// timestamp centuries away must not overflow.
+    pub fn saturating_nanos(&self) -> i64 {
+        self.secs.saturating_mul(1_000_000_000).saturating_add(i64::from(self.nanos))
+    }
+
     /// Seconds since the epoch as a float (what mcpcap reports).
     pub fn as_secs_f64(&self) -> f64 {
         self.secs as f64 + f64::from(self.nanos) / 1e9

@@ -113,9 +113,7 @@ pub fn parse(packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) ->
     }
     let be16 = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
     let be32 = |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-    // Saturating: a damaged timestamp centuries away must not overflow.
-    let time_ns =
-        packet.timestamp.map_or(0, |t| t.secs.saturating_mul(1_000_000_000).saturating_add(i64::from(t.nanos)));
+    let time_ns = packet.timestamp.map_or(0, |t| t.saturating_nanos());
     Parsed::Tcp(Segment {
         number: packet.number,
         time_ns,

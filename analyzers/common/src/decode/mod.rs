@@ -479,8 +479,7 @@ impl PacketPath {
     /// one, else the fragment itself, flagged.
     #[inline(never)]
     fn reassemble<'a>(&'a mut self, packet: &Packet<'a>, decoded: Decoded<'a>) -> Result<Decoded<'a>, DecodeError> {
-        let time_ns =
-            packet.timestamp.map_or(0, |t| t.secs.saturating_mul(1_000_000_000).saturating_add(i64::from(t.nanos)));
+        let time_ns = packet.timestamp.map_or(0, |t| t.saturating_nanos());
         let Some(fragment) = decoded.fragment(&mut self.scratch) else {
             self.counts.unreadable_fragments += 1;
             return Ok(Decoded { reassembly_failed: true, ..decoded });
