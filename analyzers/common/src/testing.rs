@@ -131,7 +131,21 @@ pub fn tshark_count(capture: &std::path::Path, filter: &str) -> Option<u64> {
 /// values of `fields` (a field that occurs several times in a frame comes
 /// back comma-separated). `None` when tshark fails, or is missing (outside CI).
 pub fn tshark_fields(capture: &std::path::Path, filter: &str, fields: &[&str]) -> Option<Vec<Vec<String>>> {
+    tshark_fields_with(capture, &[], filter, fields)
+}
+
+/// [`tshark_fields`] with Wireshark preferences set (`-o NAME:VALUE` each),
+/// e.g. `tcp.reassemble_out_of_order:TRUE`.
+pub fn tshark_fields_with(
+    capture: &std::path::Path,
+    preferences: &[&str],
+    filter: &str,
+    fields: &[&str],
+) -> Option<Vec<Vec<String>>> {
     let mut command = std::process::Command::new("tshark");
+    for preference in preferences {
+        command.args(["-o", preference]);
+    }
     command.args(["-n", "-r"]).arg(capture).args([
         "-Y",
         filter,

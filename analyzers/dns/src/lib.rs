@@ -148,29 +148,18 @@ fn analyze(
             scanner.packet(&packet, decoded, |found| analysis.message(found));
         }
     }
-    scanner.finish();
+    scanner.finish(|found| analysis.message(found));
     path.finish();
     let path_counts = path.counts();
     let messages = analysis.messages();
     let (statistics, transactions, observations, packets, pagination) = analysis.finish();
-    let counts = &scanner.counts;
+    let tcp = scanner.tcp.counts();
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
     warnings.extend(path.warnings());
-    if counts.tcp_gaps > 0 {
-        warnings.push(format!(
-            "{} TCP segments on DNS ports followed lost data; messages spanning the gap were skipped",
-            counts.tcp_gaps
-        ));
-    }
-    if counts.tcp_streams_evicted > 0 {
-        warnings.push(format!(
-            "{} TCP streams were dropped because too many were open at once",
-            counts.tcp_streams_evicted
-        ));
-    }
+    warnings.extend(scanner.tcp.warnings("DNS"));
     let mut result = json!({
         "file": ctx.capture_name,
         "analysis_timestamp": pcapsule_guest::conventions::analysis_timestamp(),
@@ -185,8 +174,8 @@ fn analyze(
         "capture": {
             "undecodable_packets": path_counts.undecodable(),
             "ip_fragments_skipped": path_counts.fragments_lost(),
-            "tcp_gaps": counts.tcp_gaps,
-            "tcp_incomplete_bytes": counts.tcp_incomplete_bytes,
+            "tcp_gaps": tcp.gaps,
+            "tcp_incomplete_bytes": scanner.counts.tcp_incomplete_bytes,
         },
         "warnings": warnings,
     });

@@ -3,22 +3,16 @@
 //! length framing, reassembled per direction (several messages in one
 //! segment, one message across several segments).
 
-use std::collections::VecDeque;
-
-use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use etherparse::TransportSlice;
 use pcapsule_guest::decode::Decoded;
+use pcapsule_guest::reassembly::{Delivery, Direction, End, Limits, Reassembler, Segment, StreamState};
 use pcapsule_guest::{Packet, Timestamp};
 
 /// Ports where DNS is expected: DNS, mDNS, LLMNR, and 8053 (a common
 /// alternative for resolvers and tests).
 pub const DNS_PORTS: [u16; 4] = [53, 5353, 5355, 8053];
-
-/// Streams tracked at once; beyond this the oldest is forgotten (a SYN flood
-/// on port 53 must not exhaust memory).
-const MAX_TCP_STREAMS: usize = 4096;
 
 /// Transport a message arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,30 +52,36 @@ pub struct FoundMessage<'a> {
 }
 
 /// What the scanner saw besides DNS messages (the packet path counts what
-/// it could not decode).
+/// it could not decode, the reassembler what TCP lost).
 #[derive(Debug, Default, Clone)]
 pub struct ScanCounts {
-    /// TCP segments on DNS ports that skipped ahead of the stream (lost
-    /// data): the stream restarts at the next segment.
-    pub tcp_gaps: u64,
-    /// TCP streams forgotten because too many were open at once.
-    pub tcp_streams_evicted: u64,
-    /// Bytes left in TCP streams when the capture ended (an incomplete message).
+    /// Bytes of DNS messages that TCP never completed: left when a stream
+    /// ended, or cut off by a gap.
     pub tcp_incomplete_bytes: u64,
 }
 
-type StreamKey = (IpAddr, u16, IpAddr, u16);
+/// Streams tracked at once and bytes held for them: a SYN flood on port 53
+/// must not exhaust memory.
+const TCP_LIMITS: Limits =
+    Limits { max_streams: 4096, max_out_of_order_bytes: 128 * 1024, max_total_bytes: 16 * 1024 * 1024 };
 
-struct Stream {
-    next_seq: Option<u32>,
+/// One direction of DNS over TCP: bytes of a message not complete yet.
+#[derive(Default)]
+pub struct DnsStream {
     buffer: Vec<u8>,
+}
+
+impl StreamState for DnsStream {
+    fn held(&self) -> usize {
+        self.buffer.len()
+    }
 }
 
 /// Turns packets into DNS messages.
 pub struct Scanner {
     detect_any_port: bool,
-    streams: HashMap<StreamKey, Stream>,
-    stream_order: VecDeque<StreamKey>,
+    /// DNS over TCP, per direction.
+    pub tcp: Reassembler<DnsStream>,
     /// Counters for everything that was not a DNS message.
     pub counts: ScanCounts,
 }
@@ -89,147 +89,104 @@ pub struct Scanner {
 impl Scanner {
     /// `detect_any_port`: also take UDP payloads on other ports that parse as DNS.
     pub fn new(detect_any_port: bool) -> Self {
-        Scanner {
-            detect_any_port,
-            streams: HashMap::default(),
-            stream_order: VecDeque::new(),
-            counts: ScanCounts::default(),
-        }
+        Scanner { detect_any_port, tcp: Reassembler::new(TCP_LIMITS), counts: ScanCounts::default() }
     }
 
     /// Feeds one decoded packet; `found` receives each DNS message it completes.
     pub fn packet(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, mut found: impl FnMut(FoundMessage<'_>)) {
-        let Some((src, dst)) = decoded.ip_addrs() else { return };
-        if decoded.is_fragment() {
-            return;
-        }
-        // Every message of this packet shares these; each sets its own ports and bytes.
-        let base = FoundMessage {
-            packet_number: packet.number,
-            timestamp: packet.timestamp,
-            src,
-            dst,
-            src_port: 0,
-            dst_port: 0,
-            transport: Transport::Udp,
-            bytes: &[],
-            on_dns_port: true,
-        };
         match decoded.transport() {
             Some(TransportSlice::Udp(udp)) => {
+                let Some((src, dst)) = decoded.ip_addrs() else { return };
+                if decoded.is_fragment() {
+                    return;
+                }
                 let (sport, dport) = (udp.source_port(), udp.destination_port());
                 let payload = udp.payload();
                 let on_port = DNS_PORTS.contains(&sport) || DNS_PORTS.contains(&dport);
                 if on_port || (self.detect_any_port && looks_like_dns(payload)) {
                     found(FoundMessage {
+                        packet_number: packet.number,
+                        timestamp: packet.timestamp,
+                        src,
+                        dst,
                         src_port: sport,
                         dst_port: dport,
+                        transport: Transport::Udp,
                         bytes: payload,
                         on_dns_port: on_port,
-                        ..base
                     });
                 }
             }
             Some(TransportSlice::Tcp(tcp)) => {
-                let (sport, dport) = (tcp.source_port(), tcp.destination_port());
-                if !(DNS_PORTS.contains(&sport) || DNS_PORTS.contains(&dport)) {
+                if !(DNS_PORTS.contains(&tcp.source_port()) || DNS_PORTS.contains(&tcp.destination_port())) {
                     return;
                 }
-                let key = (src, sport, dst, dport);
-                let mut complete = Vec::new();
-                self.segment(
-                    key,
-                    tcp.sequence_number(),
-                    tcp.syn(),
-                    tcp.fin() || tcp.rst(),
-                    tcp.payload(),
-                    &mut complete,
+                let Some((direction, segment)) = Segment::of(packet, decoded) else { return };
+                let counts = &mut self.counts;
+                self.tcp.segment(
+                    direction,
+                    &segment,
+                    |payload| (!payload.is_empty() || segment.syn).then(DnsStream::default),
+                    &mut |direction, stream, delivery| deliver(direction, stream, delivery, counts, &mut found),
                 );
-                for bytes in complete {
-                    found(FoundMessage {
-                        src_port: sport,
-                        dst_port: dport,
-                        transport: Transport::Tcp,
-                        bytes: &bytes,
-                        ..base
-                    });
-                }
             }
             _ => {}
         }
     }
 
-    /// Adds a segment to its stream and pulls out every complete message.
-    fn segment(&mut self, key: StreamKey, seq: u32, syn: bool, closing: bool, payload: &[u8], out: &mut Vec<Vec<u8>>) {
-        if !self.streams.contains_key(&key) {
-            if payload.is_empty() && !syn {
-                return;
-            }
-            if self.streams.len() >= MAX_TCP_STREAMS {
-                self.evict_oldest();
-            }
-            self.streams.insert(key, Stream { next_seq: None, buffer: Vec::new() });
-            self.stream_order.push_back(key);
-        }
-        let stream = self.streams.get_mut(&key).expect("inserted above");
-        let mut data = payload;
-        if syn {
-            // The SYN takes one sequence number; data on it (TCP Fast Open) follows.
-            stream.next_seq = Some(seq.wrapping_add(1));
+    /// Call at the end of the capture: streams end, and messages still
+    /// held behind a hole are delivered.
+    pub fn finish(&mut self, mut found: impl FnMut(FoundMessage<'_>)) {
+        let counts = &mut self.counts;
+        self.tcp.finish(&mut |direction, stream, delivery| deliver(direction, stream, delivery, counts, &mut found));
+    }
+}
+
+/// Frames what a TCP direction delivers into DNS messages (a two-byte
+/// length, then the message; several in one segment, one across several).
+fn deliver(
+    direction: Direction,
+    stream: &mut DnsStream,
+    delivery: Delivery<'_>,
+    counts: &mut ScanCounts,
+    found: &mut impl FnMut(FoundMessage<'_>),
+) {
+    let (bytes, frame) = match delivery {
+        Delivery::Data { bytes, frame } => (bytes, frame),
+        Delivery::Gap(_) => {
+            // What was buffered can no longer be framed; the stream restarts
+            // at the next byte, as after a FIN the next message would.
+            counts.tcp_incomplete_bytes += stream.buffer.len() as u64;
             stream.buffer.clear();
-        } else {
-            match stream.next_seq {
-                None => stream.next_seq = Some(seq),
-                Some(expected) => {
-                    let ahead = seq.wrapping_sub(expected) as i32;
-                    if ahead > 0 {
-                        // Data was lost: what is buffered can no longer be framed.
-                        self.counts.tcp_gaps += 1;
-                        stream.buffer.clear();
-                        stream.next_seq = Some(seq);
-                    } else if ahead < 0 {
-                        // A retransmission: keep only the bytes not seen yet.
-                        let seen = (-(ahead as i64)) as usize;
-                        data = payload.get(seen..).unwrap_or(&[]);
-                    }
-                }
+            return;
+        }
+        Delivery::End(why, _) => {
+            if why != End::Evicted {
+                counts.tcp_incomplete_bytes += stream.buffer.len() as u64;
             }
+            stream.buffer.clear();
+            return;
         }
-        if !data.is_empty() {
-            stream.buffer.extend_from_slice(data);
-            stream.next_seq = stream.next_seq.map(|s| s.wrapping_add(data.len() as u32));
-        }
-        loop {
-            if stream.buffer.len() < 2 {
-                break;
-            }
-            let len = usize::from(u16::from_be_bytes([stream.buffer[0], stream.buffer[1]]));
-            if stream.buffer.len() < 2 + len {
-                break;
-            }
-            out.push(stream.buffer[2..2 + len].to_vec());
-            stream.buffer.drain(..2 + len);
-        }
-        if closing {
-            self.counts.tcp_incomplete_bytes += stream.buffer.len() as u64;
-            self.streams.remove(&key);
-        }
+    };
+    stream.buffer.extend_from_slice(bytes);
+    let mut consumed = 0;
+    while let Some(&[high, low]) = stream.buffer.get(consumed..consumed + 2) {
+        let end = consumed + 2 + usize::from(u16::from_be_bytes([high, low]));
+        let Some(message) = stream.buffer.get(consumed + 2..end) else { break };
+        found(FoundMessage {
+            packet_number: frame.number,
+            timestamp: frame.timestamp,
+            src: direction.src,
+            dst: direction.dst,
+            src_port: direction.src_port,
+            dst_port: direction.dst_port,
+            transport: Transport::Tcp,
+            bytes: message,
+            on_dns_port: true,
+        });
+        consumed = end;
     }
-
-    fn evict_oldest(&mut self) {
-        while let Some(old) = self.stream_order.pop_front() {
-            if self.streams.remove(&old).is_some() {
-                self.counts.tcp_streams_evicted += 1;
-                return;
-            }
-        }
-    }
-
-    /// Call at the end of the capture.
-    pub fn finish(&mut self) {
-        self.counts.tcp_incomplete_bytes += self.streams.values().map(|s| s.buffer.len() as u64).sum::<u64>();
-        self.streams.clear();
-    }
+    stream.buffer.drain(..consumed);
 }
 
 /// A UDP payload on a non-DNS port counts as DNS only if it parses fully
@@ -256,6 +213,7 @@ fn looks_like_dns(payload: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pcapsule_guest::reassembly::Frame;
 
     fn query_bytes(id: u16, name: &str) -> Vec<u8> {
         use hickory_proto::op::{Message, Query};
@@ -275,8 +233,31 @@ mod tests {
         out
     }
 
-    const KEY: StreamKey =
-        (IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40000, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 53);
+    const CLIENT: Direction = Direction {
+        src: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        src_port: 40000,
+        dst: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        dst_port: 53,
+    };
+
+    /// Feeds one segment's delivery straight to the framing, as `packet` does.
+    fn feed(s: &mut Scanner, direction: Direction, seq: u32, syn: bool, payload: &[u8], out: &mut Vec<Vec<u8>>) {
+        let segment = Segment {
+            seq,
+            ack: None,
+            syn,
+            fin: false,
+            rst: false,
+            payload,
+            wire_len: payload.len(),
+            frame: Frame::default(),
+        };
+        let counts = &mut s.counts;
+        let found = &mut |m: FoundMessage<'_>| out.push(m.bytes.to_vec());
+        s.tcp.segment(direction, &segment, |_| Some(DnsStream::default()), &mut |d, stream, delivery| {
+            deliver(d, stream, delivery, counts, found)
+        });
+    }
 
     #[test]
     fn tcp_framing_splits_and_joins_messages() {
@@ -286,25 +267,29 @@ mod tests {
         let stream = framed(&[a.clone(), b.clone(), c.clone()]);
         let mut s = Scanner::new(false);
         let mut out = Vec::new();
-        s.segment(KEY, 999, true, false, &[], &mut out);
+        feed(&mut s, CLIENT, 999, true, &[], &mut out);
         // Two messages and a half in the first segment, the rest in the second.
         let cut = 2 + a.len() + 2 + b.len() + 5;
-        s.segment(KEY, 1000, false, false, &stream[..cut], &mut out);
+        feed(&mut s, CLIENT, 1000, false, &stream[..cut], &mut out);
         assert_eq!(out, vec![a.clone(), b.clone()]);
         // A retransmission of bytes already seen adds nothing twice.
-        s.segment(KEY, 1000 + cut as u32 - 3, false, false, &stream[cut - 3..], &mut out);
+        feed(&mut s, CLIENT, 1000 + cut as u32 - 3, false, &stream[cut - 3..], &mut out);
         assert_eq!(out, vec![a, b, c]);
-        assert_eq!(s.counts.tcp_gaps, 0);
+        assert_eq!(s.tcp.counts().gaps, 0);
     }
 
     #[test]
-    fn tcp_gaps_are_counted_and_resynchronize() {
+    fn tcp_gaps_resynchronize() {
         let a = query_bytes(1, "a.example.");
+        let framed_a = framed(std::slice::from_ref(&a));
         let mut s = Scanner::new(false);
         let mut out = Vec::new();
-        s.segment(KEY, 10, false, false, &framed(std::slice::from_ref(&a))[..5], &mut out);
-        s.segment(KEY, 5000, false, false, &framed(std::slice::from_ref(&a)), &mut out);
-        assert_eq!(s.counts.tcp_gaps, 1);
+        feed(&mut s, CLIENT, 10, false, &framed_a[..5], &mut out);
+        feed(&mut s, CLIENT, 5000, false, &framed_a, &mut out);
+        assert!(out.is_empty(), "held behind the hole");
+        s.finish(|m| out.push(m.bytes.to_vec()));
+        assert_eq!(s.tcp.counts().gaps, 1);
+        assert_eq!(s.counts.tcp_incomplete_bytes, 5, "the half message before the gap");
         assert_eq!(out, vec![a]);
     }
 
@@ -312,14 +297,16 @@ mod tests {
     fn streams_are_bounded() {
         let mut s = Scanner::new(false);
         let mut out = Vec::new();
-        for port in 0..(MAX_TCP_STREAMS as u16 + 10) {
-            let key = (KEY.0, port, KEY.2, 53);
-            s.segment(key, 1, false, false, &[0, 50, 1], &mut out);
+        for port in 0..(TCP_LIMITS.max_streams as u16 + 10) {
+            feed(&mut s, Direction { src_port: port, ..CLIENT }, 1, false, &[0, 50, 1], &mut out);
         }
-        assert_eq!(s.streams.len(), MAX_TCP_STREAMS);
-        assert_eq!(s.counts.tcp_streams_evicted, 10);
-        s.finish();
-        assert_eq!(s.counts.tcp_incomplete_bytes, MAX_TCP_STREAMS as u64 * 3, "evicted streams are counted as such");
+        assert_eq!(s.tcp.counts().streams_evicted, 10);
+        s.finish(|_| {});
+        assert_eq!(
+            s.counts.tcp_incomplete_bytes,
+            TCP_LIMITS.max_streams as u64 * 3,
+            "evicted streams are not counted as incomplete"
+        );
     }
 
     #[test]

@@ -159,23 +159,13 @@ fn analyze(
     let messages = analysis.messages();
     let finished = analysis.finish();
     let counts = &scanner.counts;
+    let tcp = scanner.tcp.counts();
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
     warnings.extend(path.warnings());
-    if counts.tcp_gaps > 0 {
-        warnings.push(format!(
-            "{} SIP TCP segments followed lost data; messages spanning the gap were skipped",
-            counts.tcp_gaps
-        ));
-    }
-    if counts.tcp_streams_evicted > 0 {
-        warnings.push(format!(
-            "{} SIP TCP streams were dropped because too many were open or buffered at once",
-            counts.tcp_streams_evicted
-        ));
-    }
+    warnings.extend(scanner.tcp.warnings("SIP"));
     let ws = &counts.ws;
     if ws.malformed_frames > 0 {
         warnings.push(format!(
@@ -206,8 +196,8 @@ fn analyze(
         "capture": {
             "undecodable_packets": path_counts.undecodable(),
             "ip_fragments_skipped": path_counts.fragments_lost(),
-            "tcp_gaps": counts.tcp_gaps,
-            "tcp_streams_evicted": counts.tcp_streams_evicted,
+            "tcp_gaps": tcp.gaps,
+            "tcp_streams_evicted": tcp.streams_evicted,
             "tcp_junk_bytes": counts.tcp_junk_bytes,
             "tcp_skipped_body_bytes": counts.tcp_skipped_body_bytes,
             "websocket": {

@@ -7,13 +7,11 @@
 //! upgrade for the `sip` subprotocol (RFC 7118, on any port) is decoded as
 //! WebSocket frames in both directions instead (see `ws`).
 
-use std::collections::VecDeque;
-
-use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use etherparse::TransportSlice;
 use pcapsule_guest::decode::Decoded;
+use pcapsule_guest::reassembly::{Delivery, Direction, End, Frame, Limits, Reassembler, Segment, StreamState};
 use pcapsule_guest::{Packet, Timestamp};
 
 use crate::message::{
@@ -23,14 +21,12 @@ use crate::ws::{self, Answer, Decoder, WsCounts};
 
 /// Ports where SIP is expected (5060 UDP/TCP, 5061 TLS, and two common alternatives).
 pub const SIP_PORTS: [u16; 4] = [5060, 5061, 5080, 6060];
-/// Streams tracked at once; beyond this the oldest is forgotten.
-const MAX_TCP_STREAMS: usize = 1024;
 /// Bytes one direction may buffer: a message needing more is reported with
 /// the part that fits and the rest of its body is skipped.
 pub const MAX_STREAM_BUFFER: usize = 128 * 1024;
 /// A header block with no blank line after this many bytes is cut here.
 const MAX_HEADER_BLOCK: usize = 64 * 1024;
-/// Bytes buffered across all streams; the oldest streams are dropped beyond it.
+/// Bytes held across all streams; the oldest streams are dropped beyond it.
 const MAX_TOTAL_BUFFERED: usize = 8 * 1024 * 1024;
 
 /// Transport a message arrived on.
@@ -68,11 +64,10 @@ pub struct Found<'a> {
     pub framing_flags: &'a [&'static str],
 }
 
-/// What the scanner saw besides SIP messages.
+/// What the scanner saw besides SIP messages (the reassembler counts gaps
+/// and evicted streams).
 #[derive(Debug, Default, Clone)]
 pub struct ScanCounts {
-    pub tcp_gaps: u64,
-    pub tcp_streams_evicted: u64,
     /// Bytes in SIP streams that were not part of a message.
     pub tcp_junk_bytes: u64,
     /// Body bytes skipped because a message did not fit the stream buffer.
@@ -80,7 +75,10 @@ pub struct ScanCounts {
     pub ws: WsCounts,
 }
 
-type StreamKey = (IpAddr, u16, IpAddr, u16);
+/// Streams tracked at once, bytes one may hold ahead of a hole, and bytes
+/// held in all (out of order and in partial messages).
+const TCP_LIMITS: Limits =
+    Limits { max_streams: 1024, max_out_of_order_bytes: MAX_STREAM_BUFFER, max_total_bytes: MAX_TOTAL_BUFFERED };
 
 /// How a stream's bytes are read.
 enum Mode {
@@ -101,32 +99,41 @@ enum Handshake {
     NotWebSocket,
 }
 
-struct Stream {
+/// One direction of a TCP connection that carries SIP.
+pub struct Stream {
     mode: Mode,
-    next_seq: Option<u32>,
     buffer: Vec<u8>,
     /// Body bytes still to discard from a message too large to buffer.
     skip: usize,
     /// Junk was dropped before the next message.
     junk_pending: bool,
-    last_packet: u64,
-    last_time: Option<Timestamp>,
+    /// The frame that delivered the last bytes: a message cut off by the
+    /// end of its stream is reported there.
+    last_frame: Frame,
 }
 
 impl Stream {
     fn new(mode: Mode) -> Self {
-        Stream {
-            mode,
-            next_seq: None,
-            buffer: Vec::new(),
-            skip: 0,
-            junk_pending: false,
-            last_packet: 0,
-            last_time: None,
-        }
+        Stream { mode, buffer: Vec::new(), skip: 0, junk_pending: false, last_frame: Frame::default() }
     }
 
-    /// Bytes held in memory.
+    /// Only a segment that starts a SIP message (or a WebSocket upgrade for
+    /// SIP) opens a stream, so non-SIP TCP (TLS on 5061, HTTP anywhere) is
+    /// never buffered.
+    fn open(payload: &[u8]) -> Option<Stream> {
+        if payload.is_empty() {
+            None
+        } else if looks_like_sip(payload) {
+            Some(Stream::new(Mode::Sip))
+        } else if ws::may_start_upgrade(payload) {
+            Some(Stream::new(Mode::UpgradeRequest))
+        } else {
+            None
+        }
+    }
+}
+
+impl StreamState for Stream {
     fn held(&self) -> usize {
         self.buffer.len() + if let Mode::WebSocket(d) = &self.mode { d.held() } else { 0 }
     }
@@ -134,16 +141,15 @@ impl Stream {
 
 /// Turns packets into SIP messages.
 pub struct Scanner {
-    streams: HashMap<StreamKey, Stream>,
-    stream_order: VecDeque<StreamKey>,
-    buffered: usize,
+    /// SIP over TCP and WebSocket, per direction.
+    pub tcp: Reassembler<Stream>,
     pub counts: ScanCounts,
 }
 
 struct Meta {
     packet_number: u64,
     timestamp: Option<Timestamp>,
-    key: StreamKey,
+    key: Direction,
 }
 
 impl Meta {
@@ -155,10 +161,10 @@ impl Meta {
         Found {
             packet_number: self.packet_number,
             timestamp: self.timestamp,
-            src: self.key.0,
-            src_port: self.key.1,
-            dst: self.key.2,
-            dst_port: self.key.3,
+            src: self.key.src,
+            src_port: self.key.src_port,
+            dst: self.key.dst,
+            dst_port: self.key.dst_port,
             transport,
             bytes,
             framing_flags,
@@ -174,24 +180,16 @@ impl Default for Scanner {
 
 impl Scanner {
     pub fn new() -> Self {
-        Scanner {
-            streams: HashMap::default(),
-            stream_order: VecDeque::new(),
-            buffered: 0,
-            counts: ScanCounts::default(),
-        }
+        Scanner { tcp: Reassembler::new(TCP_LIMITS), counts: ScanCounts::default() }
     }
 
     /// Feeds one decoded packet; `found` receives each SIP message it completes.
     pub fn packet(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, found: &mut dyn FnMut(Found<'_>)) {
-        let Some((src, dst)) = decoded.ip_addrs() else { return };
-        if decoded.is_fragment() {
-            return;
-        }
         match decoded.transport() {
             Some(TransportSlice::Udp(udp)) => {
+                let Some((src, dst)) = decoded.ip_addrs() else { return };
                 let payload = udp.payload();
-                if looks_like_sip(payload) {
+                if !decoded.is_fragment() && looks_like_sip(payload) {
                     found(Found {
                         packet_number: packet.number,
                         timestamp: packet.timestamp,
@@ -205,169 +203,44 @@ impl Scanner {
                     });
                 }
             }
-            Some(TransportSlice::Tcp(tcp)) => {
-                let meta = Meta {
-                    packet_number: packet.number,
-                    timestamp: packet.timestamp,
-                    key: (src, tcp.source_port(), dst, tcp.destination_port()),
-                };
-                self.segment(&meta, tcp.sequence_number(), tcp.syn(), tcp.fin() || tcp.rst(), tcp.payload(), found);
+            Some(TransportSlice::Tcp(_)) => {
+                if let Some((direction, segment)) = Segment::of(packet, decoded) {
+                    self.segment(direction, &segment, found);
+                }
             }
             _ => {}
         }
     }
 
-    fn segment(
-        &mut self,
-        meta: &Meta,
-        seq: u32,
-        syn: bool,
-        closing: bool,
-        payload: &[u8],
-        found: &mut dyn FnMut(Found<'_>),
-    ) {
-        let key = meta.key;
-        if !self.streams.contains_key(&key) {
-            // Only a segment that starts a SIP message (or a WebSocket
-            // upgrade for SIP) opens a stream, so non-SIP TCP (TLS on 5061,
-            // HTTP anywhere) is never buffered.
-            let mode = if payload.is_empty() {
-                return;
-            } else if looks_like_sip(payload) {
-                Mode::Sip
-            } else if ws::may_start_upgrade(payload) {
-                Mode::UpgradeRequest
-            } else {
-                return;
-            };
-            self.open(key, mode);
-        }
-        let stream = self.streams.get_mut(&key).expect("inserted above");
-        stream.last_packet = meta.packet_number;
-        stream.last_time = meta.timestamp;
-        let before = stream.held();
-        let mut data = payload;
-        let start = if syn { seq.wrapping_add(1) } else { seq };
-        match stream.next_seq {
-            None => stream.next_seq = Some(start),
-            Some(expected) => {
-                let ahead = start.wrapping_sub(expected) as i32;
-                if ahead > 0 {
-                    // Data was lost: the buffered partial message cannot be completed.
-                    self.counts.tcp_gaps += 1;
-                    self.counts.tcp_junk_bytes += stream.buffer.len() as u64;
-                    stream.buffer.clear();
-                    stream.skip = 0;
-                    stream.junk_pending = true;
-                    stream.next_seq = Some(start);
-                    if let Mode::WebSocket(decoder) = &mut stream.mode {
-                        let ws_found = &mut |bytes: &[u8], flags: &[&'static str]| {
-                            found(meta.found_on(Transport::Ws, bytes, flags))
-                        };
-                        decoder.gap(ahead as u64, &mut self.counts.ws, ws_found);
+    fn segment(&mut self, direction: Direction, segment: &Segment<'_>, found: &mut dyn FnMut(Found<'_>)) {
+        let Scanner { tcp, counts } = self;
+        let mut steps = Vec::new();
+        tcp.segment(direction, segment, Stream::open, &mut |d, stream: &mut Stream, delivery: Delivery<'_>| {
+            deliver(d, stream, delivery, counts, &mut steps, found)
+        });
+        for (key, handshake) in steps {
+            let reverse = key.reverse();
+            match handshake {
+                Handshake::Requested => {
+                    counts.ws.handshakes += 1;
+                    // Following a direction can only evict another, which delivers nothing.
+                    tcp.follow(reverse, Stream::new(Mode::UpgradeAnswer), &mut |_, _, _| {});
+                }
+                Handshake::Answered { deflate } => {
+                    counts.ws.upgrades += 1;
+                    if let Some(Stream { mode: Mode::WebSocket(client), .. }) = tcp.state_mut(&reverse) {
+                        client.deflate = deflate;
                     }
-                } else if ahead < 0 {
-                    // A retransmission: keep only the bytes not seen yet.
-                    let seen = (-(ahead as i64)) as usize;
-                    data = payload.get(seen..).unwrap_or(&[]);
                 }
-            }
-        }
-        stream.next_seq = stream.next_seq.map(|s| s.wrapping_add(data.len() as u32));
-        if stream.skip > 0 {
-            let n = stream.skip.min(data.len());
-            stream.skip -= n;
-            self.counts.tcp_skipped_body_bytes += n as u64;
-            data = &data[n..];
-        }
-        let handshake = match &mut stream.mode {
-            Mode::WebSocket(decoder) => {
-                let ws_found =
-                    &mut |bytes: &[u8], flags: &[&'static str]| found(meta.found_on(Transport::Ws, bytes, flags));
-                decoder.feed(data, &mut self.counts.ws, ws_found);
-                None
-            }
-            Mode::Sip => {
-                stream.buffer.extend_from_slice(data);
-                frame(stream, meta, &mut self.counts, found);
-                None
-            }
-            Mode::UpgradeRequest | Mode::UpgradeAnswer => {
-                stream.buffer.extend_from_slice(data);
-                handshake(stream, meta, &mut self.counts, found)
-            }
-        };
-        if closing {
-            flush(stream, meta, &mut self.counts, found);
-        }
-        let after = stream.held();
-        self.buffered = (self.buffered + after).saturating_sub(before);
-        let reverse = (key.2, key.3, key.0, key.1);
-        match handshake {
-            None => {}
-            Some(Handshake::Requested) => {
-                self.counts.ws.handshakes += 1;
-                if !self.streams.contains_key(&reverse) {
-                    self.open(reverse, Mode::UpgradeAnswer);
+                Handshake::Refused => {
+                    tcp.forget(&key);
+                    if matches!(tcp.state_mut(&reverse), Some(Stream { mode: Mode::WebSocket(_), .. })) {
+                        tcp.forget(&reverse);
+                    }
                 }
-            }
-            Some(Handshake::Answered { deflate }) => {
-                self.counts.ws.upgrades += 1;
-                if let Some(Stream { mode: Mode::WebSocket(client), .. }) = self.streams.get_mut(&reverse) {
-                    client.deflate = deflate;
+                Handshake::NotWebSocket => {
+                    tcp.forget(&key);
                 }
-            }
-            Some(Handshake::Refused) => {
-                self.remove(key);
-                if matches!(self.streams.get(&reverse), Some(Stream { mode: Mode::WebSocket(_), .. })) {
-                    self.remove(reverse);
-                }
-                return;
-            }
-            Some(Handshake::NotWebSocket) => {
-                self.remove(key);
-                return;
-            }
-        }
-        if closing {
-            self.remove(key);
-        }
-        while self.buffered > MAX_TOTAL_BUFFERED && self.streams.len() > 1 {
-            self.evict_oldest(Some(key));
-        }
-    }
-
-    fn open(&mut self, key: StreamKey, mode: Mode) {
-        if self.streams.len() >= MAX_TCP_STREAMS {
-            self.evict_oldest(None);
-        }
-        if self.stream_order.len() >= 2 * MAX_TCP_STREAMS {
-            // Drop the places of streams that ended, so the order stays bounded.
-            let streams = &self.streams;
-            let mut seen = pcapsule_guest::fast_hash::HashSet::default();
-            self.stream_order.retain(|k| streams.contains_key(k) && seen.insert(*k));
-        }
-        self.streams.insert(key, Stream::new(mode));
-        self.stream_order.push_back(key);
-    }
-
-    /// Forgets a stream (its place in `stream_order` is skipped later).
-    fn remove(&mut self, key: StreamKey) {
-        if let Some(stream) = self.streams.remove(&key) {
-            self.buffered -= stream.held().min(self.buffered);
-        }
-    }
-
-    fn evict_oldest(&mut self, keep: Option<StreamKey>) {
-        while let Some(old) = self.stream_order.pop_front() {
-            if Some(old) == keep {
-                self.stream_order.push_back(old);
-                continue;
-            }
-            if let Some(stream) = self.streams.remove(&old) {
-                self.buffered -= stream.held().min(self.buffered);
-                self.counts.tcp_streams_evicted += 1;
-                return;
             }
         }
     }
@@ -375,15 +248,80 @@ impl Scanner {
     /// Call at the end of the capture: partial messages still buffered are
     /// reported (flagged) as of the stream's last packet.
     pub fn finish(&mut self, found: &mut dyn FnMut(Found<'_>)) {
-        let mut keys: Vec<StreamKey> = self.streams.keys().copied().collect();
-        keys.sort_by_key(|k| self.streams[k].last_packet);
-        for key in keys {
-            let mut stream = self.streams.remove(&key).expect("listed");
-            let meta = Meta { packet_number: stream.last_packet, timestamp: stream.last_time, key };
-            flush(&mut stream, &meta, &mut self.counts, found);
+        let Scanner { tcp, counts } = self;
+        tcp.finish(&mut |d, stream: &mut Stream, delivery: Delivery<'_>| {
+            deliver(d, stream, delivery, counts, &mut Vec::new(), found)
+        });
+    }
+}
+
+/// Hands what a direction delivers to its reader (SIP framing, the upgrade
+/// handshake or WebSocket frames); handshake steps, which act on the other
+/// direction, are pushed to `handshakes` for the caller. `now` is the frame being read; `None` at
+/// the end of the capture.
+fn deliver(
+    key: Direction,
+    stream: &mut Stream,
+    delivery: Delivery<'_>,
+    counts: &mut ScanCounts,
+    handshakes: &mut Vec<(Direction, Handshake)>,
+    found: &mut dyn FnMut(Found<'_>),
+) {
+    // A message is reported at the frame that completed it, or that ended
+    // its stream.
+    if let Delivery::Data { frame, .. } | Delivery::End(_, Some(frame)) = delivery {
+        stream.last_frame = frame;
+    }
+    let meta = Meta { packet_number: stream.last_frame.number, timestamp: stream.last_frame.timestamp, key };
+    let mut data = match delivery {
+        Delivery::Data { bytes, .. } => bytes,
+        Delivery::Gap(missing) => {
+            if let Mode::WebSocket(decoder) = &mut stream.mode {
+                let ws_found =
+                    &mut |bytes: &[u8], flags: &[&'static str]| found(meta.found_on(Transport::Ws, bytes, flags));
+                decoder.gap(missing, &mut counts.ws, ws_found);
+                return;
+            }
+            let skipped = (stream.skip as u64).min(missing);
+            stream.skip -= skipped as usize;
+            counts.tcp_skipped_body_bytes += skipped;
+            if skipped < missing {
+                // The partial message before the gap cannot be completed.
+                counts.tcp_junk_bytes += stream.buffer.len() as u64;
+                stream.buffer.clear();
+                stream.skip = 0;
+                stream.junk_pending = true;
+            }
+            return;
         }
-        self.buffered = 0;
-        self.stream_order.clear();
+        Delivery::End(End::Evicted, _) => return,
+        Delivery::End(..) => {
+            flush(stream, &meta, counts, found);
+            return;
+        }
+    };
+    if stream.skip > 0 {
+        let n = stream.skip.min(data.len());
+        stream.skip -= n;
+        counts.tcp_skipped_body_bytes += n as u64;
+        data = &data[n..];
+    }
+    match &mut stream.mode {
+        Mode::WebSocket(decoder) => {
+            let ws_found =
+                &mut |bytes: &[u8], flags: &[&'static str]| found(meta.found_on(Transport::Ws, bytes, flags));
+            decoder.feed(data, &mut counts.ws, ws_found);
+        }
+        Mode::Sip => {
+            stream.buffer.extend_from_slice(data);
+            frame(stream, &meta, counts, found);
+        }
+        Mode::UpgradeRequest | Mode::UpgradeAnswer => {
+            stream.buffer.extend_from_slice(data);
+            if let Some(step) = handshake(stream, &meta, counts, found) {
+                handshakes.push((key, step));
+            }
+        }
     }
 }
 
@@ -533,15 +471,25 @@ fn flush(stream: &mut Stream, meta: &Meta, counts: &mut ScanCounts, found: &mut 
 mod tests {
     use super::*;
 
-    const KEY: StreamKey =
-        (IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40000, IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 5060);
-
-    fn meta(n: u64) -> Meta {
-        Meta { packet_number: n, timestamp: None, key: KEY }
-    }
+    const KEY: Direction = Direction {
+        src: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        src_port: 40000,
+        dst: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        dst_port: 5060,
+    };
 
     fn collect(s: &mut Scanner, n: u64, seq: u32, data: &[u8], out: &mut Vec<Vec<u8>>) {
-        s.segment(&meta(n), seq, false, false, data, &mut |f: Found<'_>| out.push(f.bytes.to_vec()));
+        let segment = Segment {
+            seq,
+            ack: None,
+            syn: false,
+            fin: false,
+            rst: false,
+            payload: data,
+            wire_len: data.len(),
+            frame: Frame { number: n, timestamp: None },
+        };
+        s.segment(KEY, &segment, &mut |f: Found<'_>| out.push(f.bytes.to_vec()));
     }
 
     #[test]
@@ -567,7 +515,7 @@ mod tests {
         let mut s = Scanner::new();
         let mut out = Vec::new();
         collect(&mut s, 1, 1, b"\x16\x03\x01\x02\x00 TLS hello", &mut out);
-        assert!(s.streams.is_empty());
+        assert!(!s.tcp.contains(&KEY));
         let head = b"INVITE sip:a@b SIP/2.0\r\nContent-Length: 1000000\r\n\r\n";
         collect(&mut s, 2, 1, head, &mut out);
         assert_eq!(out.len(), 1, "a body that cannot fit is not waited for");
@@ -575,7 +523,7 @@ mod tests {
         for n in 0..20 {
             collect(&mut s, 3 + n, seq, &[b'x'; 60_000], &mut out);
             seq += 60_000;
-            assert!(s.streams[&KEY].buffer.len() <= MAX_STREAM_BUFFER);
+            assert!(s.tcp.state_mut(&KEY).expect("followed").buffer.len() <= MAX_STREAM_BUFFER);
         }
         assert_eq!(out.len(), 1);
         assert!(s.counts.tcp_skipped_body_bytes > 0);

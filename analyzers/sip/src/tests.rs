@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use etherparse::PacketBuilder;
-use pcapsule_guest::testing::{PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields};
+use pcapsule_guest::testing::{
+    PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields, tshark_fields_with,
+};
 use serde_json::{Value, json};
 
 use super::*;
@@ -866,4 +868,45 @@ fn a_refused_websocket_upgrade_and_a_plain_http_get_are_not_sip() {
     assert_eq!(r["capture"]["websocket"]["handshakes"], 1);
     assert_eq!(r["capture"]["websocket"]["upgrades"], 0);
     assert_eq!(r["capture"]["websocket"]["frames"], 0);
+}
+
+/// The generated fixture with an INVITE whose segments arrive out of order
+/// (fixtures/src/tcp_streams.rs): each SIP message once, at the frame that
+/// completed it, as tshark reports them when it reassembles out-of-order
+/// segments.
+#[test]
+fn sip_over_tcp_out_of_order_of_the_fixture() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let path = root.join("captures/tcp-streams.pcap");
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(root.join("expected/tcp-streams.pcap.json")).unwrap()).unwrap();
+    let r = run(&std::fs::read(&path).unwrap(), json!({}));
+    let ours: Vec<(u64, String)> = r["packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let what = p.get("method").and_then(Value::as_str).map(str::to_string);
+            (p["packet_number"].as_u64().unwrap(), what.unwrap_or_else(|| p["status_code"].to_string()))
+        })
+        .collect();
+    let listed: Vec<(u64, String)> = serde_json::from_value(expected["sip_messages"].clone()).unwrap();
+    assert_eq!(ours, listed);
+    assert_eq!(r["capture"]["tcp_gaps"], 0, "the hole filled");
+    let Some(rows) = tshark_fields_with(
+        &path,
+        &["tcp.reassemble_out_of_order:TRUE"],
+        "sip",
+        &["frame.number", "sip.Method", "sip.Status-Code"],
+    ) else {
+        return;
+    };
+    let theirs: Vec<(u64, String)> = rows
+        .iter()
+        .flat_map(|row| {
+            let frame: u64 = row[0].parse().unwrap();
+            row[1..].iter().flat_map(|v| v.split(',')).filter(|v| !v.is_empty()).map(move |v| (frame, v.to_string()))
+        })
+        .collect();
+    assert_eq!(ours, theirs, "pcapsule against tshark");
 }

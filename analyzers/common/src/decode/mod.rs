@@ -272,11 +272,7 @@ impl<'a> Decoded<'a> {
         if let Some(len) = self.reassembled_len {
             return len;
         }
-        let ip_start = match self.layers.net.as_ref() {
-            Some(LaxNetSlice::Ipv4(v4)) => v4.header().slice().as_ptr(),
-            Some(LaxNetSlice::Ipv6(v6)) => v6.header().slice().as_ptr(),
-            _ => return 0,
-        } as usize;
+        let Some(ip_start) = self.ip_header_start() else { return 0 };
         let offset = ip_start.saturating_sub(packet.data.as_ptr() as usize);
         let on_wire = (packet.original_len as usize).max(packet.data.len()).saturating_sub(offset);
         if self.slice_end < end_of(packet.data) {
@@ -284,6 +280,17 @@ impl<'a> Decoded<'a> {
         } else {
             on_wire
         }
+    }
+
+    /// Address of the innermost IP header's first byte, to measure what
+    /// comes before or after it in the same buffer.
+    pub fn ip_header_start(&self) -> Option<usize> {
+        let start = match self.layers.net.as_ref()? {
+            LaxNetSlice::Ipv4(v4) => v4.header().slice().as_ptr(),
+            LaxNetSlice::Ipv6(v6) => v6.header().slice().as_ptr(),
+            LaxNetSlice::Arp(_) => return None,
+        };
+        Some(start as usize)
     }
 
     /// The transport layer, when one was sliced.
