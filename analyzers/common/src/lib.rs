@@ -4,6 +4,7 @@
 //! - [`capture`]: streaming pcap/pcapng reader, constant memory.
 //! - [`decode`]: link layer down to IP and UDP/TCP/ICMP, truncation flagged.
 //! - [`reassembly`]: the one TCP reassembler (in-order bytes, gaps, bounds).
+//! - [`sctp`]: SCTP DATA chunks as whole user messages.
 //! - [`conventions`]: paging, `max_packets`, warnings: the result shape shared
 //!   by every analyzer.
 //! - [`component`]: the [`Analyzer`] trait and the glue that makes an analyzer
@@ -17,6 +18,7 @@ pub mod decode;
 pub mod fast_hash;
 pub mod linktype;
 pub mod reassembly;
+pub mod sctp;
 pub mod testing;
 mod timestamp;
 

@@ -1,5 +1,5 @@
 #![recursion_limit = "256"]
-//! `analyze_sip_packets`: SIP over UDP, TCP and WebSocket (RFC 7118, without
+//! `analyze_sip_packets`: SIP over UDP, TCP, SCTP and WebSocket (RFC 7118, without
 //! TLS), found by content (or by the WebSocket handshake) on any port, with
 //! mcpcap's fields plus dialogs and call outcomes, registrations,
 //! SDP media, malformed-message flags and observations, in one streaming pass
@@ -40,7 +40,7 @@ impl Analyzer for Sip {
         Description {
             name: "sip",
             version: env!("CARGO_PKG_VERSION"),
-            summary: "SIP over UDP, TCP and WebSocket: requests, responses, calls and their outcomes, registrations, SDP media.",
+            summary: "SIP over UDP, TCP, SCTP and WebSocket: requests, responses, calls and their outcomes, registrations, SDP media.",
             tools: vec![ToolSpec {
                 name: "analyze_sip_packets",
                 title: "SIP analysis",
@@ -160,12 +160,14 @@ fn analyze(
     let finished = analysis.finish();
     let counts = &scanner.counts;
     let tcp = scanner.tcp.counts();
+    let sctp = scanner.sctp.counts();
     let mut warnings = Vec::new();
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
     warnings.extend(path.warnings());
     warnings.extend(scanner.tcp.warnings("SIP"));
+    warnings.extend(scanner.sctp.warnings());
     let ws = &counts.ws;
     if ws.malformed_frames > 0 {
         warnings.push(format!(
@@ -200,6 +202,13 @@ fn analyze(
             "tcp_streams_evicted": tcp.streams_evicted,
             "tcp_junk_bytes": counts.tcp_junk_bytes,
             "tcp_skipped_body_bytes": counts.tcp_skipped_body_bytes,
+            "sctp": {
+                "packets": sctp.packets,
+                "data_chunks": sctp.data_chunks,
+                "messages": sctp.messages,
+                "reassembled_messages": sctp.reassembled_messages,
+                "incomplete_messages": sctp.incomplete_messages,
+            },
             "websocket": {
                 "handshakes": ws.handshakes,
                 "upgrades": ws.upgrades,

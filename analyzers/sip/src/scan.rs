@@ -12,6 +12,7 @@ use std::net::IpAddr;
 use etherparse::TransportSlice;
 use pcapsule_guest::decode::Decoded;
 use pcapsule_guest::reassembly::{Delivery, Direction, End, Frame, Limits, Reassembler, Segment, StreamState};
+use pcapsule_guest::sctp::SctpReader;
 use pcapsule_guest::{Packet, Timestamp};
 
 use crate::message::{
@@ -34,16 +35,19 @@ const MAX_TOTAL_BUFFERED: usize = 8 * 1024 * 1024;
 pub enum Transport {
     Udp,
     Tcp,
+    /// One message per SCTP user message (RFC 4168).
+    Sctp,
     /// WebSocket over TCP (RFC 7118), without TLS.
     Ws,
 }
 
 impl Transport {
-    /// "UDP", "TCP" (as mcpcap writes them) or "WS".
+    /// "UDP", "TCP" (as mcpcap writes them), "SCTP" or "WS".
     pub fn name(self) -> &'static str {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Sctp => "SCTP",
             Transport::Ws => "WS",
         }
     }
@@ -143,6 +147,8 @@ impl StreamState for Stream {
 pub struct Scanner {
     /// SIP over TCP and WebSocket, per direction.
     pub tcp: Reassembler<Stream>,
+    /// SIP over SCTP.
+    pub sctp: SctpReader,
     pub counts: ScanCounts,
 }
 
@@ -180,7 +186,7 @@ impl Default for Scanner {
 
 impl Scanner {
     pub fn new() -> Self {
-        Scanner { tcp: Reassembler::new(TCP_LIMITS), counts: ScanCounts::default() }
+        Scanner { tcp: Reassembler::new(TCP_LIMITS), sctp: SctpReader::new(), counts: ScanCounts::default() }
     }
 
     /// Feeds one decoded packet; `found` receives each SIP message it completes.
@@ -208,12 +214,30 @@ impl Scanner {
                     self.segment(direction, &segment, found);
                 }
             }
-            _ => {}
+            Some(_) => {}
+            None => {
+                let frame = Frame { number: packet.number, timestamp: packet.timestamp };
+                self.sctp.packet(decoded, frame, &mut |message| {
+                    if looks_like_sip(message.bytes) {
+                        found(Found {
+                            packet_number: message.frame.number,
+                            timestamp: message.frame.timestamp,
+                            src: message.direction.src,
+                            dst: message.direction.dst,
+                            src_port: message.direction.src_port,
+                            dst_port: message.direction.dst_port,
+                            transport: Transport::Sctp,
+                            bytes: message.bytes,
+                            framing_flags: &[],
+                        });
+                    }
+                });
+            }
         }
     }
 
     fn segment(&mut self, direction: Direction, segment: &Segment<'_>, found: &mut dyn FnMut(Found<'_>)) {
-        let Scanner { tcp, counts } = self;
+        let Scanner { tcp, counts, .. } = self;
         let mut steps = Vec::new();
         tcp.segment(direction, segment, Stream::open, &mut |d, stream: &mut Stream, delivery: Delivery<'_>| {
             deliver(d, stream, delivery, counts, &mut steps, found)
@@ -248,7 +272,8 @@ impl Scanner {
     /// Call at the end of the capture: partial messages still buffered are
     /// reported (flagged) as of the stream's last packet.
     pub fn finish(&mut self, found: &mut dyn FnMut(Found<'_>)) {
-        let Scanner { tcp, counts } = self;
+        self.sctp.finish();
+        let Scanner { tcp, counts, .. } = self;
         tcp.finish(&mut |d, stream: &mut Stream, delivery: Delivery<'_>| {
             deliver(d, stream, delivery, counts, &mut Vec::new(), found)
         });

@@ -870,18 +870,19 @@ fn a_refused_websocket_upgrade_and_a_plain_http_get_are_not_sip() {
     assert_eq!(r["capture"]["websocket"]["frames"], 0);
 }
 
-/// The generated fixture with an INVITE whose segments arrive out of order
-/// (fixtures/src/tcp_streams.rs): each SIP message once, at the frame that
-/// completed it, as tshark reports them when it reassembles out-of-order
-/// segments.
-#[test]
-fn sip_over_tcp_out_of_order_of_the_fixture() {
+/// A fixture's result and expected facts (fixtures/expected/NAME.json).
+fn run_fixture(name: &str) -> (std::path::PathBuf, Value, Value) {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
-    let path = root.join("captures/tcp-streams.pcap");
+    let path = root.join("captures").join(name);
     let expected: Value =
-        serde_json::from_slice(&std::fs::read(root.join("expected/tcp-streams.pcap.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(root.join("expected").join(format!("{name}.json"))).unwrap()).unwrap();
     let r = run(&std::fs::read(&path).unwrap(), json!({}));
-    let ours: Vec<(u64, String)> = r["packets"]
+    (path, r, expected)
+}
+
+/// (frame, method or status code) of each message in a result.
+fn messages_by_frame(r: &Value) -> Vec<(u64, String)> {
+    r["packets"]
         .as_array()
         .unwrap()
         .iter()
@@ -889,24 +890,52 @@ fn sip_over_tcp_out_of_order_of_the_fixture() {
             let what = p.get("method").and_then(Value::as_str).map(str::to_string);
             (p["packet_number"].as_u64().unwrap(), what.unwrap_or_else(|| p["status_code"].to_string()))
         })
-        .collect();
+        .collect()
+}
+
+/// The same from tshark, with these preferences.
+fn tshark_messages_by_frame(path: &std::path::Path, preferences: &[&str]) -> Option<Vec<(u64, String)>> {
+    let rows = tshark_fields_with(path, preferences, "sip", &["frame.number", "sip.Method", "sip.Status-Code"])?;
+    Some(
+        rows.iter()
+            .flat_map(|row| {
+                let frame: u64 = row[0].parse().unwrap();
+                row[1..]
+                    .iter()
+                    .flat_map(|v| v.split(','))
+                    .filter(|v| !v.is_empty())
+                    .map(move |v| (frame, v.to_string()))
+            })
+            .collect(),
+    )
+}
+
+/// The generated fixture with an INVITE whose segments arrive out of order
+/// (fixtures/src/tcp_streams.rs): each SIP message once, at the frame that
+/// completed it, as tshark reports them when it reassembles out-of-order
+/// segments.
+#[test]
+fn sip_over_tcp_out_of_order_of_the_fixture() {
+    let (path, r, expected) = run_fixture("tcp-streams.pcap");
     let listed: Vec<(u64, String)> = serde_json::from_value(expected["sip_messages"].clone()).unwrap();
-    assert_eq!(ours, listed);
+    assert_eq!(messages_by_frame(&r), listed);
     assert_eq!(r["capture"]["tcp_gaps"], 0, "the hole filled");
-    let Some(rows) = tshark_fields_with(
-        &path,
-        &["tcp.reassemble_out_of_order:TRUE"],
-        "sip",
-        &["frame.number", "sip.Method", "sip.Status-Code"],
-    ) else {
-        return;
-    };
-    let theirs: Vec<(u64, String)> = rows
-        .iter()
-        .flat_map(|row| {
-            let frame: u64 = row[0].parse().unwrap();
-            row[1..].iter().flat_map(|v| v.split(',')).filter(|v| !v.is_empty()).map(move |v| (frame, v.to_string()))
-        })
-        .collect();
-    assert_eq!(ours, theirs, "pcapsule against tshark");
+    let Some(theirs) = tshark_messages_by_frame(&path, &["tcp.reassemble_out_of_order:TRUE"]) else { return };
+    assert_eq!(messages_by_frame(&r), theirs, "pcapsule against tshark");
+}
+
+/// The generated fixture with SIP over SCTP (fixtures/src/sctp.rs): chunks
+/// bundled with SACKs, and a message in three fragments out of order, at the
+/// frames tshark shows them.
+#[test]
+fn sip_over_sctp_of_the_fixture() {
+    let (path, r, expected) = run_fixture("sip-over-sctp.pcap");
+    let listed: Vec<(u64, String)> = serde_json::from_value(expected["sip_messages"].clone()).unwrap();
+    assert_eq!(messages_by_frame(&r), listed);
+    assert_eq!(r["statistics"]["transports"]["SCTP"], listed.len() as u64);
+    assert_eq!(r["capture"]["sctp"]["reassembled_messages"], expected["sctp_reassembled_messages"]);
+    assert_eq!(r["capture"]["sctp"]["incomplete_messages"], 0);
+    assert_eq!(r["warnings"], json!([]));
+    let Some(theirs) = tshark_messages_by_frame(&path, &[]) else { return };
+    assert_eq!(messages_by_frame(&r), theirs, "pcapsule against tshark");
 }

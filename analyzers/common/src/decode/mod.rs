@@ -293,6 +293,13 @@ impl<'a> Decoded<'a> {
         Some(start as usize)
     }
 
+    /// Protocol number and payload of the innermost IP packet, unless it is
+    /// a fragment (for protocols etherparse does not slice, such as SCTP).
+    pub fn ip_payload(&self) -> Option<(u8, &'a [u8])> {
+        let payload = self.layers.net.as_ref()?.ip_payload_ref()?;
+        (!payload.fragmented).then_some((payload.ip_number.0, payload.payload))
+    }
+
     /// The transport layer, when one was sliced.
     pub fn transport(&self) -> Option<&TransportSlice<'a>> {
         self.layers.transport.as_ref()
