@@ -8,6 +8,7 @@
 //! or HTTP; this file is the command line.
 
 mod config;
+mod error_kind;
 mod guide;
 mod input;
 mod mcp;
@@ -265,6 +266,17 @@ async fn build_service(common: &CommonArgs) -> Result<Arc<ToolService>> {
     let modules = common.modules.clone().or(file.modules.clone());
     let analyzers_dir = common.analyzers_dir.clone().or(file.analyzers_dir.clone());
     let registry = Registry::load(&sandbox, analyzers_dir.as_deref(), modules.as_deref()).await?;
+    // A limit for an analyzer that does not exist is a typo that would
+    // otherwise leave the analyzer it meant on the defaults.
+    for name in limits.per_analyzer.keys() {
+        if !registry.found.contains(name) {
+            bail!(
+                "limits are set for an analyzer named `{name}` (--limit {name}.FIELD=... or [limits.{name}]), but the \
+                 analyzers here are: {}",
+                registry.found.join(", ")
+            );
+        }
+    }
     let inputs = CaptureInputs::new(&allow_dirs, download)?;
     Ok(Arc::new(ToolService {
         sandbox,

@@ -123,7 +123,7 @@ impl ServerHandler for PcapsuleMcp {
         let result = match outcome {
             Ok(value) => CallToolResult::structured(value),
             Err(error) => {
-                tracing::info!(tool = %request.name, kind = error.kind, "tool error: {}", error.message);
+                tracing::info!(tool = %request.name, kind = error.kind.as_str(), "tool error: {}", error.message);
                 // Text only: structuredContent must match the tool's
                 // outputSchema, which describes results, not errors (the
                 // MCP Inspector's client rejects a mismatch).

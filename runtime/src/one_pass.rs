@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use crate::error_kind::ErrorKind;
 use crate::registry::{CAPTURE_PARAM, Registry, ToolEntry};
 use crate::service::{CallObserver, ToolError, ToolOutcomes, ToolService};
 
@@ -29,7 +30,7 @@ impl ManyRequest {
     /// default: every tool that needs nothing but the capture) and optional
     /// `params` (an object of per-tool parameter objects).
     pub fn from_arguments(registry: &Registry, mut arguments: Map<String, Value>) -> Result<Self, ToolError> {
-        let bad = |message: String| ToolError::new("bad_params", message);
+        let bad = |message: String| ToolError::new(ErrorKind::BadParams, message);
         let capture = match arguments.remove(CAPTURE_PARAM) {
             Some(Value::String(s)) => s,
             _ => return Err(bad(format!("`{CAPTURE_PARAM}` is required: the path or http(s) URL of the capture"))),
@@ -61,7 +62,7 @@ impl ManyRequest {
             let Some(entry) = registry.tool(&name) else {
                 let known: Vec<&str> = registry.tools().map(|t| t.name.as_str()).collect();
                 return Err(ToolError::new(
-                    "unknown_tool",
+                    ErrorKind::UnknownTool,
                     format!("no tool named `{name}`; tools: {}", known.join(", ")),
                 ));
             };

@@ -80,6 +80,8 @@ pub struct PromptEntry {
 pub struct Registry {
     /// The analyzers, embedded ones first.
     pub analyzers: Vec<Arc<LoadedAnalyzer>>,
+    /// Names of every analyzer found, also those `--modules` left out.
+    pub found: Vec<String>,
     tools: BTreeMap<String, ToolEntry>,
     prompts: BTreeMap<String, PromptEntry>,
 }
@@ -104,16 +106,18 @@ impl Registry {
                 loaded.push(sandbox.load(&wasm, None, &path.display().to_string()).await?);
             }
         }
+        let found: Vec<String> = loaded.iter().map(|a| a.info.name.clone()).collect();
         if let Some(modules) = modules {
-            let available: Vec<String> = loaded.iter().map(|a| a.info.name.clone()).collect();
             for wanted in modules {
-                if !available.contains(wanted) {
-                    bail!("--modules names `{wanted}`, but the analyzers here are: {}", available.join(", "));
+                if !found.contains(wanted) {
+                    bail!("--modules names `{wanted}`, but the analyzers here are: {}", found.join(", "));
                 }
             }
             loaded.retain(|a| modules.contains(&a.info.name));
         }
-        Self::index(loaded)
+        let mut registry = Self::index(loaded)?;
+        registry.found = found;
+        Ok(registry)
     }
 
     fn index(loaded: Vec<LoadedAnalyzer>) -> Result<Self> {
@@ -164,7 +168,8 @@ impl Registry {
                 }
             }
         }
-        Ok(Registry { analyzers: loaded.into_iter().map(Arc::new).collect(), tools, prompts })
+        let found = loaded.iter().map(|a| a.info.name.clone()).collect();
+        Ok(Registry { analyzers: loaded.into_iter().map(Arc::new).collect(), found, tools, prompts })
     }
 
     /// All tools, by name.

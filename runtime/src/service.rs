@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio::io::AsyncRead;
 use wasmtime_wasi::cli::{AsyncStdinStream, StdinStream};
 
+use crate::error_kind::ErrorKind;
 use crate::input::{CaptureInputs, InputError, ReadProgress};
 use crate::registry::{CAPTURE_PARAM, Registry};
 use crate::sandbox::limits::{LimitKind, LimitSettings, Limits};
@@ -45,23 +46,21 @@ pub struct CallObserver {
 /// A failed tool call, as the caller sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolError {
-    /// Machine-readable class: `unknown_tool`, `bad_params`, an input error
-    /// kind, `unsupported_format`, `malformed_capture`, `limit_exceeded`,
-    /// `analyzer_crashed`, `internal`.
-    pub kind: &'static str,
+    /// Machine-readable class (README.md, "Tool errors").
+    pub kind: ErrorKind,
     /// What went wrong and what to do.
     pub message: String,
 }
 
 impl ToolError {
     /// An error of `kind` (a stable, machine-readable word) saying `message`.
-    pub(crate) fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         ToolError { kind, message: message.into() }
     }
 
     /// The JSON body of an error result.
     pub fn to_json(&self) -> Value {
-        json!({ "error": { "kind": self.kind, "message": self.message } })
+        json!({ "error": { "kind": self.kind.as_str(), "message": self.message } })
     }
 }
 
@@ -122,12 +121,15 @@ impl ToolService {
         observer: &CallObserver,
     ) -> Result<ToolOutcomes, ToolError> {
         if tools.is_empty() {
-            return Err(ToolError::new("bad_params", "name at least one tool to run"));
+            return Err(ToolError::new(ErrorKind::BadParams, "name at least one tool to run"));
         }
         let mut prepared = Vec::new();
         for (name, mut params) in tools {
             if prepared.iter().any(|p: &PreparedTool| p.tool == name) {
-                return Err(ToolError::new("bad_params", format!("`{name}` is named twice: name each tool once")));
+                return Err(ToolError::new(
+                    ErrorKind::BadParams,
+                    format!("`{name}` is named twice: name each tool once"),
+                ));
             }
             params.insert(CAPTURE_PARAM.into(), Value::String(capture.to_string()));
             let (_, tool) =
@@ -176,7 +178,8 @@ impl ToolService {
         });
         let mut outcomes: Vec<Option<(String, Result<Value, ToolError>)>> = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let finished = joined.map_err(|e| ToolError::new("internal", format!("a one-pass task failed: {e}")))?;
+            let finished =
+                joined.map_err(|e| ToolError::new(ErrorKind::Internal, format!("a one-pass task failed: {e}")))?;
             for (index, name, outcome) in finished {
                 if outcomes.len() <= index {
                     outcomes.resize_with(index + 1, || None);
@@ -192,20 +195,23 @@ impl ToolService {
     fn prepare(&self, name: &str, arguments: Map<String, Value>) -> Result<(String, PreparedTool), ToolError> {
         let Some(tool) = self.registry.tool(name) else {
             let known: Vec<&str> = self.registry.tools().map(|t| t.name.as_str()).collect();
-            return Err(ToolError::new("unknown_tool", format!("no tool named `{name}`; tools: {}", known.join(", "))));
+            return Err(ToolError::new(
+                ErrorKind::UnknownTool,
+                format!("no tool named `{name}`; tools: {}", known.join(", ")),
+            ));
         };
         let mut params = arguments;
         let capture = match params.get(CAPTURE_PARAM) {
             Some(Value::String(s)) => s.clone(),
             Some(other) => {
                 return Err(ToolError::new(
-                    "bad_params",
+                    ErrorKind::BadParams,
                     format!("`{CAPTURE_PARAM}` must be a string (a path or URL), got {other}"),
                 ));
             }
             None => {
                 return Err(ToolError::new(
-                    "bad_params",
+                    ErrorKind::BadParams,
                     format!("`{CAPTURE_PARAM}` is required: the path or http(s) URL of the capture"),
                 ));
             }
@@ -216,11 +222,11 @@ impl ToolService {
         // memory would trap inside the guest's allocator, looking like a bug.
         if params_size > MAX_PARAMS_BYTES {
             return Err(ToolError::new(
-                "bad_params",
+                ErrorKind::BadParams,
                 format!("the parameters take {params_size} bytes of JSON; at most {MAX_PARAMS_BYTES} are accepted"),
             ));
         }
-        tool.check_arguments(&arguments).map_err(|problems| ToolError::new("bad_params", problems))?;
+        tool.check_arguments(&arguments).map_err(|problems| ToolError::new(ErrorKind::BadParams, problems))?;
         let Value::Object(map) = arguments else { unreachable!("built from a map above") };
         params = map;
         params.remove(CAPTURE_PARAM);
@@ -235,7 +241,7 @@ impl ToolService {
     fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ToolError> {
         self.running.try_acquire().map_err(|_| {
             ToolError::new(
-                "busy",
+                ErrorKind::Busy,
                 "pcapsule is already running as many analyses as it allows at once (--max-concurrent-calls): \
                  retry in a moment",
             )
@@ -272,7 +278,7 @@ impl ToolService {
                 let json = outcome.map_err(|e| call_error(e, &analyzer.info.name, spec))?;
                 serde_json::from_str(&json).map_err(|e| {
                     ToolError::new(
-                        "internal",
+                        ErrorKind::Internal,
                         format!("the {} analyzer returned invalid JSON: {e}", analyzer.info.name),
                     )
                 })
@@ -311,16 +317,17 @@ async fn fan_out(mut source: impl AsyncRead + Unpin, mut writers: Vec<tokio::io:
 
 fn call_error(error: CallError, analyzer: &str, capture: &str) -> ToolError {
     match error {
-        CallError::Analyzer(RunError::BadParams(m)) => ToolError::new("bad_params", m),
+        CallError::Analyzer(RunError::BadParams(m)) => ToolError::new(ErrorKind::BadParams, m),
         CallError::Analyzer(RunError::UnsupportedFormat(m)) => ToolError::new(
-            "unsupported_format",
+            ErrorKind::UnsupportedFormat,
             format!("{capture} is not a capture pcapsule can read: {m}. Give a pcap or pcapng file."),
         ),
-        CallError::Analyzer(RunError::MalformedCapture(m)) => {
-            ToolError::new("malformed_capture", format!("{capture} is damaged at byte {}: {}", m.offset, m.message))
-        }
+        CallError::Analyzer(RunError::MalformedCapture(m)) => ToolError::new(
+            ErrorKind::MalformedCapture,
+            format!("{capture} is damaged at byte {}: {}", m.offset, m.message),
+        ),
         CallError::Analyzer(RunError::Internal(m)) => {
-            ToolError::new("internal", format!("the {analyzer} analyzer failed: {m}"))
+            ToolError::new(ErrorKind::Internal, format!("the {analyzer} analyzer failed: {m}"))
         }
         CallError::Limit { kind, limits } => {
             let current = match kind {
@@ -335,7 +342,7 @@ fn call_error(error: CallError, analyzer: &str, capture: &str) -> ToolError {
                 "analyze fewer packets with `max_packets`, or raise it".to_string()
             };
             ToolError::new(
-                "limit_exceeded",
+                ErrorKind::LimitExceeded,
                 format!(
                     "the {analyzer} analyzer hit its {kind} ({current}) on {capture}: {remedy} with \
                      --limit {analyzer}.{setting}=N or in the config file's [limits.{analyzer}]",
@@ -353,7 +360,7 @@ fn call_error(error: CallError, analyzer: &str, capture: &str) -> ToolError {
                 .collect();
             let log = if words.is_empty() { String::new() } else { format!(" ({})", words.join(" ")) };
             ToolError::new(
-                "analyzer_crashed",
+                ErrorKind::AnalyzerCrashed,
                 format!(
                     "the {analyzer} analyzer crashed on {capture} (the sandbox contained it): {detail}{log}. \
                      This is a bug in the analyzer: please report it with the capture"

@@ -46,6 +46,8 @@ fn failures_exit_non_zero_with_a_json_error() {
         (vec!["list", "--modules", "dns,nosuch"], "--modules names `nosuch`"),
         (vec!["list", "--limit", "capinfos.cpu=1"], "unknown limit"),
         (vec!["list", "--limit", "capinfos"], "NAME.FIELD=VALUE"),
+        (vec!["list", "--limit", "capinfo.fuel=5"], "analyzer named `capinfo`"),
+        (vec!["list", "--modules", "dns", "--limit", "tcp.fuel=5", "--limit", "dsn.fuel=5"], "named `dsn`"),
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

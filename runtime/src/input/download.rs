@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::InputError;
+use crate::error_kind::ErrorKind;
 
 /// What downloads may do.
 #[derive(Debug, Clone)]
@@ -59,7 +60,7 @@ impl Downloader {
         self.client
             .get_or_init(|| build_client(&self.policy).map_err(|e| format!("{e:#}")))
             .as_ref()
-            .map_err(|e| InputError::new("download_failed", format!("cannot set up the HTTP client: {e}")))
+            .map_err(|e| InputError::new(ErrorKind::DownloadFailed, format!("cannot set up the HTTP client: {e}")))
     }
 }
 
@@ -97,22 +98,22 @@ impl Downloader {
     /// Downloads `url`; returns the anonymous file, rewound, and its size.
     pub(super) async fn fetch(&self, url: &str) -> Result<(std::fs::File, u64), InputError> {
         let parsed = reqwest::Url::parse(url)
-            .map_err(|e| InputError::new("bad_url", format!("{url} is not a valid URL: {e}")))?;
+            .map_err(|e| InputError::new(ErrorKind::BadUrl, format!("{url} is not a valid URL: {e}")))?;
         if let Some(reason) = literal_host_refusal(&parsed, self.policy.allow_private_addresses) {
-            return Err(InputError::new("not_allowed", format!("{url}: {reason}")));
+            return Err(InputError::new(ErrorKind::NotAllowed, format!("{url}: {reason}")));
         }
         let failed = |e: reqwest::Error| {
-            InputError::new("download_failed", format!("downloading {url} failed: {}", error_chain(&e)))
+            InputError::new(ErrorKind::DownloadFailed, format!("downloading {url} failed: {}", error_chain(&e)))
         };
         let response = self.client()?.get(parsed).send().await.map_err(failed)?;
         let status = response.status();
         if !status.is_success() {
-            return Err(InputError::new("download_failed", format!("{url} answered HTTP {status}")));
+            return Err(InputError::new(ErrorKind::DownloadFailed, format!("{url} answered HTTP {status}")));
         }
         let max = self.policy.max_bytes;
         let too_large = || {
             InputError::new(
-                "too_large",
+                ErrorKind::TooLarge,
                 format!("{url} is larger than the download limit of {max} bytes (raise --max-download-mb)"),
             )
         };
@@ -121,7 +122,7 @@ impl Downloader {
         }
         // Mode 0600 and no name: nobody else can open it, nothing to clean up.
         let temporary = tempfile::tempfile()
-            .map_err(|e| InputError::new("download_failed", format!("creating a temporary file: {e}")))?;
+            .map_err(|e| InputError::new(ErrorKind::DownloadFailed, format!("creating a temporary file: {e}")))?;
         let mut out = tokio::fs::File::from_std(temporary);
         let mut written = 0u64;
         let mut body = response.bytes_stream();
@@ -135,12 +136,12 @@ impl Downloader {
             }
             out.write_all(&chunk)
                 .await
-                .map_err(|e| InputError::new("download_failed", format!("writing the download: {e}")))?;
+                .map_err(|e| InputError::new(ErrorKind::DownloadFailed, format!("writing the download: {e}")))?;
         }
-        out.flush().await.map_err(|e| InputError::new("download_failed", e.to_string()))?;
+        out.flush().await.map_err(|e| InputError::new(ErrorKind::DownloadFailed, e.to_string()))?;
         out.seek(std::io::SeekFrom::Start(0))
             .await
-            .map_err(|e| InputError::new("download_failed", format!("rewinding the download: {e}")))?;
+            .map_err(|e| InputError::new(ErrorKind::DownloadFailed, format!("rewinding the download: {e}")))?;
         Ok((out.into_std().await, written))
     }
 }

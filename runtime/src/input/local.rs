@@ -3,7 +3,7 @@
 //! `..` and symlinks that lead out of it, whatever the path's spelling.
 
 use std::fs::File;
-use std::io::ErrorKind;
+use std::io::ErrorKind as IoErrorKind;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use cap_std::ambient_authority;
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
 
 use super::InputError;
+use crate::error_kind::ErrorKind;
 
 #[derive(Clone)]
 pub(super) struct AllowedRoots {
@@ -47,7 +48,7 @@ impl AllowedRoots {
     /// Opens a regular file under one of the roots; returns it and its size.
     pub(super) fn open(&self, spec: &str) -> Result<(File, u64), InputError> {
         let requested = std::path::absolute(spec)
-            .map_err(|e| InputError::new("bad_path", format!("cannot resolve the path {spec}: {e}")))?;
+            .map_err(|e| InputError::new(ErrorKind::BadPath, format!("cannot resolve the path {spec}: {e}")))?;
         for root in self.roots.iter() {
             for spelling in &root.spellings {
                 if let Ok(relative) = requested.strip_prefix(spelling) {
@@ -56,7 +57,7 @@ impl AllowedRoots {
             }
         }
         Err(InputError::new(
-            "not_allowed",
+            ErrorKind::NotAllowed,
             format!(
                 "{spec} is outside the directories this server may read ({}): move the capture there, or \
                  start pcapsule with --allow-dir for its folder",
@@ -68,7 +69,7 @@ impl AllowedRoots {
 
 fn open_in(dir: &Dir, relative: &Path, spec: &str) -> Result<(File, u64), InputError> {
     if relative.components().all(|c| matches!(c, Component::CurDir)) {
-        return Err(InputError::new("not_a_file", format!("{spec} is a directory: name a capture file in it")));
+        return Err(InputError::new(ErrorKind::NotAFile, format!("{spec} is a directory: name a capture file in it")));
     }
     let metadata = dir.metadata(relative).map_err(|e| io_error(e, spec))?;
     check_regular(&metadata.file_type(), spec)?;
@@ -87,21 +88,21 @@ fn check_regular(file_type: &cap_std::fs::FileType, spec: &str) -> Result<(), In
         return Ok(());
     }
     let what = if file_type.is_dir() { "a directory" } else { "not a regular file (a device, FIFO or socket)" };
-    Err(InputError::new("not_a_file", format!("{spec} is {what}: name a capture file")))
+    Err(InputError::new(ErrorKind::NotAFile, format!("{spec} is {what}: name a capture file")))
 }
 
 fn io_error(error: std::io::Error, spec: &str) -> InputError {
     match error.kind() {
-        ErrorKind::NotFound => InputError::new("not_found", format!("{spec} does not exist: check the path")),
+        IoErrorKind::NotFound => InputError::new(ErrorKind::NotFound, format!("{spec} does not exist: check the path")),
         // cap-std reports a path that leads out of its root (through `..` or
         // a symlink) as PermissionDenied.
-        ErrorKind::PermissionDenied => InputError::new(
-            "not_allowed",
+        IoErrorKind::PermissionDenied => InputError::new(
+            ErrorKind::NotAllowed,
             format!(
                 "{spec} cannot be read: it leads outside the allowed directories (through `..` or a \
                  symlink) or its permissions forbid reading"
             ),
         ),
-        _ => InputError::new("unreadable", format!("{spec} cannot be read: {error}")),
+        _ => InputError::new(ErrorKind::Unreadable, format!("{spec} cannot be read: {error}")),
     }
 }

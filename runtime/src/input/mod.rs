@@ -12,6 +12,7 @@ mod progress;
 use std::fs::File;
 use std::path::PathBuf;
 
+use crate::error_kind::ErrorKind;
 pub use download::DownloadPolicy;
 use download::Downloader;
 use local::AllowedRoots;
@@ -31,14 +32,15 @@ pub struct OpenedCapture {
 /// Why a capture could not be opened; the message says what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {
-    /// `not_found`, `not_allowed`, `not_a_file`, `unreadable`, `bad_url`, `download_failed`, `too_large`.
-    pub kind: &'static str,
+    /// One of the input kinds: `bad_path`, `not_found`, `not_allowed`,
+    /// `not_a_file`, `unreadable`, `bad_url`, `download_failed`, `too_large`.
+    pub kind: ErrorKind,
     /// What was wrong and what to do about it.
     pub message: String,
 }
 
 impl InputError {
-    fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         InputError { kind, message: message.into() }
     }
 }
@@ -70,7 +72,10 @@ impl CaptureInputs {
     pub async fn open(&self, spec: &str) -> Result<OpenedCapture, InputError> {
         let spec = spec.trim();
         if spec.is_empty() {
-            return Err(InputError::new("bad_path", "pcap_file is empty: give a capture's path or an http(s) URL"));
+            return Err(InputError::new(
+                ErrorKind::BadPath,
+                "pcap_file is empty: give a capture's path or an http(s) URL",
+            ));
         }
         let lower = spec.to_ascii_lowercase();
         if lower.starts_with("http://") || lower.starts_with("https://") {
@@ -79,7 +84,7 @@ impl CaptureInputs {
         }
         if let Some((scheme, _)) = spec.split_once("://") {
             return Err(InputError::new(
-                "bad_url",
+                ErrorKind::BadUrl,
                 format!("unsupported URL scheme `{scheme}`: give a local path or an http(s) URL"),
             ));
         }
@@ -87,7 +92,7 @@ impl CaptureInputs {
         let roots = self.roots.clone();
         let (file, size) = tokio::task::spawn_blocking(move || roots.open(&spec_owned))
             .await
-            .map_err(|e| InputError::new("unreadable", format!("opening the capture: {e}")))??;
+            .map_err(|e| InputError::new(ErrorKind::Unreadable, format!("opening the capture: {e}")))??;
         Ok(OpenedCapture { name: spec.to_string(), size, file })
     }
 }
