@@ -236,6 +236,18 @@ pub mod schema {
         })
     }
 
+    /// The `encapsulations` object of a result's capture facts.
+    pub fn encapsulations() -> Value {
+        json!({
+            "type": "object",
+            "description": "Packets decoded through each encapsulation met (vlan, mpls, pppoe, ppp, llc-snap, vntag, \
+                            nsh, cisco-metadata, wlan, radio-header, pktap, gre, erspan-i, erspan-ii, erspan-iii, \
+                            vxlan, geneve, gtp-u, teredo, ayiya, ip-in-ip, 6in4, 4in6, 6in6, ip-fragments); \
+                            analyzers see the inner traffic.",
+            "additionalProperties": {"type": "integer"}
+        })
+    }
+
     /// The `pagination` object in a result schema.
     pub fn pagination() -> Value {
         json!({

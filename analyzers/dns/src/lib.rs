@@ -176,6 +176,7 @@ fn analyze(
             "ip_fragments_skipped": path_counts.fragments_lost(),
             "tcp_gaps": tcp.gaps,
             "tcp_incomplete_bytes": scanner.counts.tcp_incomplete_bytes,
+            "encapsulations": path_counts.encapsulations_json(),
         },
         "warnings": warnings,
     });

@@ -119,7 +119,12 @@ pub fn dns() -> Value {
                 "type": {"type": "string"}, "detail": {"type": "string"}, "examples": {"type": "array"}}}},
             "packets": {"type": "array", "items": packet, "description": "One page of DNS messages; see pagination."},
             "pagination": pagination(),
-            "capture": {"type": "object"},
+            "capture": {"type": "object", "properties": {
+                "undecodable_packets": {"type": "integer"},
+                "ip_fragments_skipped": {"type": "integer"},
+                "tcp_gaps": {"type": "integer", "description": "Holes in DNS TCP streams the capture does not fill."},
+                "tcp_incomplete_bytes": {"type": "integer", "description": "Bytes of DNS messages over TCP never completed."},
+                "encapsulations": pcapsule_guest::conventions::schema::encapsulations()}},
             "warnings": {"type": "array", "items": {"type": "string"}},
             "message": {"type": "string"},
             "packets_analyzed": {"type": "integer"},

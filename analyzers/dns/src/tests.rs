@@ -541,6 +541,17 @@ fn dns_inside_every_encapsulation_of_the_fixture() {
         .flat_map(|p| p["questions"].as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap().to_string()))
         .collect();
     assert_eq!(names.len() as u64, transactions, "one name per case: {names:?}");
+    // Each case's encapsulation is counted (a query and an answer each).
+    let met = &r["capture"]["encapsulations"];
+    for case in expected["encapsulations"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()) {
+        let name = match case {
+            "plain" => continue,
+            "qinq" => "vlan",
+            c if c.contains("fragments") => "ip-fragments",
+            c => c,
+        };
+        assert!(met[name].as_u64().unwrap_or(0) >= 2, "{case}: {met}");
+    }
     let ours = frame_counts(&path).unwrap();
     let Some(rows) = tshark_fields(&path, "dns", &["frame.number", "dns.flags.response"]) else { return };
     let theirs_queries: BTreeSet<u64> =

@@ -198,6 +198,7 @@ fn analyze(
         "capture": {
             "undecodable_packets": path_counts.undecodable(),
             "ip_fragments_skipped": path_counts.fragments_lost(),
+            "encapsulations": path_counts.encapsulations_json(),
             "tcp_gaps": tcp.gaps,
             "tcp_streams_evicted": tcp.streams_evicted,
             "tcp_junk_bytes": counts.tcp_junk_bytes,

@@ -159,6 +159,7 @@ pub fn sip() -> Value {
             "pagination": pagination(),
             "capture": {"type": "object", "properties": {
                 "undecodable_packets": {"type": "integer"}, "ip_fragments_skipped": {"type": "integer"},
+                "encapsulations": pcapsule_guest::conventions::schema::encapsulations(),
                 "tcp_gaps": {"type": "integer"}, "tcp_streams_evicted": {"type": "integer"},
                 "tcp_junk_bytes": {"type": "integer"}, "tcp_skipped_body_bytes": {"type": "integer"},
                 "sctp": {"type": "object", "description": "SCTP packets read, and the user messages of their DATA and I-DATA chunks (SIP or not).", "properties": {

@@ -40,6 +40,7 @@ fn common(mut props: Map<String, Value>) -> Map<String, Value> {
             "analyzed_tcp_packets": {"type": "integer", "description": "TCP segments that passed the filter."},
             "undecodable_packets": int(),
             "ip_fragments_skipped": int(),
+            "encapsulations": pcapsule_guest::conventions::schema::encapsulations(),
             "bad_tcp_headers": int(),
             "first_packet_time": {"type": ["string", "null"]},
             "last_packet_time": {"type": ["string", "null"]}

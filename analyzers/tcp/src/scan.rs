@@ -66,6 +66,8 @@ pub struct Counts {
 pub struct Scanned {
     /// Packet counts.
     pub counts: Counts,
+    /// Packets per encapsulation met ([`PathCounts::encapsulations_json`]).
+    pub encapsulations: Value,
     /// How the connection table coped.
     pub tracker: TrackerStats,
     /// The `max_packets` budget, for its report.
@@ -125,6 +127,7 @@ impl<S: Sink> Lane<S> {
 
     fn finish(mut self, cut_short: Option<&CutShort>, path: &PathCounts, path_warnings: &[String]) -> (S, Scanned) {
         self.tracker.finish(&mut self.sink);
+        let encapsulations = path.encapsulations_json();
         let mut counts = self.counts;
         counts.ip_fragments = path.fragments_lost();
         let mut warnings = Vec::new();
@@ -148,7 +151,7 @@ impl<S: Sink> Lane<S> {
                 t.evicted_open, MAX_LIVE_CONNECTIONS
             ));
         }
-        (self.sink, Scanned { counts, tracker: t, budget: self.budget, warnings })
+        (self.sink, Scanned { counts, encapsulations, tracker: t, budget: self.budget, warnings })
     }
 }
 
@@ -190,6 +193,7 @@ impl Scanned {
                 "analyzed_tcp_packets": c.matched_packets,
                 "undecodable_packets": c.undecodable,
                 "ip_fragments_skipped": c.ip_fragments,
+                "encapsulations": self.encapsulations,
                 "bad_tcp_headers": c.bad_tcp_headers,
                 "first_packet_time": c.first_time.map(|t| t.to_rfc3339()),
                 "last_packet_time": c.last_time.map(|t| t.to_rfc3339()),

@@ -432,6 +432,16 @@ impl PathCounts {
     pub fn encapsulated(&self, e: Encapsulation) -> u64 {
         self.by_encapsulation[e as usize]
     }
+
+    /// Packets per encapsulation met, by name (those met only), for a
+    /// result's capture facts; see [`crate::conventions::schema::encapsulations`].
+    pub fn encapsulations_json(&self) -> serde_json::Value {
+        let met = Encapsulation::ALL
+            .iter()
+            .filter(|e| self.encapsulated(**e) > 0)
+            .map(|e| (e.name().to_string(), serde_json::Value::from(self.encapsulated(*e))));
+        serde_json::Value::Object(met.collect())
+    }
 }
 
 /// The stateful packet path one analyzer run uses: [`decode`] plus IP
