@@ -254,7 +254,7 @@ pub fn flow() -> Value {
             "analysis": object(json!({
                 "asymmetry_ratio": {"type": "number", "description": "Client-to-server packets / server-to-client packets."},
                 "primary_rst_source": {"type": "string", "enum": ["client", "server", "balanced"]},
-                "data_flow_direction": {"type": "string", "enum": ["client_heavy", "server_heavy", "balanced"]},
+                "data_flow_direction": {"type": "string", "enum": ["client_heavy", "server_heavy", "balanced", "none"], "description": "Which side sent more payload bytes (more than 1.2 times the other's), balanced, or none when neither sent data."},
                 "interpretation": string(),
                 "byte_asymmetry_ratio": num()
             })),

@@ -357,6 +357,32 @@ fn filters_and_bad_parameters() {
     assert_eq!(v6["message"], "No TCP packets to or from this server");
 }
 
+/// The direction of the data goes by payload bytes, not packets: a
+/// download is few large server segments against many client ACKs.
+#[test]
+fn data_flow_direction_is_by_payload_bytes() {
+    let mut cap = Cap::new();
+    cap.handshake(C, S).tcp(C, S, 101, 501, "PA", 100);
+    let mut client_seq = 201;
+    for i in 0..3u32 {
+        cap.tcp(S, C, 501 + i * 1400, client_seq, "A", 1400);
+        for _ in 0..3 {
+            cap.tcp(C, S, client_seq, 501 + (i + 1) * 1400, "PA", 1);
+            client_seq += 1;
+        }
+    }
+    let flow = run("analyze_traffic_flow", json!({"server_ip": "10.0.0.2"}), &cap.build());
+    let (to, from) = (&flow["client_to_server"], &flow["server_to_client"]);
+    assert!(to["packet_count"].as_u64() > from["packet_count"].as_u64(), "{flow}");
+    assert_eq!(flow["analysis"]["data_flow_direction"], "server_heavy", "{}", flow["analysis"]);
+    // Handshakes only: no data either way.
+    let flow = run("analyze_traffic_flow", json!({"server_ip": "10.0.0.2"}), &Cap::new().handshake(C, S).build());
+    assert_eq!(flow["analysis"]["data_flow_direction"], "none");
+    assert_eq!(crate::tool_flow::data_flow_direction(0, 10), "server_heavy", "the client sent nothing");
+    assert_eq!(crate::tool_flow::data_flow_direction(10, 0), "client_heavy");
+    assert_eq!(crate::tool_flow::data_flow_direction(10, 11), "balanced");
+}
+
 #[test]
 fn rst_direction_by_role_or_by_server_ip() {
     let cap = Cap::new()

@@ -134,13 +134,7 @@ impl Flow {
         } else {
             ("balanced", "Balanced RST distribution.".to_string())
         };
-        let direction = if asymmetry > 1.2 {
-            "client_heavy"
-        } else if asymmetry < 0.8 {
-            "server_heavy"
-        } else {
-            "balanced"
-        };
+        let direction = data_flow_direction(to.payload_bytes, from.payload_bytes);
         let server_ip = self.filter.server_ip.map(|ip| ip.to_string()).unwrap_or_default();
         let port = self.filter.server_port.map_or("any".to_string(), |p| p.to_string());
         let server =
@@ -178,5 +172,22 @@ impl Flow {
         }
         scanned.finish(&mut r);
         Ok(Value::Object(r))
+    }
+}
+
+/// Which side sent more data, by payload bytes (a packet count says little:
+/// a download is a few large server segments against many small ACKs):
+/// more than 1.2 times the other side's is heavy, a side that sent nothing
+/// against one that did is the other's; no data either way is "none".
+pub(crate) fn data_flow_direction(to_server: u64, from_server: u64) -> &'static str {
+    let (to, from) = (to_server as f64, from_server as f64);
+    if to_server == 0 && from_server == 0 {
+        "none"
+    } else if to > 1.2 * from {
+        "client_heavy"
+    } else if from > 1.2 * to {
+        "server_heavy"
+    } else {
+        "balanced"
     }
 }
