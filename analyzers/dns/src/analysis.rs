@@ -58,8 +58,11 @@ impl Question {
 }
 
 struct Pending {
+    /// The latest attempt: a response answers the query sent last.
     packet_number: u64,
     sent: Timestamp,
+    /// Times the query was sent (retransmissions repeat its key).
+    attempts: u64,
     server: IpAddr,
     /// Kept for the unanswered examples.
     name: String,
@@ -76,7 +79,10 @@ struct Transactions {
     answered: HashSet<u64>,
     order: VecDeque<(Timestamp, TransactionKey)>,
     matched: u64,
+    /// Queries sent that no response answered, retransmissions included.
     unanswered: u64,
+    /// Queries repeating one still unanswered (same client, port, server, id and question).
+    retransmitted: u64,
     unanswered_examples: Vec<Value>,
     duplicates: u64,
     duplicate_examples: Vec<Value>,
@@ -110,6 +116,7 @@ impl Default for Transactions {
             order: VecDeque::new(),
             matched: 0,
             unanswered: 0,
+            retransmitted: 0,
             unanswered_examples: Vec::new(),
             duplicates: 0,
             duplicate_examples: Vec::new(),
@@ -131,19 +138,24 @@ impl Transactions {
             if now.seconds_since(*sent) < ANSWER_WINDOW_SECS {
                 break;
             }
-            let (_, key) = self.order.pop_front().expect("peeked");
+            let (sent, key) = self.order.pop_front().expect("peeked");
+            // A retransmission moved the query's time on: this entry is stale.
+            if self.pending.get(&key).is_some_and(|p| p.sent > sent) {
+                continue;
+            }
             self.retire(key);
         }
     }
 
     fn retire(&mut self, key: TransactionKey) {
         if let Some(p) = self.pending.remove(&key) {
-            self.unanswered += 1;
+            self.unanswered += p.attempts;
             if self.unanswered_examples.len() < EXAMPLES {
                 self.unanswered_examples.push(json!({
                     "packet_number": p.packet_number, "name": p.name,
                     "type": type_name(RecordType::from(p.qtype)),
                     "client": key.client.to_string(), "server": p.server.to_string(), "dns_id": key.id,
+                    "attempts": p.attempts,
                 }));
             }
         } else {
@@ -155,17 +167,33 @@ impl Transactions {
         self.expire(sent);
         if self.order.len() >= MAX_TRACKED {
             // Oldest first: they are the likeliest to stay unanswered anyway.
-            if let Some((_, oldest)) = self.order.pop_front() {
-                if self.pending.remove(&oldest).is_some() {
-                    self.dropped_for_capacity += 1;
-                } else {
-                    self.answered.remove(&answered_hash(&oldest));
+            if let Some((queued, oldest)) = self.order.pop_front() {
+                match self.pending.get(&oldest) {
+                    // The stale place of a retransmitted query: it is queued again later.
+                    Some(p) if p.sent > queued => {}
+                    Some(_) => {
+                        self.pending.remove(&oldest);
+                        self.dropped_for_capacity += 1;
+                    }
+                    None => {
+                        self.answered.remove(&answered_hash(&oldest));
+                    }
                 }
             }
         }
+        if let Some(p) = self.pending.get_mut(&key) {
+            // A retransmission: the transaction stays one, its clock restarts.
+            p.attempts += 1;
+            p.packet_number = found.packet_number;
+            p.sent = sent;
+            self.retransmitted += 1;
+            self.order.push_back((sent, key));
+            return;
+        }
         self.answered.remove(&answered_hash(&key));
         let Question { name, qtype } = question;
-        self.pending.insert(key, Pending { packet_number: found.packet_number, sent, server: found.dst, name, qtype });
+        let pending = Pending { packet_number: found.packet_number, sent, server: found.dst, attempts: 1, name, qtype };
+        self.pending.insert(key, pending);
         self.order.push_back((sent, key));
     }
 
@@ -243,6 +271,7 @@ impl Transactions {
         json!({
             "matched": self.matched,
             "unanswered_queries": self.unanswered,
+            "retransmitted_queries": self.retransmitted,
             "duplicate_responses": self.duplicates,
             "unsolicited_responses": self.unsolicited,
             "response_time_ms": if self.matched > 0 {

@@ -68,7 +68,8 @@ pub fn dns() -> Value {
         "description": "Queries matched to responses by (client, client port, server, id, question).",
         "properties": {
             "matched": {"type": "integer"},
-            "unanswered_queries": {"type": "integer"},
+            "unanswered_queries": {"type": "integer", "description": "Queries sent that no response answered, retransmissions included."},
+            "retransmitted_queries": {"type": "integer", "description": "Queries repeating one not answered yet (same client, port, server, id and question); a response answers the latest."},
             "duplicate_responses": {"type": "integer"},
             "unsolicited_responses": {"type": "integer"},
             "response_time_ms": {"type": ["object", "null"], "properties": {"min": {"type": "number"}, "avg": {"type": "number"}, "max": {"type": "number"}}},

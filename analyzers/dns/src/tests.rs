@@ -518,6 +518,36 @@ fn typed_record_fields_are_in_the_schema() {
     assert_keys_in_schema("result", &result, &result_schema::dns());
 }
 
+/// A resolver that never answers: every attempt is an unanswered query,
+/// and the retries are counted as such; a query answered after a retry is
+/// matched once, its response time measured from the attempt it answers.
+#[test]
+fn retransmitted_queries_are_each_counted() {
+    let lost_a = query(0x0a0a, "a.unreachable.example", RecordType::A).to_vec().unwrap();
+    let lost_b = query(0x0b0b, "b.unreachable.example", RecordType::A).to_vec().unwrap();
+    let retried = query(0x0c0c, "retried.example", RecordType::A);
+    let mut capture = PcapBuilder::ethernet();
+    for attempt in 0..4u32 {
+        capture = capture.packet(100 + attempt, 0, &udp(CLIENT, RESOLVER, 41000, 53, &lost_a));
+    }
+    for attempt in 0..3u32 {
+        capture = capture.packet(100 + attempt, 500_000, &udp(CLIENT, RESOLVER, 41001, 53, &lost_b));
+    }
+    let retried_bytes = retried.to_vec().unwrap();
+    let answer = response(&retried, ResponseCode::NoError, &["192.0.2.1"]).to_vec().unwrap();
+    let capture = capture
+        .packet(110, 0, &udp(CLIENT, RESOLVER, 41002, 53, &retried_bytes))
+        .packet(111, 0, &udp(CLIENT, RESOLVER, 41002, 53, &retried_bytes))
+        .packet(111, 30_000, &udp(RESOLVER, CLIENT, 53, 41002, &answer))
+        .build();
+    let t = &run(&capture, json!({}))["transactions"];
+    assert_eq!(t["unanswered_queries"], 7, "{t}");
+    assert_eq!(t["retransmitted_queries"], 6, "{t}");
+    assert_eq!(t["matched"], 1);
+    assert_eq!(t["response_time_ms"]["max"], 30.0, "from the attempt answered");
+    assert_eq!(t["unanswered_examples"][0]["attempts"], 4);
+}
+
 /// The generated fixture with one DNS transaction in each encapsulation the
 /// packet path decodes (fixtures/src/encapsulated.rs): every one is seen and
 /// answered, and tshark sees the same query and answer frames.
