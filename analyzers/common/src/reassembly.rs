@@ -888,6 +888,58 @@ mod tests {
         assert_eq!(seen.borrow().iter().filter(|(_, t)| t == "<Evicted>").count(), 84);
     }
 
+    /// Hostile input: random flags, sequence and acknowledgment numbers,
+    /// lengths and directions never panic, and the bounds hold throughout.
+    #[test]
+    fn random_segments_keep_the_bounds() {
+        let limits = Limits { max_streams: 32, max_out_of_order_bytes: 4096, max_total_bytes: 64 * 1024 };
+        let mut r = Reassembler::new(limits);
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let payload = vec![b'p'; 2000];
+        let mut delivered = 0u64;
+        let on = &mut |_, state: &mut Log, delivery: Delivery<'_>| {
+            if let Delivery::Data { bytes, .. } = delivery {
+                delivered += bytes.len() as u64;
+                state.held = bytes.len() % 3000;
+            }
+        };
+        for _ in 0..50_000 {
+            let bits = next();
+            let direction = Direction { src_port: (bits % 48) as u16, ..CLIENT };
+            let direction = if bits & (1 << 8) != 0 { direction.reverse() } else { direction };
+            let len = (next() % 1500) as usize;
+            let segment = Segment {
+                seq: if bits & (1 << 9) != 0 { next() as u32 } else { (next() % 20_000) as u32 },
+                ack: (bits & (1 << 10) != 0).then(|| (next() % 20_000) as u32),
+                syn: bits & (1 << 11) != 0 && bits & (1 << 12) != 0,
+                fin: bits & (1 << 13) != 0 && bits & (1 << 14) != 0,
+                rst: bits & (0x1f << 15) == 0,
+                payload: &payload[..len],
+                wire_len: if bits & (1 << 20) != 0 { len + (next() % 100) as usize } else { len },
+                frame: Frame::default(),
+            };
+            r.segment(direction, &segment, always, on);
+            assert!(r.streams.len() <= limits.max_streams);
+            assert!(r.order.len() <= 2 * limits.max_streams);
+            assert!(r.total <= limits.max_total_bytes + 3000, "{}", r.total);
+            for stream in r.streams.values() {
+                assert!(stream.held_bytes <= limits.max_out_of_order_bytes);
+            }
+            let holes = r.streams.values().filter(|s| !s.held.is_empty()).count();
+            assert_eq!(r.streams_with_holes, holes);
+            let cost: usize = r.streams.values().map(|s| s.cost()).sum();
+            assert_eq!(r.total, cost, "the running total is the streams' cost");
+        }
+        r.finish(on);
+        assert!(delivered > 0 && r.streams.is_empty() && r.streams_with_holes == 0);
+    }
+
     /// Any order of a stream's segments, with duplicates and overlapping
     /// retransmissions, delivers the stream's bytes exactly once.
     #[test]
