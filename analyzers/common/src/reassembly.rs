@@ -195,9 +195,9 @@ const HELD_SEGMENT_OVERHEAD: usize = 64;
 
 struct Stream<S> {
     state: S,
-    /// Sequence number of the next byte to deliver.
-    next_seq: u32,
-    /// Stream offset of `next_seq`: bytes delivered plus gaps.
+    /// Sequence number of the stream's first byte (offset 0).
+    base_seq: u32,
+    /// Stream offset of the next byte to deliver: bytes delivered plus gaps.
     offset: u64,
     /// Segments ahead of a hole, by stream offset.
     held: BTreeMap<u64, (Vec<u8>, Frame)>,
@@ -207,22 +207,31 @@ struct Stream<S> {
     /// Sequence number after the SYN that began the stream, if one did.
     syn_next: Option<u32>,
     /// False for a stream followed before its first segment, which sets
-    /// `next_seq`.
+    /// `base_seq`.
     started: bool,
     /// Order of last activity, for a deterministic end-of-capture order.
     last_active: u64,
 }
 
-impl<S: StreamState> Stream<S> {
+/// What one stream counts for in the reassembler's running totals.
+#[derive(Debug, Clone, Copy, Default)]
+struct Footprint {
     /// Bytes counted against the total bound.
-    fn cost(&self) -> usize {
-        self.held_bytes + self.state.held()
+    cost: usize,
+    /// Segments held ahead of a hole.
+    has_holes: bool,
+}
+
+impl<S: StreamState> Stream<S> {
+    fn footprint(&self) -> Footprint {
+        Footprint { cost: self.held_bytes + self.state.held(), has_holes: !self.held.is_empty() }
     }
 
     /// Stream offset of a sequence number, relative to the next expected
     /// byte (sequence numbers wrap; a peer is never 2 GiB apart).
     fn offset_of(&self, seq: u32) -> i128 {
-        i128::from(self.offset) + i128::from(seq.wrapping_sub(self.next_seq) as i32)
+        let next_seq = self.base_seq.wrapping_add(self.offset as u32);
+        i128::from(self.offset) + i128::from(seq.wrapping_sub(next_seq) as i32)
     }
 }
 
@@ -261,6 +270,14 @@ impl<S: StreamState> Reassembler<S> {
         &self.counts
     }
 
+    /// Moves the running totals from a stream's footprint before a change
+    /// to its footprint after it (the default footprint: no stream).
+    fn settle(&mut self, before: Footprint, after: Footprint) {
+        self.total = (self.total + after.cost).saturating_sub(before.cost);
+        self.streams_with_holes =
+            self.streams_with_holes + usize::from(after.has_holes) - usize::from(before.has_holes);
+    }
+
     /// Whether this direction is followed.
     pub fn contains(&self, direction: &Direction) -> bool {
         self.streams.contains_key(direction)
@@ -283,10 +300,7 @@ impl<S: StreamState> Reassembler<S> {
     /// Stops following a direction, without a [`Delivery::End`].
     pub fn forget(&mut self, direction: &Direction) -> Option<S> {
         let stream = self.streams.remove(direction)?;
-        self.total -= stream.cost().min(self.total);
-        if !stream.held.is_empty() {
-            self.streams_with_holes -= 1;
-        }
+        self.settle(stream.footprint(), Footprint::default());
         Some(stream.state)
     }
 
@@ -323,29 +337,21 @@ impl<S: StreamState> Reassembler<S> {
             self.open(direction, state, on);
         }
         let Some(stream) = self.streams.get_mut(&direction) else { return };
-        let before = stream.cost();
-        let had_holes = !stream.held.is_empty();
+        let before = stream.footprint();
         stream.last_active = self.activity;
         if !stream.started || (segment.syn && stream.offset == 0 && stream.held.is_empty()) {
             stream.started = true;
-            stream.next_seq = start;
+            stream.base_seq = start;
         }
         if segment.syn {
             stream.syn_next = Some(start);
         }
         let at = stream.offset_of(start);
-        let reset = segment.rst;
         Self::add(stream, &mut self.counts, &self.limits, direction, at, segment, on);
         let closed = stream.fin_at.is_some_and(|fin| stream.offset >= fin);
-        let has_holes = !stream.held.is_empty();
-        let after = stream.cost();
-        self.total = (self.total + after).saturating_sub(before);
-        match (had_holes, has_holes) {
-            (false, true) => self.streams_with_holes += 1,
-            (true, false) => self.streams_with_holes -= 1,
-            _ => {}
-        }
-        if reset {
+        let after = stream.footprint();
+        self.settle(before, after);
+        if segment.rst {
             self.end(direction, End::Reset, Some(segment.frame), on);
             // A RST ends the connection, so the other direction too.
             self.end(direction.reverse(), End::Reset, Some(segment.frame), on);
@@ -408,7 +414,6 @@ impl<S: StreamState> Reassembler<S> {
             && !fresh.is_empty()
         {
             stream.offset += fresh.len() as u64;
-            stream.next_seq = stream.next_seq.wrapping_add(fresh.len() as u32);
             on(direction, &mut stream.state, Delivery::Data { bytes: fresh, frame: segment.frame });
         }
         if segment.wire_len > segment.payload.len() {
@@ -444,7 +449,6 @@ impl<S: StreamState> Reassembler<S> {
             counts.retransmitted_bytes += skip as u64;
             let fresh = &bytes[skip..];
             stream.offset += fresh.len() as u64;
-            stream.next_seq = stream.next_seq.wrapping_add(fresh.len() as u32);
             let frame = match filler {
                 Some(filler) if filler.number > held_frame.number => filler,
                 _ => held_frame,
@@ -467,7 +471,6 @@ impl<S: StreamState> Reassembler<S> {
         counts.gaps += 1;
         counts.gap_bytes += missing;
         stream.offset += missing;
-        stream.next_seq = stream.next_seq.wrapping_add(missing as u32);
         on(direction, &mut stream.state, Delivery::Gap(missing));
     }
 
@@ -513,14 +516,11 @@ impl<S: StreamState> Reassembler<S> {
         if acked <= i128::from(stream.offset) {
             return;
         }
-        let before = stream.cost();
+        let before = stream.footprint();
         Self::give_up_holes(stream, &mut self.counts, direction, acked as u64, on);
-        let after = stream.cost();
         let closed = stream.fin_at.is_some_and(|fin| stream.offset >= fin);
-        if stream.held.is_empty() {
-            self.streams_with_holes -= 1;
-        }
-        self.total = (self.total + after).saturating_sub(before);
+        let after = stream.footprint();
+        self.settle(before, after);
         if closed {
             self.end(direction, End::Closed, Some(frame), on);
         }
@@ -538,7 +538,7 @@ impl<S: StreamState> Reassembler<S> {
         self.counts.streams += 1;
         let stream = Stream {
             state,
-            next_seq: 0,
+            base_seq: 0,
             offset: 0,
             held: BTreeMap::new(),
             held_bytes: 0,
@@ -547,7 +547,7 @@ impl<S: StreamState> Reassembler<S> {
             started: false,
             last_active: self.activity,
         };
-        self.total += stream.cost();
+        self.settle(Footprint::default(), stream.footprint());
         self.streams.insert(direction, stream);
         self.order.push_back(direction);
     }
@@ -562,12 +562,9 @@ impl<S: StreamState> Reassembler<S> {
         on: &mut impl FnMut(Direction, &mut S, Delivery<'_>),
     ) {
         let Some(mut stream) = self.streams.remove(&direction) else { return };
-        self.total -= stream.cost().min(self.total);
-        if !stream.held.is_empty() {
-            self.streams_with_holes -= 1;
-            if why != End::Evicted {
-                Self::give_up_holes(&mut stream, &mut self.counts, direction, u64::MAX, on);
-            }
+        self.settle(stream.footprint(), Footprint::default());
+        if why != End::Evicted {
+            Self::give_up_holes(&mut stream, &mut self.counts, direction, u64::MAX, on);
         }
         on(direction, &mut stream.state, Delivery::End(why, frame));
     }
@@ -597,12 +594,11 @@ impl<S: StreamState> Reassembler<S> {
         if let Some(stream) = self.streams.get_mut(&current)
             && !stream.held.is_empty()
         {
-            let before = stream.cost();
+            let before = stream.footprint();
             self.counts.gaps_forced_by_limits += 1;
             Self::give_up_holes(stream, &mut self.counts, current, u64::MAX, on);
-            let after = stream.cost();
-            self.streams_with_holes -= 1;
-            self.total = (self.total + after).saturating_sub(before);
+            let after = stream.footprint();
+            self.settle(before, after);
         }
         while self.total > self.limits.max_total_bytes && self.streams.len() > 1 {
             let evicted = self.counts.streams_evicted;
@@ -933,7 +929,7 @@ mod tests {
             }
             let holes = r.streams.values().filter(|s| !s.held.is_empty()).count();
             assert_eq!(r.streams_with_holes, holes);
-            let cost: usize = r.streams.values().map(|s| s.cost()).sum();
+            let cost: usize = r.streams.values().map(|s| s.footprint().cost).sum();
             assert_eq!(r.total, cost, "the running total is the streams' cost");
         }
         r.finish(on);
