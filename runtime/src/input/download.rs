@@ -3,7 +3,7 @@
 //! is killed mid-download), with a size cap enforced
 //! while streaming, connect and total timeouts, a bounded number of
 //! redirects, and (unless allowed) no connections to loopback, private,
-//! link-local, multicast or unspecified addresses. The address check runs on
+//! link-local, multicast or any other special-purpose address. The address check runs on
 //! what DNS returned, in the resolver reqwest connects with, so a name that
 //! resolves to a private address is refused however it is spelled.
 
@@ -171,48 +171,83 @@ fn literal_host_refusal(url: &reqwest::Url, allow_private: bool) -> Option<Strin
 
 fn refusal(ip: IpAddr) -> String {
     format!(
-        "refusing to connect to {ip}: loopback, private, link-local, multicast and unspecified addresses are \
-         blocked (start pcapsule with --allow-private-urls for trusted internal hosts)"
+        "refusing to connect to {ip}: loopback, private, link-local, multicast, documentation and other \
+         special-purpose addresses (the IANA registries) are blocked (start pcapsule with --allow-private-urls \
+         for trusted internal hosts)"
     )
 }
 
-/// Addresses a download must not reach unless explicitly allowed.
+/// Addresses a download must not reach unless explicitly allowed: every
+/// block of the IANA IPv4 and IPv6 Special-Purpose Address Registries
+/// (RFC 6890 and its updates), multicast, and the reserved ranges, whether
+/// globally reachable or not; a capture lives on an ordinary unicast host.
+/// Forms that embed an IPv4 address (mapped, compatible, NAT64, 6to4) are
+/// judged by the address inside.
 pub(crate) fn is_forbidden(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || o[0] == 0
-                // Carrier-grade NAT 100.64.0.0/10 and benchmarking 198.18.0.0/15.
-                || (o[0] == 100 && (o[1] & 0xc0) == 64)
-                || (o[0] == 198 && (o[1] & 0xfe) == 18)
-                || o[0] >= 240
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_forbidden(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
-                // NAT64 and IPv4-compatible forms embed an IPv4 address.
-                || (s[0..6] == [0x64, 0xff9b, 0, 0, 0, 0] && is_forbidden(IpAddr::V4(embedded_v4(&s))))
-                || (s[0..6] == [0, 0, 0, 0, 0, 0] && is_forbidden(IpAddr::V4(embedded_v4(&s))))
-        }
+        IpAddr::V4(v4) => ipv4_is_forbidden(u32::from(v4)),
+        IpAddr::V6(v6) => ipv6_is_forbidden(u128::from(v6)),
     }
 }
 
-fn embedded_v4(s: &[u16; 8]) -> std::net::Ipv4Addr {
-    std::net::Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8)
+/// IPv4 special-purpose blocks, as (network, prefix length).
+const IPV4_SPECIAL: &[(u32, u32)] = &[
+    (0x0000_0000, 8),  // 0.0.0.0/8 "this network"
+    (0x0a00_0000, 8),  // 10.0.0.0/8 private
+    (0x6440_0000, 10), // 100.64.0.0/10 shared address space (carrier-grade NAT)
+    (0x7f00_0000, 8),  // 127.0.0.0/8 loopback
+    (0xa9fe_0000, 16), // 169.254.0.0/16 link-local
+    (0xac10_0000, 12), // 172.16.0.0/12 private
+    (0xc000_0000, 24), // 192.0.0.0/24 IETF protocol assignments (DS-Lite, NAT64 discovery, PCP, TURN, ...)
+    (0xc000_0200, 24), // 192.0.2.0/24 documentation (TEST-NET-1)
+    (0xc01f_c400, 24), // 192.31.196.0/24 AS112-v4
+    (0xc034_c100, 24), // 192.52.193.0/24 AMT
+    (0xc058_6300, 24), // 192.88.99.0/24 deprecated 6to4 relay anycast
+    (0xc0a8_0000, 16), // 192.168.0.0/16 private
+    (0xc0af_3000, 24), // 192.175.48.0/24 direct delegation AS112
+    (0xc612_0000, 15), // 198.18.0.0/15 benchmarking
+    (0xc633_6400, 24), // 198.51.100.0/24 documentation (TEST-NET-2)
+    (0xcb00_7100, 24), // 203.0.113.0/24 documentation (TEST-NET-3)
+    (0xe000_0000, 4),  // 224.0.0.0/4 multicast
+    (0xf000_0000, 4),  // 240.0.0.0/4 reserved, and 255.255.255.255 broadcast
+];
+
+/// IPv6 special-purpose blocks, as (network, prefix length); the forms that
+/// embed an IPv4 address are handled apart.
+const IPV6_SPECIAL: &[(u128, u32)] = &[
+    (0, 128),                               // ::/128 unspecified
+    (1, 128),                               // ::1/128 loopback
+    (0x0064_ff9b_0001_u128 << 80, 48),      // 64:ff9b:1::/48 local-use NAT64
+    (0x0100_u128 << 112, 64),               // 100::/64 discard-only
+    (0x0100_0000_0000_0001_u128 << 64, 64), // 100:0:0:1::/64 dummy prefix
+    (0x2001_u128 << 112, 23),               // 2001::/23 IETF protocol assignments (Teredo, ORCHID, ...)
+    (0x2001_0db8_u128 << 96, 32),           // 2001:db8::/32 documentation
+    (0x2620_004f_8000_u128 << 80, 48),      // 2620:4f:8000::/48 direct delegation AS112
+    (0x3fff_u128 << 112, 20),               // 3fff::/20 documentation
+    (0x5f00_u128 << 112, 16),               // 5f00::/16 SRv6 SIDs
+    (0xfc00_u128 << 112, 7),                // fc00::/7 unique local
+    (0xfe80_u128 << 112, 10),               // fe80::/10 link-local
+    (0xfec0_u128 << 112, 10),               // fec0::/10 site-local (deprecated)
+    (0xff00_u128 << 112, 8),                // ff00::/8 multicast
+];
+
+fn ipv4_is_forbidden(address: u32) -> bool {
+    IPV4_SPECIAL.iter().any(|&(network, length)| address >> (32 - length) == network >> (32 - length))
+}
+
+fn ipv6_is_forbidden(address: u128) -> bool {
+    let low32 = address as u32;
+    let embeds_ipv4 = address >> 32 == 0xffff // ::ffff:0:0/96 IPv4-mapped
+        || address >> 32 == 0 // ::/96 IPv4-compatible (deprecated)
+        || address >> 32 == 0x0064_ff9b_0000_0000_0000_0000; // 64:ff9b::/96 NAT64
+    if embeds_ipv4 && address > 1 {
+        return ipv4_is_forbidden(low32);
+    }
+    // 2002::/16 6to4: the IPv4 address follows the prefix.
+    if address >> 112 == 0x2002 {
+        return ipv4_is_forbidden((address >> 80) as u32);
+    }
+    IPV6_SPECIAL.iter().any(|&(network, length)| address >> (128 - length) == network >> (128 - length))
 }
 
 /// Resolves with the system resolver, then drops forbidden addresses; if none
@@ -247,29 +282,113 @@ mod tests {
 
     #[test]
     fn forbidden_ranges() {
+        // One address inside every special-purpose block (its first, a middle
+        // and its last address where the block is wider than one address).
         for bad in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
             "0.0.0.0",
-            "224.0.0.1",
-            "255.255.255.255",
+            "0.255.255.255",
+            "10.1.2.3",
             "100.64.0.1",
-            "::1",
+            "100.127.255.255",
+            "127.0.0.1",
+            "127.255.255.254",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.0",
+            "192.0.0.9",
+            "192.0.0.170",
+            "192.0.0.255",
+            "192.0.2.1",
+            "192.31.196.1",
+            "192.52.193.1",
+            "192.88.99.1",
+            "192.168.1.1",
+            "192.175.48.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.200",
+            "224.0.0.1",
+            "239.255.255.250",
+            "240.0.0.1",
+            "255.255.255.255",
             "::",
-            "fe80::1",
-            "fc00::1",
-            "ff02::1",
+            "::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
-            "64:ff9b::a00:1",
+            "::ffff:192.0.2.1",
             "::127.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b::c000:201",
+            "64:ff9b:1::8.8.8.8",
+            "64:ff9b:1:ffff::1",
+            "100::1",
+            "100::ffff:ffff:ffff:ffff",
+            "100:0:0:1::1",
+            "2001::1",
+            "2001:0:4136:e378::1",
+            "2001:1::1",
+            "2001:2::1",
+            "2001:3::1",
+            "2001:4:112::1",
+            "2001:10::1",
+            "2001:20::1",
+            "2001:1ff:ffff::1",
+            "2001:db8::1",
+            "2001:db8:ffff::1",
+            "2002:a00:1::1",
+            "2002:c0a8:101::1",
+            "2620:4f:8000::1",
+            "3fff::1",
+            "3fff:fff:ffff::1",
+            "5f00::1",
+            "fc00::1",
+            "fdff::1",
+            "fe80::1",
+            "febf::1",
+            "fec0::1",
+            "ff02::1",
+            "ff0e::1",
         ] {
             assert!(is_forbidden(bad.parse().unwrap()), "{bad} must be refused");
         }
-        for good in ["1.1.1.1", "93.184.216.34", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"] {
+        // Ordinary unicast hosts, including the neighbours of each block.
+        for good in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "93.184.216.34",
+            "11.0.0.1",
+            "100.63.255.255",
+            "100.128.0.1",
+            "126.255.255.255",
+            "128.0.0.1",
+            "169.253.255.255",
+            "172.15.255.255",
+            "172.32.0.1",
+            "192.0.1.1",
+            "192.0.3.1",
+            "192.167.255.255",
+            "192.169.0.1",
+            "198.17.255.255",
+            "198.20.0.1",
+            "198.51.99.1",
+            "198.51.101.1",
+            "203.0.112.1",
+            "203.0.114.1",
+            "223.255.255.255",
+            "2606:4700::1111",
+            "2a00:1450:4001::1",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2001:200::1",
+            "2001:db7::1",
+            "2001:db9::1",
+            "2002:808:808::1",
+            "2620:4f:8001::1",
+            "3ffe:ffff::1",
+            "4000::1",
+        ] {
             assert!(!is_forbidden(good.parse().unwrap()), "{good} must be allowed");
         }
     }
