@@ -33,6 +33,8 @@ pub struct ConfigFile {
     /// Directories local captures may be read from.
     #[serde(default)]
     pub allow_dirs: Vec<PathBuf>,
+    /// Open files with more than one hard link in the allowed directories.
+    pub allow_hardlinks: Option<bool>,
     /// Extra analyzer components.
     pub analyzers_dir: Option<PathBuf>,
     /// Analyzers to offer (all when absent).

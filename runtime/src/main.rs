@@ -5,12 +5,14 @@
 //! [`input`] opens captures (confined paths, guarded downloads); [`service`]
 //! runs one tool call end to end, [`one_pass`] several over one read;
 //! [`guide`] says which tool answers what; [`mcp`] serves it all over stdio
-//! or HTTP; this file is the command line.
+//! or HTTP; [`logging`] keeps the server log one line per event; this file
+//! is the command line.
 
 mod config;
 mod error_kind;
 mod guide;
 mod input;
+mod logging;
 mod mcp;
 mod one_pass;
 mod registry;
@@ -139,10 +141,17 @@ enum Transport {
 
 #[derive(Args, Clone, Default)]
 struct CommonArgs {
-    /// Directory local captures may be read from (repeatable; default: the
-    /// current directory). Paths are confined to these, symlinks included.
+    /// Directory local captures may be read from (repeatable). Paths are
+    /// confined to these, symlinks included. A server started without one
+    /// reads no local files (URLs still work); `pcapsule analyze` without one
+    /// may read the folder of the capture it names.
     #[arg(long = "allow-dir", value_name = "DIR")]
     allow_dirs: Vec<PathBuf>,
+    /// Open captures that have more than one hard link. A hard link is a
+    /// second name that may point at a file outside the allowed directories,
+    /// so such files are refused unless every name may be read.
+    #[arg(long)]
+    allow_hardlinks: bool,
     /// Only offer these analyzers (comma-separated), e.g. dns,tcp.
     #[arg(long, value_delimiter = ',')]
     modules: Option<Vec<String>>,
@@ -184,7 +193,7 @@ struct CommonArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -195,17 +204,10 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("pcapsule: {e:#}");
+            eprintln!("pcapsule: {}", logging::escape_controls(format!("{e:#}").as_bytes()));
             ExitCode::from(2)
         }
     }
-}
-
-/// Logs go to stderr (stdout carries MCP over stdio); `RUST_LOG` sets the level.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("pcapsule=info,warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).init();
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
@@ -226,8 +228,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Builds the service from the config file and the command line.
-async fn build_service(common: &CommonArgs) -> Result<Arc<ToolService>> {
+/// Builds the service from the config file and the command line;
+/// `default_dir` is allowed when neither names an allowed directory.
+async fn build_service(common: &CommonArgs, default_dir: Option<PathBuf>) -> Result<Arc<ToolService>> {
     let file = match &common.config {
         Some(path) => ConfigFile::read(path)?,
         None => ConfigFile::default(),
@@ -237,9 +240,12 @@ async fn build_service(common: &CommonArgs) -> Result<Arc<ToolService>> {
         apply_limit_flag(&mut limits, setting)?;
     }
     let mut allow_dirs = if common.allow_dirs.is_empty() { file.allow_dirs.clone() } else { common.allow_dirs.clone() };
+    // Never the current directory by default: MCP clients often start
+    // servers from `/` or a home directory.
     if allow_dirs.is_empty() {
-        allow_dirs.push(std::env::current_dir().context("finding the current directory")?);
+        allow_dirs.extend(default_dir);
     }
+    let allow_hardlinks = common.allow_hardlinks || file.allow_hardlinks.unwrap_or(false);
     let mut download = DownloadPolicy::default();
     if let Some(mb) = common.max_download_mb.or(file.download.max_mb) {
         download.max_bytes = mb.saturating_mul(1024 * 1024);
@@ -277,7 +283,7 @@ async fn build_service(common: &CommonArgs) -> Result<Arc<ToolService>> {
             );
         }
     }
-    let inputs = CaptureInputs::new(&allow_dirs, download)?;
+    let inputs = CaptureInputs::new(&allow_dirs, allow_hardlinks, download)?;
     Ok(Arc::new(ToolService {
         sandbox,
         registry,
@@ -307,7 +313,13 @@ fn apply_limit_flag(limits: &mut LimitSettings, setting: &str) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs, common: CommonArgs) -> Result<ExitCode> {
-    let service = build_service(&common).await?;
+    let service = build_service(&common, None).await?;
+    if service.inputs.allowed_dirs().is_empty() {
+        tracing::warn!(
+            "no allowed directory (--allow-dir DIR, or allow_dirs in the config file): local captures are refused, \
+             only http(s) URLs can be analyzed"
+        );
+    }
     match args.transport {
         Transport::Stdio => mcp::serve_stdio(service).await?,
         Transport::Http => {
@@ -350,7 +362,14 @@ async fn analyze(
     progress_bar: Option<bool>,
     common: CommonArgs,
 ) -> Result<ExitCode> {
-    let service = build_service(&common).await?;
+    // The capture is named on this command line by whoever runs it, so its
+    // own folder may be read when no directory is configured.
+    let is_url = capture.contains("://");
+    let capture_dir = (!is_url)
+        .then(|| std::path::absolute(capture).ok()?.parent().map(PathBuf::from))
+        .flatten()
+        .filter(|dir| dir.is_dir());
+    let service = build_service(&common, capture_dir).await?;
     let params: Map<String, Value> = match params {
         Some(text) => match serde_json::from_str(&text) {
             Ok(Value::Object(map)) => map,
@@ -402,7 +421,7 @@ async fn analyze(
         }
         Err(error) => {
             let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&error.to_json())?);
-            eprintln!("pcapsule: {error}");
+            eprintln!("pcapsule: {}", logging::escape_controls(error.to_string().as_bytes()));
             Ok(ExitCode::FAILURE)
         }
     }
@@ -474,7 +493,7 @@ impl ListFormat {
 }
 
 async fn list(format: ListFormat, common: CommonArgs) -> Result<ExitCode> {
-    let service = build_service(&common).await?;
+    let service = build_service(&common, None).await?;
     let registry = &service.registry;
     let as_json = match format {
         ListFormat::Guide => {
@@ -518,7 +537,12 @@ async fn list(format: ListFormat, common: CommonArgs) -> Result<ExitCode> {
         let _ = writeln!(out, "{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let _ = writeln!(out, "allowed directories: {}", service.inputs.allowed_dirs().join(", "));
+    let allowed = service.inputs.allowed_dirs();
+    if allowed.is_empty() {
+        let _ = writeln!(out, "allowed directories: none (local captures are refused; use --allow-dir DIR)");
+    } else {
+        let _ = writeln!(out, "allowed directories: {}", allowed.join(", "));
+    }
     if let Some(max) = service.max_packets {
         let _ = writeln!(out, "max packets per call: {max}");
     }

@@ -11,22 +11,27 @@ use common::{call, err, fixtures, ok, stdio_client};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A folder with one good capture, an escaping symlink, a FIFO and a subfolder.
-fn sandbox_dir() -> tempfile::TempDir {
+/// A folder with one good capture, an escaping symlink, a hard link to a
+/// file outside, a FIFO and a subfolder; and the folder outside.
+fn sandbox_dir() -> (tempfile::TempDir, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::fs::copy(fixtures().join("dns-udp-ethernet.pcap"), root.join("good.pcap")).unwrap();
+    // Both folders are in the same temporary filesystem, so the link can be made.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures().join("dns-udp-ethernet.pcap"), outside.path().join("secret.pcap")).unwrap();
+    std::fs::hard_link(outside.path().join("secret.pcap"), root.join("hardlink.pcap")).unwrap();
     symlink(fixtures().join("modified.pcap"), root.join("escape.pcap")).unwrap();
     symlink("good.pcap", root.join("inside-link.pcap")).unwrap();
     std::fs::create_dir(root.join("sub")).unwrap();
     let fifo = root.join("fifo.pcap");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    dir
+    (dir, outside)
 }
 
 #[tokio::test]
 async fn local_paths_are_confined() {
-    let dir = sandbox_dir();
+    let (dir, _outside) = sandbox_dir();
     let root = dir.path().to_str().unwrap().to_string();
     let client = stdio_client(&["--allow-dir", &root]).await;
     let path = |p: &str| format!("{root}/{p}");
@@ -50,6 +55,7 @@ async fn local_paths_are_confined() {
         (path("sub/../../x.pcap"), "not_allowed"),
         (fixtures().join("modified.pcap").display().to_string(), "not_allowed"),
         ("/proc/self/environ".to_string(), "not_allowed"),
+        (path("hardlink.pcap"), "not_allowed"),
         (path("fifo.pcap"), "not_a_file"),
         (path("sub"), "not_a_file"),
         (root.clone(), "not_a_file"),
@@ -63,6 +69,64 @@ async fn local_paths_are_confined() {
         assert!(started.elapsed().as_secs() < 10, "{spec} must not block");
     }
     client.cancel().await.unwrap();
+}
+
+/// A hard link is opened only when the operator allows hard links.
+#[tokio::test]
+async fn hard_links_are_opened_only_when_allowed() {
+    let (dir, _outside) = sandbox_dir();
+    let link = dir.path().join("hardlink.pcap").display().to_string();
+    let strict = stdio_client(&["--allow-dir", dir.path().to_str().unwrap()]).await;
+    let refused = err(&call(&strict, "analyze_capinfos", json!({"pcap_file": link})).await);
+    assert_eq!(refused["kind"], "not_allowed");
+    assert!(refused["message"].as_str().unwrap().contains("--allow-hardlinks"), "{refused}");
+    strict.cancel().await.unwrap();
+    let trusting = stdio_client(&["--allow-dir", dir.path().to_str().unwrap(), "--allow-hardlinks"]).await;
+    assert_eq!(ok(&call(&trusting, "analyze_capinfos", json!({"pcap_file": link})).await)["packet_count"], 4);
+    trusting.cancel().await.unwrap();
+}
+
+/// A server started without an allowed directory reads no local file, not
+/// even in the directory it was started from, and says how to allow one.
+#[tokio::test]
+async fn without_an_allowed_directory_no_local_file_is_read() {
+    let client = stdio_client(&[]).await;
+    // The client starts the server in the repository root.
+    for spec in ["fixtures/captures/dns-udp-ethernet.pcap", "/etc/passwd"] {
+        let refused = err(&call(&client, "analyze_capinfos", json!({"pcap_file": spec})).await);
+        assert_eq!(refused["kind"], "not_allowed", "{spec}");
+        assert!(refused["message"].as_str().unwrap().contains("--allow-dir"), "{refused}");
+    }
+    client.cancel().await.unwrap();
+}
+
+/// A `pcap_file` crafted to forge a log line (a newline, then a fake event)
+/// or to drive the operator's terminal stays inside one escaped log line.
+#[tokio::test]
+async fn a_crafted_path_cannot_forge_a_log_line() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::TokioChildProcess;
+    let forged = "2026-12-03T00:00:00.000000Z  INFO pcapsule: FORGED admin logged in";
+    let mut command = tokio::process::Command::new(common::pcapsule());
+    command
+        .args(["serve", "--allow-dir", "fixtures", "--cache-dir"])
+        .arg(common::cache_dir())
+        .current_dir(common::repo());
+    let (transport, stderr) = TokioChildProcess::builder(command).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let client = ().serve(transport).await.unwrap();
+    let spec = format!("fixtures/absent.pcap\n{forged}\r\u{1b}[2J");
+    assert_eq!(err(&call(&client, "analyze_capinfos", json!({"pcap_file": spec})).await)["kind"], "not_found");
+    client.cancel().await.unwrap();
+    let mut log = String::new();
+    stderr.unwrap().read_to_string(&mut log).await.unwrap();
+    assert!(log.contains("FORGED"), "the call was logged: {log}");
+    for line in log.lines() {
+        assert!(!line.starts_with("2026-12-03T00:00:00"), "a forged line: {line}");
+        assert!(!line.contains('\u{1b}') && !line.contains('\r'), "a raw control character: {line:?}");
+    }
+    // tracing-subscriber writes ESC as `\x1b` itself; newlines and carriage
+    // returns are escaped by pcapsule's log writer.
+    assert!(log.contains("\\n2026-12-03T00:00:00") && log.contains("\\r\\x1b[2J"), "escaped in place: {log}");
 }
 
 /// Serves `body` for every request on a loopback port, for `requests` requests.

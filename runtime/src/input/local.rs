@@ -16,6 +16,8 @@ use crate::error_kind::ErrorKind;
 #[derive(Clone)]
 pub(super) struct AllowedRoots {
     roots: Arc<Vec<Root>>,
+    /// Open regular files with more than one name (`--allow-hardlinks`).
+    allow_hardlinks: bool,
 }
 
 struct Root {
@@ -25,7 +27,7 @@ struct Root {
 }
 
 impl AllowedRoots {
-    pub(super) fn new(dirs: &[PathBuf]) -> anyhow::Result<Self> {
+    pub(super) fn new(dirs: &[PathBuf], allow_hardlinks: bool) -> anyhow::Result<Self> {
         let mut roots = Vec::new();
         for dir in dirs {
             let absolute = std::path::absolute(dir)?;
@@ -38,7 +40,7 @@ impl AllowedRoots {
             }
             roots.push(Root { spellings, dir: handle });
         }
-        Ok(AllowedRoots { roots: Arc::new(roots) })
+        Ok(AllowedRoots { roots: Arc::new(roots), allow_hardlinks })
     }
 
     pub(super) fn describe(&self) -> Vec<String> {
@@ -47,12 +49,22 @@ impl AllowedRoots {
 
     /// Opens a regular file under one of the roots; returns it and its size.
     pub(super) fn open(&self, spec: &str) -> Result<(File, u64), InputError> {
+        if self.roots.is_empty() {
+            return Err(InputError::new(
+                ErrorKind::NotAllowed,
+                format!(
+                    "{spec} is a local path, and this server reads no local files: it was started without an \
+                     allowed directory. Start pcapsule with --allow-dir DIR (or allow_dirs in its config file) \
+                     for the folder holding your captures, or give an http(s) URL"
+                ),
+            ));
+        }
         let requested = std::path::absolute(spec)
             .map_err(|e| InputError::new(ErrorKind::BadPath, format!("cannot resolve the path {spec}: {e}")))?;
         for root in self.roots.iter() {
             for spelling in &root.spellings {
                 if let Ok(relative) = requested.strip_prefix(spelling) {
-                    return open_in(&root.dir, relative, spec);
+                    return open_in(&root.dir, relative, spec, self.allow_hardlinks);
                 }
             }
         }
@@ -67,7 +79,7 @@ impl AllowedRoots {
     }
 }
 
-fn open_in(dir: &Dir, relative: &Path, spec: &str) -> Result<(File, u64), InputError> {
+fn open_in(dir: &Dir, relative: &Path, spec: &str, allow_hardlinks: bool) -> Result<(File, u64), InputError> {
     if relative.components().all(|c| matches!(c, Component::CurDir)) {
         return Err(InputError::new(ErrorKind::NotAFile, format!("{spec} is a directory: name a capture file in it")));
     }
@@ -80,7 +92,25 @@ fn open_in(dir: &Dir, relative: &Path, spec: &str) -> Result<(File, u64), InputE
     let file = dir.open_with(relative, &options).map_err(|e| io_error(e, spec))?;
     let metadata = file.metadata().map_err(|e| io_error(e, spec))?;
     check_regular(&metadata.file_type(), spec)?;
-    Ok((file.into_std(), metadata.len()))
+    let file = file.into_std();
+    // A hard link is a second name for a file that may live outside the
+    // allowed directories; cap-std confines names, not inodes. Checked on
+    // the open file, so swapping the name after the check changes nothing.
+    if !allow_hardlinks {
+        use std::os::unix::fs::MetadataExt;
+        let links = file.metadata().map_err(|e| io_error(e, spec))?.nlink();
+        if links > 1 {
+            return Err(InputError::new(
+                ErrorKind::NotAllowed,
+                format!(
+                    "{spec} has {links} hard links, so it may be a file from outside the allowed directories: \
+                     copy the capture instead of linking it, or start pcapsule with --allow-hardlinks if every \
+                     name of it may be read"
+                ),
+            ));
+        }
+    }
+    Ok((file, metadata.len()))
 }
 
 fn check_regular(file_type: &cap_std::fs::FileType, spec: &str) -> Result<(), InputError> {

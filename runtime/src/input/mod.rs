@@ -58,9 +58,13 @@ pub struct CaptureInputs {
 }
 
 impl CaptureInputs {
-    /// `allow_dirs`: the directories local paths must lie in.
-    pub fn new(allow_dirs: &[PathBuf], policy: DownloadPolicy) -> anyhow::Result<Self> {
-        Ok(CaptureInputs { roots: AllowedRoots::new(allow_dirs)?, downloader: Downloader::new(policy) })
+    /// `allow_dirs`: the directories local paths must lie in (none: local
+    /// paths are refused); `allow_hardlinks`: open files with several names.
+    pub fn new(allow_dirs: &[PathBuf], allow_hardlinks: bool, policy: DownloadPolicy) -> anyhow::Result<Self> {
+        Ok(CaptureInputs {
+            roots: AllowedRoots::new(allow_dirs, allow_hardlinks)?,
+            downloader: Downloader::new(policy),
+        })
     }
 
     /// The allowed directories, for messages and `pcapsule list`.
