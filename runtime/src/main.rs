@@ -127,6 +127,20 @@ struct ServeArgs {
     /// Close an HTTP session after this many seconds without a request.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     session_idle_secs: u64,
+    /// HTTP connections open at once; one more is answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    max_connections: usize,
+    /// HTTP connections open at once from one client address.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    max_connections_per_client: usize,
+    /// Seconds an HTTP connection may take to send a request's head (the
+    /// request line and headers); also how long a kept-alive connection may
+    /// stay idle between requests.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    http_header_timeout_secs: u64,
+    /// Seconds an HTTP request's body may take to arrive once its head has.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    http_body_timeout_secs: u64,
     /// File holding the HTTP bearer token (never pass a token as an argument:
     /// other users can read process arguments).
     #[arg(long, value_name = "FILE")]
@@ -329,6 +343,12 @@ async fn serve(args: ServeArgs, common: CommonArgs) -> Result<ExitCode> {
                 allowed_origins: args.allow_origins.clone(),
                 max_sessions: args.max_sessions.max(1),
                 session_idle: Duration::from_secs(args.session_idle_secs.max(1)),
+                connections: mcp::ConnectionPolicy {
+                    max_connections: args.max_connections.max(1),
+                    max_per_client: args.max_connections_per_client.max(1),
+                    header_timeout: Duration::from_secs(args.http_header_timeout_secs.max(1)),
+                },
+                body_timeout: Duration::from_secs(args.http_body_timeout_secs.max(1)),
             };
             mcp::serve_http(service, &args.host, args.port, policy, args.allow_unauthenticated_http).await?
         }

@@ -4,8 +4,11 @@
 //! `isError` and a JSON body naming the problem; protocol errors are kept for
 //! requests that cannot be routed at all (an unknown tool or prompt).
 
+mod connections;
+
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use axum::extract::{Request, State};
@@ -28,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::guide::{GUIDE_URI, PROMPT_URI_PREFIX};
 use crate::one_pass::{self, ManyRequest};
 use crate::service::{CallObserver, ToolService};
+pub use connections::ConnectionPolicy;
 
 const INSTRUCTIONS: &str = "pcapsule analyzes packet captures (pcap/pcapng) inside a WebAssembly sandbox. \
 Every tool takes `pcap_file`: a path inside the server's allowed directories or an http(s) URL. Start with \
@@ -260,7 +264,11 @@ pub struct HttpPolicy {
     /// MCP sessions open at once; a new one over this gets 503.
     pub max_sessions: usize,
     /// A session with no request for this long is closed.
-    pub session_idle: std::time::Duration,
+    pub session_idle: Duration,
+    /// Connections, and how long one may take to send a request head.
+    pub connections: ConnectionPolicy,
+    /// Time for a request's body to arrive once its head has.
+    pub body_timeout: Duration,
 }
 
 /// The policy as the middleware checks it.
@@ -271,6 +279,7 @@ struct HttpGuard {
     sessions: Arc<LocalSessionManager>,
     max_sessions: usize,
     opening: Arc<OpeningSessions>,
+    body_timeout: Duration,
 }
 
 /// Session-opening requests in flight. rmcp adds a session to its table only
@@ -333,6 +342,7 @@ pub async fn serve_http(
     }
     let shutdown = CancellationToken::new();
     let authenticated = policy.token.is_some();
+    let connections = policy.connections;
     let app = http_app(service, policy, host, shutdown.clone());
     tracing::info!(
         "serving MCP over HTTP at http://{addr}/mcp ({})",
@@ -343,22 +353,25 @@ pub async fn serve_http(
         let _ = tokio::signal::ctrl_c().await;
         signal.cancel();
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled_owned().await })
-        .await
-        .context("serving HTTP")?;
+    connections::serve(listener, app, connections, shutdown).await.context("serving HTTP")?;
     Ok(())
 }
 
-/// The HTTP application: `/mcp` behind the origin and bearer-token checks
-/// and a request-body size limit.
+/// The HTTP application: `/mcp` behind the origin and bearer-token checks,
+/// with request bodies read whole under a size cap and a deadline.
 fn http_app(service: Arc<ToolService>, policy: HttpPolicy, host: &str, shutdown: CancellationToken) -> axum::Router {
     let handler = PcapsuleMcp::new(service);
     let mut config = StreamableHttpServerConfig::default().with_cancellation_token(shutdown.child_token());
     // rmcp checks the Host header against loopback names by default (the
-    // DNS-rebinding defence); a server bound elsewhere must accept its name.
+    // DNS-rebinding defence); a server bound to another loopback address
+    // (127.0.0.2) must accept that address too, and one bound elsewhere
+    // must accept its name.
     if !is_loopback_name(host) {
         config = config.disable_allowed_hosts();
+    } else if host != "localhost" {
+        let mut allowed = config.allowed_hosts.clone();
+        allowed.push(host.trim_start_matches('[').trim_end_matches(']').to_string());
+        config = config.with_allowed_hosts(allowed);
     }
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(policy.session_idle);
@@ -372,11 +385,9 @@ fn http_app(service: Arc<ToolService>, policy: HttpPolicy, host: &str, shutdown:
         sessions,
         max_sessions: policy.max_sessions,
         opening: Arc::default(),
+        body_timeout: policy.body_timeout,
     };
-    axum::Router::new()
-        .nest_service("/mcp", mcp)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
-        .layer(axum::middleware::from_fn_with_state(guard, guard_request))
+    axum::Router::new().nest_service("/mcp", mcp).layer(axum::middleware::from_fn_with_state(guard, guard_request))
 }
 
 fn is_loopback_name(host: &str) -> bool {
@@ -425,6 +436,13 @@ async fn guard_request(State(guard): State<HttpGuard>, request: Request, next: N
                 .into_response();
         }
     }
+    // The whole body is read before anything is reserved for the request,
+    // so a body that trickles in holds no session slot, only its connection,
+    // and that until the deadline.
+    let request = match read_whole_body(request, guard.body_timeout).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal,
+    };
     // A POST without a session id opens a session (it carries `initialize`).
     let opens_session =
         request.method() == axum::http::Method::POST && !request.headers().contains_key("mcp-session-id");
@@ -436,6 +454,38 @@ async fn guard_request(State(guard): State<HttpGuard>, request: Request, next: N
         None
     };
     next.run(request).await
+}
+
+/// `request` with its body read into memory, or the answer when the body is
+/// too large (413, chunked or not) or too slow (408).
+async fn read_whole_body(request: Request, deadline: Duration) -> Result<Request, Response> {
+    let too_large = || {
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("pcapsule: the request body is over {MAX_REQUEST_BODY} bytes; MCP requests are small\n"),
+        )
+            .into_response()
+    };
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_REQUEST_BODY as u64) {
+        return Err(too_large());
+    }
+    let (parts, body) = request.into_parts();
+    let limited = http_body_util::Limited::new(body, MAX_REQUEST_BODY);
+    match tokio::time::timeout(deadline, http_body_util::BodyExt::collect(limited)).await {
+        Ok(Ok(collected)) => Ok(Request::from_parts(parts, axum::body::Body::from(collected.to_bytes()))),
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(error)) => {
+            Err((StatusCode::BAD_REQUEST, format!("pcapsule: reading the request body failed: {error}\n"))
+                .into_response())
+        }
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            [(header::CONNECTION, "close")],
+            format!("pcapsule: the request body did not arrive within {} s\n", deadline.as_secs_f64()),
+        )
+            .into_response()),
+    }
 }
 
 fn sessions_busy(max_sessions: usize) -> Response {
@@ -485,6 +535,7 @@ mod tests {
             sessions: Arc::default(),
             max_sessions: 2,
             opening: Arc::default(),
+            body_timeout: Duration::from_secs(1),
         };
         // Two initializes in flight, neither in rmcp's table yet: the limit
         // is reached all the same (counting the table alone would let a

@@ -141,9 +141,14 @@ pub fn body(result: &CallToolResult) -> Value {
 /// Starts `pcapsule serve --transport http` on a free loopback port; returns
 /// the child and the MCP endpoint URL it announced on stderr.
 pub async fn start_http(extra: &[&str], token: Option<&str>) -> (tokio::process::Child, String) {
+    start_http_on("127.0.0.1", extra, token).await
+}
+
+/// [`start_http`] bound to `host`.
+pub async fn start_http_on(host: &str, extra: &[&str], token: Option<&str>) -> (tokio::process::Child, String) {
     let mut command = tokio::process::Command::new(pcapsule());
     command
-        .args(["serve", "--transport", "http", "--host", "127.0.0.1", "--port", "0", "--allow-dir", "fixtures"])
+        .args(["serve", "--transport", "http", "--host", host, "--port", "0", "--allow-dir", "fixtures"])
         .arg("--cache-dir")
         .arg(cache_dir())
         .args(extra)
