@@ -16,6 +16,7 @@
 //! max_mb = 1024
 //! timeout_secs = 300
 //! allow_private = false
+//! max_concurrent = 4
 //! ```
 
 use std::collections::BTreeMap;
@@ -78,6 +79,8 @@ pub struct DownloadSection {
     pub timeout_secs: Option<u64>,
     /// Allow private and loopback addresses.
     pub allow_private: Option<bool>,
+    /// Downloads running at once.
+    pub max_concurrent: Option<usize>,
 }
 
 impl ConfigFile {

@@ -189,6 +189,10 @@ struct CommonArgs {
     /// Time allowed for a whole download, in seconds.
     #[arg(long, value_name = "SECS")]
     download_timeout_secs: Option<u64>,
+    /// Downloads running at once (default 4); more get a "busy, retry"
+    /// error. A download holds no analysis slot while it runs.
+    #[arg(long, value_name = "N")]
+    max_concurrent_downloads: Option<usize>,
     /// Allow URLs that reach loopback, private or link-local addresses
     /// (for trusted internal hosts only).
     #[arg(long)]
@@ -268,6 +272,9 @@ async fn build_service(common: &CommonArgs, default_dir: Option<PathBuf>) -> Res
         download.total_timeout = Duration::from_secs(secs);
     }
     download.allow_private_addresses = common.allow_private_urls || file.download.allow_private.unwrap_or(false);
+    if let Some(n) = common.max_concurrent_downloads.or(file.download.max_concurrent) {
+        download.max_concurrent = n.max(1);
+    }
 
     let cache = if common.no_cache {
         None

@@ -102,8 +102,7 @@ impl ToolService {
         observer: &CallObserver,
     ) -> Result<Value, ToolError> {
         let (capture, prepared) = self.prepare(name, arguments)?;
-        let _running = self.admit()?;
-        let opened = self.inputs.open(&capture).await?;
+        let (_running, opened) = self.open_then_admit(&capture).await?;
         observer.total.set(opened.size).ok();
         let stdin = CaptureStdin::new(opened.file, opened.size, observer.progress.clone());
         let mut outcomes = self.run_prepared(vec![prepared], &opened.name, opened.size, stdin, &capture).await;
@@ -138,8 +137,7 @@ impl ToolService {
         }
         // One capture read, one permit: the analyzers share the read and
         // mostly wait on each other's pace.
-        let _running = self.admit()?;
-        let opened = self.inputs.open(capture).await?;
+        let (_running, opened) = self.open_then_admit(capture).await?;
         observer.total.set(opened.size).ok();
         let source = CaptureStdin::new(opened.file, opened.size, observer.progress.clone());
         // Tools of a one-pass analyzer share one instance (and its tables);
@@ -236,16 +234,25 @@ impl ToolService {
         Ok((capture, PreparedTool { analyzer, tool: name.to_string(), params_json, limits }))
     }
 
+    /// Opens the capture (downloading a URL under the downloads' own bound),
+    /// then takes a permit to analyze it: a slow download holds no analysis
+    /// slot. When every slot is taken already, `busy` comes before the
+    /// download, not after it.
+    async fn open_then_admit(
+        &self,
+        capture: &str,
+    ) -> Result<(tokio::sync::SemaphorePermit<'_>, crate::input::OpenedCapture), ToolError> {
+        if self.running.available_permits() == 0 {
+            return Err(busy());
+        }
+        let opened = self.inputs.open(capture).await?;
+        Ok((self.admit()?, opened))
+    }
+
     /// A permit to run, or `busy` at once: a client that waits for an answer
     /// it cannot get is worse off than one told to retry.
     fn admit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ToolError> {
-        self.running.try_acquire().map_err(|_| {
-            ToolError::new(
-                ErrorKind::Busy,
-                "pcapsule is already running as many analyses as it allows at once (--max-concurrent-calls): \
-                 retry in a moment",
-            )
-        })
+        self.running.try_acquire().map_err(|_| busy())
     }
 
     /// Runs `tools`, all of one analyzer and more than one only when it is
@@ -285,6 +292,15 @@ impl ToolService {
             })
             .collect()
     }
+}
+
+/// Every analysis slot is taken.
+fn busy() -> ToolError {
+    ToolError::new(
+        ErrorKind::Busy,
+        "pcapsule is already running as many analyses as it allows at once (--max-concurrent-calls): \
+         retry in a moment",
+    )
 }
 
 /// Reads `source` once and writes every chunk to each writer; a writer whose

@@ -182,6 +182,69 @@ async fn urls_are_downloaded_with_checks() {
     capped.cancel().await.unwrap();
 }
 
+/// Serves a 1,000-byte body one byte every 300 ms, to every connection.
+async fn serve_slowly() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n";
+                let _ = socket.write_all(head.as_bytes()).await;
+                for _ in 0..1000 {
+                    if socket.write_all(b"x").await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A download that crawls holds a download slot, not an analysis slot:
+/// with one analysis slot, a local capture is analyzed meanwhile; a second
+/// download over `--max-concurrent-downloads` is told to retry at once.
+#[tokio::test]
+async fn slow_downloads_hold_no_analysis_slot() {
+    let slow = serve_slowly().await;
+    let client = stdio_client(&[
+        "--allow-dir",
+        "fixtures",
+        "--allow-private-urls",
+        "--max-concurrent-calls",
+        "1",
+        "--max-concurrent-downloads",
+        "1",
+        "--download-timeout-secs",
+        "4",
+    ])
+    .await;
+    let peer = client.peer().clone();
+    let url = format!("{slow}/crawling.pcap");
+    let crawling = tokio::spawn(async move {
+        let arguments = json!({"pcap_file": url}).as_object().cloned().unwrap();
+        peer.call_tool(rmcp::model::CallToolRequestParams::new("analyze_capinfos").with_arguments(arguments))
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    assert!(!crawling.is_finished(), "the slow download is still running");
+    let local =
+        call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap"})).await;
+    assert_eq!(ok(&local)["packet_count"], 4, "a local capture is analyzed while a download crawls");
+    let second = call(&client, "analyze_capinfos", json!({"pcap_file": format!("{slow}/second.pcap")})).await;
+    let refused = err(&second);
+    assert_eq!(refused["kind"], "busy");
+    assert!(refused["message"].as_str().unwrap().contains("--max-concurrent-downloads"), "{refused}");
+    let timed_out = crawling.await.unwrap();
+    assert_eq!(err(&timed_out)["kind"], "download_failed", "the crawl ends at the download timeout");
+    client.cancel().await.unwrap();
+}
+
 /// A capture still being written (a live capture): the analysis reads the
 /// file as it was when the call began, ends, and agrees with itself.
 #[tokio::test]

@@ -30,6 +30,10 @@ pub struct DownloadPolicy {
     pub max_redirects: usize,
     /// Allow loopback, private and link-local addresses (trusted networks only).
     pub allow_private_addresses: bool,
+    /// Downloads running at once; one more is told to retry (`busy`).
+    pub max_concurrent: usize,
+    /// Time a server may stay silent during a download.
+    pub read_timeout: Duration,
 }
 
 impl Default for DownloadPolicy {
@@ -40,6 +44,8 @@ impl Default for DownloadPolicy {
             total_timeout: Duration::from_secs(300),
             max_redirects: 5,
             allow_private_addresses: false,
+            max_concurrent: 4,
+            read_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -49,11 +55,15 @@ pub(super) struct Downloader {
     /// startup, and most sessions only read local files.
     client: std::sync::OnceLock<Result<reqwest::Client, String>>,
     policy: DownloadPolicy,
+    /// Downloads run under their own bound, not the analyses' permits: a
+    /// slow server holds a download slot, never an analysis slot.
+    running: tokio::sync::Semaphore,
 }
 
 impl Downloader {
     pub(super) fn new(policy: DownloadPolicy) -> Self {
-        Downloader { client: std::sync::OnceLock::new(), policy }
+        let running = tokio::sync::Semaphore::new(policy.max_concurrent.max(1));
+        Downloader { client: std::sync::OnceLock::new(), policy, running }
     }
 
     fn client(&self) -> Result<&reqwest::Client, InputError> {
@@ -85,6 +95,7 @@ fn build_client(policy: &DownloadPolicy) -> anyhow::Result<reqwest::Client> {
     let client = reqwest::Client::builder()
         .redirect(redirect)
         .connect_timeout(policy.connect_timeout)
+        .read_timeout(policy.read_timeout)
         .timeout(policy.total_timeout)
         // A proxy would connect on our behalf to addresses never checked.
         .no_proxy()
@@ -102,6 +113,16 @@ impl Downloader {
         if let Some(reason) = literal_host_refusal(&parsed, self.policy.allow_private_addresses) {
             return Err(InputError::new(ErrorKind::NotAllowed, format!("{url}: {reason}")));
         }
+        let _downloading = self.running.try_acquire().map_err(|_| {
+            InputError::new(
+                ErrorKind::Busy,
+                format!(
+                    "pcapsule is already downloading {} captures, the most it allows at once \
+                     (--max-concurrent-downloads): retry in a moment",
+                    self.policy.max_concurrent.max(1)
+                ),
+            )
+        })?;
         let failed = |e: reqwest::Error| {
             InputError::new(ErrorKind::DownloadFailed, format!("downloading {url} failed: {}", error_chain(&e)))
         };
