@@ -455,6 +455,10 @@ impl Analysis {
         if found.src_port == 5353 || found.dst_port == 5353 {
             self.mdns_messages += 1;
         }
+        if let Err(too_costly) = crate::compression::check(found.bytes) {
+            self.malformed(&found, &too_costly.describe());
+            return;
+        }
         match Message::from_vec(found.bytes) {
             Ok(message) => self.parsed(&found, &message),
             Err(error) => self.malformed(&found, &error.to_string()),

@@ -4,6 +4,7 @@
 //! observations worth an analyst's look, in one streaming pass.
 
 mod analysis;
+mod compression;
 mod records;
 mod result_schema;
 mod scan;
@@ -158,6 +159,7 @@ fn analyze(
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
+    warnings.extend(reader.warnings());
     warnings.extend(path.warnings());
     warnings.extend(scanner.tcp.warnings("DNS"));
     let mut result = json!({

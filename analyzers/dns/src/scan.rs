@@ -168,11 +168,7 @@ fn deliver(
             return;
         }
     };
-    stream.buffer.extend_from_slice(bytes);
-    let mut consumed = 0;
-    while let Some(&[high, low]) = stream.buffer.get(consumed..consumed + 2) {
-        let end = consumed + 2 + usize::from(u16::from_be_bytes([high, low]));
-        let Some(message) = stream.buffer.get(consumed + 2..end) else { break };
+    let mut emit = |message: &[u8]| {
         found(FoundMessage {
             packet_number: frame.number,
             timestamp: frame.timestamp,
@@ -183,10 +179,40 @@ fn deliver(
             transport: Transport::Tcp,
             bytes: message,
             on_dns_port: true,
-        });
-        consumed = end;
+        })
+    };
+    // Messages are read where they lie in the delivered bytes; only a
+    // message split across deliveries is copied, once, into the buffer (a
+    // cursor over the data, so the work stays linear in the bytes however
+    // they are cut).
+    let mut rest = bytes;
+    if !stream.buffer.is_empty() {
+        // Complete the length prefix, then the message it announces.
+        complete_to(&mut stream.buffer, 2, &mut rest);
+        let [high, low, ..] = stream.buffer[..] else { return };
+        let length = usize::from(u16::from_be_bytes([high, low]));
+        complete_to(&mut stream.buffer, 2 + length, &mut rest);
+        let message = &stream.buffer[2..];
+        if message.len() < length {
+            return;
+        }
+        emit(message);
+        stream.buffer.clear();
     }
-    stream.buffer.drain(..consumed);
+    while let Some(&[high, low]) = rest.get(..2) {
+        let end = 2 + usize::from(u16::from_be_bytes([high, low]));
+        let Some(message) = rest.get(2..end) else { break };
+        emit(message);
+        rest = &rest[end..];
+    }
+    stream.buffer.extend_from_slice(rest);
+}
+
+/// Moves bytes from the front of `rest` to `buffer` until it holds `wanted`.
+fn complete_to(buffer: &mut Vec<u8>, wanted: usize, rest: &mut &[u8]) {
+    let take = wanted.saturating_sub(buffer.len()).min(rest.len());
+    buffer.extend_from_slice(&rest[..take]);
+    *rest = &rest[take..];
 }
 
 /// A UDP payload on a non-DNS port counts as DNS only if it parses fully
@@ -200,6 +226,9 @@ fn looks_like_dns(payload: &[u8]) -> bool {
     let qdcount = u16::from_be_bytes([payload[4], payload[5]]);
     let opcode = (payload[2] >> 3) & 0x0f;
     if qdcount != 1 || !matches!(opcode, 0 | 1 | 2 | 4 | 5) || payload[3] & 0x40 != 0 {
+        return false;
+    }
+    if crate::compression::check(payload).is_err() {
         return false;
     }
     let Ok(message) = hickory_proto::op::Message::from_vec(payload) else { return false };
@@ -257,6 +286,25 @@ mod tests {
         s.tcp.segment(direction, &segment, |_| Some(DnsStream::default()), &mut |d, stream, delivery| {
             deliver(d, stream, delivery, counts, found)
         });
+    }
+
+    #[test]
+    fn tcp_framing_finds_every_message_however_the_stream_is_cut() {
+        let messages: Vec<Vec<u8>> = (0..6).map(|i| query_bytes(i, &format!("n{i}.example."))).collect();
+        let mut stream = framed(&messages);
+        // An empty message is framed too (and found malformed later).
+        stream.extend_from_slice(&[0, 0]);
+        let mut expected = messages.clone();
+        expected.push(Vec::new());
+        for cut in 1..=stream.len() {
+            let mut s = Scanner::new(false);
+            let mut out = Vec::new();
+            feed(&mut s, CLIENT, 999, true, &[], &mut out);
+            for (index, piece) in stream.chunks(cut).enumerate() {
+                feed(&mut s, CLIENT, 1000 + (index * cut) as u32, false, piece, &mut out);
+            }
+            assert_eq!(out, expected, "segments of {cut} bytes");
+        }
     }
 
     #[test]

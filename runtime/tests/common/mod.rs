@@ -227,3 +227,79 @@ fn ipv4_checksum(header: &[u8]) -> u16 {
     }
     !(sum as u16)
 }
+
+/// Writes a classic pcap of one DNS-over-TCP stream carrying `bombs`
+/// crafted responses (each a 16 KiB message whose 600 answers all point
+/// into a chain of 4,000 compression pointers, each pointing to the one
+/// before: legal for hickory, and a walk of the whole chain per name),
+/// then one ordinary query over UDP: the readable part a tool must still
+/// report after the bombs.
+pub fn write_dns_pointer_bomb_capture(path: &Path, bombs: u32) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for field in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 262_144, 1] {
+        out.write_all(&field.to_le_bytes()).unwrap();
+    }
+    let bomb = pointer_bomb(4000, 600);
+    let mut stream = Vec::new();
+    for _ in 0..bombs {
+        stream.extend_from_slice(&(bomb.len() as u16).to_be_bytes());
+        stream.extend_from_slice(&bomb);
+    }
+    let mut seq = 1u32;
+    let mut frame_time = 0u32;
+    let mut write_frame = |out: &mut std::io::BufWriter<std::fs::File>, protocol: u8, l4: &[u8]| {
+        let mut frame = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
+        let total = (20 + l4.len()) as u16;
+        let mut ip = [0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, protocol, 0, 0, 192, 0, 2, 53, 192, 0, 2, 10];
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        let checksum = ipv4_checksum(&ip);
+        ip[10..12].copy_from_slice(&checksum.to_be_bytes());
+        frame.extend_from_slice(&ip);
+        frame.extend_from_slice(l4);
+        frame_time += 1;
+        for field in [1_700_000_000 + frame_time / 1000, (frame_time % 1000) * 1000, frame.len() as u32, frame.len() as u32]
+        {
+            out.write_all(&field.to_le_bytes()).unwrap();
+        }
+        out.write_all(&frame).unwrap();
+    };
+    for piece in stream.chunks(60_000) {
+        let mut tcp = vec![0, 53, 0xc0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0];
+        tcp[4..8].copy_from_slice(&seq.to_be_bytes());
+        tcp.extend_from_slice(piece);
+        write_frame(&mut out, 6, &tcp);
+        seq = seq.wrapping_add(piece.len() as u32);
+    }
+    // An ordinary query for readable.example, over UDP.
+    let mut query = vec![0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    query.extend_from_slice(b"\x08readable\x07example\x00\x00\x01\x00\x01");
+    let mut udp = vec![0xc0, 0x02, 0, 53, 0, 0, 0, 0];
+    udp[4..6].copy_from_slice(&((8 + query.len()) as u16).to_be_bytes());
+    udp.extend_from_slice(&query);
+    write_frame(&mut out, 17, &udp);
+    out.flush().unwrap();
+}
+
+/// A DNS response whose `answers` owners point to the end of a chain of
+/// `depth` pointers, each to the one before, ending at the question's name.
+fn pointer_bomb(depth: usize, answers: u16) -> Vec<u8> {
+    let mut bytes = vec![0x12, 0x34, 0x81, 0x80, 0, 1];
+    bytes.extend_from_slice(&(answers + 1).to_be_bytes());
+    bytes.extend_from_slice(&[0, 0, 0, 0]);
+    bytes.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01");
+    // One record of an unassigned type carries the chain as its data.
+    bytes.extend_from_slice(&[0xc0, 12, 0xff, 0x00, 0, 1, 0, 0, 0, 60]);
+    bytes.extend_from_slice(&((depth * 2) as u16).to_be_bytes());
+    let mut previous = 12u16;
+    for _ in 0..depth {
+        let here = bytes.len() as u16;
+        bytes.extend_from_slice(&(0xc000 | previous).to_be_bytes());
+        previous = here;
+    }
+    for _ in 0..answers {
+        bytes.extend_from_slice(&(0xc000 | previous).to_be_bytes());
+        bytes.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+    }
+    bytes
+}
