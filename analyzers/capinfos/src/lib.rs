@@ -133,12 +133,7 @@ fn summarize(capture: &mut dyn Read, ctx: &RunContext, mut budget: PacketBudget)
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
-    if reader.timestamp_anomalies() > 0 {
-        warnings.push(format!(
-            "{} packet records have a fractional timestamp of one second or more (read as carrying into the seconds)",
-            reader.timestamp_anomalies()
-        ));
-    }
+    warnings.extend(reader.warnings());
     let mut result = json!({
         "file_size_bytes": ctx.capture_size,
         "filename": ctx.capture_name,

@@ -24,6 +24,18 @@ use crate::Timestamp;
 /// without bound.
 pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
 
+/// Interfaces kept, across all pcapng sections. Real captures declare a
+/// handful; past this, interface blocks are counted and ignored (and so are
+/// the packets captured on them), so a flood of them costs no memory.
+pub const MAX_INTERFACES: usize = 4096;
+
+/// Options read in one pcapng section header or interface block; the rest
+/// are skipped and the block is reported.
+pub const MAX_BLOCK_OPTIONS: usize = 1024;
+
+/// Longest interface name (`if_name`) kept, in bytes.
+const MAX_INTERFACE_NAME: usize = 256;
+
 /// Bytes read from the source per refill.
 const READ_CHUNK: usize = 256 * 1024;
 
@@ -200,9 +212,20 @@ pub struct CaptureReader<R> {
     /// Index in `interfaces` of the current pcapng section's interface 0.
     section_base: usize,
     sections: u32,
+    /// Interface blocks declared in the current pcapng section, kept or not.
+    section_interfaces_declared: usize,
     packets_read: u64,
     cut_short: Option<CutShort>,
     timestamp_anomalies: u64,
+    bounds: ReaderBounds,
+}
+
+/// What the reader's bounds left out (see [`CaptureReader::warnings`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct ReaderBounds {
+    interfaces_ignored: u64,
+    packets_on_ignored_interfaces: u64,
+    blocks_with_too_many_options: u64,
 }
 
 impl<R: Read> CaptureReader<R> {
@@ -221,9 +244,11 @@ impl<R: Read> CaptureReader<R> {
             interfaces: Vec::new(),
             section_base: 0,
             sections: 0,
+            section_interfaces_declared: 0,
             packets_read: 0,
             cut_short: None,
             timestamp_anomalies: 0,
+            bounds: ReaderBounds::default(),
         };
         reader.fill(4)?;
         if reader.available() < 4 {
@@ -241,10 +266,13 @@ impl<R: Read> CaptureReader<R> {
         } else if let Some((nanosecond, modified, big_endian)) = classify_pcap_magic(magic_be, magic_le) {
             reader.start_pcap(nanosecond, modified, big_endian)?;
         } else {
-            return Err(CaptureError::UnsupportedFormat(format!(
-                "unknown magic number 0x{magic_be:08x}: expected pcap (a1b2c3d4, a1b23c4d, a1b2cd34 \
-                 in either byte order) or pcapng (0a0d0d0a)"
-            )));
+            // The file's own bytes are never quoted: it may be any file,
+            // and an error message must not become a way to read it.
+            return Err(CaptureError::UnsupportedFormat(
+                "the file does not start with a pcap magic number (a1b2c3d4, a1b23c4d or a1b2cd34, in either \
+                 byte order) or the pcapng one (0a0d0d0a)"
+                    .into(),
+            ));
         }
         Ok(reader)
     }
@@ -267,6 +295,36 @@ impl<R: Read> CaptureReader<R> {
     /// Set once reading stopped before the end of the file.
     pub fn cut_short(&self) -> Option<&CutShort> {
         self.cut_short.as_ref()
+    }
+
+    /// What every tool reports about the file itself: timestamps out of
+    /// range, and what the reader's bounds left out: interface blocks past [`MAX_INTERFACES`] (and their packets), blocks
+    /// with more than [`MAX_BLOCK_OPTIONS`] options.
+    pub fn warnings(&self) -> Vec<String> {
+        let b = &self.bounds;
+        let mut warnings = Vec::new();
+        if self.timestamp_anomalies > 0 {
+            warnings.push(format!(
+                "{} packet records have a fractional timestamp of one second or more (read as carrying into the \
+                 seconds)",
+                self.timestamp_anomalies
+            ));
+        }
+        if b.interfaces_ignored > 0 {
+            warnings.push(format!(
+                "{} pcapng interface blocks past the first {MAX_INTERFACES} were ignored, with the {} packets \
+                 captured on them",
+                b.interfaces_ignored, b.packets_on_ignored_interfaces
+            ));
+        }
+        if b.blocks_with_too_many_options > 0 {
+            warnings.push(format!(
+                "{} pcapng header or interface blocks carry more than {MAX_BLOCK_OPTIONS} options; the options \
+                 past those were skipped",
+                b.blocks_with_too_many_options
+            ));
+        }
+        warnings
     }
 
     /// Records whose timestamp fraction was out of range (e.g. ≥ 1e6 µs).
@@ -445,7 +503,8 @@ impl<R: Read> CaptureReader<R> {
                 message: "the file ends inside the pcapng section header block".into(),
             });
         };
-        let parser = PcapNgParser::new(&self.window[self.start..self.start + len])
+        let header = self.section_header_without_options(len);
+        let parser = PcapNgParser::new(&header)
             .map(|(_, p)| p)
             .map_err(|e| CaptureError::Malformed { offset: 0, message: format!("pcapng section header: {e}") })?;
         self.format = CaptureFormat::PcapNg;
@@ -477,8 +536,9 @@ impl<R: Read> CaptureReader<R> {
             return Err(CaptureError::Malformed {
                 offset: self.offset,
                 message: format!(
-                    "damaged pcapng block of type 0x{block_type:08x}: length {len}, but a block is a multiple \
-                     of 4 between 12 and {MAX_RECORD_BYTES} bytes"
+                    "damaged pcapng block ({}): its length is not a multiple of 4 between 12 and \
+                     {MAX_RECORD_BYTES} bytes",
+                    pcapng_block_name(block_type)
                 ),
             });
         }
@@ -512,38 +572,37 @@ impl<R: Read> CaptureReader<R> {
                 return self
                     .stop(format!("the file ends inside a pcapng block ({} bytes left over)", self.available()));
             };
+            let block_type = self.pcapng_block_type();
+            // Interface blocks are read here, not by pcap-file, whose parser
+            // keeps every interface block with all its options for the whole
+            // section: a flood of them, or one with millions of options,
+            // would take the guest's memory. Three fields are used.
+            if block_type == PCAPNG_IDB {
+                if let Err(reason) = self.interface_block(len) {
+                    return self.stop(reason);
+                }
+                self.consume(len);
+                continue;
+            }
+            // pcap-file reads a section header's options too; it is given
+            // the header without them (only the byte order is used).
+            let section_header;
+            let bytes = if block_type == PCAPNG_SHB_TYPE {
+                section_header = self.section_header_without_options(len);
+                &section_header[..]
+            } else {
+                &self.window[self.start..self.start + len]
+            };
             let Framing::PcapNg { parser } = &mut self.framing else { unreachable!() };
-            let bytes = &self.window[self.start..self.start + len];
             let raw: RawBlock = match parser.next_raw_block(bytes) {
                 Ok((_, raw)) => raw,
                 Err(e) => return self.stop(format!("damaged pcapng block: {e}")),
             };
-            let block_type = raw.type_;
             let found = match block_type {
                 PCAPNG_SHB_TYPE => {
                     self.section_base = self.interfaces.len();
+                    self.section_interfaces_declared = 0;
                     self.sections += 1;
-                    None
-                }
-                PCAPNG_IDB => {
-                    let idb = parser.interfaces().last().expect("the parser records every IDB").clone();
-                    let mut ticks_per_second = 1_000_000;
-                    let mut name = None;
-                    for option in &idb.options {
-                        use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption as O;
-                        match option {
-                            O::IfTsResol(r) => ticks_per_second = ticks_from_tsresol(*r),
-                            O::IfName(n) => name = Some(n.to_string()),
-                            _ => {}
-                        }
-                    }
-                    self.interfaces.push(Interface {
-                        link_type: u32::from(idb.linktype),
-                        snaplen: idb.snaplen,
-                        ticks_per_second,
-                        name,
-                        section: self.sections - 1,
-                    });
                     None
                 }
                 PCAPNG_EPB | PCAPNG_SPB | PCAPNG_OBSOLETE_PACKET => {
@@ -559,7 +618,11 @@ impl<R: Read> CaptureReader<R> {
                         .map_err(|e| format!("damaged pcapng packet block: {e}"))
                         .and_then(|block| self.packet_from_block(block));
                     match packet {
-                        Ok(packet) => Some(packet),
+                        Ok(Some(packet)) => Some(packet),
+                        Ok(None) => {
+                            self.bounds.packets_on_ignored_interfaces += 1;
+                            None
+                        }
                         Err(reason) => return self.stop(reason),
                     }
                 }
@@ -574,8 +637,83 @@ impl<R: Read> CaptureReader<R> {
         }
     }
 
-    /// The packet in a packet block, its data located by its position in the window.
-    fn packet_from_block(&self, block: Block<'_>) -> Result<Found, String> {
+    /// The type of the pcapng block at the start of the window (whose first
+    /// 12 bytes are there).
+    fn pcapng_block_type(&self) -> u32 {
+        let w = &self.window[self.start..self.start + 4];
+        let bytes = [w[0], w[1], w[2], w[3]];
+        // A section header's type reads the same in both byte orders.
+        if self.pcapng_big_endian() { u32::from_be_bytes(bytes) } else { u32::from_le_bytes(bytes) }
+    }
+
+    /// The section header block of `len` bytes at the start of the window,
+    /// without its options: a copy with only the fixed fields (byte-order
+    /// magic, version, section length) and lengths to match. A header too
+    /// short to have them is returned as it is, for pcap-file to refuse.
+    fn section_header_without_options(&mut self, len: usize) -> Vec<u8> {
+        const FIXED: usize = 28;
+        let block = &self.window[self.start..self.start + len];
+        if len < FIXED {
+            return block.to_vec();
+        }
+        let big_endian = block[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
+        let options = walk_options(&block[24..len - 4], big_endian, |_, _| {});
+        if options > MAX_BLOCK_OPTIONS {
+            self.bounds.blocks_with_too_many_options += 1;
+        }
+        let length = if big_endian { (FIXED as u32).to_be_bytes() } else { (FIXED as u32).to_le_bytes() };
+        let mut header = Vec::with_capacity(FIXED);
+        header.extend_from_slice(&block[..4]);
+        header.extend_from_slice(&length);
+        header.extend_from_slice(&block[8..24]);
+        header.extend_from_slice(&length);
+        header
+    }
+
+    /// Reads the interface description block of `len` bytes at the start of
+    /// the window: link type, snapshot length, and the `if_tsresol` and
+    /// `if_name` options. Hand-written (see the caller) over the block's
+    /// fixed layout; the options are walked by [`walk_options`].
+    fn interface_block(&mut self, len: usize) -> Result<(), String> {
+        let big_endian = self.pcapng_big_endian();
+        let block = &self.window[self.start..self.start + len];
+        if len < 20 || block[4..8] != block[len - 4..] {
+            return Err("damaged pcapng interface block: too short, or its two length fields differ".into());
+        }
+        let u16_at = |at: usize| {
+            let b = [block[at], block[at + 1]];
+            if big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) }
+        };
+        let u32_at = |at: usize| {
+            let b = [block[at], block[at + 1], block[at + 2], block[at + 3]];
+            if big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
+        };
+        let (link_type, snaplen) = (u32::from(u16_at(8)), u32_at(12));
+        let mut ticks_per_second = 1_000_000;
+        let mut name = None;
+        let options = walk_options(&block[16..len - 4], big_endian, |code, value| match code {
+            OPTION_IF_TSRESOL if value.len() == 1 => ticks_per_second = ticks_from_tsresol(value[0]),
+            OPTION_IF_NAME if name.is_none() => {
+                let kept = &value[..value.len().min(MAX_INTERFACE_NAME)];
+                name = Some(String::from_utf8_lossy(kept).into_owned());
+            }
+            _ => {}
+        });
+        if options > MAX_BLOCK_OPTIONS {
+            self.bounds.blocks_with_too_many_options += 1;
+        }
+        self.section_interfaces_declared += 1;
+        if self.interfaces.len() >= MAX_INTERFACES {
+            self.bounds.interfaces_ignored += 1;
+            return Ok(());
+        }
+        self.interfaces.push(Interface { link_type, snaplen, ticks_per_second, name, section: self.sections - 1 });
+        Ok(())
+    }
+
+    /// The packet in a packet block, its data located by its position in the
+    /// window; `None` for a packet on an interface past [`MAX_INTERFACES`].
+    fn packet_from_block(&self, block: Block<'_>) -> Result<Option<Found>, String> {
         let locate = |data: &[u8]| -> (usize, usize) {
             let from = data.as_ptr() as usize - self.window.as_ptr() as usize;
             (from, from + data.len())
@@ -599,9 +737,12 @@ impl<R: Read> CaptureReader<R> {
         };
         let interface = self.section_base + section_interface;
         let Some(iface) = self.interfaces.get(interface).filter(|i| i.section == self.sections - 1) else {
+            if section_interface < self.section_interfaces_declared {
+                return Ok(None);
+            }
             return Err(format!(
                 "packet block refers to interface {section_interface}, but its section declares {}",
-                self.interfaces.len() - self.section_base
+                self.section_interfaces_declared
             ));
         };
         // pcap-file hands the 64-bit timestamp over as a Duration of raw ticks;
@@ -610,7 +751,50 @@ impl<R: Read> CaptureReader<R> {
             let ticks = iface.ticks_per_second;
             Timestamp::from_ticks((raw / ticks) as i64, raw % ticks, ticks)
         });
-        Ok(Found { timestamp, original_len, interface, data: range })
+        Ok(Some(Found { timestamp, original_len, interface, data: range }))
+    }
+}
+
+/// pcapng option codes read from interface blocks.
+const OPTION_IF_NAME: u16 = 2;
+const OPTION_IF_TSRESOL: u16 = 9;
+
+/// Walks the options of a pcapng block (`code`, `length`, value padded to 4
+/// bytes, until `opt_endofopt` or the end), handing each code and value to
+/// `each`, for at most [`MAX_BLOCK_OPTIONS`] options; returns how many
+/// there are (counting stops one past the bound). Hand-written: it is the
+/// bound pcap-file's option parsing lacks.
+fn walk_options(mut options: &[u8], big_endian: bool, mut each: impl FnMut(u16, &[u8])) -> usize {
+    let read_u16 =
+        |b: &[u8]| if big_endian { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
+    let mut count = 0;
+    while options.len() >= 4 && count <= MAX_BLOCK_OPTIONS {
+        let code = read_u16(&options[0..2]);
+        let length = usize::from(read_u16(&options[2..4]));
+        if code == 0 {
+            break;
+        }
+        let Some(value) = options.get(4..4 + length) else { break };
+        count += 1;
+        if count <= MAX_BLOCK_OPTIONS {
+            each(code, value);
+        }
+        let padded = 4 + length.next_multiple_of(4);
+        options = options.get(padded..).unwrap_or_default();
+    }
+    count
+}
+
+/// A pcapng block type's name, for messages (never the raw value: the bytes
+/// might not be a capture's).
+fn pcapng_block_name(block_type: u32) -> &'static str {
+    match block_type {
+        PCAPNG_SHB_TYPE => "section header",
+        PCAPNG_IDB => "interface description",
+        PCAPNG_OBSOLETE_PACKET => "obsolete packet",
+        PCAPNG_SPB => "simple packet",
+        PCAPNG_EPB => "enhanced packet",
+        _ => "of another type",
     }
 }
 
@@ -731,6 +915,147 @@ mod tests {
             }
         }
         f
+    }
+
+    /// A little-endian pcapng block of `kind` around `body` (padded to 4).
+    fn pcapng_block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let padded = body.len().next_multiple_of(4);
+        let length = (12 + padded) as u32;
+        let mut block = Vec::with_capacity(length as usize);
+        block.extend_from_slice(&kind.to_le_bytes());
+        block.extend_from_slice(&length.to_le_bytes());
+        block.extend_from_slice(body);
+        block.resize(8 + padded, 0);
+        block.extend_from_slice(&length.to_le_bytes());
+        block
+    }
+
+    fn pcapng_option(code: u16, value: &[u8]) -> Vec<u8> {
+        let mut option = Vec::new();
+        option.extend_from_slice(&code.to_le_bytes());
+        option.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        option.extend_from_slice(value);
+        option.resize(4 + value.len().next_multiple_of(4), 0);
+        option
+    }
+
+    fn section_header(options: &[u8]) -> Vec<u8> {
+        let mut body = vec![0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0];
+        body.extend_from_slice(&u64::MAX.to_le_bytes());
+        body.extend_from_slice(options);
+        pcapng_block(PCAPNG_SHB_TYPE, &body)
+    }
+
+    fn interface(link_type: u16, options: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&link_type.to_le_bytes());
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(&65_535u32.to_le_bytes());
+        body.extend_from_slice(options);
+        pcapng_block(PCAPNG_IDB, &body)
+    }
+
+    fn enhanced_packet(interface: u32, data: &[u8]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for field in [interface, 0, 1_000_000, data.len() as u32, data.len() as u32] {
+            body.extend_from_slice(&field.to_le_bytes());
+        }
+        body.extend_from_slice(data);
+        pcapng_block(PCAPNG_EPB, &body)
+    }
+
+    #[test]
+    fn an_interface_flood_is_bounded_and_reported() {
+        let mut file = section_header(&[]);
+        for index in 0..MAX_INTERFACES + 500 {
+            let name = format!("if{index}");
+            file.extend(interface(1, &pcapng_option(OPTION_IF_NAME, name.as_bytes())));
+        }
+        file.extend(enhanced_packet(0, b"first"));
+        file.extend(enhanced_packet((MAX_INTERFACES + 10) as u32, b"ignored"));
+        file.extend(enhanced_packet((MAX_INTERFACES - 1) as u32, b"last kept"));
+        let mut reader = CaptureReader::new(&file[..]).unwrap();
+        let mut seen = Vec::new();
+        while let Some(packet) = reader.next_packet().unwrap() {
+            seen.push((packet.number, packet.interface, packet.data.to_vec()));
+        }
+        assert_eq!(seen, vec![(1, 0, b"first".to_vec()), (2, MAX_INTERFACES - 1, b"last kept".to_vec())]);
+        assert!(reader.cut_short().is_none());
+        assert_eq!(reader.interfaces().len(), MAX_INTERFACES);
+        assert_eq!(reader.interfaces()[7].name.as_deref(), Some("if7"));
+        let warnings = reader.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("500 pcapng interface blocks") && warnings[0].contains("the 1 packets"));
+        // A packet on an interface never declared still ends the readable part.
+        let mut undeclared = section_header(&[]);
+        undeclared.extend(interface(1, &[]));
+        undeclared.extend(enhanced_packet(3, b"nowhere"));
+        let mut reader = CaptureReader::new(&undeclared[..]).unwrap();
+        assert!(reader.next_packet().unwrap().is_none());
+        assert!(reader.cut_short().unwrap().reason.contains("declares 1"));
+    }
+
+    #[test]
+    fn option_bombs_are_walked_within_bounds_and_reported() {
+        // A million empty options (4 MB) in the section header and in an
+        // interface block; the interface's resolution and name come after
+        // the bound and so are not read, and the packet is still there.
+        let empty = pcapng_option(1, &[]);
+        let bomb: Vec<u8> = empty.iter().copied().cycle().take(empty.len() * 1_000_000).collect();
+        let mut file = section_header(&bomb);
+        let mut options = bomb.clone();
+        options.extend(pcapng_option(OPTION_IF_TSRESOL, &[9]));
+        file.extend(interface(1, &options));
+        let mut fine = pcapng_option(OPTION_IF_TSRESOL, &[9]);
+        fine.extend(pcapng_option(OPTION_IF_NAME, &[b'x'; 1000]));
+        file.extend(interface(101, &fine));
+        file.extend(enhanced_packet(0, b"on the bombed interface"));
+        file.extend(enhanced_packet(1, b"on the fine one"));
+        let mut reader = CaptureReader::new(Trickle { bytes: &file, step: 65_536 }).unwrap();
+        let mut count = 0;
+        while let Some(packet) = reader.next_packet().unwrap() {
+            count += 1;
+            let expected_ticks = if packet.interface == 0 { 1_000_000 } else { 1_000_000_000 };
+            assert_eq!(reader_ticks(&packet), expected_ticks);
+        }
+        assert_eq!(count, 2);
+        let interfaces = reader.interfaces();
+        assert_eq!((interfaces[0].ticks_per_second, interfaces[1].ticks_per_second), (1_000_000, 1_000_000_000));
+        assert_eq!(interfaces[1].name.as_deref().map(str::len), Some(MAX_INTERFACE_NAME));
+        assert_eq!(interfaces[1].link_type, 101);
+        let warnings = reader.warnings();
+        assert!(warnings.iter().any(|w| w.starts_with("2 pcapng header or interface blocks")), "{warnings:?}");
+    }
+
+    /// Ticks per second as seen in a packet's timestamp (1 000 000 ticks
+    /// written in every test packet).
+    fn reader_ticks(packet: &Packet<'_>) -> u64 {
+        let t = packet.timestamp.unwrap();
+        if t.secs == 1 { 1_000_000 } else { 1_000_000_000 }
+    }
+
+    #[test]
+    fn errors_never_quote_the_bytes_of_a_file() {
+        let secret = b"root:$6$secret-hash:19000:0:99999:7:::\n";
+        let Err(CaptureError::UnsupportedFormat(message)) = CaptureReader::new(&secret[..]) else {
+            panic!("not a capture")
+        };
+        for quoted in ["726f6f74", "746f6f72", "root", "secret"] {
+            assert!(!message.contains(quoted), "{message}");
+        }
+        // A pcapng block whose length field holds other bytes.
+        let mut file = section_header(&[]);
+        file.extend_from_slice(b"\x06\x00\x00\x00SECRETS!");
+        let Ok(mut reader) = CaptureReader::new(&file[..]) else { panic!("a valid section header") };
+        let message = match reader.next_packet() {
+            Err(CaptureError::Malformed { message, .. }) => message,
+            Ok(None) => reader.cut_short().unwrap().reason.clone(),
+            other => panic!("{other:?}"),
+        };
+        for quoted in ["SECR", "53454352", "21535445"] {
+            assert!(!message.contains(quoted), "{message}");
+        }
+        assert!(message.contains("enhanced packet"), "{message}");
     }
 
     fn as_pair(t: Option<Timestamp>) -> Value {

@@ -365,6 +365,7 @@ fn analyze(
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
+    warnings.extend(reader.warnings());
     warnings.extend(path.warnings());
     if n.fragments > 0 {
         warnings.push(format!(

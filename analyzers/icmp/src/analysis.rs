@@ -57,12 +57,7 @@ pub fn analyze(
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
-    if reader.timestamp_anomalies() > 0 {
-        warnings.push(format!(
-            "{} packet records have a fractional timestamp of one second or more (read as carrying into the seconds)",
-            reader.timestamp_anomalies()
-        ));
-    }
+    warnings.extend(reader.warnings());
     warnings.extend(path.warnings());
     let mut result = stats.finish(ctx, warnings);
     merge_object(&mut result, budget.report());

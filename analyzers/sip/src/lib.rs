@@ -165,6 +165,7 @@ fn analyze(
     if let Some(cut) = reader.cut_short() {
         warnings.push(cut.warning());
     }
+    warnings.extend(reader.warnings());
     warnings.extend(path.warnings());
     warnings.extend(scanner.tcp.warnings("SIP"));
     warnings.extend(scanner.sctp.warnings());

@@ -176,7 +176,9 @@ pub fn scan<S: Sink>(capture: &mut dyn Read, mut lanes: Vec<Lane<S>>) -> Result<
         }
     }
     path.finish();
-    let (path_counts, path_warnings) = (path.counts(), path.warnings());
+    let path_counts = path.counts();
+    let mut path_warnings = reader.warnings();
+    path_warnings.extend(path.warnings());
     Ok(lanes.into_iter().map(|lane| lane.finish(reader.cut_short(), &path_counts, &path_warnings)).collect())
 }
 
