@@ -172,3 +172,54 @@ async fn a_million_packets_with_progress_a_bounded_result_and_cancel() {
     assert!(progress.iter().all(|p| p.total == Some(size as f64)));
     client.cancel().await.unwrap();
 }
+
+/// A stdio client that goes away in the middle of a call (stdin and stdout
+/// closed) stops the call: the server exits at once instead of running the
+/// analysis on for nobody (rmcp alone waits 5 s for in-flight answers).
+#[tokio::test]
+async fn a_client_that_disconnects_stops_its_call() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let components = misbehave_dir();
+    let data = tempfile::tempdir().unwrap();
+    let capture = data.path().join("any.pcap");
+    std::fs::write(&capture, b"x").unwrap();
+    let mut server = tokio::process::Command::new(pcapsule())
+        .arg("serve")
+        .arg("--cache-dir")
+        .arg(cache_dir())
+        .arg("--analyzers-dir")
+        .arg(components.path())
+        .arg("--allow-dir")
+        .arg(data.path())
+        .args(["--limit", "test-misbehave.wall_clock_secs=600"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = server.stdin.take().unwrap();
+    let mut stdout = tokio::io::BufReader::new(server.stdout.take().unwrap());
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "leaver", "version": "0"}}});
+    stdin.write_all(format!("{initialize}\n").as_bytes()).await.unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).await.unwrap();
+    assert!(line.contains("protocolVersion"), "{line}");
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "misbehave_spin", "arguments": {"pcap_file": capture.to_str().unwrap()}}});
+    for message in [json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), call] {
+        stdin.write_all(format!("{message}\n").as_bytes()).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let pid = server.id().unwrap();
+    let spinning = cpu_ticks(pid);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(cpu_ticks(pid) > spinning, "the guest is spinning before the client leaves");
+    let left_at = Instant::now();
+    drop(stdin);
+    drop(stdout);
+    let status = tokio::time::timeout(Duration::from_secs(30), server.wait()).await.expect("the server exits").unwrap();
+    assert!(status.success(), "{status}");
+    assert!(left_at.elapsed() < Duration::from_secs(2), "the server ran on for {:?}", left_at.elapsed());
+}

@@ -45,6 +45,9 @@ one read of a capture. The resource pcapsule://guide says which tool answers whi
 pub struct PcapsuleMcp {
     service: Arc<ToolService>,
     tools: Arc<Vec<Tool>>,
+    /// Cancelled when the client is gone (stdio closed): every call still
+    /// running then is stopped at once, since nobody will read its answer.
+    client_gone: CancellationToken,
 }
 
 impl PcapsuleMcp {
@@ -72,7 +75,7 @@ impl PcapsuleMcp {
                 .with_raw_output_schema(Arc::new(one_pass::output_schema()))
                 .with_annotations(annotations),
         );
-        PcapsuleMcp { service, tools: Arc::new(tools) }
+        PcapsuleMcp { service, tools: Arc::new(tools), client_gone: CancellationToken::new() }
     }
 }
 
@@ -122,6 +125,10 @@ impl ServerHandler for PcapsuleMcp {
             _ = context.ct.cancelled() => {
                 tracing::info!(tool = %request.name, "call cancelled by the client");
                 return Err(McpError::internal_error("the request was cancelled", None));
+            }
+            _ = self.client_gone.cancelled() => {
+                tracing::info!(tool = %request.name, "call stopped: the client disconnected");
+                return Err(McpError::internal_error("the client disconnected", None));
             }
         };
         let result = match outcome {
@@ -247,12 +254,42 @@ async fn report_progress(observer: &CallObserver, token: Option<ProgressToken>, 
     }
 }
 
-/// Serves MCP on stdin/stdout until the client closes the stream.
+/// Serves MCP on stdin/stdout until the client closes the stream; calls
+/// still running then are stopped at once (rmcp alone would let them run
+/// while it waits for their answers).
 pub async fn serve_stdio(service: Arc<ToolService>) -> Result<()> {
     tracing::info!("serving MCP over stdio");
-    let running = PcapsuleMcp::new(service).serve(rmcp::transport::stdio()).await.context("starting MCP over stdio")?;
+    let handler = PcapsuleMcp::new(service);
+    let stdin = SignalsEnd { inner: tokio::io::stdin(), on_end: handler.client_gone.clone() };
+    let running = handler.serve((stdin, tokio::io::stdout())).await.context("starting MCP over stdio")?;
     running.waiting().await.context("serving MCP over stdio")?;
     Ok(())
+}
+
+/// A reader that cancels `on_end` when its stream ends (or fails).
+struct SignalsEnd<R> {
+    inner: R,
+    on_end: CancellationToken,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for SignalsEnd<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let ended = match &polled {
+            std::task::Poll::Ready(Ok(())) => buf.filled().len() == before && buf.remaining() > 0,
+            std::task::Poll::Ready(Err(_)) => true,
+            std::task::Poll::Pending => false,
+        };
+        if ended {
+            self.on_end.cancel();
+        }
+        polled
+    }
 }
 
 /// Who may use the HTTP endpoint, and how much of it.

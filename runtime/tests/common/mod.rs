@@ -258,7 +258,8 @@ pub fn write_dns_pointer_bomb_capture(path: &Path, bombs: u32) {
         frame.extend_from_slice(&ip);
         frame.extend_from_slice(l4);
         frame_time += 1;
-        for field in [1_700_000_000 + frame_time / 1000, (frame_time % 1000) * 1000, frame.len() as u32, frame.len() as u32]
+        for field in
+            [1_700_000_000 + frame_time / 1000, (frame_time % 1000) * 1000, frame.len() as u32, frame.len() as u32]
         {
             out.write_all(&field.to_le_bytes()).unwrap();
         }
