@@ -12,7 +12,7 @@ use wasmtime_wasi::cli::{AsyncStdinStream, StdinStream};
 use crate::error_kind::ErrorKind;
 use crate::input::{CaptureInputs, InputError, ReadProgress};
 use crate::registry::{CAPTURE_PARAM, Registry};
-use crate::sandbox::limits::{LimitKind, LimitSettings, Limits};
+use crate::sandbox::limits::{LimitKind, LimitSettings, Limits, MemoryBudget};
 use crate::sandbox::{CallError, CaptureStdin, LoadedAnalyzer, RunError, RunRequest, Sandbox};
 
 /// Largest parameter object passed to an analyzer, as JSON text.
@@ -105,7 +105,8 @@ impl ToolService {
         let (_running, opened) = self.open_then_admit(&capture).await?;
         observer.total.set(opened.size).ok();
         let stdin = CaptureStdin::new(opened.file, opened.size, observer.progress.clone());
-        let mut outcomes = self.run_prepared(vec![prepared], &opened.name, opened.size, stdin, &capture).await;
+        let memory = MemoryBudget::new(prepared.limits.memory_bytes);
+        let mut outcomes = self.run_prepared(vec![prepared], &opened.name, opened.size, stdin, &capture, memory).await;
         outcomes.pop().expect("one outcome per tool")
     }
 
@@ -136,7 +137,10 @@ impl ToolService {
             prepared.push(tool);
         }
         // One capture read, one permit: the analyzers share the read and
-        // mostly wait on each other's pace.
+        // mostly wait on each other's pace, and one memory budget, the
+        // largest of their limits, so the call holds no more memory than a
+        // single analysis may.
+        let memory = MemoryBudget::new(prepared.iter().map(|p| p.limits.memory_bytes).max().unwrap_or(0));
         let (_running, opened) = self.open_then_admit(capture).await?;
         observer.total.set(opened.size).ok();
         let source = CaptureStdin::new(opened.file, opened.size, observer.progress.clone());
@@ -162,11 +166,12 @@ impl ToolService {
             let name = opened.name.clone();
             let size = opened.size;
             let spec = capture.to_string();
+            let memory = memory.clone();
             tasks.spawn(async move {
                 let (indices, tools): (Vec<usize>, Vec<PreparedTool>) = group.into_iter().unzip();
                 let names: Vec<String> = tools.iter().map(|t| t.tool.clone()).collect();
                 let stdin = AsyncStdinStream::new(reader);
-                let outcomes = service.run_prepared(tools, &name, size, stdin, &spec).await;
+                let outcomes = service.run_prepared(tools, &name, size, stdin, &spec, memory).await;
                 indices.into_iter().zip(names).zip(outcomes).map(|((i, n), o)| (i, n, o)).collect()
             });
         }
@@ -185,7 +190,16 @@ impl ToolService {
                 outcomes[index] = Some((name, outcome));
             }
         }
-        Ok(outcomes.into_iter().flatten().collect())
+        let shared = |mut error: ToolError| {
+            if error.kind == ErrorKind::LimitExceeded && error.message.contains("memory limit") {
+                error.message.push_str(
+                    " (in analyze_many the analyzers share one memory budget, the largest of their limits: run \
+                     fewer tools at once, or raise the limit)",
+                );
+            }
+            error
+        };
+        Ok(outcomes.into_iter().flatten().map(|(name, outcome)| (name, outcome.map_err(shared))).collect())
     }
 
     /// Checks the tool name and the arguments (against the tool's JSON
@@ -264,6 +278,7 @@ impl ToolService {
         capture_size: u64,
         stdin: impl StdinStream + 'static,
         spec: &str,
+        memory: Arc<MemoryBudget>,
     ) -> Vec<Result<Value, ToolError>> {
         let analyzer = tools[0].analyzer.clone();
         let limits = tools[0].limits;
@@ -278,7 +293,7 @@ impl ToolService {
             })
             .collect();
         self.sandbox
-            .run(&analyzer, requests, stdin, limits)
+            .run(&analyzer, requests, stdin, limits, memory)
             .await
             .into_iter()
             .map(|outcome| {

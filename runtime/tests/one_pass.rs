@@ -149,3 +149,39 @@ fn tools_of_a_one_pass_analyzer_share_one_instance() {
     let value: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(value["results"].as_object().unwrap().len(), 3, "{value}");
 }
+
+/// The analyzers of one `analyze_many` call share one memory budget (the
+/// largest of their limits), so a call holds no more memory than a single
+/// analysis may: under a 20 MiB limit each tool runs alone, but all of them
+/// side by side do not fit, and what did not fit says so.
+#[tokio::test]
+async fn analyze_many_shares_one_memory_budget() {
+    // Large enough (1.4 MB) that every analyzer is still reading it, and so
+    // holds its memory, while the others grow.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("syns.pcap");
+    common::write_syn_capture(&path, 20_000);
+    let client = stdio_client(&["--allow-dir", dir.path().to_str().unwrap(), "--limit", "*.memory_mb=20"]).await;
+    let capture = path.to_str().unwrap();
+    let tools = [
+        "analyze_capinfos",
+        "analyze_dns_packets",
+        "analyze_dhcp_packets",
+        "analyze_icmp_packets",
+        "analyze_sip_packets",
+        "analyze_tcp_connections",
+    ];
+    for tool in tools {
+        let alone = call(&client, tool, json!({"pcap_file": capture})).await;
+        ok(&alone);
+    }
+    let together = call(&client, "analyze_many", json!({"pcap_file": capture, "tools": tools})).await;
+    let together = ok(&together);
+    let errors = together["errors"].as_object().unwrap();
+    assert!(!errors.is_empty(), "six analyzers cannot all fit in one 20 MiB budget: {together}");
+    for (tool, error) in errors {
+        assert_eq!(error["kind"], "limit_exceeded", "{tool}: {error}");
+        assert!(error["message"].as_str().unwrap().contains("share"), "{tool}: {error}");
+    }
+    client.cancel().await.unwrap();
+}

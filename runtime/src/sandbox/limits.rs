@@ -143,23 +143,69 @@ impl fmt::Display for LimitKind {
     }
 }
 
+/// Linear memory shared by the sandboxes of one tool call: the call's
+/// memory limit bounds them all together, so the documented bound on the
+/// server (`--max-concurrent-calls` x the memory limit) holds when
+/// `analyze_many` runs several analyzers side by side. Each sandbox takes
+/// what it grows by and gives it back when it is dropped.
+#[derive(Debug)]
+pub struct MemoryBudget {
+    available: std::sync::Mutex<usize>,
+}
+
+impl MemoryBudget {
+    /// A budget of `bytes`, shared by whoever holds it.
+    pub fn new(bytes: u64) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(MemoryBudget {
+            available: std::sync::Mutex::new(usize::try_from(bytes).unwrap_or(usize::MAX)),
+        })
+    }
+
+    fn take(&self, bytes: usize) -> bool {
+        let mut available = self.available.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *available < bytes {
+            return false;
+        }
+        *available -= bytes;
+        true
+    }
+
+    fn give_back(&self, bytes: usize) {
+        let mut available = self.available.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *available = available.saturating_add(bytes);
+    }
+}
+
 /// Caps linear memory and remembers that it refused to grow, so a trap that
 /// follows (Rust's allocation failure aborts) is reported as the memory limit.
 pub(crate) struct MemoryCap {
+    /// This analyzer's own limit.
     pub(crate) max_bytes: usize,
+    /// The call's budget, shared with the other sandboxes of the call.
+    pub(crate) budget: std::sync::Arc<MemoryBudget>,
+    /// What this sandbox has taken from the budget.
+    pub(crate) taken: usize,
     pub(crate) refused: bool,
     /// The largest size linear memory was allowed to reach: logged after each
     /// call so a table that grows with the capture shows up.
     pub(crate) peak_bytes: usize,
 }
 
+impl Drop for MemoryCap {
+    fn drop(&mut self) {
+        self.budget.give_back(self.taken);
+    }
+}
+
 /// Tables hold function references; no analyzer needs more than this.
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl wasmtime::ResourceLimiter for MemoryCap {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        let allowed = desired <= self.max_bytes;
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let growth = desired.saturating_sub(current);
+        let allowed = desired <= self.max_bytes && self.budget.take(growth);
         if allowed {
+            self.taken += growth;
             self.peak_bytes = self.peak_bytes.max(desired);
         } else {
             self.refused = true;
@@ -175,6 +221,29 @@ impl wasmtime::ResourceLimiter for MemoryCap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wasmtime::ResourceLimiter;
+
+    fn cap(max_bytes: usize, budget: &std::sync::Arc<MemoryBudget>) -> MemoryCap {
+        MemoryCap { max_bytes, budget: budget.clone(), taken: 0, refused: false, peak_bytes: 0 }
+    }
+
+    #[test]
+    fn sandboxes_of_one_call_share_its_memory_budget() {
+        const MIB: usize = 1024 * 1024;
+        let budget = MemoryBudget::new(100 * MIB as u64);
+        let mut first = cap(80 * MIB, &budget);
+        let mut second = cap(80 * MIB, &budget);
+        assert!(first.memory_growing(0, 60 * MIB, None).unwrap());
+        assert!(!second.memory_growing(0, 60 * MIB, None).unwrap(), "60 + 60 MiB is over the call's 100");
+        assert!(second.refused);
+        assert!(second.memory_growing(0, 40 * MIB, None).unwrap(), "what is left can be used");
+        assert!(!first.memory_growing(60 * MIB, 61 * MIB, None).unwrap(), "the budget is spent");
+        drop(second);
+        assert!(first.memory_growing(60 * MIB, 80 * MIB, None).unwrap(), "a dropped sandbox gives its share back");
+        assert!(!first.memory_growing(80 * MIB, 81 * MIB, None).unwrap(), "each analyzer's own limit still holds");
+        drop(first);
+        assert_eq!(*budget.available.lock().unwrap(), 100 * MIB);
+    }
 
     #[test]
     fn per_analyzer_overrides_win_over_global_ones() {

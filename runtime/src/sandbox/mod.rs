@@ -23,7 +23,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use cache::ComponentCache;
 pub use capture_stdin::CaptureStdin;
-use limits::{LimitKind, Limits, MemoryCap};
+use limits::{LimitKind, Limits, MemoryBudget, MemoryCap};
 use log_pipe::LogPipe;
 
 mod bindings {
@@ -173,7 +173,8 @@ impl Sandbox {
 
     /// Asks a fresh instance of the component what it offers.
     async fn describe(&self, pre: &AnalyzerComponentPre<CallState>, origin: &str) -> Result<AnalyzerInfo> {
-        let mut store = self.store(DESCRIBE_LIMITS, None::<(CaptureStdin, LogPipe)>);
+        let budget = MemoryBudget::new(DESCRIBE_LIMITS.memory_bytes);
+        let mut store = self.store(DESCRIBE_LIMITS, budget, None::<(CaptureStdin, LogPipe)>);
         async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance.pcapsule_analyzer_analyzer().call_describe(&mut store).await
@@ -193,10 +194,11 @@ impl Sandbox {
         requests: Vec<RunRequest>,
         capture: impl StdinStream + 'static,
         limits: Limits,
+        memory: Arc<MemoryBudget>,
     ) -> Vec<Result<String, CallError>> {
         let expected = requests.len();
         let log = LogPipe::new(GUEST_LOG_BYTES);
-        let mut store = self.store(limits, Some((capture, log.clone())));
+        let mut store = self.store(limits, memory, Some((capture, log.clone())));
         let call = async {
             let instance: AnalyzerComponent = analyzer.pre.instantiate_async(&mut store).await?;
             let exports = instance.pcapsule_analyzer_analyzer();
@@ -243,7 +245,12 @@ impl Sandbox {
         }
     }
 
-    fn store(&self, limits: Limits, io: Option<(impl StdinStream + 'static, LogPipe)>) -> Store<CallState> {
+    fn store(
+        &self,
+        limits: Limits,
+        memory: Arc<MemoryBudget>,
+        io: Option<(impl StdinStream + 'static, LogPipe)>,
+    ) -> Store<CallState> {
         let mut wasi = WasiCtxBuilder::new();
         if let Some((stdin, log)) = io {
             wasi.stdin(stdin).stderr(log);
@@ -253,6 +260,8 @@ impl Sandbox {
             table: ResourceTable::new(),
             memory: MemoryCap {
                 max_bytes: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+                budget: memory,
+                taken: 0,
                 refused: false,
                 peak_bytes: 0,
             },
