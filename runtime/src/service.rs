@@ -297,15 +297,43 @@ impl ToolService {
             .await
             .into_iter()
             .map(|outcome| {
-                let json = outcome.map_err(|e| call_error(e, &analyzer.info.name, spec))?;
-                serde_json::from_str(&json).map_err(|e| {
+                let guest = outcome.map_err(|e| call_error(e, &analyzer.info.name, spec))?;
+                let mut result: Value = serde_json::from_str(&guest.json).map_err(|e| {
                     ToolError::new(
                         ErrorKind::Internal,
                         format!("the {} analyzer returned invalid JSON: {e}", analyzer.info.name),
                     )
-                })
+                })?;
+                if let Some(kind) = guest.stopped_early {
+                    mark_stopped_early(&mut result, kind, &analyzer.info.name, limits);
+                }
+                Ok(result)
             })
             .collect()
+    }
+}
+
+/// Marks a result whose capture was ended early because `kind` was nearly
+/// reached: `truncated`, and a warning saying why and what to do. Only the
+/// envelope's own fields are used, so the result still fits its schema.
+fn mark_stopped_early(result: &mut Value, kind: LimitKind, analyzer: &str, limits: Limits) {
+    let Some(object) = result.as_object_mut() else { return };
+    let limit = match kind {
+        LimitKind::Fuel => format!("fuel limit ({} units)", limits.fuel),
+        _ => format!("wall-clock limit ({:.0} s)", limits.wall_clock.as_secs_f64()),
+    };
+    let warning = format!(
+        "the analysis stopped reading the capture early because its {limit} was nearly reached: the result covers \
+         the packets read until then (packets_analyzed), and the capture looks cut short there. Analyze fewer \
+         packets with `max_packets`, or raise the limit with --limit {analyzer}.{setting}=N",
+        setting = kind.setting()
+    );
+    object.insert("truncated".into(), Value::Bool(true));
+    match object.get_mut("warnings").and_then(Value::as_array_mut) {
+        Some(warnings) => warnings.insert(0, Value::String(warning)),
+        None => {
+            object.insert("warnings".into(), Value::Array(vec![Value::String(warning)]));
+        }
     }
 }
 

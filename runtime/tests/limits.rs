@@ -176,3 +176,50 @@ async fn pcapng_option_bombs_and_interface_floods_fit_in_a_small_memory() {
     }
     client.cancel().await.unwrap();
 }
+
+/// When fuel runs low, the capture is ended early and the tool returns what
+/// it read, marked truncated and saying why, instead of `limit_exceeded`.
+#[tokio::test]
+async fn a_nearly_spent_fuel_limit_still_gives_the_readable_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("million.pcap");
+    common::write_syn_capture(&capture, 1_000_000);
+    let root = dir.path().to_str().unwrap().to_string();
+    // capinfos spends ~800 fuel units a packet: this is about half the file.
+    let client = stdio_client(&["--allow-dir", &root, "--limit", "capinfos.fuel=400000000"]).await;
+    let result = call(&client, "analyze_capinfos", json!({"pcap_file": capture.to_str().unwrap()})).await;
+    let result = ok(&result);
+    let packets = result["packet_count"].as_u64().unwrap();
+    assert!(packets > 10_000 && packets < 1_000_000, "part of the capture was read: {packets}");
+    assert_eq!(result["truncated"], true);
+    let warning = result["warnings"][0].as_str().unwrap();
+    assert!(warning.contains("fuel limit") && warning.contains("capinfos.fuel"), "{warning}");
+    client.cancel().await.unwrap();
+}
+
+/// The same for time: a guest still reading when nine tenths of its wall
+/// clock have passed finds the end of its capture and answers.
+#[tokio::test]
+async fn a_nearly_spent_wall_clock_still_gives_the_readable_part() {
+    let components = misbehave_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("four-mib.pcap");
+    std::fs::write(&capture, vec![7u8; 4 << 20]).unwrap();
+    let client = stdio_client(&[
+        "--allow-dir",
+        dir.path().to_str().unwrap(),
+        "--analyzers-dir",
+        components.path().to_str().unwrap(),
+        "--limit",
+        "test-misbehave.wall_clock_secs=2",
+    ])
+    .await;
+    // 64 KiB every 50 ms: the whole file would take 3.2 s.
+    let result = call(&client, "misbehave_read_slowly", json!({"pcap_file": capture.to_str().unwrap()})).await;
+    let result = ok(&result);
+    let bytes = result["bytes"].as_u64().unwrap();
+    assert!(bytes > 0 && bytes < 4 << 20, "part of the capture was read: {bytes}");
+    assert_eq!(result["truncated"], true);
+    assert!(result["warnings"][0].as_str().unwrap().contains("wall-clock limit"), "{result}");
+    client.cancel().await.unwrap();
+}

@@ -10,6 +10,7 @@ mod cache;
 mod capture_stdin;
 pub mod limits;
 mod log_pipe;
+mod soft_stop;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +26,7 @@ pub use cache::ComponentCache;
 pub use capture_stdin::CaptureStdin;
 use limits::{LimitKind, Limits, MemoryBudget, MemoryCap};
 use log_pipe::LogPipe;
+use soft_stop::{RESERVE_DIVISOR, SoftStop, StoppableStdin};
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -56,6 +58,16 @@ const DESCRIBE_LIMITS: Limits = Limits {
     wall_clock: Duration::from_secs(10),
     result_bytes: 4 * 1024 * 1024,
 };
+
+/// A guest's result, and whether its capture was ended early because a
+/// limit was near (then the result covers only the part read).
+#[derive(Debug, Clone)]
+pub struct GuestResult {
+    /// The result, as JSON text.
+    pub json: String,
+    /// The limit that ended the capture early, if one did.
+    pub stopped_early: Option<LimitKind>,
+}
 
 /// Per-store state: WASI context, resource table, memory cap.
 struct CallState {
@@ -174,7 +186,7 @@ impl Sandbox {
     /// Asks a fresh instance of the component what it offers.
     async fn describe(&self, pre: &AnalyzerComponentPre<CallState>, origin: &str) -> Result<AnalyzerInfo> {
         let budget = MemoryBudget::new(DESCRIBE_LIMITS.memory_bytes);
-        let mut store = self.store(DESCRIBE_LIMITS, budget, None::<(CaptureStdin, LogPipe)>);
+        let mut store = self.store(DESCRIBE_LIMITS, budget, None::<(CaptureStdin, LogPipe)>, None);
         async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance.pcapsule_analyzer_analyzer().call_describe(&mut store).await
@@ -187,7 +199,9 @@ impl Sandbox {
     /// stdin, under `limits` for them all: one request through the WIT `run`,
     /// several (only for a one-pass analyzer, `info.one_pass`) through
     /// `run-many`, over one read of the capture. One outcome per request, in
-    /// order; a limit or a crash ends every one of them.
+    /// order; a limit or a crash ends every one of them. When fuel or time
+    /// runs low, the capture is ended early (see [`soft_stop`]) and the
+    /// results say so.
     pub async fn run(
         &self,
         analyzer: &LoadedAnalyzer,
@@ -195,10 +209,12 @@ impl Sandbox {
         capture: impl StdinStream + 'static,
         limits: Limits,
         memory: Arc<MemoryBudget>,
-    ) -> Vec<Result<String, CallError>> {
+    ) -> Vec<Result<GuestResult, CallError>> {
         let expected = requests.len();
         let log = LogPipe::new(GUEST_LOG_BYTES);
-        let mut store = self.store(limits, memory, Some((capture, log.clone())));
+        let stop = SoftStop::default();
+        let capture = StoppableStdin::new(capture, stop.clone());
+        let mut store = self.store(limits, memory, Some((capture, log.clone())), Some(stop.clone()));
         let call = async {
             let instance: AnalyzerComponent = analyzer.pre.instantiate_async(&mut store).await?;
             let exports = instance.pcapsule_analyzer_analyzer();
@@ -231,7 +247,7 @@ impl Sandbox {
                     Ok(json) if json.len() as u64 > limits.result_bytes => {
                         Err(CallError::Limit { kind: LimitKind::ResultSize, limits })
                     }
-                    Ok(json) => Ok(json),
+                    Ok(json) => Ok(GuestResult { json, stopped_early: stop.reason() }),
                     Err(run_error) => Err(CallError::Analyzer(run_error)),
                 })
                 .collect(),
@@ -250,6 +266,7 @@ impl Sandbox {
         limits: Limits,
         memory: Arc<MemoryBudget>,
         io: Option<(impl StdinStream + 'static, LogPipe)>,
+        stop: Option<SoftStop>,
     ) -> Store<CallState> {
         let mut wasi = WasiCtxBuilder::new();
         if let Some((stdin, log)) = io {
@@ -269,13 +286,28 @@ impl Sandbox {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         store.set_fuel(limits.fuel).expect("fuel is enabled in the engine config");
-        let deadline = Instant::now() + limits.wall_clock;
+        let started = Instant::now();
+        let deadline = started + limits.wall_clock;
+        let soft_deadline = started + limits.wall_clock.mul_f64(1.0 - 1.0 / RESERVE_DIVISOR as f64);
+        let fuel_reserve = limits.fuel / RESERVE_DIVISOR;
         store.set_epoch_deadline(1);
         // Every tick the guest yields to the executor (so other calls and the
         // MCP transport keep running, and a dropped call stops here), until
-        // the deadline passes.
-        store.epoch_deadline_callback(move |_| {
-            if Instant::now() >= deadline { Ok(UpdateDeadline::Interrupt) } else { Ok(UpdateDeadline::Yield(1)) }
+        // the deadline passes; and once fuel or time runs low, its capture
+        // is ended early.
+        store.epoch_deadline_callback(move |context| {
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            if let Some(stop) = &stop {
+                if now >= soft_deadline {
+                    stop.raise(LimitKind::WallClock);
+                } else if context.get_fuel().is_ok_and(|left| left < fuel_reserve) {
+                    stop.raise(LimitKind::Fuel);
+                }
+            }
+            Ok(UpdateDeadline::Yield(1))
         });
         store
     }
