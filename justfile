@@ -72,5 +72,5 @@ stress CASES="2000":
     PCAPSULE_STRESS_CASES={{CASES}} cargo test -p pcapsule --release --test mutation_stress -- --nocapture
 
 # Long load test: many MCP clients over HTTP calling every tool at once.
-load-test CLIENTS="32" CALLS="60":
-    PCAPSULE_LOAD_CLIENTS={{CLIENTS}} PCAPSULE_LOAD_CALLS={{CALLS}} cargo test -p pcapsule --release --test load -- --nocapture
+load-test CLIENTS="32" CALLS="60" SLOW="64":
+    PCAPSULE_LOAD_CLIENTS={{CLIENTS}} PCAPSULE_LOAD_CALLS={{CALLS}} PCAPSULE_LOAD_SLOW={{SLOW}} cargo test -p pcapsule --release --test load -- --nocapture

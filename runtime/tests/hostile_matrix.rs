@@ -51,3 +51,46 @@ async fn every_tool_survives_every_shared_capture() {
     assert!(!client.list_all_tools().await.unwrap().is_empty());
     client.cancel().await.unwrap();
 }
+
+/// The captures crafted against the bounds of the packet path (DNS
+/// compression-pointer chains over TCP, a pcapng interface block with
+/// millions of options, a flood of interface blocks): every tool reads them
+/// to the end under the default limits and gives a full result, and DNS
+/// still finds the query that follows the bombs.
+#[tokio::test]
+async fn every_tool_reads_the_crafted_captures_under_default_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let bombs = dir.path().join("dns-pointer-bombs.pcap");
+    // 4,000 crafted messages (65 MB): before the DNS bound, far past the
+    // default fuel.
+    common::write_dns_pointer_bomb_capture(&bombs, 4_000);
+    let options = dir.path().join("option-bomb.pcapng");
+    common::write_pcapng_bomb(&options, 1, 4_000_000);
+    let flood = dir.path().join("interface-flood.pcapng");
+    common::write_pcapng_bomb(&flood, 700_000, 0);
+    let client = stdio_client(&["--allow-dir", dir.path().to_str().unwrap()]).await;
+    let tools = client.list_all_tools().await.unwrap();
+    for capture in [&bombs, &options, &flood] {
+        for tool in &tools {
+            let mut arguments = json!({"pcap_file": capture.to_str().unwrap()});
+            if tool.name == "analyze_traffic_flow" {
+                arguments["server_ip"] = json!("192.0.2.53");
+            }
+            let result = call(&client, &tool.name, arguments).await;
+            let body = common::body(&result);
+            assert_ne!(result.is_error, Some(true), "{} on {}: {body}", tool.name, capture.display());
+            if body.get("truncated").is_some() {
+                assert_eq!(
+                    body["truncated"],
+                    false,
+                    "{} on {} read it all: {body:.2000}",
+                    tool.name,
+                    capture.display()
+                );
+            }
+        }
+        let dns = call(&client, "analyze_dns_packets", json!({"pcap_file": capture.to_str().unwrap()})).await;
+        assert!(common::body(&dns).to_string().contains("readable.example"), "{}", capture.display());
+    }
+    client.cancel().await.unwrap();
+}

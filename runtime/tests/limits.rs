@@ -103,51 +103,6 @@ async fn dns_compression_pointer_bombs_cannot_exhaust_the_fuel() {
     client.cancel().await.unwrap();
 }
 
-/// A little-endian pcapng block of `kind` around `body` (a multiple of 4 bytes).
-fn pcapng_block(kind: u32, body: &[u8]) -> Vec<u8> {
-    let length = (12 + body.len()) as u32;
-    [&kind.to_le_bytes()[..], &length.to_le_bytes(), body, &length.to_le_bytes()].concat()
-}
-
-/// Writes a pcapng file: a section header, `interfaces` interface blocks
-/// (Ethernet) each carrying `options_each` empty comments, then a DNS query
-/// on interface 0.
-fn write_pcapng_bomb(path: &std::path::Path, interfaces: usize, options_each: usize) {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut header = vec![0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0];
-    header.extend_from_slice(&u64::MAX.to_le_bytes());
-    out.write_all(&pcapng_block(0x0a0d_0d0a, &header)).unwrap();
-    let mut interface = vec![1, 0, 0, 0, 0xff, 0xff, 0, 0];
-    for _ in 0..options_each {
-        // Empty comments: pcap-file kept each one as an owned option.
-        interface.extend_from_slice(&[1, 0, 0, 0]);
-    }
-    let interface = pcapng_block(1, &interface);
-    for _ in 0..interfaces {
-        out.write_all(&interface).unwrap();
-    }
-    // One DNS query, Ethernet/IPv4/UDP, on interface 0.
-    let mut query = vec![0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-    query.extend_from_slice(b"\x08readable\x07example\x00\x00\x01\x00\x01");
-    let udp_length = (8 + query.len()) as u16;
-    let mut frame = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
-    frame.extend_from_slice(&[0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 10, 192, 0, 2, 53]);
-    frame[16..18].copy_from_slice(&(20 + udp_length).to_be_bytes());
-    frame.extend_from_slice(&[0xc0, 0x02, 0, 53]);
-    frame.extend_from_slice(&udp_length.to_be_bytes());
-    frame.extend_from_slice(&[0, 0]);
-    frame.extend_from_slice(&query);
-    let mut packet = Vec::new();
-    for field in [0u32, 0, 1_000_000, frame.len() as u32, frame.len() as u32] {
-        packet.extend_from_slice(&field.to_le_bytes());
-    }
-    packet.extend_from_slice(&frame);
-    packet.resize(packet.len().next_multiple_of(4), 0);
-    out.write_all(&pcapng_block(6, &packet)).unwrap();
-    out.flush().unwrap();
-}
-
 /// pcapng files built to fill a guest's memory through what the reader
 /// keeps of interface blocks: one block with 3.5 million empty options,
 /// and 600,000 interface blocks (the build before the bounds peaked at
@@ -158,9 +113,9 @@ fn write_pcapng_bomb(path: &std::path::Path, interfaces: usize, options_each: us
 async fn pcapng_option_bombs_and_interface_floods_fit_in_a_small_memory() {
     let dir = tempfile::tempdir().unwrap();
     let options = dir.path().join("option-bomb.pcapng");
-    write_pcapng_bomb(&options, 1, 3_500_000);
+    common::write_pcapng_bomb(&options, 1, 3_500_000);
     let flood = dir.path().join("interface-flood.pcapng");
-    write_pcapng_bomb(&flood, 600_000, 0);
+    common::write_pcapng_bomb(&flood, 600_000, 0);
     let root = dir.path().to_str().unwrap().to_string();
     let client = stdio_client(&["--allow-dir", &root, "--limit", "*.memory_mb=64"]).await;
     for (capture, warning) in [(&options, "more than 1024 options"), (&flood, "interface blocks past the first")] {

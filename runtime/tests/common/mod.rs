@@ -304,3 +304,48 @@ fn pointer_bomb(depth: usize, answers: u16) -> Vec<u8> {
     }
     bytes
 }
+
+/// A little-endian pcapng block of `kind` around `body` (a multiple of 4 bytes).
+fn pcapng_block(kind: u32, body: &[u8]) -> Vec<u8> {
+    let length = (12 + body.len()) as u32;
+    [&kind.to_le_bytes()[..], &length.to_le_bytes(), body, &length.to_le_bytes()].concat()
+}
+
+/// Writes a pcapng file: a section header, `interfaces` interface blocks
+/// (Ethernet) each carrying `options_each` empty comments, then a DNS query
+/// on interface 0.
+pub fn write_pcapng_bomb(path: &std::path::Path, interfaces: usize, options_each: usize) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut header = vec![0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0];
+    header.extend_from_slice(&u64::MAX.to_le_bytes());
+    out.write_all(&pcapng_block(0x0a0d_0d0a, &header)).unwrap();
+    let mut interface = vec![1, 0, 0, 0, 0xff, 0xff, 0, 0];
+    for _ in 0..options_each {
+        // Empty comments: pcap-file kept each one as an owned option.
+        interface.extend_from_slice(&[1, 0, 0, 0]);
+    }
+    let interface = pcapng_block(1, &interface);
+    for _ in 0..interfaces {
+        out.write_all(&interface).unwrap();
+    }
+    // One DNS query, Ethernet/IPv4/UDP, on interface 0.
+    let mut query = vec![0xbe, 0xef, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    query.extend_from_slice(b"\x08readable\x07example\x00\x00\x01\x00\x01");
+    let udp_length = (8 + query.len()) as u16;
+    let mut frame = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x08, 0x00];
+    frame.extend_from_slice(&[0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 192, 0, 2, 10, 192, 0, 2, 53]);
+    frame[16..18].copy_from_slice(&(20 + udp_length).to_be_bytes());
+    frame.extend_from_slice(&[0xc0, 0x02, 0, 53]);
+    frame.extend_from_slice(&udp_length.to_be_bytes());
+    frame.extend_from_slice(&[0, 0]);
+    frame.extend_from_slice(&query);
+    let mut packet = Vec::new();
+    for field in [0u32, 0, 1_000_000, frame.len() as u32, frame.len() as u32] {
+        packet.extend_from_slice(&field.to_le_bytes());
+    }
+    packet.extend_from_slice(&frame);
+    packet.resize(packet.len().next_multiple_of(4), 0);
+    out.write_all(&pcapng_block(6, &packet)).unwrap();
+    out.flush().unwrap();
+}
