@@ -249,9 +249,10 @@ async fn slow_client(host: String, trickle: bool, running: Arc<AtomicBool>) -> (
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             } else {
-                match tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await {
-                    Ok(Ok(0) | Err(_)) => break true,
-                    _ => {}
+                if let Ok(Ok(0) | Err(_)) =
+                    tokio::time::timeout(Duration::from_millis(100), stream.read(&mut buf)).await
+                {
+                    break true;
                 }
             }
         };
