@@ -220,18 +220,20 @@ mod tests {
         bytes
     }
 
-    /// A response with `answers` A records whose owner is a pointer to a
-    /// chain of `depth` pointers (each to the one before), which ends at the
-    /// question's name: the pure-pointer bomb.
-    fn pointer_chain(depth: usize, answers: u16) -> Vec<u8> {
+    /// A response with `answers` A records whose owner points to the end of
+    /// a chain of `links` links, each `label` and then a pointer to the link
+    /// before; the first points to the question's name `question`. One
+    /// record of an unknown type carries the chain as its data.
+    fn chain(question: &[u8], label: &[u8], links: usize, answers: u16) -> Vec<u8> {
         let mut bytes = header(1, answers + 1);
-        bytes.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01");
-        // One record of an unknown type carries the chain in its data.
-        bytes.extend_from_slice(&[0xc0, 12, 0xff, 0x00, 0, 1, 0, 0, 0, 60]);
-        bytes.extend_from_slice(&((depth * 2) as u16).to_be_bytes());
+        bytes.extend_from_slice(question);
+        bytes.extend_from_slice(&[0, 1, 0, 1]);
+        bytes.extend_from_slice(&[0, 0xff, 0x00, 0, 1, 0, 0, 0, 60]);
+        bytes.extend_from_slice(&((links * (label.len() + 2)) as u16).to_be_bytes());
         let mut previous = 12u16;
-        for _ in 0..depth {
+        for _ in 0..links {
             let here = bytes.len() as u16;
+            bytes.extend_from_slice(label);
             bytes.extend_from_slice(&(0xc000 | previous).to_be_bytes());
             previous = here;
         }
@@ -242,26 +244,15 @@ mod tests {
         bytes
     }
 
-    /// The same, built of label-then-pointer links: each name is 255 bytes
-    /// and 127 pointers long, the most hickory allows.
+    /// The pure-pointer bomb: `depth` pointers, each to the one before.
+    fn pointer_chain(depth: usize, answers: u16) -> Vec<u8> {
+        chain(b"\x01a\x00", b"", depth, answers)
+    }
+
+    /// Label-then-pointer links: each name is 253 bytes and 127 pointers
+    /// long, about the most hickory allows.
     fn label_chain(answers: u16) -> Vec<u8> {
-        let mut bytes = header(1, answers + 1);
-        bytes.extend_from_slice(b"\x00\x00\x01\x00\x01");
-        bytes.extend_from_slice(&[0, 0xff, 0x00, 0, 1, 0, 0, 0, 60]);
-        let links = 126;
-        bytes.extend_from_slice(&((links * 4) as u16).to_be_bytes());
-        let mut previous = 12u16;
-        for _ in 0..links {
-            let here = bytes.len() as u16;
-            bytes.extend_from_slice(b"\x01a");
-            bytes.extend_from_slice(&(0xc000 | previous).to_be_bytes());
-            previous = here;
-        }
-        for _ in 0..answers {
-            bytes.extend_from_slice(&(0xc000 | previous).to_be_bytes());
-            bytes.extend_from_slice(&[0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
-        }
-        bytes
+        chain(b"\x00", b"\x01a", 126, answers)
     }
 
     #[test]
