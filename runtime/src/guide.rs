@@ -17,8 +17,8 @@ pub const PROMPT_URI_PREFIX: &str = "pcapsule://prompts/";
 pub fn guide(registry: &Registry) -> String {
     let mut out = String::from(
         "# pcapsule: which tool answers which question\n\n\
-         Every tool takes `pcap_file`: a path inside the server's allowed directories, or an http(s) URL. \
-         Start with `analyze_capinfos` to learn what a capture holds (size, time span, link types), then ask \
+         Every tool takes `pcap_file`: a path inside the server's allowed directories (`list_captures` lists \
+         the capture files there), or an http(s) URL. Start with `analyze_capinfos` to learn what a capture holds (size, time span, link types), then ask \
          the protocol tools. Results are summaries first (counts, top-N tables, observations); long lists are \
          paged with `limit` and `offset` (follow `pagination.next_offset`); `max_packets` analyzes only the \
          first packets of a huge capture. To get several answers at once, `analyze_many` reads the capture \
@@ -52,6 +52,11 @@ pub fn guide(registry: &Registry) -> String {
         "\n## Several tools at once\n\n### `{}`\n\n{}\n",
         one_pass::TOOL_NAME,
         one_pass::DESCRIPTION
+    ));
+    out.push_str(&format!(
+        "\n## Finding captures\n\n### `{}`\n\n{}\n",
+        crate::list_captures::TOOL_NAME,
+        crate::list_captures::DESCRIPTION
     ));
     out
 }

@@ -3,7 +3,8 @@
 //! Layout: [`sandbox`] runs analyzer components under wasmtime with limits;
 //! [`registry`] turns their self-descriptions into MCP tools and prompts;
 //! [`input`] opens captures (confined paths, guarded downloads); [`service`]
-//! runs one tool call end to end, [`one_pass`] several over one read;
+//! runs one tool call end to end, [`one_pass`] several over one read,
+//! [`list_captures`] lists what may be read;
 //! [`guide`] says which tool answers what; [`mcp`] serves it all over stdio
 //! or HTTP; [`logging`] keeps the server log one line per event; this file
 //! is the command line.
@@ -12,6 +13,7 @@ mod config;
 mod error_kind;
 mod guide;
 mod input;
+mod list_captures;
 mod logging;
 mod mcp;
 mod one_pass;

@@ -100,6 +100,68 @@ async fn without_an_allowed_directory_no_local_file_is_read() {
     client.cancel().await.unwrap();
 }
 
+/// `list_captures` lists the capture files of the allowed directories (and
+/// nothing a symlink leads to outside them), filtered and paged; a bare file
+/// name is found in the one allowed directory that holds it.
+#[tokio::test]
+async fn captures_are_listed_and_found_by_bare_name() {
+    let (dir, _outside) = sandbox_dir();
+    let second = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures().join("dns-udp-ethernet.pcap"), second.path().join("only-here.pcapng")).unwrap();
+    std::fs::copy(fixtures().join("dns-udp-ethernet.pcap"), second.path().join("good.pcap")).unwrap();
+    std::fs::write(second.path().join("notes.txt"), b"not a capture").unwrap();
+    let (root, other) = (dir.path().to_str().unwrap(), second.path().to_str().unwrap());
+    let client = stdio_client(&["--allow-dir", root, "--allow-dir", other, "--allow-hardlinks"]).await;
+
+    let listed = call(&client, "list_captures", json!({})).await;
+    let listed = ok(&listed);
+    let paths: Vec<&str> = listed["captures"].as_array().unwrap().iter().map(|c| c["path"].as_str().unwrap()).collect();
+    let canonical = |d: &std::path::Path, name: &str| d.canonicalize().unwrap().join(name).display().to_string();
+    for expected in [
+        canonical(dir.path(), "good.pcap"),
+        canonical(dir.path(), "hardlink.pcap"),
+        canonical(dir.path(), "inside-link.pcap"),
+        canonical(second.path(), "good.pcap"),
+        canonical(second.path(), "only-here.pcapng"),
+    ] {
+        assert!(paths.contains(&expected.as_str()), "{expected} is listed: {paths:?}");
+    }
+    // The symlink to a capture outside, and the FIFO, are not.
+    assert!(!paths.iter().any(|p| p.ends_with("escape.pcap") || p.ends_with("fifo.pcap")), "{paths:?}");
+    assert_eq!(
+        listed["captures"][0]["size_bytes"],
+        std::fs::metadata(fixtures().join("dns-udp-ethernet.pcap")).unwrap().len()
+    );
+    let page = call(&client, "list_captures", json!({"limit": 2, "offset": 1})).await;
+    let page = ok(&page);
+    assert_eq!(page["pagination"]["returned"], 2);
+    assert_eq!(page["pagination"]["next_offset"], 3);
+    let filtered = call(&client, "list_captures", json!({"name_contains": "ONLY-HERE"})).await;
+    assert_eq!(ok(&filtered)["pagination"]["total"], 1);
+    let bad = call(&client, "list_captures", json!({"limit": 0})).await;
+    assert_eq!(err(&bad)["kind"], "bad_params");
+
+    // A bare name: found where it is alone, ambiguous where it is not.
+    let alone = call(&client, "analyze_capinfos", json!({"pcap_file": "only-here.pcapng"})).await;
+    assert_eq!(ok(&alone)["packet_count"], 4);
+    let ambiguous = err(&call(&client, "analyze_capinfos", json!({"pcap_file": "good.pcap"})).await);
+    assert_eq!(ambiguous["kind"], "bad_path");
+    assert!(ambiguous["message"].as_str().unwrap().contains("several allowed directories"), "{ambiguous}");
+    let absent = err(&call(&client, "analyze_capinfos", json!({"pcap_file": "absent.pcap"})).await);
+    assert_eq!(absent["kind"], "not_found");
+    assert!(absent["message"].as_str().unwrap().contains("list_captures"), "{absent}");
+    // A relative path cannot climb out of an allowed directory either.
+    let climbing = err(&call(&client, "analyze_capinfos", json!({"pcap_file": "../../../../etc/passwd"})).await);
+    assert!(climbing["kind"] == "not_found" || climbing["kind"] == "not_allowed", "{climbing}");
+    client.cancel().await.unwrap();
+
+    let nothing = stdio_client(&[]).await;
+    let listed = call(&nothing, "list_captures", json!({})).await;
+    assert_eq!(ok(&listed)["captures"], json!([]));
+    assert!(ok(&listed)["message"].as_str().unwrap().contains("--allow-dir"));
+    nothing.cancel().await.unwrap();
+}
+
 /// A `pcap_file` crafted to forge a log line (a newline, then a fake event)
 /// or to drive the operator's terminal stays inside one escaped log line.
 #[tokio::test]

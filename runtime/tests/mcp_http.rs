@@ -224,7 +224,8 @@ async fn sessions_are_limited_in_number() {
         .send()
         .await
         .unwrap();
-    assert!(closed.status().is_success(), "{}", closed.status());
+    // 200 (or 204), as the MCP Python SDK expects of a terminated session.
+    assert_eq!(closed.status(), 200);
     let (s4, _, body) = open_session(&url).await;
     assert!(s4.is_success(), "room again after a close: {s4} {body}");
 }

@@ -43,6 +43,16 @@ impl AllowedRoots {
         Ok(AllowedRoots { roots: Arc::new(roots), allow_hardlinks })
     }
 
+    /// The capture files under every root whose path contains `name_contains`.
+    pub(super) fn list(&self, name_contains: &str) -> super::listing::Listing {
+        let mut listing = super::listing::Listing::default();
+        for root in self.roots.iter() {
+            super::listing::walk(&root.dir, &root.spellings[0], name_contains, &mut listing);
+        }
+        listing.captures.sort_by(|a, b| a.path.cmp(&b.path));
+        listing
+    }
+
     pub(super) fn describe(&self) -> Vec<String> {
         self.roots.iter().map(|r| r.spellings[0].display().to_string()).collect()
     }
@@ -61,10 +71,42 @@ impl AllowedRoots {
         }
         let requested = std::path::absolute(spec)
             .map_err(|e| InputError::new(ErrorKind::BadPath, format!("cannot resolve the path {spec}: {e}")))?;
+        let is_relative = Path::new(spec).is_relative();
         for root in self.roots.iter() {
             for spelling in &root.spellings {
                 if let Ok(relative) = requested.strip_prefix(spelling) {
+                    // A relative path that is not there may still name a
+                    // file inside an allowed directory (below).
+                    if is_relative && root.dir.symlink_metadata(relative).is_err() {
+                        continue;
+                    }
                     return open_in(&root.dir, relative, spec, self.allow_hardlinks);
+                }
+            }
+        }
+        // A relative path (a bare file name) names a file inside the allowed
+        // directories, wherever the server was started.
+        if is_relative {
+            let found: Vec<&Root> =
+                self.roots.iter().filter(|root| root.dir.symlink_metadata(Path::new(spec)).is_ok()).collect();
+            match found.as_slice() {
+                [root] => return open_in(&root.dir, Path::new(spec), spec, self.allow_hardlinks),
+                [] => {
+                    return Err(InputError::new(
+                        ErrorKind::NotFound,
+                        format!(
+                            "{spec} is in none of the directories this server may read ({}): check the name \
+                             (list_captures lists the captures there), or give a full path",
+                            self.describe().join(", ")
+                        ),
+                    ));
+                }
+                several => {
+                    let dirs: Vec<String> = several.iter().map(|r| r.spellings[0].display().to_string()).collect();
+                    return Err(InputError::new(
+                        ErrorKind::BadPath,
+                        format!("{spec} is in several allowed directories ({}): give its full path", dirs.join(", ")),
+                    ));
                 }
             }
         }

@@ -3,9 +3,11 @@
 //! into a private temporary file under a size cap and timeouts, with private
 //! and loopback addresses refused unless explicitly allowed.
 //!
-//! The host only opens and copies bytes here: it never parses them.
+//! The host only opens and copies bytes here: it never parses them. It also
+//! lists the capture files of the allowed directories, by name.
 
 mod download;
+mod listing;
 mod local;
 mod progress;
 
@@ -15,6 +17,7 @@ use std::path::PathBuf;
 use crate::error_kind::ErrorKind;
 pub use download::DownloadPolicy;
 use download::Downloader;
+pub use listing::{Listing, MAX_SCANNED};
 use local::AllowedRoots;
 pub use progress::ReadProgress;
 
@@ -65,6 +68,14 @@ impl CaptureInputs {
             roots: AllowedRoots::new(allow_dirs, allow_hardlinks)?,
             downloader: Downloader::new(policy),
         })
+    }
+
+    /// The capture files under the allowed directories whose path contains
+    /// `name_contains`, sorted by path (a bounded walk; see [`Listing`]).
+    pub async fn list(&self, name_contains: &str) -> Listing {
+        let roots = self.roots.clone();
+        let needle = name_contains.to_string();
+        tokio::task::spawn_blocking(move || roots.list(&needle)).await.unwrap_or_default()
     }
 
     /// The allowed directories, for messages and `pcapsule list`.

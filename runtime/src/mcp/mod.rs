@@ -29,13 +29,15 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::guide::{GUIDE_URI, PROMPT_URI_PREFIX};
+use crate::list_captures;
 use crate::one_pass::{self, ManyRequest};
 use crate::service::{CallObserver, ToolService};
 pub use connections::ConnectionPolicy;
 
 const INSTRUCTIONS: &str = "pcapsule analyzes packet captures (pcap/pcapng) inside a WebAssembly sandbox. \
-Every tool takes `pcap_file`: a path inside the server's allowed directories or an http(s) URL. Start with \
-analyze_capinfos to see what a capture holds, then use the protocol tools. Results are summaries first; long \
+Every tool takes `pcap_file`: a path inside the server's allowed directories (list_captures lists them; a bare \
+file name works when one directory holds it) or an http(s) URL. Start with analyze_capinfos to see what a \
+capture holds, then use the protocol tools. Results are summaries first; long \
 per-packet lists are paged with `limit`/`offset` (follow `pagination.next_offset`). A failed call returns \
 isError with {\"error\": {\"kind\", \"message\"}} saying what to change. analyze_many runs several tools over \
 one read of a capture. The resource pcapsule://guide says which tool answers which question.";
@@ -70,6 +72,14 @@ impl PcapsuleMcp {
             })
             .collect();
         tools.push(
+            Tool::new(list_captures::TOOL_NAME, list_captures::DESCRIPTION, Arc::new(list_captures::input_schema()))
+                .with_title("Capture files this server may read")
+                .with_raw_output_schema(Arc::new(list_captures::output_schema()))
+                .with_annotations(
+                    ToolAnnotations::new().read_only(true).destructive(false).idempotent(true).open_world(false),
+                ),
+        );
+        tools.push(
             Tool::new(one_pass::TOOL_NAME, one_pass::DESCRIPTION, Arc::new(one_pass::input_schema(&service.registry)))
                 .with_title("Several analyses in one pass")
                 .with_raw_output_schema(Arc::new(one_pass::output_schema()))
@@ -103,6 +113,14 @@ impl ServerHandler for PcapsuleMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        if request.name == list_captures::TOOL_NAME {
+            let arguments = request.arguments.unwrap_or_default();
+            let result = match list_captures::run(&self.service.inputs, arguments).await {
+                Ok(value) => CallToolResult::structured(value),
+                Err(error) => CallToolResult::error(vec![ContentBlock::text(error.to_json().to_string())]),
+            };
+            return Ok(result.into());
+        }
         let many = request.name == one_pass::TOOL_NAME;
         if !many && self.service.registry.tool(&request.name).is_none() {
             return Err(McpError::invalid_params(format!("unknown tool `{}`", request.name), None));
@@ -490,7 +508,14 @@ async fn guard_request(State(guard): State<HttpGuard>, request: Request, next: N
     } else {
         None
     };
-    next.run(request).await
+    let closes_session = request.method() == axum::http::Method::DELETE;
+    let mut response = next.run(request).await;
+    // rmcp answers a closed session with 202 Accepted; the MCP Python SDK
+    // takes anything but 200 or 204 as a failed termination and logs it.
+    if closes_session && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response
 }
 
 /// `request` with its body read into memory, or the answer when the body is
