@@ -118,8 +118,8 @@ impl Analyzer for Tcp {
                         "type": "object",
                         "properties": {
                             "server_ip": server_ip_schema(false),
-                            "threshold": {"type": "number", "minimum": 0, "default": 0.02,
-                                          "description": "Retransmission rate (retransmissions / packets) above which a connection or the capture is flagged."},
+                            "threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.02,
+                                          "description": "Retransmission rate (retransmissions / packets, a fraction from 0 to 1: 0.05 for 5 %) above which a connection or the capture is flagged."},
                             "max_packets": schema::max_packets(),
                             "limit": paged_limit("ranked connections", "default 10"),
                             "offset": schema::offset("ranked connections"),

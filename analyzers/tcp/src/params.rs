@@ -80,8 +80,10 @@ pub fn parse(tool: &str, params: Value) -> Result<ToolParams, RunError> {
                 p.detailed = v.as_bool().ok_or_else(|| bad(format!("detailed must be true or false, got {v}")))?;
             }
             "threshold" => {
-                let t = v.as_f64().filter(|t| t.is_finite() && *t >= 0.0);
-                p.threshold = t.ok_or_else(|| bad(format!("threshold must be a number of 0 or more, got {v}")))?;
+                let t = v.as_f64().filter(|t| t.is_finite() && (0.0..=1.0).contains(t));
+                // A rate is a fraction: 5 meant as 5 % would flag nothing.
+                p.threshold =
+                    t.ok_or_else(|| bad(format!("threshold is a fraction from 0 to 1 (0.05 for 5 %), got {v}")))?;
             }
             "max_packets" => p.max_packets = Some(uint(name, v)?),
             "limit" => p.limit = Some(uint(name, v)?),

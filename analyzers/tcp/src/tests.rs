@@ -334,6 +334,8 @@ fn filters_and_bad_parameters() {
         ("analyze_traffic_flow", json!({"server_ip": "10.0.0.2", "server_port": "80"}), "server_port"),
         ("analyze_traffic_flow", json!({}), "server_ip"),
         ("analyze_tcp_retransmissions", json!({"threshold": -1}), "threshold"),
+        // 5 meant as 5 %: refused with the hint, not taken as 500 %.
+        ("analyze_tcp_retransmissions", json!({"threshold": 5}), "0.05 for 5 %"),
         ("analyze_tcp_retransmissions", json!({"server_port": 80}), "server_port"),
         ("analyze_tcp_connections", json!({"detailed": "yes"}), "detailed"),
         ("analyze_tcp_connections", json!({"limit": 5000}), "limit"),
