@@ -140,7 +140,7 @@ impl ToolService {
         // mostly wait on each other's pace, and one memory budget, the
         // largest of their limits, so the call holds no more memory than a
         // single analysis may.
-        let memory = MemoryBudget::new(prepared.iter().map(|p| p.limits.memory_bytes).max().unwrap_or(0));
+        let memory = MemoryBudget::shared(prepared.iter().map(|p| p.limits.memory_bytes).max().unwrap_or(0));
         let (_running, opened) = self.open_then_admit(capture).await?;
         observer.total.set(opened.size).ok();
         let source = CaptureStdin::new(opened.file, opened.size, observer.progress.clone());
@@ -190,16 +190,7 @@ impl ToolService {
                 outcomes[index] = Some((name, outcome));
             }
         }
-        let shared = |mut error: ToolError| {
-            if error.kind == ErrorKind::LimitExceeded && error.message.contains("memory limit") {
-                error.message.push_str(
-                    " (in analyze_many the analyzers share one memory budget, the largest of their limits: run \
-                     fewer tools at once, or raise the limit)",
-                );
-            }
-            error
-        };
-        Ok(outcomes.into_iter().flatten().map(|(name, outcome)| (name, outcome.map_err(shared))).collect())
+        Ok(outcomes.into_iter().flatten().collect())
     }
 
     /// Checks the tool name and the arguments (against the tool's JSON
@@ -292,12 +283,13 @@ impl ToolService {
                 max_packets: self.max_packets,
             })
             .collect();
+        let shared_memory = memory.shared;
         self.sandbox
             .run(&analyzer, requests, stdin, limits, memory)
             .await
             .into_iter()
             .map(|outcome| {
-                let guest = outcome.map_err(|e| call_error(e, &analyzer.info.name, spec))?;
+                let guest = outcome.map_err(|e| call_error(e, &analyzer.info.name, spec, shared_memory))?;
                 let mut result: Value = serde_json::from_str(&guest.json).map_err(|e| {
                     ToolError::new(
                         ErrorKind::Internal,
@@ -374,7 +366,9 @@ async fn fan_out(mut source: impl AsyncRead + Unpin, mut writers: Vec<tokio::io:
     }
 }
 
-fn call_error(error: CallError, analyzer: &str, capture: &str) -> ToolError {
+/// `shared_memory`: the analyzer drew on a memory budget shared with the
+/// other analyzers of its call, which a memory error must say.
+fn call_error(error: CallError, analyzer: &str, capture: &str, shared_memory: bool) -> ToolError {
     match error {
         CallError::Analyzer(RunError::BadParams(m)) => ToolError::new(ErrorKind::BadParams, m),
         CallError::Analyzer(RunError::UnsupportedFormat(m)) => ToolError::new(
@@ -400,11 +394,17 @@ fn call_error(error: CallError, analyzer: &str, capture: &str) -> ToolError {
             } else {
                 "analyze fewer packets with `max_packets`, or raise it".to_string()
             };
+            let sharing = if kind == LimitKind::Memory && shared_memory {
+                " (in analyze_many the analyzers share one memory budget, the largest of their limits: run fewer \
+                 tools at once, or raise the limit)"
+            } else {
+                ""
+            };
             ToolError::new(
                 ErrorKind::LimitExceeded,
                 format!(
                     "the {analyzer} analyzer hit its {kind} ({current}) on {capture}: {remedy} with \
-                     --limit {analyzer}.{setting}=N or in the config file's [limits.{analyzer}]",
+                     --limit {analyzer}.{setting}=N or in the config file's [limits.{analyzer}]{sharing}",
                     setting = kind.setting()
                 ),
             )

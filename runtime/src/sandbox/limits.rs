@@ -151,13 +151,26 @@ impl fmt::Display for LimitKind {
 #[derive(Debug)]
 pub struct MemoryBudget {
     available: std::sync::Mutex<usize>,
+    /// Several analyzers of one call draw on it (`analyze_many`), so one may
+    /// be refused memory below its own limit.
+    pub shared: bool,
 }
 
 impl MemoryBudget {
-    /// A budget of `bytes`, shared by whoever holds it.
+    /// A budget of `bytes` for one analyzer's sandbox.
     pub fn new(bytes: u64) -> std::sync::Arc<Self> {
+        Self::with(bytes, false)
+    }
+
+    /// A budget of `bytes` that the sandboxes of one call share.
+    pub fn shared(bytes: u64) -> std::sync::Arc<Self> {
+        Self::with(bytes, true)
+    }
+
+    fn with(bytes: u64, shared: bool) -> std::sync::Arc<Self> {
         std::sync::Arc::new(MemoryBudget {
             available: std::sync::Mutex::new(usize::try_from(bytes).unwrap_or(usize::MAX)),
+            shared,
         })
     }
 
