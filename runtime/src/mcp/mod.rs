@@ -115,11 +115,8 @@ impl ServerHandler for PcapsuleMcp {
     ) -> Result<CallToolResponse, McpError> {
         if request.name == list_captures::TOOL_NAME {
             let arguments = request.arguments.unwrap_or_default();
-            let result = match list_captures::run(&self.service.inputs, arguments).await {
-                Ok(value) => CallToolResult::structured(value),
-                Err(error) => CallToolResult::error(vec![ContentBlock::text(error.to_json().to_string())]),
-            };
-            return Ok(result.into());
+            let outcome = list_captures::run(&self.service.inputs, arguments).await;
+            return Ok(tool_result(&request.name, outcome).into());
         }
         let many = request.name == one_pass::TOOL_NAME;
         if !many && self.service.registry.tool(&request.name).is_none() {
@@ -149,17 +146,7 @@ impl ServerHandler for PcapsuleMcp {
                 return Err(McpError::internal_error("the client disconnected", None));
             }
         };
-        let result = match outcome {
-            Ok(value) => CallToolResult::structured(value),
-            Err(error) => {
-                tracing::info!(tool = %request.name, kind = error.kind.as_str(), "tool error: {}", error.message);
-                // Text only: structuredContent must match the tool's
-                // outputSchema, which describes results, not errors (the
-                // MCP Inspector's client rejects a mismatch).
-                CallToolResult::error(vec![ContentBlock::text(error.to_json().to_string())])
-            }
-        };
-        Ok(result.into())
+        Ok(tool_result(&request.name, outcome).into())
     }
 
     async fn list_prompts(
@@ -221,6 +208,21 @@ impl ServerHandler for PcapsuleMcp {
         };
         let contents = ResourceContents::text(text, request.uri).with_mime_type("text/markdown");
         Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+}
+
+/// A tool's outcome as an MCP result: the structured result, or the error
+/// (logged) as JSON text.
+fn tool_result(tool: &str, outcome: Result<serde_json::Value, crate::service::ToolError>) -> CallToolResult {
+    match outcome {
+        Ok(value) => CallToolResult::structured(value),
+        Err(error) => {
+            tracing::info!(tool = %tool, kind = error.kind.as_str(), "tool error: {}", error.message);
+            // Text only: structuredContent must match the tool's
+            // outputSchema, which describes results, not errors (the
+            // MCP Inspector's client rejects a mismatch).
+            CallToolResult::error(vec![ContentBlock::text(error.to_json().to_string())])
+        }
     }
 }
 
