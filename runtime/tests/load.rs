@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{call, captures_under, fixtures, shared_captures, start_http};
+use common::{authority, call, captures_under, fixtures, shared_captures, start_http};
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -216,11 +216,6 @@ async fn many_clients_calling_every_tool_at_once() {
         );
     }
     drop(child);
-}
-
-/// The `host:port` of the server at `url`.
-fn authority(url: &str) -> String {
-    url.trim_start_matches("http://").split('/').next().unwrap().to_string()
 }
 
 /// A client that holds connections without finishing a request: it trickles

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{call, err, ok, pcapsule, repo, start_http};
+use common::{authority, call, err, ok, pcapsule, repo, start_http};
 use rmcp::ServiceExt;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -147,9 +147,9 @@ async fn status_of_chunked_body(url: &str, length: usize) -> u16 {
 /// client then sees a broken pipe instead of the answer.)
 async fn status_of_announced_body(url: &str, length: usize) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let authority = url.trim_start_matches("http://").split('/').next().unwrap();
-    let path = &url[url.find(authority).unwrap() + authority.len()..];
-    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let authority = authority(url);
+    let path = &url[url.find(&authority).unwrap() + authority.len()..];
+    let mut stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nAccept: application/json, text/event-stream\r\n\
          Content-Type: application/json\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {length}\r\n\r\n"
@@ -276,11 +276,6 @@ async fn idle_sessions_expire() {
     assert_eq!(ping(&url, &id).await, 404, "an expired session is gone");
     let (status, _, body) = open_session(&url).await;
     assert!(status.is_success(), "its slot is free again: {status} {body}");
-}
-
-/// The `host:port` of the server at `url`.
-fn authority(url: &str) -> String {
-    url.trim_start_matches("http://").split('/').next().unwrap().to_string()
 }
 
 /// Reads from `stream` until the server closes it (or resets it); panics if

@@ -138,6 +138,11 @@ pub fn body(result: &CallToolResult) -> Value {
     serde_json::from_str(&text.text).expect("the text is JSON")
 }
 
+/// The `host:port` of the server at `url`.
+pub fn authority(url: &str) -> String {
+    url.trim_start_matches("http://").split('/').next().unwrap().to_string()
+}
+
 /// Starts `pcapsule serve --transport http` on a free loopback port; returns
 /// the child and the MCP endpoint URL it announced on stderr.
 pub async fn start_http(extra: &[&str], token: Option<&str>) -> (tokio::process::Child, String) {
