@@ -192,6 +192,15 @@ pub fn analysis_timestamp() -> String {
     crate::Timestamp { secs: now.as_secs() as i64, nanos: now.subsec_nanos() }.to_rfc3339()
 }
 
+/// The fields every result starts with: `file` (the capture's name as the
+/// caller gave it) and `analysis_timestamp`.
+pub fn result_header(ctx: &crate::RunContext) -> serde_json::Map<String, Value> {
+    let mut header = serde_json::Map::new();
+    header.insert("file".into(), json!(ctx.capture_name));
+    header.insert("analysis_timestamp".into(), json!(analysis_timestamp()));
+    header
+}
+
 /// Merges the fields of `extra` (an object) into `target` (an object).
 pub fn merge_object(target: &mut Value, extra: Value) {
     if let (Some(target), Value::Object(extra)) = (target.as_object_mut(), extra) {

@@ -3,6 +3,8 @@
 //!
 //! - [`capture`]: streaming pcap/pcapng reader, constant memory.
 //! - [`decode`]: link layer down to IP and UDP/TCP/ICMP, truncation flagged.
+//! - [`driver`]: the one read loop: reader, packet path and budget drive an
+//!   analyzer's [`driver::PacketHandler`]; the standard warnings and envelope.
 //! - [`reassembly`]: the one TCP reassembler (in-order bytes, gaps, bounds).
 //! - [`sctp`]: SCTP DATA chunks as whole user messages.
 //! - [`conventions`]: paging, `max_packets`, warnings: the result shape shared
@@ -15,6 +17,7 @@ pub mod capture;
 pub mod component;
 pub mod conventions;
 pub mod decode;
+pub mod driver;
 pub mod fast_hash;
 pub mod linktype;
 pub mod reassembly;

@@ -1,0 +1,292 @@
+//! The one read loop every analyzer runs on. The driver owns the capture
+//! reader, the packet path and the packet budget; an analyzer implements
+//! [`PacketHandler`] and holds protocol logic only. What the pass learned
+//! that every result reports (packets read, what the path could not decode,
+//! the standard warnings, where the file was cut short) comes back as a
+//! [`Pass`], and [`Pass::result`] writes the fields every result shares.
+//!
+//! Several handlers with budgets of their own can share one pass
+//! ([`drive_lanes`]): the tcp tools of one call do, so that each packet is
+//! read and decoded once whatever number of tools asked for it.
+
+use std::io::Read;
+
+use serde_json::{Map, Value, json};
+
+use crate::capture::{CaptureFormat, CutShort, Interface};
+use crate::conventions::{PacketBudget, result_header};
+use crate::decode::{DecodeError, Decoded, PacketPath, PathCounts};
+use crate::{CaptureReader, Packet, RunContext, RunError};
+
+/// What an analyzer does with the packets of a capture. Every method has a
+/// default, so a handler names only the events it needs.
+pub trait PacketHandler {
+    /// Whether the packet path decodes packets for this handler. A handler
+    /// that reads frames only (capinfos) turns it off, and skips the work.
+    const DECODES: bool = true;
+
+    /// Every admitted frame, as captured, before it is decoded.
+    #[inline]
+    fn on_frame(&mut self, _packet: &Packet<'_>) {}
+
+    /// Every admitted frame as the packet path reads it: its layers (the
+    /// inner ones for tunnels, a whole datagram once IP fragments complete
+    /// one) or why it could not be read (which the path has counted, and
+    /// reports in [`Pass::warnings`]).
+    #[inline]
+    fn on_packet(&mut self, _packet: &Packet<'_>, _decoded: &Result<Decoded<'_>, DecodeError>) {}
+
+    /// The capture ended (or every budget did): flush what is held.
+    fn finish(&mut self) {}
+}
+
+/// A handler and the packet budget it runs under.
+pub struct Lane<H> {
+    /// Packets this lane may still take (`max_packets`).
+    pub budget: PacketBudget,
+    /// What the lane's packets go to.
+    pub handler: H,
+    /// The budget is spent: the lane takes no more packets.
+    full: bool,
+    /// The lane takes the packet at hand.
+    admitted: bool,
+}
+
+impl<H> Lane<H> {
+    /// A lane that takes packets until `budget` says stop.
+    pub fn new(budget: PacketBudget, handler: H) -> Self {
+        Lane { budget, handler, full: false, admitted: false }
+    }
+}
+
+/// What one pass over a capture learned that every result reports.
+#[derive(Debug, Clone)]
+pub struct Pass {
+    /// Packets read and handed to at least one handler.
+    pub packets_read: u64,
+    /// What the packet path met: encapsulations, undecodable packets, fragments.
+    pub path: PathCounts,
+    /// The standard warnings, in this order: the file was cut short, the
+    /// reader's (timestamps out of order, bounds met), the packet path's
+    /// (undecodable packets by reason, fragments not reassembled).
+    pub warnings: Vec<String>,
+    /// Where and why the file ended early, if it did.
+    pub cut_short: Option<CutShort>,
+    /// The file's format.
+    pub format: CaptureFormat,
+    /// The capture interfaces the reader kept.
+    pub interfaces: Vec<Interface>,
+    /// pcapng sections (1 for pcap).
+    pub sections: u32,
+}
+
+impl Pass {
+    /// A whole result: `file` and `analysis_timestamp`, then the analyzer's
+    /// `fields` (an object), then [`Pass::close`]'s `warnings` and budget report.
+    pub fn result(&self, ctx: &RunContext, budget: &PacketBudget, fields: Value, warnings: Vec<String>) -> Value {
+        let mut result = result_header(ctx);
+        if let Value::Object(fields) = fields {
+            result.extend(fields);
+        }
+        self.close(&mut result, budget, warnings);
+        Value::Object(result)
+    }
+
+    /// Adds `warnings` (the pass's, then `extra`, the analyzer's own) and
+    /// the budget's `packets_analyzed`, `max_packets` and `truncated`.
+    pub fn close(&self, result: &mut Map<String, Value>, budget: &PacketBudget, extra: Vec<String>) {
+        let mut warnings = self.warnings.clone();
+        warnings.extend(extra);
+        result.insert("warnings".into(), json!(warnings));
+        if let Value::Object(report) = budget.report() {
+            result.extend(report);
+        }
+    }
+}
+
+/// The outcome of [`drive`]: the handler back, its budget, and the pass.
+pub struct Driven<H> {
+    /// The handler, after [`PacketHandler::finish`].
+    pub handler: H,
+    /// Its budget, for the result's report.
+    pub budget: PacketBudget,
+    /// What the pass learned.
+    pub pass: Pass,
+}
+
+/// Runs one handler over `capture` under `budget`.
+pub fn drive<H: PacketHandler>(
+    capture: &mut dyn Read,
+    budget: PacketBudget,
+    handler: H,
+) -> Result<Driven<H>, RunError> {
+    let mut lanes = [Lane::new(budget, handler)];
+    let pass = drive_lanes(capture, &mut lanes)?;
+    let [lane] = lanes;
+    Ok(Driven { handler: lane.handler, budget: lane.budget, pass })
+}
+
+/// Runs every lane over one read of `capture`: each packet is read and
+/// decoded once, and handed to every lane whose budget still admits it. The
+/// pass ends at the end of the capture or when every budget is spent.
+pub fn drive_lanes<H: PacketHandler>(capture: &mut dyn Read, lanes: &mut [Lane<H>]) -> Result<Pass, RunError> {
+    let mut reader = CaptureReader::new(capture)?;
+    let mut path = PacketPath::new();
+    let mut packets_read = 0u64;
+    while let Some(packet) = reader.next_packet()? {
+        let mut admitted = false;
+        for lane in lanes.iter_mut() {
+            lane.admitted = !lane.full && lane.budget.admit();
+            lane.full = !lane.admitted;
+            admitted |= lane.admitted;
+        }
+        if !admitted {
+            break;
+        }
+        packets_read += 1;
+        // Decoded once, whatever number of lanes take the packet.
+        let decoded = H::DECODES.then(|| path.decode(&packet));
+        for lane in lanes.iter_mut().filter(|lane| lane.admitted) {
+            lane.handler.on_frame(&packet);
+            if let Some(decoded) = &decoded {
+                lane.handler.on_packet(&packet, decoded);
+            }
+        }
+    }
+    for lane in lanes.iter_mut() {
+        lane.handler.finish();
+    }
+    path.finish();
+    let mut warnings = Vec::new();
+    if let Some(cut) = reader.cut_short() {
+        warnings.push(cut.warning());
+    }
+    warnings.extend(reader.warnings());
+    warnings.extend(path.warnings());
+    Ok(Pass {
+        packets_read,
+        path: path.counts(),
+        warnings,
+        cut_short: reader.cut_short().cloned(),
+        format: reader.format(),
+        interfaces: reader.interfaces().to_vec(),
+        sections: reader.sections(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::PcapBuilder;
+
+    /// Counts what the driver hands over.
+    #[derive(Default)]
+    struct Tally {
+        frames: u64,
+        decoded: u64,
+        undecodable: u64,
+        finished: bool,
+    }
+
+    impl PacketHandler for Tally {
+        fn on_frame(&mut self, _: &Packet<'_>) {
+            self.frames += 1;
+        }
+        fn on_packet(&mut self, _: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+            match decoded {
+                Ok(_) => self.decoded += 1,
+                Err(_) => self.undecodable += 1,
+            }
+        }
+        fn finish(&mut self) {
+            self.finished = true;
+        }
+    }
+
+    /// Frames only: the path never decodes.
+    #[derive(Default)]
+    struct FramesOnly(u64);
+
+    impl PacketHandler for FramesOnly {
+        const DECODES: bool = false;
+        fn on_frame(&mut self, _: &Packet<'_>) {
+            self.0 += 1;
+        }
+        fn on_packet(&mut self, _: &Packet<'_>, _: &Result<Decoded<'_>, DecodeError>) {
+            panic!("a handler that does not decode is never given decoded packets");
+        }
+    }
+
+    /// An Ethernet frame carrying a minimal IPv4 header (protocol 253, experimental).
+    fn ipv4_frame() -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0, 0, 20, 0, 0, 0x40, 0, 64, 253, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f
+    }
+
+    fn capture(frames: usize) -> Vec<u8> {
+        (0..frames).fold(PcapBuilder::ethernet(), |b, i| b.packet(i as u32, 0, &ipv4_frame())).build()
+    }
+
+    #[test]
+    fn every_lane_gets_the_packets_its_budget_admits_and_the_pass_stops_when_all_are_spent() {
+        let bytes = capture(10);
+        let mut lanes = [
+            Lane::new(PacketBudget::new(Some(3), None).unwrap(), Tally::default()),
+            Lane::new(PacketBudget::new(Some(6), None).unwrap(), Tally::default()),
+        ];
+        let pass = drive_lanes(&mut &bytes[..], &mut lanes).unwrap();
+        assert_eq!(pass.packets_read, 6, "the pass ends once the larger budget is spent");
+        assert_eq!((lanes[0].handler.frames, lanes[0].handler.decoded), (3, 3));
+        assert_eq!((lanes[1].handler.frames, lanes[1].handler.decoded), (6, 6));
+        assert!(lanes.iter().all(|l| l.handler.finished));
+        assert_eq!(lanes[0].budget.report()["truncated"], true);
+        assert_eq!(lanes[1].budget.report()["truncated"], true);
+    }
+
+    #[test]
+    fn a_single_handler_reads_to_the_end_and_the_envelope_carries_the_standard_fields() {
+        let bytes = capture(4);
+        let driven = drive(&mut &bytes[..], PacketBudget::new(None, None).unwrap(), Tally::default()).unwrap();
+        assert_eq!(driven.pass.packets_read, 4);
+        assert_eq!(driven.handler.decoded, 4);
+        let ctx = RunContext { capture_name: "x.pcap".into(), ..Default::default() };
+        let envelope = driven.pass.result(&ctx, &driven.budget, json!({"mine": 1}), vec!["mine".into()]);
+        assert_eq!(envelope["mine"], 1);
+        assert_eq!(envelope["file"], "x.pcap");
+        assert_eq!(envelope["packets_analyzed"], 4);
+        assert_eq!(envelope["truncated"], false);
+        assert_eq!(envelope["warnings"], json!(["mine"]));
+        assert!(envelope["analysis_timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
+
+    #[test]
+    fn undecodable_packets_reach_the_handler_as_errors_and_the_warnings() {
+        // Link type 147 (user 0) has no decoder.
+        let bytes = (0..3).fold(PcapBuilder::new(147), |b, i| b.packet(i, 0, &[1, 2, 3])).build();
+        let driven = drive(&mut &bytes[..], PacketBudget::new(None, None).unwrap(), Tally::default()).unwrap();
+        assert_eq!((driven.handler.undecodable, driven.handler.decoded), (3, 0));
+        assert_eq!(driven.pass.path.undecodable(), 3);
+        assert!(driven.pass.warnings.iter().any(|w| w.starts_with("3 packets have a link type")), "{:?}", driven.pass);
+    }
+
+    #[test]
+    fn a_frames_only_handler_is_never_decoded_for() {
+        let bytes = capture(5);
+        let driven = drive(&mut &bytes[..], PacketBudget::new(None, None).unwrap(), FramesOnly::default()).unwrap();
+        assert_eq!(driven.handler.0, 5);
+        assert_eq!(driven.pass.path.encapsulated(crate::decode::Encapsulation::Vlan), 0);
+        assert_eq!(driven.pass.path.undecodable(), 0);
+    }
+
+    #[test]
+    fn a_cut_short_file_is_reported_once_with_the_packets_before_it() {
+        let mut bytes = capture(3);
+        bytes.truncate(bytes.len() - 5);
+        let driven = drive(&mut &bytes[..], PacketBudget::new(None, None).unwrap(), Tally::default()).unwrap();
+        assert_eq!(driven.pass.packets_read, 2);
+        assert!(driven.pass.cut_short.is_some());
+        assert_eq!(driven.pass.warnings.iter().filter(|w| w.contains("cut short")).count(), 1);
+    }
+}
