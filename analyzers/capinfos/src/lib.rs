@@ -5,8 +5,9 @@
 use std::io::Read;
 
 use pcapsule_guest::capture::{CaptureFormat, Interface};
-use pcapsule_guest::conventions::{PacketBudget, merge_object, schema};
-use pcapsule_guest::{Analyzer, CaptureReader, Description, PromptSpec, RunContext, RunError, Timestamp, ToolSpec};
+use pcapsule_guest::conventions::{PacketBudget, schema};
+use pcapsule_guest::driver::{self, Driven, PacketHandler};
+use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, Timestamp, ToolSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -72,77 +73,82 @@ struct InterfaceTally {
     packets: u64,
 }
 
-fn summarize(capture: &mut dyn Read, ctx: &RunContext, mut budget: PacketBudget) -> Result<Value, RunError> {
-    let mut reader = CaptureReader::new(capture)?;
-    let mut count = 0u64;
-    let mut data_size = 0u64;
-    let mut captured_size = 0u64;
-    let mut truncated_packets = 0u64;
-    let mut min_len: Option<usize> = None;
-    let mut max_len = 0usize;
-    let mut first: Option<Timestamp> = None;
-    let mut last: Option<Timestamp> = None;
-    let (mut earliest, mut latest): (Option<Timestamp>, Option<Timestamp>) = (None, None);
-    let mut strict_order = true;
-    let mut without_timestamp = 0u64;
-    let mut tallies: Vec<InterfaceTally> = Vec::new();
-    while let Some(packet) = reader.next_packet()? {
-        if !budget.admit() {
-            break;
-        }
-        count += 1;
+/// Running totals over the frames of a capture, as capinfos keeps them.
+#[derive(Default)]
+struct Totals {
+    count: u64,
+    data_size: u64,
+    captured_size: u64,
+    truncated_packets: u64,
+    min_len: Option<usize>,
+    max_len: usize,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    earliest: Option<Timestamp>,
+    latest: Option<Timestamp>,
+    out_of_order: bool,
+    without_timestamp: u64,
+    tallies: Vec<InterfaceTally>,
+}
+
+impl PacketHandler for Totals {
+    /// capinfos reads records, never their contents.
+    const DECODES: bool = false;
+
+    fn on_frame(&mut self, packet: &Packet<'_>) {
+        self.count += 1;
         let len = packet.data.len();
         // capinfos' "data size" counts bytes on the wire, not bytes captured.
-        data_size += u64::from(packet.original_len);
-        captured_size += len as u64;
+        self.data_size += u64::from(packet.original_len);
+        self.captured_size += len as u64;
         if (packet.original_len as usize) > len {
-            truncated_packets += 1;
+            self.truncated_packets += 1;
         }
-        min_len = Some(min_len.map_or(len, |m| m.min(len)));
-        max_len = max_len.max(len);
-        if tallies.len() <= packet.interface {
-            tallies.resize(packet.interface + 1, InterfaceTally::default());
+        self.min_len = Some(self.min_len.map_or(len, |m| m.min(len)));
+        self.max_len = self.max_len.max(len);
+        if self.tallies.len() <= packet.interface {
+            self.tallies.resize(packet.interface + 1, InterfaceTally::default());
         }
-        tallies[packet.interface].packets += 1;
+        self.tallies[packet.interface].packets += 1;
         // Packets without a timestamp (pcapng simple packet blocks) count,
         // but take no part in the time figures, as in capinfos.
         let Some(ts) = packet.timestamp else {
-            without_timestamp += 1;
-            continue;
+            self.without_timestamp += 1;
+            return;
         };
-        if last.is_some_and(|l| ts < l) {
-            strict_order = false;
+        if self.last.is_some_and(|l| ts < l) {
+            self.out_of_order = true;
         }
-        first.get_or_insert(ts);
-        last = Some(ts);
-        earliest = Some(earliest.map_or(ts, |e| e.min(ts)));
-        latest = Some(latest.map_or(ts, |l| l.max(ts)));
+        self.first.get_or_insert(ts);
+        self.last = Some(ts);
+        self.earliest = Some(self.earliest.map_or(ts, |e| e.min(ts)));
+        self.latest = Some(self.latest.map_or(ts, |l| l.max(ts)));
     }
+}
 
-    let format = reader.format();
-    let interfaces = reader.interfaces();
+fn summarize(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget) -> Result<Value, RunError> {
+    let Driven { handler: t, budget, pass } = driver::drive(capture, budget, Totals::default())?;
+    let (count, data_size) = (t.count, t.data_size);
+    let format = pass.format;
+    let interfaces = &pass.interfaces[..];
     let (encapsulation, encapsulation_short) = file_encapsulation(interfaces);
     // capinfos measures the span from the earliest to the latest timestamp,
     // which differs from first-to-last only when packets are out of order.
-    let duration = match (earliest, latest) {
+    let duration = match (t.earliest, t.latest) {
         (Some(e), Some(l)) => l.seconds_since(e),
         _ => 0.0,
     };
     let rate = |amount: f64| (duration > 0.0).then(|| amount / duration);
-    let mut warnings = Vec::new();
-    if let Some(cut) = reader.cut_short() {
-        warnings.push(cut.warning());
-    }
-    warnings.extend(reader.warnings());
-    let mut result = json!({
+    let mut result = serde_json::Map::new();
+    let fields = json!({
         "file_size_bytes": ctx.capture_size,
         "filename": ctx.capture_name,
         "file_encapsulation": encapsulation,
         "packet_count": count,
         "data_size_bytes": data_size,
         "capture_duration_seconds": duration,
-        "first_packet_time": earliest.map(|t| t.as_secs_f64()),
-        "last_packet_time": latest.map(|t| t.as_secs_f64()),
+        "first_packet_time": t.earliest.map(|t| t.as_secs_f64()),
+        "last_packet_time": t.latest.map(|t| t.as_secs_f64()),
         "data_rate_bytes": rate(data_size as f64),
         "data_rate_bits": rate(data_size as f64 * 8.0),
         "average_packet_size_bytes": (count > 0).then(|| data_size as f64 / count as f64),
@@ -152,24 +158,28 @@ fn summarize(capture: &mut dyn Read, ctx: &RunContext, mut budget: PacketBudget)
         "byte_order": byte_order(format),
         "file_encapsulation_short": encapsulation_short,
         "timestamp_precision": timestamp_precision(format, interfaces),
-        "first_packet_time_iso": earliest.map(|t| t.to_rfc3339()),
-        "last_packet_time_iso": latest.map(|t| t.to_rfc3339()),
-        "first_record_time_iso": first.map(|t| t.to_rfc3339()),
-        "last_record_time_iso": last.map(|t| t.to_rfc3339()),
-        "strict_time_order": strict_order,
-        "packets_without_timestamp": without_timestamp,
-        "captured_size_bytes": captured_size,
-        "truncated_packets": truncated_packets,
-        "smallest_packet_bytes": min_len,
-        "largest_packet_bytes": (count > 0).then_some(max_len),
-        "section_count": reader.sections(),
+        "first_packet_time_iso": t.earliest.map(|t| t.to_rfc3339()),
+        "last_packet_time_iso": t.latest.map(|t| t.to_rfc3339()),
+        "first_record_time_iso": t.first.map(|t| t.to_rfc3339()),
+        "last_record_time_iso": t.last.map(|t| t.to_rfc3339()),
+        "strict_time_order": !t.out_of_order,
+        "packets_without_timestamp": t.without_timestamp,
+        "captured_size_bytes": t.captured_size,
+        "truncated_packets": t.truncated_packets,
+        "smallest_packet_bytes": t.min_len,
+        "largest_packet_bytes": (count > 0).then_some(t.max_len),
+        "section_count": pass.sections,
         "interface_count": interfaces.len(),
-        "interfaces": interfaces_json(interfaces, &tallies),
-        "cut_short": reader.cut_short().map(|c| json!({"offset": c.offset, "reason": c.reason})),
-        "warnings": warnings,
+        "interfaces": interfaces_json(interfaces, &t.tallies),
+        "cut_short": pass.cut_short.as_ref().map(|c| json!({"offset": c.offset, "reason": c.reason})),
     });
-    merge_object(&mut result, budget.report());
-    Ok(result)
+    if let Value::Object(fields) = fields {
+        result.extend(fields);
+    }
+    // capinfos names the file `filename` and has no analysis time: only the
+    // warnings and the budget's report are the shared envelope's.
+    pass.close(&mut result, &budget, Vec::new());
+    Ok(Value::Object(result))
 }
 
 /// Wireshark's file-level encapsulation: the interfaces' common link type, or

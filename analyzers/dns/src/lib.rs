@@ -11,13 +11,14 @@ mod scan;
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{PacketBudget, Paging, merge_object, schema};
-use pcapsule_guest::{Analyzer, CaptureReader, Description, PromptSpec, RunContext, RunError, ToolSpec};
+use pcapsule_guest::conventions::{PacketBudget, Paging, schema};
+use pcapsule_guest::decode::{DecodeError, Decoded};
+use pcapsule_guest::driver::{self, Driven, PacketHandler};
+use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use analysis::Analysis;
-use pcapsule_guest::decode::PacketPath;
 use scan::Scanner;
 
 /// The dns analyzer: implements [`pcapsule_guest::Analyzer`].
@@ -128,44 +129,40 @@ list what they looked up. Build a timeline from `packets` (each entry has `times
 connections. Note `observations` as leads. Cite packet numbers for every claim and keep the original times \
 (UTC).";
 
+/// The dns analyzer's part of the pass: DNS messages found in packets and
+/// TCP streams, analyzed as they come.
+struct DnsHandler {
+    scanner: Scanner,
+    analysis: Analysis,
+}
+
+impl PacketHandler for DnsHandler {
+    #[inline]
+    fn on_packet(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        if let Ok(decoded) = decoded {
+            self.scanner.packet(packet, decoded, |found| self.analysis.message(found));
+        }
+    }
+
+    fn finish(&mut self) {
+        self.scanner.finish(|found| self.analysis.message(found));
+    }
+}
+
 fn analyze(
     capture: &mut dyn Read,
     ctx: &RunContext,
-    mut budget: PacketBudget,
+    budget: PacketBudget,
     paging: Paging,
     detect_any_port: bool,
 ) -> Result<Value, RunError> {
-    let mut reader = CaptureReader::new(capture)?;
-    let mut scanner = Scanner::new(detect_any_port);
-    let mut path = PacketPath::new();
-    let mut analysis = Analysis::new(paging.collector());
-    let mut packets_read = 0u64;
-    while let Some(packet) = reader.next_packet()? {
-        if !budget.admit() {
-            break;
-        }
-        packets_read += 1;
-        if let Ok(decoded) = &path.decode(&packet) {
-            scanner.packet(&packet, decoded, |found| analysis.message(found));
-        }
-    }
-    scanner.finish(|found| analysis.message(found));
-    path.finish();
-    let path_counts = path.counts();
+    let handler = DnsHandler { scanner: Scanner::new(detect_any_port), analysis: Analysis::new(paging.collector()) };
+    let Driven { handler: DnsHandler { scanner, analysis }, budget, pass } = driver::drive(capture, budget, handler)?;
     let messages = analysis.messages();
     let (statistics, transactions, observations, packets, pagination) = analysis.finish();
     let tcp = scanner.tcp.counts();
-    let mut warnings = Vec::new();
-    if let Some(cut) = reader.cut_short() {
-        warnings.push(cut.warning());
-    }
-    warnings.extend(reader.warnings());
-    warnings.extend(path.warnings());
-    warnings.extend(scanner.tcp.warnings("DNS"));
-    let mut result = json!({
-        "file": ctx.capture_name,
-        "analysis_timestamp": pcapsule_guest::conventions::analysis_timestamp(),
-        "total_packets_in_file": packets_read,
+    let mut fields = json!({
+        "total_packets_in_file": pass.packets_read,
         "dns_packets_found": messages,
         "dns_packets_analyzed": messages,
         "statistics": statistics,
@@ -174,19 +171,17 @@ fn analyze(
         "packets": packets,
         "pagination": pagination,
         "capture": {
-            "undecodable_packets": path_counts.undecodable(),
-            "ip_fragments_skipped": path_counts.fragments_lost(),
+            "undecodable_packets": pass.path.undecodable(),
+            "ip_fragments_skipped": pass.path.fragments_lost(),
             "tcp_gaps": tcp.gaps,
             "tcp_incomplete_bytes": scanner.counts.tcp_incomplete_bytes,
-            "encapsulations": path_counts.encapsulations_json(),
+            "encapsulations": pass.path.encapsulations_json(),
         },
-        "warnings": warnings,
     });
     if messages == 0 {
-        result["message"] = json!("No DNS messages were found in this capture.");
+        fields["message"] = json!("No DNS messages were found in this capture.");
     }
-    merge_object(&mut result, budget.report());
-    Ok(result)
+    Ok(pass.result(ctx, &budget, fields, scanner.tcp.warnings("DNS")))
 }
 
 #[cfg(test)]

@@ -322,32 +322,46 @@ struct FrameCounts {
     other_port_frames: BTreeSet<u64>,
 }
 
-fn frame_counts(path: &std::path::Path) -> Option<FrameCounts> {
-    let bytes = std::fs::read(path).ok()?;
-    let mut reader = CaptureReader::new(&bytes[..]).ok()?;
-    let mut scanner = Scanner::new(true);
-    let mut packet_path = pcapsule_guest::decode::PacketPath::new();
-    let mut counts = FrameCounts::default();
-    let mut count = |found: scan::FoundMessage<'_>| {
+impl FrameCounts {
+    fn add(&mut self, found: scan::FoundMessage<'_>) {
         if !found.on_dns_port {
-            counts.other_port_frames.insert(found.packet_number);
+            self.other_port_frames.insert(found.packet_number);
         }
         // Malformed messages count by their header, as in the analyzer.
         let Some(header) = found.bytes.get(..12) else { return };
         if header[2] & 0x80 == 0 {
-            counts.queries.insert(found.packet_number);
+            self.queries.insert(found.packet_number);
         } else {
-            counts.responses.insert(found.packet_number);
+            self.responses.insert(found.packet_number);
             let rcode = u16::from(header[3] & 0x0f);
-            counts.rcodes.entry(rcode).or_default().insert(found.packet_number);
+            self.rcodes.entry(rcode).or_default().insert(found.packet_number);
         }
-    };
-    while let Ok(Some(packet)) = reader.next_packet() {
-        let Ok(decoded) = &packet_path.decode(&packet) else { continue };
-        scanner.packet(&packet, decoded, &mut count);
     }
-    scanner.finish(&mut count);
-    Some(counts)
+}
+
+/// The scanner alone on the shared path: which frames carry DNS.
+struct Counting {
+    scanner: Scanner,
+    counts: FrameCounts,
+}
+
+impl PacketHandler for Counting {
+    fn on_packet(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        if let Ok(decoded) = decoded {
+            self.scanner.packet(packet, decoded, |found| self.counts.add(found));
+        }
+    }
+
+    fn finish(&mut self) {
+        self.scanner.finish(|found| self.counts.add(found));
+    }
+}
+
+fn frame_counts(path: &std::path::Path) -> Option<FrameCounts> {
+    let bytes = std::fs::read(path).ok()?;
+    let counting = Counting { scanner: Scanner::new(true), counts: FrameCounts::default() };
+    let driven = driver::drive(&mut &bytes[..], PacketBudget::new(None, None).unwrap(), counting).ok()?;
+    Some(driven.handler.counts)
 }
 
 /// Files where counts differ from tshark by design, with the reason.

@@ -5,9 +5,10 @@
 use std::io::Read;
 use std::net::{IpAddr, Ipv6Addr};
 
-use pcapsule_guest::conventions::{PacketBudget, PageCollector, Paging, merge_object};
-use pcapsule_guest::decode::{Decoded, PacketPath};
-use pcapsule_guest::{CaptureReader, Packet, RunContext, RunError, Timestamp};
+use pcapsule_guest::conventions::{PacketBudget, PageCollector, Paging};
+use pcapsule_guest::decode::{DecodeError, Decoded};
+use pcapsule_guest::driver::{self, Driven, PacketHandler};
+use pcapsule_guest::{Packet, RunContext, RunError, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::echo::{EchoSeen, EchoTracker, round3};
@@ -37,31 +38,21 @@ const PER_ENTRY_LISTED: usize = 8;
 pub fn analyze(
     capture: &mut dyn Read,
     ctx: &RunContext,
-    mut budget: PacketBudget,
+    budget: PacketBudget,
     paging: Paging,
 ) -> Result<Value, RunError> {
-    let mut reader = CaptureReader::new(capture)?;
-    let mut stats = Stats::new(paging);
-    let mut path = PacketPath::new();
-    while let Some(packet) = reader.next_packet()? {
-        if !budget.admit() {
-            break;
-        }
-        stats.total_packets += 1;
-        if let Ok(decoded) = &path.decode(&packet) {
-            stats.packet(&packet, decoded);
+    let Driven { handler: stats, budget, pass } = driver::drive(capture, budget, Stats::new(paging))?;
+    let (fields, warnings) = stats.finish(pass.packets_read);
+    Ok(pass.result(ctx, &budget, fields, warnings))
+}
+
+impl PacketHandler for Stats {
+    #[inline]
+    fn on_packet(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        if let Ok(decoded) = decoded {
+            self.packet(packet, decoded);
         }
     }
-    path.finish();
-    let mut warnings = Vec::new();
-    if let Some(cut) = reader.cut_short() {
-        warnings.push(cut.warning());
-    }
-    warnings.extend(reader.warnings());
-    warnings.extend(path.warnings());
-    let mut result = stats.finish(ctx, warnings);
-    merge_object(&mut result, budget.report());
-    Ok(result)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -139,7 +130,6 @@ impl Rate {
 /// Everything counted while streaming; bounded whatever the capture size.
 struct Stats {
     page: PageCollector<Value>,
-    total_packets: u64,
     found: u64,
     analyzed: u64,
     per_family: [u64; 2],
@@ -177,7 +167,6 @@ impl Stats {
     fn new(paging: Paging) -> Self {
         Stats {
             page: paging.collector(),
-            total_packets: 0,
             found: 0,
             analyzed: 0,
             per_family: [0; 2],
@@ -494,7 +483,9 @@ impl Stats {
         }
     }
 
-    fn finish(self, ctx: &RunContext, mut warnings: Vec<String>) -> Value {
+    /// The result's own fields, and the warnings of the tables that filled.
+    fn finish(self, total_packets: u64) -> (Value, Vec<String>) {
+        let mut warnings = Vec::new();
         let addresses = |t: &Tally<IpAddr>| -> (Vec<String>, usize) {
             let listed: Vec<String> = t.top(ADDRESSES_LISTED).into_iter().map(|(a, _)| a.to_string()).collect();
             let omitted = t.len() - listed.len();
@@ -641,10 +632,8 @@ impl Stats {
         };
 
         let (packets, pagination) = self.page.finish();
-        let mut result = json!({
-            "file": ctx.capture_name,
-            "analysis_timestamp": pcapsule_guest::conventions::analysis_timestamp(),
-            "total_packets": self.total_packets,
+        let mut fields = json!({
+            "total_packets": total_packets,
             "icmp_packets_found": self.found,
             "icmp_packets_analyzed": self.analyzed,
             "statistics": {
@@ -711,11 +700,10 @@ impl Stats {
             },
             "packets": packets,
             "pagination": pagination,
-            "warnings": warnings,
         });
         if self.found == 0 {
-            merge_object(&mut result, json!({"message": "No ICMP packets found in this capture"}));
+            fields["message"] = json!("No ICMP packets found in this capture");
         }
-        result
+        (fields, warnings)
     }
 }

@@ -14,13 +14,14 @@ mod ws;
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{PacketBudget, Paging, merge_object, schema};
-use pcapsule_guest::{Analyzer, CaptureReader, Description, PromptSpec, RunContext, RunError, ToolSpec};
+use pcapsule_guest::conventions::{PacketBudget, Paging, schema};
+use pcapsule_guest::decode::{DecodeError, Decoded};
+use pcapsule_guest::driver::{self, Driven, PacketHandler};
+use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use analysis::Analysis;
-use pcapsule_guest::decode::PacketPath;
 use scan::Scanner;
 
 /// The sip analyzer: implements [`pcapsule_guest::Analyzer`].
@@ -133,41 +134,35 @@ registered from which address with which `contact` and `user_agent`. For full de
 and `sdp` media addresses and ports (where the RTP audio went). Keep times in UTC, cite packet numbers for every \
 claim, and note `flags` on messages that may have been tampered with.";
 
-fn analyze(
-    capture: &mut dyn Read,
-    ctx: &RunContext,
-    mut budget: PacketBudget,
-    paging: Paging,
-) -> Result<Value, RunError> {
-    let mut reader = CaptureReader::new(capture)?;
-    let mut scanner = Scanner::new();
-    let mut path = PacketPath::new();
-    let mut analysis = Analysis::new(paging.collector());
-    let mut packets_read = 0u64;
-    while let Some(packet) = reader.next_packet()? {
-        if !budget.admit() {
-            break;
-        }
-        packets_read += 1;
-        if let Ok(decoded) = &path.decode(&packet) {
-            scanner.packet(&packet, decoded, &mut |found| analysis.message(found));
+/// The sip analyzer's part of the pass: SIP messages found in datagrams,
+/// TCP and SCTP streams and WebSocket frames, analyzed as they come.
+struct SipHandler {
+    scanner: Scanner,
+    analysis: Analysis,
+}
+
+impl PacketHandler for SipHandler {
+    #[inline]
+    fn on_packet(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        if let Ok(decoded) = decoded {
+            self.scanner.packet(packet, decoded, &mut |found| self.analysis.message(found));
         }
     }
-    scanner.finish(&mut |found| analysis.message(found));
-    path.finish();
-    let path_counts = path.counts();
+
+    fn finish(&mut self) {
+        self.scanner.finish(&mut |found| self.analysis.message(found));
+    }
+}
+
+fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, paging: Paging) -> Result<Value, RunError> {
+    let handler = SipHandler { scanner: Scanner::new(), analysis: Analysis::new(paging.collector()) };
+    let Driven { handler: SipHandler { scanner, analysis }, budget, pass } = driver::drive(capture, budget, handler)?;
     let messages = analysis.messages();
     let finished = analysis.finish();
     let counts = &scanner.counts;
     let tcp = scanner.tcp.counts();
     let sctp = scanner.sctp.counts();
-    let mut warnings = Vec::new();
-    if let Some(cut) = reader.cut_short() {
-        warnings.push(cut.warning());
-    }
-    warnings.extend(reader.warnings());
-    warnings.extend(path.warnings());
-    warnings.extend(scanner.tcp.warnings("SIP"));
+    let mut warnings = scanner.tcp.warnings("SIP");
     warnings.extend(scanner.sctp.warnings());
     let ws = &counts.ws;
     if ws.malformed_frames > 0 {
@@ -183,10 +178,8 @@ fn analyze(
             ws.compressed_messages
         ));
     }
-    let mut result = json!({
-        "file": ctx.capture_name,
-        "analysis_timestamp": pcapsule_guest::conventions::analysis_timestamp(),
-        "total_packets_in_file": packets_read,
+    let mut fields = json!({
+        "total_packets_in_file": pass.packets_read,
         "sip_packets_found": messages,
         "sip_packets_analyzed": messages,
         "statistics": finished.statistics,
@@ -197,9 +190,9 @@ fn analyze(
         "packets": finished.packets,
         "pagination": finished.pagination,
         "capture": {
-            "undecodable_packets": path_counts.undecodable(),
-            "ip_fragments_skipped": path_counts.fragments_lost(),
-            "encapsulations": path_counts.encapsulations_json(),
+            "undecodable_packets": pass.path.undecodable(),
+            "ip_fragments_skipped": pass.path.fragments_lost(),
+            "encapsulations": pass.path.encapsulations_json(),
             "tcp_gaps": tcp.gaps,
             "tcp_streams_evicted": tcp.streams_evicted,
             "tcp_junk_bytes": counts.tcp_junk_bytes,
@@ -224,13 +217,11 @@ fn analyze(
                 "skipped_bytes": ws.skipped_bytes,
             },
         },
-        "warnings": warnings,
     });
     if messages == 0 {
-        result["message"] = json!("No SIP messages were found in this capture.");
+        fields["message"] = json!("No SIP messages were found in this capture.");
     }
-    merge_object(&mut result, budget.report());
-    Ok(result)
+    Ok(pass.result(ctx, &budget, fields, warnings))
 }
 
 #[cfg(test)]
