@@ -7,9 +7,10 @@ use std::io::Read;
 use std::net::IpAddr;
 
 use etherparse::{IpNumber, LaxNetSlice, LinkSlice};
-use pcapsule_guest::conventions::{PacketBudget, Paging, merge_object, schema};
-use pcapsule_guest::decode::{Decoded, PacketPath};
-use pcapsule_guest::{Analyzer, CaptureReader, Description, PromptSpec, RunContext, RunError, ToolSpec};
+use pcapsule_guest::conventions::{PacketBudget, PageCollector, Paging, schema};
+use pcapsule_guest::decode::{DecodeError, Decoded};
+use pcapsule_guest::driver::{self, Driven, PacketHandler};
+use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -234,7 +235,6 @@ fn flag_problems(m: &mut Map<String, Value>, malformed: bool, problems: &[String
 /// Totals over the whole capture that are not per-protocol statistics.
 #[derive(Default)]
 struct Counts {
-    total: u64,
     found: u64,
     v4: u64,
     v6: u64,
@@ -243,45 +243,39 @@ struct Counts {
     fragments: u64,
 }
 
-fn analyze(
-    capture: &mut dyn Read,
-    ctx: &RunContext,
-    mut budget: PacketBudget,
-    paging: Paging,
-) -> Result<Value, RunError> {
-    let mut reader = CaptureReader::new(capture)?;
-    let mut page = paging.collector::<Value>();
-    let mut v4_stats = V4Stats::new();
-    let mut v6_stats = V6Stats::default();
-    let mut n = Counts::default();
-    let mut path = PacketPath::new();
-    while let Some(packet) = reader.next_packet()? {
-        if !budget.admit() {
-            break;
-        }
-        n.total += 1;
-        let Ok(decoded) = &path.decode(&packet) else { continue };
+/// The dhcp analyzer's part of the pass: statistics over every DHCP
+/// message, and the page of packet entries.
+struct DhcpHandler {
+    page: PageCollector<Value>,
+    v4_stats: V4Stats,
+    v6_stats: V6Stats,
+    n: Counts,
+}
+
+impl PacketHandler for DhcpHandler {
+    fn on_packet(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        let Ok(decoded) = decoded else { return };
         let (udp, first_fragment) = match decoded.udp() {
             Some(udp) => (udp, false),
             None => match first_ipv4_fragment_udp(decoded) {
                 Some(udp) => (udp, true),
                 None => {
-                    n.fragments += u64::from(fragment_to_dhcp_port(decoded));
-                    continue;
+                    self.n.fragments += u64::from(fragment_to_dhcp_port(decoded));
+                    return;
                 }
             },
         };
         let (src_port, dst_port, payload) = udp;
-        let Some(kind) = classify(src_port, dst_port, payload) else { continue };
-        let Some((src_ip, dst_ip)) = decoded.ip_addrs() else { continue };
+        let Some(kind) = classify(src_port, dst_port, payload) else { return };
+        let Some((src_ip, dst_ip)) = decoded.ip_addrs() else { return };
         let src_mac = match &decoded.layers.link {
             Some(LinkSlice::Ethernet2(eth)) => Some(eth.source()),
             _ => None,
         };
-        n.found += 1;
+        self.n.found += 1;
         let frame = Frame {
             seen: Seen {
-                packet_number: n.found,
+                packet_number: self.n.found,
                 frame_number: packet.number,
                 timestamp: packet.timestamp,
                 src_ip,
@@ -293,17 +287,17 @@ fn analyze(
         };
         match kind {
             Kind::V4 { off_port } => {
-                n.v4 += 1;
-                n.off_port += u64::from(off_port);
+                self.n.v4 += 1;
+                self.n.off_port += u64::from(off_port);
                 match v4::parse(payload) {
                     Ok(mut msg) => {
                         if first_fragment {
                             msg.malformed = true;
                             msg.problems.insert(0, FIRST_FRAGMENT.into());
                         }
-                        n.malformed += u64::from(msg.malformed);
-                        v4_stats.add(&msg, &frame.seen);
-                        page.offer(|| {
+                        self.n.malformed += u64::from(msg.malformed);
+                        self.v4_stats.add(&msg, &frame.seen);
+                        self.page.offer(|| {
                             let mut m = frame.entry("DHCPv4");
                             v4::fields_json(&msg, &mut m);
                             if off_port {
@@ -317,8 +311,8 @@ fn analyze(
                         if first_fragment {
                             problem = format!("{FIRST_FRAGMENT}; {problem}");
                         }
-                        n.malformed += 1;
-                        page.offer(|| {
+                        self.n.malformed += 1;
+                        self.page.offer(|| {
                             let mut m = frame.entry("DHCPv4");
                             flag_problems(&mut m, true, &[problem]);
                             Value::Object(m)
@@ -327,7 +321,7 @@ fn analyze(
                 }
             }
             Kind::V6 => {
-                n.v6 += 1;
+                self.n.v6 += 1;
                 let mut diag = v6::Diagnostics::default();
                 if first_fragment {
                     diag.malformed = true;
@@ -335,9 +329,9 @@ fn analyze(
                 }
                 match v6::parse(payload, &mut diag) {
                     Ok(msg) => {
-                        n.malformed += u64::from(diag.malformed);
-                        v6_stats.add(&msg, &frame.seen);
-                        page.offer(|| {
+                        self.n.malformed += u64::from(diag.malformed);
+                        self.v6_stats.add(&msg, &frame.seen);
+                        self.page.offer(|| {
                             let mut m = frame.entry("DHCPv6");
                             v6::fields_json(&msg, &mut m);
                             flag_problems(&mut m, diag.malformed, &diag.problems);
@@ -348,8 +342,8 @@ fn analyze(
                         if first_fragment {
                             problem = format!("{FIRST_FRAGMENT}; {problem}");
                         }
-                        n.malformed += 1;
-                        page.offer(|| {
+                        self.n.malformed += 1;
+                        self.page.offer(|| {
                             let mut m = frame.entry("DHCPv6");
                             flag_problems(&mut m, true, &[problem]);
                             Value::Object(m)
@@ -359,14 +353,18 @@ fn analyze(
             }
         }
     }
+}
 
-    path.finish();
+fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, paging: Paging) -> Result<Value, RunError> {
+    let handler = DhcpHandler {
+        page: paging.collector(),
+        v4_stats: V4Stats::new(),
+        v6_stats: V6Stats::default(),
+        n: Counts::default(),
+    };
+    let Driven { handler: DhcpHandler { page, v4_stats, v6_stats, n }, budget, pass } =
+        driver::drive(capture, budget, handler)?;
     let mut warnings = Vec::new();
-    if let Some(cut) = reader.cut_short() {
-        warnings.push(cut.warning());
-    }
-    warnings.extend(reader.warnings());
-    warnings.extend(path.warnings());
     if n.fragments > 0 {
         warnings.push(format!(
             "{} IP fragments to or from DHCP ports were not reassembled; the messages in them are not counted",
@@ -398,9 +396,8 @@ fn analyze(
     statistics.insert("bad_magic_cookie_packets".into(), json!(v4_stats.bad_cookie));
     statistics.insert("non_standard_port_packets".into(), json!(n.off_port));
     statistics.insert("dhcpv6".into(), v6_stats.json());
-    let mut result = json!({
-        "file": ctx.capture_name,
-        "total_packets": n.total,
+    let mut fields = json!({
+        "total_packets": pass.packets_read,
         "dhcp_packets_found": n.found,
         "dhcp_packets_analyzed": n.found,
         "statistics": statistics,
@@ -411,11 +408,9 @@ fn analyze(
         "servers": v4_stats.servers_json(),
         "leases": v4_stats.leases_json(),
         "observations": observations,
-        "warnings": warnings,
     });
     if n.found == 0 {
-        merge_object(&mut result, json!({"message": "No DHCP packets found in this capture"}));
+        fields["message"] = json!("No DHCP packets found in this capture");
     }
-    merge_object(&mut result, budget.report());
-    Ok(result)
+    Ok(pass.result(ctx, &budget, fields, warnings))
 }

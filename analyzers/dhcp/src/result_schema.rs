@@ -359,6 +359,7 @@ pub fn dhcp() -> Value {
         "$defs": {"v6_message": v6_message()},
         "properties": {
             "file": text("The capture as given."),
+            "analysis_timestamp": text("When the analysis ran (UTC, RFC 3339)."),
             "total_packets": int("Packets read from the capture (up to max_packets)."),
             "dhcp_packets_found": int("Packets carrying DHCPv4/BOOTP or DHCPv6."),
             "dhcp_packets_analyzed": int("DHCP packets analyzed (all found: max_packets caps packets read)."),
