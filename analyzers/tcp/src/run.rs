@@ -10,10 +10,11 @@ use serde_json::Value;
 
 use crate::conn::Connection;
 use crate::params::parse;
-use crate::scan::{self, Filter, Lane, Scanned};
+use crate::scan::{self, Filter, Scanned, Tracking};
 use crate::segment::Segment;
 use crate::tracker::Sink;
 use crate::{tool_anomalies, tool_connections, tool_flow, tool_retrans};
+use pcapsule_guest::driver::Lane;
 
 /// Connections listed by default: mcpcap's ten, or the conventional page
 /// with the per-connection detail (which ends early at the page byte budget).
@@ -103,7 +104,7 @@ fn prepare(tool: &str, params: Value, ctx: &RunContext) -> Result<(PacketBudget,
 /// Runs one call.
 pub fn one(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
     let (budget, filter, sink) = prepare(tool, params, ctx)?;
-    let mut scanned = scan::scan(capture, vec![Lane::new(budget, filter, sink)])?;
+    let mut scanned = scan::scan(capture, vec![scan::lane(budget, filter, sink)])?;
     let (sink, scanned) = scanned.pop().expect("one lane in, one out");
     sink.result(ctx, filter, scanned)
 }
@@ -111,21 +112,21 @@ pub fn one(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) 
 /// Runs several calls over one read of `capture`; one result per call, in order.
 pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
     let mut results: Vec<Option<Result<Value, RunError>>> = Vec::new();
-    let mut lanes: Vec<Lane<Shared>> = Vec::new();
+    let mut lanes: Vec<Lane<Tracking<Shared>>> = Vec::new();
     for (index, (tool, params)) in calls.into_iter().enumerate() {
         results.push(None);
         match prepare(tool, params, ctx) {
             Err(e) => results[index] = Some(Err(e)),
             Ok((budget, filter, sink)) => {
-                match lanes.iter_mut().find(|lane| lane.budget == budget && lane.filter == filter) {
-                    Some(lane) => lane.sink.0.push((index, sink)),
-                    None => lanes.push(Lane::new(budget, filter, Shared(vec![(index, sink)]))),
+                match lanes.iter_mut().find(|lane| lane.budget == budget && lane.handler.filter == filter) {
+                    Some(lane) => lane.handler.sink.0.push((index, sink)),
+                    None => lanes.push(scan::lane(budget, filter, Shared(vec![(index, sink)]))),
                 }
             }
         }
     }
     if !lanes.is_empty() {
-        let filters: Vec<Filter> = lanes.iter().map(|lane| lane.filter).collect();
+        let filters: Vec<Filter> = lanes.iter().map(|lane| lane.handler.filter).collect();
         match scan::scan(capture, lanes) {
             Ok(scanned) => {
                 for ((shared, scanned), filter) in scanned.into_iter().zip(filters) {

@@ -5,10 +5,10 @@
 use std::io::Read;
 use std::net::IpAddr;
 
-use pcapsule_guest::capture::CutShort;
 use pcapsule_guest::conventions::PacketBudget;
-use pcapsule_guest::decode::{PacketPath, PathCounts};
-use pcapsule_guest::{CaptureReader, Packet, RunContext, RunError, Timestamp};
+use pcapsule_guest::decode::{DecodeError, Decoded};
+use pcapsule_guest::driver::{self, Lane, PacketHandler, Pass};
+use pcapsule_guest::{Packet, RunError, Timestamp};
 use serde_json::{Map, Value, json};
 
 use crate::segment::{self, Parsed, Segment};
@@ -77,44 +77,36 @@ pub struct Scanned {
 }
 
 /// One connection table and what feeds it: the tools of a call that share
-/// a filter and a packet budget share a lane.
-pub struct Lane<S> {
-    /// Packets this lane may still take.
-    pub budget: PacketBudget,
+/// a filter and a packet budget share one, in one lane of the pass.
+pub struct Tracking<S> {
     /// Segments this lane tracks.
     pub filter: Filter,
     /// Receives the lane's connections.
     pub sink: S,
     tracker: Tracker,
     counts: Counts,
-    full: bool,
 }
 
-impl<S: Sink> Lane<S> {
-    /// A lane with an empty connection table.
-    pub fn new(budget: PacketBudget, filter: Filter, sink: S) -> Self {
-        Lane {
-            budget,
-            filter,
-            sink,
-            tracker: Tracker::new(MAX_LIVE_CONNECTIONS),
-            counts: Counts::default(),
-            full: false,
-        }
-    }
+/// A lane of the pass: `sink` gets the connections of the segments that
+/// pass `filter`, among the packets `budget` admits.
+pub fn lane<S: Sink>(budget: PacketBudget, filter: Filter, sink: S) -> Lane<Tracking<S>> {
+    Lane::new(budget, Tracking { filter, sink, tracker: Tracker::new(MAX_LIVE_CONNECTIONS), counts: Counts::default() })
+}
 
-    fn packet(&mut self, packet: &Packet<'_>, parsed: &Parsed) {
+impl<S: Sink> PacketHandler for Tracking<S> {
+    #[inline]
+    fn on_packet(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
         self.counts.packets += 1;
         if let Some(t) = packet.timestamp {
             self.counts.first_time.get_or_insert(t);
             self.counts.last_time = Some(t);
         }
-        match parsed {
+        match segment::parse(packet, decoded) {
             Parsed::Tcp(s) => {
                 self.counts.tcp_packets += 1;
-                if self.filter.matches(s) {
+                if self.filter.matches(&s) {
                     self.counts.matched_packets += 1;
-                    self.tracker.segment(s, &mut self.sink);
+                    self.tracker.segment(&s, &mut self.sink);
                 }
             }
             Parsed::Other => {}
@@ -125,18 +117,18 @@ impl<S: Sink> Lane<S> {
         }
     }
 
-    fn finish(mut self, cut_short: Option<&CutShort>, path: &PathCounts, path_warnings: &[String]) -> (S, Scanned) {
+    fn finish(&mut self) {
         self.tracker.finish(&mut self.sink);
-        let encapsulations = path.encapsulations_json();
+    }
+}
+
+impl<S> Tracking<S> {
+    fn scanned(self, budget: PacketBudget, pass: &Pass) -> (S, Scanned) {
         let mut counts = self.counts;
-        counts.ip_fragments = path.fragments_lost();
-        let mut warnings = Vec::new();
-        if let Some(cut) = cut_short {
-            warnings.push(cut.warning());
-        }
+        counts.ip_fragments = pass.path.fragments_lost();
         // What the shared packet path could not read (link types, broken
         // headers, fragments never completed), counted over the whole pass.
-        warnings.extend_from_slice(path_warnings);
+        let mut warnings = pass.warnings.clone();
         if counts.bad_tcp_headers > 0 {
             warnings.push(format!(
                 "{} TCP headers were cut short or inconsistent and were skipped",
@@ -151,35 +143,16 @@ impl<S: Sink> Lane<S> {
                 t.evicted_open, MAX_LIVE_CONNECTIONS
             ));
         }
-        (self.sink, Scanned { counts, encapsulations, tracker: t, budget: self.budget, warnings })
+        let encapsulations = pass.path.encapsulations_json();
+        (self.sink, Scanned { counts, encapsulations, tracker: t, budget, warnings })
     }
 }
 
 /// Runs the pass over `capture` once for every lane: each packet is decoded
 /// once and handed to each lane whose budget still admits it.
-pub fn scan<S: Sink>(capture: &mut dyn Read, mut lanes: Vec<Lane<S>>) -> Result<Vec<(S, Scanned)>, RunError> {
-    let mut reader = CaptureReader::new(capture)?;
-    let mut path = PacketPath::new();
-    while let Some(packet) = reader.next_packet()? {
-        let mut parsed = None;
-        let mut admitted = false;
-        for lane in lanes.iter_mut().filter(|lane| !lane.full) {
-            if !lane.budget.admit() {
-                lane.full = true;
-                continue;
-            }
-            admitted = true;
-            lane.packet(&packet, parsed.get_or_insert_with(|| segment::parse(&packet, &path.decode(&packet))));
-        }
-        if !admitted {
-            break;
-        }
-    }
-    path.finish();
-    let path_counts = path.counts();
-    let mut path_warnings = reader.warnings();
-    path_warnings.extend(path.warnings());
-    Ok(lanes.into_iter().map(|lane| lane.finish(reader.cut_short(), &path_counts, &path_warnings)).collect())
+pub fn scan<S: Sink>(capture: &mut dyn Read, mut lanes: Vec<Lane<Tracking<S>>>) -> Result<Vec<(S, Scanned)>, RunError> {
+    let pass = driver::drive_lanes(capture, &mut lanes)?;
+    Ok(lanes.into_iter().map(|lane| lane.handler.scanned(lane.budget, &pass)).collect())
 }
 
 impl Scanned {
@@ -221,14 +194,6 @@ impl Scanned {
             result.extend(report);
         }
     }
-}
-
-/// The fields every result starts with.
-pub fn header(ctx: &RunContext) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("file".into(), json!(ctx.capture_name));
-    m.insert("analysis_timestamp".into(), json!(pcapsule_guest::conventions::analysis_timestamp()));
-    m
 }
 
 /// A ratio rounded to 6 decimals (0 when the denominator is 0).

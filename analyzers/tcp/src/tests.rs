@@ -793,7 +793,7 @@ impl Sink for Frames {
 
 fn ours(bytes: &[u8]) -> Option<Frames> {
     let budget = PacketBudget::new(None, None).unwrap();
-    let lane = scan::Lane::new(budget, Filter::default(), Frames::default());
+    let lane = scan::lane(budget, Filter::default(), Frames::default());
     let (frames, _) = scan::scan(&mut &bytes[..], vec![lane]).ok()?.pop()?;
     Some(frames)
 }

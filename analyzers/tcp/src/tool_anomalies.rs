@@ -12,7 +12,7 @@ use pcapsule_guest::{RunContext, RunError};
 use serde_json::{Value, json};
 
 use crate::conn::{Connection, SERVER};
-use crate::scan::{self, Filter, Scanned, ratio};
+use crate::scan::{Filter, Scanned, ratio};
 use crate::segment::{Segment, flag};
 use crate::seqanalysis::verdict;
 use crate::top::TopK;
@@ -498,7 +498,7 @@ impl Anomalies {
         for p in &patterns {
             *by_category.entry(p["category"].as_str().unwrap_or("").to_string()).or_default() += 1;
         }
-        let mut r = scan::header(ctx);
+        let mut r = pcapsule_guest::conventions::result_header(ctx);
         r.insert("filter".into(), filter.to_json());
         r.insert("statistics".into(), statistics);
         r.insert(

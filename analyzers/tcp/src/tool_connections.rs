@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::conn::{CLIENT, Connection, SERVER};
 use crate::report;
-use crate::scan::{self, Filter, Scanned, round6};
+use crate::scan::{Filter, Scanned, round6};
 use crate::segment::Segment;
 use crate::tracker::Sink;
 
@@ -143,7 +143,7 @@ impl Connections {
             issues.push(format!("{} zero-window advertisements (a receiver could not keep up)", self.zero_windows));
         }
         let (page, pagination) = report::page(self.page.into_values(), self.paging, self.total as usize);
-        let mut r = scan::header(ctx);
+        let mut r = pcapsule_guest::conventions::result_header(ctx);
         r.insert("total_packets".into(), json!(scanned.counts.packets));
         r.insert("tcp_packets_found".into(), json!(scanned.counts.tcp_packets));
         r.insert("filter".into(), filter.to_json());

@@ -10,7 +10,7 @@ use pcapsule_guest::{RunContext, RunError};
 use serde_json::{Value, json};
 
 use crate::conn::Connection;
-use crate::scan::{self, Filter, Scanned, round6};
+use crate::scan::{Filter, Scanned, round6};
 use crate::segment::{Segment, flag};
 use crate::seqanalysis::verdict;
 use crate::tool_connections::Stat;
@@ -141,7 +141,7 @@ impl Flow {
             if server_ip.contains(':') { format!("[{server_ip}]:{port}") } else { format!("{server_ip}:{port}") };
         let top_clients: Vec<Value> =
             self.clients.top(10).into_iter().map(|(ip, n)| json!({"client": ip.to_string(), "packets": n})).collect();
-        let mut r = scan::header(ctx);
+        let mut r = pcapsule_guest::conventions::result_header(ctx);
         r.insert("server".into(), json!(server));
         r.insert("client_to_server".into(), to.to_json());
         r.insert("server_to_client".into(), from.to_json());

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::conn::{CLIENT, Connection, SERVER};
 use crate::report;
-use crate::scan::{self, Scanned, ratio};
+use crate::scan::{Scanned, ratio};
 use crate::segment::Segment;
 use crate::seqanalysis::verdict;
 use crate::top::TopK;
@@ -123,7 +123,7 @@ impl Retransmissions {
         let (page, pagination) = report::page(ranked, self.paging, self.connections as usize);
         let (worst_rate, worst_connection) = self.worst.map_or((0.0, String::new()), |w| (w.0, w.1));
         let [retrans, fast, spurious, ooo, dup, lost] = self.counts;
-        let mut r = scan::header(ctx);
+        let mut r = pcapsule_guest::conventions::result_header(ctx);
         r.insert("total_packets".into(), json!(self.packets));
         r.insert("total_retransmissions".into(), json!(retrans));
         r.insert("retransmission_rate".into(), json!(rate));
