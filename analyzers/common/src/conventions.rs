@@ -201,6 +201,34 @@ pub fn result_header(ctx: &crate::RunContext) -> serde_json::Map<String, Value> 
     header
 }
 
+/// A finding worth an analyst's look, in the one shape every analyzer's
+/// `observations` list uses: a stable `type` to match on, a sentence that
+/// says what was seen and what it may mean, and examples (objects or
+/// strings naming the hosts, names or messages involved; at most a handful).
+#[derive(Debug, Clone, Serialize)]
+pub struct Observation {
+    /// Stable, snake_case: what kind of finding this is.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// What was seen, with its numbers, and what it may mean.
+    pub detail: String,
+    /// Where it was seen.
+    pub examples: Vec<Value>,
+}
+
+impl Observation {
+    /// A finding without examples.
+    pub fn new(kind: &'static str, detail: impl Into<String>) -> Self {
+        Observation { kind, detail: detail.into(), examples: Vec::new() }
+    }
+
+    /// The same finding, with `examples`.
+    pub fn with_examples<T: Serialize>(mut self, examples: impl IntoIterator<Item = T>) -> Self {
+        self.examples = examples.into_iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
+        self
+    }
+}
+
 /// Merges the fields of `extra` (an object) into `target` (an object).
 pub fn merge_object(target: &mut Value, extra: Value) {
     if let (Some(target), Value::Object(extra)) = (target.as_object_mut(), extra) {
@@ -213,6 +241,24 @@ pub mod schema {
     use serde_json::{Value, json};
 
     use super::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+
+    /// An `observations` list of [`super::Observation`]s.
+    pub fn observations() -> Value {
+        json!({
+            "type": "array",
+            "description": "Findings worth a look, each with a stable `type`, a sentence, and examples. \
+                            They are observations with their numbers, not diagnoses.",
+            "items": {
+                "type": "object",
+                "required": ["type", "detail", "examples"],
+                "properties": {
+                    "type": {"type": "string", "description": "What kind of finding (stable, snake_case)."},
+                    "detail": {"type": "string", "description": "What was seen, and what it may mean."},
+                    "examples": {"type": "array", "description": "Where it was seen (a few at most)."}
+                }
+            }
+        })
+    }
 
     /// The `max_packets` parameter.
     pub fn max_packets() -> Value {

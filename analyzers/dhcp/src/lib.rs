@@ -7,7 +7,7 @@ use std::io::Read;
 use std::net::IpAddr;
 
 use etherparse::{IpNumber, LaxNetSlice, LinkSlice};
-use pcapsule_guest::conventions::{PacketBudget, PageCollector, Paging, schema};
+use pcapsule_guest::conventions::{Observation, PacketBudget, PageCollector, Paging, schema};
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
@@ -374,16 +374,22 @@ fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, pagin
     let mut observations = Vec::new();
     v4_stats.observations(&mut observations);
     if n.malformed > 0 {
-        observations.push(format!(
-            "{} DHCP messages are malformed (see `malformed` and `problems` in their packet entries)",
-            n.malformed
+        observations.push(Observation::new(
+            "malformed_messages",
+            format!(
+                "{} DHCP messages are malformed (see `malformed` and `problems` in their packet entries)",
+                n.malformed
+            ),
         ));
     }
     if n.off_port > 0 {
-        observations.push(format!(
-            "{} DHCPv4 messages were found on ports other than 67/68 by their magic cookie (PXE on 4011, \
-             relays or tunnels, or traffic trying to stay out of sight)",
-            n.off_port
+        observations.push(Observation::new(
+            "dhcp_on_other_ports",
+            format!(
+                "{} DHCPv4 messages were found on ports other than 67/68 by their magic cookie (PXE on 4011, \
+                 relays or tunnels, or traffic trying to stay out of sight)",
+                n.off_port
+            ),
         ));
     }
 

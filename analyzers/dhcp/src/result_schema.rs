@@ -370,7 +370,7 @@ pub fn dhcp() -> Value {
             "clients": clients(),
             "servers": servers(),
             "leases": leases(),
-            "observations": strings("Findings worth a look: several servers, NAKs, starvation, spoofing ..."),
+            "observations": pcapsule_guest::conventions::schema::observations(),
             "warnings": strings("Problems that limit the analysis (cut-short capture, undecodable packets)."),
             "message": text("Present when the capture holds no DHCP."),
             "packets_analyzed": {"type": "integer"},

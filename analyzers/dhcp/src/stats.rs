@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
 use pcapsule_guest::Timestamp;
+use pcapsule_guest::conventions::Observation;
 use pcapsule_guest::fast_hash::{HashMap, HashSet, map_with_capacity};
 use serde_json::{Map, Value, json};
 
@@ -759,53 +760,78 @@ impl V4Stats {
                "omitted": self.leases_total.saturating_sub(self.leases.len() as u64)})
     }
 
-    /// Things worth a look, in words.
-    pub fn observations(&self, out: &mut Vec<String>) {
+    /// Things worth a look.
+    pub fn observations(&self, out: &mut Vec<Observation>) {
         let answering: Vec<String> = self.servers.keys().map(Ipv4Addr::to_string).collect();
         if answering.len() > 1 || self.servers_untracked > 0 {
             let mut ids = answering.clone();
             ids.sort();
             ids.truncate(10);
-            out.push(format!(
-                "{} DHCP servers answered ({}{}): more than one server answering on a segment is either \
-                 deliberate redundancy or a rogue server; compare their offers in `servers`",
-                answering.len(),
-                ids.join(", "),
-                if self.servers_untracked > 0 { ", and more" } else { "" }
-            ));
+            out.push(
+                Observation::new(
+                    "several_servers",
+                    format!(
+                        "{} DHCP servers answered{}: more than one server answering on a segment is either \
+                         deliberate redundancy or a rogue server; compare their offers in `servers`",
+                        answering.len(),
+                        if self.servers_untracked > 0 { ", and more not tracked" } else { "" }
+                    ),
+                )
+                .with_examples(ids),
+            );
         }
         if self.multi_server_transactions > 0 {
-            out.push(format!("{} transactions were answered by more than one server", self.multi_server_transactions));
+            out.push(Observation::new(
+                "transactions_answered_twice",
+                format!("{} transactions were answered by more than one server", self.multi_server_transactions),
+            ));
         }
         let naks = self.types.get(6);
         if naks > 0 {
-            out.push(format!(
-                "{naks} NAKs: servers refused the addresses clients asked for (client moved networks, \
-                 expired lease, or competing servers)"
+            out.push(Observation::new(
+                "naks",
+                format!(
+                    "{naks} NAKs: servers refused the addresses clients asked for (client moved networks, \
+                     expired lease, or competing servers)"
+                ),
             ));
         }
         let declines = self.types.get(4);
         if declines > 0 {
-            out.push(format!("{declines} DECLINEs: clients found their offered address already in use"));
+            out.push(Observation::new(
+                "declines",
+                format!("{declines} DECLINEs: clients found their offered address already in use"),
+            ));
         }
         let discovering = self.discover_senders.count();
         if discovering >= STARVATION_CLIENTS && self.completed * 5 < discovering {
-            out.push(format!(
-                "{discovering} distinct hardware addresses sent DISCOVERs but only {} transactions completed: \
-                 possible DHCP starvation (a flood of spoofed client MACs exhausting the pool)",
-                self.completed
+            out.push(Observation::new(
+                "possible_starvation",
+                format!(
+                    "{discovering} distinct hardware addresses sent DISCOVERs but only {} transactions completed: \
+                     possible DHCP starvation (a flood of spoofed client MACs exhausting the pool)",
+                    self.completed
+                ),
             ));
         }
         if self.mac_mismatch > 0 {
-            out.push(format!(
-                "{} client messages (not relayed) carry a chaddr different from the Ethernet source, a sign of \
-                 MAC spoofing or of a host requesting for others (e.g. {})",
-                self.mac_mismatch,
-                self.mac_mismatch_examples.join("; ")
-            ));
+            out.push(
+                Observation::new(
+                    "chaddr_mismatch",
+                    format!(
+                        "{} client messages (not relayed) carry a chaddr different from the Ethernet source, a sign \
+                         of MAC spoofing or of a host requesting for others",
+                        self.mac_mismatch
+                    ),
+                )
+                .with_examples(&self.mac_mismatch_examples),
+            );
         }
         if self.bad_cookie > 0 {
-            out.push(format!("{} messages have a bad magic cookie; their options were not decoded", self.bad_cookie));
+            out.push(Observation::new(
+                "bad_magic_cookie",
+                format!("{} messages have a bad magic cookie; their options were not decoded", self.bad_cookie),
+            ));
         }
     }
 }

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use hickory_proto::op::{Message, MessageType};
 use hickory_proto::rr::RecordType;
 use pcapsule_guest::Timestamp;
-use pcapsule_guest::conventions::{PageCollector, PageInfo};
+use pcapsule_guest::conventions::{Observation, PageCollector, PageInfo};
 use serde_json::{Value, json};
 
 use crate::records::{self, name_text, opcode_name, rcode_name, rcode_number, rcode_text, type_name};
@@ -600,8 +600,8 @@ impl Analysis {
 
     fn observations(&self) -> Value {
         let mut out = Vec::new();
-        let mut note = |kind: &str, detail: String, examples: Value| {
-            out.push(json!({"type": kind, "detail": detail, "examples": examples}));
+        let mut note = |kind: &'static str, detail: String, examples: Value| {
+            out.push(Observation::new(kind, detail).with_examples(examples.as_array().into_iter().flatten()));
         };
         if self.indicators.long_labels > 0 {
             note(

@@ -116,8 +116,7 @@ pub fn dns() -> Value {
             "dns_packets_analyzed": {"type": "integer"},
             "statistics": statistics,
             "transactions": transactions,
-            "observations": {"type": "array", "items": {"type": "object", "properties": {
-                "type": {"type": "string"}, "detail": {"type": "string"}, "examples": {"type": "array"}}}},
+            "observations": pcapsule_guest::conventions::schema::observations(),
             "packets": {"type": "array", "items": packet, "description": "One page of DNS messages; see pagination."},
             "pagination": pagination(),
             "capture": {"type": "object", "properties": {

@@ -9,7 +9,7 @@ use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use pcapsule_guest::Timestamp;
-use pcapsule_guest::conventions::{PageCollector, PageInfo};
+use pcapsule_guest::conventions::{Observation, PageCollector, PageInfo};
 use serde_json::{Map, Value, json};
 
 use crate::message::{Kind, SipMessage, tag_of, uri_of, via_transport};
@@ -700,11 +700,7 @@ fn observations(
         })
         .collect();
     if !register.is_empty() {
-        out.push(json!({
-            "type": "repeated_registration_failures",
-            "detail": "A client's REGISTERs were refused repeatedly (403/404/...) or challenged many times without ever succeeding: password guessing, account enumeration, or a misconfigured phone.",
-            "examples": register,
-        }));
+        out.push(Observation::new("repeated_registration_failures", "A client's REGISTERs were refused repeatedly (403/404/...) or challenged many times without ever succeeding: password guessing, account enumeration, or a misconfigured phone.").with_examples(register));
     }
     let invites: Vec<Value> = sorted
         .iter()
@@ -713,11 +709,7 @@ fn observations(
         .map(|(ip, s)| json!({"source_ip": ip.to_string(), "failed_invites": s.invite_failures}))
         .collect();
     if !invites.is_empty() {
-        out.push(json!({
-            "type": "repeated_call_failures",
-            "detail": "Many INVITEs from one client ended in failure responses: dialing-plan probing (toll fraud) or a broken trunk.",
-            "examples": invites,
-        }));
+        out.push(Observation::new("repeated_call_failures", "Many INVITEs from one client ended in failure responses: dialing-plan probing (toll fraud) or a broken trunk.").with_examples(invites));
     }
     let sweeps: Vec<Value> = sorted
         .iter()
@@ -728,11 +720,13 @@ fn observations(
         })
         .collect();
     if !sweeps.is_empty() {
-        out.push(json!({
-            "type": "options_sweep",
-            "detail": "One source sent OPTIONS to many addresses: SIP service discovery (e.g. SIPVicious svmap).",
-            "examples": sweeps,
-        }));
+        out.push(
+            Observation::new(
+                "options_sweep",
+                "One source sent OPTIONS to many addresses: SIP service discovery (e.g. SIPVicious svmap).",
+            )
+            .with_examples(sweeps),
+        );
     }
     if !scanner_agents.is_empty() {
         let examples: Vec<Value> = scanner_agents
@@ -740,27 +734,18 @@ fn observations(
             .take(10)
             .map(|(ua, (n, ip))| json!({"user_agent": ua, "messages": n, "first_source_ip": ip.to_string()}))
             .collect();
-        out.push(json!({
-            "type": "scanner_user_agent",
-            "detail": "User-Agent of a known SIP scanning or attack tool.",
-            "examples": examples,
-        }));
+        out.push(
+            Observation::new("scanner_user_agent", "User-Agent of a known SIP scanning or attack tool.")
+                .with_examples(examples),
+        );
     }
     if malformed > 0 {
-        out.push(json!({
-            "type": "malformed_messages",
-            "detail": format!("{malformed} SIP messages had irregularities (see statistics.malformed_flags): fuzzing, evasion attempts, or broken implementations."),
-            "examples": [],
-        }));
+        out.push(Observation::new("malformed_messages", format!("{malformed} SIP messages had irregularities (see statistics.malformed_flags): fuzzing, evasion attempts, or broken implementations.")));
     }
     if other_ports > 0 {
-        out.push(json!({
-            "type": "sip_on_other_ports",
-            "detail": format!("{other_ports} SIP messages used ports other than 5060/5061/5080/6060: a non-standard deployment or traffic avoiding port-based filtering."),
-            "examples": [],
-        }));
+        out.push(Observation::new("sip_on_other_ports", format!("{other_ports} SIP messages used ports other than 5060/5061/5080/6060: a non-standard deployment or traffic avoiding port-based filtering.")));
     }
-    Value::Array(out)
+    json!(out)
 }
 
 fn endpoint(ip: IpAddr, port: u16) -> String {

@@ -153,8 +153,7 @@ pub fn sip() -> Value {
                 "attempts": {"type": "integer"}, "challenges": {"type": "integer"}, "successes": {"type": "integer"},
                 "failures": {"type": "integer"}, "bindings_tracked": {"type": "integer"}, "bindings_untracked": {"type": "integer"},
                 "bindings": {"type": "array", "items": binding, "description": "Up to 20, most attempts first."}}},
-            "observations": {"type": "array", "items": {"type": "object", "properties": {
-                "type": {"type": "string"}, "detail": {"type": "string"}, "examples": {"type": "array"}}}},
+            "observations": pcapsule_guest::conventions::schema::observations(),
             "packets": {"type": "array", "items": packet, "description": "One page of SIP messages; see pagination."},
             "pagination": pagination(),
             "capture": {"type": "object", "properties": {
