@@ -291,6 +291,26 @@ pub mod schema {
         })
     }
 
+    /// The `capture` object of a result: the packet path's facts (see
+    /// `PathCounts::capture_facts`) plus `extra`, the analyzer's own
+    /// properties (an object of schemas; `json!({})` for none).
+    pub fn capture_facts(extra: Value) -> Value {
+        let mut properties = json!({
+            "undecodable_packets": {"type": "integer", "description": "Packets whose link type or headers could not be read."},
+            "ip_fragments_skipped": {"type": "integer", "description": "IP fragments of datagrams never completed, or too short to reassemble."},
+            "encapsulations": encapsulations(),
+        });
+        if let (Some(all), Value::Object(extra)) = (properties.as_object_mut(), extra) {
+            all.extend(extra);
+        }
+        json!({
+            "type": "object",
+            "description": "What the packet path met reading the capture.",
+            "properties": properties,
+            "required": ["undecodable_packets", "ip_fragments_skipped", "encapsulations"]
+        })
+    }
+
     /// The `encapsulations` object of a result's capture facts.
     pub fn encapsulations() -> Value {
         json!({

@@ -414,6 +414,7 @@ fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, pagin
         "servers": v4_stats.servers_json(),
         "leases": v4_stats.leases_json(),
         "observations": observations,
+        "capture": pass.path.capture_facts(json!({})),
     });
     if n.found == 0 {
         fields["message"] = json!("No DHCP packets found in this capture");

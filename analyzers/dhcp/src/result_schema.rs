@@ -371,6 +371,7 @@ pub fn dhcp() -> Value {
             "servers": servers(),
             "leases": leases(),
             "observations": pcapsule_guest::conventions::schema::observations(),
+            "capture": pcapsule_guest::conventions::schema::capture_facts(json!({})),
             "warnings": strings("Problems that limit the analysis (cut-short capture, undecodable packets)."),
             "message": text("Present when the capture holds no DHCP."),
             "packets_analyzed": {"type": "integer"},
@@ -378,6 +379,6 @@ pub fn dhcp() -> Value {
             "truncated": {"type": "boolean", "description": "True when max_packets stopped the analysis early."}
         },
         "required": ["file", "total_packets", "dhcp_packets_found", "dhcp_packets_analyzed", "statistics",
-                     "packets", "pagination", "warnings"]
+                     "packets", "pagination", "capture", "warnings"]
     })
 }

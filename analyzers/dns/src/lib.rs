@@ -170,14 +170,11 @@ fn analyze(
         "observations": observations,
         "packets": packets,
         "pagination": pagination,
-        "capture": {
-            "undecodable_packets": pass.path.undecodable(),
-            "ip_fragments_skipped": pass.path.fragments_lost(),
-            "tcp_gaps": tcp.gaps,
-            "tcp_incomplete_bytes": scanner.counts.tcp_incomplete_bytes,
-            "encapsulations": pass.path.encapsulations_json(),
-        },
     });
+    fields["capture"] = pass.path.capture_facts(json!({
+        "tcp_gaps": tcp.gaps,
+        "tcp_incomplete_bytes": scanner.counts.tcp_incomplete_bytes,
+    }));
     if messages == 0 {
         fields["message"] = json!("No DNS messages were found in this capture.");
     }

@@ -119,12 +119,9 @@ pub fn dns() -> Value {
             "observations": pcapsule_guest::conventions::schema::observations(),
             "packets": {"type": "array", "items": packet, "description": "One page of DNS messages; see pagination."},
             "pagination": pagination(),
-            "capture": {"type": "object", "properties": {
-                "undecodable_packets": {"type": "integer"},
-                "ip_fragments_skipped": {"type": "integer"},
+            "capture": pcapsule_guest::conventions::schema::capture_facts(json!({
                 "tcp_gaps": {"type": "integer", "description": "Holes in DNS TCP streams the capture does not fill."},
-                "tcp_incomplete_bytes": {"type": "integer", "description": "Bytes of DNS messages over TCP never completed."},
-                "encapsulations": pcapsule_guest::conventions::schema::encapsulations()}},
+                "tcp_incomplete_bytes": {"type": "integer", "description": "Bytes of DNS messages over TCP never completed."}})),
             "warnings": {"type": "array", "items": {"type": "string"}},
             "message": {"type": "string"},
             "packets_analyzed": {"type": "integer"},

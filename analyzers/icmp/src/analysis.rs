@@ -42,7 +42,8 @@ pub fn analyze(
     paging: Paging,
 ) -> Result<Value, RunError> {
     let Driven { handler: stats, budget, pass } = driver::drive(capture, budget, Stats::new(paging))?;
-    let (fields, warnings) = stats.finish(pass.packets_read);
+    let (mut fields, warnings) = stats.finish(pass.packets_read);
+    fields["capture"] = pass.path.capture_facts(json!({}));
     Ok(pass.result(ctx, &budget, fields, warnings))
 }
 

@@ -411,6 +411,7 @@ pub fn result() -> Value {
             },
             "packets": {"type": "array", "items": packet()},
             "pagination": pcapsule_guest::conventions::schema::pagination(),
+            "capture": pcapsule_guest::conventions::schema::capture_facts(json!({})),
             "warnings": strings(),
             "message": described(string(), "Present when the capture holds no ICMP."),
             "packets_analyzed": int(),
@@ -419,7 +420,7 @@ pub fn result() -> Value {
         },
         "required": [
             "file", "analysis_timestamp", "total_packets", "icmp_packets_found", "icmp_packets_analyzed",
-            "statistics", "packets", "pagination", "warnings"
+            "statistics", "packets", "pagination", "capture", "warnings"
         ]
     })
 }

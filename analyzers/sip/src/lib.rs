@@ -189,35 +189,32 @@ fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, pagin
         "observations": finished.observations,
         "packets": finished.packets,
         "pagination": finished.pagination,
-        "capture": {
-            "undecodable_packets": pass.path.undecodable(),
-            "ip_fragments_skipped": pass.path.fragments_lost(),
-            "encapsulations": pass.path.encapsulations_json(),
-            "tcp_gaps": tcp.gaps,
-            "tcp_streams_evicted": tcp.streams_evicted,
-            "tcp_junk_bytes": counts.tcp_junk_bytes,
-            "tcp_skipped_body_bytes": counts.tcp_skipped_body_bytes,
-            "sctp": {
-                "packets": sctp.packets,
-                "data_chunks": sctp.data_chunks,
-                "messages": sctp.messages,
-                "reassembled_messages": sctp.reassembled_messages,
-                "incomplete_messages": sctp.incomplete_messages,
-            },
-            "websocket": {
-                "handshakes": ws.handshakes,
-                "upgrades": ws.upgrades,
-                "frames": ws.frames,
-                "control_frames": ws.control_frames,
-                "messages": ws.messages,
-                "non_sip_messages": ws.non_sip_messages,
-                "compressed_messages": ws.compressed_messages,
-                "malformed_frames": ws.malformed_frames,
-                "frame_problems": ws.problems,
-                "skipped_bytes": ws.skipped_bytes,
-            },
-        },
     });
+    fields["capture"] = pass.path.capture_facts(json!({
+        "tcp_gaps": tcp.gaps,
+        "tcp_streams_evicted": tcp.streams_evicted,
+        "tcp_junk_bytes": counts.tcp_junk_bytes,
+        "tcp_skipped_body_bytes": counts.tcp_skipped_body_bytes,
+        "sctp": {
+            "packets": sctp.packets,
+            "data_chunks": sctp.data_chunks,
+            "messages": sctp.messages,
+            "reassembled_messages": sctp.reassembled_messages,
+            "incomplete_messages": sctp.incomplete_messages,
+        },
+        "websocket": {
+            "handshakes": ws.handshakes,
+            "upgrades": ws.upgrades,
+            "frames": ws.frames,
+            "control_frames": ws.control_frames,
+            "messages": ws.messages,
+            "non_sip_messages": ws.non_sip_messages,
+            "compressed_messages": ws.compressed_messages,
+            "malformed_frames": ws.malformed_frames,
+            "frame_problems": ws.problems,
+            "skipped_bytes": ws.skipped_bytes,
+        },
+    }));
     if messages == 0 {
         fields["message"] = json!("No SIP messages were found in this capture.");
     }

@@ -156,9 +156,7 @@ pub fn sip() -> Value {
             "observations": pcapsule_guest::conventions::schema::observations(),
             "packets": {"type": "array", "items": packet, "description": "One page of SIP messages; see pagination."},
             "pagination": pagination(),
-            "capture": {"type": "object", "properties": {
-                "undecodable_packets": {"type": "integer"}, "ip_fragments_skipped": {"type": "integer"},
-                "encapsulations": pcapsule_guest::conventions::schema::encapsulations(),
+            "capture": pcapsule_guest::conventions::schema::capture_facts(json!({
                 "tcp_gaps": {"type": "integer"}, "tcp_streams_evicted": {"type": "integer"},
                 "tcp_junk_bytes": {"type": "integer"}, "tcp_skipped_body_bytes": {"type": "integer"},
                 "sctp": {"type": "object", "description": "SCTP packets read, and the user messages of their DATA and I-DATA chunks (SIP or not).", "properties": {
@@ -177,7 +175,7 @@ pub fn sip() -> Value {
                     "compressed_messages": {"type": "integer", "description": "permessage-deflate messages, not decompressed."},
                     "malformed_frames": {"type": "integer", "description": "Frames breaking RFC 6455."},
                     "frame_problems": {"type": "object", "description": "Malformed frames by problem: bad_opcode, reserved_bits, unmasked_client_frame, masked_server_frame, fragmented_control_frame, control_frame_too_long, unexpected_continuation, unfinished_message, oversized_message (cut at 128 KiB), invalid_length (the framing is lost after it), truncated_frame.", "additionalProperties": {"type": "integer"}},
-                    "skipped_bytes": {"type": "integer", "description": "Payload bytes not analyzed (beyond the cap, compressed, in skipped frames, or after lost framing)."}}}}},
+                    "skipped_bytes": {"type": "integer", "description": "Payload bytes not analyzed (beyond the cap, compressed, in skipped frames, or after lost framing)."}}}})),
             "warnings": {"type": "array", "items": {"type": "string"}},
             "message": {"type": "string"},
             "packets_analyzed": {"type": "integer"},

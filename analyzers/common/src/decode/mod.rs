@@ -442,6 +442,20 @@ impl PathCounts {
             .map(|e| (e.name().to_string(), serde_json::Value::from(self.encapsulated(*e))));
         serde_json::Value::Object(met.collect())
     }
+
+    /// A result's `capture` object: the packet path's facts
+    /// (`undecodable_packets`, `ip_fragments_skipped`, `encapsulations`) then
+    /// `own`, the analyzer's (an object). See [`crate::conventions::schema::capture_facts`].
+    pub fn capture_facts(&self, own: serde_json::Value) -> serde_json::Value {
+        let mut facts = serde_json::Map::new();
+        facts.insert("undecodable_packets".into(), self.undecodable().into());
+        facts.insert("ip_fragments_skipped".into(), self.fragments_lost().into());
+        facts.insert("encapsulations".into(), self.encapsulations_json());
+        if let serde_json::Value::Object(own) = own {
+            facts.extend(own);
+        }
+        facts.into()
+    }
 }
 
 /// The stateful packet path one analyzer run uses: [`decode`] plus IP
