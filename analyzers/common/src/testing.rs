@@ -177,3 +177,36 @@ mod tests {
         }
     }
 }
+
+/// A generated capture of `fixtures/` and the facts written beside it
+/// (`fixtures/expected/<name>.json`).
+pub fn fixture(name: &str) -> (PathBuf, Vec<u8>, Value) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+    let path = root.join("captures").join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let facts = std::fs::read(root.join("expected").join(format!("{name}.json")))
+        .unwrap_or_else(|e| panic!("the facts of {name}: {e}"));
+    (path, bytes, serde_json::from_slice(&facts).expect("fixture facts are JSON"))
+}
+
+/// The encapsulation cases of an `encapsulated-*` fixture (its facts'
+/// `encapsulations`) that `met` (a result's `capture.encapsulations`) does
+/// not count at least `at_least` times: empty when the result saw the inner
+/// traffic of every case through its encapsulation.
+pub fn encapsulations_not_met(facts: &Value, met: &Value, at_least: u64) -> Vec<String> {
+    let cases = facts["encapsulations"].as_array().expect("the facts name the encapsulations");
+    cases
+        .iter()
+        .filter_map(|case| {
+            let case = case.as_str()?;
+            // The fixture's case names, as the packet path counts them.
+            let counted = match case {
+                "plain" => return None,
+                "qinq" => "vlan",
+                c if c.contains("fragments") => "ip-fragments",
+                c => c,
+            };
+            (met[counted].as_u64().unwrap_or(0) < at_least).then(|| format!("{case} (as {counted})"))
+        })
+        .collect()
+}

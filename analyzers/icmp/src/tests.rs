@@ -862,3 +862,24 @@ fn facts_checked_by_hand_on_shared_captures() {
         (Some(1492), Some(25), Some(4))
     );
 }
+
+/// The generated fixture with one echo and its reply in each encapsulation
+/// the packet path decodes (fixtures/src/encapsulated.rs): every pair is
+/// seen through its encapsulation, and tshark finds as many replies.
+#[test]
+fn echo_inside_every_encapsulation_of_the_fixture() {
+    let (path, bytes, facts) = pcapsule_guest::testing::fixture("encapsulated-icmp.pcap");
+    let pairs = facts["echo_pairs"].as_u64().unwrap();
+    assert!(pairs >= 15, "{facts}");
+    let r = run(&bytes, json!({}));
+    assert_eq!(r["warnings"], json!([]), "nothing was left undecoded");
+    let s = &r["statistics"];
+    assert_eq!(s["echo_sessions"], pairs, "{s}");
+    assert_eq!(s["icmp_type_counts"]["Echo Request"], pairs, "{s}");
+    assert_eq!(s["icmp_type_counts"]["Echo Reply"], pairs, "{s}");
+    let missed = pcapsule_guest::testing::encapsulations_not_met(&facts, &r["capture"]["encapsulations"], 1);
+    assert!(missed.is_empty(), "not seen through {missed:?}: {}", r["capture"]);
+    if let Some(replies) = tshark_count(&path, "icmp.type == 0 || icmpv6.type == 129") {
+        assert_eq!(replies, pairs, "echo replies: tshark");
+    }
+}
