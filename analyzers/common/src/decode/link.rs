@@ -54,9 +54,13 @@ fn entry_nested<'a>(
         linktype::FRELAY => frame_relay(data)?,
         linktype::MPLS => super::tunnel::mpls(data, encaps)?,
         linktype::IPOIB => {
-            // RFC 4391: a 2-byte EtherType and 2 reserved bytes.
-            let header = data.get(..4).ok_or_else(|| link_problem(short("IPoIB header", 4, data.len())))?;
-            Next::EtherType(u16::from_be_bytes([header[0], header[1]]), &data[4..])
+            // As libpcap writes it and tcpdump and Wireshark read it: a
+            // 40-byte pseudo-header (the InfiniBand GRH, or 20 unused bytes
+            // and the destination address), then RFC 4391's 4-byte header:
+            // an EtherType and 2 reserved bytes.
+            const HEADER: usize = 44;
+            let header = data.get(..HEADER).ok_or_else(|| link_problem(short("IPoIB header", HEADER, data.len())))?;
+            Next::EtherType(u16::from_be_bytes([header[40], header[41]]), &data[HEADER..])
         }
         linktype::IEEE802_11 => ieee80211(data, encaps)?,
         linktype::IEEE802_11_RADIOTAP => {
@@ -266,7 +270,10 @@ mod tests {
         assert!(reaches_ip(linktype::FRELAY, &with(&[0x18, 0x61, 0x03, 0xcc])), "RFC 2427 NLPID");
         assert!(reaches_ip(linktype::FRELAY, &with(&[0x18, 0x61, 0x03, 0x00, 0x80, 0, 0, 0, 0x08, 0x00])), "SNAP");
         assert!(reaches_ip(linktype::PPP_ETHER, &with(&[0x11, 0, 0, 1, 0, 30, 0x00, 0x21])));
-        assert!(reaches_ip(linktype::IPOIB, &with(&[0x08, 0x00, 0, 0])));
+        let mut ipoib = [0u8; 44];
+        ipoib[40] = 0x08;
+        assert!(reaches_ip(linktype::IPOIB, &with(&ipoib)), "pseudo-header, then EtherType and reserved");
+        assert!(!reaches_ip(linktype::IPOIB, &with(&[0x08, 0x00, 0, 0])), "the 4-byte header alone is too short");
     }
 
     #[test]
