@@ -293,6 +293,8 @@ mod tests {
             "multi-section.pcapng",
             "modified.pcap",
             "empty.pcapng",
+            "encapsulated-sip.pcap",
+            "link-types.pcapng",
         ] {
             let r = run_on(name, json!({}), None).unwrap();
             let e = expected(name);

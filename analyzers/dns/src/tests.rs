@@ -562,38 +562,45 @@ fn retransmitted_queries_are_each_counted() {
     assert_eq!(t["unanswered_examples"][0]["attempts"], 4);
 }
 
-/// The generated fixture with one DNS transaction in each encapsulation the
-/// packet path decodes (fixtures/src/encapsulated.rs): every one is seen and
-/// answered, and tshark sees the same query and answer frames.
+/// The generated fixtures with one DNS transaction in each encapsulation and
+/// on each link type the packet path decodes (fixtures/src/encapsulated.rs,
+/// link_types.rs): every one is seen and answered, and tshark sees the same
+/// query and answer frames (but on the link types it cannot read).
 #[test]
-fn dns_inside_every_encapsulation_of_the_fixture() {
-    let (path, bytes, expected) = pcapsule_guest::testing::fixture("encapsulated-dns.pcap");
-    let transactions = expected["dns_transactions"].as_u64().unwrap();
-    assert!(transactions >= 15, "{expected}");
-    let r = run_tool::<Dns>("analyze_dns_packets", json!({}), &bytes).unwrap();
-    assert_eq!(r["dns_packets_found"], 2 * transactions, "{}", r["warnings"]);
-    assert_eq!(r["transactions"]["matched"], transactions, "{}", r["transactions"]);
-    assert_eq!(r["transactions"]["unanswered_queries"], 0);
-    assert_eq!(r["warnings"], json!([]), "nothing was left undecoded");
-    let names: BTreeSet<String> = r["packets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|p| p["questions"].as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap().to_string()))
-        .collect();
-    assert_eq!(names.len() as u64, transactions, "one name per case: {names:?}");
-    // Each case's encapsulation is counted (a query and an answer each).
-    let met = &r["capture"]["encapsulations"];
-    let missed = pcapsule_guest::testing::encapsulations_not_met(&expected, met, 2);
-    assert!(missed.is_empty(), "not seen through {missed:?}: {met}");
-    let ours = frame_counts(&path).unwrap();
-    let Some(rows) = tshark_fields(&path, "dns", &["frame.number", "dns.flags.response"]) else { return };
-    let theirs_queries: BTreeSet<u64> =
-        rows.iter().filter(|r| r[1] == "0" || r[1] == "False").map(|r| r[0].parse().unwrap()).collect();
-    let theirs_answers: BTreeSet<u64> =
-        rows.iter().filter(|r| r[1] == "1" || r[1] == "True").map(|r| r[0].parse().unwrap()).collect();
-    assert_eq!(ours.queries, theirs_queries, "query frames: pcapsule against tshark");
-    assert_eq!(ours.responses, theirs_answers, "answer frames: pcapsule against tshark");
+fn dns_inside_every_encapsulation_and_link_type_of_the_fixtures() {
+    for name in pcapsule_guest::testing::exchange_fixtures("dns") {
+        let (path, bytes, facts) = pcapsule_guest::testing::fixture(&name);
+        let transactions = facts["dns_transactions"].as_u64().unwrap();
+        assert!(transactions >= 15, "{facts}");
+        let r = run_tool::<Dns>("analyze_dns_packets", json!({}), &bytes).unwrap();
+        assert_eq!(r["dns_packets_found"], 2 * transactions, "{name}: {}", r["warnings"]);
+        assert_eq!(r["transactions"]["matched"], transactions, "{name}: {}", r["transactions"]);
+        assert_eq!(r["transactions"]["unanswered_queries"], 0, "{name}");
+        assert_eq!(r["warnings"], json!([]), "{name}: nothing was left undecoded");
+        assert_eq!(r["capture"]["undecodable_packets"], 0, "{name}");
+        let names: BTreeSet<String> = r["packets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| p["questions"].as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap().to_string()))
+            .collect();
+        assert_eq!(names.len() as u64, transactions, "{name}: one name per case: {names:?}");
+        // Each case's encapsulation is counted (a query and an answer each).
+        let met = &r["capture"]["encapsulations"];
+        let missed = pcapsule_guest::testing::encapsulations_not_met(&facts, met, 2);
+        assert!(missed.is_empty(), "{name}: not seen through {missed:?}: {met}");
+        let ours = frame_counts(&path).unwrap();
+        let (filter, unreadable) = pcapsule_guest::testing::tshark_fixture_filter(&facts, "dns");
+        let Some(rows) = tshark_fields(&path, &filter, &["frame.number", "dns.flags.response"]) else { return };
+        let theirs_queries: BTreeSet<u64> =
+            rows.iter().filter(|r| r[1] == "0" || r[1] == "False").map(|r| r[0].parse().unwrap()).collect();
+        let theirs_answers: BTreeSet<u64> =
+            rows.iter().filter(|r| r[1] == "1" || r[1] == "True").map(|r| r[0].parse().unwrap()).collect();
+        assert!(theirs_queries.is_subset(&ours.queries), "{name}: query frames, pcapsule against tshark");
+        assert!(theirs_answers.is_subset(&ours.responses), "{name}: answer frames, pcapsule against tshark");
+        assert_eq!(ours.queries.len() - theirs_queries.len(), unreadable as usize, "{name}: query frames");
+        assert_eq!(ours.responses.len() - theirs_answers.len(), unreadable as usize, "{name}: answer frames");
+    }
 }
 
 /// The generated fixture with DNS over TCP out of order, retransmitted and

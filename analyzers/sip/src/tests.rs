@@ -940,24 +940,28 @@ fn sip_over_sctp_of_the_fixture() {
     assert_eq!(messages_by_frame(&r), theirs, "pcapsule against tshark");
 }
 
-/// The generated fixture with one OPTIONS and its 200 OK in each
-/// encapsulation the packet path decodes (fixtures/src/encapsulated.rs):
-/// every transaction is seen through its encapsulation, and tshark finds as
-/// many answers.
+/// The generated fixtures with one OPTIONS and its 200 OK in each
+/// encapsulation and on each link type the packet path decodes
+/// (fixtures/src/encapsulated.rs, link_types.rs): every transaction is seen,
+/// through its encapsulation, and tshark finds as many answers.
 #[test]
-fn sip_inside_every_encapsulation_of_the_fixture() {
-    let (path, bytes, facts) = pcapsule_guest::testing::fixture("encapsulated-sip.pcap");
-    let transactions = facts["sip_transactions"].as_u64().unwrap();
-    assert!(transactions >= 15, "{facts}");
-    let r = run(&bytes, json!({}));
-    assert_eq!(r["warnings"], json!([]), "nothing was left undecoded");
-    let s = &r["statistics"];
-    assert_eq!(s["requests"], transactions, "{s}");
-    assert_eq!(s["responses"], transactions, "{s}");
-    assert_eq!(s["unique_call_ids"], transactions, "one Call-ID per case: {s}");
-    let missed = pcapsule_guest::testing::encapsulations_not_met(&facts, &r["capture"]["encapsulations"], 2);
-    assert!(missed.is_empty(), "not seen through {missed:?}: {}", r["capture"]);
-    if let Some(answers) = pcapsule_guest::testing::tshark_count(&path, "sip.Status-Code == 200") {
-        assert_eq!(answers, transactions, "200 OK answers: tshark");
+fn sip_inside_every_encapsulation_and_link_type_of_the_fixtures() {
+    for name in pcapsule_guest::testing::exchange_fixtures("sip") {
+        let (path, bytes, facts) = pcapsule_guest::testing::fixture(&name);
+        let transactions = facts["sip_transactions"].as_u64().unwrap();
+        assert!(transactions >= 15, "{facts}");
+        let r = run(&bytes, json!({}));
+        assert_eq!(r["warnings"], json!([]), "{name}: nothing was left undecoded");
+        assert_eq!(r["capture"]["undecodable_packets"], 0, "{name}");
+        let s = &r["statistics"];
+        assert_eq!(s["requests"], transactions, "{s}");
+        assert_eq!(s["responses"], transactions, "{s}");
+        assert_eq!(s["unique_call_ids"], transactions, "one Call-ID per case: {s}");
+        let missed = pcapsule_guest::testing::encapsulations_not_met(&facts, &r["capture"]["encapsulations"], 2);
+        assert!(missed.is_empty(), "not seen through {missed:?}: {}", r["capture"]);
+        let (filter, unreadable) = pcapsule_guest::testing::tshark_fixture_filter(&facts, "sip.Status-Code == 200");
+        if let Some(answers) = pcapsule_guest::testing::tshark_count(&path, &filter) {
+            assert_eq!(answers, transactions - unreadable, "{name}: 200 OK answers, tshark");
+        }
     }
 }
