@@ -160,9 +160,10 @@ fn by_ether_type<'a>(
 }
 
 /// An MPLS label stack (RFC 3032), then what the bottom label carries:
-/// IPv4 or IPv6 by the version nibble, an Ethernet pseudowire after a
-/// control word (first nibble 0, RFC 4385), or an Ethernet pseudowire
-/// without one, which is how Wireshark guesses too.
+/// IPv4 or IPv6 by the version nibble, or an Ethernet pseudowire (RFC 4448),
+/// with a control word (first nibble 0, RFC 4385) or without one. Most
+/// vendors' MAC addresses start with nibble 0 too, so that alone cannot tell
+/// them apart: see [`pseudowire_has_control_word`].
 pub(super) fn mpls<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, DecodeError> {
     encaps.insert(Encapsulation::Mpls);
     let mut at = 0;
@@ -181,10 +182,28 @@ pub(super) fn mpls<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Ne
     Ok(match rest.first().map(|b| b >> 4) {
         None => Next::NotIp,
         Some(4 | 6) => Next::Ip(rest),
-        Some(0) => Next::Ethernet(rest.get(4..).unwrap_or(&[])),
+        Some(0) if pseudowire_has_control_word(rest) => Next::Ethernet(rest.get(4..).unwrap_or(&[])),
         Some(1) => Next::NotIp, // a pseudowire associated channel (OAM), not traffic
         Some(_) => Next::Ethernet(rest),
     })
+}
+
+/// Whether an Ethernet pseudowire payload whose first nibble is 0 starts
+/// with a control word: when only one reading (frame at 0, or frame after
+/// 4 bytes) puts a common EtherType where Ethernet has one, that reading;
+/// when both or neither do, the control word (RFC 4385 makes the first
+/// nibble 0 for it). Wireshark asks its OUI table instead, which the guest
+/// does not carry.
+fn pseudowire_has_control_word(payload: &[u8]) -> bool {
+    let common_ether_type_at = |at: usize| {
+        payload.get(at..at + 2).is_some_and(|t| {
+            matches!(
+                u16::from_be_bytes([t[0], t[1]]),
+                0x0800 | 0x86dd | 0x0806 | 0x8100 | 0x88a8 | 0x9100 | 0x8847 | 0x8848 | 0x8863 | 0x8864
+            )
+        })
+    };
+    common_ether_type_at(16) || !common_ether_type_at(12)
 }
 
 /// GRE (RFC 2784 and 2890; version 1 is PPTP's enhanced GRE, RFC 2637): the
@@ -427,6 +446,14 @@ mod tests {
         assert!(e.contains(Encapsulation::Mpls));
         let with_cw = [0, 0x10, 0x01, 64, 0, 0, 0, 0, 0xaa, 0xbb];
         assert!(matches!(mpls(&with_cw, &mut e), Ok(Next::Ethernet(eth)) if eth == [0xaa, 0xbb]));
+        // An Ethernet pseudowire without a control word, to a vendor MAC
+        // (first nibble 0): the EtherType sits where a plain frame has it.
+        let label = [0, 0x10, 0x01, 64];
+        let frame = [&[0x00, 0x1b, 0x21, 0, 0, 2, 0x00, 0x50, 0x56, 0, 0, 1, 0x08, 0x00][..], &[0x45; 8]].concat();
+        let plain = [&label[..], &frame].concat();
+        assert!(matches!(mpls(&plain, &mut e), Ok(Next::Ethernet(eth)) if eth == frame));
+        let after_cw = [&label[..], &[0, 0, 0, 0], &frame].concat();
+        assert!(matches!(mpls(&after_cw, &mut e), Ok(Next::Ethernet(eth)) if eth == frame));
         let endless = [0u8; 4 * 40];
         assert!(mpls(&endless, &mut e).is_err());
         assert!(mpls(&[0, 0], &mut e).is_err());
