@@ -204,7 +204,7 @@ pub fn encapsulations_not_met(facts: &Value, met: &Value, at_least: u64) -> Vec<
 /// The fixtures that carry one exchange of every analyzer's protocol per
 /// case: `encapsulated-<protocol>.pcap` (one case per encapsulation) and
 /// `link-types.pcapng` (one case per link type).
-pub fn exchange_fixtures(protocol: &str) -> [String; 2] {
+fn exchange_fixtures(protocol: &str) -> [String; 2] {
     [format!("encapsulated-{protocol}.pcap"), "link-types.pcapng".to_string()]
 }
 
@@ -212,13 +212,56 @@ pub fn exchange_fixtures(protocol: &str) -> [String; 2] {
 /// types tshark cannot read, and how many cases that leaves out. Wireshark
 /// 4.0 (Debian 12's tshark) has no reader for LINKTYPE_MPLS (219) and
 /// shows those frames as data; pcapsule reads them.
-pub fn tshark_fixture_filter(facts: &Value, filter: &str) -> (String, u64) {
+fn tshark_fixture_filter(facts: &Value, filter: &str) -> (String, u64) {
     let unreadable: Vec<usize> = facts["link_types"]
         .as_array()
         .map(|names| names.iter().enumerate().filter(|(_, n)| *n == "mpls").map(|(i, _)| i).collect())
         .unwrap_or_default();
     let filter = unreadable.iter().fold(format!("({filter})"), |f, i| format!("{f} && frame.interface_id != {i}"));
     (filter, unreadable.len() as u64)
+}
+
+/// One exchange fixture and what an analyzer made of it, for the checks
+/// only that analyzer knows.
+pub struct ExchangeRun<'a> {
+    /// The fixture's file name.
+    pub name: &'a str,
+    pub path: &'a std::path::Path,
+    /// Its facts (`fixtures/expected/<name>.json`).
+    pub facts: &'a Value,
+    /// How many cases (encapsulations or link types) it holds, one exchange each.
+    pub cases: u64,
+    /// The analyzer's result.
+    pub result: &'a Value,
+}
+
+/// Runs an analyzer (`run`: capture bytes to result) over the fixtures that
+/// carry one exchange of `protocol` per encapsulation and per link type, and
+/// checks what holds for every analyzer: nothing undecodable and no
+/// warnings, every encapsulation counted, then the analyzer's own `check`,
+/// then that tshark finds one frame per case matching `answer_filter` (on
+/// the link types it can read).
+pub fn check_exchange_fixtures(
+    protocol: &str,
+    answer_filter: &str,
+    run: impl Fn(&[u8]) -> Value,
+    check: impl Fn(&ExchangeRun),
+) {
+    for name in exchange_fixtures(protocol) {
+        let (path, bytes, facts) = fixture(&name);
+        let cases = facts["cases"].as_u64().expect("the facts count the cases");
+        assert!(cases >= 15, "{name}: {facts}");
+        let result = run(&bytes);
+        assert_eq!(result["warnings"], serde_json::json!([]), "{name}: nothing was left undecoded");
+        assert_eq!(result["capture"]["undecodable_packets"], 0, "{name}: {}", result["capture"]);
+        let missed = encapsulations_not_met(&facts, &result["capture"]["encapsulations"], 1);
+        assert!(missed.is_empty(), "{name}: not seen through {missed:?}: {}", result["capture"]);
+        check(&ExchangeRun { name: &name, path: &path, facts: &facts, cases, result: &result });
+        let (filter, unreadable) = tshark_fixture_filter(&facts, answer_filter);
+        if let Some(answers) = tshark_count(&path, &filter) {
+            assert_eq!(answers, cases - unreadable, "{name}: frames matching {answer_filter}, tshark");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -869,23 +869,16 @@ fn facts_checked_by_hand_on_shared_captures() {
 /// finds as many replies.
 #[test]
 fn echo_inside_every_encapsulation_and_link_type_of_the_fixtures() {
-    for name in pcapsule_guest::testing::exchange_fixtures("icmp") {
-        let (path, bytes, facts) = pcapsule_guest::testing::fixture(&name);
-        let pairs = facts["echo_pairs"].as_u64().unwrap();
-        assert!(pairs >= 15, "{facts}");
-        let r = run(&bytes, json!({}));
-        assert_eq!(r["warnings"], json!([]), "{name}: nothing was left undecoded");
-        assert_eq!(r["capture"]["undecodable_packets"], 0, "{name}");
-        let s = &r["statistics"];
-        assert_eq!(s["echo_sessions"], pairs, "{s}");
-        assert_eq!(s["icmp_type_counts"]["Echo Request"], pairs, "{s}");
-        assert_eq!(s["icmp_type_counts"]["Echo Reply"], pairs, "{s}");
-        let missed = pcapsule_guest::testing::encapsulations_not_met(&facts, &r["capture"]["encapsulations"], 1);
-        assert!(missed.is_empty(), "not seen through {missed:?}: {}", r["capture"]);
-        let (filter, unreadable) =
-            pcapsule_guest::testing::tshark_fixture_filter(&facts, "icmp.type == 0 || icmpv6.type == 129");
-        if let Some(replies) = tshark_count(&path, &filter) {
-            assert_eq!(replies, pairs - unreadable, "{name}: echo replies, tshark");
-        }
-    }
+    let reply = "icmp.type == 0 || icmpv6.type == 129";
+    pcapsule_guest::testing::check_exchange_fixtures(
+        "icmp",
+        reply,
+        |bytes| run(bytes, json!({})),
+        |fixture| {
+            let (s, pairs) = (&fixture.result["statistics"], fixture.cases);
+            assert_eq!(s["echo_sessions"], pairs, "{}: {s}", fixture.name);
+            assert_eq!(s["icmp_type_counts"]["Echo Request"], pairs, "{}: {s}", fixture.name);
+            assert_eq!(s["icmp_type_counts"]["Echo Reply"], pairs, "{}: {s}", fixture.name);
+        },
+    );
 }

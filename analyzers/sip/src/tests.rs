@@ -946,22 +946,16 @@ fn sip_over_sctp_of_the_fixture() {
 /// through its encapsulation, and tshark finds as many answers.
 #[test]
 fn sip_inside_every_encapsulation_and_link_type_of_the_fixtures() {
-    for name in pcapsule_guest::testing::exchange_fixtures("sip") {
-        let (path, bytes, facts) = pcapsule_guest::testing::fixture(&name);
-        let transactions = facts["sip_transactions"].as_u64().unwrap();
-        assert!(transactions >= 15, "{facts}");
-        let r = run(&bytes, json!({}));
-        assert_eq!(r["warnings"], json!([]), "{name}: nothing was left undecoded");
-        assert_eq!(r["capture"]["undecodable_packets"], 0, "{name}");
-        let s = &r["statistics"];
-        assert_eq!(s["requests"], transactions, "{s}");
-        assert_eq!(s["responses"], transactions, "{s}");
-        assert_eq!(s["unique_call_ids"], transactions, "one Call-ID per case: {s}");
-        let missed = pcapsule_guest::testing::encapsulations_not_met(&facts, &r["capture"]["encapsulations"], 2);
-        assert!(missed.is_empty(), "not seen through {missed:?}: {}", r["capture"]);
-        let (filter, unreadable) = pcapsule_guest::testing::tshark_fixture_filter(&facts, "sip.Status-Code == 200");
-        if let Some(answers) = pcapsule_guest::testing::tshark_count(&path, &filter) {
-            assert_eq!(answers, transactions - unreadable, "{name}: 200 OK answers, tshark");
-        }
-    }
+    let ok = "sip.Status-Code == 200";
+    pcapsule_guest::testing::check_exchange_fixtures(
+        "sip",
+        ok,
+        |bytes| run(bytes, json!({})),
+        |fixture| {
+            let (s, transactions) = (&fixture.result["statistics"], fixture.cases);
+            assert_eq!(s["requests"], transactions, "{}: {s}", fixture.name);
+            assert_eq!(s["responses"], transactions, "{}: {s}", fixture.name);
+            assert_eq!(s["unique_call_ids"], transactions, "{}: one Call-ID per case: {s}", fixture.name);
+        },
+    );
 }

@@ -935,27 +935,12 @@ fn counts_match_tshark_on_the_shared_captures() {
 /// through its encapsulation, and tshark finds as many SYN-ACKs.
 #[test]
 fn handshakes_inside_every_encapsulation_and_link_type_of_the_fixtures() {
-    for name in pcapsule_guest::testing::exchange_fixtures("tcp") {
-        let (path, bytes, facts) = pcapsule_guest::testing::fixture(&name);
-        let connections = facts["established_connections"].as_u64().unwrap();
-        assert!(connections >= 15, "{facts}");
-        let r = run("analyze_tcp_connections", json!({}), &bytes);
-        assert_eq!(r["warnings"], json!([]), "{name}: nothing was left undecoded");
-        assert_eq!(r["capture"]["undecodable_packets"], 0, "{name}");
-        let s = &r["summary"];
-        assert_eq!(s["total_connections"], connections, "{s}");
-        assert_eq!(s["successful_handshakes"], connections, "{s}");
-        assert_eq!(
-            s["payload_bytes"]["client_to_server"],
-            48 * connections,
-            "every data segment, fragmented or not: {s}"
-        );
-        let missed = pcapsule_guest::testing::encapsulations_not_met(&facts, &r["capture"]["encapsulations"], 1);
-        assert!(missed.is_empty(), "not seen through {missed:?}: {}", r["capture"]);
-        let (filter, unreadable) =
-            pcapsule_guest::testing::tshark_fixture_filter(&facts, "tcp.flags.syn == 1 && tcp.flags.ack == 1");
-        if let Some(syn_acks) = pcapsule_guest::testing::tshark_count(&path, &filter) {
-            assert_eq!(syn_acks, connections - unreadable, "{name}: SYN-ACKs, tshark");
-        }
-    }
+    let syn_ack = "tcp.flags.syn == 1 && tcp.flags.ack == 1";
+    let connections = |bytes: &[u8]| run("analyze_tcp_connections", json!({}), bytes);
+    pcapsule_guest::testing::check_exchange_fixtures("tcp", syn_ack, connections, |fixture| {
+        let (s, n) = (&fixture.result["summary"], fixture.cases);
+        assert_eq!(s["total_connections"], n, "{}: {s}", fixture.name);
+        assert_eq!(s["successful_handshakes"], n, "{}: {s}", fixture.name);
+        assert_eq!(s["payload_bytes"]["client_to_server"], 48 * n, "{}: every data segment: {s}", fixture.name);
+    });
 }
