@@ -34,13 +34,10 @@ fn common(mut props: Map<String, Value>) -> Map<String, Value> {
         "file": {"type": "string", "description": "The capture as given."},
         "analysis_timestamp": {"type": "string", "description": "When the analysis ran (UTC)."},
         "filter": object(json!({"server_ip": {"type": ["string", "null"]}, "server_port": {"type": ["integer", "null"]}})),
-        "capture": object(json!({
+        "capture": pcapsule_guest::conventions::schema::capture_facts(json!({
             "packets": int(),
             "tcp_packets": {"type": "integer", "description": "TCP segments before the filter."},
             "analyzed_tcp_packets": {"type": "integer", "description": "TCP segments that passed the filter."},
-            "undecodable_packets": int(),
-            "ip_fragments_skipped": int(),
-            "encapsulations": pcapsule_guest::conventions::schema::encapsulations(),
             "bad_tcp_headers": int(),
             "first_packet_time": {"type": ["string", "null"]},
             "last_packet_time": {"type": ["string", "null"]}
