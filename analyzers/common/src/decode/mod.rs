@@ -87,7 +87,12 @@ pub(crate) enum Next<'a> {
 #[inline]
 pub fn decode(link_type: u32, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     let mut encapsulations = Encapsulations::default();
-    let first = link::entry(link_type, data, &mut encapsulations)?;
+    // Ethernet is most captures' link type: taken without a call.
+    let first = if link_type == crate::linktype::ETHERNET {
+        Next::Ethernet(data)
+    } else {
+        link::entry(link_type, data, &mut encapsulations)?
+    };
     descend(first, encapsulations, None)
 }
 

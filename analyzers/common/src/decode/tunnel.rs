@@ -50,6 +50,14 @@ mod udp_port {
     pub const GRE_IN_UDP: u16 = 4754;
     pub const MPLS_IN_UDP: u16 = 6635;
     pub const AYIYA: u16 = 5072;
+
+    /// Whether a datagram between these ports may be a tunnel's
+    /// ([`super::udp_tunnel`] decides).
+    #[inline(always)]
+    pub fn may_tunnel(source: u16, destination: u16) -> bool {
+        matches!(destination, VXLAN | VXLAN_GPE | GENEVE | GTP_U | GRE_IN_UDP | MPLS_IN_UDP | TEREDO | AYIYA)
+            || matches!(source, TEREDO | AYIYA)
+    }
 }
 
 /// Label stack entries read at most; real stacks hold a handful.
@@ -60,10 +68,24 @@ const MAX_GTP_EXTENSIONS: usize = 8;
 /// What is inside `layers`, when they end at a tunnel or a shim:
 /// `None` when they are the innermost packet, `Some(Err)` when the tunnel's
 /// own header is broken (the outer layers then stand, flagged).
+///
+/// Most packets are TCP, ICMP or UDP on ports no tunnel uses: they are told
+/// apart here, inlined into the caller, and only the rest pays for the call
+/// that unwraps (measured: the call alone was 3 % of dhcp's time in the sandbox).
+#[inline(always)]
 pub(super) fn inner<'a>(
     layers: &LaxSlicedPacket<'a>,
     encaps: &mut Encapsulations,
 ) -> Option<Result<Next<'a>, DecodeProblem>> {
+    match layers.transport.as_ref() {
+        Some(TransportSlice::Tcp(_) | TransportSlice::Icmpv4(_) | TransportSlice::Icmpv6(_)) => None,
+        Some(TransportSlice::Udp(udp)) if !udp_port::may_tunnel(udp.source_port(), udp.destination_port()) => None,
+        _ => unwrap(layers, encaps),
+    }
+}
+
+#[inline(never)]
+fn unwrap<'a>(layers: &LaxSlicedPacket<'a>, encaps: &mut Encapsulations) -> Option<Result<Next<'a>, DecodeProblem>> {
     let Some(net) = layers.net.as_ref() else {
         // No network layer: the link ended at an EtherType etherparse does not read.
         let payload = layers.ether_payload()?;
