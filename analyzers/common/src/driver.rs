@@ -161,12 +161,17 @@ pub fn drive_lanes<H: PacketHandler>(capture: &mut dyn Read, lanes: &mut [Lane<H
             break;
         }
         packets_read += 1;
-        // Decoded once, whatever number of lanes take the packet.
-        let decoded = H::DECODES.then(|| path.decode(&packet));
-        for lane in lanes.iter_mut().filter(|lane| lane.admitted) {
-            lane.handler.on_frame(&packet);
-            if let Some(decoded) = &decoded {
-                lane.handler.on_packet(&packet, decoded);
+        // Decoded once, whatever number of lanes take the packet, and
+        // never wrapped (an Option around it cost a copy per packet).
+        if H::DECODES {
+            let decoded = path.decode(&packet);
+            for lane in lanes.iter_mut().filter(|lane| lane.admitted) {
+                lane.handler.on_frame(&packet);
+                lane.handler.on_packet(&packet, &decoded);
+            }
+        } else {
+            for lane in lanes.iter_mut().filter(|lane| lane.admitted) {
+                lane.handler.on_frame(&packet);
             }
         }
     }
