@@ -203,9 +203,8 @@ impl ToolService {
                 format!("no tool named `{name}`; tools: {}", known.join(", ")),
             ));
         };
-        let mut params = arguments;
-        let capture = match params.get(CAPTURE_PARAM) {
-            Some(Value::String(s)) => s.clone(),
+        match arguments.get(CAPTURE_PARAM) {
+            Some(Value::String(_)) => {}
             Some(other) => {
                 return Err(ToolError::new(
                     ErrorKind::BadParams,
@@ -218,24 +217,27 @@ impl ToolService {
                     format!("`{CAPTURE_PARAM}` is required: the path or http(s) URL of the capture"),
                 ));
             }
-        };
-        let arguments = Value::Object(params);
-        let params_size = arguments.to_string().len();
-        // Checked before anything reaches the guest: a string larger than its
-        // memory would trap inside the guest's allocator, looking like a bug.
-        if params_size > MAX_PARAMS_BYTES {
+        }
+        let arguments = Value::Object(arguments);
+        tool.check_arguments(&arguments).map_err(|problems| ToolError::new(ErrorKind::BadParams, problems))?;
+        let Value::Object(mut params) = arguments else { unreachable!("built from a map above") };
+        let Some(Value::String(capture)) = params.remove(CAPTURE_PARAM) else { unreachable!("checked above") };
+        // Serialized once, without the capture (it travels apart, as stdin).
+        // The size is checked before anything reaches the guest: a string
+        // larger than its memory would trap inside the guest's allocator,
+        // looking like a bug.
+        let params_json = serde_json::to_string(&params).expect("a JSON map always serializes");
+        if params_json.len() > MAX_PARAMS_BYTES {
             return Err(ToolError::new(
                 ErrorKind::BadParams,
-                format!("the parameters take {params_size} bytes of JSON; at most {MAX_PARAMS_BYTES} are accepted"),
+                format!(
+                    "the parameters take {} bytes of JSON; at most {MAX_PARAMS_BYTES} are accepted",
+                    params_json.len()
+                ),
             ));
         }
-        tool.check_arguments(&arguments).map_err(|problems| ToolError::new(ErrorKind::BadParams, problems))?;
-        let Value::Object(map) = arguments else { unreachable!("built from a map above") };
-        params = map;
-        params.remove(CAPTURE_PARAM);
         let analyzer = self.registry.analyzers[tool.analyzer].clone();
         let limits = self.limits.for_analyzer(&analyzer.info.name);
-        let params_json = Value::Object(params).to_string();
         Ok((capture, PreparedTool { analyzer, tool: name.to_string(), params_json, limits }))
     }
 

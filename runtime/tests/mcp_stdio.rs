@@ -98,6 +98,14 @@ async fn arguments_are_checked_against_the_schema_before_the_guest_runs() {
         );
         assert!(message.contains(field), "{arguments}: {message}");
     }
+    // Valid by the schema, but larger than a guest is handed: refused by
+    // the host, naming the size (the capture's name does not count).
+    let huge = "1".repeat(70 * 1024);
+    let result = call(&client, "analyze_tcp_connections", json!({"pcap_file": capture, "server_ip": huge})).await;
+    let error = err(&result);
+    assert_eq!(error["kind"], "bad_params");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("bytes of JSON; at most 65536"), "{message}");
     client.cancel().await.unwrap();
 }
 
