@@ -4,14 +4,13 @@
 
 use std::io::Read;
 
-use pcapsule_guest::capture::{CaptureFormat, Interface};
-use pcapsule_guest::conventions::{PacketBudget, schema};
+use pcapsule_guest::capture::{CaptureFormat, CutShort, Interface};
+use pcapsule_guest::conventions::{Envelope, PacketBudget, schema};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, Timestamp, ToolSpec};
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-
-mod result_schema;
 
 /// The capinfos analyzer: implements [`pcapsule_guest::Analyzer`].
 pub struct Capinfos;
@@ -42,7 +41,7 @@ impl Analyzer for Capinfos {
                     "properties": { "max_packets": schema::max_packets() },
                     "additionalProperties": false
                 }),
-                result_schema: result_schema::capinfos(),
+                result_schema: schema::of_result::<CapinfosResult>(),
             }],
             prompts: vec![PromptSpec {
                 name: "capture_overview",
@@ -139,47 +138,139 @@ fn summarize(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget) -> 
         _ => 0.0,
     };
     let rate = |amount: f64| (duration > 0.0).then(|| amount / duration);
-    let mut result = serde_json::Map::new();
-    let fields = json!({
-        "file_size_bytes": ctx.capture_size,
-        "filename": ctx.capture_name,
-        "file_encapsulation": encapsulation,
-        "packet_count": count,
-        "data_size_bytes": data_size,
-        "capture_duration_seconds": duration,
-        "first_packet_time": t.earliest.map(|t| t.as_secs_f64()),
-        "last_packet_time": t.latest.map(|t| t.as_secs_f64()),
-        "data_rate_bytes": rate(data_size as f64),
-        "data_rate_bits": rate(data_size as f64 * 8.0),
-        "average_packet_size_bytes": (count > 0).then(|| data_size as f64 / count as f64),
-        "average_packet_rate": rate(count as f64),
-        "file_type": format.short_name(),
-        "file_type_description": file_type_description(format),
-        "byte_order": byte_order(format),
-        "file_encapsulation_short": encapsulation_short,
-        "timestamp_precision": timestamp_precision(format, interfaces),
-        "first_packet_time_iso": t.earliest.map(|t| t.to_rfc3339()),
-        "last_packet_time_iso": t.latest.map(|t| t.to_rfc3339()),
-        "first_record_time_iso": t.first.map(|t| t.to_rfc3339()),
-        "last_record_time_iso": t.last.map(|t| t.to_rfc3339()),
-        "strict_time_order": !t.out_of_order,
-        "packets_without_timestamp": t.without_timestamp,
-        "captured_size_bytes": t.captured_size,
-        "truncated_packets": t.truncated_packets,
-        "smallest_packet_bytes": t.min_len,
-        "largest_packet_bytes": (count > 0).then_some(t.max_len),
-        "section_count": pass.sections,
-        "interface_count": interfaces.len(),
-        "interfaces": interfaces_json(interfaces, &t.tallies),
-        "cut_short": pass.cut_short.as_ref().map(|c| json!({"offset": c.offset, "reason": c.reason})),
-    });
-    if let Value::Object(fields) = fields {
-        result.extend(fields);
-    }
-    // capinfos names the file `filename` and has no analysis time: only the
-    // warnings and the budget's report are the shared envelope's.
-    pass.close(&mut result, &budget, Vec::new());
-    Ok(Value::Object(result))
+    let result = CapinfosResult {
+        file_size_bytes: ctx.capture_size,
+        filename: ctx.capture_name.clone(),
+        file_encapsulation: encapsulation,
+        packet_count: count,
+        data_size_bytes: data_size,
+        capture_duration_seconds: duration,
+        first_packet_time: t.earliest.map(|t| t.as_secs_f64()),
+        last_packet_time: t.latest.map(|t| t.as_secs_f64()),
+        data_rate_bytes: rate(data_size as f64),
+        data_rate_bits: rate(data_size as f64 * 8.0),
+        average_packet_size_bytes: (count > 0).then(|| data_size as f64 / count as f64),
+        average_packet_rate: rate(count as f64),
+        file_type: format.short_name(),
+        file_type_description: file_type_description(format),
+        byte_order: byte_order(format),
+        file_encapsulation_short: encapsulation_short,
+        timestamp_precision: timestamp_precision(format, interfaces),
+        first_packet_time_iso: t.earliest.map(|t| t.to_rfc3339()),
+        last_packet_time_iso: t.latest.map(|t| t.to_rfc3339()),
+        first_record_time_iso: t.first.map(|t| t.to_rfc3339()),
+        last_record_time_iso: t.last.map(|t| t.to_rfc3339()),
+        strict_time_order: !t.out_of_order,
+        packets_without_timestamp: t.without_timestamp,
+        captured_size_bytes: t.captured_size,
+        truncated_packets: t.truncated_packets,
+        smallest_packet_bytes: t.min_len,
+        largest_packet_bytes: (count > 0).then_some(t.max_len),
+        section_count: pass.sections,
+        interface_count: interfaces.len(),
+        interfaces: interface_summaries(interfaces, &t.tallies),
+        cut_short: pass.cut_short.clone(),
+        // capinfos names the file `filename` and has no analysis time: only
+        // the warnings and the budget's report are the shared envelope's.
+        envelope: pass.envelope(&budget, Vec::new()),
+    };
+    serde_json::to_value(result).map_err(|e| RunError::Internal(e.to_string()))
+}
+
+/// What `analyze_capinfos` returns: the figures of Wireshark's `capinfos`
+/// (with mcpcap's names), and a few it does not give.
+#[derive(Serialize, JsonSchema)]
+struct CapinfosResult {
+    /// Size of the capture file.
+    file_size_bytes: Option<u64>,
+    /// The capture as given (path or URL).
+    filename: String,
+    /// Link type of the file, as Wireshark names it ("Per packet" when interfaces differ).
+    file_encapsulation: String,
+    /// Packets read (up to `max_packets`).
+    packet_count: u64,
+    /// Sum of packet lengths on the wire (as capinfos counts).
+    data_size_bytes: u64,
+    /// From the earliest to the latest timestamp, in seconds.
+    capture_duration_seconds: f64,
+    /// Earliest timestamp, Unix seconds.
+    first_packet_time: Option<f64>,
+    /// Latest timestamp, Unix seconds.
+    last_packet_time: Option<f64>,
+    /// Bytes per second over the duration.
+    data_rate_bytes: Option<f64>,
+    /// Bits per second over the duration.
+    data_rate_bits: Option<f64>,
+    /// Mean bytes on the wire per packet.
+    average_packet_size_bytes: Option<f64>,
+    /// Packets per second over the duration.
+    average_packet_rate: Option<f64>,
+    /// The file format, as `capinfos -t` prints it.
+    #[schemars(extend("enum" = ["pcap", "nsecpcap", "modpcap", "pcapng"]))]
+    file_type: &'static str,
+    /// The file format, as Wireshark describes it.
+    file_type_description: &'static str,
+    /// Byte order of a pcap file; "per-section" for pcapng.
+    byte_order: &'static str,
+    /// The file's link type, Wireshark's short name.
+    file_encapsulation_short: String,
+    /// Timestamp resolution ("microseconds", "nanoseconds", "per-packet" when interfaces differ, ...).
+    timestamp_precision: String,
+    /// Earliest timestamp, RFC 3339.
+    first_packet_time_iso: Option<String>,
+    /// Latest timestamp, RFC 3339.
+    last_packet_time_iso: Option<String>,
+    /// Timestamp of the first record in the file, RFC 3339.
+    first_record_time_iso: Option<String>,
+    /// Timestamp of the last record in the file, RFC 3339.
+    last_record_time_iso: Option<String>,
+    /// True when no record is older than the one before it.
+    strict_time_order: bool,
+    /// pcapng simple packet blocks carry no time; the time figures cover the other packets (capinfos then reports no times at all).
+    packets_without_timestamp: u64,
+    /// Sum of captured packet lengths (less than data_size_bytes when the snaplen cut packets).
+    captured_size_bytes: u64,
+    /// Packets captured shorter than on the wire (snaplen).
+    truncated_packets: u64,
+    /// Smallest captured packet.
+    smallest_packet_bytes: Option<usize>,
+    /// Largest captured packet.
+    largest_packet_bytes: Option<usize>,
+    /// pcapng sections (1 for pcap).
+    section_count: u32,
+    /// Capture interfaces declared.
+    interface_count: usize,
+    /// The first 64 interfaces.
+    interfaces: Vec<InterfaceSummary>,
+    /// Where the file ends mid-record; the figures cover the packets before it.
+    cut_short: Option<CutShort>,
+    #[serde(flatten)]
+    envelope: Envelope,
+}
+
+/// One capture interface and the packets read from it.
+#[derive(Serialize, JsonSchema)]
+struct InterfaceSummary {
+    /// Position among the file's interfaces (0-based).
+    index: usize,
+    /// The pcapng section that declared it (0-based).
+    section: u32,
+    /// Its `if_name` option.
+    name: Option<String>,
+    /// LINKTYPE_* value.
+    link_type: u32,
+    /// Link type, as Wireshark names it.
+    encapsulation: String,
+    /// Link type, Wireshark's short name.
+    encapsulation_short: String,
+    /// Snapshot length (0: not set).
+    snaplen: u32,
+    /// Timestamp resolution.
+    timestamp_precision: String,
+    /// Timestamp ticks per second.
+    ticks_per_second: u64,
+    /// Packets read from it.
+    packets: u64,
 }
 
 /// Wireshark's file-level encapsulation: the interfaces' common link type, or
@@ -245,25 +336,25 @@ fn timestamp_precision(format: CaptureFormat, interfaces: &[Interface]) -> Strin
 /// more is unusual enough that the count says what matters.
 const LISTED_INTERFACES: usize = 64;
 
-fn interfaces_json(interfaces: &[Interface], tallies: &[InterfaceTally]) -> Value {
+fn interface_summaries(interfaces: &[Interface], tallies: &[InterfaceTally]) -> Vec<InterfaceSummary> {
     interfaces
         .iter()
         .enumerate()
         .take(LISTED_INTERFACES)
         .map(|(index, iface)| {
-            let (encapsulation, short) = pcapsule_guest::linktype::names(iface.link_type);
-            json!({
-                "index": index,
-                "section": iface.section,
-                "name": iface.name,
-                "link_type": iface.link_type,
-                "encapsulation": encapsulation,
-                "encapsulation_short": short,
-                "snaplen": iface.snaplen,
-                "timestamp_precision": precision_name(iface.ticks_per_second),
-                "ticks_per_second": iface.ticks_per_second,
-                "packets": tallies.get(index).map_or(0, |t| t.packets),
-            })
+            let (encapsulation, encapsulation_short) = pcapsule_guest::linktype::names(iface.link_type);
+            InterfaceSummary {
+                index,
+                section: iface.section,
+                name: iface.name.clone(),
+                link_type: iface.link_type,
+                encapsulation,
+                encapsulation_short,
+                snaplen: iface.snaplen,
+                timestamp_precision: precision_name(iface.ticks_per_second),
+                ticks_per_second: iface.ticks_per_second,
+                packets: tallies.get(index).map_or(0, |t| t.packets),
+            }
         })
         .collect()
 }

@@ -148,7 +148,7 @@ impl std::fmt::Display for CaptureError {
 }
 
 /// Where and why reading stopped early: the packets before it are still valid.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct CutShort {
     /// Byte offset of the record that could not be read.
     pub offset: u64,

@@ -184,6 +184,35 @@ impl PacketBudget {
             "truncated": self.hit,
         })
     }
+
+    /// The cap that applied (`max_packets` of a result).
+    pub fn cap(&self) -> Option<u64> {
+        self.cap
+    }
+
+    /// Whether the cap stopped the analysis early (`truncated` of a result).
+    pub fn hit(&self) -> bool {
+        self.hit
+    }
+}
+
+/// The fields every result ends with, after the analyzer's own: what a
+/// reader of the figures should know, and how far the packet budget let
+/// the analysis go. Flattened into a typed result (`#[serde(flatten)]`);
+/// [`crate::driver::Pass::envelope`] fills it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Envelope {
+    /// What limits the figures: the capture cut short, packets the packet
+    /// path could not read, fragments not reassembled, tables that were
+    /// full, and the analyzer's own notes.
+    pub warnings: Vec<String>,
+    /// Packets analyzed (all of the capture's unless `truncated`).
+    pub packets_analyzed: u64,
+    /// The packet cap that applied: the lower of the tool's `max_packets`
+    /// and the server's `--max-packets`; null when neither was set.
+    pub max_packets: Option<u64>,
+    /// True when `max_packets` stopped the analysis before the end of the capture.
+    pub truncated: bool,
 }
 
 /// `analysis_timestamp`: the time of the analysis, RFC 3339 in UTC.
@@ -241,6 +270,43 @@ pub mod schema {
     use serde_json::{Value, json};
 
     use super::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+
+    /// The JSON Schema of what `T` serializes to, for a tool's
+    /// `result_schema`: generated from the type (its `///` docs become the
+    /// descriptions clients read), with every subschema inlined so that a
+    /// client reads one object and never resolves a `$ref`.
+    pub fn of_result<T: schemars::JsonSchema>() -> Value {
+        let mut settings = schemars::generate::SchemaSettings::draft2020_12().for_serialize();
+        settings.inline_subschemas = true;
+        settings.meta_schema = None;
+        let mut schema = settings.into_generator().into_root_schema_for::<T>().to_value();
+        // The Rust type's name means nothing to a client.
+        if let Some(object) = schema.as_object_mut() {
+            object.remove("title");
+        }
+        drop_numeric_formats(&mut schema);
+        schema
+    }
+
+    /// Removes schemars' `format` of Rust number types (`uint64`,
+    /// `double`, ...): JSON Schema defines none of them, and a client that
+    /// validates formats strictly (ajv's default) refuses a schema that
+    /// names a format it does not know. `minimum` still says what matters.
+    fn drop_numeric_formats(schema: &mut Value) {
+        match schema {
+            Value::Object(object) => {
+                let numeric = object.get("format").and_then(Value::as_str).is_some_and(|f| {
+                    matches!(f, "double" | "float") || f.strip_prefix("uint").or(f.strip_prefix("int")).is_some()
+                });
+                if numeric {
+                    object.remove("format");
+                }
+                object.values_mut().for_each(drop_numeric_formats);
+            }
+            Value::Array(items) => items.iter_mut().for_each(drop_numeric_formats),
+            _ => {}
+        }
+    }
 
     /// An `observations` list of [`super::Observation`]s.
     pub fn observations() -> Value {
@@ -343,6 +409,39 @@ pub mod schema {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A result type as analyzers write them.
+    #[derive(Serialize, schemars::JsonSchema)]
+    struct Example {
+        /// How many.
+        count: u64,
+        ratio: Option<f64>,
+        inner: Vec<Inner>,
+        #[serde(flatten)]
+        envelope: Envelope,
+    }
+
+    #[derive(Serialize, schemars::JsonSchema)]
+    struct Inner {
+        port: u16,
+    }
+
+    #[test]
+    fn result_schemas_are_one_object_with_the_envelope_and_no_rust_formats() {
+        let schema = schema::of_result::<Example>();
+        let text = schema.to_string();
+        for absent in ["$ref", "$defs", "\"format\"", "\"title\""] {
+            assert!(!text.contains(absent), "{absent} in {text}");
+        }
+        let properties = schema["properties"].as_object().unwrap();
+        let names: Vec<&str> = properties.keys().map(String::as_str).collect();
+        assert_eq!(names, ["count", "ratio", "inner", "warnings", "packets_analyzed", "max_packets", "truncated"]);
+        assert_eq!(properties["count"]["description"], "How many.");
+        assert_eq!(properties["ratio"]["type"], json!(["number", "null"]));
+        assert_eq!(properties["inner"]["items"]["properties"]["port"]["maximum"], 65535);
+        // Every field is always written (null when absent), so every one is required.
+        assert_eq!(schema["required"].as_array().unwrap().len(), names.len());
+    }
 
     #[test]
     fn collector_keeps_only_the_page_and_counts_all() {

@@ -11,10 +11,10 @@
 
 use std::io::Read;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::capture::{CaptureFormat, CutShort, Interface};
-use crate::conventions::{PacketBudget, result_header};
+use crate::conventions::{Envelope, PacketBudget, result_header};
 use crate::decode::{DecodeError, Decoded, PacketPath, PathCounts};
 use crate::{CaptureReader, Packet, RunContext, RunError};
 
@@ -92,15 +92,21 @@ impl Pass {
         Value::Object(result)
     }
 
-    /// Adds `warnings` (the pass's, then `extra`, the analyzer's own) and
-    /// the budget's `packets_analyzed`, `max_packets` and `truncated`.
+    /// Adds the [`Envelope`]'s fields: `warnings` (the pass's, then
+    /// `extra`, the analyzer's own) and the budget's `packets_analyzed`,
+    /// `max_packets` and `truncated`.
     pub fn close(&self, result: &mut Map<String, Value>, budget: &PacketBudget, extra: Vec<String>) {
+        if let Ok(Value::Object(envelope)) = serde_json::to_value(self.envelope(budget, extra)) {
+            result.extend(envelope);
+        }
+    }
+
+    /// The fields every result ends with: `warnings` (the pass's, then
+    /// `extra`, the analyzer's own) and how far `budget` let the pass go.
+    pub fn envelope(&self, budget: &PacketBudget, extra: Vec<String>) -> Envelope {
         let mut warnings = self.warnings.clone();
         warnings.extend(extra);
-        result.insert("warnings".into(), json!(warnings));
-        if let Value::Object(report) = budget.report() {
-            result.extend(report);
-        }
+        Envelope { warnings, packets_analyzed: budget.analyzed(), max_packets: budget.cap(), truncated: budget.hit() }
     }
 }
 
@@ -205,6 +211,7 @@ fn finish_pass<R: Read>(reader: CaptureReader<R>, mut path: PacketPath, packets_
 mod tests {
     use super::*;
     use crate::testing::PcapBuilder;
+    use serde_json::json;
 
     /// Counts what the driver hands over.
     #[derive(Default)]
