@@ -10,15 +10,17 @@ use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, Timestamp, ToolSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The capinfos analyzer: implements [`pcapsule_guest::Analyzer`].
 pub struct Capinfos;
 
 /// Parameters of `analyze_capinfos` (besides `pcap_file`, which the host owns).
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Params {
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
 }
 
@@ -36,11 +38,7 @@ impl Analyzer for Capinfos {
                               size, first/last packet time, duration, data and packet rates, whether packets \
                               are in time order. Start here to learn what a capture holds before analyzing \
                               protocols.",
-                params_schema: json!({
-                    "type": "object",
-                    "properties": { "max_packets": schema::max_packets() },
-                    "additionalProperties": false
-                }),
+                params_schema: schema::of_params::<Params>(),
                 result_schema: schema::of_result::<CapinfosResult>(),
             }],
             prompts: vec![PromptSpec {
@@ -362,6 +360,7 @@ fn interface_summaries(interfaces: &[Interface], tallies: &[InterfaceTally]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn run_on(name: &str, params: Value, server_cap: Option<u64>) -> Result<Value, RunError> {
         let path = format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR"));

@@ -276,7 +276,38 @@ pub mod schema {
     /// descriptions clients read), with every subschema inlined so that a
     /// client reads one object and never resolves a `$ref`.
     pub fn of_result<T: schemars::JsonSchema>() -> Value {
-        let mut settings = schemars::generate::SchemaSettings::draft2020_12().for_serialize();
+        generate::<T>(schemars::generate::SchemaSettings::draft2020_12().for_serialize())
+    }
+
+    /// The JSON Schema of the parameters `T` deserializes, for a tool's
+    /// `params_schema`, generated as [`of_result`] is (`deny_unknown_fields`
+    /// becomes `additionalProperties: false`; an `Option` is not required).
+    pub fn of_params<T: schemars::JsonSchema>() -> Value {
+        let mut schema = generate::<T>(schemars::generate::SchemaSettings::draft2020_12().for_deserialize());
+        // The type's doc is for developers; the tool's description is the clients'.
+        if let Some(object) = schema.as_object_mut() {
+            object.remove("description");
+        }
+        // `#[serde(default)]` on an `Option` says "absent is fine", which
+        // leaving it out of `required` already says; a `default: null`
+        // beside `type: integer` would contradict the type.
+        if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            for property in properties.values_mut().filter_map(Value::as_object_mut) {
+                if property.get("default").is_some_and(Value::is_null) {
+                    property.remove("default");
+                }
+            }
+        }
+        schema
+    }
+
+    /// The `max_packets` parameter, for `#[schemars(schema_with = ...)]` on
+    /// a typed parameter (see [`max_packets`]).
+    pub fn max_packets_param(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        max_packets().try_into().expect("an object is a schema")
+    }
+
+    fn generate<T: schemars::JsonSchema>(mut settings: schemars::generate::SchemaSettings) -> Value {
         settings.inline_subschemas = true;
         settings.meta_schema = None;
         let mut schema = settings.into_generator().into_root_schema_for::<T>().to_value();
@@ -424,6 +455,28 @@ mod tests {
     #[derive(Serialize, schemars::JsonSchema)]
     struct Inner {
         port: u16,
+    }
+
+    /// Parameters as analyzers write them.
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct ExampleParams {
+        #[serde(default)]
+        #[schemars(schema_with = "schema::max_packets_param")]
+        max_packets: Option<u64>,
+        /// Only this port.
+        port: u16,
+    }
+
+    #[test]
+    fn params_schemas_are_closed_and_require_only_what_is_not_optional() {
+        let schema = schema::of_params::<ExampleParams>();
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["required"], json!(["port"]));
+        assert_eq!(schema["properties"]["max_packets"], schema::max_packets(), "the shared schema, untouched");
+        assert_eq!(schema["properties"]["port"]["description"], "Only this port.");
+        assert!(schema.get("description").is_none(), "{schema}");
     }
 
     #[test]
