@@ -22,6 +22,44 @@ pub const MAX_PAGE_LIMIT: usize = 1000;
 /// stays under ~100 KB (about 25,000 tokens) whatever the items' size.
 pub const PAGE_BYTE_BUDGET: usize = 64 * 1024;
 
+/// JSON bytes a whole default result may take: under 100 KB (about 25,000
+/// tokens of an assistant's context), whatever the capture. A paged list
+/// gives way when the rest of the result is large ([`fit_page`]).
+pub const RESULT_BYTE_BUDGET: usize = 96 * 1024;
+
+/// Shortens the paged list `result[items]` (described by
+/// `result["pagination"]`, a [`PageInfo`]) from its end until the whole
+/// result takes at most [`RESULT_BYTE_BUDGET`] bytes of compact JSON, and
+/// says so in the pagination (`ended_by_size`, `next_offset`). The page
+/// keeps at least one item, so paging always moves on. Each collector
+/// bounds its own page; this bounds the page together with the tables and
+/// statistics beside it, which only the finished result knows.
+pub fn fit_page(result: &mut Value, items: &str) {
+    let size = |v: &Value| serde_json::to_string(v).map_or(0, |s| s.len());
+    let total = size(result);
+    if total <= RESULT_BYTE_BUDGET {
+        return;
+    }
+    let Some(list) = result.get_mut(items).and_then(Value::as_array_mut) else { return };
+    // A little more than the excess: the pagination grows by a few fields.
+    let mut excess = total - RESULT_BYTE_BUDGET + 64;
+    let mut keep = list.len();
+    while keep > 1 && excess > 0 {
+        keep -= 1;
+        // The item and the comma before it.
+        excess = excess.saturating_sub(size(&list[keep]) + 1);
+    }
+    if keep == list.len() {
+        return;
+    }
+    list.truncate(keep);
+    let Some(pagination) = result.get_mut("pagination").and_then(Value::as_object_mut) else { return };
+    let offset = pagination.get("offset").and_then(Value::as_u64).unwrap_or(0);
+    pagination.insert("returned".into(), keep.into());
+    pagination.insert("next_offset".into(), (offset + keep as u64).into());
+    pagination.insert("ended_by_size".into(), true.into());
+}
+
 /// Which slice of a list to return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
@@ -494,6 +532,42 @@ mod tests {
         assert_eq!(properties["inner"]["items"]["properties"]["port"]["maximum"], 65535);
         // Every field is always written (null when absent), so every one is required.
         assert_eq!(schema["required"].as_array().unwrap().len(), names.len());
+    }
+
+    /// A result with a page of `items` entries of about 1 KB and a table of `table` bytes.
+    fn paged_result(items: usize, table: usize) -> Value {
+        let mut c: PageCollector<Value> = Paging::from_params(Some(1000), Some(10)).unwrap().collector();
+        for i in 0..items + 10 {
+            c.offer(|| json!({"n": i, "pad": "x".repeat(1000)}));
+        }
+        let (packets, pagination) = c.finish();
+        json!({"table": "t".repeat(table), "packets": packets, "pagination": pagination, "warnings": []})
+    }
+
+    #[test]
+    fn a_page_gives_way_to_keep_the_whole_result_in_budget() {
+        let size = |v: &Value| serde_json::to_string(v).unwrap().len();
+        let small = paged_result(20, 1000);
+        let mut untouched = small.clone();
+        fit_page(&mut untouched, "packets");
+        assert_eq!(untouched, small, "a result within budget is left alone");
+
+        let mut big = paged_result(60, 50_000);
+        assert!(size(&big) > RESULT_BYTE_BUDGET);
+        fit_page(&mut big, "packets");
+        assert!(size(&big) <= RESULT_BYTE_BUDGET, "{}", size(&big));
+        let kept = big["packets"].as_array().unwrap().len();
+        assert!(kept > 30 && kept < 60, "{kept}: only what did not fit went");
+        assert_eq!(big["pagination"]["returned"], kept);
+        assert_eq!(big["pagination"]["next_offset"], 10 + kept, "continues after the kept items");
+        assert_eq!(big["pagination"]["ended_by_size"], true);
+        assert_eq!(big["packets"][0]["n"], 10, "the page's start stays");
+
+        // A table alone over budget: one item stays, so paging moves on.
+        let mut huge = paged_result(5, 200_000);
+        fit_page(&mut huge, "packets");
+        assert_eq!(huge["packets"].as_array().unwrap().len(), 1);
+        assert_eq!(huge["pagination"]["next_offset"], 11);
     }
 
     #[test]

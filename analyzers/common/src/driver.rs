@@ -82,14 +82,18 @@ pub struct Pass {
 
 impl Pass {
     /// A whole result: `file` and `analysis_timestamp`, then the analyzer's
-    /// `fields` (an object), then [`Pass::close`]'s `warnings` and budget report.
+    /// `fields` (an object), then [`Pass::close`]'s `warnings` and budget
+    /// report; a paged `packets` list gives way so that the whole stays
+    /// within [`crate::conventions::RESULT_BYTE_BUDGET`].
     pub fn result(&self, ctx: &RunContext, budget: &PacketBudget, fields: Value, warnings: Vec<String>) -> Value {
         let mut result = result_header(ctx);
         if let Value::Object(fields) = fields {
             result.extend(fields);
         }
         self.close(&mut result, budget, warnings);
-        Value::Object(result)
+        let mut result = Value::Object(result);
+        crate::conventions::fit_page(&mut result, "packets");
+        result
     }
 
     /// Adds the [`Envelope`]'s fields: `warnings` (the pass's, then

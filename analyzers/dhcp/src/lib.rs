@@ -136,7 +136,7 @@ for device type, client_id, requested and assigned addresses). Use `statistics.t
 IPv6 addresses and prefixes with the client DUID (and its link_layer_address, which ties DHCPv6 clients to \
 DHCPv4 MACs). Page through `packets` (limit/offset) for the exact messages, citing frame_number and timestamp. \
 State the capture's coverage limits: `truncated`, `warnings`, and every `*_omitted` count (tables list the \
-first or busiest 100 entries). Present a chronological table per address and per device, with confidence \
+first or busiest 40 entries). Present a chronological table per address and per device, with confidence \
 and the frames that support each row.";
 
 /// Which DHCP a UDP datagram carries.

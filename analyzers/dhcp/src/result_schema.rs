@@ -1,6 +1,8 @@
 //! JSON Schema of `analyze_dhcp_packets`'s result, as clients see it in `outputSchema`.
 
 use pcapsule_guest::conventions::schema;
+
+use crate::stats::LISTED;
 use serde_json::{Value, json};
 
 fn int(description: &str) -> Value {
@@ -39,7 +41,7 @@ fn counts_by_name(description: &str) -> Value {
 fn transactions(key: &str) -> Value {
     json!({
         "type": "object",
-        "description": format!("The first 100 transactions by id ({key}), each with up to 20 of its messages in order."),
+        "description": format!("The first {LISTED} transactions by id ({key}), each with up to 20 of its messages in order."),
         "additionalProperties": {
             "type": "array",
             "items": {
@@ -180,8 +182,8 @@ fn statistics() -> Value {
         "properties": {
             "unique_clients_count": int("Distinct client hardware addresses (chaddr)."),
             "unique_servers_count": int("Distinct server identifiers (option 54)."),
-            "unique_clients": strings("The first 100 client MACs."),
-            "unique_servers": strings("The first 100 server identifiers."),
+            "unique_clients": strings(&format!("The first {LISTED} client MACs.")),
+            "unique_servers": strings(&format!("The first {LISTED} server identifiers.")),
             "message_type_counts": counts_by_name("DHCPv4 messages per type."),
             "transaction_count": int("Distinct DHCPv4 transaction ids."),
             "transactions": transactions("0x%08x"),
@@ -207,7 +209,7 @@ fn statistics() -> Value {
                     "unique_clients": {"type": "array", "items": {"type": "object", "properties": {
                         "duid": {"type": "string"}, "link_layer_address": {"type": "string"}}}},
                     "unique_servers_count": int("Distinct server DUIDs."),
-                    "unique_servers": strings("The first 100 server DUIDs."),
+                    "unique_servers": strings(&format!("The first {LISTED} server DUIDs.")),
                     "transaction_count": int("Distinct DHCPv6 transaction ids."),
                     "transactions": transactions("0x%06x"),
                     "transactions_omitted": {"type": "integer"},
@@ -241,8 +243,8 @@ fn statistics() -> Value {
 fn transaction_summary() -> Value {
     json!({
         "type": "object",
-        "description": "DHCPv4 transactions: outcomes and latency over all of them (timing follows the 4,096 \
-                        most recent open ones besides the listed), and the first 100 in detail.",
+        "description": format!("DHCPv4 transactions: outcomes and latency over all of them (timing follows the 4,096 \
+                        most recent open ones besides the listed), and the first {LISTED} in detail."),
         "properties": {
             "count": int("Distinct transaction ids."),
             "completed": int("Transactions that reached an ACK."),
@@ -272,7 +274,7 @@ fn transaction_summary() -> Value {
 fn clients() -> Value {
     json!({
         "type": "object",
-        "description": "DHCPv4 clients by hardware address, busiest 100 (of the first 1,000 seen).",
+        "description": format!("DHCPv4 clients by hardware address, busiest {LISTED} (of the first 1,000 seen)."),
         "properties": {
             "count": {"type": "integer"},
             "listed": {"type": "array", "items": {"type": "object", "properties": {
@@ -327,7 +329,7 @@ fn servers() -> Value {
 fn leases() -> Value {
     json!({
         "type": "object",
-        "description": "DHCPv4 leases (ACKs with an address), the first 100 in time order.",
+        "description": format!("DHCPv4 leases (ACKs with an address), the first {LISTED} in time order."),
         "properties": {
             "count": {"type": "integer"},
             "listed": {"type": "array", "items": {"type": "object", "properties": {

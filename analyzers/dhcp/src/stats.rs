@@ -17,8 +17,11 @@ use crate::v4::{Cookie, V4Message};
 use crate::v6::{V6Message, duid_info};
 use pcapsule_guest::bounded::DistinctCounter;
 
-/// Entries listed per table in the result.
-pub const LISTED: usize = 100;
+/// Entries listed per table in the result. Four tables of them (clients,
+/// leases, transactions twice) sit beside the packets page: at 40 they take
+/// about 60 KB on a busy network, leaving the page room within the result's
+/// 96 KiB (at 100 they alone took 140 KB).
+pub const LISTED: usize = 40;
 /// Messages listed per transaction (retransmission storms reuse one xid).
 const MESSAGES_PER_TRANSACTION: usize = 20;
 /// Clients tracked in detail (the busiest [`LISTED`] of them are reported).
