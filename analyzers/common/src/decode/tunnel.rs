@@ -307,7 +307,9 @@ fn gre<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, Deco
 fn nsh<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, DecodeError> {
     encaps.insert(Encapsulation::Nsh);
     let h = data.get(..8).ok_or_else(|| tunnel_problem(short("NSH header", 8, data.len())))?;
-    let len = usize::from(((h[0] & 0x0f) << 2) | (h[1] >> 6)) * 4;
+    // RFC 8300: version (2 bits), O, U, TTL (6 bits), then the length in
+    // 4-byte words (6 bits): the low six bits of the second byte.
+    let len = usize::from(h[1] & 0x3f) * 4;
     let inner = data.get(len.max(8)..).ok_or_else(|| tunnel_problem(short("NSH header", len, data.len())))?;
     Ok(match h[3] {
         1 | 2 => Next::Ip(inner),
