@@ -216,22 +216,26 @@ impl PacketBudget {
     /// `packets_analyzed`, `max_packets` and `truncated` (true when the cap
     /// stopped the analysis before the end of the capture), as mcpcap names them.
     pub fn report(&self) -> Value {
-        json!({
-            "packets_analyzed": self.analyzed,
-            "max_packets": self.cap,
-            "truncated": self.hit,
-        })
+        serde_json::to_value(self.summary()).expect("three plain fields serialize")
     }
 
-    /// The cap that applied (`max_packets` of a result).
-    pub fn cap(&self) -> Option<u64> {
-        self.cap
+    /// The same report, typed (as [`Envelope`] flattens it).
+    pub fn summary(&self) -> BudgetReport {
+        BudgetReport { packets_analyzed: self.analyzed, max_packets: self.cap, truncated: self.hit }
     }
+}
 
-    /// Whether the cap stopped the analysis early (`truncated` of a result).
-    pub fn hit(&self) -> bool {
-        self.hit
-    }
+/// How far the packet budget let an analysis go, as every result reports it
+/// ([`PacketBudget::report`], [`Envelope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct BudgetReport {
+    /// Packets analyzed (all of the capture's unless `truncated`).
+    pub packets_analyzed: u64,
+    /// The packet cap that applied: the lower of the tool's `max_packets`
+    /// and the server's `--max-packets`; null when neither was set.
+    pub max_packets: Option<u64>,
+    /// True when `max_packets` stopped the analysis before the end of the capture.
+    pub truncated: bool,
 }
 
 /// The fields every result ends with, after the analyzer's own: what a
@@ -244,13 +248,9 @@ pub struct Envelope {
     /// path could not read, fragments not reassembled, tables that were
     /// full, and the analyzer's own notes.
     pub warnings: Vec<String>,
-    /// Packets analyzed (all of the capture's unless `truncated`).
-    pub packets_analyzed: u64,
-    /// The packet cap that applied: the lower of the tool's `max_packets`
-    /// and the server's `--max-packets`; null when neither was set.
-    pub max_packets: Option<u64>,
-    /// True when `max_packets` stopped the analysis before the end of the capture.
-    pub truncated: bool,
+    /// `packets_analyzed`, `max_packets`, `truncated`.
+    #[serde(flatten)]
+    pub budget: BudgetReport,
 }
 
 /// `analysis_timestamp`: the time of the analysis, RFC 3339 in UTC.

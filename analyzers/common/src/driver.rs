@@ -110,7 +110,7 @@ impl Pass {
     pub fn envelope(&self, budget: &PacketBudget, extra: Vec<String>) -> Envelope {
         let mut warnings = self.warnings.clone();
         warnings.extend(extra);
-        Envelope { warnings, packets_analyzed: budget.analyzed(), max_packets: budget.cap(), truncated: budget.hit() }
+        Envelope { warnings, budget: budget.summary() }
     }
 }
 
