@@ -157,7 +157,7 @@ impl<T: Serialize> PageCollector<T> {
 }
 
 /// The `pagination` object of a paged list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PageInfo {
     /// Items in all.
     pub total: usize,
@@ -253,6 +253,72 @@ pub struct Envelope {
     pub budget: BudgetReport,
 }
 
+/// A typed result as the tool returns it: serialized, with its paged
+/// `packets` list (if any) shortened so that the whole stays within
+/// [`RESULT_BYTE_BUDGET`] (see [`fit_page`]).
+pub fn into_result<T: Serialize>(result: &T) -> Result<Value, RunError> {
+    let mut result = serde_json::to_value(result).map_err(|e| RunError::Internal(e.to_string()))?;
+    fit_page(&mut result, "packets");
+    Ok(result)
+}
+
+/// The fields every result starts with (flattened into a typed result).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Header {
+    /// The capture, as the caller named it (path or URL).
+    pub file: String,
+    /// When the analysis ran, RFC 3339 in UTC.
+    pub analysis_timestamp: String,
+}
+
+impl Header {
+    /// The header of a result of the run `ctx`.
+    pub fn new(ctx: &crate::RunContext) -> Self {
+        Header { file: ctx.capture_name.clone(), analysis_timestamp: analysis_timestamp() }
+    }
+}
+
+/// A result's `capture` object: what the packet path met reading the
+/// capture ([`crate::decode::PathCounts::facts`]), then the analyzer's own
+/// facts `E` (flattened; [`NoMoreFacts`] for none).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct CaptureFacts<E> {
+    /// Packets whose link type or headers could not be read.
+    pub undecodable_packets: u64,
+    /// IP fragments of datagrams never completed, or too short to reassemble.
+    pub ip_fragments_skipped: u64,
+    /// Packets decoded through each encapsulation met.
+    pub encapsulations: EncapsulationCounts,
+    /// The analyzer's own facts.
+    #[serde(flatten)]
+    pub own: E,
+}
+
+/// The analyzer adds nothing to [`CaptureFacts`].
+#[derive(Debug, Clone, Copy, Default, Serialize, schemars::JsonSchema)]
+pub struct NoMoreFacts {}
+
+/// Packets per encapsulation met, by name, in the packet path's order
+/// (outermost kinds first), serialized as one object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EncapsulationCounts(pub Vec<(&'static str, u64)>);
+
+impl Serialize for EncapsulationCounts {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, n)| (*name, *n)))
+    }
+}
+
+impl schemars::JsonSchema for EncapsulationCounts {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EncapsulationCounts".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schema::encapsulations().try_into().expect("an object is a schema")
+    }
+}
+
 /// `analysis_timestamp`: the time of the analysis, RFC 3339 in UTC.
 pub fn analysis_timestamp() -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
@@ -272,14 +338,14 @@ pub fn result_header(ctx: &crate::RunContext) -> serde_json::Map<String, Value> 
 /// `observations` list uses: a stable `type` to match on, a sentence that
 /// says what was seen and what it may mean, and examples (objects or
 /// strings naming the hosts, names or messages involved; at most a handful).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Observation {
-    /// Stable, snake_case: what kind of finding this is.
+    /// What kind of finding (stable, snake_case).
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// What was seen, with its numbers, and what it may mean.
     pub detail: String,
-    /// Where it was seen.
+    /// Where it was seen (a few at most).
     pub examples: Vec<Value>,
 }
 

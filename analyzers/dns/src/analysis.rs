@@ -10,9 +10,14 @@ use hickory_proto::op::{Message, MessageType};
 use hickory_proto::rr::RecordType;
 use pcapsule_guest::Timestamp;
 use pcapsule_guest::conventions::{Observation, PageCollector, PageInfo};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::records::{self, name_text, opcode_name, rcode_name, rcode_number, rcode_text, type_name};
+use crate::result::{
+    ClientCount, DuplicateResponse, MalformedExample, MalformedMessage, MessageBody, MessageEntry, NameCount,
+    ParsedMessage, QrFlag, QuestionEntry, ResponseTimeHistogram, ResponseTimes, ServerCount, SlowQuery, Statistics,
+    TransactionSummary, UnansweredQuery,
+};
 use crate::scan::{FoundMessage, Transport};
 use pcapsule_guest::bounded::{DistinctCounter, TopCounter};
 
@@ -83,9 +88,9 @@ struct Transactions {
     unanswered: u64,
     /// Queries repeating one still unanswered (same client, port, server, id and question).
     retransmitted: u64,
-    unanswered_examples: Vec<Value>,
+    unanswered_examples: Vec<UnansweredQuery>,
     duplicates: u64,
-    duplicate_examples: Vec<Value>,
+    duplicate_examples: Vec<DuplicateResponse>,
     unsolicited: u64,
     dropped_for_capacity: u64,
     rtt_min: f64,
@@ -93,7 +98,7 @@ struct Transactions {
     rtt_sum: f64,
     /// Response-time histogram, bucket upper bounds in ms.
     histogram: [u64; 9],
-    slowest: Vec<(f64, Value)>,
+    slowest: Vec<(f64, SlowQuery)>,
 }
 
 const HISTOGRAM_BOUNDS_MS: [f64; 8] = [1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0];
@@ -151,12 +156,15 @@ impl Transactions {
         if let Some(p) = self.pending.remove(&key) {
             self.unanswered += p.attempts;
             if self.unanswered_examples.len() < EXAMPLES {
-                self.unanswered_examples.push(json!({
-                    "packet_number": p.packet_number, "name": p.name,
-                    "type": type_name(RecordType::from(p.qtype)),
-                    "client": key.client.to_string(), "server": p.server.to_string(), "dns_id": key.id,
-                    "attempts": p.attempts,
-                }));
+                self.unanswered_examples.push(UnansweredQuery {
+                    packet_number: p.packet_number,
+                    name: p.name,
+                    qtype: type_name(RecordType::from(p.qtype)),
+                    client: key.client.to_string(),
+                    server: p.server.to_string(),
+                    dns_id: key.id,
+                    attempts: p.attempts,
+                });
             }
         } else {
             self.answered.remove(&answered_hash(&key));
@@ -217,10 +225,12 @@ impl Transactions {
             if self.answered.contains(&answered_hash(&key)) {
                 self.duplicates += 1;
                 if self.duplicate_examples.len() < EXAMPLES {
-                    self.duplicate_examples.push(json!({
-                        "packet_number": found.packet_number, "name": question.name, "dns_id": key.id,
-                        "server": found.src.to_string(),
-                    }));
+                    self.duplicate_examples.push(DuplicateResponse {
+                        packet_number: found.packet_number,
+                        name: question.name.clone(),
+                        dns_id: key.id,
+                        server: found.src.to_string(),
+                    });
                 }
                 return None;
             }
@@ -246,11 +256,15 @@ impl Transactions {
         let bucket = HISTOGRAM_BOUNDS_MS.iter().position(|b| ms < *b).unwrap_or(HISTOGRAM_BOUNDS_MS.len());
         self.histogram[bucket] += 1;
         if self.slowest.len() < EXAMPLES || ms > self.slowest.last().map_or(0.0, |s| s.0) {
-            let entry = json!({
-                "response_time_ms": round3(ms), "name": question.name,
-                "type": type_name(RecordType::from(question.qtype)), "client": key.client.to_string(),
-                "server": found.src.to_string(), "query_packet": query_packet, "response_packet": found.packet_number,
-            });
+            let entry = SlowQuery {
+                response_time_ms: round3(ms),
+                name: question.name.clone(),
+                qtype: type_name(RecordType::from(question.qtype)),
+                client: key.client.to_string(),
+                server: found.src.to_string(),
+                query_packet,
+                response_packet: found.packet_number,
+            };
             self.slowest.push((ms, entry));
             self.slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
             self.slowest.truncate(EXAMPLES);
@@ -264,26 +278,25 @@ impl Transactions {
         }
     }
 
-    fn to_json(&self) -> Value {
-        let labels = ["<1ms", "1-5ms", "5-10ms", "10-50ms", "50-100ms", "100-500ms", "0.5-1s", "1-5s", ">=5s"];
-        let histogram: serde_json::Map<String, Value> =
-            labels.iter().zip(self.histogram).map(|(l, c)| (l.to_string(), json!(c))).collect();
-        json!({
-            "matched": self.matched,
-            "unanswered_queries": self.unanswered,
-            "retransmitted_queries": self.retransmitted,
-            "duplicate_responses": self.duplicates,
-            "unsolicited_responses": self.unsolicited,
-            "response_time_ms": if self.matched > 0 {
-                json!({"min": round3(self.rtt_min), "avg": round3(self.rtt_sum / self.matched as f64), "max": round3(self.rtt_max)})
-            } else { Value::Null },
-            "response_time_histogram": histogram,
-            "slowest": self.slowest.iter().map(|s| s.1.clone()).collect::<Vec<_>>(),
-            "unanswered_examples": self.unanswered_examples,
-            "duplicate_examples": self.duplicate_examples,
-            "untracked_for_capacity": self.dropped_for_capacity,
-            "answer_window_seconds": ANSWER_WINDOW_SECS,
-        })
+    fn summary(self) -> TransactionSummary {
+        TransactionSummary {
+            matched: self.matched,
+            unanswered_queries: self.unanswered,
+            retransmitted_queries: self.retransmitted,
+            duplicate_responses: self.duplicates,
+            unsolicited_responses: self.unsolicited,
+            response_time_ms: (self.matched > 0).then(|| ResponseTimes {
+                min: round3(self.rtt_min),
+                avg: round3(self.rtt_sum / self.matched as f64),
+                max: round3(self.rtt_max),
+            }),
+            response_time_histogram: ResponseTimeHistogram::of(self.histogram),
+            slowest: self.slowest.into_iter().map(|(_, s)| s).collect(),
+            unanswered_examples: self.unanswered_examples,
+            duplicate_examples: self.duplicate_examples,
+            untracked_for_capacity: self.dropped_for_capacity,
+            answer_window_seconds: ANSWER_WINDOW_SECS,
+        }
     }
 }
 
@@ -382,13 +395,13 @@ fn entropy(text: &str) -> f64 {
 
 /// The accumulated analysis.
 pub struct Analysis {
-    page: PageCollector<Value>,
+    page: PageCollector<MessageEntry>,
     messages: u64,
     queries: u64,
     responses: u64,
     on_other_ports: u64,
     malformed: u64,
-    malformed_examples: Vec<Value>,
+    malformed_examples: Vec<MalformedExample>,
     transports: BTreeMap<&'static str, u64>,
     // Keyed by number, named when rendered: no string per message.
     opcodes: BTreeMap<u8, u64>,
@@ -411,7 +424,7 @@ pub struct Analysis {
 
 impl Analysis {
     /// Starts an analysis whose per-message list is collected into `page`.
-    pub fn new(page: PageCollector<Value>) -> Self {
+    pub fn new(page: PageCollector<MessageEntry>) -> Self {
         Analysis {
             page,
             messages: 0,
@@ -541,67 +554,71 @@ impl Analysis {
             None => {}
         }
         if self.malformed_examples.len() < EXAMPLES {
-            self.malformed_examples.push(json!({"packet_number": found.packet_number, "error": error}));
+            self.malformed_examples.push(MalformedExample { packet_number: found.packet_number, error: error.into() });
         }
         self.page.offer(|| {
-            let mut entry = base_entry(found);
-            entry["malformed"] = json!(error);
-            if let Some(h) = header {
-                entry["dns_id"] = json!(u16::from_be_bytes([h[0], h[1]]));
-                entry["flags"] = json!({"is_response": h[2] & 0x80 != 0});
-            }
-            entry["summary"] = json!(format!("Malformed DNS message: {error}"));
-            entry
+            let body = MalformedMessage {
+                malformed: error.into(),
+                dns_id: header.map(|h| u16::from_be_bytes([h[0], h[1]])),
+                flags: header.map(|h| QrFlag { is_response: h[2] & 0x80 != 0 }),
+                summary: format!("Malformed DNS message: {error}"),
+            };
+            entry(found, MessageBody::Malformed(body))
         });
     }
 
     /// Renders statistics, transactions, observations and the page.
-    pub fn finish(mut self) -> (Value, Value, Value, Vec<Value>, PageInfo) {
+    pub fn finish(mut self) -> (Statistics, TransactionSummary, Vec<Observation>, Vec<MessageEntry>, PageInfo) {
         self.transactions.finish();
         let unique_domains: Vec<String> = self.question_names.top(LISTED_DOMAINS).into_iter().map(|(n, _)| n).collect();
-        let table = |rows: Vec<(String, u64)>, key: &str| -> Vec<Value> {
-            rows.into_iter().map(|(k, n)| json!({key: k, "count": n})).collect()
-        };
         let names = |c: &TopCounter<String>| c.top(TOP);
         // Ties broken by the address's text, as when the tables held text.
         let addresses = |c: &TopCounter<IpAddr>| c.top_by_text(TOP, IpAddr::to_string);
         let opcodes: BTreeMap<String, u64> = self.opcodes.iter().map(|(code, n)| (opcode_name(*code), *n)).collect();
         let rcodes: BTreeMap<String, u64> = self.rcodes.iter().map(|(code, n)| (rcode_text(*code), *n)).collect();
         let query_types = self.query_types.top_by_text(50, |t| type_name(RecordType::from(*t)));
-        let statistics = json!({
-            "queries": self.queries,
-            "responses": self.responses,
-            "unique_domains_queried": self.distinct_names.count(),
-            "unique_domains": unique_domains,
-            "unique_domains_exact": self.distinct_names.is_exact(),
-            "messages": self.messages,
-            "malformed_messages": self.malformed,
-            "malformed_examples": self.malformed_examples,
-            "found_on_other_ports": self.on_other_ports,
-            "mdns_messages": self.mdns_messages,
-            "transports": self.transports,
-            "opcodes": opcodes,
-            "rcodes": rcodes,
-            "query_types": query_types.into_iter().collect::<BTreeMap<_, _>>(),
-            "top_queried_names": table(names(&self.queried_names), "name"),
-            "top_clients": table(addresses(&self.clients), "client"),
-            "top_resolvers": table(addresses(&self.servers), "server"),
-            "truncated_responses": self.truncated_responses,
-            "authoritative_responses": self.authoritative_responses,
-            "edns_messages": self.edns_messages,
-            "dnssec_ok_messages": self.dnssec_ok_messages,
-            "tables_exact": self.queried_names.is_exact() && self.clients.is_exact() && self.servers.is_exact(),
-        });
-        let transactions = self.transactions.to_json();
         let observations = self.observations();
+        let statistics = Statistics {
+            queries: self.queries,
+            responses: self.responses,
+            unique_domains_queried: self.distinct_names.count(),
+            unique_domains,
+            unique_domains_exact: self.distinct_names.is_exact(),
+            messages: self.messages,
+            malformed_messages: self.malformed,
+            malformed_examples: self.malformed_examples,
+            found_on_other_ports: self.on_other_ports,
+            mdns_messages: self.mdns_messages,
+            transports: self.transports,
+            opcodes,
+            rcodes,
+            query_types: query_types.into_iter().collect(),
+            top_queried_names: names(&self.queried_names)
+                .into_iter()
+                .map(|(name, count)| NameCount { name, count })
+                .collect(),
+            top_clients: addresses(&self.clients)
+                .into_iter()
+                .map(|(client, count)| ClientCount { client, count })
+                .collect(),
+            top_resolvers: addresses(&self.servers)
+                .into_iter()
+                .map(|(server, count)| ServerCount { server, count })
+                .collect(),
+            truncated_responses: self.truncated_responses,
+            authoritative_responses: self.authoritative_responses,
+            edns_messages: self.edns_messages,
+            dnssec_ok_messages: self.dnssec_ok_messages,
+            tables_exact: self.queried_names.is_exact() && self.clients.is_exact() && self.servers.is_exact(),
+        };
         let (packets, info) = self.page.finish();
-        (statistics, transactions, observations, packets, info)
+        (statistics, self.transactions.summary(), observations, packets, info)
     }
 
-    fn observations(&self) -> Value {
+    fn observations(&self) -> Vec<Observation> {
         let mut out = Vec::new();
-        let mut note = |kind: &'static str, detail: String, examples: Value| {
-            out.push(Observation::new(kind, detail).with_examples(examples.as_array().into_iter().flatten()));
+        let mut note = |kind: &'static str, detail: String, examples: Vec<Value>| {
+            out.push(Observation { examples, ..Observation::new(kind, detail) });
         };
         if self.indicators.long_labels > 0 {
             note(
@@ -610,7 +627,7 @@ impl Analysis {
                     "{} queries have a label of {LONG_LABEL}+ characters (data encoded in names?)",
                     self.indicators.long_labels
                 ),
-                json!(self.indicators.long_label_examples),
+                values(&self.indicators.long_label_examples),
             );
         }
         if self.indicators.high_entropy > 0 {
@@ -620,7 +637,7 @@ impl Analysis {
                     "{} queries start with a {ENTROPY_MIN_LEN}+ character label of random-looking text (DGA or tunneling?)",
                     self.indicators.high_entropy
                 ),
-                json!(self.indicators.high_entropy_examples),
+                values(&self.indicators.high_entropy_examples),
             );
         }
         let mut parents: Vec<(&String, u64)> = self
@@ -632,15 +649,18 @@ impl Analysis {
             .collect();
         parents.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         if !parents.is_empty() {
-            let rows: Vec<Value> =
-                parents.iter().take(EXAMPLES).map(|(p, n)| json!({"parent": p, "unique_subdomains": n})).collect();
+            let rows: Vec<Value> = parents
+                .iter()
+                .take(EXAMPLES)
+                .map(|(p, n)| serde_json::json!({"parent": p, "unique_subdomains": n}))
+                .collect();
             note(
                 "many_subdomains",
                 format!(
                     "{} parent domains have {MANY_SUBDOMAINS}+ distinct subdomains queried (tunneling, DGA or a CDN)",
                     parents.len()
                 ),
-                json!(rows),
+                rows,
             );
         }
         if self.txt_queries >= 20 && self.txt_queries * 4 >= self.queries {
@@ -650,7 +670,7 @@ impl Analysis {
                     "{} of {} queries ask for TXT records (TXT is a common tunneling carrier)",
                     self.txt_queries, self.queries
                 ),
-                json!([]),
+                Vec::new(),
             );
         }
         let nxdomain = self.rcodes.get(&3).copied().unwrap_or(0);
@@ -661,7 +681,7 @@ impl Analysis {
                     "{nxdomain} of {} responses are NXDOMAIN (typos, stale config, or DGA lookups)",
                     self.responses
                 ),
-                json!([]),
+                Vec::new(),
             );
         }
         for (code, rcode) in [(2, "SERVFAIL"), (5, "REFUSED")] {
@@ -669,7 +689,7 @@ impl Analysis {
                 note(
                     "server_errors",
                     format!("{n} responses are {rcode}: a resolver failing or refusing clients"),
-                    json!([]),
+                    Vec::new(),
                 );
             }
         }
@@ -677,7 +697,7 @@ impl Analysis {
             note(
                 "truncated_responses",
                 format!("{} responses have the TC flag: clients should retry over TCP", self.truncated_responses),
-                json!([]),
+                Vec::new(),
             );
         }
         let t = &self.transactions;
@@ -688,10 +708,10 @@ impl Analysis {
                     "{} queries got no response within {ANSWER_WINDOW_SECS} s (resolver unreachable or filtered?)",
                     t.unanswered
                 ),
-                json!(t.unanswered_examples),
+                values(&t.unanswered_examples),
             );
         }
-        json!(out)
+        out
     }
 }
 
@@ -699,48 +719,53 @@ fn is_multicast(ip: IpAddr) -> bool {
     ip.is_multicast() || matches!(ip, IpAddr::V4(v4) if v4.is_broadcast())
 }
 
-fn base_entry(found: &FoundMessage<'_>) -> Value {
-    json!({
-        "packet_number": found.packet_number,
-        "timestamp": found.timestamp.map(|t| t.to_rfc3339()),
-        "source_ip": found.src.to_string(),
-        "destination_ip": found.dst.to_string(),
-        "source_port": found.src_port,
-        "destination_port": found.dst_port,
-        "protocol": found.transport.name(),
-    })
+/// Examples of an observation, as JSON.
+fn values<T: serde::Serialize>(items: &[T]) -> Vec<Value> {
+    items.iter().map(|item| serde_json::to_value(item).unwrap_or(Value::Null)).collect()
 }
 
-fn packet_entry(found: &FoundMessage<'_>, message: &Message, response_time: Option<f64>) -> Value {
-    let mut entry = base_entry(found);
-    let questions: Vec<Value> = message
+/// A message's entry: where it was found, then `body`.
+fn entry(found: &FoundMessage<'_>, body: MessageBody) -> MessageEntry {
+    MessageEntry {
+        packet_number: found.packet_number,
+        timestamp: found.timestamp.map(|t| t.to_rfc3339()),
+        source_ip: found.src.to_string(),
+        destination_ip: found.dst.to_string(),
+        source_port: found.src_port,
+        destination_port: found.dst_port,
+        protocol: found.transport.name(),
+        body,
+    }
+}
+
+fn packet_entry(found: &FoundMessage<'_>, message: &Message, response_time: Option<f64>) -> MessageEntry {
+    let questions = message
         .queries
         .iter()
-        .map(|q| {
-            json!({"name": name_text(&q.name), "type": u16::from(q.query_type), "type_name": type_name(q.query_type),
-                   "class": u16::from(q.query_class)})
+        .map(|q| QuestionEntry {
+            name: name_text(&q.name),
+            qtype: u16::from(q.query_type),
+            type_name: type_name(q.query_type),
+            class: u16::from(q.query_class),
         })
         .collect();
-    let section = |records: &[hickory_proto::rr::Record]| records.iter().map(records::record_json).collect::<Vec<_>>();
+    let section = |records: &[hickory_proto::rr::Record]| records.iter().map(records::record_entry).collect();
     let is_response = message.metadata.message_type == MessageType::Response;
-    let fields = json!({
-        "dns_id": message.metadata.id,
-        "flags": records::flags_json(message),
-        "opcode": opcode_name(records::opcode_number(message)),
-        "rcode": if is_response { json!(rcode_name(message)) } else { Value::Null },
-        "questions": questions,
-        "answers": section(&message.answers),
-        "authorities": section(&message.authorities),
-        "additionals": section(&message.additionals),
-        "edns": records::edns_json(message),
-        "response_time_ms": response_time.map(round3),
-        "summary": records::summary(message),
-    });
-    pcapsule_guest::conventions::merge_object(&mut entry, fields);
-    if found.transport == Transport::Udp && !found.on_dns_port {
-        entry["detected_by"] = json!("content");
-    }
-    entry
+    let parsed = ParsedMessage {
+        dns_id: message.metadata.id,
+        flags: records::flags(message),
+        opcode: opcode_name(records::opcode_number(message)),
+        rcode: is_response.then(|| rcode_name(message)),
+        questions,
+        answers: section(&message.answers),
+        authorities: section(&message.authorities),
+        additionals: section(&message.additionals),
+        edns: records::edns(message),
+        response_time_ms: response_time.map(round3),
+        summary: records::summary(message),
+        detected_by: (found.transport == Transport::Udp && !found.on_dns_port).then_some("content"),
+    };
+    entry(found, MessageBody::Parsed(Box::new(parsed)))
 }
 
 #[cfg(test)]

@@ -6,33 +6,50 @@
 mod analysis;
 mod compression;
 mod records;
-mod result_schema;
+mod result;
 mod scan;
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{PacketBudget, Paging, schema};
+use pcapsule_guest::conventions::{Header, PacketBudget, Paging, schema};
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use analysis::Analysis;
+use result::{DnsResult, TcpFacts};
 use scan::Scanner;
 
 /// The dns analyzer: implements [`pcapsule_guest::Analyzer`].
 pub struct Dns;
 
 /// Parameters of `analyze_dns_packets` (besides `pcap_file`, which the host owns).
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Params {
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "messages_limit")]
     limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "messages_offset")]
     offset: Option<u64>,
+    /// Also treat UDP payloads on non-DNS ports as DNS when they parse as an ordinary query or response.
     #[serde(default = "yes")]
     detect_any_port: bool,
+}
+
+fn messages_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::limit("DNS messages").try_into().expect("an object is a schema")
+}
+
+fn messages_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::offset("DNS messages").try_into().expect("an object is a schema")
 }
 
 fn yes() -> bool {
@@ -56,21 +73,8 @@ impl Analyzer for Dns {
                               responses), observations (long or random-looking labels, many subdomains under one \
                               parent, TXT-heavy traffic, NXDOMAIN-heavy traffic) and a paged list of messages with \
                               every record decoded.",
-                params_schema: json!({
-                    "type": "object",
-                    "properties": {
-                        "max_packets": schema::max_packets(),
-                        "limit": schema::limit("DNS messages"),
-                        "offset": schema::offset("DNS messages"),
-                        "detect_any_port": {
-                            "type": "boolean",
-                            "default": true,
-                            "description": "Also treat UDP payloads on non-DNS ports as DNS when they parse as an ordinary query or response."
-                        }
-                    },
-                    "additionalProperties": false
-                }),
-                result_schema: result_schema::dns(),
+                params_schema: schema::of_params::<Params>(),
+                result_schema: schema::of_result::<DnsResult>(),
             }],
             prompts: vec![
                 PromptSpec {
@@ -161,24 +165,23 @@ fn analyze(
     let messages = analysis.messages();
     let (statistics, transactions, observations, packets, pagination) = analysis.finish();
     let tcp = scanner.tcp.counts();
-    let mut fields = json!({
-        "total_packets_in_file": pass.packets_read,
-        "dns_packets_found": messages,
-        "dns_packets_analyzed": messages,
-        "statistics": statistics,
-        "transactions": transactions,
-        "observations": observations,
-        "packets": packets,
-        "pagination": pagination,
-    });
-    fields["capture"] = pass.path.capture_facts(json!({
-        "tcp_gaps": tcp.gaps,
-        "tcp_incomplete_bytes": scanner.counts.tcp_incomplete_bytes,
-    }));
-    if messages == 0 {
-        fields["message"] = json!("No DNS messages were found in this capture.");
-    }
-    Ok(pass.result(ctx, &budget, fields, scanner.tcp.warnings("DNS")))
+    let result = DnsResult {
+        header: Header::new(ctx),
+        total_packets_in_file: pass.packets_read,
+        dns_packets_found: messages,
+        dns_packets_analyzed: messages,
+        statistics,
+        transactions,
+        observations,
+        packets,
+        pagination,
+        capture: pass
+            .path
+            .facts(TcpFacts { tcp_gaps: tcp.gaps, tcp_incomplete_bytes: scanner.counts.tcp_incomplete_bytes }),
+        message: (messages == 0).then_some("No DNS messages were found in this capture."),
+        envelope: pass.envelope(&budget, scanner.tcp.warnings("DNS")),
+    };
+    pcapsule_guest::conventions::into_result(&result)
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 
 use hickory_proto::op::{Message, MessageType};
 use hickory_proto::rr::{RData, Record};
-use serde_json::{Map, Value, json};
+
+use crate::result::{Edns, EdnsOption, Flags, RecordEntry, Soa};
 
 /// Name as text without the trailing root dot ("." for the root itself).
 ///
@@ -97,106 +98,105 @@ fn hex(bytes: &[u8]) -> String {
 
 /// One resource record: mcpcap's name/type/class/ttl/cname/data/address plus
 /// the type's name and typed fields.
-pub fn record_json(record: &Record) -> Value {
+pub fn record_entry(record: &Record) -> RecordEntry {
     let record_type = record.record_type();
-    let mut entry = Map::new();
-    entry.insert("name".into(), json!(name_text(&record.name)));
-    entry.insert("type".into(), json!(u16::from(record_type)));
-    entry.insert("type_name".into(), json!(type_name(record_type)));
-    entry.insert("class".into(), json!(u16::from(record.dns_class)));
-    entry.insert("ttl".into(), json!(record.ttl));
-    let data = match &record.data {
-        RData::A(a) => {
-            entry.insert("address".into(), json!(a.0.to_string()));
-            a.0.to_string()
-        }
-        RData::AAAA(aaaa) => {
-            entry.insert("address".into(), json!(aaaa.0.to_string()));
-            aaaa.0.to_string()
-        }
-        RData::CNAME(cname) => {
-            entry.insert("cname".into(), json!(name_text(&cname.0)));
-            name_text(&cname.0)
-        }
-        RData::NS(ns) => {
-            entry.insert("target".into(), json!(name_text(&ns.0)));
-            name_text(&ns.0)
-        }
-        RData::PTR(ptr) => {
-            entry.insert("target".into(), json!(name_text(&ptr.0)));
-            name_text(&ptr.0)
-        }
+    let mut entry = RecordEntry {
+        name: name_text(&record.name),
+        rtype: u16::from(record_type),
+        type_name: type_name(record_type),
+        class: u16::from(record.dns_class),
+        ttl: record.ttl,
+        address: None,
+        cname: None,
+        preference: None,
+        exchange: None,
+        priority: None,
+        weight: None,
+        port: None,
+        target: None,
+        soa: None,
+        txt: None,
+        rdata_hex: None,
+        data: String::new(),
+    };
+    entry.data = match &record.data {
+        RData::A(a) => entry.address.insert(a.0.to_string()).clone(),
+        RData::AAAA(aaaa) => entry.address.insert(aaaa.0.to_string()).clone(),
+        RData::CNAME(cname) => entry.cname.insert(name_text(&cname.0)).clone(),
+        RData::NS(ns) => entry.target.insert(name_text(&ns.0)).clone(),
+        RData::PTR(ptr) => entry.target.insert(name_text(&ptr.0)).clone(),
         RData::MX(mx) => {
-            entry.insert("preference".into(), json!(mx.preference));
-            entry.insert("exchange".into(), json!(name_text(&mx.exchange)));
-            format!("{} {}", mx.preference, name_text(&mx.exchange))
+            entry.preference = Some(mx.preference);
+            let exchange = entry.exchange.insert(name_text(&mx.exchange));
+            format!("{} {exchange}", mx.preference)
         }
         RData::SRV(srv) => {
-            entry.insert("priority".into(), json!(srv.priority));
-            entry.insert("weight".into(), json!(srv.weight));
-            entry.insert("port".into(), json!(srv.port));
-            entry.insert("target".into(), json!(name_text(&srv.target)));
-            format!("{} {} {} {}", srv.priority, srv.weight, srv.port, name_text(&srv.target))
+            entry.priority = Some(srv.priority);
+            entry.weight = Some(srv.weight);
+            entry.port = Some(srv.port);
+            let target = entry.target.insert(name_text(&srv.target));
+            format!("{} {} {} {target}", srv.priority, srv.weight, srv.port)
         }
         RData::SOA(soa) => {
-            entry.insert(
-                "soa".into(),
-                json!({
-                    "mname": name_text(&soa.mname), "rname": name_text(&soa.rname), "serial": soa.serial,
-                    "refresh": soa.refresh, "retry": soa.retry, "expire": soa.expire, "minimum": soa.minimum,
-                }),
-            );
+            entry.soa = Some(Soa {
+                mname: name_text(&soa.mname),
+                rname: name_text(&soa.rname),
+                serial: soa.serial,
+                refresh: soa.refresh,
+                retry: soa.retry,
+                expire: soa.expire,
+                minimum: soa.minimum,
+            });
             record.data.to_string()
         }
         RData::TXT(txt) => {
             let strings: Vec<String> = txt.txt_data.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect();
-            entry.insert("txt".into(), json!(strings));
-            strings.join(" ")
+            entry.txt.insert(strings).join(" ")
         }
         RData::Unknown { rdata, .. } => {
             let bytes = &rdata.anything;
-            entry.insert("rdata_hex".into(), json!(hex(bytes)));
-            format!("\\# {} {}", bytes.len(), hex(bytes))
+            let hex = entry.rdata_hex.insert(hex(bytes));
+            format!("\\# {} {hex}", bytes.len())
         }
         // CAA, HTTPS/SVCB, DNSSEC types and the rest: zone-file text.
         other => other.to_string(),
     };
-    entry.insert("data".into(), json!(data));
-    Value::Object(entry)
+    entry
 }
 
 /// Header flags: mcpcap's five plus AD and CD.
-pub fn flags_json(message: &Message) -> Value {
+pub fn flags(message: &Message) -> Flags {
     let m = &message.metadata;
-    json!({
-        "is_response": m.message_type == MessageType::Response,
-        "authoritative": m.authoritative,
-        "truncated": m.truncation,
-        "recursion_desired": m.recursion_desired,
-        "recursion_available": m.recursion_available,
-        "authentic_data": m.authentic_data,
-        "checking_disabled": m.checking_disabled,
-    })
+    Flags {
+        is_response: m.message_type == MessageType::Response,
+        authoritative: m.authoritative,
+        truncated: m.truncation,
+        recursion_desired: m.recursion_desired,
+        recursion_available: m.recursion_available,
+        authentic_data: m.authentic_data,
+        checking_disabled: m.checking_disabled,
+    }
 }
 
 /// EDNS: UDP payload size, DO bit, version, extended rcode bits, options.
-pub fn edns_json(message: &Message) -> Value {
-    let Some(edns) = &message.edns else { return Value::Null };
-    let options: Vec<Value> = edns
+pub fn edns(message: &Message) -> Option<Edns> {
+    let edns = message.edns.as_ref()?;
+    let options = edns
         .options()
         .options
         .iter()
-        .map(|(code, option)| {
-            let code_number = u16::from(*code);
-            json!({"code": code_number, "name": format!("{code:?}"), "data": format!("{option:?}")})
+        .map(|(code, option)| EdnsOption {
+            code: u16::from(*code),
+            name: format!("{code:?}"),
+            data: format!("{option:?}"),
         })
         .collect();
-    json!({
-        "udp_payload_size": edns.max_payload(),
-        "dnssec_ok": edns.flags().dnssec_ok,
-        "version": edns.version(),
-        "rcode_high": edns.rcode_high(),
-        "options": options,
+    Some(Edns {
+        udp_payload_size: edns.max_payload(),
+        dnssec_ok: edns.flags().dnssec_ok,
+        version: edns.version(),
+        rcode_high: edns.rcode_high(),
+        options,
     })
 }
 
@@ -214,8 +214,7 @@ pub fn summary(message: &Message) -> String {
             if opcode_number(message) == 0 { "Query".into() } else { opcode_name(opcode_number(message)) }
         );
     }
-    let answers: Vec<String> =
-        message.answers.iter().take(3).map(|r| record_json(r)["data"].as_str().unwrap_or("").to_string()).collect();
+    let answers: Vec<String> = message.answers.iter().take(3).map(|r| record_entry(r).data).collect();
     let more = message.answers.len().saturating_sub(3);
     let mut text = format!("Response {} {question}", rcode_name(message));
     if !answers.is_empty() {

@@ -66,8 +66,8 @@ pub struct Counts {
 pub struct Scanned {
     /// Packet counts.
     pub counts: Counts,
-    /// Packets per encapsulation met ([`PathCounts::encapsulations_json`]).
-    pub encapsulations: Value,
+    /// Packets per encapsulation met.
+    pub encapsulations: pcapsule_guest::conventions::EncapsulationCounts,
     /// How the connection table coped.
     pub tracker: TrackerStats,
     /// The `max_packets` budget, for its report.
@@ -143,7 +143,7 @@ impl<S> Tracking<S> {
                 t.evicted_open, MAX_LIVE_CONNECTIONS
             ));
         }
-        let encapsulations = pass.path.encapsulations_json();
+        let encapsulations = pass.path.encapsulation_counts();
         (self.sink, Scanned { counts, encapsulations, tracker: t, budget, warnings })
     }
 }

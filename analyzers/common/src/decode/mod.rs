@@ -438,28 +438,29 @@ impl PathCounts {
         self.by_encapsulation[e as usize]
     }
 
-    /// Packets per encapsulation met, by name (those met only), for a
-    /// result's capture facts; see [`crate::conventions::schema::encapsulations`].
-    pub fn encapsulations_json(&self) -> serde_json::Value {
-        let met = Encapsulation::ALL
-            .iter()
-            .filter(|e| self.encapsulated(**e) > 0)
-            .map(|e| (e.name().to_string(), serde_json::Value::from(self.encapsulated(*e))));
-        serde_json::Value::Object(met.collect())
+    /// Packets per encapsulation met (those met only), for a result's
+    /// capture facts.
+    pub fn encapsulation_counts(&self) -> crate::conventions::EncapsulationCounts {
+        let met = Encapsulation::ALL.iter().map(|e| (e.name(), self.encapsulated(*e))).filter(|(_, n)| *n > 0);
+        crate::conventions::EncapsulationCounts(met.collect())
     }
 
     /// A result's `capture` object: the packet path's facts
     /// (`undecodable_packets`, `ip_fragments_skipped`, `encapsulations`) then
-    /// `own`, the analyzer's (an object). See [`crate::conventions::schema::capture_facts`].
-    pub fn capture_facts(&self, own: serde_json::Value) -> serde_json::Value {
-        let mut facts = serde_json::Map::new();
-        facts.insert("undecodable_packets".into(), self.undecodable().into());
-        facts.insert("ip_fragments_skipped".into(), self.fragments_lost().into());
-        facts.insert("encapsulations".into(), self.encapsulations_json());
-        if let serde_json::Value::Object(own) = own {
-            facts.extend(own);
+    /// `own`, the analyzer's.
+    pub fn facts<E>(&self, own: E) -> crate::conventions::CaptureFacts<E> {
+        crate::conventions::CaptureFacts {
+            undecodable_packets: self.undecodable(),
+            ip_fragments_skipped: self.fragments_lost(),
+            encapsulations: self.encapsulation_counts(),
+            own,
         }
-        facts.into()
+    }
+
+    /// [`PathCounts::facts`] as JSON, for results still built with `json!`
+    /// (`own` an object).
+    pub fn capture_facts(&self, own: serde_json::Value) -> serde_json::Value {
+        serde_json::to_value(self.facts(own)).unwrap_or_default()
     }
 }
 
