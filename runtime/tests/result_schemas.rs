@@ -35,8 +35,23 @@ fn expected_failure(kind: &str) -> bool {
 fn closed(schema: &mut Value) {
     let Some(object) = schema.as_object_mut() else { return };
     if object.contains_key("properties") && !object.contains_key("additionalProperties") {
-        object.insert("additionalProperties".into(), Value::Bool(false));
+        // A flattened enum (a message parsed or not, a request or a
+        // response) lists its variants' properties in `anyOf` branches;
+        // `unevaluatedProperties` counts those as documented, where
+        // `additionalProperties` would see only the object's own.
+        let branched = BRANCHES.iter().any(|k| object.contains_key(*k));
+        let keyword = if branched { "unevaluatedProperties" } else { "additionalProperties" };
+        object.insert(keyword.into(), Value::Bool(false));
     }
+    closed_within(schema);
+}
+
+const BRANCHES: [&str; 3] = ["anyOf", "oneOf", "allOf"];
+
+/// Closes the objects inside `schema`, and those inside its branches,
+/// leaving a branch itself open (its object closes it).
+fn closed_within(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else { return };
     for keyword in ["properties", "$defs", "definitions"] {
         if let Some(Value::Object(subschemas)) = object.get_mut(keyword) {
             subschemas.values_mut().for_each(closed);
@@ -47,6 +62,33 @@ fn closed(schema: &mut Value) {
             closed(subschema);
         }
     }
+    for keyword in BRANCHES {
+        if let Some(Value::Array(branches)) = object.get_mut(keyword) {
+            branches.iter_mut().for_each(closed_within);
+        }
+    }
+}
+
+/// The closing itself: beside a flattened enum, a key that no branch
+/// documents is reported, and so is one inside a branch's nested object;
+/// the keys of either branch are not.
+#[test]
+fn closing_reports_undocumented_keys_beside_and_inside_branches() {
+    let mut schema = json!({
+        "type": "object",
+        "properties": {"packet_number": {"type": "integer"}},
+        "anyOf": [
+            {"type": "object", "properties": {"dns_id": {"type": "integer"},
+                "flags": {"type": "object", "properties": {"qr": {"type": "boolean"}}}}, "required": ["dns_id"]},
+            {"type": "object", "properties": {"malformed": {"type": "string"}}, "required": ["malformed"]}
+        ]
+    });
+    closed(&mut schema);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(validator.is_valid(&json!({"packet_number": 1, "dns_id": 7, "flags": {"qr": true}})));
+    assert!(validator.is_valid(&json!({"packet_number": 1, "malformed": "short"})));
+    assert!(!validator.is_valid(&json!({"packet_number": 1, "dns_id": 7, "stray": 0})));
+    assert!(!validator.is_valid(&json!({"packet_number": 1, "dns_id": 7, "flags": {"qr": true, "stray": 0}})));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -287,8 +287,12 @@ pub struct CaptureFacts<E> {
     pub undecodable_packets: u64,
     /// IP fragments of datagrams never completed, or too short to reassemble.
     pub ip_fragments_skipped: u64,
-    /// Packets decoded through each encapsulation met.
-    pub encapsulations: EncapsulationCounts,
+    /// Packets decoded through each encapsulation met (vlan, mpls, pppoe,
+    /// ppp, llc-snap, vntag, nsh, cisco-metadata, wlan, radio-header, pktap,
+    /// gre, erspan-i, erspan-ii, erspan-iii, vxlan, geneve, gtp-u, teredo,
+    /// ayiya, ip-in-ip, 6in4, 4in6, 6in6, ip-fragments); analyzers see the
+    /// inner traffic.
+    pub encapsulations: OrderedMap<&'static str, u64>,
     /// The analyzer's own facts.
     #[serde(flatten)]
     pub own: E,
@@ -298,24 +302,31 @@ pub struct CaptureFacts<E> {
 #[derive(Debug, Clone, Copy, Default, Serialize, schemars::JsonSchema)]
 pub struct NoMoreFacts {}
 
-/// Packets per encapsulation met, by name, in the packet path's order
-/// (outermost kinds first), serialized as one object.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EncapsulationCounts(pub Vec<(&'static str, u64)>);
+/// An object whose keys keep the order they were given in (most frequent
+/// first, say, or the packet path's order), where a `BTreeMap` would sort
+/// them and a `serde_json::Map` would lose the values' type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderedMap<K, V>(pub Vec<(K, V)>);
 
-impl Serialize for EncapsulationCounts {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(name, n)| (*name, *n)))
+impl<K, V> Default for OrderedMap<K, V> {
+    fn default() -> Self {
+        OrderedMap(Vec::new())
     }
 }
 
-impl schemars::JsonSchema for EncapsulationCounts {
+impl<K: Serialize, V: Serialize> Serialize for OrderedMap<K, V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl<K, V: schemars::JsonSchema> schemars::JsonSchema for OrderedMap<K, V> {
     fn schema_name() -> std::borrow::Cow<'static, str> {
-        "EncapsulationCounts".into()
+        format!("OrderedMap_of_{}", V::schema_name()).into()
     }
 
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schema::encapsulations().try_into().expect("an object is a schema")
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "object", "additionalProperties": generator.subschema_for::<V>()})
     }
 }
 

@@ -9,10 +9,14 @@ use pcapsule_guest::fast_hash::HashMap;
 use std::net::IpAddr;
 
 use pcapsule_guest::Timestamp;
-use pcapsule_guest::conventions::{Observation, PageCollector, PageInfo};
-use serde_json::{Map, Value, json};
+use pcapsule_guest::conventions::{Observation, OrderedMap, PageCollector, PageInfo};
+use serde_json::{Value, json};
 
 use crate::message::{Kind, SipMessage, tag_of, uri_of, via_transport};
+use crate::result::{
+    Binding, Call, CallOutcome, Calls, DialogEntry, Dialogs, LadderStep, MalformedExample, MessageEntry, Party,
+    Registrations, StartLine, Statistics,
+};
 use crate::scan::{Found, SIP_PORTS};
 use crate::sdp::Sdp;
 use pcapsule_guest::bounded::{DistinctCounter, TopCounter};
@@ -81,12 +85,12 @@ impl Spread {
         self.sum += v;
     }
 
-    fn to_json(&self) -> Value {
+    fn summary(&self) -> Option<crate::result::Spread> {
         if self.count == 0 {
-            return Value::Null;
+            return None;
         }
         let avg = (self.sum / self.count as f64 * 1e3).round() / 1e3;
-        json!({"count": self.count, "min": self.min, "avg": avg, "max": self.max})
+        Some(crate::result::Spread { count: self.count, min: self.min, avg, max: self.max })
     }
 }
 
@@ -126,67 +130,60 @@ struct Dialog {
     cancel_seen: bool,
     bye_time: Option<Timestamp>,
     bye_packet: Option<u64>,
-    hung_up_by: Option<&'static str>,
+    hung_up_by: Option<Party>,
 }
 
 impl Dialog {
-    fn outcome(&self) -> Option<&'static str> {
+    fn outcome(&self) -> Option<CallOutcome> {
         if self.invites == 0 {
             return None;
         }
         Some(match self.final_code {
-            _ if self.answer_time.is_some() => "answered",
-            Some(486 | 600) => "busy",
-            Some(487) => "cancelled",
-            _ if self.cancel_seen => "cancelled",
-            Some(_) => "failed",
-            None => "no_final_response",
+            _ if self.answer_time.is_some() => CallOutcome::Answered,
+            Some(486 | 600) => CallOutcome::Busy,
+            Some(487) => CallOutcome::Cancelled,
+            _ if self.cancel_seen => CallOutcome::Cancelled,
+            Some(_) => CallOutcome::Failed,
+            None => CallOutcome::NoFinalResponse,
         })
     }
 
-    fn to_json(&self) -> Value {
-        let ladder: Vec<Value> = self
+    fn entry(&self) -> DialogEntry {
+        let ladder = self
             .ladder
             .iter()
-            .map(|s| {
-                json!({
-                    "packet_number": s.packet_number,
-                    "offset_ms": ms(s.time, self.first_time),
-                    "source": s.src,
-                    "destination": s.dst,
-                    "message": s.label,
-                })
+            .map(|s| LadderStep {
+                packet_number: s.packet_number,
+                offset_ms: ms(s.time, self.first_time),
+                source: s.src.clone(),
+                destination: s.dst.clone(),
+                message: s.label.clone(),
             })
             .collect();
-        let mut out = json!({
-            "call_id": self.call_id,
-            "first_packet": self.first_packet,
-            "first_seen": self.first_time.map(|t| t.to_rfc3339()),
-            "last_seen": self.last_time.map(|t| t.to_rfc3339()),
-            "first_method": self.first_method,
-            "from": self.from,
-            "to": self.to,
-            "messages": self.messages,
-            "ladder": ladder,
+        let call = self.outcome().map(|outcome| Call {
+            outcome,
+            final_code: self.final_code,
+            invites: self.invites,
+            invite_retransmissions: self.invite_retransmissions,
+            post_dial_delay_ms: self.post_dial_delay_ms,
+            time_to_answer_ms: self.time_to_answer_ms,
+            duration_seconds: ms(self.bye_time, self.answer_time).map(|v| v.round() / 1e3),
+            hung_up_by: self.hung_up_by,
+            bye_packet: self.bye_packet,
         });
-        if self.ladder_dropped > 0 {
-            out["ladder_steps_not_shown"] = json!(self.ladder_dropped);
+        DialogEntry {
+            call_id: self.call_id.clone(),
+            first_packet: self.first_packet,
+            first_seen: self.first_time.map(|t| t.to_rfc3339()),
+            last_seen: self.last_time.map(|t| t.to_rfc3339()),
+            first_method: self.first_method.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            messages: self.messages,
+            ladder,
+            ladder_steps_not_shown: (self.ladder_dropped > 0).then_some(self.ladder_dropped),
+            call,
         }
-        if let Some(outcome) = self.outcome() {
-            let call = json!({
-                "outcome": outcome,
-                "final_code": self.final_code,
-                "invites": self.invites,
-                "invite_retransmissions": self.invite_retransmissions,
-                "post_dial_delay_ms": self.post_dial_delay_ms,
-                "time_to_answer_ms": self.time_to_answer_ms,
-                "duration_seconds": ms(self.bye_time, self.answer_time).map(|v| v.round() / 1e3),
-                "hung_up_by": self.hung_up_by,
-                "bye_packet": self.bye_packet,
-            });
-            out["call"] = call;
-        }
-        out
     }
 }
 
@@ -217,7 +214,7 @@ struct Source {
 
 /// Accumulates everything while streaming.
 pub struct Analysis {
-    page: PageCollector<Value>,
+    page: PageCollector<MessageEntry>,
     messages: u64,
     requests: u64,
     responses: u64,
@@ -233,7 +230,7 @@ pub struct Analysis {
     codecs: TopCounter<String>,
     flags: BTreeMap<&'static str, u64>,
     malformed: u64,
-    malformed_examples: Vec<Value>,
+    malformed_examples: Vec<MalformedExample>,
     found_on_other_ports: u64,
     with_sdp: u64,
     dialogs: HashMap<String, Dialog>,
@@ -247,17 +244,17 @@ pub struct Analysis {
 
 /// The parts of the result the analysis builds.
 pub struct Finished {
-    pub statistics: Value,
-    pub calls: Value,
-    pub dialogs: Value,
-    pub registrations: Value,
-    pub observations: Value,
-    pub packets: Vec<Value>,
+    pub statistics: Statistics,
+    pub calls: Calls,
+    pub dialogs: Dialogs,
+    pub registrations: Registrations,
+    pub observations: Vec<Observation>,
+    pub packets: Vec<MessageEntry>,
     pub pagination: PageInfo,
 }
 
 impl Analysis {
-    pub fn new(page: PageCollector<Value>) -> Self {
+    pub fn new(page: PageCollector<MessageEntry>) -> Self {
         Analysis {
             page,
             messages: 0,
@@ -356,7 +353,7 @@ impl Analysis {
             self.malformed += 1;
             if self.malformed_examples.len() < MALFORMED_EXAMPLES {
                 self.malformed_examples
-                    .push(json!({"packet_number": found.packet_number, "flags": message.flags.clone()}));
+                    .push(MalformedExample { packet_number: found.packet_number, flags: message.flags.clone() });
             }
         }
         let sdp = message
@@ -462,7 +459,7 @@ impl Analysis {
                         (Some(tag), Some(caller)) => tag == caller,
                         _ => dialog.caller.is_some_and(|(ip, _)| ip == found.src),
                     };
-                    dialog.hung_up_by = Some(if by_caller { "caller" } else { "callee" });
+                    dialog.hung_up_by = Some(if by_caller { Party::Caller } else { Party::Callee });
                 }
                 _ => {}
             },
@@ -571,38 +568,36 @@ impl Analysis {
             && self.servers.is_exact()
             && self.codecs.is_exact()
             && self.call_ids_distinct.is_exact();
-        let counts = |c: &TopCounter<String>, n: usize| -> Value {
-            Value::Object(c.top(n).into_iter().map(|(k, v)| (k, json!(v))).collect::<Map<String, Value>>())
-        };
+        let counts = |c: &TopCounter<String>, n: usize| OrderedMap(c.top(n));
         let names =
             |c: &TopCounter<String>, n: usize| -> Vec<String> { c.top(n).into_iter().map(|(k, _)| k).collect() };
-        let statistics = json!({
-            "requests": self.requests,
-            "responses": self.responses,
-            "methods": counts(&self.methods, 30),
-            "response_classes": self.response_classes,
-            "response_codes": self.response_codes.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<String, Value>>(),
-            "unique_call_ids": self.call_ids_distinct.count(),
-            "call_ids": self.call_ids,
-            "transports": self.transports,
-            "via_transports": counts(&self.via_transports, 10),
-            "user_agents": names(&self.user_agents, 50),
-            "top_user_agents": counts(&self.user_agents, 10),
-            "servers": names(&self.servers, 50),
-            "codecs": counts(&self.codecs, 20),
-            "messages_with_sdp": self.with_sdp,
-            "found_on_other_ports": self.found_on_other_ports,
-            "malformed_messages": self.malformed,
-            "malformed_flags": self.flags,
-            "malformed_examples": self.malformed_examples,
-            "tables_exact": tables_exact,
-        });
+        let statistics = Statistics {
+            requests: self.requests,
+            responses: self.responses,
+            methods: counts(&self.methods, 30),
+            response_classes: self.response_classes,
+            response_codes: self.response_codes,
+            unique_call_ids: self.call_ids_distinct.count(),
+            call_ids: self.call_ids,
+            transports: self.transports,
+            via_transports: counts(&self.via_transports, 10),
+            user_agents: names(&self.user_agents, 50),
+            top_user_agents: counts(&self.user_agents, 10),
+            servers: names(&self.servers, 50),
+            codecs: counts(&self.codecs, 20),
+            messages_with_sdp: self.with_sdp,
+            found_on_other_ports: self.found_on_other_ports,
+            malformed_messages: self.malformed,
+            malformed_flags: self.flags,
+            malformed_examples: self.malformed_examples,
+            tables_exact,
+        };
 
-        let mut outcomes: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut outcomes: BTreeMap<CallOutcome, u64> = BTreeMap::new();
         let mut final_codes: BTreeMap<String, u64> = BTreeMap::new();
         let (mut pdd, mut answer, mut duration) = (Spread::default(), Spread::default(), Spread::default());
-        let mut hung_up: BTreeMap<&str, u64> = BTreeMap::new();
-        let mut calls_total = 0;
+        let mut hung_up: BTreeMap<Party, u64> = BTreeMap::new();
+        let mut calls_total = 0u64;
         for d in self.dialogs.values() {
             let Some(outcome) = d.outcome() else { continue };
             calls_total += 1;
@@ -623,54 +618,54 @@ impl Analysis {
                 *hung_up.entry(by).or_default() += 1;
             }
         }
-        let calls = json!({
-            "total": calls_total,
-            "outcomes": outcomes,
-            "final_codes": final_codes,
-            "post_dial_delay_ms": pdd.to_json(),
-            "time_to_answer_ms": answer.to_json(),
-            "duration_seconds": duration.to_json(),
-            "hung_up_by": hung_up,
-            "dialogs_tracked": self.dialogs.len(),
-            "dialogs_untracked": self.dialogs_untracked,
-        });
-        let dialogs: Vec<Value> = self
+        let calls = Calls {
+            total: calls_total,
+            outcomes,
+            final_codes,
+            post_dial_delay_ms: pdd.summary(),
+            time_to_answer_ms: answer.summary(),
+            duration_seconds: duration.summary(),
+            hung_up_by: hung_up,
+            dialogs_tracked: self.dialogs.len(),
+            dialogs_untracked: self.dialogs_untracked,
+        };
+        let items: Vec<DialogEntry> = self
             .dialog_order
             .iter()
             .take(DIALOGS_SHOWN)
             .filter_map(|id| self.dialogs.get(id))
-            .map(Dialog::to_json)
+            .map(Dialog::entry)
             .collect();
-        let dialogs = json!({
-            "total": self.dialogs.len() as u64 + self.dialogs_untracked,
-            "shown": dialogs.len(),
-            "items": dialogs,
-        });
+        let dialogs = Dialogs { total: self.dialogs.len() as u64 + self.dialogs_untracked, shown: items.len(), items };
 
         let mut bindings: Vec<(&(String, IpAddr), &Registration)> = self.registrations.iter().collect();
         bindings.sort_by(|a, b| b.1.attempts.cmp(&a.1.attempts).then(a.1.first_packet.cmp(&b.1.first_packet)));
         let sum = |f: fn(&Registration) -> u64| self.registrations.values().map(f).sum::<u64>();
-        let registrations = json!({
-            "attempts": sum(|r| r.attempts),
-            "challenges": sum(|r| r.challenges),
-            "successes": sum(|r| r.successes),
-            "failures": sum(|r| r.failures.values().sum()),
-            "bindings_tracked": self.registrations.len(),
-            "bindings_untracked": self.registrations_untracked,
-            "bindings": bindings.iter().take(REGISTRATIONS_SHOWN).map(|((aor, client), r)| json!({
-                "address_of_record": aor,
-                "client": client.to_string(),
-                "attempts": r.attempts,
-                "challenges": r.challenges,
-                "successes": r.successes,
-                "failures": r.failures.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<Map<String, Value>>(),
-                "contact": r.contact,
-                "expires": r.expires,
-                "user_agent": r.user_agent,
-                "first_packet": r.first_packet,
-                "last_packet": r.last_packet,
-            })).collect::<Vec<_>>(),
-        });
+        let registrations = Registrations {
+            attempts: sum(|r| r.attempts),
+            challenges: sum(|r| r.challenges),
+            successes: sum(|r| r.successes),
+            failures: sum(|r| r.failures.values().sum()),
+            bindings_tracked: self.registrations.len(),
+            bindings_untracked: self.registrations_untracked,
+            bindings: bindings
+                .iter()
+                .take(REGISTRATIONS_SHOWN)
+                .map(|((aor, client), r)| Binding {
+                    address_of_record: aor.clone(),
+                    client: client.to_string(),
+                    attempts: r.attempts,
+                    challenges: r.challenges,
+                    successes: r.successes,
+                    failures: r.failures.clone(),
+                    contact: r.contact.clone(),
+                    expires: r.expires.clone(),
+                    user_agent: r.user_agent.clone(),
+                    first_packet: r.first_packet,
+                    last_packet: r.last_packet,
+                })
+                .collect(),
+        };
 
         let observations = observations(&self.sources, &self.scanner_agents, self.malformed, self.found_on_other_ports);
         let (packets, pagination) = self.page.finish();
@@ -683,7 +678,7 @@ fn observations(
     scanner_agents: &BTreeMap<String, (u64, IpAddr)>,
     malformed: u64,
     other_ports: u64,
-) -> Value {
+) -> Vec<Observation> {
     let mut out = Vec::new();
     let mut sorted: Vec<(&IpAddr, &Source)> = sources.iter().collect();
     sorted.sort_by_key(|(ip, _)| **ip);
@@ -745,7 +740,7 @@ fn observations(
     if other_ports > 0 {
         out.push(Observation::new("sip_on_other_ports", format!("{other_ports} SIP messages used ports other than 5060/5061/5080/6060: a non-standard deployment or traffic avoiding port-based filtering.")));
     }
-    json!(out)
+    out
 }
 
 fn endpoint(ip: IpAddr, port: u16) -> String {
@@ -756,20 +751,18 @@ fn endpoint(ip: IpAddr, port: u16) -> String {
 }
 
 /// One message entry: mcpcap's fields plus flags, SDP and every Via.
-fn entry(found: &Found<'_>, message: &SipMessage<'_>, on_port: bool, sdp: Option<&Sdp>) -> Value {
+fn entry(found: &Found<'_>, message: &SipMessage<'_>, on_port: bool, sdp: Option<&Sdp>) -> MessageEntry {
     let h = |name: &str| message.header(name).map(|v| cut(v, MAX_VALUE_CHARS));
-    let mut headers = Map::new();
+    let mut headers: Vec<(String, String)> = Vec::new();
     for header in &message.headers {
         let value = cut(&header.value, MAX_VALUE_CHARS);
-        match headers.get_mut(header.name.as_ref()) {
+        match headers.iter_mut().find(|(name, _)| name == header.name.as_ref()) {
             // Repeated headers are one comma-separated list (RFC 3261 §7.3.1), in order.
-            Some(Value::String(existing)) => {
+            Some((_, existing)) => {
                 existing.push_str(", ");
                 existing.push_str(&value);
             }
-            _ => {
-                headers.insert(header.name.to_string(), Value::String(value));
-            }
+            None => headers.push((header.name.to_string(), value)),
         }
     }
     let summary = match &message.kind {
@@ -779,52 +772,44 @@ fn entry(found: &Found<'_>, message: &SipMessage<'_>, on_port: bool, sdp: Option
             format!("{code} {}{cseq}", cut(reason, 100))
         }
     };
-    let mut e = json!({
-        "packet_number": found.packet_number,
-        "timestamp": found.timestamp.map(|t| t.to_rfc3339()),
-        "source_ip": found.src.to_string(),
-        "destination_ip": found.dst.to_string(),
-        "source_port": found.src_port,
-        "destination_port": found.dst_port,
-        "transport": found.transport.name(),
-        "message_type": if message.is_request() { "request" } else { "response" },
-        "start_line": cut(&message.start_line, MAX_VALUE_CHARS),
-        "call_id": h("call-id"),
-        "cseq": h("cseq"),
-        "from": h("from"),
-        "to": h("to"),
-        "contact": h("contact"),
-        "user_agent": h("user-agent"),
-        "server": h("server"),
-        "via": h("via"),
-        "content_type": h("content-type"),
-        "content_length": message.content_length,
-        "body_length": message.body.len(),
-        "known_sip_port": on_port,
-        "headers": headers,
-        "summary": summary,
-    });
-    match &message.kind {
-        Kind::Request { method, uri, version } => {
-            e["method"] = json!(cut(method, 32));
-            e["request_uri"] = json!(cut(uri, MAX_VALUE_CHARS));
-            e["sip_version"] = json!(cut(version, 16));
-        }
+    let start = match &message.kind {
+        Kind::Request { method, uri, version } => StartLine::Request {
+            method: cut(method, 32),
+            request_uri: cut(uri, MAX_VALUE_CHARS),
+            sip_version: cut(version, 16),
+        },
         Kind::Response { version, code, reason } => {
-            e["status_code"] = json!(code);
-            e["reason"] = json!(cut(reason, 200));
-            e["sip_version"] = json!(cut(version, 16));
+            StartLine::Response { status_code: *code, reason: cut(reason, 200), sip_version: cut(version, 16) }
         }
-    }
+    };
     let vias: Vec<String> = message.header_all("via").map(|v| cut(v, MAX_VALUE_CHARS)).collect();
-    if vias.len() > 1 {
-        e["via_all"] = json!(vias);
+    MessageEntry {
+        packet_number: found.packet_number,
+        timestamp: found.timestamp.map(|t| t.to_rfc3339()),
+        source_ip: found.src.to_string(),
+        destination_ip: found.dst.to_string(),
+        source_port: found.src_port,
+        destination_port: found.dst_port,
+        transport: found.transport.name(),
+        message_type: if message.is_request() { "request" } else { "response" },
+        start_line: cut(&message.start_line, MAX_VALUE_CHARS),
+        call_id: h("call-id"),
+        cseq: h("cseq"),
+        from: h("from"),
+        to: h("to"),
+        contact: h("contact"),
+        user_agent: h("user-agent"),
+        server: h("server"),
+        via: h("via"),
+        content_type: h("content-type"),
+        content_length: message.content_length,
+        body_length: message.body.len(),
+        known_sip_port: on_port,
+        headers: OrderedMap(headers),
+        summary,
+        start,
+        via_all: (vias.len() > 1).then_some(vias),
+        sdp: sdp.map(Sdp::entry),
+        flags: message.flags.clone(),
     }
-    if let Some(sdp) = sdp {
-        e["sdp"] = sdp.to_json();
-    }
-    if !message.flags.is_empty() {
-        e["flags"] = json!(message.flags);
-    }
-    e
 }

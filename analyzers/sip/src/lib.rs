@@ -7,33 +7,49 @@
 
 mod analysis;
 mod message;
-mod result_schema;
+mod result;
 mod scan;
 mod sdp;
 mod ws;
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{PacketBudget, Paging, schema};
+use pcapsule_guest::conventions::{Header, PacketBudget, Paging, schema};
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use analysis::Analysis;
+use result::{SctpFacts, SipFacts, SipResult, WebSocketFacts};
 use scan::Scanner;
 
 /// The sip analyzer: implements [`pcapsule_guest::Analyzer`].
 pub struct Sip;
 
 /// Parameters of `analyze_sip_packets` (besides `pcap_file`, which the host owns).
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Params {
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "messages_limit")]
     limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "messages_offset")]
     offset: Option<u64>,
+}
+
+fn messages_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::limit("SIP messages").try_into().expect("an object is a schema")
+}
+
+fn messages_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::offset("SIP messages").try_into().expect("an object is a schema")
 }
 
 impl Analyzer for Sip {
@@ -59,16 +75,8 @@ impl Analyzer for Sip {
                               registration failures, scanner user agents, OPTIONS sweeps, malformed messages) and a \
                               paged list of messages with every header (compact forms expanded), SDP media and \
                               malformation flags.",
-                params_schema: json!({
-                    "type": "object",
-                    "properties": {
-                        "max_packets": schema::max_packets(),
-                        "limit": schema::limit("SIP messages"),
-                        "offset": schema::offset("SIP messages"),
-                    },
-                    "additionalProperties": false
-                }),
-                result_schema: result_schema::sip(),
+                params_schema: schema::of_params::<Params>(),
+                result_schema: schema::of_result::<SipResult>(),
             }],
             prompts: vec![
                 PromptSpec {
@@ -178,47 +186,47 @@ fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, pagin
             ws.compressed_messages
         ));
     }
-    let mut fields = json!({
-        "total_packets_in_file": pass.packets_read,
-        "sip_packets_found": messages,
-        "sip_packets_analyzed": messages,
-        "statistics": finished.statistics,
-        "calls": finished.calls,
-        "dialogs": finished.dialogs,
-        "registrations": finished.registrations,
-        "observations": finished.observations,
-        "packets": finished.packets,
-        "pagination": finished.pagination,
-    });
-    fields["capture"] = pass.path.capture_facts(json!({
-        "tcp_gaps": tcp.gaps,
-        "tcp_streams_evicted": tcp.streams_evicted,
-        "tcp_junk_bytes": counts.tcp_junk_bytes,
-        "tcp_skipped_body_bytes": counts.tcp_skipped_body_bytes,
-        "sctp": {
-            "packets": sctp.packets,
-            "data_chunks": sctp.data_chunks,
-            "messages": sctp.messages,
-            "reassembled_messages": sctp.reassembled_messages,
-            "incomplete_messages": sctp.incomplete_messages,
-        },
-        "websocket": {
-            "handshakes": ws.handshakes,
-            "upgrades": ws.upgrades,
-            "frames": ws.frames,
-            "control_frames": ws.control_frames,
-            "messages": ws.messages,
-            "non_sip_messages": ws.non_sip_messages,
-            "compressed_messages": ws.compressed_messages,
-            "malformed_frames": ws.malformed_frames,
-            "frame_problems": ws.problems,
-            "skipped_bytes": ws.skipped_bytes,
-        },
-    }));
-    if messages == 0 {
-        fields["message"] = json!("No SIP messages were found in this capture.");
-    }
-    Ok(pass.result(ctx, &budget, fields, warnings))
+    let result = SipResult {
+        header: Header::new(ctx),
+        total_packets_in_file: pass.packets_read,
+        sip_packets_found: messages,
+        sip_packets_analyzed: messages,
+        statistics: finished.statistics,
+        calls: finished.calls,
+        dialogs: finished.dialogs,
+        registrations: finished.registrations,
+        observations: finished.observations,
+        packets: finished.packets,
+        pagination: finished.pagination,
+        capture: pass.path.facts(SipFacts {
+            tcp_gaps: tcp.gaps,
+            tcp_streams_evicted: tcp.streams_evicted,
+            tcp_junk_bytes: counts.tcp_junk_bytes,
+            tcp_skipped_body_bytes: counts.tcp_skipped_body_bytes,
+            sctp: SctpFacts {
+                packets: sctp.packets,
+                data_chunks: sctp.data_chunks,
+                messages: sctp.messages,
+                reassembled_messages: sctp.reassembled_messages,
+                incomplete_messages: sctp.incomplete_messages,
+            },
+            websocket: WebSocketFacts {
+                handshakes: ws.handshakes,
+                upgrades: ws.upgrades,
+                frames: ws.frames,
+                control_frames: ws.control_frames,
+                messages: ws.messages,
+                non_sip_messages: ws.non_sip_messages,
+                compressed_messages: ws.compressed_messages,
+                malformed_frames: ws.malformed_frames,
+                frame_problems: ws.problems.clone(),
+                skipped_bytes: ws.skipped_bytes,
+            },
+        }),
+        message: (messages == 0).then_some("No SIP messages were found in this capture."),
+        envelope: pass.envelope(&budget, warnings),
+    };
+    pcapsule_guest::conventions::into_result(&result)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! codecs and direction. Line-based text, parsed by hand for the same reasons
 //! as SIP (see `message.rs`); media and codecs per body are capped.
 
-use serde_json::{Value, json};
+use crate::result::{MediaEntry, SdpEntry};
 
 const MAX_MEDIA: usize = 16;
 const MAX_CODECS: usize = 32;
@@ -110,32 +110,28 @@ impl Sdp {
         self.media.iter().flat_map(Media::codecs).map(|c| c.to_ascii_uppercase()).collect()
     }
 
-    pub fn to_json(&self) -> Value {
-        let media: Vec<Value> = self
+    /// The body as a message entry shows it.
+    pub fn entry(&self) -> SdpEntry {
+        let media = self
             .media
             .iter()
-            .map(|m| {
-                json!({
-                    "media": m.media,
-                    "port": m.port,
-                    "protocol": m.protocol,
-                    "formats": m.formats,
-                    "codecs": m.codecs(),
-                    "address": m.address.as_ref().or(self.address.as_ref()),
-                    "direction": m.direction.as_ref().or(self.direction.as_ref()).map_or("sendrecv", |d| d.as_str()),
-                })
+            .map(|m| MediaEntry {
+                media: m.media.clone(),
+                port: m.port,
+                protocol: m.protocol.clone(),
+                formats: m.formats.clone(),
+                codecs: m.codecs(),
+                address: m.address.as_ref().or(self.address.as_ref()).cloned(),
+                direction: m.direction.as_ref().or(self.direction.as_ref()).map_or("sendrecv", |d| d.as_str()).into(),
             })
             .collect();
-        let mut out = json!({
-            "origin": self.origin,
-            "session_name": self.session_name,
-            "connection_address": self.address,
-            "media": media,
-        });
-        if self.media_dropped > 0 {
-            out["media_dropped"] = json!(self.media_dropped);
+        SdpEntry {
+            origin: self.origin.clone(),
+            session_name: self.session_name.clone(),
+            connection_address: self.address.clone(),
+            media,
+            media_dropped: (self.media_dropped > 0).then_some(self.media_dropped),
         }
-        out
     }
 }
 
@@ -159,13 +155,14 @@ impl Media {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn media_codecs_addresses_and_directions() {
         let body = b"v=0\r\no=alice 1 1 IN IP4 10.0.0.1\r\ns=call\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\na=sendonly\r\n\
 m=audio 49170 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n\
 m=video 51372 RTP/AVP 99\r\nc=IN IP4 10.0.0.9/127\r\na=rtpmap:99 H264/90000\r\na=recvonly\r\n";
-        let sdp = Sdp::parse(body).unwrap().to_json();
+        let sdp = serde_json::to_value(Sdp::parse(body).unwrap().entry()).unwrap();
         assert_eq!(sdp["connection_address"], "10.0.0.1");
         let audio = &sdp["media"][0];
         assert_eq!(audio["port"], 49170);

@@ -458,30 +458,10 @@ From: <sip:x@y>;tag={i}\r\nTo: <sip:{i}@example.com>\r\nContent-Length: 0\r\n\r\
     assert!(r.to_string().len() < 100_000);
 }
 
-/// Checks every key of `value` against `schema`, recursively through
-/// properties and array items.
-fn check_keys(path: &str, value: &Value, schema: &Value) {
-    match value {
-        Value::Object(map) => {
-            let Some(props) = schema.get("properties").and_then(Value::as_object) else { return };
-            for (key, inner) in map {
-                let sub = props.get(key).unwrap_or_else(|| panic!("{path}.{key} is not in the result schema"));
-                check_keys(&format!("{path}.{key}"), inner, sub);
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items") {
-                for item in items {
-                    check_keys(&format!("{path}[]"), item, item_schema);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
+/// The fields mcpcap's clients read are all there (the result's shape is
+/// its type's; the generic schema test in runtime/tests validates it).
 #[test]
-fn every_returned_key_is_in_the_schema() {
+fn mcpcap_fields_are_returned() {
     let id = "schema-1";
     let mut capture = PcapBuilder::ethernet()
         .packet(1, 0, &udp(ALICE, BOB, 5060, 5060, &sip("INVITE sip:bob@example.com SIP/2.0", id, "1 INVITE", "a", "", SDP)))
@@ -499,8 +479,6 @@ fn every_returned_key_is_in_the_schema() {
     }
     let r = run(&capture.build(), json!({}));
     assert!(r["observations"].as_array().unwrap().len() >= 3);
-    let schema = result_schema::sip();
-    check_keys("result", &r, &schema);
     for field in ["file", "analysis_timestamp", "total_packets_in_file", "sip_packets_found", "sip_packets_analyzed"] {
         assert!(r.get(field).is_some(), "mcpcap field {field} missing");
     }
@@ -627,7 +605,6 @@ fn every_shared_capture_gives_a_result_or_a_clean_error() {
                 assert!(r["statistics"].is_object());
                 let size = r.to_string().len();
                 assert!(size < 100_000, "{}: default result is {size} bytes", path.display());
-                check_keys("result", &r, &result_schema::sip());
             }
             Err(RunError::UnsupportedFormat(_) | RunError::Malformed { .. }) => {}
             Err(e) => panic!("{}: {e}", path.display()),
@@ -695,7 +672,7 @@ fn every_truncation_and_corruption_of_a_message_is_handled() {
         let _ = crate::message::parse(&message[..cut], false);
         let _ = crate::message::parse(&message[..cut], true);
         if let Some(sdp) = crate::sdp::Sdp::parse(&message[cut..]) {
-            let _ = sdp.to_json();
+            let _ = sdp.entry();
         }
     }
     // Corrupt one byte at a time over TCP, split in two segments: never a panic.
@@ -804,7 +781,6 @@ fn sip_over_websocket_masked_fragmented_with_a_ping() {
         &json!({"handshakes": 1, "upgrades": 1, "frames": 5, "control_frames": 2, "messages": 2, "non_sip_messages": 0,
             "compressed_messages": 0, "malformed_frames": 0, "frame_problems": {}, "skipped_bytes": 0})
     );
-    check_keys("result", &r, &result_schema::sip());
     // The same bytes without the handshake are not SIP (nor are they buffered).
     let mut plain = PcapBuilder::ethernet();
     for (i, f) in ws_connection(50123, &[], &[], false).iter().enumerate().skip(1) {
@@ -848,7 +824,6 @@ fn malformed_websocket_frames_are_flagged_not_fatal() {
     );
     assert_eq!(ws["malformed_frames"], 4);
     assert!(r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("WebSocket")));
-    check_keys("result", &r, &result_schema::sip());
 }
 
 #[test]

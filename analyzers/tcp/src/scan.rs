@@ -67,7 +67,7 @@ pub struct Scanned {
     /// Packet counts.
     pub counts: Counts,
     /// Packets per encapsulation met.
-    pub encapsulations: pcapsule_guest::conventions::EncapsulationCounts,
+    pub encapsulations: pcapsule_guest::conventions::OrderedMap<&'static str, u64>,
     /// How the connection table coped.
     pub tracker: TrackerStats,
     /// The `max_packets` budget, for its report.

@@ -440,9 +440,9 @@ impl PathCounts {
 
     /// Packets per encapsulation met (those met only), for a result's
     /// capture facts.
-    pub fn encapsulation_counts(&self) -> crate::conventions::EncapsulationCounts {
+    pub fn encapsulation_counts(&self) -> crate::conventions::OrderedMap<&'static str, u64> {
         let met = Encapsulation::ALL.iter().map(|e| (e.name(), self.encapsulated(*e))).filter(|(_, n)| *n > 0);
-        crate::conventions::EncapsulationCounts(met.collect())
+        crate::conventions::OrderedMap(met.collect())
     }
 
     /// A result's `capture` object: the packet path's facts
