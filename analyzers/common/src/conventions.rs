@@ -262,6 +262,15 @@ pub fn into_result<T: Serialize>(result: &T) -> Result<Value, RunError> {
     Ok(result)
 }
 
+/// Minimum, mean and maximum of a measure (response or round-trip times
+/// in milliseconds, say), each rounded as the analyzer rounds it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct MinAvgMax {
+    pub min: f64,
+    pub avg: f64,
+    pub max: f64,
+}
+
 /// The fields every result starts with (flattened into a typed result).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Header {
@@ -430,26 +439,28 @@ pub mod schema {
         if let Some(object) = schema.as_object_mut() {
             object.remove("title");
         }
-        drop_numeric_formats(&mut schema);
+        drop_nonstandard_formats(&mut schema);
         schema
     }
 
-    /// Removes schemars' `format` of Rust number types (`uint64`,
-    /// `double`, ...): JSON Schema defines none of them, and a client that
-    /// validates formats strictly (ajv's default) refuses a schema that
-    /// names a format it does not know. `minimum` still says what matters.
-    fn drop_numeric_formats(schema: &mut Value) {
+    /// Removes the `format`s schemars gives Rust types that JSON Schema
+    /// does not define: those of number types (`uint64`, `double`, ...)
+    /// and `ip` (`IpAddr`; `ipv4` and `ipv6` are standard and stay). A
+    /// client that validates formats strictly (ajv's default) refuses a
+    /// schema that names a format it does not know; `minimum` still says
+    /// what matters of a number.
+    fn drop_nonstandard_formats(schema: &mut Value) {
         match schema {
             Value::Object(object) => {
-                let numeric = object.get("format").and_then(Value::as_str).is_some_and(|f| {
-                    matches!(f, "double" | "float") || f.strip_prefix("uint").or(f.strip_prefix("int")).is_some()
+                let nonstandard = object.get("format").and_then(Value::as_str).is_some_and(|f| {
+                    matches!(f, "double" | "float" | "ip") || f.strip_prefix("uint").or(f.strip_prefix("int")).is_some()
                 });
-                if numeric {
+                if nonstandard {
                     object.remove("format");
                 }
-                object.values_mut().for_each(drop_numeric_formats);
+                object.values_mut().for_each(drop_nonstandard_formats);
             }
-            Value::Array(items) => items.iter_mut().for_each(drop_numeric_formats),
+            Value::Array(items) => items.iter_mut().for_each(drop_nonstandard_formats),
             _ => {}
         }
     }
@@ -570,6 +581,7 @@ mod tests {
     #[derive(Serialize, schemars::JsonSchema)]
     struct Inner {
         port: u16,
+        host: std::net::IpAddr,
     }
 
     /// Parameters as analyzers write them.
@@ -607,6 +619,7 @@ mod tests {
         assert_eq!(properties["count"]["description"], "How many.");
         assert_eq!(properties["ratio"]["type"], json!(["number", "null"]));
         assert_eq!(properties["inner"]["items"]["properties"]["port"]["maximum"], 65535);
+        assert_eq!(properties["inner"]["items"]["properties"]["host"], json!({"type": "string"}), "no `ip` format");
         // Every field is always written (null when absent), so every one is required.
         assert_eq!(schema["required"].as_array().unwrap().len(), names.len());
     }

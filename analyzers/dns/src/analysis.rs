@@ -9,13 +9,13 @@ use std::net::IpAddr;
 use hickory_proto::op::{Message, MessageType};
 use hickory_proto::rr::RecordType;
 use pcapsule_guest::Timestamp;
-use pcapsule_guest::conventions::{Observation, PageCollector, PageInfo};
+use pcapsule_guest::conventions::{MinAvgMax, Observation, PageCollector, PageInfo};
 use serde_json::Value;
 
 use crate::records::{self, name_text, opcode_name, rcode_name, rcode_number, rcode_text, type_name};
 use crate::result::{
     ClientCount, DuplicateResponse, MalformedExample, MalformedMessage, MessageBody, MessageEntry, NameCount,
-    ParsedMessage, QrFlag, QuestionEntry, ResponseTimeHistogram, ResponseTimes, ServerCount, SlowQuery, Statistics,
+    ParsedMessage, QrFlag, QuestionEntry, ResponseTimeHistogram, ServerCount, SlowQuery, Statistics,
     TransactionSummary, UnansweredQuery,
 };
 use crate::scan::{FoundMessage, Transport};
@@ -285,7 +285,7 @@ impl Transactions {
             retransmitted_queries: self.retransmitted,
             duplicate_responses: self.duplicates,
             unsolicited_responses: self.unsolicited,
-            response_time_ms: (self.matched > 0).then(|| ResponseTimes {
+            response_time_ms: (self.matched > 0).then(|| MinAvgMax {
                 min: round3(self.rtt_min),
                 avg: round3(self.rtt_sum / self.matched as f64),
                 max: round3(self.rtt_max),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use pcapsule_guest::conventions::{CaptureFacts, Envelope, Header, Observation, PageInfo};
+use pcapsule_guest::conventions::{CaptureFacts, Envelope, Header, MinAvgMax, Observation, PageInfo};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -136,7 +136,7 @@ pub struct TransactionSummary {
     /// Responses to no query seen in the capture.
     pub unsolicited_responses: u64,
     /// Response times of matched queries; null when none matched.
-    pub response_time_ms: Option<ResponseTimes>,
+    pub response_time_ms: Option<MinAvgMax>,
     pub response_time_histogram: ResponseTimeHistogram,
     /// The slowest matched queries, slowest first.
     pub slowest: Vec<SlowQuery>,
@@ -148,14 +148,6 @@ pub struct TransactionSummary {
     pub untracked_for_capacity: u64,
     /// A query unanswered this long (capture time) counts as unanswered.
     pub answer_window_seconds: f64,
-}
-
-/// Minimum, mean and maximum, in milliseconds.
-#[derive(Serialize, JsonSchema)]
-pub struct ResponseTimes {
-    pub min: f64,
-    pub avg: f64,
-    pub max: f64,
 }
 
 /// Matched queries per response-time bucket.

@@ -5,16 +5,20 @@
 use std::io::Read;
 use std::net::{IpAddr, Ipv6Addr};
 
-use pcapsule_guest::conventions::{PacketBudget, PageCollector, Paging};
+use pcapsule_guest::conventions::{Header, NoMoreFacts, OrderedMap, PacketBudget, PageCollector, Paging};
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Packet, RunContext, RunError, Timestamp};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::echo::{EchoSeen, EchoTracker, round3};
 use crate::message::{self, Found, Message, ProblemKind};
 use crate::names::{self, Family};
 use crate::quoted::probe_key;
+use crate::result::{
+    AddressBinding, AddressCount, FailedFlow, Fields, GroupCount, IcmpResult, Malformed, MulticastListenerSummary,
+    NeighborDiscoverySummary, PacketEntry, Redirect, ReplyFields, Router as RouterEntry, Statistics, TypeCodeCount,
+};
 use crate::tables::{BoundedMap, Tally};
 use crate::traceroute::{HopSeen, PROBE_TTL_BELOW, Probe, Probes, Traceroutes};
 
@@ -42,9 +46,14 @@ pub fn analyze(
     paging: Paging,
 ) -> Result<Value, RunError> {
     let Driven { handler: stats, budget, pass } = driver::drive(capture, budget, Stats::new(paging))?;
-    let (mut fields, warnings) = stats.finish(pass.packets_read);
-    fields["capture"] = pass.path.capture_facts(json!({}));
-    Ok(pass.result(ctx, &budget, fields, warnings))
+    let (fields, warnings) = stats.finish(pass.packets_read);
+    let result = IcmpResult {
+        header: Header::new(ctx),
+        fields,
+        capture: pass.path.facts(NoMoreFacts {}),
+        envelope: pass.envelope(&budget, warnings),
+    };
+    pcapsule_guest::conventions::into_result(&result)
 }
 
 impl PacketHandler for Stats {
@@ -130,7 +139,7 @@ impl Rate {
 
 /// Everything counted while streaming; bounded whatever the capture size.
 struct Stats {
-    page: PageCollector<Value>,
+    page: PageCollector<PacketEntry>,
     found: u64,
     analyzed: u64,
     per_family: [u64; 2],
@@ -382,42 +391,34 @@ impl Stats {
             self.multicast_listeners(m);
         }
 
-        let page_entry = || {
-            let mut e = Map::new();
-            e.insert("packet_number".into(), json!(ordinal));
-            e.insert("timestamp".into(), json!(time.map(|t| t.to_rfc3339())));
-            e.insert("src_ip".into(), json!(src));
-            e.insert("dst_ip".into(), json!(dst));
-            e.insert("ip_version".into(), json!(decoded.ip_version()));
-            e.insert("ttl".into(), json!(ttl));
-            e.insert("packet_size".into(), json!(packet.data.len()));
-            e.insert("icmp_type".into(), json!(m.icmp_type));
-            e.insert("icmp_code".into(), json!(m.code));
-            e.insert("icmp_type_name".into(), json!(m.type_name()));
-            e.insert("icmp_id".into(), json!(m.id));
-            e.insert("icmp_seq".into(), json!(m.seq));
-            e.insert("checksum".into(), json!(m.checksum));
-            e.insert("icmp_code_name".into(), json!(m.code_name()));
-            e.insert("original_dst_ip".into(), json!(m.original.as_ref().map(|q| q.dst_ip)));
-            e.insert("frame_number".into(), json!(frame));
-            e.insert("protocol".into(), json!(m.family.protocol_name()));
-            e.insert("checksum_valid".into(), json!(m.checksum_valid));
-            e.insert("payload_size".into(), json!(m.payload_len));
-            if m.fragmented {
-                e.insert("fragmented".into(), json!(true));
-            }
-            if let Some(r) = reply {
-                e.insert("request_frame".into(), json!(r.request_frame));
-                e.insert("rtt_ms".into(), json!(r.rtt_ms.map(round3)));
-                if r.duplicate {
-                    e.insert("duplicate_reply".into(), json!(true));
-                }
-            }
-            m.add_details(&mut e);
-            let problems: Vec<String> =
-                m.problems.iter().map(|p| format!("{}: {}", p.kind.as_str(), p.detail)).collect();
-            e.insert("problems".into(), json!(problems));
-            Value::Object(e)
+        let page_entry = || PacketEntry {
+            packet_number: ordinal,
+            timestamp: time.map(|t| t.to_rfc3339()),
+            src_ip: src,
+            dst_ip: dst,
+            ip_version: decoded.ip_version(),
+            ttl,
+            packet_size: packet.data.len(),
+            icmp_type: m.icmp_type,
+            icmp_code: m.code,
+            icmp_type_name: m.type_name(),
+            icmp_id: m.id,
+            icmp_seq: m.seq,
+            checksum: m.checksum,
+            icmp_code_name: m.code_name(),
+            original_dst_ip: m.original.as_ref().map(|q| q.dst_ip),
+            frame_number: frame,
+            protocol: m.family.protocol_name(),
+            checksum_valid: m.checksum_valid,
+            payload_size: m.payload_len,
+            fragmented: m.fragmented,
+            reply: reply.map(|r| ReplyFields {
+                request_frame: r.request_frame,
+                rtt_ms: r.rtt_ms.map(round3),
+                duplicate_reply: r.duplicate,
+            }),
+            details: m.details(),
+            problems: m.problems.iter().map(|p| format!("{}: {}", p.kind.as_str(), p.detail)).collect(),
         };
         self.page.offer(page_entry);
     }
@@ -485,7 +486,7 @@ impl Stats {
     }
 
     /// The result's own fields, and the warnings of the tables that filled.
-    fn finish(self, total_packets: u64) -> (Value, Vec<String>) {
+    fn finish(self, total_packets: u64) -> (Fields, Vec<String>) {
         let mut warnings = Vec::new();
         let addresses = |t: &Tally<IpAddr>| -> (Vec<String>, usize) {
             let listed: Vec<String> = t.top(ADDRESSES_LISTED).into_iter().map(|(a, _)| a.to_string()).collect();
@@ -518,90 +519,82 @@ impl Stats {
             }
         }
         by_name.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let type_counts: Map<String, Value> = by_name.into_iter().map(|(name, n)| (name, json!(n))).collect();
-        let type_codes: Vec<Value> = self
+        let type_counts = OrderedMap(by_name);
+        let type_codes: Vec<TypeCodeCount> = self
             .type_codes
             .top(100)
             .into_iter()
-            .map(|((family, t, c), n)| {
-                json!({
-                    "protocol": family.protocol_name(),
-                    "icmp_type": t,
-                    "icmp_code": c,
-                    "icmp_type_name": names::type_name(family, t),
-                    "icmp_code_name": names::code_name(family, t, c),
-                    "count": n,
-                })
+            .map(|((family, t, c), n)| TypeCodeCount {
+                protocol: family.protocol_name(),
+                icmp_type: t,
+                icmp_code: c,
+                icmp_type_name: names::type_name(family, t),
+                icmp_code_name: names::code_name(family, t, c),
+                count: n,
             })
             .collect();
-        let (echo_pairs, echo_pairs_omitted) = self.echo.pairs_json();
-        let (conversations, conversations_omitted) = self.echo.conversations_json();
-        let (traceroutes, traceroutes_omitted) = self.traceroutes.to_json();
-        let top = |t: &Tally<IpAddr>| -> Vec<Value> {
-            t.top(TOP_LISTED).into_iter().map(|(ip, n)| json!({"ip": ip, "messages": n})).collect()
+        let (echo_pairs, echo_pairs_omitted) = self.echo.pairs();
+        let (conversations, conversations_omitted) = self.echo.conversations();
+        let (traceroutes, traceroutes_omitted) = self.traceroutes.listed();
+        let top = |t: &Tally<IpAddr>| -> Vec<AddressCount> {
+            t.top(TOP_LISTED).into_iter().map(|(ip, messages)| AddressCount { ip, messages }).collect()
         };
 
         let mut flows: Vec<(&FlowKey, &Flow)> = self.flows.iter().collect();
         flows.sort_by(|a, b| b.1.messages.cmp(&a.1.messages).then(a.1.first_frame.cmp(&b.1.first_frame)));
         let flows_omitted = flows.len().saturating_sub(FLOWS_LISTED) as u64 + self.flows.untracked();
-        let failed_flows: Vec<Value> = flows
+        let failed_flows: Vec<FailedFlow> = flows
             .into_iter()
             .take(FLOWS_LISTED)
-            .map(|(k, f)| {
-                json!({
-                    "icmp_type_name": names::type_name(k.family, k.icmp_type),
-                    "icmp_code_name": names::code_name(k.family, k.icmp_type, k.code),
-                    "protocol": k.family.protocol_name(),
-                    "icmp_type": k.icmp_type,
-                    "icmp_code": k.code,
-                    "reporter": k.reporter,
-                    "original_src_ip": k.src,
-                    "original_dst_ip": k.dst,
-                    "original_protocol": k.protocol,
-                    "original_protocol_name": etherparse::IpNumber(k.protocol).keyword_str(),
-                    "original_dst_port": k.dst_port,
-                    "original_src_ports": f.src_ports,
-                    "mtu": f.mtu,
-                    "messages": f.messages,
-                    "first_seen": f.first_seen.map(|t| t.to_rfc3339()),
-                })
+            .map(|(k, f)| FailedFlow {
+                icmp_type_name: names::type_name(k.family, k.icmp_type),
+                icmp_code_name: names::code_name(k.family, k.icmp_type, k.code),
+                protocol: k.family.protocol_name(),
+                icmp_type: k.icmp_type,
+                icmp_code: k.code,
+                reporter: k.reporter,
+                original_src_ip: k.src,
+                original_dst_ip: k.dst,
+                original_protocol: k.protocol,
+                original_protocol_name: etherparse::IpNumber(k.protocol).keyword_str(),
+                original_dst_port: k.dst_port,
+                original_src_ports: f.src_ports.clone(),
+                mtu: f.mtu,
+                messages: f.messages,
+                first_seen: f.first_seen.map(|t| t.to_rfc3339()),
             })
             .collect();
 
         let mut redirects: Vec<(&RedirectKey, &(u64, Option<Timestamp>))> = self.redirects.iter().collect();
         redirects.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.1.1.cmp(&b.1.1)));
-        let redirects: Vec<Value> = redirects
+        let redirects: Vec<Redirect> = redirects
             .into_iter()
             .take(TOP_LISTED)
-            .map(|(k, (n, first))| {
-                json!({
-                    "router": k.router,
-                    "host": k.host,
-                    "destination": k.destination,
-                    "new_gateway": k.gateway,
-                    "messages": n,
-                    "first_seen": first.map(|t| t.to_rfc3339()),
-                })
+            .map(|(k, (n, first))| Redirect {
+                router: k.router,
+                host: k.host,
+                destination: k.destination,
+                new_gateway: k.gateway,
+                messages: *n,
+                first_seen: first.map(|t| t.to_rfc3339()),
             })
             .collect();
 
         let mut routers: Vec<(&IpAddr, &Router)> = self.routers.iter().collect();
         routers.sort_by(|a, b| b.1.advertisements.cmp(&a.1.advertisements).then(a.0.cmp(b.0)));
-        let routers: Vec<Value> = routers
+        let routers: Vec<RouterEntry> = routers
             .into_iter()
             .take(TOP_LISTED)
-            .map(|(ip, r)| {
-                json!({
-                    "router": ip,
-                    "advertisements": r.advertisements,
-                    "link_layer_address": r.link_layer_address,
-                    "router_lifetime_s": r.router_lifetime_s,
-                    "cur_hop_limit": r.cur_hop_limit,
-                    "managed_flag": r.managed,
-                    "other_config_flag": r.other_config,
-                    "mtu": r.mtu,
-                    "prefixes": r.prefixes,
-                })
+            .map(|(ip, r)| RouterEntry {
+                router: *ip,
+                advertisements: r.advertisements,
+                link_layer_address: r.link_layer_address.clone(),
+                router_lifetime_s: r.router_lifetime_s,
+                cur_hop_limit: r.cur_hop_limit,
+                managed_flag: r.managed,
+                other_config_flag: r.other_config,
+                mtu: r.mtu,
+                prefixes: r.prefixes.clone(),
             })
             .collect();
         let conflicting = self.bindings.iter().filter(|(_, b)| b.link_layer_addresses.len() > 1).count();
@@ -611,100 +604,99 @@ impl Stats {
                 .cmp(&(a.1.link_layer_addresses.len(), a.1.messages))
                 .then(a.0.cmp(b.0))
         });
-        let bindings: Vec<Value> = bindings
+        let bindings: Vec<AddressBinding> = bindings
             .into_iter()
             .take(BINDINGS_LISTED)
-            .map(|(ip, b)| {
-                json!({
-                    "address": ip,
-                    "link_layer_addresses": b.link_layer_addresses,
-                    "messages": b.messages,
-                    "first_seen": b.first_seen.map(|t| t.to_rfc3339()),
-                })
+            .map(|(ip, b)| AddressBinding {
+                address: *ip,
+                link_layer_addresses: b.link_layer_addresses.clone(),
+                messages: b.messages,
+                first_seen: b.first_seen.map(|t| t.to_rfc3339()),
             })
             .collect();
-        let mld_groups: Vec<Value> =
-            self.mld_groups.top(TOP_LISTED).into_iter().map(|(g, n)| json!({"group": g, "mentions": n})).collect();
-        let problems: Map<String, Value> =
-            self.problems.top(16).into_iter().map(|(k, n)| (k.as_str().to_string(), json!(n))).collect();
+        let mld_groups: Vec<GroupCount> = self
+            .mld_groups
+            .top(TOP_LISTED)
+            .into_iter()
+            .map(|(group, mentions)| GroupCount { group, mentions })
+            .collect();
+        let problems = OrderedMap(self.problems.top(16).into_iter().map(|(k, n)| (k.as_str(), n)).collect());
         let duration = match (self.first_time, self.last_time) {
             (Some(f), Some(l)) => Some(l.seconds_since(f)),
             _ => None,
         };
 
         let (packets, pagination) = self.page.finish();
-        let mut fields = json!({
-            "total_packets": total_packets,
-            "icmp_packets_found": self.found,
-            "icmp_packets_analyzed": self.analyzed,
-            "statistics": {
-                "icmp_type_counts": type_counts,
-                "unique_sources_count": self.sources.len(),
-                "unique_destinations_count": self.destinations.len(),
-                "unique_sources": sources,
-                "unique_destinations": destinations,
-                "echo_sessions": self.echo.sessions(),
-                "echo_pairs": echo_pairs,
-                "unreachable_destinations_count": self.unreachable.len(),
-                "unreachable_destinations": unreachable,
-                "icmpv4_messages": self.per_family[0],
-                "icmpv6_messages": self.per_family[1],
-                "type_code_counts": type_codes,
-                "unique_sources_omitted": sources_omitted,
-                "unique_destinations_omitted": destinations_omitted,
-                "unreachable_destinations_omitted": unreachable_omitted,
-                "echo_pairs_omitted": echo_pairs_omitted,
-                "error_reporters": top(&self.error_reporters),
-                "top_sources": top(&self.sources),
-                "unusual_codes": self.unusual_codes,
-                "smallest_reported_mtu": self.smallest_mtu,
-                "first_message_time": self.first_time.map(|t| t.to_rfc3339()),
-                "last_message_time": self.last_time.map(|t| t.to_rfc3339()),
-                "duration_seconds": duration,
-                "messages_per_second": duration.filter(|d| *d > 0.0).map(|d| round3(self.analyzed as f64 / d)),
-                "peak_messages_per_second": self.rate.peak,
-                "peak_second": self.rate.peak_second.map(|s| Timestamp { secs: s, nanos: 0 }.to_rfc3339()),
+        let fields = Fields {
+            total_packets,
+            icmp_packets_found: self.found,
+            icmp_packets_analyzed: self.analyzed,
+            statistics: Statistics {
+                icmp_type_counts: type_counts,
+                unique_sources_count: self.sources.len(),
+                unique_destinations_count: self.destinations.len(),
+                unique_sources: sources,
+                unique_destinations: destinations,
+                echo_sessions: self.echo.sessions(),
+                echo_pairs,
+                unreachable_destinations_count: self.unreachable.len(),
+                unreachable_destinations: unreachable,
+                icmpv4_messages: self.per_family[0],
+                icmpv6_messages: self.per_family[1],
+                type_code_counts: type_codes,
+                unique_sources_omitted: sources_omitted,
+                unique_destinations_omitted: destinations_omitted,
+                unreachable_destinations_omitted: unreachable_omitted,
+                echo_pairs_omitted,
+                error_reporters: top(&self.error_reporters),
+                top_sources: top(&self.sources),
+                unusual_codes: self.unusual_codes,
+                smallest_reported_mtu: self.smallest_mtu,
+                first_message_time: self.first_time.map(|t| t.to_rfc3339()),
+                last_message_time: self.last_time.map(|t| t.to_rfc3339()),
+                duration_seconds: duration,
+                messages_per_second: duration.filter(|d| *d > 0.0).map(|d| round3(self.analyzed as f64 / d)),
+                peak_messages_per_second: self.rate.peak,
+                peak_second: self.rate.peak_second.map(|s| Timestamp { secs: s, nanos: 0 }.to_rfc3339()),
             },
-            "echo_summary": self.echo.summary_json(),
-            "echo_conversations": conversations,
-            "echo_conversations_omitted": conversations_omitted,
-            "echo_requesters": self.echo.requesters_json(),
-            "traceroutes": traceroutes,
-            "traceroutes_omitted": traceroutes_omitted,
-            "failed_flows": failed_flows,
-            "failed_flows_omitted": flows_omitted,
-            "redirects": redirects,
-            "neighbor_discovery": {
-                "router_solicitations": self.nd_counts[0],
-                "router_advertisements": self.nd_counts[1],
-                "neighbor_solicitations": self.nd_counts[2],
-                "neighbor_advertisements": self.nd_counts[3],
-                "redirects": self.nd_counts[4],
-                "duplicate_address_detection_probes": self.dad_probes,
-                "routers": routers,
-                "address_bindings": bindings,
-                "conflicting_bindings": conflicting,
+            echo_summary: self.echo.summary(),
+            echo_conversations: conversations,
+            echo_conversations_omitted: conversations_omitted,
+            echo_requesters: self.echo.requesters(),
+            traceroutes,
+            traceroutes_omitted,
+            failed_flows,
+            failed_flows_omitted: flows_omitted,
+            redirects,
+            neighbor_discovery: NeighborDiscoverySummary {
+                router_solicitations: self.nd_counts[0],
+                router_advertisements: self.nd_counts[1],
+                neighbor_solicitations: self.nd_counts[2],
+                neighbor_advertisements: self.nd_counts[3],
+                redirects: self.nd_counts[4],
+                duplicate_address_detection_probes: self.dad_probes,
+                routers,
+                address_bindings: bindings,
+                conflicting_bindings: conflicting,
             },
-            "multicast_listener_discovery": {
-                "queries": self.mld_counts[0],
-                "reports_v1": self.mld_counts[1],
-                "dones": self.mld_counts[2],
-                "reports_v2": self.mld_counts[3],
-                "groups": mld_groups,
+            multicast_listener_discovery: MulticastListenerSummary {
+                queries: self.mld_counts[0],
+                reports_v1: self.mld_counts[1],
+                dones: self.mld_counts[2],
+                reports_v2: self.mld_counts[3],
+                groups: mld_groups,
             },
-            "malformed": {
-                "malformed_messages": self.malformed,
-                "problems": problems,
-                "empty_icmp_payloads": self.empty,
-                "fragmented_messages": self.first_fragments,
-                "later_fragments": self.later_fragments,
+            malformed: Malformed {
+                malformed_messages: self.malformed,
+                problems,
+                empty_icmp_payloads: self.empty,
+                fragmented_messages: self.first_fragments,
+                later_fragments: self.later_fragments,
             },
-            "packets": packets,
-            "pagination": pagination,
-        });
-        if self.found == 0 {
-            fields["message"] = json!("No ICMP packets found in this capture");
-        }
+            packets,
+            pagination,
+            message: (self.found == 0).then_some("No ICMP packets found in this capture"),
+        };
         (fields, warnings)
     }
 }

@@ -5,10 +5,11 @@
 use std::net::IpAddr;
 
 use pcapsule_guest::Timestamp;
+use pcapsule_guest::conventions::{MinAvgMax, OrderedMap};
 use pcapsule_guest::fast_hash::HashMap;
-use serde_json::{Value, json};
 
 use crate::message::EchoKind;
+use crate::result::{EchoConversation, EchoPair, EchoRequester, EchoSummary, PayloadBytes, PayloadRange, PayloadSize};
 use crate::tables::{BoundedMap, RecentMap, Tally};
 
 /// Conversations tracked; more are counted in the summary only.
@@ -48,12 +49,13 @@ impl Rtt {
         self.sum += ms;
     }
 
-    /// `{min, avg, max}` or null without samples.
-    pub fn to_json(self) -> Value {
-        if self.count == 0 {
-            return Value::Null;
-        }
-        json!({"min": round3(self.min), "avg": round3(self.sum / self.count as f64), "max": round3(self.max)})
+    /// `{min, avg, max}`, or none without samples.
+    pub fn summary(self) -> Option<MinAvgMax> {
+        (self.count > 0).then(|| MinAvgMax {
+            min: round3(self.min),
+            avg: round3(self.sum / self.count as f64),
+            max: round3(self.max),
+        })
     }
 }
 
@@ -338,51 +340,51 @@ impl EchoTracker {
     }
 
     /// mcpcap's `echo_pairs` (the most active identifiers) and how many were left out.
-    pub fn pairs_json(&self) -> (Value, usize) {
+    pub fn pairs(&self) -> (OrderedMap<u16, EchoPair>, usize) {
         let mut ids: Vec<(&u16, &(u64, u64))> = self.pairs.iter().collect();
         ids.sort_by(|a, b| (b.1.0 + b.1.1).cmp(&(a.1.0 + a.1.1)).then(a.0.cmp(b.0)));
         let omitted = ids.len().saturating_sub(PAIRS_LISTED);
-        let map: serde_json::Map<String, Value> = ids
+        let listed = ids
             .into_iter()
             .take(PAIRS_LISTED)
-            .map(|(id, (requests, replies))| (id.to_string(), json!({"requests": requests, "replies": replies})))
+            .map(|(id, (requests, replies))| (*id, EchoPair { requests: *requests, replies: *replies }))
             .collect();
-        (Value::Object(map), omitted)
+        (OrderedMap(listed), omitted)
     }
 
     /// `echo_summary`.
-    pub fn summary_json(&self) -> Value {
+    pub fn summary(&self) -> EchoSummary {
         let distinct = self.requests - self.repeated;
         let unanswered = distinct.saturating_sub(self.answered);
-        let sizes: Vec<Value> =
-            self.payload_sizes.top(10).into_iter().map(|(size, n)| json!({"bytes": size, "messages": n})).collect();
-        json!({
-            "requests": self.requests,
-            "repeated_requests": self.repeated,
-            "replies": self.replies,
-            "answered_requests": self.answered,
-            "unanswered_requests": unanswered,
-            "duplicate_replies": self.duplicates,
-            "unmatched_replies": self.unmatched,
-            "loss_percent": loss(distinct, unanswered),
-            "rtt_ms": self.rtt.to_json(),
-            "payload_bytes": if self.payload_count == 0 { Value::Null } else { json!({
-                "min": self.payload_min,
-                "avg": round3(self.payload_sum as f64 / self.payload_count as f64),
-                "max": self.payload_max,
-            })},
-            "large_payloads": self.large_payloads,
-            "distinct_payload_sizes": self.payload_sizes.len(),
-            "common_payload_sizes": sizes,
-            "reply_payload_mismatches": self.payload_mismatches,
-            "conversations_tracked": self.conversations.len(),
-            "conversations_untracked_messages": self.conversations.untracked(),
-            "pending_requests_evicted": self.pending.evicted(),
-        })
+        let sizes =
+            self.payload_sizes.top(10).into_iter().map(|(bytes, messages)| PayloadSize { bytes, messages }).collect();
+        EchoSummary {
+            requests: self.requests,
+            repeated_requests: self.repeated,
+            replies: self.replies,
+            answered_requests: self.answered,
+            unanswered_requests: unanswered,
+            duplicate_replies: self.duplicates,
+            unmatched_replies: self.unmatched,
+            loss_percent: loss(distinct, unanswered),
+            rtt_ms: self.rtt.summary(),
+            payload_bytes: (self.payload_count > 0).then(|| PayloadBytes {
+                min: self.payload_min,
+                avg: round3(self.payload_sum as f64 / self.payload_count as f64),
+                max: self.payload_max,
+            }),
+            large_payloads: self.large_payloads,
+            distinct_payload_sizes: self.payload_sizes.len(),
+            common_payload_sizes: sizes,
+            reply_payload_mismatches: self.payload_mismatches,
+            conversations_tracked: self.conversations.len(),
+            conversations_untracked_messages: self.conversations.untracked(),
+            pending_requests_evicted: self.pending.evicted(),
+        }
     }
 
     /// `echo_conversations`: the most active ones, and how many were left out.
-    pub fn conversations_json(&self) -> (Vec<Value>, usize) {
+    pub fn conversations(&self) -> (Vec<EchoConversation>, usize) {
         let mut all: Vec<(&ConversationKey, &Conversation)> = self.conversations.iter().collect();
         all.sort_by(|a, b| {
             (b.1.requests + b.1.replies).cmp(&(a.1.requests + a.1.replies)).then(a.1.first_frame.cmp(&b.1.first_frame))
@@ -394,25 +396,25 @@ impl EchoTracker {
             .map(|(k, c)| {
                 let distinct = c.requests - c.repeated;
                 let unanswered = distinct.saturating_sub(c.answered);
-                json!({
-                    "kind": k.kind.as_str(),
-                    "ip_version": if k.requester.is_ipv4() { 4 } else { 6 },
-                    "requester": k.requester,
-                    "responder": k.responder,
-                    "icmp_id": k.id,
-                    "requests": c.requests,
-                    "repeated_requests": c.repeated,
-                    "replies": c.replies,
-                    "answered_requests": c.answered,
-                    "unanswered_requests": unanswered,
-                    "duplicate_replies": c.duplicates,
-                    "unmatched_replies": c.unmatched,
-                    "loss_percent": loss(distinct, unanswered),
-                    "rtt_ms": c.rtt.to_json(),
-                    "payload_bytes": {"min": c.payload_min, "max": c.payload_max},
-                    "first_seen": c.first_seen.map(|t| t.to_rfc3339()),
-                    "last_seen": c.last_seen.map(|t| t.to_rfc3339()),
-                })
+                EchoConversation {
+                    kind: k.kind.as_str(),
+                    ip_version: if k.requester.is_ipv4() { 4 } else { 6 },
+                    requester: k.requester,
+                    responder: k.responder,
+                    icmp_id: k.id,
+                    requests: c.requests,
+                    repeated_requests: c.repeated,
+                    replies: c.replies,
+                    answered_requests: c.answered,
+                    unanswered_requests: unanswered,
+                    duplicate_replies: c.duplicates,
+                    unmatched_replies: c.unmatched,
+                    loss_percent: loss(distinct, unanswered),
+                    rtt_ms: c.rtt.summary(),
+                    payload_bytes: PayloadRange { min: c.payload_min, max: c.payload_max },
+                    first_seen: c.first_seen.map(|t| t.to_rfc3339()),
+                    last_seen: c.last_seen.map(|t| t.to_rfc3339()),
+                }
             })
             .collect();
         (listed, omitted)
@@ -420,7 +422,7 @@ impl EchoTracker {
 
     /// Who sent echo requests to the most destinations: a ping sweep shows as
     /// one requester with many responders and few answers.
-    pub fn requesters_json(&self) -> Vec<Value> {
+    pub fn requesters(&self) -> Vec<EchoRequester> {
         #[derive(Default)]
         struct Requester {
             destinations: u64,
@@ -442,24 +444,19 @@ impl EchoTracker {
         });
         all.into_iter()
             .take(REQUESTERS_LISTED)
-            .map(|(ip, r)| {
-                json!({
-                    "source": ip,
-                    "destinations": r.destinations,
-                    "answering_destinations": r.answered_destinations,
-                    "requests": r.requests,
-                    "answered_requests": r.answered,
-                })
+            .map(|(ip, r)| EchoRequester {
+                source: ip,
+                destinations: r.destinations,
+                answering_destinations: r.answered_destinations,
+                requests: r.requests,
+                answered_requests: r.answered,
             })
             .collect()
     }
 }
 
-fn loss(requests: u64, unanswered: u64) -> Value {
-    if requests == 0 {
-        return Value::Null;
-    }
-    json!(round3(unanswered as f64 * 100.0 / requests as f64))
+fn loss(requests: u64, unanswered: u64) -> Option<f64> {
+    (requests > 0).then(|| round3(unanswered as f64 * 100.0 / requests as f64))
 }
 
 #[cfg(test)]
@@ -496,16 +493,16 @@ mod tests {
         t.request(&seen(a, b, 3, 20));
         t.request(&seen(a, b, 3, 21));
         assert_eq!(t.reply(&seen(b, a, 3, 25)).unwrap().request_frame, 21, "matched to the latest copy");
-        let s = t.summary_json();
+        let s = t.summary();
         assert_eq!(
-            (&s["requests"], &s["replies"], &s["answered_requests"], &s["duplicate_replies"], &s["unmatched_replies"]),
-            (&json!(4), &json!(4), &json!(2), &json!(1), &json!(1))
+            (s.requests, s.replies, s.answered_requests, s.duplicate_replies, s.unmatched_replies),
+            (4, 4, 2, 1, 1)
         );
-        assert_eq!((&s["repeated_requests"], &s["loss_percent"]), (&json!(1), &json!(33.333)));
-        assert_eq!(s["rtt_ms"]["max"], 5.0, "duplicates do not count as round trips");
-        let (conversations, omitted) = t.conversations_json();
+        assert_eq!((s.repeated_requests, s.loss_percent), (1, Some(33.333)));
+        assert_eq!(s.rtt_ms.unwrap().max, 5.0, "duplicates do not count as round trips");
+        let (conversations, omitted) = t.conversations();
         assert_eq!((conversations.len(), omitted), (1, 0));
-        assert_eq!(conversations[0]["unanswered_requests"], 1);
+        assert_eq!(conversations[0].unanswered_requests, 1);
     }
 
     #[test]
@@ -515,7 +512,7 @@ mod tests {
         assert!(t.reply(&seen([10, 0, 0, 5], [10, 0, 0, 1], 1, 2)).is_some());
         let second = t.reply(&seen([10, 0, 0, 6], [10, 0, 0, 1], 1, 3)).unwrap();
         assert!(!second.duplicate);
-        assert_eq!(t.summary_json()["unanswered_requests"], 0);
+        assert_eq!(t.summary().unanswered_requests, 0);
     }
 
     #[test]
@@ -525,7 +522,7 @@ mod tests {
             t.request(&seen([10, 0, 0, 99], [10, 0, 1, host], 1, 0));
         }
         t.request(&seen([10, 0, 0, 1], [10, 0, 0, 2], 1, 0));
-        let r = t.requesters_json();
-        assert_eq!((r[0]["source"].as_str(), &r[0]["destinations"]), (Some("10.0.0.99"), &json!(20)));
+        let r = t.requesters();
+        assert_eq!((r[0].source, r[0].destinations), (IpAddr::from([10, 0, 0, 99]), 20));
     }
 }

@@ -8,15 +8,16 @@ use std::io::Read;
 
 use pcapsule_guest::conventions::{PacketBudget, Paging, schema};
 use pcapsule_guest::{Analyzer, Description, PromptSpec, RunContext, RunError, ToolSpec};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 mod analysis;
 mod echo;
 mod message;
 mod names;
 mod quoted;
-mod result_schema;
+mod result;
 mod tables;
 // Native only: the tests read the shared captures and run tshark.
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -27,12 +28,26 @@ mod traceroute;
 pub struct Icmp;
 
 /// Parameters of `analyze_icmp_packets` (besides `pcap_file`, which the host owns).
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Params {
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "messages_limit")]
     limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "messages_offset")]
     offset: Option<u64>,
+}
+
+fn messages_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::limit("ICMP messages (the `packets` list)").try_into().expect("an object is a schema")
+}
+
+fn messages_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::offset("ICMP messages").try_into().expect("an object is a schema")
 }
 
 impl Analyzer for Icmp {
@@ -53,16 +68,8 @@ impl Analyzer for Icmp {
                               traceroute paths rebuilt from time exceeded messages, routers and address bindings \
                               from neighbor discovery, and flags for truncated or malformed messages. Per-message \
                               details are paged with limit/offset; statistics cover every message.",
-                params_schema: json!({
-                    "type": "object",
-                    "properties": {
-                        "max_packets": schema::max_packets(),
-                        "limit": schema::limit("ICMP messages (the `packets` list)"),
-                        "offset": schema::offset("ICMP messages"),
-                    },
-                    "additionalProperties": false
-                }),
-                result_schema: result_schema::result(),
+                params_schema: schema::of_params::<Params>(),
+                result_schema: schema::of_result::<result::IcmpResult>(),
             }],
             prompts: vec![
                 PromptSpec {

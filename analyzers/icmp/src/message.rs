@@ -13,11 +13,12 @@ use etherparse::{
     TransportSlice,
 };
 use pcapsule_guest::decode::Decoded;
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
 
 use crate::names::{self, Family};
 use crate::quoted::{self, Fnv, Quoted};
+use crate::result::{Details, Timestamps};
 
 /// Decoded objects listed per message at most; more are counted, not listed.
 const MAX_LISTED: usize = 16;
@@ -280,40 +281,23 @@ impl Message {
         names::code_name(self.family, self.icmp_type, self.code)
     }
 
-    /// Type-specific fields for the packet entry, added to `entry`.
-    pub fn add_details(&self, entry: &mut Map<String, Value>) {
-        let mut put = |key: &str, value: Value| {
-            entry.insert(key.into(), value);
-        };
-        if let Some(mtu) = self.mtu {
-            put("mtu", json!(mtu));
-        }
-        if let Some(pointer) = self.pointer {
-            put("pointer", json!(pointer));
-        }
-        if let Some(gateway) = self.gateway {
-            put("gateway", json!(gateway));
-        }
-        if let Some(original) = &self.original {
-            put("original", json!(original));
-        }
-        if let Some(nd) = &self.nd {
-            put("neighbor_discovery", json!(nd));
-        }
-        if let Some(mld) = &self.mld {
-            put("mld", json!(mld));
-        }
-        if let Some(ext) = &self.extended_echo {
-            put("extended_echo", json!(ext));
-        }
-        if !self.extensions.is_empty() {
-            put("extensions", json!(self.extensions));
-        }
-        if let Some([originate, receive, transmit]) = self.timestamps {
-            put("timestamps", json!({"originate_ms": originate, "receive_ms": receive, "transmit_ms": transmit}));
-        }
-        if let Some(mask) = self.address_mask {
-            put("address_mask", json!(mask));
+    /// Type-specific fields for the packet entry.
+    pub fn details(&self) -> Details {
+        Details {
+            mtu: self.mtu,
+            pointer: self.pointer,
+            gateway: self.gateway,
+            original: self.original.clone(),
+            neighbor_discovery: self.nd.clone(),
+            mld: self.mld.clone(),
+            extended_echo: self.extended_echo.clone(),
+            extensions: self.extensions.clone(),
+            timestamps: self.timestamps.map(|[originate_ms, receive_ms, transmit_ms]| Timestamps {
+                originate_ms,
+                receive_ms,
+                transmit_ms,
+            }),
+            address_mask: self.address_mask,
         }
     }
 }
@@ -529,7 +513,7 @@ fn quote(m: &mut Message, payload: &[u8], length_words: u8, unit: usize) {
 }
 
 /// Neighbor discovery fields (RFC 4861).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct NeighborDiscovery {
     /// Neighbor solicitation/advertisement and redirect target.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -582,7 +566,7 @@ pub struct NeighborDiscovery {
 }
 
 /// A prefix information option.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PrefixInfo {
     /// `prefix/length`.
     pub prefix: String,
@@ -679,7 +663,7 @@ fn neighbor_discovery(m: &mut Message, s: &Icmpv6Slice<'_>, icmp_type: &Icmpv6Ty
 }
 
 /// Multicast listener discovery (RFC 2710, RFC 3810).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Mld {
     /// The group a query, report or done is about (`::` in a general query).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -699,7 +683,7 @@ pub struct Mld {
 }
 
 /// One MLDv2 multicast address record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct MldRecord {
     /// `MODE_IS_INCLUDE`, `CHANGE_TO_EXCLUDE_MODE`, ...
     pub record_type: String,
@@ -757,7 +741,7 @@ fn mld(m: &mut Message, b: &[u8]) {
 }
 
 /// RFC 8335 extended echo (PROBE) fields.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct ExtendedEcho {
     /// Request: L bit, the probed interface is on the probed node itself.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -813,7 +797,7 @@ fn extended_echo(m: &mut Message, request: bool, b: [u8; 4], payload: &[u8]) {
 }
 
 /// One RFC 4884 extension object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ExtensionObject {
     /// Class number.
     pub class_num: u8,
@@ -832,7 +816,7 @@ pub struct ExtensionObject {
 }
 
 /// An interface as RFC 5837 describes it (or RFC 8335 identifies it).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Interface {
     /// RFC 5837 role: `incoming IP interface`, `outgoing IP interface`, ...
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,10 +6,11 @@
 use std::net::IpAddr;
 
 use etherparse::{IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// The quoted ("original") datagram of an ICMP error, as far as it was quoted.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Quoted {
     /// 4 or 6.
     pub ip_version: u8,

@@ -31,52 +31,7 @@ fn eth() -> etherparse::PacketBuilderStep<etherparse::Ethernet2Header> {
 }
 
 fn run(pcap: &[u8], params: Value) -> Value {
-    let result = run_tool::<Icmp>(TOOL, params, pcap).expect("the tool runs");
-    assert_in_schema(&result, &Icmp::describe().tools[0].result_schema, "$");
-    result
-}
-
-/// Fails unless every key of `value` is described by `schema`, recursively,
-/// with a matching JSON type.
-fn assert_in_schema(value: &Value, schema: &Value, path: &str) {
-    if let Some(types) = schema.get("type") {
-        let allowed: Vec<&str> = match types {
-            Value::String(t) => vec![t.as_str()],
-            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-            _ => vec![],
-        };
-        let actual = match value {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Number(n) if n.is_f64() => "number",
-            Value::Number(_) => "integer",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
-        let ok = allowed.contains(&actual) || (actual == "integer" && allowed.contains(&"number"));
-        assert!(ok, "{path}: {actual} where the schema says {allowed:?}");
-    }
-    match value {
-        Value::Object(map) => {
-            let properties = schema.get("properties").and_then(Value::as_object);
-            let additional = schema.get("additionalProperties").filter(|a| a.is_object());
-            for (key, v) in map {
-                let sub = properties
-                    .and_then(|p| p.get(key))
-                    .or(additional)
-                    .unwrap_or_else(|| panic!("{path}.{key} is not in the result schema"));
-                assert_in_schema(v, sub, &format!("{path}.{key}"));
-            }
-        }
-        Value::Array(items) => {
-            let item_schema = schema.get("items").unwrap_or_else(|| panic!("{path}: array without an items schema"));
-            for (i, v) in items.iter().enumerate() {
-                assert_in_schema(v, item_schema, &format!("{path}[{i}]"));
-            }
-        }
-        _ => {}
-    }
+    run_tool::<Icmp>(TOOL, params, pcap).expect("the tool runs")
 }
 
 fn ms(n: u32) -> (u32, u32) {
@@ -694,7 +649,6 @@ fn every_shared_capture_gives_a_result_or_a_clean_error() {
         eprintln!("skipped: ../shared/captures is absent");
         return;
     };
-    let schema = Icmp::describe().tools.remove(0).result_schema;
     let files = captures_under(&dir);
     assert!(!files.is_empty());
     for path in files {
@@ -704,7 +658,6 @@ fn every_shared_capture_gives_a_result_or_a_clean_error() {
             let name = format!("{} (first {len} bytes)", path.display());
             match run_tool::<Icmp>(TOOL, json!({"limit": 1000}), &bytes[..len]) {
                 Ok(r) => {
-                    assert_in_schema(&r, &schema, &name);
                     let (total, found, analyzed) = (
                         r["total_packets"].as_u64().unwrap(),
                         r["icmp_packets_found"].as_u64().unwrap(),

@@ -11,9 +11,9 @@ use std::net::IpAddr;
 
 use pcapsule_guest::Timestamp;
 use pcapsule_guest::fast_hash::HashMap;
-use serde_json::{Value, json};
 
 use crate::echo::{Rtt, ms_between};
+use crate::result::{Hop as HopEntry, Traceroute};
 use crate::tables::{BoundedMap, RecentMap};
 
 /// Probes remembered while awaiting an error.
@@ -149,7 +149,7 @@ impl Traceroutes {
 
     /// The `traceroutes` view: the paths with most hops first, hops in probe
     /// TTL order (those without a captured probe after, in answer order).
-    pub fn to_json(&self) -> (Vec<Value>, usize) {
+    pub fn listed(&self) -> (Vec<Traceroute>, usize) {
         let mut traces: Vec<(&TraceKey, &Trace)> = self.traces.iter().collect();
         traces.sort_by(|a, b| b.1.hops.len().cmp(&a.1.hops.len()).then(a.1.first_frame.cmp(&b.1.first_frame)));
         let omitted = traces.len().saturating_sub(TRACES_LISTED);
@@ -162,35 +162,40 @@ impl Traceroutes {
                     (a.0.ttl.is_none(), a.0.ttl, a.1.first_frame).cmp(&(b.0.ttl.is_none(), b.0.ttl, b.1.first_frame))
                 });
                 let hops_omitted = hops.len().saturating_sub(HOPS_LISTED) as u64 + t.hops_untracked;
-                let hops: Vec<Value> = hops
+                let hops = hops
                     .into_iter()
                     .take(HOPS_LISTED)
-                    .map(|(hk, h)| {
-                        json!({
-                            "ttl": hk.ttl,
-                            "router": hk.router,
-                            "responses": h.responses,
-                            "rtt_ms": h.rtt.to_json(),
-                            "answer": h.answer,
-                            "first_seen": h.first_seen.map(|t| t.to_rfc3339()),
-                            "first_frame": h.first_frame,
-                        })
+                    .map(|(hk, h)| HopEntry {
+                        ttl: hk.ttl,
+                        router: hk.router,
+                        responses: h.responses,
+                        rtt_ms: h.rtt.summary(),
+                        answer: h.answer.clone(),
+                        first_seen: h.first_seen.map(|t| t.to_rfc3339()),
+                        first_frame: h.first_frame,
                     })
                     .collect();
-                json!({
-                    "ip_version": if k.source.is_ipv4() { 4 } else { 6 },
-                    "source": k.source,
-                    "destination": k.destination,
-                    "protocol": k.protocol,
-                    "protocol_name": etherparse::IpNumber(k.protocol).keyword_str(),
-                    "messages": t.messages,
-                    "matched_probes": t.matched_probes,
-                    "hop_order": if t.matched_probes == t.messages { "probe_ttl" } else if t.matched_probes == 0 { "first_seen" } else { "probe_ttl_then_first_seen" },
-                    "destination_reached": t.destination_reached,
-                    "first_seen": t.first_seen.map(|t| t.to_rfc3339()),
-                    "hops": hops,
-                    "hops_omitted": hops_omitted,
-                })
+                let hop_order = if t.matched_probes == t.messages {
+                    "probe_ttl"
+                } else if t.matched_probes == 0 {
+                    "first_seen"
+                } else {
+                    "probe_ttl_then_first_seen"
+                };
+                Traceroute {
+                    ip_version: if k.source.is_ipv4() { 4 } else { 6 },
+                    source: k.source,
+                    destination: k.destination,
+                    protocol: k.protocol,
+                    protocol_name: etherparse::IpNumber(k.protocol).keyword_str(),
+                    messages: t.messages,
+                    matched_probes: t.matched_probes,
+                    hop_order,
+                    destination_reached: t.destination_reached,
+                    first_seen: t.first_seen.map(|t| t.to_rfc3339()),
+                    hops,
+                    hops_omitted,
+                }
             })
             .collect();
         (listed, omitted)
