@@ -83,6 +83,20 @@ impl Paging {
         Ok(Paging { offset, limit: limit as usize })
     }
 
+    /// The page of a list whose `total` items the caller has already
+    /// narrowed to `on_page` (the items from `offset` on, in order), within
+    /// the same byte budget as [`Paging::collector`].
+    pub fn page_of<T: Serialize>(self, on_page: impl IntoIterator<Item = T>, total: usize) -> (Vec<T>, PageInfo) {
+        let mut collector = self.collector();
+        // The items before `offset` were skipped by the caller.
+        collector.total = self.offset;
+        for item in on_page.into_iter().take(self.limit) {
+            collector.offer(|| item);
+        }
+        collector.total = total;
+        collector.finish()
+    }
+
     /// A collector for a list whose items arrive while streaming.
     pub fn collector<T: Serialize>(self) -> PageCollector<T> {
         PageCollector {
@@ -260,6 +274,16 @@ pub fn into_result<T: Serialize>(result: &T) -> Result<Value, RunError> {
     let mut result = serde_json::to_value(result).map_err(|e| RunError::Internal(e.to_string()))?;
     fit_page(&mut result, "packets");
     Ok(result)
+}
+
+/// How many samples a measure had, with their minimum, mean and maximum
+/// (each rounded as the analyzer rounds it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Spread {
+    pub count: u64,
+    pub min: f64,
+    pub avg: f64,
+    pub max: f64,
 }
 
 /// Minimum, mean and maximum of a measure (response or round-trip times
@@ -594,6 +618,23 @@ mod tests {
         max_packets: Option<u64>,
         /// Only this port.
         port: u16,
+    }
+
+    /// A page the caller already narrowed (a ranking, a table keyed by
+    /// position) is paged like a streamed one: limit, byte budget, and where
+    /// to continue.
+    #[test]
+    fn a_narrowed_page_continues_where_it_stops() {
+        let paging = Paging { offset: 3, limit: 4 };
+        let (items, info) = paging.page_of((3..10).map(|i| i.to_string()), 10);
+        assert_eq!(items, ["3", "4", "5", "6"]);
+        assert_eq!((info.total, info.returned, info.offset, info.next_offset), (10, 4, 3, Some(7)));
+        assert!(!info.ended_by_size);
+        let big = "x".repeat(PAGE_BYTE_BUDGET / 2);
+        let (items, info) = paging.page_of(std::iter::repeat_n(big, 7), 10);
+        assert_eq!((items.len(), info.next_offset, info.ended_by_size), (1, Some(4), true));
+        let (items, info) = Paging { offset: 8, limit: 4 }.page_of(["8", "9"], 10);
+        assert_eq!((items.len(), info.next_offset), (2, None), "the last page");
     }
 
     #[test]

@@ -85,12 +85,12 @@ impl Spread {
         self.sum += v;
     }
 
-    fn summary(&self) -> Option<crate::result::Spread> {
+    fn summary(&self) -> Option<pcapsule_guest::conventions::Spread> {
         if self.count == 0 {
             return None;
         }
         let avg = (self.sum / self.count as f64 * 1e3).round() / 1e3;
-        Some(crate::result::Spread { count: self.count, min: self.min, avg, max: self.max })
+        Some(pcapsule_guest::conventions::Spread { count: self.count, min: self.min, avg, max: self.max })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use pcapsule_guest::conventions::{CaptureFacts, Envelope, Header, Observation, OrderedMap, PageInfo};
+use pcapsule_guest::conventions::{CaptureFacts, Envelope, Header, Observation, OrderedMap, PageInfo, Spread};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -168,15 +168,6 @@ pub struct Calls {
     pub dialogs_tracked: usize,
     /// Call-IDs seen after the dialog table was full (1000); counted only.
     pub dialogs_untracked: u64,
-}
-
-/// Count, minimum, mean and maximum of a measure.
-#[derive(Serialize, JsonSchema)]
-pub struct Spread {
-    pub count: u64,
-    pub min: f64,
-    pub avg: f64,
-    pub max: f64,
 }
 
 /// How an INVITE dialog ended.

@@ -7,7 +7,7 @@
 mod conn;
 mod params;
 mod report;
-mod result_schema;
+mod result;
 mod run;
 mod scan;
 mod segment;
@@ -85,7 +85,7 @@ impl Analyzer for Tcp {
                         },
                         "additionalProperties": false
                     }),
-                    result_schema: result_schema::connections(),
+                    result_schema: schema::of_result::<result::ConnectionsResult>(),
                 },
                 ToolSpec {
                     name: "analyze_tcp_anomalies",
@@ -105,7 +105,7 @@ impl Analyzer for Tcp {
                         },
                         "additionalProperties": false
                     }),
-                    result_schema: result_schema::anomalies(),
+                    result_schema: schema::of_result::<result::AnomaliesResult>(),
                 },
                 ToolSpec {
                     name: "analyze_tcp_retransmissions",
@@ -126,7 +126,7 @@ impl Analyzer for Tcp {
                         },
                         "additionalProperties": false
                     }),
-                    result_schema: result_schema::retransmissions(),
+                    result_schema: schema::of_result::<result::RetransmissionsResult>(),
                 },
                 ToolSpec {
                     name: "analyze_traffic_flow",
@@ -145,7 +145,7 @@ impl Analyzer for Tcp {
                         "required": ["server_ip"],
                         "additionalProperties": false
                     }),
-                    result_schema: result_schema::flow(),
+                    result_schema: schema::of_result::<result::FlowResult>(),
                 },
             ],
             prompts: vec![

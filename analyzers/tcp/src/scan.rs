@@ -5,12 +5,12 @@
 use std::io::Read;
 use std::net::IpAddr;
 
-use pcapsule_guest::conventions::PacketBudget;
+use pcapsule_guest::conventions::{Envelope, PacketBudget};
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::{self, Lane, PacketHandler, Pass};
 use pcapsule_guest::{Packet, RunError, Timestamp};
-use serde_json::{Map, Value, json};
 
+use crate::result::{FilterEcho, Tail, TcpCapture, TrackingReport};
 use crate::segment::{self, Parsed, Segment};
 use crate::tracker::{MAX_LIVE_CONNECTIONS, Sink, Tracker, TrackerStats};
 
@@ -32,11 +32,8 @@ impl Filter {
     }
 
     /// The `filter` object of results, as mcpcap echoes it.
-    pub fn to_json(self) -> Value {
-        json!({
-            "server_ip": self.server_ip.map(|ip| ip.to_string()),
-            "server_port": self.server_port,
-        })
+    pub fn echo(self) -> FilterEcho {
+        FilterEcho { server_ip: self.server_ip.map(|ip| ip.to_string()), server_port: self.server_port }
     }
 }
 
@@ -156,42 +153,36 @@ pub fn scan<S: Sink>(capture: &mut dyn Read, mut lanes: Vec<Lane<Tracking<S>>>) 
 }
 
 impl Scanned {
-    /// `capture`, `tracking`, `warnings` and the `max_packets` report, added to `result`.
-    pub fn finish(self, result: &mut Map<String, Value>) {
+    /// `capture`, `tracking`, `warnings` and the `max_packets` report:
+    /// what every result ends with.
+    pub fn tail(self) -> Tail {
         let c = self.counts;
         let t = self.tracker;
-        result.insert(
-            "capture".into(),
-            json!({
-                "packets": c.packets,
-                "tcp_packets": c.tcp_packets,
-                "analyzed_tcp_packets": c.matched_packets,
-                "undecodable_packets": c.undecodable,
-                "ip_fragments_skipped": c.ip_fragments,
-                "encapsulations": self.encapsulations,
-                "bad_tcp_headers": c.bad_tcp_headers,
-                "first_packet_time": c.first_time.map(|t| t.to_rfc3339()),
-                "last_packet_time": c.last_time.map(|t| t.to_rfc3339()),
-            }),
-        );
-        result.insert(
-            "tracking".into(),
-            json!({
-                "connections": t.connections,
-                "peak_live_connections": t.peak_live,
-                "max_live_connections": MAX_LIVE_CONNECTIONS,
-                "evicted_closed": t.evicted_closed,
-                "evicted_open": t.evicted_open,
-                "port_reuses": t.port_reuses,
-                "expired_attempts": t.expired_attempts,
-                "note": "Memory follows live connections: closed connections leave the table 30 s (capture time) \
-                         after they close, unanswered attempts 130 s after their last SYN; should the table fill \
-                         up, closed connections and then the longest idle are summarized into the totals and dropped.",
-            }),
-        );
-        result.insert("warnings".into(), json!(self.warnings));
-        if let Value::Object(report) = self.budget.report() {
-            result.extend(report);
+        Tail {
+            capture: TcpCapture {
+                packets: c.packets,
+                tcp_packets: c.tcp_packets,
+                analyzed_tcp_packets: c.matched_packets,
+                undecodable_packets: c.undecodable,
+                ip_fragments_skipped: c.ip_fragments,
+                encapsulations: self.encapsulations,
+                bad_tcp_headers: c.bad_tcp_headers,
+                first_packet_time: c.first_time.map(|t| t.to_rfc3339()),
+                last_packet_time: c.last_time.map(|t| t.to_rfc3339()),
+            },
+            tracking: TrackingReport {
+                connections: t.connections,
+                peak_live_connections: t.peak_live as u64,
+                max_live_connections: MAX_LIVE_CONNECTIONS,
+                evicted_closed: t.evicted_closed,
+                evicted_open: t.evicted_open,
+                port_reuses: t.port_reuses,
+                expired_attempts: t.expired_attempts,
+                note: "Memory follows live connections: closed connections leave the table 30 s (capture time) \
+                       after they close, unanswered attempts 130 s after their last SYN; should the table fill \
+                       up, closed connections and then the longest idle are summarized into the totals and dropped.",
+            },
+            envelope: Envelope { warnings: self.warnings, budget: self.budget.summary() },
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Tests on captures built in memory, the schema check, and the tshark
+//! Tests on captures built in memory, the result fields, and the tshark
 //! cross-check on the shared captures.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -608,35 +608,11 @@ fn unanswered_attempts_leave_after_the_retry_window_but_idle_open_connections_st
     assert_eq!(first["evicted"], false);
 }
 
-/// Checks every key of `value` against `schema`, recursively.
-fn check_schema(path: &str, value: &Value, schema: &Value) {
-    match value {
-        Value::Object(map) => {
-            let Some(props) = schema.get("properties").and_then(Value::as_object) else {
-                assert!(
-                    schema.get("additionalProperties").is_some() || schema.get("type").is_some(),
-                    "{path}: no schema"
-                );
-                return;
-            };
-            for (k, v) in map {
-                let sub = props.get(k).unwrap_or_else(|| panic!("{path}.{k} is not in the result schema"));
-                check_schema(&format!("{path}.{k}"), v, sub);
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items") {
-                for (i, item) in items.iter().enumerate() {
-                    check_schema(&format!("{path}[{i}]"), item, item_schema);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
+/// Each tool returns its schema's required fields and mcpcap's (the
+/// result's shape is its type's; the generic schema test in runtime/tests
+/// validates every key).
 #[test]
-fn every_returned_key_is_in_the_schema() {
+fn every_tool_returns_its_required_and_mcpcaps_fields() {
     let mut cap = Cap::new();
     cap.handshake(C, S).tcp(S, C, 501, 101, "RA", 0);
     for port in 1..=25u16 {
@@ -654,7 +630,6 @@ fn every_returned_key_is_in_the_schema() {
             _ => json!({}),
         };
         let r = run(tool.name, params, &bytes);
-        check_schema(tool.name, &r, &tool.result_schema);
         for key in tool.result_schema["required"].as_array().unwrap() {
             assert!(r.get(key.as_str().unwrap()).is_some(), "{}: {key} missing", tool.name);
         }
@@ -676,7 +651,7 @@ fn every_returned_key_is_in_the_schema() {
     let a = run("analyze_tcp_anomalies", json!({}), &bytes);
     let kinds: BTreeSet<&str> =
         a["patterns"].as_array().unwrap().iter().map(|p| p["pattern"].as_str().unwrap()).collect();
-    assert!(kinds.len() >= 8, "the schema check should see most patterns: {kinds:?}");
+    assert!(kinds.len() >= 8, "the capture should show most patterns: {kinds:?}");
 }
 
 #[test]

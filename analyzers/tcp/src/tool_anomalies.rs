@@ -8,10 +8,15 @@ use std::collections::BTreeMap;
 use pcapsule_guest::fast_hash::{HashMap, HashSet, map_with_capacity};
 use std::net::{IpAddr, SocketAddr};
 
+use pcapsule_guest::conventions::{Header, OrderedMap};
 use pcapsule_guest::{RunContext, RunError};
 use serde_json::{Value, json};
 
 use crate::conn::{Connection, SERVER};
+use crate::result::{
+    AnomaliesResult, AnomalyStatistics, ConnectionStates, FlagCounts, Handshakes, Notable, Outcomes, Pattern,
+    PatternSummary, RetransmissionFigures, RstDirections, RstDistribution, Thresholds,
+};
 use crate::scan::{Filter, Scanned, ratio};
 use crate::segment::{Segment, flag};
 use crate::seqanalysis::verdict;
@@ -36,14 +41,6 @@ const TOP_N: usize = 20;
 const RETRANSMISSION_BASELINE: f64 = 0.02;
 
 /// How a connection attempt (a client SYN) was answered.
-#[derive(Default, Clone, Copy)]
-struct Outcomes {
-    attempts: u64,
-    answered: u64,
-    rejected: u64,
-    unanswered: u64,
-}
-
 impl Outcomes {
     fn add(&mut self, c: &Connection) {
         let server = &c.sides[SERVER].stats;
@@ -55,10 +52,6 @@ impl Outcomes {
         } else if server.packets == 0 {
             self.unanswered += 1;
         }
-    }
-
-    fn to_json(self) -> Value {
-        json!({"attempts": self.attempts, "answered": self.answered, "rejected": self.rejected, "unanswered": self.unanswered})
     }
 }
 
@@ -253,8 +246,8 @@ impl Sink for Anomalies {
     }
 }
 
-fn pattern(name: &str, category: &str, observations: Value, description: String) -> Value {
-    json!({"pattern": name, "category": category, "observations": observations, "description": description})
+fn pattern(pattern: &'static str, category: &'static str, observations: Value, description: String) -> Pattern {
+    Pattern { pattern, category, observations, description }
 }
 
 impl Anomalies {
@@ -262,32 +255,39 @@ impl Anomalies {
     pub fn finish(self, ctx: &RunContext, filter: Filter, scanned: Scanned) -> Result<Value, RunError> {
         let rate = ratio(self.retransmissions, self.packets);
         let failed = self.connections - self.successful;
-        let by_connection: serde_json::Map<String, Value> =
-            self.retrans_by_connection.into_sorted().into_iter().map(|(n, _, name)| (name, json!(n))).collect();
-        let by_source: serde_json::Map<String, Value> =
-            self.rst_by_source.top(TOP_N).into_iter().map(|(ip, n)| (ip.to_string(), json!(n))).collect();
+        let by_connection =
+            OrderedMap(self.retrans_by_connection.into_sorted().into_iter().map(|(n, _, name)| (name, n)).collect());
+        let by_source =
+            OrderedMap(self.rst_by_source.top(TOP_N).into_iter().map(|(ip, n)| (ip.to_string(), n)).collect());
         let [syn, syn_ack, rst, fin, ack] = self.flags;
-        let statistics = json!({
-            "total_connections": self.connections,
-            "total_packets": self.packets,
-            "handshake": {"successful": self.successful, "failed": failed, "incomplete": self.midstream},
-            "flags": {"syn": syn, "syn_ack": syn_ack, "rst": rst, "fin": fin, "ack": ack},
-            "rst_distribution": {
-                "by_source": by_source,
-                "by_source_exact": self.rst_by_source.is_exact() && self.rst_by_source.len() <= TOP_N,
-                "by_direction": {"to_server": self.rst_to_server, "from_server": self.rst_from_server, "unknown": 0},
-                "direction_from": if self.server_ip.is_some() { "server_ip" } else { "connection_roles" },
-                "connections_with_rst": self.rst_connections,
-                "connections_with_rst_total": self.rst_connection_count,
+        let statistics = AnomalyStatistics {
+            total_connections: self.connections,
+            total_packets: self.packets,
+            handshake: Handshakes { successful: self.successful, failed, incomplete: self.midstream },
+            flags: FlagCounts { syn, syn_ack, rst, fin, ack },
+            rst_distribution: RstDistribution {
+                by_source,
+                by_source_exact: self.rst_by_source.is_exact() && self.rst_by_source.len() <= TOP_N,
+                by_direction: RstDirections {
+                    to_server: self.rst_to_server,
+                    from_server: self.rst_from_server,
+                    unknown: 0,
+                },
+                direction_from: if self.server_ip.is_some() { "server_ip" } else { "connection_roles" },
+                connections_with_rst: self.rst_connections,
+                connections_with_rst_total: self.rst_connection_count,
             },
-            "retransmissions": {"total": self.retransmissions, "by_connection": by_connection.clone(), "rate": rate},
-            "connection_states": {
-                "established": self.states[0], "reset": self.states[1], "closed": self.states[2], "unknown": self.states[3],
+            retransmissions: RetransmissionFigures { total: self.retransmissions, by_connection, rate },
+            connection_states: ConnectionStates {
+                established: self.states[0],
+                reset: self.states[1],
+                closed: self.states[2],
+                unknown: self.states[3],
             },
-            "conn_states": self.conn_states,
-            "analysis": self.verdicts,
-            "connection_attempts": self.attempts.to_json(),
-        });
+            conn_states: self.conn_states,
+            analysis: self.verdicts,
+            connection_attempts: self.attempts,
+        };
 
         let mut patterns = Vec::new();
         let mut notable = Vec::new();
@@ -301,7 +301,7 @@ impl Anomalies {
                     "rst_to_server": self.rst_to_server,
                     "rst_from_server": self.rst_from_server,
                     "ratio": r,
-                    "affected_connections": statistics["rst_distribution"]["connections_with_rst"],
+                    "affected_connections": statistics.rst_distribution.connections_with_rst,
                 }),
                 format!(
                     "RST packets show directional bias: {} toward server, {} from server",
@@ -309,8 +309,10 @@ impl Anomalies {
                 ),
             ));
             if !(0.1..=0.9).contains(&r) {
-                notable.push(json!({"type": "strong_rst_asymmetry",
-                    "detail": format!("RST packets heavily biased: {:.1}% toward the server", r * 100.0)}));
+                notable.push(Notable {
+                    kind: "strong_rst_asymmetry",
+                    detail: format!("RST packets heavily biased: {:.1}% toward the server", r * 100.0),
+                });
             }
         }
         if rate > 0.0 {
@@ -324,7 +326,7 @@ impl Anomalies {
                     "rate": rate,
                     "threshold": RETRANSMISSION_BASELINE,
                     "exceeds_threshold": exceeds,
-                    "by_connection": by_connection,
+                    "by_connection": statistics.retransmissions.by_connection,
                 }),
                 format!(
                     "Retransmission rate: {:.2}% ({}/{} packets)",
@@ -334,8 +336,10 @@ impl Anomalies {
                 ),
             ));
             if exceeds {
-                notable.push(json!({"type": "high_retransmission",
-                    "detail": format!("Retransmission rate {:.2}% exceeds the typical threshold of 2%", rate * 100.0)}));
+                notable.push(Notable {
+                    kind: "high_retransmission",
+                    detail: format!("Retransmission rate {:.2}% exceeds the typical threshold of 2%", rate * 100.0),
+                });
             }
         }
         if self.connections > 0 && failed > 0 {
@@ -415,7 +419,7 @@ impl Anomalies {
                     json!({"targets": flooded, "threshold": SYN_FLOOD_MIN_UNANSWERED}),
                     detail.clone(),
                 ));
-                notable.push(json!({"type": "possible_syn_flood", "detail": detail}));
+                notable.push(Notable { kind: "possible_syn_flood", detail });
             }
         }
         let (scan_total, scans) = self.port_scans.over(PORT_SCAN_MIN_PORTS);
@@ -424,7 +428,7 @@ impl Anomalies {
                 .iter()
                 .map(|((src, dst), d)| {
                     json!({"source": src.to_string(), "target": dst.to_string(), "distinct_ports": d.seen.len(),
-                           "distinct_ports_exact": !d.saturated, "outcomes": d.outcomes.to_json()})
+                           "distinct_ports_exact": !d.saturated, "outcomes": d.outcomes})
                 })
                 .collect();
             let detail = format!(
@@ -440,7 +444,7 @@ impl Anomalies {
                 json!({"scans": list, "scans_total": scan_total, "threshold": PORT_SCAN_MIN_PORTS}),
                 format!("{scan_total} source/target pairs with connection attempts to many ports; largest: {detail}"),
             ));
-            notable.push(json!({"type": "port_scan", "detail": detail}));
+            notable.push(Notable { kind: "port_scan", detail });
         }
         let (sweep_total, sweeps) = self.host_sweeps.over(HOST_SWEEP_MIN_HOSTS);
         if sweep_total > 0 {
@@ -448,7 +452,7 @@ impl Anomalies {
                 .iter()
                 .map(|((src, port), d)| {
                     json!({"source": src.to_string(), "port": port, "distinct_hosts": d.seen.len(),
-                           "distinct_hosts_exact": !d.saturated, "outcomes": d.outcomes.to_json()})
+                           "distinct_hosts_exact": !d.saturated, "outcomes": d.outcomes})
                 })
                 .collect();
             let detail = format!(
@@ -463,9 +467,9 @@ impl Anomalies {
                 json!({"sweeps": list, "sweeps_total": sweep_total, "threshold": HOST_SWEEP_MIN_HOSTS}),
                 format!("{sweep_total} sources tried one port on many hosts; largest: {detail}"),
             ));
-            notable.push(json!({"type": "host_sweep", "detail": detail}));
+            notable.push(Notable { kind: "host_sweep", detail });
         }
-        let v = |n: &str| self.verdicts.get(n).copied().unwrap_or(0);
+        let v = |n: &str| statistics.analysis.get(n).copied().unwrap_or(0);
         if v("duplicate_acks") + v("out_of_order") + v("lost_segments") > 0 {
             patterns.push(pattern(
                 "loss_indicators",
@@ -494,28 +498,25 @@ impl Anomalies {
                 ),
             ));
         }
-        let mut by_category: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_category: BTreeMap<&'static str, u64> = BTreeMap::new();
         for p in &patterns {
-            *by_category.entry(p["category"].as_str().unwrap_or("").to_string()).or_default() += 1;
+            *by_category.entry(p.category).or_default() += 1;
         }
-        let mut r = pcapsule_guest::conventions::result_header(ctx);
-        r.insert("filter".into(), filter.to_json());
-        r.insert("statistics".into(), statistics);
-        r.insert(
-            "summary".into(),
-            json!({"total_patterns": patterns.len(), "by_category": by_category, "notable_observations": notable}),
-        );
-        r.insert("patterns".into(), json!(patterns));
-        r.insert(
-            "thresholds".into(),
-            json!({"port_scan_min_ports": PORT_SCAN_MIN_PORTS, "host_sweep_min_hosts": HOST_SWEEP_MIN_HOSTS,
-                   "syn_flood_min_unanswered": SYN_FLOOD_MIN_UNANSWERED,
-                   "scan_candidates_dropped": self.port_scans.dropped + self.host_sweeps.dropped}),
-        );
-        if scanned.counts.tcp_packets == 0 {
-            r.insert("message".into(), json!("No TCP packets found in this capture"));
-        }
-        scanned.finish(&mut r);
-        Ok(Value::Object(r))
+        let result = AnomaliesResult {
+            header: Header::new(ctx),
+            filter: filter.echo(),
+            statistics,
+            summary: PatternSummary { total_patterns: patterns.len(), by_category, notable_observations: notable },
+            patterns,
+            thresholds: Thresholds {
+                port_scan_min_ports: PORT_SCAN_MIN_PORTS,
+                host_sweep_min_hosts: HOST_SWEEP_MIN_HOSTS,
+                syn_flood_min_unanswered: SYN_FLOOD_MIN_UNANSWERED,
+                scan_candidates_dropped: self.port_scans.dropped + self.host_sweeps.dropped,
+            },
+            message: (scanned.counts.tcp_packets == 0).then_some("No TCP packets found in this capture"),
+            tail: scanned.tail(),
+        };
+        pcapsule_guest::conventions::into_result(&result)
     }
 }

@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use pcapsule_guest::conventions::Paging;
+use pcapsule_guest::conventions::{Header, Paging, Spread};
 use pcapsule_guest::{RunContext, RunError};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::conn::{CLIENT, Connection, SERVER};
 use crate::report;
+use crate::result::{ConnectionEntry, ConnectionsResult, ConnectionsSummary, PayloadBytes};
 use crate::scan::{Filter, Scanned, round6};
 use crate::segment::Segment;
 use crate::tracker::Sink;
@@ -37,11 +38,13 @@ impl Stat {
     }
 
     /// `{count, min, avg, max}`, or null without values.
-    pub fn to_json(&self) -> Value {
-        if self.n == 0 {
-            return Value::Null;
-        }
-        json!({"count": self.n, "min": round6(self.min), "avg": round6(self.sum / self.n as f64), "max": round6(self.max)})
+    pub fn summary(&self) -> Option<Spread> {
+        (self.n > 0).then(|| Spread {
+            count: self.n,
+            min: round6(self.min),
+            avg: round6(self.sum / self.n as f64),
+            max: round6(self.max),
+        })
     }
 }
 
@@ -49,7 +52,7 @@ impl Stat {
 pub struct Connections {
     detailed: bool,
     paging: Paging,
-    page: BTreeMap<u64, Value>,
+    page: BTreeMap<u64, ConnectionEntry>,
     total: u64,
     successful: u64,
     reset: u64,
@@ -142,39 +145,44 @@ impl Connections {
         if self.zero_windows > 0 {
             issues.push(format!("{} zero-window advertisements (a receiver could not keep up)", self.zero_windows));
         }
-        let (page, pagination) = report::page(self.page.into_values(), self.paging, self.total as usize);
-        let mut r = pcapsule_guest::conventions::result_header(ctx);
-        r.insert("total_packets".into(), json!(scanned.counts.packets));
-        r.insert("tcp_packets_found".into(), json!(scanned.counts.tcp_packets));
-        r.insert("filter".into(), filter.to_json());
-        r.insert(
-            "summary".into(),
-            json!({
-                "total_connections": self.total,
-                "successful_handshakes": self.successful,
-                "failed_handshakes": failed,
-                "established_connections": self.successful,
-                "reset_connections": self.reset,
-                "normal_close": self.normal,
-                "active_connections": self.total - self.reset - self.normal,
-                "conn_states": self.conn_states,
-                "close_methods": self.close_methods,
-                "closed_by": self.closed_by,
-                "total_retransmissions": self.retransmissions,
-                "payload_bytes": {"client_to_server": self.payload[CLIENT], "server_to_client": self.payload[SERVER]},
-                "handshake_rtt_ms": self.handshake_rtt.to_json(),
-                "connections_evicted_open": self.evicted_open,
-            }),
-        );
-        r.insert("connections".into(), json!(page));
-        r.insert("pagination".into(), json!(pagination));
-        r.insert("issues".into(), json!(issues));
-        if scanned.counts.tcp_packets == 0 {
-            r.insert("message".into(), json!("No TCP packets found in this capture"));
+        let (connections, pagination) = self.paging.page_of(self.page.into_values(), self.total as usize);
+        let message = if scanned.counts.tcp_packets == 0 {
+            Some("No TCP packets found in this capture")
         } else if self.total == 0 {
-            r.insert("message".into(), json!("No TCP packets match the filter"));
-        }
-        scanned.finish(&mut r);
-        Ok(Value::Object(r))
+            Some("No TCP packets match the filter")
+        } else {
+            None
+        };
+        let result = ConnectionsResult {
+            header: Header::new(ctx),
+            total_packets: scanned.counts.packets,
+            tcp_packets_found: scanned.counts.tcp_packets,
+            filter: filter.echo(),
+            summary: ConnectionsSummary {
+                total_connections: self.total,
+                successful_handshakes: self.successful,
+                failed_handshakes: failed,
+                established_connections: self.successful,
+                reset_connections: self.reset,
+                normal_close: self.normal,
+                active_connections: self.total - self.reset - self.normal,
+                conn_states: self.conn_states,
+                close_methods: self.close_methods,
+                closed_by: self.closed_by,
+                total_retransmissions: self.retransmissions,
+                payload_bytes: PayloadBytes {
+                    client_to_server: self.payload[CLIENT],
+                    server_to_client: self.payload[SERVER],
+                },
+                handshake_rtt_ms: self.handshake_rtt.summary(),
+                connections_evicted_open: self.evicted_open,
+            },
+            connections,
+            pagination,
+            issues,
+            message,
+            tail: scanned.tail(),
+        };
+        pcapsule_guest::conventions::into_result(&result)
     }
 }

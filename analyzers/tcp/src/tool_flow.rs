@@ -6,10 +6,12 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use pcapsule_guest::conventions::Header;
 use pcapsule_guest::{RunContext, RunError};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::conn::Connection;
+use crate::result::{ClientPackets, FlowAnalysis, FlowConnections, FlowDirection, FlowResult};
 use crate::scan::{Filter, Scanned, round6};
 use crate::segment::{Segment, flag};
 use crate::seqanalysis::verdict;
@@ -33,20 +35,20 @@ struct Direction {
 }
 
 impl Direction {
-    fn to_json(self) -> Value {
-        json!({
-            "packet_count": self.packets,
-            "byte_count": self.bytes,
-            "syn_count": self.syn,
-            "rst_count": self.rst,
-            "fin_count": self.fin,
-            "data_packets": self.data_packets,
-            "retransmissions": self.retransmissions,
-            "payload_bytes": self.payload_bytes,
-            "duplicate_acks": self.duplicate_acks,
-            "zero_windows": self.zero_windows,
-            "out_of_order": self.out_of_order,
-        })
+    fn counts(self) -> FlowDirection {
+        FlowDirection {
+            packet_count: self.packets,
+            byte_count: self.bytes,
+            syn_count: self.syn,
+            rst_count: self.rst,
+            fin_count: self.fin,
+            data_packets: self.data_packets,
+            retransmissions: self.retransmissions,
+            payload_bytes: self.payload_bytes,
+            duplicate_acks: self.duplicate_acks,
+            zero_windows: self.zero_windows,
+            out_of_order: self.out_of_order,
+        }
     }
 }
 
@@ -139,39 +141,42 @@ impl Flow {
         let port = self.filter.server_port.map_or("any".to_string(), |p| p.to_string());
         let server =
             if server_ip.contains(':') { format!("[{server_ip}]:{port}") } else { format!("{server_ip}:{port}") };
-        let top_clients: Vec<Value> =
-            self.clients.top(10).into_iter().map(|(ip, n)| json!({"client": ip.to_string(), "packets": n})).collect();
-        let mut r = pcapsule_guest::conventions::result_header(ctx);
-        r.insert("server".into(), json!(server));
-        r.insert("client_to_server".into(), to.to_json());
-        r.insert("server_to_client".into(), from.to_json());
-        r.insert(
-            "analysis".into(),
-            json!({
-                "asymmetry_ratio": asymmetry,
-                "primary_rst_source": source,
-                "data_flow_direction": direction,
-                "interpretation": interpretation,
-                "byte_asymmetry_ratio": if from.bytes > 0 { round6(to.bytes as f64 / from.bytes as f64) } else { 0.0 },
-            }),
-        );
-        r.insert(
-            "connections".into(),
-            json!({
-                "total": self.connections,
-                "conn_states": self.conn_states,
-                "top_clients": top_clients,
-                "handshake_rtt_ms": self.handshake_rtt.to_json(),
-            }),
-        );
-        r.insert("filter".into(), self.filter.to_json());
-        if scanned.counts.tcp_packets == 0 {
-            r.insert("message".into(), json!("No TCP packets found in this capture"));
+        let top_clients = self
+            .clients
+            .top(10)
+            .into_iter()
+            .map(|(ip, packets)| ClientPackets { client: ip.to_string(), packets })
+            .collect();
+        let message = if scanned.counts.tcp_packets == 0 {
+            Some("No TCP packets found in this capture")
         } else if to.packets + from.packets == 0 {
-            r.insert("message".into(), json!("No TCP packets to or from this server"));
-        }
-        scanned.finish(&mut r);
-        Ok(Value::Object(r))
+            Some("No TCP packets to or from this server")
+        } else {
+            None
+        };
+        let result = FlowResult {
+            header: Header::new(ctx),
+            server,
+            client_to_server: to.counts(),
+            server_to_client: from.counts(),
+            analysis: FlowAnalysis {
+                asymmetry_ratio: asymmetry,
+                primary_rst_source: source,
+                data_flow_direction: direction,
+                interpretation,
+                byte_asymmetry_ratio: if from.bytes > 0 { round6(to.bytes as f64 / from.bytes as f64) } else { 0.0 },
+            },
+            connections: FlowConnections {
+                total: self.connections,
+                conn_states: self.conn_states,
+                top_clients,
+                handshake_rtt_ms: self.handshake_rtt.summary(),
+            },
+            filter: self.filter.echo(),
+            message,
+            tail: scanned.tail(),
+        };
+        pcapsule_guest::conventions::into_result(&result)
     }
 }
 

@@ -3,12 +3,12 @@
 //! `tcp.analysis.retransmission`, with the fast/spurious split and the
 //! other loss indicators.
 
-use pcapsule_guest::conventions::Paging;
+use pcapsule_guest::conventions::{Header, Paging};
 use pcapsule_guest::{RunContext, RunError};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::conn::{CLIENT, Connection, SERVER};
-use crate::report;
+use crate::result::{Breakdown, RankedConnection, RetransmissionSummary, RetransmissionsResult, ServerFilter};
 use crate::scan::{Scanned, ratio};
 use crate::segment::Segment;
 use crate::seqanalysis::verdict;
@@ -23,7 +23,7 @@ struct Ranked {
     rate: f64,
     retrans: u32,
     id: u64,
-    entry: Value,
+    entry: RankedConnection,
 }
 
 /// The sink of `analyze_tcp_retransmissions`.
@@ -94,18 +94,18 @@ impl Sink for Retransmissions {
         if rate > self.worst.as_ref().map_or(0.0, |w| w.0) {
             self.worst = Some((rate, c.name()));
         }
-        let entry = json!({
-            "connection": c.name(),
-            "retrans_count": retrans,
-            "total_packets": packets,
-            "retrans_rate": rate,
-            "fast_retransmissions": c.total(|d| d.fast_retransmissions),
-            "spurious_retransmissions": c.total(|d| d.spurious_retransmissions),
-            "client_to_server": c.sides[CLIENT].stats.retransmissions,
-            "server_to_client": c.sides[SERVER].stats.retransmissions,
-            "conn_state": c.conn_state(),
-            "connection_id": c.id,
-        });
+        let entry = RankedConnection {
+            connection: c.name(),
+            retrans_count: retrans,
+            total_packets: packets,
+            retrans_rate: rate,
+            fast_retransmissions: c.total(|d| d.fast_retransmissions),
+            spurious_retransmissions: c.total(|d| d.spurious_retransmissions),
+            client_to_server: c.sides[CLIENT].stats.retransmissions,
+            server_to_client: c.sides[SERVER].stats.retransmissions,
+            conn_state: c.conn_state(),
+            connection_id: c.id,
+        };
         self.ranking.offer(Ranked { rate, retrans, id: c.id, entry });
     }
 }
@@ -120,45 +120,39 @@ impl Retransmissions {
     ) -> Result<Value, RunError> {
         let rate = ratio(self.counts[0], self.packets);
         let ranked = self.ranking.into_sorted().into_iter().skip(self.paging.offset).map(|r| r.entry);
-        let (page, pagination) = report::page(ranked, self.paging, self.connections as usize);
+        let (by_connection, pagination) = self.paging.page_of(ranked, self.connections as usize);
         let (worst_rate, worst_connection) = self.worst.map_or((0.0, String::new()), |w| (w.0, w.1));
         let [retrans, fast, spurious, ooo, dup, lost] = self.counts;
-        let mut r = pcapsule_guest::conventions::result_header(ctx);
-        r.insert("total_packets".into(), json!(self.packets));
-        r.insert("total_retransmissions".into(), json!(retrans));
-        r.insert("retransmission_rate".into(), json!(rate));
-        r.insert("threshold".into(), json!(self.threshold));
-        r.insert("exceeds_threshold".into(), json!(rate > self.threshold));
-        r.insert("by_connection".into(), json!(page));
-        r.insert("pagination".into(), json!(pagination));
-        r.insert(
-            "summary".into(),
-            json!({
-                "worst_connection": worst_connection,
-                "worst_retrans_rate": worst_rate,
-                "connections_above_threshold": self.above_threshold,
-                "connections": self.connections,
-                "connections_with_retransmissions": self.with_retransmissions,
-            }),
-        );
-        r.insert(
-            "breakdown".into(),
-            json!({
-                "fast_retransmissions": fast,
-                "spurious_retransmissions": spurious,
-                "other_retransmissions": retrans.saturating_sub(fast + spurious),
-                "client_to_server": self.by_side[CLIENT],
-                "server_to_client": self.by_side[SERVER],
-                "out_of_order": ooo,
-                "duplicate_acks": dup,
-                "lost_segments": lost,
-            }),
-        );
-        r.insert("filter".into(), json!({"server_ip": server_ip.map(|ip| ip.to_string())}));
-        if scanned.counts.tcp_packets == 0 {
-            r.insert("message".into(), json!("No TCP packets found in this capture"));
-        }
-        scanned.finish(&mut r);
-        Ok(Value::Object(r))
+        let result = RetransmissionsResult {
+            header: Header::new(ctx),
+            total_packets: self.packets,
+            total_retransmissions: retrans,
+            retransmission_rate: rate,
+            threshold: self.threshold,
+            exceeds_threshold: rate > self.threshold,
+            by_connection,
+            pagination,
+            summary: RetransmissionSummary {
+                worst_connection,
+                worst_retrans_rate: worst_rate,
+                connections_above_threshold: self.above_threshold,
+                connections: self.connections,
+                connections_with_retransmissions: self.with_retransmissions,
+            },
+            breakdown: Breakdown {
+                fast_retransmissions: fast,
+                spurious_retransmissions: spurious,
+                other_retransmissions: retrans.saturating_sub(fast + spurious),
+                client_to_server: self.by_side[CLIENT],
+                server_to_client: self.by_side[SERVER],
+                out_of_order: ooo,
+                duplicate_acks: dup,
+                lost_segments: lost,
+            },
+            filter: ServerFilter { server_ip: server_ip.map(|ip| ip.to_string()) },
+            message: (scanned.counts.tcp_packets == 0).then_some("No TCP packets found in this capture"),
+            tail: scanned.tail(),
+        };
+        pcapsule_guest::conventions::into_result(&result)
     }
 }
