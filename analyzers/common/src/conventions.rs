@@ -9,7 +9,7 @@
 //! - Problems that do not stop the analysis are `warnings`, never failures.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::RunError;
 
@@ -228,19 +228,15 @@ impl PacketBudget {
     }
 
     /// `packets_analyzed`, `max_packets` and `truncated` (true when the cap
-    /// stopped the analysis before the end of the capture), as mcpcap names them.
-    pub fn report(&self) -> Value {
-        serde_json::to_value(self.summary()).expect("three plain fields serialize")
-    }
-
-    /// The same report, typed (as [`Envelope`] flattens it).
+    /// stopped the analysis before the end of the capture), as mcpcap names
+    /// them and [`Envelope`] flattens them.
     pub fn summary(&self) -> BudgetReport {
         BudgetReport { packets_analyzed: self.analyzed, max_packets: self.cap, truncated: self.hit }
     }
 }
 
 /// How far the packet budget let an analysis go, as every result reports it
-/// ([`PacketBudget::report`], [`Envelope`]).
+/// ([`PacketBudget::summary`], flattened into [`Envelope`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct BudgetReport {
     /// Packets analyzed (all of the capture's unless `truncated`).
@@ -369,15 +365,6 @@ pub fn analysis_timestamp() -> String {
     crate::Timestamp { secs: now.as_secs() as i64, nanos: now.subsec_nanos() }.to_rfc3339()
 }
 
-/// The fields every result starts with: `file` (the capture's name as the
-/// caller gave it) and `analysis_timestamp`.
-pub fn result_header(ctx: &crate::RunContext) -> serde_json::Map<String, Value> {
-    let mut header = serde_json::Map::new();
-    header.insert("file".into(), json!(ctx.capture_name));
-    header.insert("analysis_timestamp".into(), json!(analysis_timestamp()));
-    header
-}
-
 /// A finding worth an analyst's look, in the one shape every analyzer's
 /// `observations` list uses: a stable `type` to match on, a sentence that
 /// says what was seen and what it may mean, and examples (objects or
@@ -403,13 +390,6 @@ impl Observation {
     pub fn with_examples<T: Serialize>(mut self, examples: impl IntoIterator<Item = T>) -> Self {
         self.examples = examples.into_iter().map(|e| serde_json::to_value(e).unwrap_or(Value::Null)).collect();
         self
-    }
-}
-
-/// Merges the fields of `extra` (an object) into `target` (an object).
-pub fn merge_object(target: &mut Value, extra: Value) {
-    if let (Some(target), Value::Object(extra)) = (target.as_object_mut(), extra) {
-        target.extend(extra);
     }
 }
 
@@ -489,24 +469,6 @@ pub mod schema {
         }
     }
 
-    /// An `observations` list of [`super::Observation`]s.
-    pub fn observations() -> Value {
-        json!({
-            "type": "array",
-            "description": "Findings worth a look, each with a stable `type`, a sentence, and examples. \
-                            They are observations with their numbers, not diagnoses.",
-            "items": {
-                "type": "object",
-                "required": ["type", "detail", "examples"],
-                "properties": {
-                    "type": {"type": "string", "description": "What kind of finding (stable, snake_case)."},
-                    "detail": {"type": "string", "description": "What was seen, and what it may mean."},
-                    "examples": {"type": "array", "description": "Where it was seen (a few at most)."}
-                }
-            }
-        })
-    }
-
     /// The `max_packets` parameter.
     pub fn max_packets() -> Value {
         json!({
@@ -537,59 +499,12 @@ pub mod schema {
             "description": format!("How many {what} to skip: pass the previous result's pagination.next_offset.")
         })
     }
-
-    /// The `capture` object of a result: the packet path's facts (see
-    /// `PathCounts::capture_facts`) plus `extra`, the analyzer's own
-    /// properties (an object of schemas; `json!({})` for none).
-    pub fn capture_facts(extra: Value) -> Value {
-        let mut properties = json!({
-            "undecodable_packets": {"type": "integer", "description": "Packets whose link type or headers could not be read."},
-            "ip_fragments_skipped": {"type": "integer", "description": "IP fragments of datagrams never completed, or too short to reassemble."},
-            "encapsulations": encapsulations(),
-        });
-        if let (Some(all), Value::Object(extra)) = (properties.as_object_mut(), extra) {
-            all.extend(extra);
-        }
-        json!({
-            "type": "object",
-            "description": "What the packet path met reading the capture.",
-            "properties": properties,
-            "required": ["undecodable_packets", "ip_fragments_skipped", "encapsulations"]
-        })
-    }
-
-    /// The `encapsulations` object of a result's capture facts.
-    pub fn encapsulations() -> Value {
-        json!({
-            "type": "object",
-            "description": "Packets decoded through each encapsulation met (vlan, mpls, pppoe, ppp, llc-snap, vntag, \
-                            nsh, cisco-metadata, wlan, radio-header, pktap, gre, erspan-i, erspan-ii, erspan-iii, \
-                            vxlan, geneve, gtp-u, teredo, ayiya, ip-in-ip, 6in4, 4in6, 6in6, ip-fragments); \
-                            analyzers see the inner traffic.",
-            "additionalProperties": {"type": "integer"}
-        })
-    }
-
-    /// The `pagination` object in a result schema.
-    pub fn pagination() -> Value {
-        json!({
-            "type": "object",
-            "properties": {
-                "total": {"type": "integer"},
-                "returned": {"type": "integer"},
-                "offset": {"type": "integer"},
-                "limit": {"type": "integer"},
-                "next_offset": {"type": "integer", "description": "Absent on the last page."},
-                "ended_by_size": {"type": "boolean", "description": "The page stopped early to keep the result under ~100 KB; continue with next_offset."}
-            },
-            "required": ["total", "returned", "offset", "limit"]
-        })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     /// A result type as analyzers write them.
     #[derive(Serialize, schemars::JsonSchema)]
@@ -765,11 +680,11 @@ mod tests {
             let mut b = PacketBudget::new(param, server).unwrap();
             let admitted = (0..10).filter(|_| b.admit()).count() as u64;
             assert_eq!(admitted, expected.unwrap_or(10));
-            assert_eq!(b.report()["truncated"], expected.is_some());
-            assert_eq!(b.report()["max_packets"], json!(expected));
+            assert_eq!(b.summary().truncated, expected.is_some());
+            assert_eq!(b.summary().max_packets, expected);
         }
         let mut exact = PacketBudget::new(Some(3), None).unwrap();
         (0..3).for_each(|_| assert!(exact.admit()));
-        assert_eq!(exact.report()["truncated"], false, "not hit until a 4th packet is refused");
+        assert!(!exact.summary().truncated, "not hit until a 4th packet is refused");
     }
 }

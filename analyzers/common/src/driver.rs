@@ -3,7 +3,7 @@
 //! [`PacketHandler`] and holds protocol logic only. What the pass learned
 //! that every result reports (packets read, what the path could not decode,
 //! the standard warnings, where the file was cut short) comes back as a
-//! [`Pass`], and [`Pass::result`] writes the fields every result shares.
+//! [`Pass`], and [`Pass::envelope`] gives the fields every result ends with.
 //!
 //! Several handlers with budgets of their own can share one pass
 //! ([`drive_lanes`]): the tcp tools of one call do, so that each packet is
@@ -11,12 +11,10 @@
 
 use std::io::Read;
 
-use serde_json::{Map, Value};
-
 use crate::capture::{CaptureFormat, CutShort, Interface};
-use crate::conventions::{Envelope, PacketBudget, result_header};
+use crate::conventions::{Envelope, PacketBudget};
 use crate::decode::{DecodeError, Decoded, PacketPath, PathCounts};
-use crate::{CaptureReader, Packet, RunContext, RunError};
+use crate::{CaptureReader, Packet, RunError};
 
 /// What an analyzer does with the packets of a capture. Every method has a
 /// default, so a handler names only the events it needs.
@@ -81,30 +79,6 @@ pub struct Pass {
 }
 
 impl Pass {
-    /// A whole result: `file` and `analysis_timestamp`, then the analyzer's
-    /// `fields` (an object), then [`Pass::close`]'s `warnings` and budget
-    /// report; a paged `packets` list gives way so that the whole stays
-    /// within [`crate::conventions::RESULT_BYTE_BUDGET`].
-    pub fn result(&self, ctx: &RunContext, budget: &PacketBudget, fields: Value, warnings: Vec<String>) -> Value {
-        let mut result = result_header(ctx);
-        if let Value::Object(fields) = fields {
-            result.extend(fields);
-        }
-        self.close(&mut result, budget, warnings);
-        let mut result = Value::Object(result);
-        crate::conventions::fit_page(&mut result, "packets");
-        result
-    }
-
-    /// Adds the [`Envelope`]'s fields: `warnings` (the pass's, then
-    /// `extra`, the analyzer's own) and the budget's `packets_analyzed`,
-    /// `max_packets` and `truncated`.
-    pub fn close(&self, result: &mut Map<String, Value>, budget: &PacketBudget, extra: Vec<String>) {
-        if let Ok(Value::Object(envelope)) = serde_json::to_value(self.envelope(budget, extra)) {
-            result.extend(envelope);
-        }
-    }
-
     /// The fields every result ends with: `warnings` (the pass's, then
     /// `extra`, the analyzer's own) and how far `budget` let the pass go.
     pub fn envelope(&self, budget: &PacketBudget, extra: Vec<String>) -> Envelope {
@@ -279,8 +253,8 @@ mod tests {
         assert_eq!((lanes[0].handler.frames, lanes[0].handler.decoded), (3, 3));
         assert_eq!((lanes[1].handler.frames, lanes[1].handler.decoded), (6, 6));
         assert!(lanes.iter().all(|l| l.handler.finished));
-        assert_eq!(lanes[0].budget.report()["truncated"], true);
-        assert_eq!(lanes[1].budget.report()["truncated"], true);
+        assert!(lanes[0].budget.summary().truncated);
+        assert!(lanes[1].budget.summary().truncated);
     }
 
     #[test]
@@ -289,14 +263,11 @@ mod tests {
         let driven = drive(&mut &bytes[..], PacketBudget::new(None, None).unwrap(), Tally::default()).unwrap();
         assert_eq!(driven.pass.packets_read, 4);
         assert_eq!(driven.handler.decoded, 4);
-        let ctx = RunContext { capture_name: "x.pcap".into(), ..Default::default() };
-        let envelope = driven.pass.result(&ctx, &driven.budget, json!({"mine": 1}), vec!["mine".into()]);
-        assert_eq!(envelope["mine"], 1);
-        assert_eq!(envelope["file"], "x.pcap");
-        assert_eq!(envelope["packets_analyzed"], 4);
-        assert_eq!(envelope["truncated"], false);
-        assert_eq!(envelope["warnings"], json!(["mine"]));
-        assert!(envelope["analysis_timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+        let envelope = serde_json::to_value(driven.pass.envelope(&driven.budget, vec!["mine".into()])).unwrap();
+        assert_eq!(
+            envelope,
+            json!({"warnings": ["mine"], "packets_analyzed": 4, "max_packets": null, "truncated": false})
+        );
     }
 
     #[test]

@@ -7,15 +7,16 @@ use std::io::Read;
 use std::net::IpAddr;
 
 use etherparse::{IpNumber, LaxNetSlice, LinkSlice};
-use pcapsule_guest::conventions::{Observation, PacketBudget, PageCollector, Paging, schema};
+use pcapsule_guest::conventions::{Header, NoMoreFacts, Observation, PacketBudget, PageCollector, Paging, schema};
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 mod names;
-mod result_schema;
+mod result;
 mod stats;
 #[cfg(test)]
 mod tests;
@@ -23,18 +24,33 @@ mod util;
 mod v4;
 mod v6;
 
+use result::{DhcpResult, MessageFields, PacketEntry, Statistics};
 use stats::{Seen, V4Stats, V6Stats, secs};
 
 /// The DHCP analyzer.
 pub struct Dhcp;
 
 /// Parameters of `analyze_dhcp_packets` (besides `pcap_file`, which the host owns).
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Params {
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "packets_limit")]
     limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "packets_offset")]
     offset: Option<u64>,
+}
+
+fn packets_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::limit("DHCP packets").try_into().expect("an object is a schema")
+}
+
+fn packets_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::offset("DHCP packets").try_into().expect("an object is a schema")
 }
 
 const TOOL: &str = "analyze_dhcp_packets";
@@ -57,16 +73,8 @@ impl Analyzer for Dhcp {
                               their times, DHCPv6 DUIDs, addresses and delegated prefixes, plus observations \
                               (NAKs, DECLINEs, starvation, MAC spoofing, malformed messages). The per-packet \
                               list is paged with limit/offset.",
-                params_schema: json!({
-                    "type": "object",
-                    "properties": {
-                        "max_packets": schema::max_packets(),
-                        "limit": schema::limit("DHCP packets"),
-                        "offset": schema::offset("DHCP packets"),
-                    },
-                    "additionalProperties": false
-                }),
-                result_schema: result_schema::dhcp(),
+                params_schema: schema::of_params::<Params>(),
+                result_schema: schema::of_result::<DhcpResult>(),
             }],
             prompts: vec![
                 PromptSpec {
@@ -208,27 +216,29 @@ struct Frame {
 }
 
 impl Frame {
-    fn entry(&self, protocol: &str) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("packet_number".into(), json!(self.seen.packet_number));
-        m.insert("frame_number".into(), json!(self.seen.frame_number));
-        m.insert("timestamp".into(), secs(self.seen.timestamp));
-        m.insert("protocol".into(), json!(protocol));
-        m.insert("src_ip".into(), json!(self.seen.src_ip.to_string()));
-        m.insert("dst_ip".into(), json!(self.dst_ip.to_string()));
-        m.insert("src_port".into(), json!(self.src_port));
-        m.insert("dst_port".into(), json!(self.dst_port));
-        m
-    }
-}
-
-fn flag_problems(m: &mut Map<String, Value>, malformed: bool, problems: &[String]) {
-    if malformed {
-        m.insert("malformed".into(), json!(true));
-    }
-    if !problems.is_empty() {
-        // A packet can only have so many problems worth reading.
-        m.insert("problems".into(), json!(problems.iter().take(10).collect::<Vec<_>>()));
+    /// The packet entry of a message found in this frame.
+    fn entry(
+        &self,
+        protocol: &'static str,
+        message: Option<MessageFields>,
+        malformed: bool,
+        problems: &[String],
+    ) -> PacketEntry {
+        PacketEntry {
+            packet_number: self.seen.packet_number,
+            frame_number: self.seen.frame_number,
+            timestamp: secs(self.seen.timestamp),
+            protocol,
+            src_ip: self.seen.src_ip.to_string(),
+            dst_ip: self.dst_ip.to_string(),
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            message,
+            non_standard_port: false,
+            malformed,
+            // A packet can only have so many problems worth reading.
+            problems: problems.iter().take(10).cloned().collect(),
+        }
     }
 }
 
@@ -246,7 +256,7 @@ struct Counts {
 /// The dhcp analyzer's part of the pass: statistics over every DHCP
 /// message, and the page of packet entries.
 struct DhcpHandler {
-    page: PageCollector<Value>,
+    page: PageCollector<PacketEntry>,
     v4_stats: V4Stats,
     v6_stats: V6Stats,
     n: Counts,
@@ -298,13 +308,9 @@ impl PacketHandler for DhcpHandler {
                         self.n.malformed += u64::from(msg.malformed);
                         self.v4_stats.add(&msg, &frame.seen);
                         self.page.offer(|| {
-                            let mut m = frame.entry("DHCPv4");
-                            v4::fields_json(&msg, &mut m);
-                            if off_port {
-                                m.insert("non_standard_port".into(), json!(true));
-                            }
-                            flag_problems(&mut m, msg.malformed, &msg.problems);
-                            Value::Object(m)
+                            let fields = MessageFields::V4(Box::new(v4::fields(&msg)));
+                            let entry = frame.entry("DHCPv4", Some(fields), msg.malformed, &msg.problems);
+                            PacketEntry { non_standard_port: off_port, ..entry }
                         });
                     }
                     Err(mut problem) => {
@@ -312,11 +318,7 @@ impl PacketHandler for DhcpHandler {
                             problem = format!("{FIRST_FRAGMENT}; {problem}");
                         }
                         self.n.malformed += 1;
-                        self.page.offer(|| {
-                            let mut m = frame.entry("DHCPv4");
-                            flag_problems(&mut m, true, &[problem]);
-                            Value::Object(m)
-                        });
+                        self.page.offer(|| frame.entry("DHCPv4", None, true, &[problem]));
                     }
                 }
             }
@@ -332,10 +334,8 @@ impl PacketHandler for DhcpHandler {
                         self.n.malformed += u64::from(diag.malformed);
                         self.v6_stats.add(&msg, &frame.seen);
                         self.page.offer(|| {
-                            let mut m = frame.entry("DHCPv6");
-                            v6::fields_json(&msg, &mut m);
-                            flag_problems(&mut m, diag.malformed, &diag.problems);
-                            Value::Object(m)
+                            let fields = MessageFields::V6(Box::new(v6::fields(&msg)));
+                            frame.entry("DHCPv6", Some(fields), diag.malformed, &diag.problems)
                         });
                     }
                     Err(mut problem) => {
@@ -343,11 +343,7 @@ impl PacketHandler for DhcpHandler {
                             problem = format!("{FIRST_FRAGMENT}; {problem}");
                         }
                         self.n.malformed += 1;
-                        self.page.offer(|| {
-                            let mut m = frame.entry("DHCPv6");
-                            flag_problems(&mut m, true, &[problem]);
-                            Value::Object(m)
-                        });
+                        self.page.offer(|| frame.entry("DHCPv6", None, true, &[problem]));
                     }
                 }
             }
@@ -394,30 +390,32 @@ fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, pagin
     }
 
     let (packets, pagination) = page.finish();
-    let mut statistics = v4_stats.statistics();
-    statistics.insert("dhcpv4_packets".into(), json!(n.v4));
-    statistics.insert("dhcpv6_packets".into(), json!(n.v6));
-    statistics.insert("bootp_packets".into(), json!(v4_stats.bootp_only));
-    statistics.insert("malformed_packets".into(), json!(n.malformed));
-    statistics.insert("bad_magic_cookie_packets".into(), json!(v4_stats.bad_cookie));
-    statistics.insert("non_standard_port_packets".into(), json!(n.off_port));
-    statistics.insert("dhcpv6".into(), v6_stats.json());
-    let mut fields = json!({
-        "total_packets": pass.packets_read,
-        "dhcp_packets_found": n.found,
-        "dhcp_packets_analyzed": n.found,
-        "statistics": statistics,
-        "packets": packets,
-        "pagination": pagination,
-        "transaction_summary": v4_stats.transaction_summary(),
-        "clients": v4_stats.clients_json(),
-        "servers": v4_stats.servers_json(),
-        "leases": v4_stats.leases_json(),
-        "observations": observations,
-        "capture": pass.path.capture_facts(json!({})),
-    });
-    if n.found == 0 {
-        fields["message"] = json!("No DHCP packets found in this capture");
-    }
-    Ok(pass.result(ctx, &budget, fields, warnings))
+    let statistics = Statistics {
+        v4: v4_stats.statistics(),
+        dhcpv4_packets: n.v4,
+        dhcpv6_packets: n.v6,
+        bootp_packets: v4_stats.bootp_only,
+        malformed_packets: n.malformed,
+        bad_magic_cookie_packets: v4_stats.bad_cookie,
+        non_standard_port_packets: n.off_port,
+        dhcpv6: v6_stats.statistics(),
+    };
+    let result = DhcpResult {
+        header: Header::new(ctx),
+        total_packets: pass.packets_read,
+        dhcp_packets_found: n.found,
+        dhcp_packets_analyzed: n.found,
+        statistics,
+        packets,
+        pagination,
+        transaction_summary: v4_stats.transaction_summary(),
+        clients: v4_stats.clients(),
+        servers: v4_stats.servers(),
+        leases: v4_stats.leases(),
+        observations,
+        capture: pass.path.facts(NoMoreFacts {}),
+        message: (n.found == 0).then_some("No DHCP packets found in this capture"),
+        envelope: pass.envelope(&budget, warnings),
+    };
+    pcapsule_guest::conventions::into_result(&result)
 }

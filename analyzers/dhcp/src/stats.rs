@@ -7,11 +7,15 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
 use pcapsule_guest::Timestamp;
-use pcapsule_guest::conventions::Observation;
+use pcapsule_guest::conventions::{Observation, OrderedMap};
 use pcapsule_guest::fast_hash::{HashMap, HashSet, map_with_capacity};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::names;
+use crate::result::{
+    ClientEntry, Clients, Latencies, LatencySummary, LeaseEntry, Leases, ServerEntry, Servers, TransactionEntry,
+    TransactionMessage, TransactionSummary, V4Statistics, V6Client, V6LeaseEntry, V6Leases, V6Statistics,
+};
 use crate::util::{clip, hex_colon};
 use crate::v4::{Cookie, V4Message};
 use crate::v6::{V6Message, duid_info};
@@ -56,12 +60,12 @@ pub struct Seen {
 }
 
 /// Seconds as mcpcap reports times.
-pub fn secs(t: Option<Timestamp>) -> Value {
-    t.map_or(Value::Null, |t| json!(t.as_secs_f64()))
+pub fn secs(t: Option<Timestamp>) -> Option<f64> {
+    t.map(|t| t.as_secs_f64())
 }
 
-fn iso(t: Option<Timestamp>) -> Value {
-    t.map_or(Value::Null, |t| json!(t.to_rfc3339()))
+fn iso(t: Option<Timestamp>) -> Option<String> {
+    t.map(|t| t.to_rfc3339())
 }
 
 fn between(from: Option<Timestamp>, to: Option<Timestamp>) -> Option<f64> {
@@ -90,8 +94,8 @@ impl CodeCounts {
         self.0.iter().find(|(c, _)| *c == code).map_or(0, |(_, n)| *n)
     }
 
-    fn json(&self, name: fn(u8) -> String) -> Value {
-        Value::Object(self.0.iter().map(|(c, n)| (name(*c), json!(n))).collect())
+    fn named(&self, name: fn(u8) -> String) -> OrderedMap<String, u64> {
+        OrderedMap(self.0.iter().map(|(c, n)| (name(*c), *n)).collect())
     }
 }
 
@@ -117,21 +121,34 @@ impl Latency {
         self.sum += s;
     }
 
-    fn json(&self) -> Value {
-        if self.count == 0 {
-            return json!({"count": 0});
+    fn summary(&self) -> LatencySummary {
+        let some = |v: f64| (self.count > 0).then_some(v);
+        LatencySummary {
+            count: self.count,
+            min_seconds: some(self.min),
+            max_seconds: some(self.max),
+            mean_seconds: (self.count > 0).then(|| self.sum / self.count as f64),
         }
-        json!({"count": self.count, "min_seconds": self.min, "max_seconds": self.max,
-               "mean_seconds": self.sum / self.count as f64})
     }
 }
 
-/// One message of a transaction, as mcpcap lists it.
+/// One message of a transaction (DHCPv4 or DHCPv6), as mcpcap lists it.
 struct TxMessage {
     packet_number: u64,
     frame_number: u64,
     message_type: String,
     timestamp: Option<Timestamp>,
+}
+
+impl TxMessage {
+    fn entry(&self) -> TransactionMessage {
+        TransactionMessage {
+            packet_number: self.packet_number,
+            frame_number: self.frame_number,
+            message_type: self.message_type.clone(),
+            timestamp: secs(self.timestamp),
+        }
+    }
 }
 
 /// What is known about one DHCPv4 transaction (xid).
@@ -536,231 +553,168 @@ impl V4Stats {
         }
     }
 
-    /// mcpcap's `statistics` fields, plus counts of what the caps left out.
-    pub fn statistics(&self) -> Map<String, Value> {
-        let transactions: Map<String, Value> = self
+    /// mcpcap's `statistics` fields, plus counts of what the caps left out
+    /// (`lib.rs` adds the rest).
+    pub fn statistics(&self) -> V4Statistics {
+        let transactions = self
             .listed_tx
             .iter()
-            .map(|t| {
-                let list: Vec<Value> = t
-                    .messages
-                    .iter()
-                    .map(|m| {
-                        json!({"packet_number": m.packet_number, "frame_number": m.frame_number,
-                               "message_type": m.message_type, "timestamp": secs(m.timestamp)})
-                    })
-                    .collect();
-                (format!("0x{:08x}", t.xid), Value::Array(list))
-            })
+            .map(|t| (format!("0x{:08x}", t.xid), t.messages.iter().map(TxMessage::entry).collect()))
             .collect();
-        let omitted_messages: u64 = self.listed_tx.iter().map(|t| t.omitted).sum();
-        let mut out = Map::new();
-        out.insert("unique_clients_count".into(), json!(self.clients_counter.count()));
-        out.insert("unique_servers_count".into(), json!(self.servers_counter.count()));
-        out.insert("unique_clients".into(), json!(self.clients_listed));
-        out.insert("unique_servers".into(), json!(self.servers_listed));
-        out.insert("message_type_counts".into(), self.types.json(names::v4_message_type));
-        out.insert("transaction_count".into(), json!(self.xids.count()));
-        out.insert("transactions".into(), Value::Object(transactions));
-        out.insert(
-            "unique_clients_omitted".into(),
-            json!(self.clients_counter.count().saturating_sub(self.clients_listed.len() as u64)),
-        );
-        out.insert(
-            "unique_servers_omitted".into(),
-            json!(self.servers_counter.count().saturating_sub(self.servers_listed.len() as u64)),
-        );
-        out.insert("transactions_omitted".into(), json!(self.xids.count().saturating_sub(self.listed_tx.len() as u64)));
-        out.insert("transaction_messages_omitted".into(), json!(omitted_messages));
-        out.insert(
-            "counts_estimated".into(),
-            json!(!self.clients_counter.is_exact() || !self.servers_counter.is_exact() || !self.xids.is_exact()),
-        );
-        out
+        V4Statistics {
+            unique_clients_count: self.clients_counter.count(),
+            unique_servers_count: self.servers_counter.count(),
+            unique_clients: self.clients_listed.clone(),
+            unique_servers: self.servers_listed.clone(),
+            message_type_counts: self.types.named(names::v4_message_type),
+            transaction_count: self.xids.count(),
+            transactions: OrderedMap(transactions),
+            unique_clients_omitted: self.clients_counter.count().saturating_sub(self.clients_listed.len() as u64),
+            unique_servers_omitted: self.servers_counter.count().saturating_sub(self.servers_listed.len() as u64),
+            transactions_omitted: self.xids.count().saturating_sub(self.listed_tx.len() as u64),
+            transaction_messages_omitted: self.listed_tx.iter().map(|t| t.omitted).sum(),
+            counts_estimated: !self.clients_counter.is_exact()
+                || !self.servers_counter.is_exact()
+                || !self.xids.is_exact(),
+        }
     }
 
     /// Transaction timing and outcomes.
-    pub fn transaction_summary(&self) -> Value {
-        let listed: Vec<Value> = self
+    pub fn transaction_summary(&self) -> TransactionSummary {
+        let listed = self
             .listed_tx
             .iter()
             .map(|t| {
                 let r = &t.record;
-                let mut m = Map::new();
-                m.insert("transaction_id".into(), json!(format!("0x{:08x}", t.xid)));
-                m.insert("client_mac".into(), json!(r.client_mac));
-                m.insert(
-                    "sequence".into(),
-                    json!(r.sequence.iter().map(|c| names::v4_message_type(*c)).collect::<Vec<_>>()),
-                );
-                m.insert("first_seen".into(), secs(r.first));
-                m.insert("duration_seconds".into(), json!(between(r.first, r.last).unwrap_or(0.0)));
-                let outcome = match r.outcome {
-                    Some(5) => "ACK",
-                    Some(6) => "NAK",
-                    _ if r.offer.is_some() => "offered, not acknowledged",
-                    _ => "unanswered",
-                };
-                m.insert("outcome".into(), json!(outcome));
-                for (key, value) in [
-                    ("discover_to_offer_seconds", between(r.discover, r.offer)),
-                    (
-                        "discover_to_ack_seconds",
-                        if r.outcome == Some(5) { between(r.discover, r.answered) } else { None },
-                    ),
-                    (
-                        "request_to_ack_seconds",
-                        if r.outcome == Some(5) { between(r.request, r.answered) } else { None },
-                    ),
-                ] {
-                    if let Some(v) = value {
-                        m.insert(key.into(), json!(v));
-                    }
+                let acked = r.outcome == Some(5);
+                TransactionEntry {
+                    transaction_id: format!("0x{:08x}", t.xid),
+                    client_mac: r.client_mac.clone(),
+                    sequence: r.sequence.iter().map(|c| names::v4_message_type(*c)).collect(),
+                    first_seen: secs(r.first),
+                    duration_seconds: between(r.first, r.last).unwrap_or(0.0),
+                    outcome: match r.outcome {
+                        Some(5) => "ACK",
+                        Some(6) => "NAK",
+                        _ if r.offer.is_some() => "offered, not acknowledged",
+                        _ => "unanswered",
+                    },
+                    discover_to_offer_seconds: between(r.discover, r.offer),
+                    discover_to_ack_seconds: if acked { between(r.discover, r.answered) } else { None },
+                    request_to_ack_seconds: if acked { between(r.request, r.answered) } else { None },
+                    offered_ip: r.offered_ip.map(|ip| ip.to_string()),
+                    assigned_ip: r.assigned_ip.map(|ip| ip.to_string()),
+                    servers: r.servers.iter().map(Ipv4Addr::to_string).collect(),
                 }
-                if let Some(ip) = r.offered_ip {
-                    m.insert("offered_ip".into(), json!(ip.to_string()));
-                }
-                if let Some(ip) = r.assigned_ip {
-                    m.insert("assigned_ip".into(), json!(ip.to_string()));
-                }
-                m.insert("servers".into(), json!(r.servers.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>()));
-                Value::Object(m)
             })
             .collect();
-        json!({
-            "count": self.xids.count(),
-            "completed": self.completed,
-            "refused": self.refused,
-            "answered_by_several_servers": self.multi_server_transactions,
-            "latency": {
-                "discover_to_offer": self.discover_to_offer.json(),
-                "discover_to_ack": self.discover_to_ack.json(),
-                "request_to_ack": self.request_to_ack.json(),
+        TransactionSummary {
+            count: self.xids.count(),
+            completed: self.completed,
+            refused: self.refused,
+            answered_by_several_servers: self.multi_server_transactions,
+            latency: Latencies {
+                discover_to_offer: self.discover_to_offer.summary(),
+                discover_to_ack: self.discover_to_ack.summary(),
+                request_to_ack: self.request_to_ack.summary(),
             },
-            "listed": listed,
-            "omitted": self.xids.count().saturating_sub(self.listed_tx.len() as u64),
-        })
+            listed,
+            omitted: self.xids.count().saturating_sub(self.listed_tx.len() as u64),
+        }
     }
 
     /// Clients by hardware address, busiest first.
-    pub fn clients_json(&self) -> Value {
+    pub fn clients(&self) -> Clients {
         let mut clients: Vec<&ClientRecord> = self.clients.values().collect();
         clients.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.first.cmp(&b.first)).then(a.mac.cmp(&b.mac)));
-        let listed: Vec<Value> = clients
+        let listed: Vec<ClientEntry> = clients
             .iter()
             .take(LISTED)
-            .map(|c| {
-                let mut m = Map::new();
-                m.insert("client_mac".into(), json!(c.mac));
-                m.insert("messages".into(), json!(c.messages));
-                m.insert("message_type_counts".into(), c.types.json(names::v4_message_type));
-                m.insert("first_seen".into(), secs(c.first));
-                m.insert("last_seen".into(), secs(c.last));
-                let mut opt = |k: &str, v: Option<Value>| {
-                    if let Some(v) = v {
-                        m.insert(k.into(), v);
-                    }
-                };
-                opt("hostname", c.hostname.as_ref().map(|v| json!(v)));
-                opt("vendor_class_id", c.vendor_class_id.as_ref().map(|v| json!(v)));
-                opt("client_id", c.client_id.as_ref().map(|v| json!(v)));
-                opt("requested_ip", c.requested_ip.map(|v| json!(v.to_string())));
-                opt("assigned_ip", c.assigned_ip.map(|v| json!(v.to_string())));
-                opt("lease_time", c.lease_time.map(|v| json!(v)));
-                m.insert("servers".into(), json!(c.servers.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>()));
-                if !c.relays.is_empty() {
-                    m.insert("relays".into(), json!(c.relays.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>()));
-                }
-                Value::Object(m)
+            .map(|c| ClientEntry {
+                client_mac: c.mac.clone(),
+                messages: c.messages,
+                message_type_counts: c.types.named(names::v4_message_type),
+                first_seen: secs(c.first),
+                last_seen: secs(c.last),
+                hostname: c.hostname.clone(),
+                vendor_class_id: c.vendor_class_id.clone(),
+                client_id: c.client_id.clone(),
+                requested_ip: c.requested_ip.map(|v| v.to_string()),
+                assigned_ip: c.assigned_ip.map(|v| v.to_string()),
+                lease_time: c.lease_time,
+                servers: c.servers.iter().map(Ipv4Addr::to_string).collect(),
+                relays: c.relays.iter().map(Ipv4Addr::to_string).collect(),
             })
             .collect();
         let count = self.clients_counter.count();
-        json!({"count": count, "listed": listed, "omitted": count.saturating_sub(listed.len() as u64)})
+        Clients { count, omitted: count.saturating_sub(listed.len() as u64), listed }
     }
 
     /// Servers that answered (sent BOOTREPLYs).
-    pub fn servers_json(&self) -> Value {
+    pub fn servers(&self) -> Servers {
         let mut servers: Vec<&ServerRecord> = self.servers.values().collect();
         servers.sort_by(|a, b| {
             (b.offers + b.acks + b.naks + b.other_replies)
                 .cmp(&(a.offers + a.acks + a.naks + a.other_replies))
                 .then(a.server_id.cmp(&b.server_id))
         });
-        let listed: Vec<Value> = servers
+        let listed = servers
             .iter()
             .take(LISTED)
-            .map(|s| {
-                json!({
-                    "server_id": s.server_id.to_string(),
-                    "source_ips": s.source_ips.iter().map(IpAddr::to_string).collect::<Vec<_>>(),
-                    "source_macs": s.source_macs,
-                    "offers": s.offers,
-                    "acks": s.acks,
-                    "naks": s.naks,
-                    "other_replies": s.other_replies,
-                    "clients": s.clients.len(),
-                    "clients_at_least": s.clients_overflow,
-                    "relayed_replies": s.relayed_replies,
-                    "routers": s.routers,
-                    "dns_servers": s.dns_servers,
-                    "lease_times": s.lease_times,
-                    "first_seen": secs(s.first),
-                    "last_seen": secs(s.last),
-                })
+            .map(|s| ServerEntry {
+                server_id: s.server_id.to_string(),
+                source_ips: s.source_ips.iter().map(IpAddr::to_string).collect(),
+                source_macs: s.source_macs.clone(),
+                offers: s.offers,
+                acks: s.acks,
+                naks: s.naks,
+                other_replies: s.other_replies,
+                clients: s.clients.len(),
+                clients_at_least: s.clients_overflow,
+                relayed_replies: s.relayed_replies,
+                routers: s.routers.clone(),
+                dns_servers: s.dns_servers.clone(),
+                lease_times: s.lease_times.clone(),
+                first_seen: secs(s.first),
+                last_seen: secs(s.last),
             })
             .collect();
         let count = self.servers.len() as u64 + self.servers_untracked.min(1);
-        json!({
-            "count": self.servers.len(),
-            "more_untracked": self.servers_untracked > 0,
-            "multiple_servers": count > 1,
-            "listed": listed,
-        })
+        Servers {
+            count: self.servers.len(),
+            more_untracked: self.servers_untracked > 0,
+            multiple_servers: count > 1,
+            listed,
+        }
     }
 
     /// Leases granted (ACKs with an address), in time order.
-    pub fn leases_json(&self) -> Value {
-        let listed: Vec<Value> = self
+    pub fn leases(&self) -> Leases {
+        let listed = self
             .leases
             .iter()
-            .map(|l| {
-                let mut m = Map::new();
-                m.insert("ip".into(), json!(l.ip.to_string()));
-                m.insert("client_mac".into(), json!(l.client_mac));
-                if let Some(h) = &l.hostname {
-                    m.insert("hostname".into(), json!(h));
-                }
-                if let Some(s) = l.server_id {
-                    m.insert("server_id".into(), json!(s.to_string()));
-                }
-                m.insert("transaction_id".into(), json!(format!("0x{:08x}", l.xid)));
-                m.insert("packet_number".into(), json!(l.packet_number));
-                m.insert("frame_number".into(), json!(l.frame_number));
-                m.insert("granted_at".into(), secs(l.granted));
-                m.insert("granted_at_iso".into(), iso(l.granted));
-                for (k, v) in [
-                    ("lease_time", l.lease_time),
-                    ("renewal_time", l.renewal_time),
-                    ("rebinding_time", l.rebinding_time),
-                ] {
-                    if let Some(v) = v {
-                        m.insert(k.into(), json!(v));
-                    }
-                }
+            .map(|l| LeaseEntry {
+                ip: l.ip.to_string(),
+                client_mac: l.client_mac.clone(),
+                hostname: l.hostname.clone(),
+                server_id: l.server_id.map(|s| s.to_string()),
+                transaction_id: format!("0x{:08x}", l.xid),
+                packet_number: l.packet_number,
+                frame_number: l.frame_number,
+                granted_at: secs(l.granted),
+                granted_at_iso: iso(l.granted),
+                lease_time: l.lease_time,
+                renewal_time: l.renewal_time,
+                rebinding_time: l.rebinding_time,
                 // 0xffffffff is an infinite lease (RFC 2131 3.3).
-                if let (Some(t), Some(lease)) = (l.granted, l.lease_time.filter(|&s| s != u32::MAX)) {
-                    let expires = Timestamp { secs: t.secs.saturating_add(i64::from(lease)), nanos: t.nanos };
-                    m.insert("expires_at_iso".into(), json!(expires.to_rfc3339()));
-                }
-                if let Some((at, by)) = l.ended {
-                    m.insert("ended_at_iso".into(), json!(at.to_rfc3339()));
-                    m.insert("ended_by".into(), json!(by));
-                }
-                Value::Object(m)
+                expires_at_iso: l.granted.zip(l.lease_time.filter(|&s| s != u32::MAX)).map(|(t, lease)| {
+                    Timestamp { secs: t.secs.saturating_add(i64::from(lease)), nanos: t.nanos }.to_rfc3339()
+                }),
+                ended_at_iso: l.ended.map(|(at, _)| at.to_rfc3339()),
+                ended_by: l.ended.map(|(_, by)| by),
             })
             .collect();
-        json!({"count": self.leases_total, "listed": listed,
-               "omitted": self.leases_total.saturating_sub(self.leases.len() as u64)})
+        Leases { count: self.leases_total, listed, omitted: self.leases_total.saturating_sub(self.leases.len() as u64) }
     }
 
     /// Things worth a look.
@@ -903,14 +857,6 @@ fn update_transaction(r: &mut TxRecord, msg: &V4Message, seen: &Seen) -> TxEvent
     ev
 }
 
-/// One DHCPv6 message of a transaction.
-struct V6TxMessage {
-    packet_number: u64,
-    frame_number: u64,
-    message_type: String,
-    timestamp: Option<Timestamp>,
-}
-
 /// An address or prefix a server assigned in a REPLY.
 struct V6Lease {
     client_duid: Option<Vec<u8>>,
@@ -937,7 +883,7 @@ pub struct V6Stats {
     servers: DistinctCounter,
     servers_listed: Vec<String>,
     xids: DistinctCounter,
-    transactions: Vec<(u32, Vec<V6TxMessage>, u64)>,
+    transactions: Vec<(u32, Vec<TxMessage>, u64)>,
     transaction_index: HashMap<u32, usize>,
     leases: Vec<V6Lease>,
     leases_total: u64,
@@ -968,7 +914,7 @@ impl V6Stats {
         }
         if let Some(xid) = m.xid {
             let fresh = self.xids.insert(xid);
-            let entry = V6TxMessage {
+            let entry = TxMessage {
                 packet_number: seen.packet_number,
                 frame_number: seen.frame_number,
                 message_type: names::v6_message_type(m.msg_type),
@@ -1014,66 +960,54 @@ impl V6Stats {
     }
 
     /// The `statistics.dhcpv6` object.
-    pub fn json(&self) -> Value {
-        let transactions: Map<String, Value> = self
+    pub fn statistics(&self) -> V6Statistics {
+        let transactions = self
             .transactions
             .iter()
-            .map(|(xid, list, _)| {
-                let list: Vec<Value> = list
-                    .iter()
-                    .map(|m| {
-                        json!({"packet_number": m.packet_number, "frame_number": m.frame_number,
-                               "message_type": m.message_type, "timestamp": secs(m.timestamp)})
-                    })
-                    .collect();
-                (format!("0x{xid:06x}"), Value::Array(list))
-            })
+            .map(|(xid, list, _)| (format!("0x{xid:06x}"), list.iter().map(TxMessage::entry).collect()))
             .collect();
-        let clients: Vec<Value> = self
+        let clients = self
             .clients_listed
             .iter()
-            .map(|(duid, mac)| match mac {
-                Some(mac) => json!({"duid": duid, "link_layer_address": mac}),
-                None => json!({"duid": duid}),
-            })
+            .map(|(duid, mac)| V6Client { duid: duid.clone(), link_layer_address: mac.clone() })
             .collect();
-        let leases: Vec<Value> = self
+        let leases = self
             .leases
             .iter()
             .map(|l| {
-                let mut m = Map::new();
-                m.insert(l.kind.into(), json!(l.lease));
-                m.insert("iaid".into(), json!(l.iaid));
-                if let Some(d) = &l.client_duid {
-                    m.insert("client_duid".into(), json!(clip(hex_colon(d))));
-                    if let Some(mac) = duid_info(d).1 {
-                        m.insert("client_link_layer_address".into(), json!(mac));
-                    }
+                let lease = |kind: &str| (l.kind == kind).then(|| l.lease.clone());
+                V6LeaseEntry {
+                    address: lease("address"),
+                    temporary_address: lease("temporary_address"),
+                    prefix: lease("prefix"),
+                    iaid: l.iaid,
+                    client_duid: l.client_duid.as_ref().map(|d| clip(hex_colon(d))),
+                    client_link_layer_address: l.client_duid.as_ref().and_then(|d| duid_info(d).1),
+                    server_duid: l.server_duid.as_ref().map(|d| clip(hex_colon(d))),
+                    preferred_lifetime: l.preferred,
+                    valid_lifetime: l.valid,
+                    frame_number: l.frame_number,
+                    assigned_at: secs(l.at),
+                    assigned_at_iso: iso(l.at),
                 }
-                if let Some(d) = &l.server_duid {
-                    m.insert("server_duid".into(), json!(clip(hex_colon(d))));
-                }
-                m.insert("preferred_lifetime".into(), json!(l.preferred));
-                m.insert("valid_lifetime".into(), json!(l.valid));
-                m.insert("frame_number".into(), json!(l.frame_number));
-                m.insert("assigned_at".into(), secs(l.at));
-                m.insert("assigned_at_iso".into(), iso(l.at));
-                Value::Object(m)
             })
             .collect();
-        json!({
-            "messages": self.messages,
-            "relayed_messages": self.relayed,
-            "message_type_counts": self.types.json(names::v6_message_type),
-            "unique_clients_count": self.clients.count(),
-            "unique_clients": clients,
-            "unique_servers_count": self.servers.count(),
-            "unique_servers": self.servers_listed,
-            "transaction_count": self.xids.count(),
-            "transactions": transactions,
-            "transactions_omitted": self.xids.count().saturating_sub(self.transactions.len() as u64),
-            "leases": {"count": self.leases_total, "listed": leases,
-                       "omitted": self.leases_total.saturating_sub(self.leases.len() as u64)},
-        })
+        V6Statistics {
+            messages: self.messages,
+            relayed_messages: self.relayed,
+            message_type_counts: self.types.named(names::v6_message_type),
+            unique_clients_count: self.clients.count(),
+            unique_clients: clients,
+            unique_servers_count: self.servers.count(),
+            unique_servers: self.servers_listed.clone(),
+            transaction_count: self.xids.count(),
+            transactions: OrderedMap(transactions),
+            transactions_omitted: self.xids.count().saturating_sub(self.transactions.len() as u64),
+            leases: V6Leases {
+                count: self.leases_total,
+                listed: leases,
+                omitted: self.leases_total.saturating_sub(self.leases.len() as u64),
+            },
+        }
     }
 }

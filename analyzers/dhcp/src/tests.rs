@@ -317,47 +317,10 @@ fn no_dhcp_gives_mcpcaps_message() {
     assert_eq!(r["dhcp_packets_found"], 0);
 }
 
-/// Fails naming the first key of `value` that `schema` does not describe.
-fn assert_in_schema(value: &Value, schema: &Value, root: &Value, path: &str) {
-    let schema = match schema.get("$ref").and_then(Value::as_str) {
-        Some(r) => {
-            let name = r.trim_start_matches("#/$defs/");
-            &root["$defs"][name]
-        }
-        None => schema,
-    };
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map {
-                let sub = schema
-                    .get("properties")
-                    .and_then(|p| p.get(key))
-                    .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()))
-                    .unwrap_or_else(|| panic!("{path}.{key} is not in the result schema"));
-                assert_in_schema(v, sub, root, &format!("{path}.{key}"));
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items") {
-                for (i, v) in items.iter().enumerate() {
-                    assert_in_schema(v, item_schema, root, &format!("{path}[{i}]"));
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-fn check_schema(result: &Value) {
-    let schema = result_schema::dhcp();
-    assert_in_schema(result, &schema, &schema, "result");
-}
-
+/// The tool, its prompts and mcpcap's fields are there (the result's shape
+/// is its type's; the generic schema test in runtime/tests validates it).
 #[test]
-fn every_returned_key_is_in_the_result_schema() {
-    for capture in [dora().build(), five_discovers()] {
-        check_schema(&run(&capture, json!({})));
-    }
+fn the_tool_prompts_and_mcpcaps_fields_are_described() {
     let d = Dhcp::describe();
     assert_eq!(d.tools[0].name, "analyze_dhcp_packets");
     let names: Vec<&str> = d.prompts.iter().map(|p| p.name).collect();
@@ -371,7 +334,7 @@ fn every_returned_key_is_in_the_result_schema() {
 }
 
 /// Runs the tool over every shared capture: a result or a clean error, never
-/// a panic, and every key described by the schema.
+/// a panic.
 fn shared_results() -> Option<Vec<(std::path::PathBuf, Result<Value, RunError>)>> {
     let dir = shared_captures()?;
     Some(
@@ -395,7 +358,7 @@ fn every_shared_capture_gives_a_result_or_a_clean_error() {
     assert!(results.len() > 50, "expected the shared captures, found {}", results.len());
     for (path, result) in &results {
         match result {
-            Ok(r) => check_schema(r),
+            Ok(r) => assert!(r["statistics"].is_object(), "{}", path.display()),
             Err(RunError::Internal(m)) => panic!("{}: internal error {m}", path.display()),
             Err(_) => {}
         }

@@ -24,9 +24,11 @@ use std::net::Ipv4Addr;
 
 use dhcproto::v4::DhcpOption as O;
 use dhcproto::v4::borrowed::{DhcpOptionIterator, Message};
-use serde_json::{Map, Value, json};
+use pcapsule_guest::conventions::OrderedMap;
+use serde_json::{Value, json};
 
 use crate::names;
+use crate::result::V4Fields;
 use crate::util::{clip, hex_colon, lossy_text, text_or_hex, until_nul};
 
 /// Length of the BOOTP header before the vendor/options area.
@@ -376,11 +378,6 @@ impl V4Message {
         }
         self.options.push((name, value));
     }
-
-    /// The `options` object.
-    pub fn options_json(&self) -> Value {
-        Value::Object(self.options.iter().cloned().collect::<Map<String, Value>>())
-    }
 }
 
 /// A framing problem in an option area.
@@ -567,61 +564,41 @@ fn format_option(option: O) -> Option<String> {
 
 /// A packet entry's DHCPv4-specific fields, mcpcap's first, then the added
 /// ones (absent fields are left out, as mcpcap does).
-pub fn fields_json(msg: &V4Message, out: &mut Map<String, Value>) {
-    out.insert("op".into(), json!(if msg.op == 1 { "Request" } else { "Reply" }));
-    out.insert("transaction_id".into(), json!(format!("0x{:08x}", msg.xid)));
-    out.insert("client_ip".into(), json!(msg.ciaddr.to_string()));
-    out.insert("your_ip".into(), json!(msg.yiaddr.to_string()));
-    out.insert("server_ip".into(), json!(msg.siaddr.to_string()));
-    out.insert("relay_ip".into(), json!(msg.giaddr.to_string()));
-    out.insert("client_mac".into(), json!(msg.client_mac()));
-    if msg.cookie == Cookie::Dhcp {
-        out.insert("options".into(), msg.options_json());
-    }
-    if let Some(t) = msg.message_type {
-        out.insert("message_type".into(), json!(names::v4_message_type(t)));
-        out.insert("message_type_code".into(), json!(t));
-    }
-    if let Some(id) = &msg.client_id {
-        out.insert("client_id".into(), json!(clip(hex_colon(id))));
-    }
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(v) = value {
-            out.insert(key.into(), v);
-        }
-    };
-    put("requested_ip", msg.requested_ip.map(|a| json!(a.to_string())));
-    put("lease_time", msg.lease_time.map(|v| json!(v)));
-    put("renewal_time", msg.renewal_time.map(|v| json!(v)));
-    put("rebinding_time", msg.rebinding_time.map(|v| json!(v)));
-    put("server_id", msg.server_id.map(|a| json!(a.to_string())));
-    put("hostname", msg.hostname.as_ref().map(|v| json!(v)));
-    put("vendor_class_id", msg.vendor_class_id.as_ref().map(|v| json!(v)));
-    put(
-        "relay_agent",
-        msg.relay_agent
-            .as_ref()
-            .map(|subs| Value::Object(subs.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<Map<String, Value>>())),
-    );
-    put(
-        "option_overload",
-        msg.overload.map(|o| {
-            json!(match o {
-                1 => "file",
-                2 => "sname",
-                3 => "file+sname",
-                _ => "invalid",
-            })
+pub fn fields(msg: &V4Message) -> V4Fields {
+    let message_type = msg.message_type;
+    V4Fields {
+        op: if msg.op == 1 { "Request" } else { "Reply" },
+        transaction_id: format!("0x{:08x}", msg.xid),
+        client_ip: msg.ciaddr.to_string(),
+        your_ip: msg.yiaddr.to_string(),
+        server_ip: msg.siaddr.to_string(),
+        relay_ip: msg.giaddr.to_string(),
+        client_mac: msg.client_mac(),
+        options: (msg.cookie == Cookie::Dhcp).then(|| OrderedMap(msg.options.clone())),
+        message_type: message_type.map(names::v4_message_type),
+        message_type_code: message_type,
+        client_id: msg.client_id.as_ref().map(|id| clip(hex_colon(id))),
+        requested_ip: msg.requested_ip.map(|a| a.to_string()),
+        lease_time: msg.lease_time,
+        renewal_time: msg.renewal_time,
+        rebinding_time: msg.rebinding_time,
+        server_id: msg.server_id.map(|a| a.to_string()),
+        hostname: msg.hostname.clone(),
+        vendor_class_id: msg.vendor_class_id.clone(),
+        relay_agent: msg.relay_agent.clone().map(OrderedMap),
+        option_overload: msg.overload.map(|o| match o {
+            1 => "file",
+            2 => "sname",
+            3 => "file+sname",
+            _ => "invalid",
         }),
-    );
-    put("server_name", msg.server_name.as_ref().map(|v| json!(v)));
-    put("boot_file", msg.boot_file.as_ref().map(|v| json!(v)));
-    out.insert("htype".into(), json!(msg.htype));
-    out.insert("hops".into(), json!(msg.hops));
-    out.insert("secs".into(), json!(msg.secs));
-    out.insert("broadcast_flag".into(), json!(msg.broadcast));
-    if msg.cookie == Cookie::Bootp {
-        out.insert("bootp_only".into(), json!(true));
+        server_name: msg.server_name.clone(),
+        boot_file: msg.boot_file.clone(),
+        htype: msg.htype,
+        hops: msg.hops,
+        secs: msg.secs,
+        broadcast_flag: msg.broadcast,
+        bootp_only: msg.cookie == Cookie::Bootp,
     }
 }
 
@@ -666,7 +643,7 @@ mod tests {
         assert_eq!(m.lease_time, Some(3600));
         assert_eq!(m.hostname.as_deref(), Some("host"));
         assert_eq!(m.client_mac(), "00:11:22:33:44:55");
-        let o = m.options_json();
+        let o = serde_json::to_value(fields(&m).options).unwrap();
         assert_eq!(o["lease_time"], "3600 seconds");
         assert_eq!(o["subnet_mask"], "255.255.255.0");
         assert_eq!(o["router"], "10.0.0.1, 10.0.0.2");

@@ -24,9 +24,11 @@ use std::net::Ipv6Addr;
 
 use dhcproto::v6::DhcpOption as O;
 use dhcproto::{Decodable, Decoder};
-use serde_json::{Map, Value, json};
+use pcapsule_guest::conventions::OrderedMap;
+use serde_json::{Value, json};
 
 use crate::names;
+use crate::result::{IaEntry, IaLease, RelayFields, StatusEntry, V6Fields};
 use crate::util::{clip, hex_colon, text_or_hex};
 
 /// Deepest nesting followed (relay in relay, IA in relay, address in IA ...):
@@ -457,79 +459,64 @@ pub fn duid_info(duid: &[u8]) -> (Option<&'static str>, Option<String>) {
     }
 }
 
-fn status_json(s: &Status) -> Value {
-    json!({"code": s.code, "name": names::v6_status(s.code), "message": s.message})
+fn status_entry(s: &Status) -> StatusEntry {
+    StatusEntry { code: s.code, name: names::v6_status(s.code), message: s.message.clone() }
 }
 
-fn ia_json(ia: &Ia) -> Value {
-    let mut m = Map::new();
-    m.insert("iaid".into(), json!(ia.iaid));
-    if let Some((t1, t2)) = ia.timers {
-        m.insert("t1".into(), json!(t1));
-        m.insert("t2".into(), json!(t2));
-    }
-    let leases: Vec<Value> = ia
+fn ia_entry(ia: &Ia) -> IaEntry {
+    let leases: Vec<IaLease> = ia
         .leases
         .iter()
-        .map(|l| {
-            let mut e = Map::new();
-            match l.prefix_len {
-                None => e.insert("address".into(), json!(l.address.to_string())),
-                Some(len) => e.insert("prefix".into(), json!(format!("{}/{len}", l.address))),
-            };
-            e.insert("preferred_lifetime".into(), json!(l.preferred));
-            e.insert("valid_lifetime".into(), json!(l.valid));
-            if let Some(s) = &l.status {
-                e.insert("status".into(), status_json(s));
-            }
-            Value::Object(e)
+        .map(|l| IaLease {
+            address: l.prefix_len.is_none().then(|| l.address.to_string()),
+            prefix: l.prefix_len.map(|len| format!("{}/{len}", l.address)),
+            preferred_lifetime: l.preferred,
+            valid_lifetime: l.valid,
+            status: l.status.as_ref().map(status_entry),
         })
         .collect();
     let is_pd = ia.leases.first().is_some_and(|l| l.prefix_len.is_some());
-    m.insert(if is_pd { "prefixes" } else { "addresses" }.into(), Value::Array(leases));
-    if let Some(s) = &ia.status {
-        m.insert("status".into(), status_json(s));
+    let (addresses, prefixes) = if is_pd { (None, Some(leases)) } else { (Some(leases), None) };
+    IaEntry {
+        iaid: ia.iaid,
+        t1: ia.timers.map(|(t1, _)| t1),
+        t2: ia.timers.map(|(_, t2)| t2),
+        addresses,
+        prefixes,
+        status: ia.status.as_ref().map(status_entry),
     }
-    Value::Object(m)
 }
 
 /// A DHCPv6 message's fields for a packet entry (recursively for relays).
-pub fn fields_json(msg: &V6Message, out: &mut Map<String, Value>) {
-    out.insert("message_type".into(), json!(names::v6_message_type(msg.msg_type)));
-    out.insert("message_type_code".into(), json!(msg.msg_type));
-    if let Some(xid) = msg.xid {
-        out.insert("transaction_id".into(), json!(format!("0x{xid:06x}")));
-    }
-    if let Some(r) = &msg.relay {
-        out.insert("hop_count".into(), json!(r.hop_count));
-        out.insert("link_address".into(), json!(r.link_address.to_string()));
-        out.insert("peer_address".into(), json!(r.peer_address.to_string()));
-    }
-    for (key, duid) in [("client", &msg.client_duid), ("server", &msg.server_duid)] {
-        if let Some(d) = duid {
-            out.insert(format!("{key}_duid"), json!(clip(hex_colon(d))));
-            let (kind, mac) = duid_info(d);
-            if let Some(kind) = kind {
-                out.insert(format!("{key}_duid_type"), json!(kind));
-            }
-            if let Some(mac) = mac {
-                out.insert(format!("{key}_link_layer_address"), json!(mac));
-            }
-        }
-    }
-    for (key, list) in [("ia_na", &msg.ia_na), ("ia_ta", &msg.ia_ta), ("ia_pd", &msg.ia_pd)] {
-        if !list.is_empty() {
-            out.insert(key.into(), Value::Array(list.iter().map(ia_json).collect()));
-        }
-    }
-    if let Some(s) = &msg.status {
-        out.insert("status".into(), status_json(s));
-    }
-    out.insert("options".into(), Value::Object(msg.options.iter().cloned().collect()));
-    if let Some(inner) = &msg.inner {
-        let mut m = Map::new();
-        fields_json(inner, &mut m);
-        out.insert("relayed_message".into(), Value::Object(m));
+pub fn fields(msg: &V6Message) -> V6Fields {
+    let duid = |d: &Option<Vec<u8>>| {
+        let Some(d) = d else { return (None, None, None) };
+        let (kind, mac) = duid_info(d);
+        (Some(clip(hex_colon(d))), kind, mac)
+    };
+    let (client_duid, client_duid_type, client_link_layer_address) = duid(&msg.client_duid);
+    let (server_duid, server_duid_type, server_link_layer_address) = duid(&msg.server_duid);
+    V6Fields {
+        message_type: names::v6_message_type(msg.msg_type),
+        message_type_code: msg.msg_type,
+        transaction_id: msg.xid.map(|xid| format!("0x{xid:06x}")),
+        relay: msg.relay.as_ref().map(|r| RelayFields {
+            hop_count: r.hop_count,
+            link_address: r.link_address.to_string(),
+            peer_address: r.peer_address.to_string(),
+        }),
+        client_duid,
+        client_duid_type,
+        client_link_layer_address,
+        server_duid,
+        server_duid_type,
+        server_link_layer_address,
+        ia_na: msg.ia_na.iter().map(ia_entry).collect(),
+        ia_ta: msg.ia_ta.iter().map(ia_entry).collect(),
+        ia_pd: msg.ia_pd.iter().map(ia_entry).collect(),
+        status: msg.status.as_ref().map(status_entry),
+        options: OrderedMap(msg.options.clone()),
+        relayed_message: msg.inner.as_deref().map(|inner| Box::new(fields(inner))),
     }
 }
 
@@ -600,8 +587,7 @@ mod tests {
         assert_eq!((msg.msg_type, msg.xid), (2, Some(0x123456)));
         assert_eq!(msg.ia_na[0].leases[0].address.to_string(), "2001:db8::10");
         assert_eq!(msg.ia_na[0].timers, Some((3600, 5400)));
-        let mut out = Map::new();
-        fields_json(&msg, &mut out);
+        let out = serde_json::to_value(fields(&msg)).unwrap();
         assert_eq!(out["client_link_layer_address"], "02:00:00:00:00:01");
         assert_eq!(out["client_duid_type"], "DUID-LL");
         assert_eq!(out["options"]["dns_servers"], "2001:db8::10");
@@ -622,8 +608,7 @@ mod tests {
         assert_eq!(msg.types_in_chain(), vec![12, 1]);
         assert_eq!(msg.innermost().xid, Some(9));
         assert_eq!(msg.xid, None);
-        let mut out = Map::new();
-        fields_json(&msg, &mut out);
+        let out = serde_json::to_value(fields(&msg)).unwrap();
         assert_eq!(out["relayed_message"]["message_type"], "SOLICIT");
         assert_eq!(out["options"]["interface_id"], "eth1");
     }

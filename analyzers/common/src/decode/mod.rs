@@ -456,12 +456,6 @@ impl PathCounts {
             own,
         }
     }
-
-    /// [`PathCounts::facts`] as JSON, for results still built with `json!`
-    /// (`own` an object).
-    pub fn capture_facts(&self, own: serde_json::Value) -> serde_json::Value {
-        serde_json::to_value(self.facts(own)).unwrap_or_default()
-    }
 }
 
 /// The stateful packet path one analyzer run uses: [`decode`] plus IP
