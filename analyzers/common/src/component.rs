@@ -92,7 +92,17 @@ pub trait Analyzer {
 
 /// Deserializes a tool's parameters, naming the offending field on error.
 pub fn parse_params<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, RunError> {
-    serde_json::from_value(params).map_err(|e| RunError::BadParams(format!("invalid parameters: {e}")))
+    // serde's own message for a wrong type ("invalid type: string, expected
+    // u64") does not say which parameter; the path does.
+    serde_path_to_error::deserialize(params).map_err(|e| {
+        let path = e.path().to_string();
+        let error = e.into_inner();
+        RunError::BadParams(if path == "." {
+            format!("invalid parameters: {error}")
+        } else {
+            format!("invalid parameters: `{path}`: {error}")
+        })
+    })
 }
 
 /// Runs a tool, first checking the tool name and that params is an object.
@@ -307,6 +317,26 @@ impl From<CaptureError> for RunError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A wrong value names its parameter, as an assistant needs to fix the call.
+    #[test]
+    fn a_bad_parameter_is_named() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Params {
+            limit: Option<u64>,
+            detailed: Option<bool>,
+        }
+        let message = |params| match parse_params::<Params>(params) {
+            Err(RunError::BadParams(m)) => m,
+            other => panic!("{other:?}"),
+        };
+        assert!(message(serde_json::json!({"limit": "ten"})).contains("`limit`: invalid type"));
+        assert!(message(serde_json::json!({"detailed": 1})).contains("`detailed`"));
+        assert!(message(serde_json::json!({"limits": 1})).contains("unknown field `limits`"));
+        assert!(parse_params::<Params>(serde_json::json!({"limit": 3})).is_ok());
+    }
 
     /// Two tools that count the capture's bytes; not a one-pass analyzer.
     struct Counter;

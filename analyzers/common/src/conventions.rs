@@ -444,7 +444,28 @@ pub mod schema {
             object.remove("title");
         }
         drop_nonstandard_formats(&mut schema);
+        unwrap_descriptions(&mut schema);
         schema
+    }
+
+    /// Joins the lines of each `description` (a `///` doc wrapped at the
+    /// source's width) into one, keeping blank-line paragraph breaks: a
+    /// client shows the text, not the source's line breaks.
+    fn unwrap_descriptions(schema: &mut Value) {
+        match schema {
+            Value::Object(object) => {
+                if let Some(Value::String(text)) = object.get_mut("description") {
+                    *text = text
+                        .split("\n\n")
+                        .map(|p| p.split('\n').collect::<Vec<_>>().join(" "))
+                        .collect::<Vec<_>>()
+                        .join("\n\n");
+                }
+                object.values_mut().for_each(unwrap_descriptions);
+            }
+            Value::Array(items) => items.iter_mut().for_each(unwrap_descriptions),
+            _ => {}
+        }
     }
 
     /// Removes the `format`s schemars gives Rust types that JSON Schema
@@ -519,6 +540,8 @@ mod tests {
 
     #[derive(Serialize, schemars::JsonSchema)]
     struct Inner {
+        /// A port, in a doc
+        /// of two lines.
         port: u16,
         host: std::net::IpAddr,
     }
@@ -573,6 +596,7 @@ mod tests {
         let names: Vec<&str> = properties.keys().map(String::as_str).collect();
         assert_eq!(names, ["count", "ratio", "inner", "warnings", "packets_analyzed", "max_packets", "truncated"]);
         assert_eq!(properties["count"]["description"], "How many.");
+        assert_eq!(properties["inner"]["items"]["properties"]["port"]["description"], "A port, in a doc of two lines.");
         assert_eq!(properties["ratio"]["type"], json!(["number", "null"]));
         assert_eq!(properties["inner"]["items"]["properties"]["port"]["maximum"], 65535);
         assert_eq!(properties["inner"]["items"]["properties"]["host"], json!({"type": "string"}), "no `ip` format");

@@ -26,33 +26,10 @@ use std::io::Read;
 
 use pcapsule_guest::conventions::schema;
 use pcapsule_guest::{Analyzer, Description, PromptSpec, RunContext, RunError, ToolSpec};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The tcp analyzer: implements [`pcapsule_guest::Analyzer`].
 pub struct Tcp;
-
-fn server_ip_schema(required: bool) -> Value {
-    json!({
-        "type": "string",
-        "description": if required {
-            "The server's IPv4 or IPv6 address: packets to it are client-to-server, packets from it server-to-client."
-        } else {
-            "Only analyze packets to or from this IPv4 or IPv6 address."
-        }
-    })
-}
-
-fn server_port_schema() -> Value {
-    json!({"type": "integer", "minimum": 1, "maximum": 65535,
-           "description": "Only analyze packets to or from this TCP port."})
-}
-
-fn paged_limit(what: &str, default: &str) -> Value {
-    let mut l = schema::limit(what);
-    l["default"] = json!(default);
-    l["description"] = json!(format!("How many {what} to return ({default}); statistics always cover all of them."));
-    l
-}
 
 impl Analyzer for Tcp {
     fn describe() -> Description {
@@ -72,19 +49,7 @@ impl Analyzer for Tcp {
                                   counts per state and handshake round-trip times; and issues worth a look. \
                                   `detailed` adds per-direction packets, bytes and anomalies, timing and the close \
                                   initiator to each connection. The list is paged in order of first packet.",
-                    params_schema: json!({
-                        "type": "object",
-                        "properties": {
-                            "server_ip": server_ip_schema(false),
-                            "server_port": server_port_schema(),
-                            "detailed": {"type": "boolean", "default": false,
-                                         "description": "Add per-direction statistics, timing and close details to each connection."},
-                            "max_packets": schema::max_packets(),
-                            "limit": paged_limit("connections", "default 10, or 100 when detailed"),
-                            "offset": schema::offset("connections"),
-                        },
-                        "additionalProperties": false
-                    }),
+                    params_schema: schema::of_params::<params::ConnectionsParams>(),
                     result_schema: schema::of_result::<result::ConnectionsResult>(),
                 },
                 ToolSpec {
@@ -96,15 +61,7 @@ impl Analyzer for Tcp {
                                   lost segments, zero windows, keep-alives), and what scans and floods leave: SYNs \
                                   nobody answers (per target), SYNs to many ports of one host, one port of many \
                                   hosts. Patterns are observations with their numbers, not diagnoses.",
-                    params_schema: json!({
-                        "type": "object",
-                        "properties": {
-                            "server_ip": server_ip_schema(false),
-                            "server_port": server_port_schema(),
-                            "max_packets": schema::max_packets(),
-                        },
-                        "additionalProperties": false
-                    }),
+                    params_schema: schema::of_params::<params::AnomaliesParams>(),
                     result_schema: schema::of_result::<result::AnomaliesResult>(),
                 },
                 ToolSpec {
@@ -114,18 +71,7 @@ impl Analyzer for Tcp {
                                   fast and spurious ones): the overall rate against a threshold, connections \
                                   ranked by retransmission rate (paged), the worst connection, and the other loss \
                                   indicators (duplicate ACKs, out-of-order segments, segments after a capture gap).",
-                    params_schema: json!({
-                        "type": "object",
-                        "properties": {
-                            "server_ip": server_ip_schema(false),
-                            "threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.02,
-                                          "description": "Retransmission rate (retransmissions / packets, a fraction from 0 to 1: 0.05 for 5 %) above which a connection or the capture is flagged."},
-                            "max_packets": schema::max_packets(),
-                            "limit": paged_limit("ranked connections", "default 10"),
-                            "offset": schema::offset("ranked connections"),
-                        },
-                        "additionalProperties": false
-                    }),
+                    params_schema: schema::of_params::<params::RetransmissionsParams>(),
                     result_schema: schema::of_result::<result::RetransmissionsResult>(),
                 },
                 ToolSpec {
@@ -135,16 +81,7 @@ impl Analyzer for Tcp {
                                   bytes, SYN/FIN/RST, data packets, retransmissions and other anomalies per \
                                   direction, the asymmetry ratio, which side sends the RSTs with an interpretation, \
                                   and the server's connections by state and client.",
-                    params_schema: json!({
-                        "type": "object",
-                        "properties": {
-                            "server_ip": server_ip_schema(true),
-                            "server_port": server_port_schema(),
-                            "max_packets": schema::max_packets(),
-                        },
-                        "required": ["server_ip"],
-                        "additionalProperties": false
-                    }),
+                    params_schema: schema::of_params::<params::FlowParams>(),
                     result_schema: schema::of_result::<result::FlowResult>(),
                 },
             ],

@@ -1,9 +1,14 @@
-//! Parameters of the four tools, checked by hand so that every error names
-//! the parameter at fault (serde's messages for a wrong type do not).
+//! Parameters of the four tools: one type per tool (its schema is what
+//! clients see), read by the shared `parse_params` (whose errors name the
+//! parameter), then checked for what a type cannot say (an address, a
+//! rate's range) and gathered into [`ToolParams`].
 
 use std::net::IpAddr;
 
 use pcapsule_guest::RunError;
+use pcapsule_guest::conventions::schema;
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Every parameter any tool takes; each tool accepts its own subset.
@@ -28,69 +33,199 @@ pub struct ToolParams {
 /// mcpcap's default retransmission-rate threshold (2 %).
 pub const DEFAULT_THRESHOLD: f64 = 0.02;
 
-fn accepted(tool: &str) -> &'static [&'static str] {
-    match tool {
-        "analyze_tcp_connections" => &["server_ip", "server_port", "detailed", "max_packets", "limit", "offset"],
-        "analyze_tcp_anomalies" => &["server_ip", "server_port", "max_packets"],
-        "analyze_tcp_retransmissions" => &["server_ip", "threshold", "max_packets", "limit", "offset"],
-        "analyze_traffic_flow" => &["server_ip", "server_port", "max_packets"],
-        _ => &[],
+fn default_threshold() -> f64 {
+    DEFAULT_THRESHOLD
+}
+
+/// Parameters of `analyze_tcp_connections`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionsParams {
+    /// Only analyze packets to or from this IPv4 or IPv6 address.
+    #[serde(default)]
+    server_ip: Option<String>,
+    /// Only analyze packets to or from this TCP port.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    server_port: Option<u16>,
+    /// Add per-direction statistics, timing and close details to each connection.
+    #[serde(default)]
+    detailed: bool,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
+    max_packets: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "connections_limit")]
+    limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "connections_offset")]
+    offset: Option<u64>,
+}
+
+/// Parameters of `analyze_tcp_anomalies`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnomaliesParams {
+    /// Only analyze packets to or from this IPv4 or IPv6 address.
+    #[serde(default)]
+    server_ip: Option<String>,
+    /// Only analyze packets to or from this TCP port.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    server_port: Option<u16>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
+    max_packets: Option<u64>,
+}
+
+/// Parameters of `analyze_tcp_retransmissions`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetransmissionsParams {
+    /// Only analyze packets to or from this IPv4 or IPv6 address.
+    #[serde(default)]
+    server_ip: Option<String>,
+    /// Retransmission rate (retransmissions / packets, a fraction from 0 to
+    /// 1: 0.05 for 5 %) above which a connection or the capture is flagged.
+    #[serde(default = "default_threshold")]
+    #[schemars(range(min = 0, max = 1))]
+    threshold: f64,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
+    max_packets: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "ranked_limit")]
+    limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "ranked_offset")]
+    offset: Option<u64>,
+}
+
+/// Parameters of `analyze_traffic_flow`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowParams {
+    /// The server's IPv4 or IPv6 address: packets to it are
+    /// client-to-server, packets from it server-to-client.
+    // Optional to serde (a missing `Option` is `None`) so that leaving it
+    // out gets the message below; required in the schema.
+    #[schemars(required, with = "String")]
+    server_ip: Option<String>,
+    /// Only analyze packets to or from this TCP port.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    server_port: Option<u16>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
+    max_packets: Option<u64>,
+}
+
+/// A `limit` whose default is the tool's (`default`, a number, or none
+/// when it depends on another parameter); `says` puts it in words.
+fn paged_limit(what: &str, default: Option<u64>, says: &str) -> schemars::Schema {
+    let mut limit = schema::limit(what);
+    if let Some(object) = limit.as_object_mut() {
+        match default {
+            Some(n) => object.insert("default".into(), n.into()),
+            None => object.remove("default"),
+        };
     }
+    limit["description"] =
+        Value::from(format!("How many {what} to return ({says}); statistics always cover all of them."));
+    limit.try_into().expect("an object is a schema")
+}
+
+fn connections_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    use crate::run::{DEFAULT_CONNECTIONS, DEFAULT_DETAILED_CONNECTIONS};
+    let says = format!("default {DEFAULT_CONNECTIONS}, or {DEFAULT_DETAILED_CONNECTIONS} when detailed");
+    paged_limit("connections", None, &says)
+}
+
+fn connections_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::offset("connections").try_into().expect("an object is a schema")
+}
+
+fn ranked_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    use crate::run::DEFAULT_RANKED;
+    paged_limit("ranked connections", Some(DEFAULT_RANKED), &format!("default {DEFAULT_RANKED}"))
+}
+
+fn ranked_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::offset("ranked connections").try_into().expect("an object is a schema")
 }
 
 fn bad(message: String) -> RunError {
     RunError::BadParams(message)
 }
 
-fn uint(name: &str, v: &Value) -> Result<u64, RunError> {
-    v.as_u64().ok_or_else(|| bad(format!("{name} must be a non-negative integer, got {v}")))
+/// The address a filter names; mcpcap treats an empty one as "no filter".
+fn address(text: Option<String>) -> Result<Option<IpAddr>, RunError> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else { return Ok(None) };
+    let ip = text.trim().parse().map_err(|_| {
+        bad(format!("server_ip `{text}` is not an IPv4 or IPv6 address (e.g. 192.0.2.10 or 2001:db8::1)"))
+    })?;
+    Ok(Some(ip))
+}
+
+fn port(port: Option<u16>) -> Result<Option<u16>, RunError> {
+    match port {
+        Some(0) => Err(bad("server_port must be an integer from 1 to 65535, got 0".into())),
+        other => Ok(other),
+    }
 }
 
 /// Reads and checks `params` for `tool`.
 pub fn parse(tool: &str, params: Value) -> Result<ToolParams, RunError> {
-    let allowed = accepted(tool);
-    let Value::Object(map) = params else { return Err(bad("parameters must be a JSON object".into())) };
-    let mut p = ToolParams { threshold: DEFAULT_THRESHOLD, ..ToolParams::default() };
-    for (name, v) in &map {
-        if !allowed.contains(&name.as_str()) {
-            return Err(bad(format!("unknown parameter `{name}`: {tool} takes {}", allowed.join(", "))));
+    let p = match tool {
+        "analyze_tcp_connections" => {
+            let p: ConnectionsParams = pcapsule_guest::parse_params(params)?;
+            ToolParams {
+                server_ip: address(p.server_ip)?,
+                server_port: port(p.server_port)?,
+                detailed: p.detailed,
+                threshold: DEFAULT_THRESHOLD,
+                max_packets: p.max_packets,
+                limit: p.limit,
+                offset: p.offset,
+            }
         }
-        if v.is_null() {
-            continue;
+        "analyze_tcp_anomalies" => {
+            let p: AnomaliesParams = pcapsule_guest::parse_params(params)?;
+            ToolParams {
+                server_ip: address(p.server_ip)?,
+                server_port: port(p.server_port)?,
+                threshold: DEFAULT_THRESHOLD,
+                max_packets: p.max_packets,
+                ..ToolParams::default()
+            }
         }
-        match name.as_str() {
-            "server_ip" => {
-                let text = v.as_str().ok_or_else(|| bad(format!("server_ip must be a string, got {v}")))?;
-                // mcpcap treats an empty address as "no filter".
-                if !text.trim().is_empty() {
-                    p.server_ip = Some(text.trim().parse().map_err(|_| {
-                        bad(format!(
-                            "server_ip `{text}` is not an IPv4 or IPv6 address (e.g. 192.0.2.10 or 2001:db8::1)"
-                        ))
-                    })?);
-                }
+        "analyze_tcp_retransmissions" => {
+            let p: RetransmissionsParams = pcapsule_guest::parse_params(params)?;
+            // A rate is a fraction: 5 meant as 5 % would flag nothing.
+            if !(p.threshold.is_finite() && (0.0..=1.0).contains(&p.threshold)) {
+                return Err(bad(format!("threshold is a fraction from 0 to 1 (0.05 for 5 %), got {}", p.threshold)));
             }
-            "server_port" => {
-                let port = v.as_u64().filter(|p| (1..=65535).contains(p));
-                p.server_port =
-                    Some(port.ok_or_else(|| bad(format!("server_port must be an integer from 1 to 65535, got {v}")))?
-                        as u16);
+            ToolParams {
+                server_ip: address(p.server_ip)?,
+                threshold: p.threshold,
+                max_packets: p.max_packets,
+                limit: p.limit,
+                offset: p.offset,
+                ..ToolParams::default()
             }
-            "detailed" => {
-                p.detailed = v.as_bool().ok_or_else(|| bad(format!("detailed must be true or false, got {v}")))?;
-            }
-            "threshold" => {
-                let t = v.as_f64().filter(|t| t.is_finite() && (0.0..=1.0).contains(t));
-                // A rate is a fraction: 5 meant as 5 % would flag nothing.
-                p.threshold =
-                    t.ok_or_else(|| bad(format!("threshold is a fraction from 0 to 1 (0.05 for 5 %), got {v}")))?;
-            }
-            "max_packets" => p.max_packets = Some(uint(name, v)?),
-            "limit" => p.limit = Some(uint(name, v)?),
-            "offset" => p.offset = Some(uint(name, v)?),
-            _ => unreachable!("checked against the accepted list"),
         }
-    }
+        "analyze_traffic_flow" => {
+            let p: FlowParams = pcapsule_guest::parse_params(params)?;
+            ToolParams {
+                server_ip: address(p.server_ip)?,
+                server_port: port(p.server_port)?,
+                threshold: DEFAULT_THRESHOLD,
+                max_packets: p.max_packets,
+                ..ToolParams::default()
+            }
+        }
+        other => return Err(bad(format!("unknown tool `{other}`"))),
+    };
     if tool == "analyze_traffic_flow" && p.server_ip.is_none() {
         return Err(bad("server_ip is required: analyze_traffic_flow splits traffic to and from that server".into()));
     }

@@ -18,10 +18,10 @@ use pcapsule_guest::driver::Lane;
 
 /// Connections listed by default: mcpcap's ten, or the conventional page
 /// with the per-connection detail (which ends early at the page byte budget).
-const DEFAULT_CONNECTIONS: u64 = 10;
-const DEFAULT_DETAILED_CONNECTIONS: u64 = pcapsule_guest::conventions::DEFAULT_PAGE_LIMIT as u64;
+pub(crate) const DEFAULT_CONNECTIONS: u64 = 10;
+pub(crate) const DEFAULT_DETAILED_CONNECTIONS: u64 = pcapsule_guest::conventions::DEFAULT_PAGE_LIMIT as u64;
 /// Connections ranked by retransmission rate by default (mcpcap's top ten).
-const DEFAULT_RANKED: u64 = 10;
+pub(crate) const DEFAULT_RANKED: u64 = 10;
 
 /// One tool's sink.
 enum ToolSink {
