@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use pcapsule_guest::conventions::{Envelope, Header, OrderedMap, PageInfo, Spread};
+use pcapsule_guest::conventions::{Envelope, Header, Observation, OrderedMap, PageInfo, Spread};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -264,15 +264,9 @@ pub struct PatternSummary {
     pub total_patterns: usize,
     /// Patterns per category.
     pub by_category: BTreeMap<&'static str, u64>,
-    pub notable_observations: Vec<Notable>,
-}
-
-/// A pattern worth a look first.
-#[derive(Serialize, JsonSchema)]
-pub struct Notable {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub detail: String,
+    /// The patterns to look at first, as every analyzer's observations
+    /// read: a `type`, a sentence, and the largest cases as examples.
+    pub notable_observations: Vec<Observation>,
 }
 
 /// A pattern and the figures it rests on.

@@ -480,6 +480,12 @@ fn scans_and_floods_are_observed() {
     let notable: Vec<&str> =
         r["summary"]["notable_observations"].as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
     assert!(notable.contains(&"port_scan") && notable.contains(&"possible_syn_flood"), "{notable:?}");
+    // The one shape of observations: the largest case is the first example.
+    let observed = |kind: &str| {
+        r["summary"]["notable_observations"].as_array().unwrap().iter().find(|n| n["type"] == kind).unwrap().clone()
+    };
+    assert_eq!(observed("possible_syn_flood")["examples"][0], *flood);
+    assert_eq!(observed("port_scan")["examples"][0], find("port_scan")["observations"]["scans"][0]);
     assert_eq!(r["summary"]["by_category"]["security"], 3);
 }
 

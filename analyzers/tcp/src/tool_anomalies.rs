@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use pcapsule_guest::fast_hash::{HashMap, HashSet, map_with_capacity};
 use std::net::{IpAddr, SocketAddr};
 
-use pcapsule_guest::conventions::{Header, OrderedMap};
+use pcapsule_guest::conventions::{Header, Observation, OrderedMap};
 use pcapsule_guest::{RunContext, RunError};
 use serde_json::{Value, json};
 
 use crate::conn::{Connection, SERVER};
 use crate::result::{
-    AnomaliesResult, AnomalyStatistics, ConnectionStates, FlagCounts, Handshakes, Notable, Outcomes, Pattern,
+    AnomaliesResult, AnomalyStatistics, ConnectionStates, FlagCounts, Handshakes, Outcomes, Pattern,
     PatternSummary, RetransmissionFigures, RstDirections, RstDistribution, Thresholds,
 };
 use crate::scan::{Filter, Scanned, ratio};
@@ -37,6 +37,8 @@ const DISTINCT_CAP: usize = 256;
 const CANDIDATES_CAP: usize = 4096;
 /// Entries in lists and maps of the result.
 const TOP_N: usize = 20;
+/// The largest scans, sweeps or flooded targets a notable observation quotes.
+const EXAMPLES: usize = 3;
 /// mcpcap's fixed retransmission-rate baseline in the patterns.
 const RETRANSMISSION_BASELINE: f64 = 0.02;
 
@@ -309,10 +311,10 @@ impl Anomalies {
                 ),
             ));
             if !(0.1..=0.9).contains(&r) {
-                notable.push(Notable {
-                    kind: "strong_rst_asymmetry",
-                    detail: format!("RST packets heavily biased: {:.1}% toward the server", r * 100.0),
-                });
+                notable.push(Observation::new(
+                    "strong_rst_asymmetry",
+                    format!("RST packets heavily biased: {:.1}% toward the server", r * 100.0),
+                ));
             }
         }
         if rate > 0.0 {
@@ -336,10 +338,10 @@ impl Anomalies {
                 ),
             ));
             if exceeds {
-                notable.push(Notable {
-                    kind: "high_retransmission",
-                    detail: format!("Retransmission rate {:.2}% exceeds the typical threshold of 2%", rate * 100.0),
-                });
+                notable.push(Observation::new(
+                    "high_retransmission",
+                    format!("Retransmission rate {:.2}% exceeds the typical threshold of 2%", rate * 100.0),
+                ));
             }
         }
         if self.connections > 0 && failed > 0 {
@@ -419,7 +421,7 @@ impl Anomalies {
                     json!({"targets": flooded, "threshold": SYN_FLOOD_MIN_UNANSWERED}),
                     detail.clone(),
                 ));
-                notable.push(Notable { kind: "possible_syn_flood", detail });
+                notable.push(Observation::new("possible_syn_flood", detail).with_examples(flooded.iter().take(EXAMPLES)));
             }
         }
         let (scan_total, scans) = self.port_scans.over(PORT_SCAN_MIN_PORTS);
@@ -444,7 +446,7 @@ impl Anomalies {
                 json!({"scans": list, "scans_total": scan_total, "threshold": PORT_SCAN_MIN_PORTS}),
                 format!("{scan_total} source/target pairs with connection attempts to many ports; largest: {detail}"),
             ));
-            notable.push(Notable { kind: "port_scan", detail });
+            notable.push(Observation::new("port_scan", detail).with_examples(list.iter().take(EXAMPLES)));
         }
         let (sweep_total, sweeps) = self.host_sweeps.over(HOST_SWEEP_MIN_HOSTS);
         if sweep_total > 0 {
@@ -467,7 +469,7 @@ impl Anomalies {
                 json!({"sweeps": list, "sweeps_total": sweep_total, "threshold": HOST_SWEEP_MIN_HOSTS}),
                 format!("{sweep_total} sources tried one port on many hosts; largest: {detail}"),
             ));
-            notable.push(Notable { kind: "host_sweep", detail });
+            notable.push(Observation::new("host_sweep", detail).with_examples(list.iter().take(EXAMPLES)));
         }
         let v = |n: &str| statistics.analysis.get(n).copied().unwrap_or(0);
         if v("duplicate_acks") + v("out_of_order") + v("lost_segments") > 0 {
