@@ -85,6 +85,10 @@ pub struct RetransmissionsParams {
     /// Only analyze packets to or from this IPv4 or IPv6 address.
     #[serde(default)]
     server_ip: Option<String>,
+    /// Only analyze packets to or from this TCP port.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 65535))]
+    server_port: Option<u16>,
     /// Retransmission rate (retransmissions / packets, a fraction from 0 to
     /// 1: 0.05 for 5 %) above which a connection or the capture is flagged.
     #[serde(default = "default_threshold")]
@@ -207,6 +211,7 @@ pub fn parse(tool: &str, params: Value) -> Result<ToolParams, RunError> {
             }
             ToolParams {
                 server_ip: address(p.server_ip)?,
+                server_port: port(p.server_port)?,
                 threshold: p.threshold,
                 max_packets: p.max_packets,
                 limit: p.limit,

@@ -311,7 +311,7 @@ pub struct RetransmissionsResult {
     pub pagination: PageInfo,
     pub summary: RetransmissionSummary,
     pub breakdown: Breakdown,
-    pub filter: ServerFilter,
+    pub filter: FilterEcho,
     /// Set when there is no TCP traffic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<&'static str>,
@@ -355,12 +355,6 @@ pub struct Breakdown {
     pub out_of_order: u64,
     pub duplicate_acks: u64,
     pub lost_segments: u64,
-}
-
-/// The address filter the call applied.
-#[derive(Serialize, JsonSchema)]
-pub struct ServerFilter {
-    pub server_ip: Option<String>,
 }
 
 /// The result of `analyze_traffic_flow`.

@@ -56,7 +56,7 @@ impl ToolSink {
         match self {
             ToolSink::Connections(t) => t.finish(ctx, filter, scanned),
             ToolSink::Anomalies(t) => t.finish(ctx, filter, scanned),
-            ToolSink::Retransmissions(t) => t.finish(ctx, filter.server_ip, scanned),
+            ToolSink::Retransmissions(t) => t.finish(ctx, filter, scanned),
             ToolSink::Flow(t) => t.finish(ctx, scanned),
         }
     }

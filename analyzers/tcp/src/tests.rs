@@ -324,6 +324,10 @@ fn filters_and_bad_parameters() {
     assert_eq!(count(json!({"server_port": 80})), 1);
     assert_eq!(count(json!({"server_ip": "10.0.0.3", "server_port": 80})), 0);
     assert_eq!(count(json!({"server_ip": ""})), 2, "mcpcap: an empty address is no filter");
+    // analyze_tcp_retransmissions filters on the port like its siblings.
+    let ranked = run("analyze_tcp_retransmissions", json!({"server_port": 443}), &cap);
+    assert_eq!(ranked["summary"]["connections"], 1);
+    assert_eq!(ranked["filter"], json!({"server_ip": null, "server_port": 443}));
     let r = run("analyze_tcp_connections", json!({"server_ip": "10.0.0.3"}), &cap);
     assert_eq!(r["filter"], json!({"server_ip": "10.0.0.3", "server_port": null}));
     assert_eq!(r["tcp_packets_found"], 7);
@@ -336,7 +340,7 @@ fn filters_and_bad_parameters() {
         ("analyze_tcp_retransmissions", json!({"threshold": -1}), "threshold"),
         // 5 meant as 5 %: refused with the hint, not taken as 500 %.
         ("analyze_tcp_retransmissions", json!({"threshold": 5}), "0.05 for 5 %"),
-        ("analyze_tcp_retransmissions", json!({"server_port": 80}), "server_port"),
+        ("analyze_tcp_retransmissions", json!({"server_port": 0}), "server_port"),
         ("analyze_tcp_connections", json!({"detailed": "yes"}), "detailed"),
         ("analyze_tcp_connections", json!({"limit": 5000}), "limit"),
         ("analyze_tcp_anomalies", json!({"limit": 5}), "limit"),

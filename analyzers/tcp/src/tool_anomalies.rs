@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use crate::conn::{Connection, SERVER};
 use crate::result::{
-    AnomaliesResult, AnomalyStatistics, ConnectionStates, FlagCounts, Handshakes, Outcomes, Pattern,
-    PatternSummary, RetransmissionFigures, RstDirections, RstDistribution, Thresholds,
+    AnomaliesResult, AnomalyStatistics, ConnectionStates, FlagCounts, Handshakes, Outcomes, Pattern, PatternSummary,
+    RetransmissionFigures, RstDirections, RstDistribution, Thresholds,
 };
 use crate::scan::{Filter, Scanned, ratio};
 use crate::segment::{Segment, flag};
@@ -421,7 +421,8 @@ impl Anomalies {
                     json!({"targets": flooded, "threshold": SYN_FLOOD_MIN_UNANSWERED}),
                     detail.clone(),
                 ));
-                notable.push(Observation::new("possible_syn_flood", detail).with_examples(flooded.iter().take(EXAMPLES)));
+                notable
+                    .push(Observation::new("possible_syn_flood", detail).with_examples(flooded.iter().take(EXAMPLES)));
             }
         }
         let (scan_total, scans) = self.port_scans.over(PORT_SCAN_MIN_PORTS);

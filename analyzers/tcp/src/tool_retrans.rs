@@ -8,7 +8,8 @@ use pcapsule_guest::{RunContext, RunError};
 use serde_json::Value;
 
 use crate::conn::{CLIENT, Connection, SERVER};
-use crate::result::{Breakdown, RankedConnection, RetransmissionSummary, RetransmissionsResult, ServerFilter};
+use crate::result::{Breakdown, RankedConnection, RetransmissionSummary, RetransmissionsResult};
+use crate::scan::Filter;
 use crate::scan::{Scanned, ratio};
 use crate::segment::Segment;
 use crate::seqanalysis::verdict;
@@ -112,12 +113,7 @@ impl Sink for Retransmissions {
 
 impl Retransmissions {
     /// The result.
-    pub fn finish(
-        self,
-        ctx: &RunContext,
-        server_ip: Option<std::net::IpAddr>,
-        scanned: Scanned,
-    ) -> Result<Value, RunError> {
+    pub fn finish(self, ctx: &RunContext, filter: Filter, scanned: Scanned) -> Result<Value, RunError> {
         let rate = ratio(self.counts[0], self.packets);
         let ranked = self.ranking.into_sorted().into_iter().skip(self.paging.offset).map(|r| r.entry);
         let (by_connection, pagination) = self.paging.page_of(ranked, self.connections as usize);
@@ -149,7 +145,7 @@ impl Retransmissions {
                 duplicate_acks: dup,
                 lost_segments: lost,
             },
-            filter: ServerFilter { server_ip: server_ip.map(|ip| ip.to_string()) },
+            filter: filter.echo(),
             message: (scanned.counts.tcp_packets == 0).then_some("No TCP packets found in this capture"),
             tail: scanned.tail(),
         };
