@@ -783,6 +783,17 @@ fn entry(found: &Found<'_>, message: &SipMessage<'_>, on_port: bool, sdp: Option
         }
     };
     let vias: Vec<String> = message.header_all("via").map(|v| cut(v, MAX_VALUE_CHARS)).collect();
+    // A header the entry shows as a field of its own is not sent twice;
+    // one that appeared more than once stays, as the field holds the first.
+    headers.retain(|(name, value)| match name.as_str() {
+        // Every Via is in `via` (one) or `via_all` (several).
+        "via" => vias.is_empty(),
+        "content-length" => message.content_length.map(|n| n.to_string()).as_ref() != Some(value),
+        "call-id" | "cseq" | "from" | "to" | "contact" | "user-agent" | "server" | "content-type" => {
+            h(name).as_ref() != Some(value)
+        }
+        _ => true,
+    });
     MessageEntry {
         packet_number: found.packet_number,
         timestamp: found.timestamp.map(|t| t.to_rfc3339()),

@@ -312,8 +312,11 @@ pub struct MessageEntry {
     pub body_length: usize,
     /// On 5060/5061/5080/6060, or over WebSocket (any port).
     pub known_sip_port: bool,
-    /// Every header by full lower-case name (compact forms expanded);
-    /// repeated headers joined with ", " in order.
+    /// Every other header by full lower-case name (compact forms
+    /// expanded); repeated headers joined with ", " in order. A header shown
+    /// as a field above (call_id, cseq, from, to, contact, user_agent,
+    /// server, via, content_type, content_length) is left out unless it
+    /// appeared more than once (the field holds the first).
     pub headers: OrderedMap<String, String>,
     pub summary: String,
     #[serde(flatten)]
