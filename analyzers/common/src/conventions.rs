@@ -369,20 +369,22 @@ pub fn analysis_timestamp() -> String {
 /// `observations` list uses: a stable `type` to match on, a sentence that
 /// says what was seen and what it may mean, and examples (objects or
 /// strings naming the hosts, names or messages involved; at most a handful).
+// `K` is the analyzer's enum of kinds (serialized snake_case, each variant
+// documented), so the schema lists every `type` a client can meet.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Observation {
+pub struct Observation<K> {
     /// What kind of finding (stable, snake_case).
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: K,
     /// What was seen, with its numbers, and what it may mean.
     pub detail: String,
     /// Where it was seen (a few at most).
     pub examples: Vec<Value>,
 }
 
-impl Observation {
+impl<K> Observation<K> {
     /// A finding without examples.
-    pub fn new(kind: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(kind: K, detail: impl Into<String>) -> Self {
         Observation { kind, detail: detail.into(), examples: Vec::new() }
     }
 

@@ -24,7 +24,7 @@ mod util;
 mod v4;
 mod v6;
 
-use result::{DhcpResult, MessageFields, PacketEntry, Statistics};
+use result::{DhcpResult, Finding, MessageFields, PacketEntry, Statistics};
 use stats::{Seen, V4Stats, V6Stats, secs};
 
 /// The DHCP analyzer.
@@ -371,7 +371,7 @@ fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, pagin
     v4_stats.observations(&mut observations);
     if n.malformed > 0 {
         observations.push(Observation::new(
-            "malformed_messages",
+            Finding::MalformedMessages,
             format!(
                 "{} DHCP messages are malformed (see `malformed` and `problems` in their packet entries)",
                 n.malformed
@@ -380,7 +380,7 @@ fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, pagin
     }
     if n.off_port > 0 {
         observations.push(Observation::new(
-            "dhcp_on_other_ports",
+            Finding::DhcpOnOtherPorts,
             format!(
                 "{} DHCPv4 messages were found on ports other than 67/68 by their magic cookie (PXE on 4011, \
                  relays or tunnels, or traffic trying to stay out of sight)",

@@ -27,7 +27,7 @@ pub struct DhcpResult {
     pub leases: Leases,
     /// Findings worth a look, each with a stable `type`, a sentence, and
     /// examples. They are observations with their numbers, not diagnoses.
-    pub observations: Vec<Observation>,
+    pub observations: Vec<Observation<Finding>>,
     /// What the packet path met reading the capture.
     pub capture: CaptureFacts<NoMoreFacts>,
     /// Present when the capture holds no DHCP.
@@ -494,4 +494,28 @@ pub struct StatusEntry {
     pub code: u16,
     pub name: String,
     pub message: String,
+}
+
+/// The kinds of DHCP observation.
+#[derive(Serialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    /// More than one DHCP server answered: deliberate redundancy or a rogue server (compare their offers in `servers`).
+    SeveralServers,
+    /// Transactions answered by more than one server.
+    TransactionsAnsweredTwice,
+    /// Servers refused the addresses clients asked for (client moved networks, or a server's view differs).
+    Naks,
+    /// Clients found their offered address already in use.
+    Declines,
+    /// Many hardware addresses sent DISCOVERs and few transactions completed: address pool starvation?
+    PossibleStarvation,
+    /// Client messages (not relayed) whose chaddr differs from the Ethernet source: a sign of spoofing or starvation tools.
+    ChaddrMismatch,
+    /// Messages with a bad magic cookie, whose options were not decoded.
+    BadMagicCookie,
+    /// Malformed DHCP messages (see `malformed` and `problems` in their packet entries).
+    MalformedMessages,
+    /// DHCPv4 found by its magic cookie on ports other than 67/68.
+    DhcpOnOtherPorts,
 }

@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use crate::names;
 use crate::result::{
-    ClientEntry, Clients, Latencies, LatencySummary, LeaseEntry, Leases, ServerEntry, Servers, TransactionEntry,
-    TransactionMessage, TransactionSummary, V4Statistics, V6Client, V6LeaseEntry, V6Leases, V6Statistics,
+    ClientEntry, Clients, Finding, Latencies, LatencySummary, LeaseEntry, Leases, ServerEntry, Servers,
+    TransactionEntry, TransactionMessage, TransactionSummary, V4Statistics, V6Client, V6LeaseEntry, V6Leases,
+    V6Statistics,
 };
 use crate::util::{clip, hex_colon};
 use crate::v4::{Cookie, V4Message};
@@ -718,7 +719,7 @@ impl V4Stats {
     }
 
     /// Things worth a look.
-    pub fn observations(&self, out: &mut Vec<Observation>) {
+    pub fn observations(&self, out: &mut Vec<Observation<Finding>>) {
         let answering: Vec<String> = self.servers.keys().map(Ipv4Addr::to_string).collect();
         if answering.len() > 1 || self.servers_untracked > 0 {
             let mut ids = answering.clone();
@@ -726,7 +727,7 @@ impl V4Stats {
             ids.truncate(10);
             out.push(
                 Observation::new(
-                    "several_servers",
+                    Finding::SeveralServers,
                     format!(
                         "{} DHCP servers answered{}: more than one server answering on a segment is either \
                          deliberate redundancy or a rogue server; compare their offers in `servers`",
@@ -739,14 +740,14 @@ impl V4Stats {
         }
         if self.multi_server_transactions > 0 {
             out.push(Observation::new(
-                "transactions_answered_twice",
+                Finding::TransactionsAnsweredTwice,
                 format!("{} transactions were answered by more than one server", self.multi_server_transactions),
             ));
         }
         let naks = self.types.get(6);
         if naks > 0 {
             out.push(Observation::new(
-                "naks",
+                Finding::Naks,
                 format!(
                     "{naks} NAKs: servers refused the addresses clients asked for (client moved networks, \
                      expired lease, or competing servers)"
@@ -756,14 +757,14 @@ impl V4Stats {
         let declines = self.types.get(4);
         if declines > 0 {
             out.push(Observation::new(
-                "declines",
+                Finding::Declines,
                 format!("{declines} DECLINEs: clients found their offered address already in use"),
             ));
         }
         let discovering = self.discover_senders.count();
         if discovering >= STARVATION_CLIENTS && self.completed * 5 < discovering {
             out.push(Observation::new(
-                "possible_starvation",
+                Finding::PossibleStarvation,
                 format!(
                     "{discovering} distinct hardware addresses sent DISCOVERs but only {} transactions completed: \
                      possible DHCP starvation (a flood of spoofed client MACs exhausting the pool)",
@@ -774,7 +775,7 @@ impl V4Stats {
         if self.mac_mismatch > 0 {
             out.push(
                 Observation::new(
-                    "chaddr_mismatch",
+                    Finding::ChaddrMismatch,
                     format!(
                         "{} client messages (not relayed) carry a chaddr different from the Ethernet source, a sign \
                          of MAC spoofing or of a host requesting for others",
@@ -786,7 +787,7 @@ impl V4Stats {
         }
         if self.bad_cookie > 0 {
             out.push(Observation::new(
-                "bad_magic_cookie",
+                Finding::BadMagicCookie,
                 format!("{} messages have a bad magic cookie; their options were not decoded", self.bad_cookie),
             ));
         }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::records::{self, name_text, opcode_name, rcode_name, rcode_number, rcode_text, type_name};
 use crate::result::{
-    ClientCount, DuplicateResponse, MalformedExample, MalformedMessage, MessageBody, MessageEntry, NameCount,
+    ClientCount, DuplicateResponse, Finding, MalformedExample, MalformedMessage, MessageBody, MessageEntry, NameCount,
     ParsedMessage, QrFlag, QuestionEntry, ResponseTimeHistogram, ServerCount, SlowQuery, Statistics,
     TransactionSummary, UnansweredQuery,
 };
@@ -568,7 +568,9 @@ impl Analysis {
     }
 
     /// Renders statistics, transactions, observations and the page.
-    pub fn finish(mut self) -> (Statistics, TransactionSummary, Vec<Observation>, Vec<MessageEntry>, PageInfo) {
+    pub fn finish(
+        mut self,
+    ) -> (Statistics, TransactionSummary, Vec<Observation<Finding>>, Vec<MessageEntry>, PageInfo) {
         self.transactions.finish();
         let unique_domains: Vec<String> = self.question_names.top(LISTED_DOMAINS).into_iter().map(|(n, _)| n).collect();
         let names = |c: &TopCounter<String>| c.top(TOP);
@@ -615,14 +617,14 @@ impl Analysis {
         (statistics, self.transactions.summary(), observations, packets, info)
     }
 
-    fn observations(&self) -> Vec<Observation> {
+    fn observations(&self) -> Vec<Observation<Finding>> {
         let mut out = Vec::new();
-        let mut note = |kind: &'static str, detail: String, examples: Vec<Value>| {
+        let mut note = |kind: Finding, detail: String, examples: Vec<Value>| {
             out.push(Observation { examples, ..Observation::new(kind, detail) });
         };
         if self.indicators.long_labels > 0 {
             note(
-                "long_labels",
+                Finding::LongLabels,
                 format!(
                     "{} queries have a label of {LONG_LABEL}+ characters (data encoded in names?)",
                     self.indicators.long_labels
@@ -632,7 +634,7 @@ impl Analysis {
         }
         if self.indicators.high_entropy > 0 {
             note(
-                "high_entropy_labels",
+                Finding::HighEntropyLabels,
                 format!(
                     "{} queries start with a {ENTROPY_MIN_LEN}+ character label of random-looking text (DGA or tunneling?)",
                     self.indicators.high_entropy
@@ -655,7 +657,7 @@ impl Analysis {
                 .map(|(p, n)| serde_json::json!({"parent": p, "unique_subdomains": n}))
                 .collect();
             note(
-                "many_subdomains",
+                Finding::ManySubdomains,
                 format!(
                     "{} parent domains have {MANY_SUBDOMAINS}+ distinct subdomains queried (tunneling, DGA or a CDN)",
                     parents.len()
@@ -665,7 +667,7 @@ impl Analysis {
         }
         if self.txt_queries >= 20 && self.txt_queries * 4 >= self.queries {
             note(
-                "txt_heavy",
+                Finding::TxtHeavy,
                 format!(
                     "{} of {} queries ask for TXT records (TXT is a common tunneling carrier)",
                     self.txt_queries, self.queries
@@ -676,7 +678,7 @@ impl Analysis {
         let nxdomain = self.rcodes.get(&3).copied().unwrap_or(0);
         if nxdomain >= 10 && nxdomain * 10 >= self.responses * 3 {
             note(
-                "nxdomain_heavy",
+                Finding::NxdomainHeavy,
                 format!(
                     "{nxdomain} of {} responses are NXDOMAIN (typos, stale config, or DGA lookups)",
                     self.responses
@@ -687,7 +689,7 @@ impl Analysis {
         for (code, rcode) in [(2, "SERVFAIL"), (5, "REFUSED")] {
             if let Some(n) = self.rcodes.get(&code).filter(|n| **n > 0) {
                 note(
-                    "server_errors",
+                    Finding::ServerErrors,
                     format!("{n} responses are {rcode}: a resolver failing or refusing clients"),
                     Vec::new(),
                 );
@@ -695,7 +697,7 @@ impl Analysis {
         }
         if self.truncated_responses > 0 {
             note(
-                "truncated_responses",
+                Finding::TruncatedResponses,
                 format!("{} responses have the TC flag: clients should retry over TCP", self.truncated_responses),
                 Vec::new(),
             );
@@ -703,7 +705,7 @@ impl Analysis {
         let t = &self.transactions;
         if t.unanswered >= 5 && t.unanswered * 10 >= t.unanswered + t.matched {
             note(
-                "unanswered_queries",
+                Finding::UnansweredQueries,
                 format!(
                     "{} queries got no response within {ANSWER_WINDOW_SECS} s (resolver unreachable or filtered?)",
                     t.unanswered

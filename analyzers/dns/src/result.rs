@@ -22,7 +22,7 @@ pub struct DnsResult {
     pub transactions: TransactionSummary,
     /// Findings worth a look, each with a stable `type`, a sentence, and
     /// examples. They are observations with their numbers, not diagnoses.
-    pub observations: Vec<Observation>,
+    pub observations: Vec<Observation<Finding>>,
     /// One page of DNS messages; see pagination.
     pub packets: Vec<MessageEntry>,
     pub pagination: PageInfo,
@@ -389,4 +389,26 @@ pub struct EdnsOption {
     pub code: u16,
     pub name: String,
     pub data: String,
+}
+
+/// The kinds of DNS observation.
+#[derive(Serialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    /// Queries with a label of 40+ characters: data encoded in names?
+    LongLabels,
+    /// Queries whose first label is long random-looking text: a DGA or tunneling?
+    HighEntropyLabels,
+    /// Parent domains with 50+ distinct subdomains queried: tunneling, a DGA or a CDN.
+    ManySubdomains,
+    /// A quarter or more of the queries ask for TXT records, a common tunneling carrier.
+    TxtHeavy,
+    /// 30 % or more of the responses are NXDOMAIN: typos, stale configuration or DGA lookups.
+    NxdomainHeavy,
+    /// Responses that are SERVFAIL or REFUSED: a resolver failing or refusing clients.
+    ServerErrors,
+    /// Responses with the TC flag: clients should retry over TCP.
+    TruncatedResponses,
+    /// Many queries got no response within the answer window: resolver unreachable or filtered?
+    UnansweredQueries,
 }

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use crate::message::{Kind, SipMessage, tag_of, uri_of, via_transport};
 use crate::result::{
-    Binding, Call, CallOutcome, Calls, DialogEntry, Dialogs, LadderStep, MalformedExample, MessageEntry, Party,
-    Registrations, StartLine, Statistics,
+    Binding, Call, CallOutcome, Calls, DialogEntry, Dialogs, Finding, LadderStep, MalformedExample, MessageEntry,
+    Party, Registrations, StartLine, Statistics,
 };
 use crate::scan::{Found, SIP_PORTS};
 use crate::sdp::Sdp;
@@ -248,7 +248,7 @@ pub struct Finished {
     pub calls: Calls,
     pub dialogs: Dialogs,
     pub registrations: Registrations,
-    pub observations: Vec<Observation>,
+    pub observations: Vec<Observation<Finding>>,
     pub packets: Vec<MessageEntry>,
     pub pagination: PageInfo,
 }
@@ -678,7 +678,7 @@ fn observations(
     scanner_agents: &BTreeMap<String, (u64, IpAddr)>,
     malformed: u64,
     other_ports: u64,
-) -> Vec<Observation> {
+) -> Vec<Observation<Finding>> {
     let mut out = Vec::new();
     let mut sorted: Vec<(&IpAddr, &Source)> = sources.iter().collect();
     sorted.sort_by_key(|(ip, _)| **ip);
@@ -695,7 +695,7 @@ fn observations(
         })
         .collect();
     if !register.is_empty() {
-        out.push(Observation::new("repeated_registration_failures", "A client's REGISTERs were refused repeatedly (403/404/...) or challenged many times without ever succeeding: password guessing, account enumeration, or a misconfigured phone.").with_examples(register));
+        out.push(Observation::new(Finding::RepeatedRegistrationFailures, "A client's REGISTERs were refused repeatedly (403/404/...) or challenged many times without ever succeeding: password guessing, account enumeration, or a misconfigured phone.").with_examples(register));
     }
     let invites: Vec<Value> = sorted
         .iter()
@@ -704,7 +704,7 @@ fn observations(
         .map(|(ip, s)| json!({"source_ip": ip.to_string(), "failed_invites": s.invite_failures}))
         .collect();
     if !invites.is_empty() {
-        out.push(Observation::new("repeated_call_failures", "Many INVITEs from one client ended in failure responses: dialing-plan probing (toll fraud) or a broken trunk.").with_examples(invites));
+        out.push(Observation::new(Finding::RepeatedCallFailures, "Many INVITEs from one client ended in failure responses: dialing-plan probing (toll fraud) or a broken trunk.").with_examples(invites));
     }
     let sweeps: Vec<Value> = sorted
         .iter()
@@ -717,7 +717,7 @@ fn observations(
     if !sweeps.is_empty() {
         out.push(
             Observation::new(
-                "options_sweep",
+                Finding::OptionsSweep,
                 "One source sent OPTIONS to many addresses: SIP service discovery (e.g. SIPVicious svmap).",
             )
             .with_examples(sweeps),
@@ -730,15 +730,15 @@ fn observations(
             .map(|(ua, (n, ip))| json!({"user_agent": ua, "messages": n, "first_source_ip": ip.to_string()}))
             .collect();
         out.push(
-            Observation::new("scanner_user_agent", "User-Agent of a known SIP scanning or attack tool.")
+            Observation::new(Finding::ScannerUserAgent, "User-Agent of a known SIP scanning or attack tool.")
                 .with_examples(examples),
         );
     }
     if malformed > 0 {
-        out.push(Observation::new("malformed_messages", format!("{malformed} SIP messages had irregularities (see statistics.malformed_flags): fuzzing, evasion attempts, or broken implementations.")));
+        out.push(Observation::new(Finding::MalformedMessages, format!("{malformed} SIP messages had irregularities (see statistics.malformed_flags): fuzzing, evasion attempts, or broken implementations.")));
     }
     if other_ports > 0 {
-        out.push(Observation::new("sip_on_other_ports", format!("{other_ports} SIP messages used ports other than 5060/5061/5080/6060: a non-standard deployment or traffic avoiding port-based filtering.")));
+        out.push(Observation::new(Finding::SipOnOtherPorts, format!("{other_ports} SIP messages used ports other than 5060/5061/5080/6060: a non-standard deployment or traffic avoiding port-based filtering.")));
     }
     out
 }

@@ -24,7 +24,7 @@ pub struct SipResult {
     pub registrations: Registrations,
     /// Findings worth a look, each with a stable `type`, a sentence, and
     /// examples. They are observations with their numbers, not diagnoses.
-    pub observations: Vec<Observation>,
+    pub observations: Vec<Observation<Finding>>,
     /// One page of SIP messages; see pagination.
     pub packets: Vec<MessageEntry>,
     pub pagination: PageInfo,
@@ -364,4 +364,22 @@ pub struct MediaEntry {
     pub address: Option<String>,
     /// sendrecv, sendonly, recvonly or inactive.
     pub direction: String,
+}
+
+/// The kinds of SIP observation.
+#[derive(Serialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    /// A client's REGISTERs refused repeatedly or challenged many times without success: password guessing, account enumeration, or a misconfigured phone.
+    RepeatedRegistrationFailures,
+    /// Many INVITEs from one client ended in failure responses: dialing-plan probing (toll fraud) or a broken trunk.
+    RepeatedCallFailures,
+    /// One source sent OPTIONS to many addresses: SIP service discovery (e.g. SIPVicious svmap).
+    OptionsSweep,
+    /// User-Agent of a known SIP scanning or attack tool.
+    ScannerUserAgent,
+    /// Messages with irregularities (see statistics.malformed_flags).
+    MalformedMessages,
+    /// SIP on ports other than 5060/5061/5080/6060.
+    SipOnOtherPorts,
 }

@@ -266,7 +266,7 @@ pub struct PatternSummary {
     pub by_category: BTreeMap<&'static str, u64>,
     /// The patterns to look at first, as every analyzer's observations
     /// read: a `type`, a sentence, and the largest cases as examples.
-    pub notable_observations: Vec<Observation>,
+    pub notable_observations: Vec<Observation<Finding>>,
 }
 
 /// A pattern and the figures it rests on.
@@ -474,4 +474,20 @@ pub struct TrackingReport {
     /// counted as attempts).
     pub expired_attempts: u64,
     pub note: &'static str,
+}
+
+/// The kinds of notable TCP observation.
+#[derive(Serialize, JsonSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Finding {
+    /// RSTs heavily biased toward or from the server.
+    StrongRstAsymmetry,
+    /// The retransmission rate exceeds the typical 2 %.
+    HighRetransmission,
+    /// Many unanswered SYNs to one server endpoint: a SYN flood, or a server that is down or filtered.
+    PossibleSynFlood,
+    /// One source tried many ports of one host.
+    PortScan,
+    /// One source tried one port on many hosts.
+    HostSweep,
 }

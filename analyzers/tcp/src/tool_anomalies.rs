@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use crate::conn::{Connection, SERVER};
 use crate::result::{
-    AnomaliesResult, AnomalyStatistics, ConnectionStates, FlagCounts, Handshakes, Outcomes, Pattern, PatternSummary,
-    RetransmissionFigures, RstDirections, RstDistribution, Thresholds,
+    AnomaliesResult, AnomalyStatistics, ConnectionStates, Finding, FlagCounts, Handshakes, Outcomes, Pattern,
+    PatternSummary, RetransmissionFigures, RstDirections, RstDistribution, Thresholds,
 };
 use crate::scan::{Filter, Scanned, ratio};
 use crate::segment::{Segment, flag};
@@ -312,7 +312,7 @@ impl Anomalies {
             ));
             if !(0.1..=0.9).contains(&r) {
                 notable.push(Observation::new(
-                    "strong_rst_asymmetry",
+                    Finding::StrongRstAsymmetry,
                     format!("RST packets heavily biased: {:.1}% toward the server", r * 100.0),
                 ));
             }
@@ -339,7 +339,7 @@ impl Anomalies {
             ));
             if exceeds {
                 notable.push(Observation::new(
-                    "high_retransmission",
+                    Finding::HighRetransmission,
                     format!("Retransmission rate {:.2}% exceeds the typical threshold of 2%", rate * 100.0),
                 ));
             }
@@ -421,8 +421,9 @@ impl Anomalies {
                     json!({"targets": flooded, "threshold": SYN_FLOOD_MIN_UNANSWERED}),
                     detail.clone(),
                 ));
-                notable
-                    .push(Observation::new("possible_syn_flood", detail).with_examples(flooded.iter().take(EXAMPLES)));
+                notable.push(
+                    Observation::new(Finding::PossibleSynFlood, detail).with_examples(flooded.iter().take(EXAMPLES)),
+                );
             }
         }
         let (scan_total, scans) = self.port_scans.over(PORT_SCAN_MIN_PORTS);
@@ -447,7 +448,7 @@ impl Anomalies {
                 json!({"scans": list, "scans_total": scan_total, "threshold": PORT_SCAN_MIN_PORTS}),
                 format!("{scan_total} source/target pairs with connection attempts to many ports; largest: {detail}"),
             ));
-            notable.push(Observation::new("port_scan", detail).with_examples(list.iter().take(EXAMPLES)));
+            notable.push(Observation::new(Finding::PortScan, detail).with_examples(list.iter().take(EXAMPLES)));
         }
         let (sweep_total, sweeps) = self.host_sweeps.over(HOST_SWEEP_MIN_HOSTS);
         if sweep_total > 0 {
@@ -470,7 +471,7 @@ impl Anomalies {
                 json!({"sweeps": list, "sweeps_total": sweep_total, "threshold": HOST_SWEEP_MIN_HOSTS}),
                 format!("{sweep_total} sources tried one port on many hosts; largest: {detail}"),
             ));
-            notable.push(Observation::new("host_sweep", detail).with_examples(list.iter().take(EXAMPLES)));
+            notable.push(Observation::new(Finding::HostSweep, detail).with_examples(list.iter().take(EXAMPLES)));
         }
         let v = |n: &str| statistics.analysis.get(n).copied().unwrap_or(0);
         if v("duplicate_acks") + v("out_of_order") + v("lost_segments") > 0 {
