@@ -4,4 +4,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| pcapsule_fuzz::fuzz_analyzer::<tcp::Tcp>(data));
+fuzz_target!(|data: &[u8]| pcapsule_fuzz::fuzz_one_pass_analyzer::<tcp::Tcp>(data));

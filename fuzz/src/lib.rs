@@ -17,7 +17,7 @@ use std::net::IpAddr;
 
 use pcapsule_guest::decode::decode;
 use pcapsule_guest::testing::without_timestamp;
-use pcapsule_guest::{Analyzer, CaptureError, CaptureReader, RunContext, RunError};
+use pcapsule_guest::{Analyzer, CaptureError, CaptureReader, OnePass, RunContext, RunError};
 use serde_json::{Map, Value, json};
 
 /// The hard cap the host puts on one result (SECURITY.md, "Bounded results").
@@ -128,6 +128,21 @@ fn reader_verdict(data: &[u8]) -> Result<(), CaptureError> {
 
 /// Runs every tool of `A` over `data` as a capture and checks each outcome.
 pub fn fuzz_analyzer<A: Analyzer>(data: &[u8]) {
+    run_each_tool::<A>(data);
+}
+
+/// [`fuzz_analyzer`], and then every tool over one read, which must answer
+/// each as its own run did.
+pub fn fuzz_one_pass_analyzer<A: OnePass>(data: &[u8]) {
+    let (calls, alone, ctx) = run_each_tool::<A>(data);
+    let together: Vec<_> = A::run_many(calls, &mut &data[..], &ctx).into_iter().map(without_timestamp).collect();
+    assert_eq!(together, alone, "one pass differs from the tools run one by one");
+}
+
+/// Every tool alone, each result checked; the calls made, their outcomes
+/// (without timestamps) and the context, for a one-pass comparison.
+#[allow(clippy::type_complexity)]
+fn run_each_tool<A: Analyzer>(data: &[u8]) -> (Vec<(&'static str, Value)>, Vec<Result<Value, RunError>>, RunContext) {
     let knobs = Knobs::from_tail(data);
     let verdict = reader_verdict(data);
     let description = A::describe();
@@ -162,11 +177,7 @@ pub fn fuzz_analyzer<A: Analyzer>(data: &[u8]) {
             Err(RunError::Internal(m)) => panic!("{name}: internal error: {m}"),
         }
     }
-    // One pass over every tool must answer each as its own run did.
-    if A::ONE_PASS {
-        let together: Vec<_> = A::run_many(calls, &mut &data[..], &ctx).into_iter().map(without_timestamp).collect();
-        assert_eq!(together, alone, "one pass differs from the tools run one by one");
-    }
+    (calls, alone, ctx)
 }
 
 /// A result is a JSON object that serializes under the host's cap, every key

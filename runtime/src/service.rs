@@ -13,7 +13,7 @@ use crate::error_kind::ErrorKind;
 use crate::input::{CaptureInputs, InputError, ReadProgress};
 use crate::registry::{CAPTURE_PARAM, Registry};
 use crate::sandbox::limits::{LimitKind, LimitSettings, Limits, MemoryBudget};
-use crate::sandbox::{CallError, CaptureStdin, LoadedAnalyzer, RunError, RunRequest, Sandbox};
+use crate::sandbox::{Call, CallError, CaptureFacts, CaptureStdin, LoadedAnalyzer, RunError, Sandbox};
 
 /// Largest parameter object passed to an analyzer, as JSON text.
 const MAX_PARAMS_BYTES: usize = 64 * 1024;
@@ -275,19 +275,13 @@ impl ToolService {
     ) -> Vec<Result<Value, ToolError>> {
         let analyzer = tools[0].analyzer.clone();
         let limits = tools[0].limits;
-        let requests: Vec<RunRequest> = tools
-            .into_iter()
-            .map(|PreparedTool { tool, params_json, .. }| RunRequest {
-                tool,
-                params_json,
-                capture_name: capture_name.to_string(),
-                capture_size: Some(capture_size),
-                max_packets: self.max_packets,
-            })
-            .collect();
+        let calls: Vec<Call> =
+            tools.into_iter().map(|PreparedTool { tool, params_json, .. }| Call { tool, params_json }).collect();
+        let capture =
+            CaptureFacts { name: capture_name.to_string(), size: Some(capture_size), max_packets: self.max_packets };
         let shared_memory = memory.shared;
         self.sandbox
-            .run(&analyzer, requests, stdin, limits, memory)
+            .run(&analyzer, capture, calls, stdin, limits, memory)
             .await
             .into_iter()
             .map(|outcome| {

@@ -1,16 +1,15 @@
-//! What an analyzer implements ([`Analyzer`]) and the glue that turns it into
-//! a component: the WIT exports and a WASI command `main`, both running the
-//! same code so the CLI prints exactly what the MCP tool returns.
+//! What an analyzer implements ([`Analyzer`], and [`OnePass`] when its tools
+//! can share a read) and the glue that turns it into a component: the WIT
+//! exports (see [`analyzer_component!`](crate::analyzer_component)) and a
+//! WASI command `main`, both running the same code so the CLI prints exactly
+//! what the MCP tool returns. Nothing here names a WIT version: the bindings
+//! are generated in the analyzer's crate by the macro, from `wit/v0.3.0`.
 
 use std::io::Read;
 
 use serde_json::Value;
 
-use crate::bindings::exports::pcapsule::analyzer::analyzer as wit;
 use crate::{CaptureError, RunError};
-
-/// The version of `wit/analyzer.wit` this library implements.
-pub const INTERFACE_VERSION: &str = "0.2.0";
 
 /// One MCP tool of an analyzer.
 pub struct ToolSpec {
@@ -52,7 +51,8 @@ pub struct Description {
     pub prompts: Vec<PromptSpec>,
 }
 
-/// Facts about the input that only the host (or the CLI) knows.
+/// Facts about the input that only the host (or the CLI) knows: the WIT
+/// `capture` record.
 #[derive(Debug, Clone, Default)]
 pub struct RunContext {
     /// The capture's name as given (path or URL).
@@ -70,24 +70,16 @@ pub trait Analyzer {
 
     /// Runs `tool` with `params` (a JSON object) over `capture`.
     fn run(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError>;
+}
 
-    /// Whether [`Analyzer::run_many`] runs several tools in one pass (the WIT
-    /// `one-pass`): worth it when the tools share decoding or state, as the
-    /// TCP tools share their connection table.
-    const ONE_PASS: bool = false;
-
-    /// Runs several tools, each `(tool, params)` once, over one read of
-    /// `capture`; one result per call, in order. The host calls it only when
-    /// [`Analyzer::ONE_PASS`] is true; the default runs a single call.
-    fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
-        match <[_; 1]>::try_from(calls) {
-            Ok([(tool, params)]) => vec![Self::run(tool, params, capture, ctx)],
-            Err(calls) => calls
-                .iter()
-                .map(|_| Err(RunError::BadParams("this analyzer runs one tool per read of the capture".into())))
-                .collect(),
-        }
-    }
+/// An analyzer whose tools can run together over one read of the capture
+/// (the WIT `one-pass` interface): worth it when they share decoding or
+/// state, as the TCP tools share their connection table. Export it with
+/// `analyzer_component!(Type, one_pass)`.
+pub trait OnePass: Analyzer {
+    /// Runs several distinct tools, each `(tool, params)` once, over one read
+    /// of `capture`; one result per call, in order.
+    fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>>;
 }
 
 /// Deserializes a tool's parameters, naming the offending field on error.
@@ -134,88 +126,43 @@ fn checked_params<A: Analyzer>(tool: &str, params: &str) -> Result<Value, RunErr
     Ok(params)
 }
 
-/// The WIT `describe` export.
-pub fn describe_wit<A: Analyzer>() -> wit::AnalyzerInfo {
-    let d = A::describe();
-    wit::AnalyzerInfo {
-        name: d.name.into(),
-        version: d.version.into(),
-        description: d.summary.into(),
-        interface_version: INTERFACE_VERSION.into(),
-        one_pass: A::ONE_PASS,
-        tools: d
-            .tools
-            .into_iter()
-            .map(|t| wit::Tool {
-                name: t.name.into(),
-                title: t.title.into(),
-                description: t.description.into(),
-                params_schema: t.params_schema.to_string(),
-                result_schema: t.result_schema.to_string(),
-            })
-            .collect(),
-        prompts: d
-            .prompts
-            .into_iter()
-            .map(|p| wit::Prompt {
-                name: p.name.into(),
-                title: p.title.into(),
-                description: p.description.into(),
-                text: p.text.into(),
-            })
-            .collect(),
-    }
-}
-
-/// The WIT `run` export: the capture is the component's stdin.
-pub fn run_wit<A: Analyzer>(request: wit::RunRequest) -> Result<String, wit::RunError> {
-    let ctx = context(&request);
+/// The WIT `run`: one tool over the capture on stdin, as JSON text.
+pub fn run_on_stdin<A: Analyzer>(ctx: &RunContext, tool: &str, params: &str) -> Result<String, RunError> {
     let mut stdin = std::io::stdin().lock();
-    to_wit(run_checked::<A>(&request.tool, &request.params_json, &mut stdin, &ctx))
+    run_checked::<A>(tool, params, &mut stdin, ctx).map(|v| v.to_string())
 }
 
-/// The WIT `run-many` export: calls with a wrong tool name or parameters get
-/// their error, the others run together over stdin.
-pub fn run_many_wit<A: Analyzer>(requests: Vec<wit::RunRequest>) -> Vec<Result<String, wit::RunError>> {
-    let Some(first) = requests.first() else { return Vec::new() };
-    let ctx = context(first);
+/// The WIT `run-many`: calls with a wrong tool name or parameters get their
+/// error, the others run together over one read of stdin.
+pub fn run_many_on_stdin<A: OnePass>(ctx: &RunContext, calls: &[(&str, &str)]) -> Vec<Result<String, RunError>> {
+    run_many_over::<A>(ctx, calls, &mut std::io::stdin().lock())
+}
+
+fn run_many_over<A: OnePass>(
+    ctx: &RunContext,
+    calls: &[(&str, &str)],
+    capture: &mut dyn Read,
+) -> Vec<Result<String, RunError>> {
     let checked: Vec<Result<Value, RunError>> =
-        requests.iter().map(|r| checked_params::<A>(&r.tool, &r.params_json)).collect();
-    let calls: Vec<(&str, Value)> = requests
-        .iter()
-        .zip(&checked)
-        .filter_map(|(r, p)| p.as_ref().ok().map(|p| (r.tool.as_str(), p.clone())))
-        .collect();
-    let mut ran = if calls.is_empty() {
+        calls.iter().map(|(tool, params)| checked_params::<A>(tool, params)).collect();
+    let valid: Vec<(&str, Value)> =
+        calls.iter().zip(&checked).filter_map(|((tool, _), p)| p.as_ref().ok().map(|p| (*tool, p.clone()))).collect();
+    let mut ran = if valid.is_empty() {
         Vec::new()
     } else {
-        let expected = calls.len();
-        let ran = A::run_many(calls, &mut std::io::stdin().lock(), &ctx);
+        let expected = valid.len();
+        let ran = A::run_many(valid, capture, ctx);
         if ran.len() != expected {
             let bug = format!("run_many returned {} results for {expected} calls", ran.len());
-            return requests.iter().map(|_| Err(wit::RunError::Internal(bug.clone()))).collect();
+            return calls.iter().map(|_| Err(RunError::Internal(bug.clone()))).collect();
         }
         ran
     }
     .into_iter();
-    checked.into_iter().map(|p| to_wit(p.and_then(|_| ran.next().expect("one result per valid call")))).collect()
-}
-
-fn context(request: &wit::RunRequest) -> RunContext {
-    RunContext {
-        capture_name: request.capture_name.clone(),
-        capture_size: request.capture_size,
-        max_packets: request.max_packets,
-    }
-}
-
-fn to_wit(outcome: Result<Value, RunError>) -> Result<String, wit::RunError> {
-    outcome.map(|v| v.to_string()).map_err(|e| match e {
-        RunError::BadParams(m) => wit::RunError::BadParams(m),
-        RunError::UnsupportedFormat(m) => wit::RunError::UnsupportedFormat(m),
-        RunError::Malformed { offset, message } => wit::RunError::MalformedCapture(wit::Malformed { offset, message }),
-        RunError::Internal(m) => wit::RunError::Internal(m),
-    })
+    checked
+        .into_iter()
+        .map(|p| p.and_then(|_| ran.next().expect("one result per valid call")).map(|v| v.to_string()))
+        .collect()
 }
 
 const USAGE: &str = "usage: ANALYZER.wasm CAPTURE|- [TOOL] [PARAMS_JSON]\n       ANALYZER.wasm --describe\n\
@@ -223,8 +170,33 @@ Runs TOOL (default: the first tool) over CAPTURE (a pcap or pcapng file; - reads
 and prints the same JSON as the MCP tool. Under wasmtime, grant the capture's folder:\n\
   wasmtime run --dir=. ANALYZER.wasm capture.pcap";
 
+/// What `--describe` prints: the `describe` answer, with the schemas as JSON
+/// and the optional WIT interfaces the component exports (`capabilities`).
+fn describe_json(description: &Description, capabilities: &[&str]) -> Value {
+    let tools: Vec<Value> = description
+        .tools
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "name": t.name, "title": t.title, "description": t.description,
+                "params_schema": t.params_schema, "result_schema": t.result_schema,
+            })
+        })
+        .collect();
+    let prompts: Vec<Value> = description
+        .prompts
+        .iter()
+        .map(|p| serde_json::json!({"name": p.name, "title": p.title, "description": p.description, "text": p.text}))
+        .collect();
+    serde_json::json!({
+        "name": description.name, "version": description.version, "description": description.summary,
+        "capabilities": capabilities, "tools": tools, "prompts": prompts,
+    })
+}
+
 /// `fn main` of every analyzer: the WASI command face of the component.
-pub fn command_main<A: Analyzer>() -> std::process::ExitCode {
+/// `capabilities`: the optional WIT interfaces it exports, for `--describe`.
+pub fn command_main<A: Analyzer>(capabilities: &[&str]) -> std::process::ExitCode {
     use std::process::ExitCode;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let description = A::describe();
@@ -235,29 +207,7 @@ pub fn command_main<A: Analyzer>() -> std::process::ExitCode {
             return if args.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
         Some("--describe") => {
-            let info = describe_wit::<A>();
-            let tools: Vec<Value> = info
-                .tools
-                .iter()
-                .map(|t| {
-                    serde_json::json!({
-                        "name": t.name, "title": t.title, "description": t.description,
-                        "params_schema": serde_json::from_str::<Value>(&t.params_schema).unwrap_or(Value::Null),
-                        "result_schema": serde_json::from_str::<Value>(&t.result_schema).unwrap_or(Value::Null),
-                    })
-                })
-                .collect();
-            let prompts: Vec<Value> = info
-                .prompts
-                .iter()
-                .map(|p| serde_json::json!({"name": p.name, "title": p.title, "description": p.description, "text": p.text}))
-                .collect();
-            let doc = serde_json::json!({
-                "name": info.name, "version": info.version, "description": info.description,
-                "interface_version": info.interface_version, "one_pass": info.one_pass,
-                "tools": tools, "prompts": prompts,
-            });
-            print_json(&doc);
+            print_json(&describe_json(&description, capabilities));
             return ExitCode::SUCCESS;
         }
         Some(_) => {}
@@ -338,7 +288,7 @@ mod tests {
         assert!(parse_params::<Params>(serde_json::json!({"limit": 3})).is_ok());
     }
 
-    /// Two tools that count the capture's bytes; not a one-pass analyzer.
+    /// Two tools that count the capture's bytes, together in one read.
     struct Counter;
 
     impl Analyzer for Counter {
@@ -359,42 +309,56 @@ mod tests {
             }
         }
 
-        fn run(tool: &str, _: Value, capture: &mut dyn Read, _: &RunContext) -> Result<Value, RunError> {
+        fn run(tool: &str, _: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+            Counter::run_many(vec![(tool, Value::Null)], capture, ctx).remove(0)
+        }
+    }
+
+    impl OnePass for Counter {
+        fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, _: &RunContext) -> Vec<Result<Value, RunError>> {
             let mut bytes = Vec::new();
-            capture.read_to_end(&mut bytes).map_err(|e| RunError::Internal(e.to_string()))?;
-            Ok(serde_json::json!({"tool": tool, "bytes": bytes.len()}))
-        }
-    }
-
-    fn request(tool: &str, params: &str) -> wit::RunRequest {
-        wit::RunRequest {
-            tool: tool.into(),
-            params_json: params.into(),
-            capture_name: "x".into(),
-            capture_size: None,
-            max_packets: None,
+            let read = capture.read_to_end(&mut bytes).map_err(|e| RunError::Internal(e.to_string()));
+            let tools: Vec<&str> = calls.iter().map(|(tool, _)| *tool).collect();
+            calls
+                .iter()
+                .map(|(tool, _)| {
+                    read.clone().map(|_| serde_json::json!({"tool": tool, "bytes": bytes.len(), "with": tools}))
+                })
+                .collect()
         }
     }
 
     #[test]
-    fn the_default_run_many_takes_one_call_and_refuses_several() {
+    fn run_many_answers_bad_calls_in_place_and_runs_the_rest_together() {
         let ctx = RunContext::default();
-        let one = Counter::run_many(vec![("a", Value::Null)], &mut &b"12345"[..], &ctx);
-        assert_eq!(one, vec![Ok(serde_json::json!({"tool": "a", "bytes": 5}))]);
-        let two = Counter::run_many(vec![("a", Value::Null), ("b", Value::Null)], &mut &b"12345"[..], &ctx);
-        assert_eq!(two.len(), 2);
-        assert!(two.iter().all(|r| matches!(r, Err(RunError::BadParams(m)) if m.contains("one tool per read"))));
-        assert!(!describe_wit::<Counter>().one_pass);
+        let calls = [("nope", "{}"), ("a", "[1]"), ("b", "{"), ("a", ""), ("b", "{}")];
+        let out = run_many_over::<Counter>(&ctx, &calls, &mut &b"12345"[..]);
+        assert_eq!(out.len(), 5);
+        assert!(matches!(&out[0], Err(RunError::BadParams(m)) if m.contains("unknown tool `nope`")), "{out:?}");
+        assert!(matches!(&out[1], Err(RunError::BadParams(m)) if m.contains("JSON object")), "{out:?}");
+        assert!(matches!(&out[2], Err(RunError::BadParams(m)) if m.contains("not valid JSON")), "{out:?}");
+        assert_eq!(out[3].as_deref(), Ok(r#"{"tool":"a","bytes":5,"with":["a","b"]}"#));
+        assert_eq!(out[4].as_deref(), Ok(r#"{"tool":"b","bytes":5,"with":["a","b"]}"#));
+        assert!(run_many_over::<Counter>(&ctx, &[], &mut &b""[..]).is_empty());
     }
 
     #[test]
-    fn run_many_answers_bad_calls_without_reading_the_capture() {
-        // Every call is wrong, so stdin (the test runner's) is never read.
-        let out = run_many_wit::<Counter>(vec![request("nope", "{}"), request("a", "[1]"), request("b", "{")]);
-        assert_eq!(out.len(), 3);
-        assert!(matches!(&out[0], Err(wit::RunError::BadParams(m)) if m.contains("unknown tool `nope`")), "{out:?}");
-        assert!(matches!(&out[1], Err(wit::RunError::BadParams(m)) if m.contains("JSON object")), "{out:?}");
-        assert!(matches!(&out[2], Err(wit::RunError::BadParams(m)) if m.contains("not valid JSON")), "{out:?}");
-        assert!(run_many_wit::<Counter>(Vec::new()).is_empty());
+    fn only_bad_calls_never_read_the_capture() {
+        struct Unreadable;
+        impl Read for Unreadable {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                panic!("the capture was read")
+            }
+        }
+        let out = run_many_over::<Counter>(&RunContext::default(), &[("nope", "{}")], &mut Unreadable);
+        assert!(matches!(&out[..], [Err(RunError::BadParams(_))]), "{out:?}");
+    }
+
+    #[test]
+    fn describe_lists_the_capabilities_given() {
+        let doc = describe_json(&Counter::describe(), &["one-pass"]);
+        assert_eq!(doc["capabilities"], serde_json::json!(["one-pass"]));
+        assert_eq!(doc["tools"][1]["name"], "b");
+        assert_eq!(doc["tools"][0]["params_schema"], serde_json::json!({"type": "object"}));
     }
 }

@@ -53,7 +53,7 @@ pub fn run_tool<A: Analyzer>(tool: &str, params: Value, capture: &[u8]) -> Resul
 
 /// Runs several tools of analyzer `A` over one read of `capture`, as the
 /// host's one-pass run does.
-pub fn run_tools<A: Analyzer>(calls: &[(&str, Value)], capture: &[u8]) -> Vec<Result<Value, RunError>> {
+pub fn run_tools<A: crate::OnePass>(calls: &[(&str, Value)], capture: &[u8]) -> Vec<Result<Value, RunError>> {
     let ctx =
         RunContext { capture_name: "test.pcap".into(), capture_size: Some(capture.len() as u64), max_packets: None };
     A::run_many(calls.iter().map(|(tool, params)| (*tool, params.clone())).collect(), &mut &capture[..], &ctx)

@@ -25,7 +25,7 @@ mod tracker;
 use std::io::Read;
 
 use pcapsule_guest::conventions::schema;
-use pcapsule_guest::{Analyzer, Description, PromptSpec, RunContext, RunError, ToolSpec};
+use pcapsule_guest::{Analyzer, Description, OnePass, PromptSpec, RunContext, RunError, ToolSpec};
 use serde_json::Value;
 
 /// The tcp analyzer: implements [`pcapsule_guest::Analyzer`].
@@ -105,10 +105,10 @@ impl Analyzer for Tcp {
     fn run(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
         run::one(tool, params, capture, ctx)
     }
+}
 
-    // The four tools share one connection table when run together.
-    const ONE_PASS: bool = true;
-
+/// The four tools share one connection table when run together.
+impl OnePass for Tcp {
     fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
         run::many(calls, capture, ctx)
     }

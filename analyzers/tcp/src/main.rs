@@ -2,4 +2,4 @@
 //! the library (src/lib.rs), which native tests, fuzz targets and
 //! benchmarks use directly.
 
-pcapsule_guest::analyzer_component!(tcp::Tcp);
+pcapsule_guest::analyzer_component!(tcp::Tcp, one_pass);

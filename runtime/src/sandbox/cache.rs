@@ -159,14 +159,13 @@ mod tests {
 
     #[test]
     fn describe_answers_round_trip_and_anything_else_is_refused() {
-        use crate::sandbox::bindings::exports::pcapsule::analyzer::analyzer::{Prompt, Tool};
+        use crate::sandbox::interface::{Prompt, Tool};
         let dir = tempfile::tempdir().unwrap();
         let cache = ComponentCache::open(dir.path()).unwrap();
         let info = AnalyzerInfo {
             name: "x".into(),
             version: "1.0.0".into(),
             description: "d \"quoted\"\n".into(),
-            interface_version: "0.2.0".into(),
             one_pass: true,
             tools: vec![Tool {
                 name: "analyze_x".into(),

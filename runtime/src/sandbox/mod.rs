@@ -8,6 +8,7 @@
 
 mod cache;
 mod capture_stdin;
+mod interface;
 pub mod limits;
 mod log_pipe;
 mod soft_stop;
@@ -17,32 +18,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::cli::StdinStream;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 pub use cache::ComponentCache;
 pub use capture_stdin::CaptureStdin;
+use interface::Exports;
+pub use interface::{AnalyzerInfo, Call, CaptureFacts, RunError};
 use limits::{LimitKind, Limits, MemoryBudget, MemoryCap};
 use log_pipe::LogPipe;
 use soft_stop::{RESERVE_DIVISOR, SoftStop, StoppableStdin};
-
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "analyzer-component",
-        exports: { default: async },
-        // The describe answer is kept in the component cache as JSON.
-        additional_derives: [serde::Serialize, serde::Deserialize],
-    });
-}
-
-pub use bindings::exports::pcapsule::analyzer::analyzer::{AnalyzerInfo, RunError, RunRequest};
-use bindings::{AnalyzerComponent, AnalyzerComponentPre};
-
-/// The WIT package version this host implements.
-pub const INTERFACE_VERSION: &str = "0.2.0";
 
 /// How often the epoch advances: the granularity of wall-clock deadlines and
 /// of the guest yielding to other tasks on the same thread.
@@ -92,7 +79,8 @@ pub struct Sandbox {
 
 /// An analyzer component ready to instantiate, with what it said about itself.
 pub struct LoadedAnalyzer {
-    pre: AnalyzerComponentPre<CallState>,
+    pre: InstancePre<CallState>,
+    exports: Exports,
     /// Its `describe` answer.
     pub info: AnalyzerInfo,
     /// Where it came from (`embedded` or a file path).
@@ -153,75 +141,64 @@ impl Sandbox {
             None => Component::new(&self.engine, wasm).map_err(anyhow::Error::from),
         }
         .with_context(|| format!("compiling the component from {origin}"))?;
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(anyhow::Error::from).with_context(|| {
-            format!(
-                "linking the component from {origin}: an analyzer may import only WASI 0.2 interfaces \
-                 and must export pcapsule:analyzer/analyzer@{INTERFACE_VERSION}"
-            )
+        let pre = self.linker.instantiate_pre(&component).map_err(anyhow::Error::from).with_context(|| {
+            format!("linking the component from {origin}: an analyzer may import only WASI 0.2 interfaces")
         })?;
-        let pre = AnalyzerComponentPre::new(instance_pre)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("{origin} does not export pcapsule:analyzer/analyzer@{INTERFACE_VERSION}"))?;
+        let exports = Exports::find(&pre).with_context(|| {
+            format!("{origin} is not a pcapsule analyzer (or one built for a newer pcapsule): rebuild it against wit/")
+        })?;
         let info = match cached.as_ref().and_then(|(cache, key)| cache.describe(key)) {
             Some(info) => info,
             None => {
-                let info = self.describe(&pre, origin).await?;
+                let info = self.describe(&pre, &exports, origin).await?;
                 if let Some((cache, key)) = &cached {
                     cache.store_describe(key, &info);
                 }
                 info
             }
         };
-        if info.interface_version != INTERFACE_VERSION {
-            anyhow::bail!(
-                "{origin} ({}) was built for analyzer interface {}, this pcapsule speaks {INTERFACE_VERSION}: \
-                 rebuild it against wit/analyzer.wit",
-                info.name,
-                info.interface_version
-            );
+        if !matches!(exports, Exports::V0_3_0(_)) {
+            tracing::info!("{origin} ({}) speaks the older analyzer interface {}", info.name, exports.version());
         }
-        Ok(LoadedAnalyzer { pre, info, origin: origin.to_string() })
+        Ok(LoadedAnalyzer { pre, exports, info, origin: origin.to_string() })
     }
 
     /// Asks a fresh instance of the component what it offers.
-    async fn describe(&self, pre: &AnalyzerComponentPre<CallState>, origin: &str) -> Result<AnalyzerInfo> {
+    async fn describe(&self, pre: &InstancePre<CallState>, exports: &Exports, origin: &str) -> Result<AnalyzerInfo> {
         let budget = MemoryBudget::new(DESCRIBE_LIMITS.memory_bytes);
         let mut store = self.store(DESCRIBE_LIMITS, budget, None::<(CaptureStdin, LogPipe)>, None);
         async {
             let instance = pre.instantiate_async(&mut store).await?;
-            instance.pcapsule_analyzer_analyzer().call_describe(&mut store).await
+            exports.describe(&mut store, &instance).await
         }
         .await
         .map_err(|e| anyhow::anyhow!("{origin}: describe failed: {}", classify(e, &store)))
     }
 
-    /// Runs `requests` in one instance of `analyzer` with `capture` as its
-    /// stdin, under `limits` for them all: one request through the WIT `run`,
+    /// Runs `calls` in one instance of `analyzer` with `stdin` as its
+    /// capture, under `limits` for them all: one call through the WIT `run`,
     /// several (only for a one-pass analyzer, `info.one_pass`) through
-    /// `run-many`, over one read of the capture. One outcome per request, in
+    /// `run-many`, over one read of the capture. One outcome per call, in
     /// order; a limit or a crash ends every one of them. When fuel or time
     /// runs low, the capture is ended early (see [`soft_stop`]) and the
     /// results say so.
     pub async fn run(
         &self,
         analyzer: &LoadedAnalyzer,
-        requests: Vec<RunRequest>,
-        capture: impl StdinStream + 'static,
+        capture: CaptureFacts,
+        calls: Vec<Call>,
+        stdin: impl StdinStream + 'static,
         limits: Limits,
         memory: Arc<MemoryBudget>,
     ) -> Vec<Result<GuestResult, CallError>> {
-        let expected = requests.len();
+        let expected = calls.len();
         let log = LogPipe::new(GUEST_LOG_BYTES);
         let stop = SoftStop::default();
-        let capture = StoppableStdin::new(capture, stop.clone());
-        let mut store = self.store(limits, memory, Some((capture, log.clone())), Some(stop.clone()));
+        let stdin = StoppableStdin::new(stdin, stop.clone());
+        let mut store = self.store(limits, memory, Some((stdin, log.clone())), Some(stop.clone()));
         let call = async {
-            let instance: AnalyzerComponent = analyzer.pre.instantiate_async(&mut store).await?;
-            let exports = instance.pcapsule_analyzer_analyzer();
-            match requests.as_slice() {
-                [request] => Ok(vec![exports.call_run(&mut store, request).await?]),
-                several => exports.call_run_many(&mut store, several).await,
-            }
+            let instance = analyzer.pre.instantiate_async(&mut store).await?;
+            analyzer.exports.run(&mut store, &instance, &capture, &calls).await
         };
         // Epoch interruption cannot reach a guest blocked in a host call (a
         // read that never completes), so the deadline is enforced here too.
@@ -231,7 +208,7 @@ impl Sandbox {
         };
         tracing::debug!(
             analyzer = %analyzer.info.name,
-            tools = %requests.iter().map(|r| r.tool.as_str()).collect::<Vec<_>>().join(","),
+            tools = %calls.iter().map(|c| c.tool.as_str()).collect::<Vec<_>>().join(","),
             linear_memory_peak_kib = store.data().memory.peak_bytes / 1024,
             fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)),
             "call finished"

@@ -84,9 +84,15 @@ pub fn have(program: &str) -> bool {
 
 /// A folder holding only the test-only misbehaving component.
 pub fn misbehave_dir() -> tempfile::TempDir {
+    test_component_dir("test-misbehave")
+}
+
+/// A folder holding only the test-only component `name` (an
+/// `analyzers/test-*` folder), for `--analyzers-dir`.
+pub fn test_component_dir(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let wasm = Path::new(env!("PCAPSULE_TEST_COMPONENTS")).join("test-misbehave.wasm");
-    std::fs::copy(&wasm, dir.path().join("test-misbehave.wasm")).unwrap();
+    let wasm = Path::new(env!("PCAPSULE_TEST_COMPONENTS")).join(format!("{name}.wasm"));
+    std::fs::copy(&wasm, dir.path().join(format!("{name}.wasm"))).unwrap();
     dir
 }
 
