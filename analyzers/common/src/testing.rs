@@ -38,6 +38,17 @@ impl PcapBuilder {
         self
     }
 
+    /// Appends a packet of which only the first `captured` bytes were kept,
+    /// as a snapshot length cuts frames (the record keeps the original length).
+    pub fn packet_cut(mut self, secs: u32, micros: u32, frame: &[u8], captured: usize) -> Self {
+        let kept = &frame[..captured.min(frame.len())];
+        for field in [secs, micros, kept.len() as u32, frame.len() as u32] {
+            self.bytes.extend_from_slice(&field.to_le_bytes());
+        }
+        self.bytes.extend_from_slice(kept);
+        self
+    }
+
     /// The file's bytes.
     pub fn build(self) -> Vec<u8> {
         self.bytes

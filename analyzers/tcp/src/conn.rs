@@ -37,13 +37,29 @@ impl RoleSource {
     }
 }
 
+/// How far a connection's handshake got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Handshake {
+    /// SYN, SYN-ACK and the ACK completing them were all captured.
+    Completed,
+    /// The client's SYN was captured, the handshake never completed.
+    Failed,
+    /// No SYN from the client was captured: the capture joined the
+    /// connection mid-stream (Zeek's history without `S`), so nothing can
+    /// be said about its handshake.
+    NotSeen,
+}
+
 /// Counters for one direction of a connection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DirStats {
     /// Segments sent.
     pub packets: u32,
-    /// Captured frame bytes.
+    /// Frame bytes on the wire.
     pub bytes: u64,
+    /// Frame bytes captured.
+    pub captured_bytes: u64,
     /// TCP payload bytes (as the IP header declares them).
     pub payload_bytes: u64,
     /// Segments with payload.
@@ -86,7 +102,8 @@ impl DirStats {
     fn count(&mut self, s: &Segment, v: u32) {
         let inc = |c: &mut u32, yes: bool| *c = c.saturating_add(u32::from(yes));
         inc(&mut self.packets, true);
-        self.bytes += u64::from(s.frame_len);
+        self.bytes += u64::from(s.wire_len);
+        self.captured_bytes += u64::from(s.frame_len);
         self.payload_bytes += u64::from(s.seglen);
         inc(&mut self.data_packets, s.seglen > 0);
         inc(&mut self.syn, s.has(flag::SYN));
@@ -228,10 +245,18 @@ pub struct Connection {
     pub last_time_ns: i64,
     /// Zeek's history letters.
     pub history: History,
-    /// mcpcap's check: SYN, a SYN-ACK acknowledging it, then the matching ACK.
+    /// mcpcap's check: SYN, a SYN-ACK acknowledging it, and the ACK of
+    /// the SYN-ACK, in whatever order the capture holds them.
     pub handshake_completed: bool,
+    /// Per side: the sequence number after its SYN.
     syn_next: [Option<u32>; 2],
-    final_ack: [Option<(u32, u32)>; 2],
+    /// Per side: its SYN-ACK's acknowledgement and the sequence number after it.
+    syn_ack: [Option<(u32, u32)>; 2],
+    /// Per side: sequence and acknowledgement numbers of its first segment
+    /// with ACK and without SYN, kept so that a handshake captured out of
+    /// order (the ACK before the SYN-ACK, as merged multi-interface
+    /// captures have it) is still recognised.
+    first_ack: [Option<(u32, u32)>; 2],
     /// Most recent client SYN, first SYN-ACK after it, first client ACK after that.
     syn_time_ns: Option<i64>,
     synack_time_ns: Option<i64>,
@@ -278,7 +303,8 @@ impl Connection {
             history,
             handshake_completed: false,
             syn_next: [None; 2],
-            final_ack: [None; 2],
+            syn_ack: [None; 2],
+            first_ack: [None; 2],
             syn_time_ns: None,
             synack_time_ns: None,
             ack_time_ns: None,
@@ -418,21 +444,55 @@ impl Connection {
     }
 
     fn check_handshake(&mut self, side: usize, s: &Segment) {
-        let other = 1 - side;
         if s.has(flag::RST) {
+            // A reset ends any handshake in progress; a later one starts over.
             self.syn_next = [None; 2];
-            self.final_ack = [None; 2];
+            self.syn_ack = [None; 2];
+            self.first_ack = [None; 2];
         } else if s.has(flag::SYN) {
             let next = s.seq.wrapping_add(1).wrapping_add(s.seglen);
             if s.has(flag::ACK) {
-                if self.syn_next[other] == Some(s.ack) {
-                    self.final_ack[other] = Some((s.ack, next));
-                }
+                self.syn_ack[side] = Some((s.ack, next));
             } else {
                 self.syn_next[side] = Some(next);
             }
-        } else if s.has(flag::ACK) && self.final_ack[side] == Some((s.seq, s.ack)) {
-            self.handshake_completed = true;
+            // The ACK may have been captured before this SYN or SYN-ACK.
+            if !self.handshake_completed {
+                self.handshake_completed = (0..2).any(|opener| {
+                    self.first_ack[opener].is_some_and(|numbers| self.completes_handshake(opener, numbers))
+                });
+            }
+        } else if s.has(flag::ACK) {
+            let numbers = (s.seq, s.ack);
+            self.first_ack[side].get_or_insert(numbers);
+            if !self.handshake_completed && self.completes_handshake(side, numbers) {
+                self.handshake_completed = true;
+            }
+        }
+    }
+
+    /// Whether an ACK from `opener` with these sequence and acknowledgement
+    /// numbers completes its handshake: it follows `opener`'s SYN and
+    /// acknowledges the SYN-ACK that acknowledged that SYN.
+    fn completes_handshake(&self, opener: usize, (seq, ack): (u32, u32)) -> bool {
+        match (self.syn_next[opener], self.syn_ack[1 - opener]) {
+            (Some(syn_next), Some((acked, after_syn_ack))) => {
+                acked == syn_next && seq == syn_next && ack == after_syn_ack
+            }
+            _ => false,
+        }
+    }
+
+    /// How far the handshake got: completed, attempted (a SYN from the
+    /// client was captured) without completing, or not captured at all
+    /// (the capture joined the connection mid-stream).
+    pub fn handshake(&self) -> Handshake {
+        if self.handshake_completed {
+            Handshake::Completed
+        } else if self.attempted() {
+            Handshake::Failed
+        } else {
+            Handshake::NotSeen
         }
     }
 

@@ -118,8 +118,9 @@ const PROMPT_TROUBLESHOOTING: &str = "Troubleshoot TCP connections in this captu
 analyze_tcp_connections: `summary.conn_states` says how connections went (S0: SYN never answered - server down, \
 filtered or unreachable; REJ: refused with RST - nothing listening or a firewall rejecting; RSTO/RSTR: reset by \
 client/server after setup; SF: normal open and close; S1: still open; SH/SHR/OTH: partial or midstream), and \
-`summary.failed_handshakes`, `reset_connections`, `handshake_rtt_ms` (network latency) and `issues` give the \
-headline. Call it again with detailed=true (page with limit/offset via pagination.next_offset) for the \
+`summary.failed_handshakes` (a SYN captured, no completed handshake; connections the capture joined mid-stream \
+are `handshakes_not_seen`, not failures), `reset_connections`, `handshake_rtt_ms` (network latency) and `issues` \
+give the headline. Call it again with detailed=true (page with limit/offset via pagination.next_offset) for the \
 connections that matter: `history` shows the sequence of events (uppercase from the client: S SYN, H SYN-ACK, A \
 ACK, D data, F FIN, R RST, T retransmitted data, G gap, W zero window), `closed_by` and `close_method` who ended \
 it and how, `client_to_server`/`server_to_client` where data and problems are. Then analyze_tcp_retransmissions: \

@@ -20,6 +20,7 @@ pub fn direction(d: &DirStats) -> DirectionCounts {
     DirectionCounts {
         packets: d.packets,
         bytes: d.bytes,
+        captured_bytes: d.captured_bytes,
         payload_bytes: d.payload_bytes,
         data_packets: d.data_packets,
         syn: d.syn,
@@ -59,6 +60,7 @@ pub fn connection(c: &Connection, detailed: bool) -> ConnectionEntry {
         server: c.server.to_string(),
         state: c.mcpcap_state(),
         handshake_completed: c.handshake_completed,
+        handshake: c.handshake(),
         syn_count: c.total(|d| d.syn),
         syn_ack_count: c.total(|d| d.syn_ack),
         ack_count: c.total(|d| d.ack),

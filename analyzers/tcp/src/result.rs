@@ -8,6 +8,8 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::conn::Handshake;
+
 /// The result of `analyze_tcp_connections`.
 #[derive(Serialize, JsonSchema)]
 pub struct ConnectionsResult {
@@ -43,7 +45,13 @@ pub struct FilterEcho {
 pub struct ConnectionsSummary {
     pub total_connections: u64,
     pub successful_handshakes: u64,
+    /// Connections whose client SYN was captured and whose handshake never
+    /// completed. Connections joined mid-stream are not failures: they are
+    /// `handshakes_not_seen` (mcpcap counted them here).
     pub failed_handshakes: u64,
+    /// Connections with no client SYN in the capture (it started
+    /// mid-stream): their handshake happened before the capture, or not at all.
+    pub handshakes_not_seen: u64,
     pub established_connections: u64,
     pub reset_connections: u64,
     pub normal_close: u64,
@@ -78,8 +86,12 @@ pub struct ConnectionEntry {
     /// mcpcap: closed after a reset or a normal close.
     #[schemars(extend("enum" = ["closed", "active"]))]
     pub state: &'static str,
-    /// SYN, a SYN-ACK acknowledging it, and the ACK completing it were all captured.
+    /// SYN, a SYN-ACK acknowledging it, and the ACK completing it were all
+    /// captured (in any order).
     pub handshake_completed: bool,
+    /// How far the handshake got, telling a failed handshake from one the
+    /// capture never saw.
+    pub handshake: Handshake,
     pub syn_count: u32,
     pub syn_ack_count: u32,
     pub ack_count: u32,
@@ -136,8 +148,12 @@ pub struct ConnectionDetail {
 #[derive(Serialize, JsonSchema)]
 pub struct DirectionCounts {
     pub packets: u32,
-    /// Captured frame bytes.
+    /// Frame bytes on the wire (the records' original lengths), as
+    /// Wireshark's conversations count them.
     pub bytes: u64,
+    /// Frame bytes captured: less than `bytes` when the capture cut frames
+    /// at a snapshot length.
+    pub captured_bytes: u64,
     /// TCP payload bytes (as the IP length declares them).
     pub payload_bytes: u64,
     pub data_packets: u32,
@@ -194,8 +210,10 @@ pub struct AnomalyStatistics {
 #[derive(Serialize, JsonSchema)]
 pub struct Handshakes {
     pub successful: u64,
+    /// Client SYN captured, handshake never completed.
     pub failed: u64,
-    /// Connections with no SYN captured (joined midstream).
+    /// Connections with no client SYN captured (joined mid-stream): not
+    /// counted as failed.
     pub incomplete: u64,
 }
 
@@ -380,8 +398,12 @@ pub struct FlowResult {
 #[derive(Serialize, JsonSchema, Clone, Copy, Default)]
 pub struct FlowDirection {
     pub packet_count: u64,
-    /// Captured frame bytes.
+    /// Frame bytes on the wire (the records' original lengths), as
+    /// Wireshark's conversations count them.
     pub byte_count: u64,
+    /// Frame bytes captured: less than `byte_count` when the capture cut
+    /// frames at a snapshot length.
+    pub captured_byte_count: u64,
     pub syn_count: u64,
     pub rst_count: u64,
     pub fin_count: u64,
@@ -398,7 +420,9 @@ pub struct FlowDirection {
 pub struct FlowAnalysis {
     /// Client-to-server packets / server-to-client packets.
     pub asymmetry_ratio: f64,
-    #[schemars(extend("enum" = ["client", "server", "balanced"]))]
+    /// The side that sent more RSTs, balanced when both sent as many, none
+    /// when no RST was sent (or no packet matched: no verdict without data).
+    #[schemars(extend("enum" = ["client", "server", "balanced", "none"]))]
     pub primary_rst_source: &'static str,
     /// Which side sent more payload bytes (more than 1.2 times the
     /// other's), balanced, or none when neither sent data.

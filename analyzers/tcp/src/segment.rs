@@ -32,6 +32,9 @@ pub struct Segment {
     pub time_ns: i64,
     /// Captured frame length (what mcpcap counts as a packet's bytes).
     pub frame_len: u32,
+    /// Frame length on the wire (the record's original length; never less
+    /// than what was captured), as Wireshark's conversations count bytes.
+    pub wire_len: u32,
     /// Source address.
     pub src: IpAddr,
     /// Destination address.
@@ -118,6 +121,7 @@ pub fn parse(packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) ->
         number: packet.number,
         time_ns,
         frame_len: packet.data.len() as u32,
+        wire_len: packet.original_len.max(packet.data.len() as u32),
         src,
         dst,
         sport: be16(0),
@@ -200,6 +204,7 @@ mod tests {
         };
         assert_eq!(short.seglen, 11);
         assert_eq!(short.frame_len as usize, whole.len() - 5);
+        assert_eq!(short.wire_len as usize, whole.len(), "the wire length is the record's original length");
         // An IP length beyond what the wire carried counts only what was carried (as Wireshark does).
         let Parsed::Tcp(lying) = parse(&packet(&whole[..whole.len() - 5], linktype::ETHERNET)) else { panic!() };
         assert_eq!(lying.seglen, 6);

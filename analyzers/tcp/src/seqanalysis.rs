@@ -248,6 +248,7 @@ mod tests {
             number: 0,
             time_ns: t_ms * 1_000_000,
             frame_len: 60,
+            wire_len: 60,
             src: IpAddr::V4(Ipv4Addr::LOCALHOST),
             dst: IpAddr::V4(Ipv4Addr::LOCALHOST),
             sport: 1,

@@ -20,16 +20,19 @@ use crate::tracker::Sink;
 type Ep = ([u8; 4], u16);
 const C: Ep = ([10, 0, 0, 1], 40000);
 const S: Ep = ([10, 0, 0, 2], 80);
+const C2: Ep = ([10, 0, 0, 3], 40001);
 
 /// Builds a capture packet by packet; time advances 1 ms per packet unless set.
 struct Cap {
     pcap: Option<PcapBuilder>,
     ms: u64,
+    /// Snapshot length: frames longer than this are cut, as `tcpdump -s` does.
+    snaplen: usize,
 }
 
 impl Cap {
     fn new() -> Self {
-        Cap { pcap: Some(PcapBuilder::ethernet()), ms: 1_000_000 }
+        Cap { pcap: Some(PcapBuilder::ethernet()), ms: 1_000_000, snaplen: usize::MAX }
     }
 
     fn at(&mut self, ms: u64) -> &mut Self {
@@ -39,7 +42,7 @@ impl Cap {
 
     fn frame(&mut self, frame: &[u8]) -> &mut Self {
         let (secs, micros) = ((self.ms / 1000) as u32, (self.ms % 1000 * 1000) as u32);
-        self.pcap = Some(self.pcap.take().unwrap().packet(secs, micros, frame));
+        self.pcap = Some(self.pcap.take().unwrap().packet_cut(secs, micros, frame, self.snaplen));
         self.ms += 1;
         self
     }
@@ -188,6 +191,101 @@ fn handshake_without_the_final_ack_is_not_completed() {
     let r = run("analyze_tcp_connections", json!({}), &cap);
     assert_eq!(r["connections"][0]["handshake_completed"], false, "the ACK must acknowledge the SYN-ACK");
     assert_eq!(r["summary"]["failed_handshakes"], 1);
+}
+
+/// A capture that starts mid-stream has not seen a handshake; that is not
+/// a failed one (issue #20: mcpcap's arithmetic reported "1 failed
+/// handshakes" and a 0 % success rate for a connection that closed well).
+#[test]
+fn a_connection_joined_mid_stream_is_not_a_failed_handshake() {
+    let cap = Cap::new()
+        .tcp(C, S, 101, 501, "PA", 10)
+        .tcp(S, C, 501, 111, "PA", 20)
+        .tcp(C, S, 111, 521, "FA", 0)
+        .tcp(S, C, 521, 112, "FA", 0)
+        .tcp(C, S, 112, 522, "A", 0)
+        // A second connection whose SYN got a reset: that one failed.
+        .tcp(C2, S, 700, 0, "S", 0)
+        .tcp(S, C2, 0, 701, "RA", 0)
+        .build();
+    let r = run("analyze_tcp_connections", json!({}), &cap);
+    let s = &r["summary"];
+    assert_eq!(
+        (&s["successful_handshakes"], &s["failed_handshakes"], &s["handshakes_not_seen"]),
+        (&json!(0), &json!(1), &json!(1))
+    );
+    let entries = r["connections"].as_array().unwrap();
+    assert_eq!(entries[0]["handshake"], "not_seen");
+    assert_eq!(entries[0]["close_reason"], "normal");
+    assert_eq!(entries[1]["handshake"], "failed");
+    let issues = r["issues"].as_array().unwrap();
+    assert!(issues.iter().any(|i| i == "1 failed handshakes"), "{issues:?}");
+    assert!(issues.iter().any(|i| i.as_str().unwrap().contains("not seen")), "{issues:?}");
+
+    let a = run("analyze_tcp_anomalies", json!({}), &cap);
+    assert_eq!(a["statistics"]["handshake"], json!({"successful": 0, "failed": 1, "incomplete": 1}));
+    // Mid-stream alone: no handshake verdict at all.
+    let midstream_only = Cap::new().tcp(C, S, 101, 501, "PA", 10).tcp(S, C, 501, 111, "A", 0).build();
+    let a = run("analyze_tcp_anomalies", json!({}), &midstream_only);
+    let patterns = a["patterns"].as_array().unwrap();
+    assert!(!patterns.iter().any(|p| p["pattern"] == "handshake_completion"), "{patterns:?}");
+}
+
+/// Bytes are counted on the wire, as Wireshark's conversations count them:
+/// on a capture cut at a snapshot length, the captured bytes were smaller
+/// than the payload the IP headers declare (issue #20).
+#[test]
+fn bytes_are_wire_bytes_and_captured_bytes_are_beside_them() {
+    let mut cap = Cap::new();
+    cap.snaplen = 96;
+    cap.handshake(C, S).tcp(C, S, 101, 501, "PA", 1000).tcp(S, C, 501, 1101, "PA", 1400);
+    let cap = cap.build();
+    let d = &connections(&cap)[0];
+    let frame = |payload: u64| 14 + 20 + 20 + payload;
+    let (to, from) = (&d["client_to_server"], &d["server_to_client"]);
+    assert_eq!(to["payload_bytes"], 1000);
+    assert_eq!(to["bytes"], 2 * frame(0) + frame(1000), "{to}");
+    assert_eq!(to["captured_bytes"], 2 * frame(0) + 96, "{to}");
+    assert_eq!((&from["bytes"], &from["captured_bytes"]), (&json!(frame(0) + frame(1400)), &json!(frame(0) + 96)));
+    let flow = run("analyze_traffic_flow", json!({"server_ip": "10.0.0.2"}), &cap);
+    let (to, from) = (&flow["client_to_server"], &flow["server_to_client"]);
+    assert_eq!(
+        (&to["byte_count"], &to["captured_byte_count"]),
+        (&json!(2 * frame(0) + frame(1000)), &json!(2 * frame(0) + 96))
+    );
+    assert!(from["byte_count"].as_u64() >= from["payload_bytes"].as_u64(), "{from}");
+}
+
+/// Captures merged from several interfaces or taps can hold a handshake out
+/// of order; the handshake still completed.
+#[test]
+fn a_handshake_captured_out_of_order_is_completed() {
+    let orders: [(&str, Vec<u8>); 3] = [
+        (
+            "ACK before SYN-ACK",
+            Cap::new().tcp(C, S, 100, 0, "S", 0).tcp(C, S, 101, 501, "A", 0).tcp(S, C, 500, 101, "SA", 0).build(),
+        ),
+        (
+            "SYN-ACK first",
+            Cap::new().tcp(S, C, 500, 101, "SA", 0).tcp(C, S, 100, 0, "S", 0).tcp(C, S, 101, 501, "A", 0).build(),
+        ),
+        (
+            "ACK first",
+            Cap::new().tcp(C, S, 101, 501, "A", 0).tcp(C, S, 100, 0, "S", 0).tcp(S, C, 500, 101, "SA", 0).build(),
+        ),
+    ];
+    for (order, cap) in orders {
+        let c = &connections(&cap)[0];
+        assert_eq!(
+            (c["handshake_completed"].as_bool(), c["handshake"].as_str()),
+            (Some(true), Some("completed")),
+            "{order}"
+        );
+        assert_eq!(c["client"], "10.0.0.1:40000", "{order}");
+    }
+    // Out of order, but the ACK does not acknowledge the SYN-ACK: not completed.
+    let cap = Cap::new().tcp(C, S, 100, 0, "S", 0).tcp(C, S, 101, 999, "A", 0).tcp(S, C, 500, 101, "SA", 0).build();
+    assert_eq!(connections(&cap)[0]["handshake"], "failed");
 }
 
 #[test]
@@ -361,6 +459,12 @@ fn filters_and_bad_parameters() {
     let v6 = run("analyze_traffic_flow", json!({"server_ip": "2001:db8::2", "server_port": 443}), &cap);
     assert_eq!(v6["server"], "[2001:db8::2]:443");
     assert_eq!(v6["message"], "No TCP packets to or from this server");
+    // No data, no verdict (issue #20: "Balanced RST distribution" for a server never seen).
+    assert_eq!(v6["analysis"]["primary_rst_source"], "none", "{}", v6["analysis"]);
+    assert!(v6["analysis"]["interpretation"].as_str().unwrap().contains("nothing to judge"), "{}", v6["analysis"]);
+    assert_eq!(v6["analysis"]["data_flow_direction"], "none");
+    let quiet = run("analyze_traffic_flow", json!({"server_ip": "10.0.0.2"}), &Cap::new().handshake(C, S).build());
+    assert_eq!(quiet["analysis"]["primary_rst_source"], "none", "no RST either way: {}", quiet["analysis"]);
 }
 
 /// The direction of the data goes by payload bytes, not packets: a

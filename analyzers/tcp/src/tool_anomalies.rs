@@ -12,7 +12,7 @@ use pcapsule_guest::conventions::{Header, Observation, OrderedMap};
 use pcapsule_guest::{RunContext, RunError};
 use serde_json::{Value, json};
 
-use crate::conn::{Connection, SERVER};
+use crate::conn::{Connection, Handshake, SERVER};
 use crate::result::{
     AnomaliesResult, AnomalyStatistics, ConnectionStates, Finding, FlagCounts, Handshakes, Outcomes, Pattern,
     PatternSummary, RetransmissionFigures, RstDirections, RstDistribution, Thresholds,
@@ -133,6 +133,7 @@ pub struct Anomalies {
     retrans_by_connection: TopK<(u32, u64, String)>,
     connections: u64,
     successful: u64,
+    failed: u64,
     midstream: u64,
     states: [u64; 4],
     conn_states: BTreeMap<&'static str, u64>,
@@ -172,6 +173,7 @@ impl Anomalies {
             retrans_by_connection: TopK::new(TOP_N, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1))),
             connections: 0,
             successful: 0,
+            failed: 0,
             midstream: 0,
             states: [0; 4],
             conn_states: BTreeMap::new(),
@@ -215,8 +217,11 @@ impl Sink for Anomalies {
 
     fn finished(&mut self, c: &Connection) {
         self.connections += 1;
-        self.successful += u64::from(c.handshake_completed);
-        self.midstream += u64::from(c.total(|d| d.syn) == 0);
+        match c.handshake() {
+            Handshake::Completed => self.successful += 1,
+            Handshake::Failed => self.failed += 1,
+            Handshake::NotSeen => self.midstream += 1,
+        }
         *self.conn_states.entry(c.conn_state()).or_default() += 1;
         let state = match c.close_reason() {
             "reset" => 1,
@@ -256,7 +261,7 @@ impl Anomalies {
     /// The result.
     pub fn finish(self, ctx: &RunContext, filter: Filter, scanned: Scanned) -> Result<Value, RunError> {
         let rate = ratio(self.retransmissions, self.packets);
-        let failed = self.connections - self.successful;
+        let failed = self.failed;
         let by_connection =
             OrderedMap(self.retrans_by_connection.into_sorted().into_iter().map(|(n, _, name)| (name, n)).collect());
         let by_source =
@@ -344,8 +349,10 @@ impl Anomalies {
                 ));
             }
         }
-        if self.connections > 0 && failed > 0 {
-            let failure_rate = ratio(failed, self.connections);
+        if failed > 0 {
+            // Over the handshakes the capture saw: a connection joined
+            // mid-stream says nothing about how its handshake went.
+            let failure_rate = ratio(failed, self.successful + failed);
             patterns.push(pattern(
                 "handshake_completion",
                 "connection_establishment",
@@ -354,7 +361,7 @@ impl Anomalies {
                     "Handshake success rate: {:.1}% ({}/{})",
                     (1.0 - failure_rate) * 100.0,
                     self.successful,
-                    self.connections
+                    self.successful + failed
                 ),
             ));
         }

@@ -8,7 +8,7 @@ use pcapsule_guest::conventions::{Header, Paging, Spread};
 use pcapsule_guest::{RunContext, RunError};
 use serde_json::Value;
 
-use crate::conn::{CLIENT, Connection, SERVER};
+use crate::conn::{CLIENT, Connection, Handshake, SERVER};
 use crate::report;
 use crate::result::{ConnectionEntry, ConnectionsResult, ConnectionsSummary, PayloadBytes};
 use crate::scan::{Filter, Scanned, round6};
@@ -55,6 +55,8 @@ pub struct Connections {
     page: BTreeMap<u64, ConnectionEntry>,
     total: u64,
     successful: u64,
+    failed: u64,
+    not_seen: u64,
     reset: u64,
     normal: u64,
     retransmissions: u64,
@@ -76,6 +78,8 @@ impl Connections {
             page: BTreeMap::new(),
             total: 0,
             successful: 0,
+            failed: 0,
+            not_seen: 0,
             reset: 0,
             normal: 0,
             retransmissions: 0,
@@ -95,7 +99,11 @@ impl Sink for Connections {
 
     fn finished(&mut self, c: &Connection) {
         self.total += 1;
-        self.successful += u64::from(c.handshake_completed);
+        match c.handshake() {
+            Handshake::Completed => self.successful += 1,
+            Handshake::Failed => self.failed += 1,
+            Handshake::NotSeen => self.not_seen += 1,
+        }
         match c.close_reason() {
             "reset" => self.reset += 1,
             "normal" => self.normal += 1,
@@ -124,7 +132,7 @@ impl Sink for Connections {
 impl Connections {
     /// The result.
     pub fn finish(self, ctx: &RunContext, filter: Filter, scanned: Scanned) -> Result<Value, RunError> {
-        let failed = self.total - self.successful;
+        let failed = self.failed;
         let state = |s: &str| self.conn_states.get(s).copied().unwrap_or(0);
         let mut issues = Vec::new();
         if self.reset > 0 {
@@ -135,6 +143,13 @@ impl Connections {
         }
         if failed > 0 {
             issues.push(format!("{failed} failed handshakes"));
+        }
+        if self.not_seen > 0 {
+            issues.push(format!(
+                "{} connections started before the capture (no SYN captured): their handshake was not seen, \
+                 which is not a failure",
+                self.not_seen
+            ));
         }
         if state("S0") > 0 {
             issues.push(format!("{} connection attempts got no answer (conn_state S0)", state("S0")));
@@ -162,6 +177,7 @@ impl Connections {
                 total_connections: self.total,
                 successful_handshakes: self.successful,
                 failed_handshakes: failed,
+                handshakes_not_seen: self.not_seen,
                 established_connections: self.successful,
                 reset_connections: self.reset,
                 normal_close: self.normal,

@@ -23,6 +23,7 @@ use pcapsule_guest::bounded::TopCounter;
 struct Direction {
     packets: u64,
     bytes: u64,
+    captured_bytes: u64,
     payload_bytes: u64,
     syn: u64,
     rst: u64,
@@ -39,6 +40,7 @@ impl Direction {
         FlowDirection {
             packet_count: self.packets,
             byte_count: self.bytes,
+            captured_byte_count: self.captured_bytes,
             syn_count: self.syn,
             rst_count: self.rst,
             fin_count: self.fin,
@@ -86,7 +88,8 @@ impl Sink for Flow {
         };
         let d = if towards { &mut self.to_server } else { &mut self.from_server };
         d.packets += 1;
-        d.bytes += u64::from(s.frame_len);
+        d.bytes += u64::from(s.wire_len);
+        d.captured_bytes += u64::from(s.frame_len);
         d.payload_bytes += u64::from(s.seglen);
         d.syn += u64::from(s.has(flag::SYN));
         d.rst += u64::from(s.has(flag::RST));
@@ -115,7 +118,11 @@ impl Flow {
     pub fn finish(self, ctx: &RunContext, scanned: Scanned) -> Result<Value, RunError> {
         let (to, from) = (self.to_server, self.from_server);
         let asymmetry = if from.packets > 0 { round6(to.packets as f64 / from.packets as f64) } else { 0.0 };
-        let (source, interpretation) = if to.rst > from.rst {
+        let (source, interpretation) = if to.packets + from.packets == 0 {
+            ("none", "No TCP packets to or from this server: nothing to judge.".to_string())
+        } else if to.rst + from.rst == 0 {
+            ("none", "No RST packets either way.".to_string())
+        } else if to.rst > from.rst {
             (
                 "client",
                 format!(
