@@ -84,8 +84,11 @@ struct Transactions {
     answered: HashSet<u64>,
     order: VecDeque<(Timestamp, TransactionKey)>,
     matched: u64,
-    /// Queries sent that no response answered, retransmissions included.
+    /// Unicast queries sent that no response answered, retransmissions included.
     unanswered: u64,
+    /// The same for queries to a multicast group (mDNS, LLMNR), where
+    /// silence usually means only that nobody has the name.
+    unanswered_multicast: u64,
     /// Queries repeating one still unanswered (same client, port, server, id and question).
     retransmitted: u64,
     unanswered_examples: Vec<UnansweredQuery>,
@@ -121,6 +124,7 @@ impl Default for Transactions {
             order: VecDeque::new(),
             matched: 0,
             unanswered: 0,
+            unanswered_multicast: 0,
             retransmitted: 0,
             unanswered_examples: Vec::new(),
             duplicates: 0,
@@ -154,6 +158,10 @@ impl Transactions {
 
     fn retire(&mut self, key: TransactionKey) {
         if let Some(p) = self.pending.remove(&key) {
+            if key.server.is_none() {
+                self.unanswered_multicast += p.attempts;
+                return;
+            }
             self.unanswered += p.attempts;
             if self.unanswered_examples.len() < EXAMPLES {
                 self.unanswered_examples.push(UnansweredQuery {
@@ -282,6 +290,7 @@ impl Transactions {
         TransactionSummary {
             matched: self.matched,
             unanswered_queries: self.unanswered,
+            unanswered_multicast_queries: self.unanswered_multicast,
             retransmitted_queries: self.retransmitted,
             duplicate_responses: self.duplicates,
             unsolicited_responses: self.unsolicited,

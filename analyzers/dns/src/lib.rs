@@ -119,7 +119,8 @@ from the examples so the findings can be verified, and say which findings are ob
 const PROMPT_TROUBLESHOOTING: &str = "Diagnose DNS problems in this capture with analyze_dns_packets. Read \
 `transactions.response_time_ms` (min/avg/max) and `transactions.response_time_histogram` for latency, \
 `transactions.slowest` for the worst lookups and which resolver served them, `transactions.unanswered_queries` \
-with `unanswered_examples` (resolver unreachable, filtered, or overloaded), and `statistics.rcodes`: SERVFAIL \
+with `unanswered_examples` (resolver unreachable, filtered, or overloaded; multicast mDNS/LLMNR queries nobody \
+answered are `unanswered_multicast_queries`, usually harmless), and `statistics.rcodes`: SERVFAIL \
 (resolver or upstream failure), REFUSED (client not allowed), NXDOMAIN (wrong names or search-domain \
 expansion). `statistics.truncated_responses` with no TCP retries in `statistics.transports` means large answers \
 are being lost. Compare resolvers in `statistics.top_resolvers`. Page through `packets` (limit/offset) only for \

@@ -126,8 +126,13 @@ pub struct ServerCount {
 pub struct TransactionSummary {
     /// Responses that answered a query seen in the capture.
     pub matched: u64,
-    /// Queries sent that no response answered, retransmissions included.
+    /// Unicast queries sent that no response answered, retransmissions
+    /// included: a resolver that is unreachable, filtered or overloaded.
     pub unanswered_queries: u64,
+    /// Queries to a multicast group (mDNS, LLMNR) that no one answered,
+    /// counted apart: multicast name resolution asks everyone, and silence
+    /// usually means only that nobody has the name.
+    pub unanswered_multicast_queries: u64,
     /// Queries repeating one not answered yet (same client, port, server, id
     /// and question); a response answers the latest.
     pub retransmitted_queries: u64,
@@ -140,7 +145,7 @@ pub struct TransactionSummary {
     pub response_time_histogram: ResponseTimeHistogram,
     /// The slowest matched queries, slowest first.
     pub slowest: Vec<SlowQuery>,
-    /// The first queries left unanswered.
+    /// The first unicast queries left unanswered.
     pub unanswered_examples: Vec<UnansweredQuery>,
     /// The first duplicate responses.
     pub duplicate_examples: Vec<DuplicateResponse>,

@@ -534,6 +534,34 @@ fn retransmitted_queries_are_each_counted() {
     assert_eq!(t["unanswered_examples"][0]["attempts"], 4);
 }
 
+/// Multicast name resolution (mDNS, LLMNR) asks everyone; when nobody has
+/// the name nobody answers. Those silences are counted apart and do not
+/// raise "resolver unreachable?" (issue #20: they were counted into it).
+#[test]
+fn unanswered_multicast_queries_are_counted_apart_from_unicast() {
+    const MDNS_GROUP: [u8; 4] = [224, 0, 0, 251];
+    const LLMNR_GROUP: [u8; 4] = [224, 0, 0, 252];
+    let mut capture = PcapBuilder::ethernet();
+    for i in 0..6u16 {
+        let asked = query(0, &format!("printer{i}.local"), RecordType::A).to_vec().unwrap();
+        capture = capture.packet(100 + u32::from(i), 0, &udp(CLIENT, MDNS_GROUP, 5353, 5353, &asked));
+    }
+    for i in 0..2u16 {
+        let asked = query(0x2000 + i, &format!("fileserver{i}"), RecordType::A).to_vec().unwrap();
+        capture = capture.packet(110 + u32::from(i), 0, &udp(CLIENT, LLMNR_GROUP, 50000 + i, 5355, &asked));
+    }
+    let unicast = query(0x0d0d, "lost.example", RecordType::A).to_vec().unwrap();
+    let capture = capture.packet(120, 0, &udp(CLIENT, RESOLVER, 41000, 53, &unicast)).build();
+    let r = run(&capture, json!({}));
+    let t = &r["transactions"];
+    assert_eq!((&t["unanswered_queries"], &t["unanswered_multicast_queries"]), (&json!(1), &json!(8)), "{t}");
+    let examples = t["unanswered_examples"].as_array().unwrap();
+    assert_eq!(examples.len(), 1, "unicast examples only: {examples:?}");
+    assert_eq!(examples[0]["name"], "lost.example");
+    let kinds: Vec<&Value> = r["observations"].as_array().unwrap().iter().map(|o| &o["type"]).collect();
+    assert!(!kinds.contains(&&json!("unanswered_queries")), "multicast silence is no resolver problem: {kinds:?}");
+}
+
 /// The generated fixtures with one DNS transaction in each encapsulation and
 /// on each link type the packet path decodes (fixtures/src/encapsulated.rs,
 /// link_types.rs): every one is seen and answered, and tshark sees the same
