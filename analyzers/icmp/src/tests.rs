@@ -385,6 +385,66 @@ fn time_exceeded_rebuilds_the_traceroute_in_probe_ttl_order() {
     assert_eq!(t["hops"][1]["router"], "198.51.100.1");
 }
 
+/// Behind a source NAT, routers past it quote the probe as the NAT rewrote
+/// it: the NAT's address and port, and so another UDP checksum. The probes
+/// are still found (by destination, IP id and destination port), the hops
+/// keep their TTL and round-trip time, and the destination comes last
+/// (issue #20: most hops lost their TTL and the destination was listed
+/// second).
+#[test]
+fn a_traceroute_through_a_source_nat_keeps_every_hop() {
+    let (host, public, target) = ([192, 168, 1, 10], [203, 0, 113, 5], [198, 51, 100, 7]);
+    let (nat_router, r2, r3) = ([192, 168, 1, 1], [203, 0, 113, 1], [192, 0, 2, 1]);
+    let probe = |src: [u8; 4], sport: u16, ttl: u8, port: u16| {
+        let mut f = frame!(eth().ipv4(src, target, ttl).udp(sport, port), &[0x40; 24]);
+        f[18..20].copy_from_slice(&(1000 + u16::from(ttl)).to_be_bytes()); // IP id, kept by the NAT
+        let sum = etherparse::Ipv4Header::from_slice(&f[14..]).unwrap().0.calc_header_checksum();
+        f[24..26].copy_from_slice(&sum.to_be_bytes());
+        f
+    };
+    // What the host sent, and the same probe as it left the NAT.
+    let inside = |ttl: u8| probe(host, 45000, ttl, 33433 + u16::from(ttl));
+    let outside = |ttl: u8| probe(public, 61001, ttl, 33433 + u16::from(ttl));
+    let answer = |from: [u8; 4], t: Icmpv4Type, quoted: &[u8]| {
+        let mut q = quote(quoted, 28);
+        q[8] = 1;
+        frame!(eth().ipv4(from, host, 250).icmpv4(t), &q)
+    };
+    let ttl_exceeded = || Icmpv4Type::TimeExceeded(etherparse::icmpv4::TimeExceededCode::TtlExceededInTransit);
+    let unreachable = Icmpv4Type::DestinationUnreachable(DestUnreachableHeader::Port);
+    assert_ne!(inside(2)[40..42], outside(2)[40..42], "the NAT changed the UDP checksum");
+    let capture = pcap(&[
+        (0, inside(1)),
+        (1, inside(2)),
+        (2, inside(3)),
+        (3, inside(4)),
+        (5, answer(nat_router, ttl_exceeded(), &inside(1))),
+        (9, answer(r2, ttl_exceeded(), &outside(2))),
+        (14, answer(r3, ttl_exceeded(), &outside(3))),
+        (22, answer(target, unreachable, &outside(4))),
+    ]);
+    let r = run(&capture, json!({}));
+    let traces = r["traceroutes"].as_array().unwrap();
+    assert_eq!(traces.len(), 1, "one path, the host's: {traces:?}");
+    let t = &traces[0];
+    assert_eq!((t["source"].as_str(), t["destination"].as_str()), (Some("192.168.1.10"), Some("198.51.100.7")));
+    assert_eq!(
+        (&t["matched_probes"], &t["hop_order"], &t["destination_reached"]),
+        (&json!(4), &json!("probe_ttl"), &json!(true))
+    );
+    let hops: Vec<(u64, &str, f64)> = t["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["ttl"].as_u64().unwrap(), h["router"].as_str().unwrap(), h["rtt_ms"]["avg"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(
+        hops,
+        [(1, "192.168.1.1", 5.0), (2, "203.0.113.1", 8.0), (3, "192.0.2.1", 12.0), (4, "198.51.100.7", 19.0)]
+    );
+    assert_eq!(r["failed_flows"], json!([]), "the destination's answer ends the traceroute");
+}
+
 #[test]
 fn icmp_traceroute_ends_with_the_echo_reply() {
     let (host, target, r1) = ([10, 0, 0, 1], [203, 0, 113, 5], [10, 0, 0, 254]);

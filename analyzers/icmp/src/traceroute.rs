@@ -2,10 +2,14 @@
 //! path from the quoted datagram's source to its destination; the TTL the
 //! probe was *sent* with says which hop. The quoted header cannot tell (its
 //! TTL is what was left, 0 or 1), so outgoing probes seen in the capture are
-//! remembered by their identity ([`crate::quoted::probe_key`]) and each error
+//! remembered by their identity ([`crate::quoted::probe_keys`]) and each error
 //! is matched back to the probe that caused it, which also gives the hop's
-//! round-trip time. Without the probe (captured elsewhere on the path), hops
-//! fall back to the order they answered in.
+//! round-trip time. Routers beyond a source NAT quote the probe as the NAT
+//! rewrote it (another source address, port or ICMP identifier, another
+//! checksum), so a probe is also found by what NAT leaves alone, and the
+//! path is then the one of the host that sent it. Without the probe
+//! (captured elsewhere on the path), hops fall back to the order they
+//! answered in.
 
 use std::net::IpAddr;
 
@@ -13,6 +17,7 @@ use pcapsule_guest::Timestamp;
 use pcapsule_guest::fast_hash::HashMap;
 
 use crate::echo::{Rtt, ms_between};
+use crate::quoted::ProbeKeys;
 use crate::result::{Hop as HopEntry, Traceroute};
 use crate::tables::{BoundedMap, RecentMap};
 
@@ -32,6 +37,8 @@ const HOPS_LISTED: usize = 40;
 /// A remembered outgoing packet.
 #[derive(Debug, Clone, Copy)]
 pub struct Probe {
+    /// Who sent it (before any NAT).
+    pub source: IpAddr,
     /// TTL or hop limit it left with.
     pub ttl: u8,
     /// When.
@@ -40,26 +47,31 @@ pub struct Probe {
 
 /// Outgoing packets that might draw a time exceeded.
 pub struct Probes {
-    recent: RecentMap<u64, Probe>,
+    /// By [`ProbeKeys::exact`].
+    exact: RecentMap<u64, Probe>,
+    /// By [`ProbeKeys::nat`].
+    nat: RecentMap<u64, Probe>,
 }
 
 impl Default for Probes {
     fn default() -> Self {
-        Probes { recent: RecentMap::new(PROBES_TRACKED) }
+        Probes { exact: RecentMap::new(PROBES_TRACKED), nat: RecentMap::new(PROBES_TRACKED) }
     }
 }
 
 impl Probes {
     /// Remembers a packet that could be a probe.
-    pub fn record(&mut self, key: u64, probe: Probe) {
+    pub fn record(&mut self, keys: ProbeKeys, probe: Probe) {
         if probe.ttl < PROBE_TTL_BELOW {
-            self.recent.insert(key, probe);
+            self.exact.insert(keys.exact, probe);
+            self.nat.insert(keys.nat, probe);
         }
     }
 
-    /// The probe an ICMP error quotes, if it was captured.
-    pub fn find(&self, key: u64) -> Option<Probe> {
-        self.recent.get(&key).copied()
+    /// The probe an ICMP error quotes, if it was captured: as quoted, or as
+    /// a NAT between the capture and the router rewrote it.
+    pub fn find(&self, keys: ProbeKeys) -> Option<Probe> {
+        self.exact.get(&keys.exact).or_else(|| self.nat.get(&keys.nat)).copied()
     }
 }
 
