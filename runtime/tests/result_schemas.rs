@@ -27,6 +27,42 @@ fn expected_failure(kind: &str) -> bool {
     matches!(kind, "unsupported_format" | "malformed_capture")
 }
 
+/// Replaces each branch of `anyOf`/`oneOf`/`allOf` that is a `$ref` to the
+/// schema's `$defs` by the definition itself, so that closing the objects
+/// ([`closed`]) treats a flattened enum's variant where it is merged, like
+/// an inline one: a definition closed on its own would refuse the fields of
+/// the object around it. The schema as served keeps its references.
+fn branches_inlined(schema: &mut Value) {
+    let definitions = schema.get("$defs").cloned().unwrap_or(Value::Null);
+    inline_branch_references(schema, &definitions, 0);
+}
+
+fn inline_branch_references(schema: &mut Value, definitions: &Value, depth: usize) {
+    match schema {
+        Value::Object(object) => {
+            for keyword in BRANCHES {
+                let Some(Value::Array(branches)) = object.get_mut(keyword) else { continue };
+                for branch in branches.iter_mut() {
+                    let target = branch.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/$defs/"));
+                    if let Some(definition) = target.and_then(|name| definitions.get(name)).filter(|_| depth < 16) {
+                        let mut inlined = definition.clone();
+                        if let (Some(into), Some(Value::Object(mut rest))) =
+                            (inlined.as_object_mut(), Some(std::mem::take(branch)))
+                        {
+                            rest.remove("$ref");
+                            into.extend(rest);
+                        }
+                        *branch = inlined;
+                    }
+                }
+            }
+            object.values_mut().for_each(|v| inline_branch_references(v, definitions, depth + 1));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| inline_branch_references(v, definitions, depth + 1)),
+        _ => {}
+    }
+}
+
 /// Closes every object the schema describes by listing its properties, so
 /// the validator also reports keys a result carries that the schema does
 /// not document (an assistant would see a field no schema explains).
@@ -106,6 +142,7 @@ async fn every_result_of_every_tool_matches_its_output_schema() {
             Value::Object(tool.output_schema.as_ref().expect("every tool lists an output schema").as_ref().clone());
         jsonschema::validator_for(&schema)
             .unwrap_or_else(|e| panic!("{}: its output schema is not a valid JSON Schema: {e}", tool.name));
+        branches_inlined(&mut schema);
         closed(&mut schema);
         let validator = jsonschema::validator_for(&schema)
             .unwrap_or_else(|e| panic!("{}: its output schema is not a valid JSON Schema: {e}", tool.name));

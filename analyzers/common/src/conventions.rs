@@ -403,10 +403,20 @@ pub mod schema {
 
     /// The JSON Schema of what `T` serializes to, for a tool's
     /// `result_schema`: generated from the type (its `///` docs become the
-    /// descriptions clients read), with every subschema inlined so that a
-    /// client reads one object and never resolves a `$ref`.
+    /// descriptions clients read). Types used in one place are inlined;
+    /// those used in several (a message entry, a `{min, avg, max}`) are
+    /// defined once under `$defs`, so that `tools/list`, which carries every
+    /// tool's schema, stays small. The integer bounds schemars derives from
+    /// Rust types (`minimum: 0` of every unsigned count, `maximum: 65535` of a
+    /// port) say nothing a reader of results needs and are left out.
     pub fn of_result<T: schemars::JsonSchema>() -> Value {
-        generate::<T>(schemars::generate::SchemaSettings::draft2020_12().for_serialize())
+        let mut settings = schemars::generate::SchemaSettings::draft2020_12().for_serialize();
+        settings.inline_subschemas = false;
+        settings.meta_schema = None;
+        let mut schema = settings.into_generator().into_root_schema_for::<T>().to_value();
+        inline_definitions(&mut schema);
+        drop_integer_bounds(&mut schema);
+        tidy(schema)
     }
 
     /// The JSON Schema of the parameters `T` deserializes, for a tool's
@@ -437,10 +447,15 @@ pub mod schema {
         max_packets().try_into().expect("an object is a schema")
     }
 
+    /// Parameters are inlined whole: some clients hand input schemas to a
+    /// model's tool-calling interface, which may not resolve a `$ref`.
     fn generate<T: schemars::JsonSchema>(mut settings: schemars::generate::SchemaSettings) -> Value {
         settings.inline_subschemas = true;
         settings.meta_schema = None;
-        let mut schema = settings.into_generator().into_root_schema_for::<T>().to_value();
+        tidy(settings.into_generator().into_root_schema_for::<T>().to_value())
+    }
+
+    fn tidy(mut schema: Value) -> Value {
         // The Rust type's name means nothing to a client.
         if let Some(object) = schema.as_object_mut() {
             object.remove("title");
@@ -448,6 +463,99 @@ pub mod schema {
         drop_nonstandard_formats(&mut schema);
         unwrap_descriptions(&mut schema);
         schema
+    }
+
+    const DEFINITIONS: &str = "$defs";
+    const REFERENCE_PREFIX: &str = "#/$defs/";
+
+    /// Inlines each definition referenced only once where it is referenced
+    /// (the reference's own keys, such as the field's description, win over
+    /// the type's); `$defs` keeps the others, and is dropped when nothing is
+    /// left in it.
+    fn inline_definitions(schema: &mut Value) {
+        let Some(Value::Object(mut definitions)) = schema.as_object_mut().and_then(|o| o.remove(DEFINITIONS)) else {
+            return;
+        };
+        let mut uses = std::collections::BTreeMap::<String, usize>::new();
+        count_references(schema, &mut uses);
+        definitions.values().for_each(|d| count_references(d, &mut uses));
+        let once: serde_json::Map<String, Value> = definitions
+            .iter()
+            .filter(|(name, _)| uses.get(*name) == Some(&1))
+            .map(|(name, definition)| (name.clone(), definition.clone()))
+            .collect();
+        definitions.retain(|name, _| !once.contains_key(name) && uses.contains_key(name));
+        substitute(schema, &once, 0);
+        definitions.values_mut().for_each(|d| substitute(d, &once, 0));
+        if !definitions.is_empty()
+            && let Some(object) = schema.as_object_mut()
+        {
+            object.insert(DEFINITIONS.into(), Value::Object(definitions));
+        }
+    }
+
+    /// Replaces `schema`, a `$ref` to one of `definitions`, by the definition
+    /// with the reference's other keys over it.
+    fn inline_reference(schema: &mut Value, definitions: &serde_json::Map<String, Value>) -> bool {
+        let Value::Object(object) = schema else { return false };
+        let target = object.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix(REFERENCE_PREFIX));
+        let Some(definition) = target.and_then(|name| definitions.get(name)) else { return false };
+        let mut inlined = definition.clone();
+        object.remove("$ref");
+        if let Some(inlined_object) = inlined.as_object_mut() {
+            inlined_object.extend(std::mem::take(object));
+        }
+        *schema = inlined;
+        true
+    }
+
+    fn count_references(schema: &Value, uses: &mut std::collections::BTreeMap<String, usize>) {
+        match schema {
+            Value::Object(object) => {
+                if let Some(name) =
+                    object.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix(REFERENCE_PREFIX))
+                {
+                    *uses.entry(name.to_string()).or_default() += 1;
+                }
+                object.values().for_each(|v| count_references(v, uses));
+            }
+            Value::Array(items) => items.iter().for_each(|v| count_references(v, uses)),
+            _ => {}
+        }
+    }
+
+    /// Inlines the definitions of `once` where they are referenced; `depth`
+    /// bounds a definition that (through others used once) contains itself.
+    fn substitute(schema: &mut Value, once: &serde_json::Map<String, Value>, depth: usize) {
+        if depth < 32 && inline_reference(schema, once) {
+            substitute(schema, once, depth + 1);
+            return;
+        }
+        match schema {
+            Value::Object(object) => object.values_mut().for_each(|v| substitute(v, once, depth)),
+            Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, once, depth)),
+            _ => {}
+        }
+    }
+
+    /// Removes `minimum` and `maximum` from integer schemas.
+    fn drop_integer_bounds(schema: &mut Value) {
+        match schema {
+            Value::Object(object) => {
+                let integer = match object.get("type") {
+                    Some(Value::String(t)) => t == "integer",
+                    Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+                    _ => false,
+                };
+                if integer {
+                    object.remove("minimum");
+                    object.remove("maximum");
+                }
+                object.values_mut().for_each(drop_integer_bounds);
+            }
+            Value::Array(items) => items.iter_mut().for_each(drop_integer_bounds),
+            _ => {}
+        }
     }
 
     /// Joins the lines of each `description` (a `///` doc wrapped at the
@@ -588,10 +696,10 @@ mod tests {
     }
 
     #[test]
-    fn result_schemas_are_one_object_with_the_envelope_and_no_rust_formats() {
+    fn result_schemas_inline_what_is_used_once_and_carry_no_rust_formats_or_bounds() {
         let schema = schema::of_result::<Example>();
         let text = schema.to_string();
-        for absent in ["$ref", "$defs", "\"format\"", "\"title\""] {
+        for absent in ["$ref", "$defs", "\"format\"", "\"title\"", "\"minimum\"", "\"maximum\""] {
             assert!(!text.contains(absent), "{absent} in {text}");
         }
         let properties = schema["properties"].as_object().unwrap();
@@ -600,10 +708,43 @@ mod tests {
         assert_eq!(properties["count"]["description"], "How many.");
         assert_eq!(properties["inner"]["items"]["properties"]["port"]["description"], "A port, in a doc of two lines.");
         assert_eq!(properties["ratio"]["type"], json!(["number", "null"]));
-        assert_eq!(properties["inner"]["items"]["properties"]["port"]["maximum"], 65535);
+        assert_eq!(properties["inner"]["items"]["properties"]["port"]["type"], "integer");
         assert_eq!(properties["inner"]["items"]["properties"]["host"], json!({"type": "string"}), "no `ip` format");
         // Every field is always written (null when absent), so every one is required.
         assert_eq!(schema["required"].as_array().unwrap().len(), names.len());
+    }
+
+    /// A result type using one type in two places, as a result lists two
+    /// tables of the same entries.
+    #[derive(Serialize, schemars::JsonSchema)]
+    struct Twice {
+        /// The first table.
+        first: Vec<Inner>,
+        /// The other.
+        second: Inner,
+        once: Once,
+    }
+
+    /// Used once.
+    #[derive(Serialize, schemars::JsonSchema)]
+    struct Once {
+        inner_again: Vec<Inner>,
+    }
+
+    /// A type used in several places is defined once under `$defs` and
+    /// referenced; one used once is inlined, with the field's own doc.
+    #[test]
+    fn result_schemas_define_shared_types_once() {
+        let schema = schema::of_result::<Twice>();
+        let definitions = schema["$defs"].as_object().expect("a $defs for Inner");
+        assert_eq!(definitions.keys().collect::<Vec<_>>(), ["Inner"], "{schema}");
+        assert_eq!(definitions["Inner"]["properties"]["port"]["description"], "A port, in a doc of two lines.");
+        let properties = &schema["properties"];
+        assert_eq!(properties["first"]["items"]["$ref"], "#/$defs/Inner");
+        assert_eq!(properties["first"]["description"], "The first table.");
+        assert_eq!(properties["once"]["description"], "Used once.", "inlined with its doc");
+        assert_eq!(properties["once"]["properties"]["inner_again"]["items"]["$ref"], "#/$defs/Inner");
+        assert_eq!(schema.to_string().matches("A port, in a doc").count(), 1, "one definition: {schema}");
     }
 
     /// A result with a page of `items` entries of about 1 KB and a table of `table` bytes.
