@@ -12,7 +12,7 @@ use crate::service::ToolError;
 pub const TOOL_NAME: &str = "list_captures";
 
 /// What the tool says it does.
-pub const DESCRIPTION: &str = "List the capture files (.pcap, .pcapng, .cap, .ntar) this server may read: every \
+pub const DESCRIPTION: &str = "List the capture files (.pcap, .pcapng, .cap, .ntar, each also gzip-compressed as .gz) this server may read: every \
 file under its allowed directories (folders up to 8 deep, at most 20,000 entries looked at), with path, size and \
 modification time, sorted by path and paged. A path from here is a valid `pcap_file` for every analyze_* tool; a \
 bare file name works too when only one allowed directory holds it.";
@@ -131,8 +131,9 @@ pub async fn run(inputs: &CaptureInputs, mut arguments: Map<String, Value>) -> R
              a capture's full path"
         ));
     } else if total == 0 {
-        result["message"] =
-            json!("No capture files (.pcap, .pcapng, .cap, .ntar) were found in the allowed directories.");
+        result["message"] = json!(
+            "No capture files (.pcap, .pcapng, .cap, .ntar, or those .gz) were found in the allowed directories."
+        );
     }
     Ok(result)
 }

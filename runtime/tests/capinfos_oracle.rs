@@ -42,12 +42,42 @@ fn capinfos(path: &std::path::Path) -> Option<Capinfos> {
     })
 }
 
+/// The section metadata `capinfos` prints: the first section's hardware,
+/// OS and application, and every comment line.
+struct SectionFacts {
+    hardware: Option<String>,
+    os: Option<String>,
+    application: Option<String>,
+    comments: Vec<String>,
+}
+
+fn section_facts(path: &std::path::Path) -> Option<SectionFacts> {
+    let out = Command::new("capinfos").arg(path).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let field = |label: &str| {
+        text.lines().find_map(|l| l.strip_prefix(label)).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    };
+    Some(SectionFacts {
+        hardware: field("Capture hardware:"),
+        os: field("Capture oper-sys:"),
+        application: field("Capture application:"),
+        comments: text
+            .lines()
+            .filter_map(|l| l.strip_prefix("Capture comment:"))
+            .map(|v| v.trim().to_string())
+            .collect(),
+    })
+}
+
 #[tokio::test]
 async fn capinfos_matches_wireshark_on_every_shared_capture() {
     let Some(dir) = shared_captures() else { return };
     let oracle = have("capinfos");
     let client = stdio_client(&["--allow-dir", dir.to_str().unwrap()]).await;
-    let (mut compared, mut results, mut errors) = (0, 0, 0);
+    let (mut compared, mut results, mut errors, mut sections_compared) = (0, 0, 0, 0);
     for path in captures_under(&dir) {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
         let result = call(&client, "analyze_capinfos", json!({"pcap_file": path.to_str().unwrap()})).await;
@@ -69,6 +99,29 @@ async fn capinfos_matches_wireshark_on_every_shared_capture() {
         assert_eq!(value["packet_count"], theirs.packets, "{name}: packet count");
         assert_eq!(value["data_size_bytes"], theirs.data_size, "{name}: data size");
         assert_eq!(value["file_encapsulation_short"], theirs.encapsulation.as_str(), "{name}: encapsulation");
+        if let Some(facts) = section_facts(&path) {
+            let first = &value["sections"][0];
+            for (ours, theirs, what) in [
+                (&first["hardware"], &facts.hardware, "hardware"),
+                (&first["os"], &facts.os, "OS"),
+                (&first["application"], &facts.application, "application"),
+            ] {
+                assert_eq!(ours.as_str().map(str::trim), theirs.as_deref(), "{name}: capture {what}");
+            }
+            // capinfos prints each comment as it is (several lines for a
+            // multi-line one): compare those that fit on one line.
+            let ours: Vec<&str> = value["sections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| s["comments"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().trim()))
+                .filter(|c| !c.contains('\n'))
+                .collect();
+            for comment in &ours {
+                assert!(facts.comments.iter().any(|c| c == comment), "{name}: comment {comment:?} not in capinfos'");
+            }
+            sections_compared += 1;
+        }
         // Where the two differ by design, the result says why:
         // - pcapng simple packet blocks have no time, and capinfos then
         //   reports no times at all (pcapsule reports the timed packets');
@@ -89,7 +142,9 @@ async fn capinfos_matches_wireshark_on_every_shared_capture() {
             }
         }
     }
-    eprintln!("{results} results, {errors} clear errors, {compared} compared with capinfos");
+    eprintln!(
+        "{results} results, {errors} clear errors, {compared} compared with capinfos ({sections_compared} with sections)"
+    );
     assert!(results > 100, "the shared captures should mostly be readable");
     if oracle {
         assert!(compared > 100);

@@ -110,6 +110,13 @@ async fn captures_are_listed_and_found_by_bare_name() {
     std::fs::copy(fixtures().join("dns-udp-ethernet.pcap"), second.path().join("only-here.pcapng")).unwrap();
     std::fs::copy(fixtures().join("dns-udp-ethernet.pcap"), second.path().join("good.pcap")).unwrap();
     std::fs::write(second.path().join("notes.txt"), b"not a capture").unwrap();
+    std::fs::write(second.path().join("notes.txt.gz"), b"not a capture either").unwrap();
+    // A gzip-compressed capture (a shared one: the host tests write no gzip).
+    let zipped = common::shared_captures()
+        .map(|shared| common::captures_under(&shared).into_iter().find(|p| p.to_string_lossy().ends_with(".pcap.gz")));
+    if let Some(Some(source)) = &zipped {
+        std::fs::copy(source, second.path().join("zipped.pcap.gz")).unwrap();
+    }
     let (root, other) = (dir.path().to_str().unwrap(), second.path().to_str().unwrap());
     let client = stdio_client(&["--allow-dir", root, "--allow-dir", other, "--allow-hardlinks"]).await;
 
@@ -125,6 +132,14 @@ async fn captures_are_listed_and_found_by_bare_name() {
         canonical(second.path(), "only-here.pcapng"),
     ] {
         assert!(paths.contains(&expected.as_str()), "{expected} is listed: {paths:?}");
+    }
+    assert!(!paths.iter().any(|p| p.ends_with("notes.txt.gz")), "{paths:?}");
+    if let Some(Some(_)) = &zipped {
+        assert!(paths.contains(&canonical(second.path(), "zipped.pcap.gz").as_str()), "{paths:?}");
+        let read = call(&client, "analyze_capinfos", json!({"pcap_file": "zipped.pcap.gz"})).await;
+        let read = ok(&read);
+        assert_eq!(read["gzip_compressed"], true, "{read}");
+        assert!(read["packet_count"].as_u64().unwrap() > 0, "{read}");
     }
     // The symlink to a capture outside, and the FIFO, are not.
     assert!(!paths.iter().any(|p| p.ends_with("escape.pcap") || p.ends_with("fifo.pcap")), "{paths:?}");

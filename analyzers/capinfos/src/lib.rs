@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use pcapsule_guest::capture::{CaptureFormat, CutShort, Interface};
+use pcapsule_guest::capture::{CaptureFormat, CutShort, Interface, Section};
 use pcapsule_guest::conventions::{Envelope, PacketBudget, schema};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, Timestamp, ToolSpec};
@@ -150,7 +150,8 @@ fn summarize(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget) -> 
         average_packet_size_bytes: (count > 0).then(|| data_size as f64 / count as f64),
         average_packet_rate: rate(count as f64),
         file_type: format.short_name(),
-        file_type_description: file_type_description(format),
+        file_type_description: file_type_description(format, pass.gzip_compressed),
+        gzip_compressed: pass.gzip_compressed,
         byte_order: byte_order(format),
         file_encapsulation_short: encapsulation_short,
         timestamp_precision: timestamp_precision(format, interfaces),
@@ -165,6 +166,7 @@ fn summarize(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget) -> 
         smallest_packet_bytes: t.min_len,
         largest_packet_bytes: (count > 0).then_some(t.max_len),
         section_count: pass.sections,
+        sections: pass.section_metadata.clone(),
         interface_count: interfaces.len(),
         interfaces: interface_summaries(interfaces, &t.tallies),
         cut_short: pass.cut_short.clone(),
@@ -206,8 +208,13 @@ struct CapinfosResult {
     /// The file format, as `capinfos -t` prints it.
     #[schemars(extend("enum" = ["pcap", "nsecpcap", "modpcap", "pcapng"]))]
     file_type: &'static str,
-    /// The file format, as Wireshark describes it.
-    file_type_description: &'static str,
+    /// The file format, as Wireshark describes it (with "(gzip compressed)"
+    /// after it when the file is).
+    file_type_description: String,
+    /// The file is gzip-compressed (`.pcap.gz`, `.pcapng.gz`): it was read
+    /// decompressed, as Wireshark reads it. `file_size_bytes` is the
+    /// compressed size.
+    gzip_compressed: bool,
     /// Byte order of a pcap file; "per-section" for pcapng.
     byte_order: &'static str,
     /// The file's link type, Wireshark's short name.
@@ -236,6 +243,10 @@ struct CapinfosResult {
     largest_packet_bytes: Option<usize>,
     /// pcapng sections (1 for pcap).
     section_count: u32,
+    /// What the first 16 pcapng section headers say about the capture: the
+    /// hardware, OS and application that made it, and its comments (empty
+    /// for pcap, which has no such header).
+    sections: Vec<Section>,
     /// Capture interfaces declared.
     interface_count: usize,
     /// The first 64 interfaces.
@@ -282,13 +293,14 @@ fn file_encapsulation(interfaces: &[Interface]) -> (String, String) {
     }
 }
 
-fn file_type_description(format: CaptureFormat) -> &'static str {
-    match format {
+fn file_type_description(format: CaptureFormat, gzip_compressed: bool) -> String {
+    let described = match format {
         CaptureFormat::Pcap { modified: true, .. } => "Wireshark/tcpdump/... - pcap (modified, Kuznetzov)",
         CaptureFormat::Pcap { nanosecond: true, .. } => "Wireshark/tcpdump/... - nanosecond pcap",
         CaptureFormat::Pcap { .. } => "Wireshark/tcpdump/... - pcap",
         CaptureFormat::PcapNg => "Wireshark/... - pcapng",
-    }
+    };
+    if gzip_compressed { format!("{described} (gzip compressed)") } else { described.to_string() }
 }
 
 fn byte_order(format: CaptureFormat) -> &'static str {
@@ -417,6 +429,30 @@ mod tests {
             } else {
                 assert!(r["first_packet_time"].is_null(), "{name}");
             }
+        }
+    }
+
+    /// A gzip-compressed capture reads as the capture inside, as capinfos
+    /// reads it, and says it was compressed.
+    #[test]
+    fn a_gzip_compressed_capture_reads_as_the_one_inside() {
+        use std::io::Write;
+        let name = "multi-section.pcapng";
+        let bytes = std::fs::read(format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&bytes).unwrap();
+        let compressed = encoder.finish().unwrap();
+        let ctx = RunContext {
+            capture_name: format!("{name}.gz"),
+            capture_size: Some(compressed.len() as u64),
+            max_packets: None,
+        };
+        let zipped = Capinfos::run("analyze_capinfos", json!({}), &mut &compressed[..], &ctx).unwrap();
+        let plain = run_on(name, json!({}), None).unwrap();
+        assert_eq!((&zipped["gzip_compressed"], &plain["gzip_compressed"]), (&json!(true), &json!(false)));
+        assert_eq!(zipped["file_type_description"], "Wireshark/... - pcapng (gzip compressed)");
+        for key in ["file_type", "packet_count", "data_size_bytes", "first_packet_time", "interfaces", "sections"] {
+            assert_eq!(zipped[key], plain[key], "{key}");
         }
     }
 

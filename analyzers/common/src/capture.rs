@@ -9,8 +9,14 @@
 //!
 //! A file cut off mid-record is not an error: [`CaptureReader::next_packet`]
 //! returns `Ok(None)` and [`CaptureReader::cut_short`] says where it stopped.
+//!
+//! A gzip-compressed capture (`.pcap.gz`, `.pcapng.gz`, which Wireshark reads
+//! transparently) is decompressed as it streams, inside the sandbox like
+//! every other byte of the capture ([`Input`]).
 
-use std::io::Read;
+use std::io::{Chain, Cursor, Read};
+
+use flate2::read::MultiGzDecoder;
 
 use pcap_file::pcap::{PcapParser, RawPcapPacket};
 use pcap_file::pcapng::PcapNgParser;
@@ -36,8 +42,107 @@ pub const MAX_BLOCK_OPTIONS: usize = 1024;
 /// Longest interface name (`if_name`) kept, in bytes.
 const MAX_INTERFACE_NAME: usize = 256;
 
+/// pcapng sections whose metadata ([`Section`]) is kept; a file may hold
+/// any number of sections, a result needs the first few.
+pub const MAX_SECTIONS_DESCRIBED: usize = 16;
+/// Longest section text (hardware, OS, application, comment) kept, in bytes.
+const MAX_SECTION_TEXT: usize = 512;
+/// Comments kept per section.
+const MAX_SECTION_COMMENTS: usize = 4;
+
 /// Bytes read from the source per refill.
 const READ_CHUNK: usize = 256 * 1024;
+
+/// Most bytes a gzip-compressed capture may decompress to. Deflate itself
+/// bounds the ratio (about 1,032 to 1), and fuel and the wall clock bound
+/// the work, but a small file must not make a tool read terabytes until a
+/// limit ends it: past this the capture is read as cut short, and says so.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 64 * 1024 * 1024 * 1024;
+
+/// The two bytes every gzip member starts with (RFC 1952).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// The capture's bytes as the framing reads them: as stored, or decompressed
+/// when they are gzip (several members, as `cat a.gz b.gz` makes, read as
+/// one stream, as gzip does). A damaged gzip stream, or one past
+/// [`MAX_DECOMPRESSED_BYTES`], ends the input where it went wrong, so the
+/// capture reads as cut short there, and [`Input::problem`] says why.
+enum Input<R: Read> {
+    Stored(Chain<Cursor<Vec<u8>>, R>),
+    Gzip { decoder: Box<MultiGzDecoder<Chain<Cursor<Vec<u8>>, R>>>, produced: u64, problem: Option<String> },
+}
+
+impl<R: Read> Input<R> {
+    /// Looks at the first bytes of `source` to tell gzip from a stored capture.
+    fn sniff(mut source: R) -> Result<Self, CaptureError> {
+        let mut head = Vec::with_capacity(GZIP_MAGIC.len());
+        let mut byte = [0u8; 1];
+        while head.len() < GZIP_MAGIC.len() {
+            match source.read(&mut byte) {
+                Ok(0) => break,
+                Ok(_) => head.push(byte[0]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(CaptureError::Io(e.to_string())),
+            }
+        }
+        let gzip = head == GZIP_MAGIC;
+        let bytes = Cursor::new(head).chain(source);
+        Ok(if gzip {
+            Input::Gzip { decoder: Box::new(MultiGzDecoder::new(bytes)), produced: 0, problem: None }
+        } else {
+            Input::Stored(bytes)
+        })
+    }
+
+    fn is_gzip(&self) -> bool {
+        matches!(self, Input::Gzip { .. })
+    }
+
+    /// Why the decompressed data ended early, if it did.
+    fn problem(&self) -> Option<&str> {
+        match self {
+            Input::Gzip { problem, .. } => problem.as_deref(),
+            Input::Stored(_) => None,
+        }
+    }
+}
+
+impl<R: Read> Read for Input<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Input::Stored(source) => source.read(buf),
+            Input::Gzip { decoder, produced, problem } => {
+                if problem.is_some() {
+                    return Ok(0);
+                }
+                let room = MAX_DECOMPRESSED_BYTES - *produced;
+                if room == 0 {
+                    *problem = Some(format!(
+                        "the gzip-compressed capture decompresses to more than {} GiB, the most read",
+                        MAX_DECOMPRESSED_BYTES >> 30
+                    ));
+                    return Ok(0);
+                }
+                let wanted = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+                match decoder.read(&mut buf[..wanted]) {
+                    Ok(n) => {
+                        *produced += n as u64;
+                        Ok(n)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+                    // The compressed bytes are damaged or end mid-stream:
+                    // what was decompressed before stays readable.
+                    Err(e) => {
+                        *problem = Some(format!(
+                            "the gzip data is damaged or cut off after {produced} decompressed bytes ({e})"
+                        ));
+                        Ok(0)
+                    }
+                }
+            }
+        }
+    }
+}
 
 const PCAP_MAGIC_MICRO: u32 = 0xa1b2_c3d4;
 const PCAP_MAGIC_NANO: u32 = 0xa1b2_3c4d;
@@ -92,6 +197,22 @@ pub struct Interface {
     pub name: Option<String>,
     /// Which pcapng section (0-based) declared it.
     pub section: u32,
+}
+
+/// What a pcapng section header says about where the capture comes from
+/// (its `shb_hardware`, `shb_os`, `shb_userappl` and `opt_comment`
+/// options), as `capinfos` shows them. Texts are cut at 512 bytes, comments
+/// at 4 per section.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct Section {
+    /// The capture hardware (`shb_hardware`).
+    pub hardware: Option<String>,
+    /// The operating system the capture was made on (`shb_os`).
+    pub os: Option<String>,
+    /// The application that wrote the file (`shb_userappl`).
+    pub application: Option<String>,
+    /// The section's comments.
+    pub comments: Vec<String>,
 }
 
 impl Interface {
@@ -197,8 +318,8 @@ enum Framing {
 }
 
 /// Pulls packets out of a pcap or pcapng byte stream.
-pub struct CaptureReader<R> {
-    source: R,
+pub struct CaptureReader<R: Read> {
+    source: Input<R>,
     window: Vec<u8>,
     /// Unconsumed bytes are `window[start..end]`.
     start: usize,
@@ -212,6 +333,8 @@ pub struct CaptureReader<R> {
     /// Index in `interfaces` of the current pcapng section's interface 0.
     section_base: usize,
     sections: u32,
+    /// The metadata of the first [`MAX_SECTIONS_DESCRIBED`] pcapng sections.
+    section_metadata: Vec<Section>,
     /// Interface blocks declared in the current pcapng section, kept or not.
     section_interfaces_declared: usize,
     packets_read: u64,
@@ -232,7 +355,7 @@ impl<R: Read> CaptureReader<R> {
     /// Reads the file header and prepares to stream packets.
     pub fn new(source: R) -> Result<Self, CaptureError> {
         let mut reader = CaptureReader {
-            source,
+            source: Input::sniff(source)?,
             window: vec![0; READ_CHUNK],
             start: 0,
             end: 0,
@@ -244,6 +367,7 @@ impl<R: Read> CaptureReader<R> {
             interfaces: Vec::new(),
             section_base: 0,
             sections: 0,
+            section_metadata: Vec::new(),
             section_interfaces_declared: 0,
             packets_read: 0,
             cut_short: None,
@@ -252,6 +376,9 @@ impl<R: Read> CaptureReader<R> {
         };
         reader.fill(4)?;
         if reader.available() < 4 {
+            if let Some(problem) = reader.source.problem() {
+                return Err(CaptureError::UnsupportedFormat(format!("{problem}: no capture inside")));
+            }
             return Err(CaptureError::UnsupportedFormat(if reader.available() == 0 {
                 "the file is empty".into()
             } else {
@@ -268,11 +395,11 @@ impl<R: Read> CaptureReader<R> {
         } else {
             // The file's own bytes are never quoted: it may be any file,
             // and an error message must not become a way to read it.
-            return Err(CaptureError::UnsupportedFormat(
-                "the file does not start with a pcap magic number (a1b2c3d4, a1b23c4d or a1b2cd34, in either \
-                 byte order) or the pcapng one (0a0d0d0a)"
-                    .into(),
-            ));
+            let what = if reader.source.is_gzip() { "the gzip-compressed file holds data that" } else { "the file" };
+            return Err(CaptureError::UnsupportedFormat(format!(
+                "{what} does not start with a pcap magic number (a1b2c3d4, a1b23c4d or a1b2cd34, in either byte \
+                 order) or the pcapng one (0a0d0d0a)"
+            )));
         }
         Ok(reader)
     }
@@ -280,6 +407,11 @@ impl<R: Read> CaptureReader<R> {
     /// The container format.
     pub fn format(&self) -> CaptureFormat {
         self.format
+    }
+
+    /// Whether the file is gzip-compressed (and was read decompressed).
+    pub fn gzip_compressed(&self) -> bool {
+        self.source.is_gzip()
     }
 
     /// Interfaces seen so far (pcapng may declare more as it goes).
@@ -290,6 +422,11 @@ impl<R: Read> CaptureReader<R> {
     /// Number of pcapng sections seen so far (1 for pcap).
     pub fn sections(&self) -> u32 {
         self.sections
+    }
+
+    /// What the first pcapng section headers say about the capture (none for pcap).
+    pub fn section_metadata(&self) -> &[Section] {
+        &self.section_metadata
     }
 
     /// Set once reading stopped before the end of the file.
@@ -303,6 +440,9 @@ impl<R: Read> CaptureReader<R> {
     pub fn warnings(&self) -> Vec<String> {
         let b = &self.bounds;
         let mut warnings = Vec::new();
+        if let Some(problem) = self.source.problem() {
+            warnings.push(format!("{problem}; the results cover the packets before that point"));
+        }
         if self.timestamp_anomalies > 0 {
             warnings.push(format!(
                 "{} packet records have a fractional timestamp of one second or more (read as carrying into the \
@@ -332,7 +472,8 @@ impl<R: Read> CaptureReader<R> {
         self.timestamp_anomalies
     }
 
-    /// Bytes of the file consumed so far.
+    /// Bytes of the file consumed so far (of the decompressed data, for a
+    /// gzip-compressed file).
     pub fn bytes_consumed(&self) -> u64 {
         self.offset
     }
@@ -416,10 +557,27 @@ impl<R: Read> CaptureReader<R> {
         let (_, parser) = PcapParser::new(&header)
             .map_err(|e| CaptureError::Malformed { offset: 0, message: format!("pcap file header: {e}") })?;
         let h = parser.header();
+        // Refused as Wireshark refuses them, rather than read into nonsense
+        // (a "link type 3145729"): versions before 2, and link-type fields
+        // whose reserved bits (LT_RESERVED1 in libpcap, 0x03ff0000) are set.
+        if h.version_major < 2 {
+            return Err(CaptureError::UnsupportedFormat(format!(
+                "pcap major version {} is not supported (Wireshark also refuses versions before 2)",
+                h.version_major
+            )));
+        }
+        let field = u32::from(h.datalink);
+        if field & 0x03ff_0000 != 0 {
+            return Err(CaptureError::UnsupportedFormat(format!(
+                "the pcap header's link-type field has reserved bits set ({:#010x}): the header is damaged or \
+                 not a pcap header (Wireshark refuses it too)",
+                field & 0x03ff_0000
+            )));
+        }
         self.interfaces.push(Interface {
             // The upper six bits of the pcap link-type field carry FCS
             // information (LT_FCS_* in libpcap), not the link type.
-            link_type: u32::from(h.datalink) & 0x03ff_ffff,
+            link_type: field & 0x03ff_ffff,
             snaplen: h.snaplen,
             ticks_per_second: if nanosecond { 1_000_000_000 } else { 1_000_000 },
             name: None,
@@ -657,9 +815,24 @@ impl<R: Read> CaptureReader<R> {
             return block.to_vec();
         }
         let big_endian = block[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
-        let options = walk_options(&block[24..len - 4], big_endian, |_, _| {});
+        let mut section = Section::default();
+        let text = |value: &[u8]| {
+            let value = &value[..value.len().min(MAX_SECTION_TEXT)];
+            // Writers often count a terminating NUL in the length.
+            String::from_utf8_lossy(value).trim_end_matches('\0').to_string()
+        };
+        let options = walk_options(&block[24..len - 4], big_endian, |code, value| match code {
+            OPTION_COMMENT if section.comments.len() < MAX_SECTION_COMMENTS => section.comments.push(text(value)),
+            OPTION_SHB_HARDWARE => section.hardware = Some(text(value)),
+            OPTION_SHB_OS => section.os = Some(text(value)),
+            OPTION_SHB_USERAPPL => section.application = Some(text(value)),
+            _ => {}
+        });
         if options > MAX_BLOCK_OPTIONS {
             self.bounds.blocks_with_too_many_options += 1;
+        }
+        if self.section_metadata.len() < MAX_SECTIONS_DESCRIBED {
+            self.section_metadata.push(section);
         }
         let length = if big_endian { (FIXED as u32).to_be_bytes() } else { (FIXED as u32).to_le_bytes() };
         let mut header = Vec::with_capacity(FIXED);
@@ -755,7 +928,11 @@ impl<R: Read> CaptureReader<R> {
     }
 }
 
-/// pcapng option codes read from interface blocks.
+/// pcapng option codes read from section header and interface blocks.
+const OPTION_COMMENT: u16 = 1;
+const OPTION_SHB_HARDWARE: u16 = 2;
+const OPTION_SHB_OS: u16 = 3;
+const OPTION_SHB_USERAPPL: u16 = 4;
 const OPTION_IF_NAME: u16 = 2;
 const OPTION_IF_TSRESOL: u16 = 9;
 
@@ -1062,11 +1239,22 @@ mod tests {
         t.map_or(Value::Null, |t| serde_json::json!([t.secs, t.nanos]))
     }
 
-    fn check(name: &str, step: usize) {
-        let (bytes, expected) = fixture(name);
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn check(name: &str, step: usize, gzip_compressed: bool) {
+        let (mut bytes, expected) = fixture(name);
+        if gzip_compressed {
+            bytes = gzip(&bytes);
+        }
         let mut reader = CaptureReader::new(Trickle { bytes: &bytes, step }).unwrap();
         let f = read_all(&mut reader);
-        let ctx = format!("{name} read {step} bytes at a time");
+        let ctx = format!("{name} read {step} bytes at a time (gzip: {gzip_compressed})");
+        assert_eq!(reader.gzip_compressed(), gzip_compressed, "{ctx}");
         assert_eq!(reader.format().short_name(), expected["file_type"], "{ctx}");
         assert_eq!(f.count, expected["packet_count"], "{ctx}");
         assert_eq!(f.captured, expected["captured_size_bytes"], "{ctx}");
@@ -1106,9 +1294,42 @@ mod tests {
     fn fixtures_read_as_generated_whatever_the_read_sizes() {
         for name in GOOD_AND_DAMAGED {
             for step in [1, 3, 7, 64, 4096, usize::MAX] {
-                check(name, step);
+                check(name, step, false);
+                check(name, step, true);
             }
         }
+    }
+
+    /// A damaged or cut gzip stream is read as far as it goes, and says so;
+    /// members written one after the other read as one stream (as `gzip -d`
+    /// reads them); gzip around something else is no capture.
+    #[test]
+    fn gzip_streams_cut_concatenated_and_foreign() {
+        let (bytes, expected) = fixture("dns-udp-ethernet.pcap");
+        let whole = expected["packet_count"].as_u64().unwrap();
+        let (head, tail) = bytes.split_at(24 + 16 + 60);
+        let mut members = gzip(head);
+        members.extend(gzip(tail));
+        let mut reader = CaptureReader::new(&members[..]).unwrap();
+        assert_eq!(read_all(&mut reader).count, whole, "two gzip members read as one capture");
+        assert!(reader.warnings().is_empty(), "{:?}", reader.warnings());
+
+        let compressed = gzip(&bytes);
+        let cut = &compressed[..compressed.len() - 20];
+        let mut reader = CaptureReader::new(cut).unwrap();
+        let read = read_all(&mut reader).count;
+        assert!(read < whole, "{read} of {whole}");
+        let warnings = reader.warnings();
+        assert!(warnings.iter().any(|w| w.contains("gzip data is damaged or cut off")), "{warnings:?}");
+
+        let Err(CaptureError::UnsupportedFormat(message)) = CaptureReader::new(&gzip(b"just some text")[..]) else {
+            panic!("gzip of text is not a capture")
+        };
+        assert!(message.contains("gzip-compressed"), "{message}");
+        let Err(CaptureError::UnsupportedFormat(message)) = CaptureReader::new(&[0x1f, 0x8b, 8, 0][..]) else {
+            panic!("a gzip header alone is not a capture")
+        };
+        assert!(message.contains("gzip"), "{message}");
     }
 
     /// pcap-file wraps `captured_len + padding` on wasm32; the reader must
@@ -1139,6 +1360,35 @@ mod tests {
         assert!(reader.next_packet().unwrap().is_none());
         let cut = reader.cut_short().expect("reported as damage");
         assert!(cut.reason.contains("4294967295 captured bytes"), "{}", cut.reason);
+    }
+
+    /// Headers Wireshark refuses are refused, not read into nonsense; the
+    /// FCS bits beside the link type are no damage.
+    #[test]
+    fn pcap_headers_wireshark_refuses_are_refused() {
+        let (bytes, _) = fixture("dns-udp-ethernet.pcap");
+        let with = |at: usize, value: &[u8]| {
+            let mut copy = bytes.clone();
+            copy[at..at + value.len()].copy_from_slice(value);
+            copy
+        };
+        for (what, damaged, needle) in [
+            ("version 1", with(4, &1u16.to_le_bytes()), "major version 1"),
+            ("version 0", with(4, &0u16.to_le_bytes()), "major version 0"),
+            ("reserved link-type bits", with(20, &0x0030_0001u32.to_le_bytes()), "0x00300000"),
+        ] {
+            let Err(CaptureError::UnsupportedFormat(message)) = CaptureReader::new(&damaged[..]) else {
+                panic!("{what}: accepted")
+            };
+            assert!(message.contains(needle), "{what}: {message}");
+        }
+        let fcs = with(20, &0x1400_0001u32.to_le_bytes());
+        let reader = CaptureReader::new(&fcs[..]).unwrap();
+        assert_eq!(reader.interfaces()[0].link_type, 1, "the FCS bits are not the link type");
+        assert!(
+            CaptureReader::new(&with(4, &3u16.to_le_bytes())[..]).is_ok(),
+            "later versions read, as Wireshark does"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::io::Read;
 
-use crate::capture::{CaptureFormat, CutShort, Interface};
+use crate::capture::{CaptureFormat, CutShort, Interface, Section};
 use crate::conventions::{Envelope, PacketBudget};
 use crate::decode::{DecodeError, Decoded, PacketPath, PathCounts};
 use crate::{CaptureReader, Packet, RunError};
@@ -72,10 +72,15 @@ pub struct Pass {
     pub cut_short: Option<CutShort>,
     /// The file's format.
     pub format: CaptureFormat,
+    /// Whether the file was gzip-compressed (and read decompressed).
+    pub gzip_compressed: bool,
     /// The capture interfaces the reader kept.
     pub interfaces: Vec<Interface>,
     /// pcapng sections (1 for pcap).
     pub sections: u32,
+    /// What the first pcapng section headers say (hardware, OS,
+    /// application, comments); empty for pcap.
+    pub section_metadata: Vec<Section>,
 }
 
 impl Pass {
@@ -180,8 +185,10 @@ fn finish_pass<R: Read>(reader: CaptureReader<R>, mut path: PacketPath, packets_
         warnings,
         cut_short: reader.cut_short().cloned(),
         format: reader.format(),
+        gzip_compressed: reader.gzip_compressed(),
         interfaces: reader.interfaces().to_vec(),
         sections: reader.sections(),
+        section_metadata: reader.section_metadata().to_vec(),
     }
 }
 

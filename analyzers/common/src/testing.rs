@@ -103,6 +103,14 @@ pub fn shared_captures() -> Option<PathBuf> {
     if dir.is_dir() { Some(dir) } else { missing("../shared/captures") }
 }
 
+/// Whether a file name is a capture's: `.pcap`, `.pcapng` or `.cap`, each
+/// also gzip-compressed (`.pcap.gz`), as Wireshark reads them.
+pub fn is_capture_name(path: &std::path::Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let stored = name.strip_suffix(".gz").unwrap_or(name);
+    [".pcap", ".pcapng", ".cap"].iter().any(|ending| stored.ends_with(ending))
+}
+
 /// Every capture file under `dir`, recursively, sorted.
 pub fn captures_under(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -112,7 +120,7 @@ pub fn captures_under(dir: &std::path::Path) -> Vec<PathBuf> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "pcap" || e == "pcapng" || e == "cap") {
+            } else if is_capture_name(&path) {
                 out.push(path);
             }
         }

@@ -64,7 +64,9 @@ pub fn walk(dir: &Dir, shown: &Path, name_contains: &str, listing: &mut Listing)
                 continue;
             }
             let lower = name.to_string_lossy().to_lowercase();
-            if !CAPTURE_ENDINGS.iter().any(|ending| lower.ends_with(ending)) {
+            // A gzip-compressed capture is read as the capture inside.
+            let stored = lower.strip_suffix(".gz").unwrap_or(&lower);
+            if !CAPTURE_ENDINGS.iter().any(|ending| stored.ends_with(ending)) {
                 continue;
             }
             let full = shown.join(&path);
