@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::echo::{EchoSeen, EchoTracker, round3};
 use crate::message::{self, Found, Message, ProblemKind};
 use crate::names::{self, Family};
-use crate::quoted::probe_keys;
+use crate::quoted::probe_key;
 use crate::result::{
     AddressBinding, AddressCount, FailedFlow, Fields, GroupCount, IcmpResult, Malformed, MulticastListenerSummary,
     NeighborDiscoverySummary, PacketEntry, Redirect, ReplyFields, Router as RouterEntry, Statistics, TypeCodeCount,
@@ -247,7 +247,7 @@ impl Stats {
             _ => None,
         };
         let head = &payload.payload[..payload.payload.len().min(8)];
-        self.probes.record(probe_keys(src, dst, payload.ip_number.0, ip_id, head), Probe { source: src, ttl, time });
+        self.probes.record(probe_key(dst, payload.ip_number.0, ip_id, head), Probe { source: src, ttl, time });
     }
 
     fn message(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, m: &Message) {
@@ -322,7 +322,7 @@ impl Stats {
             self.error_reporters.add(src);
         }
         if let Some(q) = m.original.as_ref() {
-            let probe = self.probes.find(q.probe_keys);
+            let probe = self.probes.find(q.probe_key);
             let hop = || HopSeen {
                 // Behind a NAT the quote names the NAT's address; the probe
                 // names the host that traced.

@@ -53,9 +53,9 @@ pub struct Quoted {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
     /// Identity of the original datagram for matching it to the probe that
-    /// was captured on its way out (see [`probe_keys`]).
+    /// was captured on its way out (see [`probe_key`]).
     #[serde(skip)]
-    pub probe_keys: ProbeKeys,
+    pub probe_key: u64,
 }
 
 /// Protocols whose header starts with a 16-bit source and destination port.
@@ -100,10 +100,10 @@ pub fn parse(bytes: &[u8]) -> Result<Quoted, String> {
         icmp_seq: None,
         quoted_bytes: bytes.len(),
         problem: None,
-        probe_keys: ProbeKeys::default(),
+        probe_key: 0,
     };
     let head = &payload.payload[..payload.payload.len().min(8)];
-    quoted.probe_keys = probe_keys(src_ip, dst_ip, protocol.0, ip_id, head);
+    quoted.probe_key = probe_key(dst_ip, protocol.0, ip_id, head);
     if payload.fragmented && crate::message::fragment_offset(net) != 0 {
         quoted.problem = Some("the quoted datagram is a non-first fragment: no transport header".into());
         return Ok(quoted);
@@ -154,45 +154,28 @@ pub fn parse(bytes: &[u8]) -> Result<Quoted, String> {
     Ok(quoted)
 }
 
-/// Two 64-bit digests of what identifies one datagram along its path.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ProbeKeys {
-    /// Addresses, protocol, IPv4 identification and the first 8 transport
-    /// bytes (ports and UDP length/checksum, TCP sequence number, ICMP
-    /// id/sequence). Routers change the TTL and the IP checksum on the way,
-    /// never these, and an ICMP error quotes at least all of them.
-    pub exact: u64,
-    /// Only what a source NAT between the capture and the router leaves
-    /// alone: the destination, protocol, IPv4 identification, and per
-    /// protocol the fields no NAT rewrites (UDP destination port and length,
-    /// TCP destination port and sequence number, ICMP type, code and
-    /// sequence). A NAT rewrites the source address and port or ICMP
-    /// identifier, and with them the transport checksum, so a router beyond
-    /// it quotes a datagram the exact key cannot find. Traceroute gives every
-    /// probe its own destination port or sequence number, which keeps this
-    /// key as unique among probes as the exact one.
-    pub nat: u64,
-}
-
-/// The [`ProbeKeys`] of a datagram.
-pub fn probe_keys(src: IpAddr, dst: IpAddr, protocol: u8, ip_id: Option<u16>, transport_head: &[u8]) -> ProbeKeys {
-    let write_addr = |h: &mut Fnv, addr: IpAddr| match addr {
+/// A 64-bit digest of what identifies one datagram along its path, for
+/// matching an ICMP error to the probe captured on its way out: the
+/// destination, protocol, IPv4 identification, and per protocol the fields
+/// that tell one probe from the next (UDP destination port and length, TCP
+/// destination port and sequence number, ICMP type, code and sequence
+/// number). Routers change the TTL and the IP checksum on the way, never
+/// these, and an ICMP error quotes at least all of them. The source address
+/// and port (or ICMP identifier) and the transport checksum are left out on
+/// purpose: a source NAT between the capture and the router rewrites them,
+/// so a router beyond it quotes the probe with the NAT's address. What is
+/// lost is only telling apart two hosts that trace the same destination at
+/// the same time with the same IP identification and ports.
+pub fn probe_key(dst: IpAddr, protocol: u8, ip_id: Option<u16>, transport_head: &[u8]) -> u64 {
+    let mut h = Fnv::new();
+    match dst {
         IpAddr::V4(a) => h.write(&a.octets()),
         IpAddr::V6(a) => h.write(&a.octets()),
-    };
-    let head = &transport_head[..transport_head.len().min(8)];
-    let mut exact = Fnv::new();
-    write_addr(&mut exact, src);
-    write_addr(&mut exact, dst);
-    exact.write(&[protocol]);
-    exact.write(&ip_id.unwrap_or(0).to_be_bytes());
-    exact.write(head);
-
-    let mut nat = Fnv::new();
-    write_addr(&mut nat, dst);
-    nat.write(&[protocol]);
-    nat.write(&ip_id.unwrap_or(0).to_be_bytes());
-    // Byte ranges (start, end) of the transport header that NAT leaves alone.
+    }
+    h.write(&[protocol]);
+    h.write(&ip_id.unwrap_or(0).to_be_bytes());
+    // Byte ranges (start, end) of the transport header that identify a
+    // probe and that NAT leaves alone.
     let kept: &[(usize, usize)] = match IpNumber(protocol) {
         IpNumber::UDP | IpNumber::UDP_LITE => &[(2, 6)],
         IpNumber::TCP => &[(2, 8)],
@@ -201,9 +184,9 @@ pub fn probe_keys(src: IpAddr, dst: IpAddr, protocol: u8, ip_id: Option<u16>, tr
         _ => &[],
     };
     for &(start, end) in kept {
-        nat.write(head.get(start..end).unwrap_or(&[]));
+        h.write(transport_head.get(start..end.min(8)).unwrap_or(&[]));
     }
-    ProbeKeys { exact: exact.finish(), nat: nat.finish() }
+    h.finish()
 }
 
 /// FNV-1a: tiny, deterministic, and good enough to tell datagrams and
@@ -283,25 +266,23 @@ mod tests {
         let b = ip_packet(PacketBuilder::ipv4([10, 0, 0, 1], [8, 8, 8, 8], 9).udp(40000, 33434), &[0u8; 8]);
         let c = ip_packet(PacketBuilder::ipv4([10, 0, 0, 1], [8, 8, 8, 8], 1).udp(40000, 33435), &[0u8; 8]);
         let (a, b, c) = (parse(&a).unwrap(), parse(&b).unwrap(), parse(&c).unwrap());
-        assert_eq!(a.probe_keys, b.probe_keys);
-        assert_ne!(a.probe_keys.exact, c.probe_keys.exact);
-        assert_ne!(a.probe_keys.nat, c.probe_keys.nat);
+        assert_eq!(a.probe_key, b.probe_key);
+        assert_ne!(a.probe_key, c.probe_key);
     }
 
     #[test]
-    fn the_nat_key_survives_a_rewritten_source_and_nothing_else() {
+    fn probe_keys_survive_a_source_nat_and_tell_probes_apart() {
         let inside = ip_packet(PacketBuilder::ipv4([192, 168, 1, 10], [8, 8, 8, 8], 1).udp(40000, 33434), &[0u8; 8]);
         let outside = ip_packet(PacketBuilder::ipv4([203, 0, 113, 5], [8, 8, 8, 8], 1).udp(61000, 33434), &[0u8; 8]);
         let (inside, outside) = (parse(&inside).unwrap(), parse(&outside).unwrap());
-        assert_ne!(inside.probe_keys.exact, outside.probe_keys.exact);
-        assert_eq!(inside.probe_keys.nat, outside.probe_keys.nat);
+        assert_eq!(inside.probe_key, outside.probe_key);
         let next = ip_packet(PacketBuilder::ipv4([203, 0, 113, 5], [8, 8, 8, 8], 1).udp(61000, 33435), &[0u8; 8]);
-        assert_ne!(inside.probe_keys.nat, parse(&next).unwrap().probe_keys.nat, "the next probe's port");
+        assert_ne!(inside.probe_key, parse(&next).unwrap().probe_key, "the next probe's port");
         // ICMP: the identifier is what a NAT rewrites; the sequence number is kept.
         let echo = |src: [u8; 4], id: u16, seq: u16| {
             let mut out = Vec::new();
             PacketBuilder::ipv4(src, [8, 8, 8, 8], 1).icmpv4_echo_request(id, seq).write(&mut out, &[0u8; 8]).unwrap();
-            parse(&out).unwrap().probe_keys.nat
+            parse(&out).unwrap().probe_key
         };
         assert_eq!(echo([192, 168, 1, 10], 77, 3), echo([203, 0, 113, 5], 4242, 3));
         assert_ne!(echo([192, 168, 1, 10], 77, 3), echo([192, 168, 1, 10], 77, 4));

@@ -2,12 +2,12 @@
 //! path from the quoted datagram's source to its destination; the TTL the
 //! probe was *sent* with says which hop. The quoted header cannot tell (its
 //! TTL is what was left, 0 or 1), so outgoing probes seen in the capture are
-//! remembered by their identity ([`crate::quoted::probe_keys`]) and each error
+//! remembered by their identity ([`crate::quoted::probe_key`]) and each error
 //! is matched back to the probe that caused it, which also gives the hop's
 //! round-trip time. Routers beyond a source NAT quote the probe as the NAT
 //! rewrote it (another source address, port or ICMP identifier, another
-//! checksum), so a probe is also found by what NAT leaves alone, and the
-//! path is then the one of the host that sent it. Without the probe
+//! checksum), so the identity leaves those out, and the path is the one of
+//! the host that sent the probe, not the address in the quote. Without the probe
 //! (captured elsewhere on the path), hops fall back to the order they
 //! answered in.
 
@@ -17,7 +17,6 @@ use pcapsule_guest::Timestamp;
 use pcapsule_guest::fast_hash::HashMap;
 
 use crate::echo::{Rtt, ms_between};
-use crate::quoted::ProbeKeys;
 use crate::result::{Hop as HopEntry, Traceroute};
 use crate::tables::{BoundedMap, RecentMap};
 
@@ -47,31 +46,26 @@ pub struct Probe {
 
 /// Outgoing packets that might draw a time exceeded.
 pub struct Probes {
-    /// By [`ProbeKeys::exact`].
-    exact: RecentMap<u64, Probe>,
-    /// By [`ProbeKeys::nat`].
-    nat: RecentMap<u64, Probe>,
+    recent: RecentMap<u64, Probe>,
 }
 
 impl Default for Probes {
     fn default() -> Self {
-        Probes { exact: RecentMap::new(PROBES_TRACKED), nat: RecentMap::new(PROBES_TRACKED) }
+        Probes { recent: RecentMap::new(PROBES_TRACKED) }
     }
 }
 
 impl Probes {
     /// Remembers a packet that could be a probe.
-    pub fn record(&mut self, keys: ProbeKeys, probe: Probe) {
+    pub fn record(&mut self, key: u64, probe: Probe) {
         if probe.ttl < PROBE_TTL_BELOW {
-            self.exact.insert(keys.exact, probe);
-            self.nat.insert(keys.nat, probe);
+            self.recent.insert(key, probe);
         }
     }
 
-    /// The probe an ICMP error quotes, if it was captured: as quoted, or as
-    /// a NAT between the capture and the router rewrote it.
-    pub fn find(&self, keys: ProbeKeys) -> Option<Probe> {
-        self.exact.get(&keys.exact).or_else(|| self.nat.get(&keys.nat)).copied()
+    /// The probe an ICMP error quotes, if it was captured.
+    pub fn find(&self, key: u64) -> Option<Probe> {
+        self.recent.get(&key).copied()
     }
 }
 
