@@ -12,6 +12,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::hashes::{FileHashes, Hashing};
+
+mod hashes;
+
 /// The capinfos analyzer: implements [`pcapsule_guest::Analyzer`].
 pub struct Capinfos;
 
@@ -22,6 +26,11 @@ struct Params {
     #[serde(default)]
     #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    /// Also compute the file's SHA-256, RIPEMD-160 and SHA-1, as `capinfos
+    /// -H` does, over the file as stored (compressed, if it is). The whole
+    /// file is read for them, past `max_packets` too.
+    #[serde(default)]
+    hashes: bool,
 }
 
 impl Analyzer for Capinfos {
@@ -36,8 +45,9 @@ impl Analyzer for Capinfos {
                 description: "Summarize a pcap or pcapng capture like Wireshark's capinfos: file type, \
                               encapsulation per interface, snaplen, timestamp precision, packet count, data \
                               size, first/last packet time, duration, data and packet rates, whether packets \
-                              are in time order. Start here to learn what a capture holds before analyzing \
-                              protocols.",
+                              are in time order, pcapng section metadata, and with `hashes` the file's \
+                              SHA-256, RIPEMD-160 and SHA-1 (capinfos -H). Start here to learn what a capture \
+                              holds before analyzing protocols.",
                 params_schema: schema::of_params::<Params>(),
                 result_schema: schema::of_result::<CapinfosResult>(),
             }],
@@ -53,7 +63,24 @@ impl Analyzer for Capinfos {
     fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
         let params: Params = pcapsule_guest::parse_params(params)?;
         let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
-        summarize(capture, ctx, budget)
+        let result = if params.hashes {
+            let mut hashing = Hashing::new(capture);
+            let mut result = summarize(&mut hashing, ctx, budget)?;
+            let (hashes, covered) =
+                hashing.finish().map_err(|e| RunError::Internal(format!("reading the capture: {e}")))?;
+            // The host ends the input early when a limit is near (the soft
+            // stop): hashes of part of a file would be wrong, not approximate.
+            match ctx.capture_size {
+                Some(size) if size != covered => result.envelope.warnings.push(format!(
+                    "no hashes: the input ended after {covered} of the file's {size} bytes (a limit was near)"
+                )),
+                _ => result.hashes = Some(hashes),
+            }
+            result
+        } else {
+            summarize(capture, ctx, budget)?
+        };
+        serde_json::to_value(result).map_err(|e| RunError::Internal(e.to_string()))
     }
 }
 
@@ -123,7 +150,7 @@ impl PacketHandler for Totals {
     }
 }
 
-fn summarize(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget) -> Result<Value, RunError> {
+fn summarize(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget) -> Result<CapinfosResult, RunError> {
     let Driven { handler: t, budget, pass } = driver::drive(capture, budget, Totals::default())?;
     let (count, data_size) = (t.count, t.data_size);
     let format = pass.format;
@@ -170,11 +197,12 @@ fn summarize(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget) -> 
         interface_count: interfaces.len(),
         interfaces: interface_summaries(interfaces, &t.tallies),
         cut_short: pass.cut_short.clone(),
+        hashes: None,
         // capinfos names the file `filename` and has no analysis time: only
         // the warnings and the budget's report are the shared envelope's.
         envelope: pass.envelope(&budget, Vec::new()),
     };
-    serde_json::to_value(result).map_err(|e| RunError::Internal(e.to_string()))
+    Ok(result)
 }
 
 /// What `analyze_capinfos` returns: the figures of Wireshark's `capinfos`
@@ -253,6 +281,9 @@ struct CapinfosResult {
     interfaces: Vec<InterfaceSummary>,
     /// Where the file ends mid-record; the figures cover the packets before it.
     cut_short: Option<CutShort>,
+    /// The file's hashes, when asked for with `hashes` (null otherwise, or
+    /// when the whole file could not be read, as a warning then says).
+    hashes: Option<FileHashes>,
     #[serde(flatten)]
     envelope: Envelope,
 }
@@ -454,6 +485,47 @@ mod tests {
         for key in ["file_type", "packet_count", "data_size_bytes", "first_packet_time", "interfaces", "sections"] {
             assert_eq!(zipped[key], plain[key], "{key}");
         }
+    }
+
+    /// `hashes` gives what `capinfos -H` prints, over the file as stored,
+    /// also past `max_packets`; without the whole file, no hashes.
+    #[test]
+    fn hashes_are_capinfos_hashes_of_the_whole_file() {
+        for name in ["dns-udp-ethernet.pcap", "multi-section.pcapng", "cut-mid-record.pcap"] {
+            let r = run_on(name, json!({"hashes": true, "max_packets": 1}), None).unwrap();
+            let path = format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR"));
+            let Some(theirs) = capinfos_hashes(&path) else { return };
+            assert_eq!(
+                (r["hashes"]["sha256"].as_str(), r["hashes"]["ripemd160"].as_str(), r["hashes"]["sha1"].as_str()),
+                (Some(theirs[0].as_str()), Some(theirs[1].as_str()), Some(theirs[2].as_str())),
+                "{name}"
+            );
+        }
+        assert!(run_on("dns-udp-ethernet.pcap", json!({}), None).unwrap()["hashes"].is_null(), "only when asked");
+        // A file larger than what arrived (the host's soft stop ended the input).
+        let bytes =
+            std::fs::read(format!("{}/../../fixtures/captures/dns-udp-ethernet.pcap", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        let ctx = RunContext {
+            capture_name: "x.pcap".into(),
+            capture_size: Some(bytes.len() as u64 + 100),
+            max_packets: None,
+        };
+        let r = Capinfos::run("analyze_capinfos", json!({"hashes": true}), &mut &bytes[..], &ctx).unwrap();
+        assert!(r["hashes"].is_null(), "{r}");
+        assert!(r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with("no hashes")), "{r}");
+    }
+
+    /// SHA256, RIPEMD160 and SHA1 as `capinfos -H` prints them; `None`
+    /// when capinfos is missing (outside CI).
+    fn capinfos_hashes(path: &str) -> Option<Vec<String>> {
+        let Ok(out) = std::process::Command::new("capinfos").arg("-H").arg(path).output() else {
+            assert!(std::env::var("CI").is_err(), "capinfos is missing, and CI requires the oracle");
+            return None;
+        };
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let field = |label: &str| text.lines().find_map(|l| l.strip_prefix(label)).map(|v| v.trim().to_string());
+        Some(vec![field("SHA256:")?, field("RIPEMD160:")?, field("SHA1:")?])
     }
 
     #[test]
