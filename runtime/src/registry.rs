@@ -74,6 +74,112 @@ pub struct PromptEntry {
     pub description: String,
     /// Its text.
     pub text: String,
+    /// What a client may fill in: `pcap_file`, then the parameters of the
+    /// analyzer's tools that the text names (see [`prompt_arguments`]).
+    pub arguments: Vec<PromptArgumentSpec>,
+}
+
+/// An argument of a prompt.
+pub struct PromptArgumentSpec {
+    /// The argument's name (a tool parameter's).
+    pub name: String,
+    /// What to give.
+    pub description: String,
+}
+
+/// Longest argument value a prompt takes, in bytes: values are quoted into
+/// the prompt's text, which goes into an assistant's context.
+const MAX_PROMPT_ARGUMENT_BYTES: usize = 4096;
+
+/// Parameters no prompt offers: every tool takes them, and a prompt is not
+/// where a page or a packet cap is chosen.
+const NOT_PROMPT_ARGUMENTS: [&str; 5] = [CAPTURE_PARAM, "max_packets", "limit", "offset", "detailed"];
+
+impl PromptEntry {
+    /// The prompt's text with the arguments given: a first paragraph names
+    /// the capture and the parameters to pass, so the assistant calls the
+    /// tools on them. An argument the prompt does not take, or a value over
+    /// 4 KiB, is an error that lists what it takes.
+    pub fn render(&self, given: Option<&Map<String, Value>>) -> std::result::Result<String, String> {
+        let Some(given) = given.filter(|g| !g.is_empty()) else { return Ok(self.text.clone()) };
+        let accepted: Vec<&str> = self.arguments.iter().map(|a| a.name.as_str()).collect();
+        let mut capture = None;
+        let mut parameters = Vec::new();
+        for (name, value) in given {
+            if !accepted.contains(&name.as_str()) {
+                return Err(format!(
+                    "prompt `{}` takes no argument `{name}`; it takes: {}",
+                    self.name,
+                    accepted.join(", ")
+                ));
+            }
+            let value = match value {
+                Value::String(s) => s.clone(),
+                Value::Null => continue,
+                other => other.to_string(),
+            };
+            if value.len() > MAX_PROMPT_ARGUMENT_BYTES {
+                return Err(format!("argument `{name}` is over {MAX_PROMPT_ARGUMENT_BYTES} bytes"));
+            }
+            if name == CAPTURE_PARAM {
+                capture = Some(value);
+            } else {
+                parameters.push(format!("{name} = `{value}`"));
+            }
+        }
+        let mut preface = String::new();
+        if let Some(capture) = capture {
+            preface.push_str(&format!(
+                "The capture to analyze: `{capture}` (pass it as `{CAPTURE_PARAM}` to every tool).\n"
+            ));
+        }
+        if !parameters.is_empty() {
+            preface.push_str(&format!("Pass these to the tools that take them: {}.\n", parameters.join(", ")));
+        }
+        Ok(format!("{preface}\n{}", self.text))
+    }
+}
+
+/// The arguments of a prompt of an analyzer: `pcap_file`, and each
+/// parameter of the analyzer's tools that the prompt's text names as a word
+/// (`server_ip` in a TCP troubleshooting prompt), with the parameter's own
+/// description, but for those every tool takes ([`NOT_PROMPT_ARGUMENTS`]).
+/// Derived, so that an analyzer declares nothing more and the arguments
+/// follow its text.
+fn prompt_arguments<'a>(text: &str, tools: impl Iterator<Item = &'a ToolEntry>) -> Vec<PromptArgumentSpec> {
+    let mut arguments = vec![PromptArgumentSpec {
+        name: CAPTURE_PARAM.to_string(),
+        description: "The capture to analyze: a path under the allowed directories, a bare file name found there, \
+                      or an http(s) URL."
+            .to_string(),
+    }];
+    for tool in tools {
+        let Some(properties) = tool.input_schema.get("properties").and_then(Value::as_object) else { continue };
+        for (name, schema) in properties {
+            if NOT_PROMPT_ARGUMENTS.contains(&name.as_str())
+                || arguments.iter().any(|a| &a.name == name)
+                || !names_word(text, name)
+            {
+                continue;
+            }
+            let description = schema.get("description").and_then(Value::as_str).unwrap_or_default();
+            arguments.push(PromptArgumentSpec {
+                name: name.clone(),
+                description: format!("{description} (for {})", tool.name),
+            });
+        }
+    }
+    arguments
+}
+
+/// Whether `text` holds `word` with no letter, digit or `_` on either side.
+fn names_word(text: &str, word: &str) -> bool {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
 }
 
 /// Loaded analyzers and the index of their tools and prompts.
@@ -162,6 +268,7 @@ impl Registry {
                     title: prompt.title.clone(),
                     description: prompt.description.clone(),
                     text: prompt.text.clone(),
+                    arguments: prompt_arguments(&prompt.text, tools.values().filter(|t| t.analyzer == index)),
                 };
                 if prompts.insert(prompt.name.clone(), entry).is_some() {
                     bail!("prompt {} is provided twice (the second by {})", prompt.name, analyzer.origin);

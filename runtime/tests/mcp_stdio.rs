@@ -27,6 +27,36 @@ async fn tools_prompts_and_calls_over_stdio() {
     let text = prompt.messages[0].content.as_text().expect("text prompt");
     assert!(text.text.contains("analyze_capinfos"));
 
+    // Prompts take the capture, and the tool parameters their text names
+    // (issue #20: they took no arguments).
+    for prompt in &prompts {
+        let names: Vec<&str> = prompt.arguments.iter().flatten().map(|a| a.name.as_str()).collect();
+        assert_eq!(names.first(), Some(&"pcap_file"), "{}: {names:?}", prompt.name);
+    }
+    let tcp = prompts.iter().find(|p| p.name == "tcp_connection_troubleshooting").expect("the tcp prompt");
+    let names: Vec<&str> = tcp.arguments.iter().flatten().map(|a| a.name.as_str()).collect();
+    assert!(names.contains(&"server_ip") && names.contains(&"server_port"), "{names:?}");
+    assert!(!names.contains(&"limit") && !names.contains(&"max_packets"), "{names:?}");
+    let arguments = json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap", "server_ip": "10.0.0.2"});
+    let filled = client
+        .get_prompt(
+            GetPromptRequestParams::new("tcp_connection_troubleshooting")
+                .with_arguments(arguments.as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    let filled = &filled.messages[0].content.as_text().unwrap().text;
+    assert!(filled.starts_with("The capture to analyze: `fixtures/captures/dns-udp-ethernet.pcap`"), "{filled}");
+    assert!(filled.contains("server_ip = `10.0.0.2`"), "{filled}");
+    let unknown = json!({"pcap_file": "x.pcap", "colour": "blue"});
+    let refused = client
+        .get_prompt(
+            GetPromptRequestParams::new("capture_overview").with_arguments(unknown.as_object().unwrap().clone()),
+        )
+        .await
+        .expect_err("an argument the prompt does not take");
+    assert!(refused.to_string().contains("takes no argument `colour`"), "{refused}");
+
     let result =
         call(&client, "analyze_capinfos", json!({"pcap_file": "fixtures/captures/dns-udp-ethernet.pcap"})).await;
     let value = ok(&result);

@@ -18,8 +18,9 @@ use axum::response::{IntoResponse, Response};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
     GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, Prompt, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
-    ReadResourceResult, Resource, ResourceContents, Role, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    ProgressNotificationParam, ProgressToken, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -158,7 +159,16 @@ impl ServerHandler for PcapsuleMcp {
             .service
             .registry
             .prompts()
-            .map(|p| Prompt::new(p.name.clone(), Some(p.description.clone()), None).with_title(p.title.clone()))
+            .map(|p| {
+                let arguments = p
+                    .arguments
+                    .iter()
+                    .map(|a| {
+                        PromptArgument::new(a.name.clone()).with_description(a.description.clone()).with_required(false)
+                    })
+                    .collect();
+                Prompt::new(p.name.clone(), Some(p.description.clone()), Some(arguments)).with_title(p.title.clone())
+            })
             .collect();
         Ok(ListPromptsResult::with_all_items(prompts))
     }
@@ -175,7 +185,9 @@ impl ServerHandler for PcapsuleMcp {
                 None,
             ));
         };
-        Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, prompt.text.clone())])
+        let text =
+            prompt.render(request.arguments.as_ref()).map_err(|message| McpError::invalid_params(message, None))?;
+        Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
             .with_description(prompt.description.clone())
             .into())
     }
