@@ -816,11 +816,8 @@ impl<R: Read> CaptureReader<R> {
         }
         let big_endian = block[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
         let mut section = Section::default();
-        let text = |value: &[u8]| {
-            let value = &value[..value.len().min(MAX_SECTION_TEXT)];
-            // Writers often count a terminating NUL in the length.
-            String::from_utf8_lossy(value).trim_end_matches('\0').to_string()
-        };
+        // Writers often count a terminating NUL in the length.
+        let text = |value: &[u8]| option_text(value, MAX_SECTION_TEXT).trim_end_matches('\0').to_string();
         let options = walk_options(&block[24..len - 4], big_endian, |code, value| match code {
             OPTION_COMMENT if section.comments.len() < MAX_SECTION_COMMENTS => section.comments.push(text(value)),
             OPTION_SHB_HARDWARE => section.hardware = Some(text(value)),
@@ -867,8 +864,7 @@ impl<R: Read> CaptureReader<R> {
         let options = walk_options(&block[16..len - 4], big_endian, |code, value| match code {
             OPTION_IF_TSRESOL if value.len() == 1 => ticks_per_second = ticks_from_tsresol(value[0]),
             OPTION_IF_NAME if name.is_none() => {
-                let kept = &value[..value.len().min(MAX_INTERFACE_NAME)];
-                name = Some(String::from_utf8_lossy(kept).into_owned());
+                name = Some(option_text(value, MAX_INTERFACE_NAME));
             }
             _ => {}
         });
@@ -935,6 +931,11 @@ const OPTION_SHB_OS: u16 = 3;
 const OPTION_SHB_USERAPPL: u16 = 4;
 const OPTION_IF_NAME: u16 = 2;
 const OPTION_IF_TSRESOL: u16 = 9;
+
+/// A text option's value, cut at `max` bytes, invalid UTF-8 replaced.
+fn option_text(value: &[u8], max: usize) -> String {
+    String::from_utf8_lossy(&value[..value.len().min(max)]).into_owned()
+}
 
 /// Walks the options of a pcapng block (`code`, `length`, value padded to 4
 /// bytes, until `opt_endofopt` or the end), handing each code and value to

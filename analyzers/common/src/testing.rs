@@ -89,7 +89,7 @@ fn oracles_required(ci: Option<&str>) -> bool {
 }
 
 /// Skips (returns `None`) outside CI; in CI, fails the test naming what is missing.
-pub(crate) fn missing<T>(what: &str) -> Option<T> {
+pub fn missing<T>(what: &str) -> Option<T> {
     if oracles_required(std::env::var("CI").ok().as_deref()) {
         panic!("{what} is missing, and with CI=true every oracle test must run (install it, or unset CI to skip)");
     }

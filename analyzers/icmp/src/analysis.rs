@@ -322,18 +322,20 @@ impl Stats {
             self.error_reporters.add(src);
         }
         if let Some(q) = m.original.as_ref() {
-            let probe = self.probes.find(q.probe_key);
-            let hop = || HopSeen {
-                // Behind a NAT the quote names the NAT's address; the probe
-                // names the host that traced.
-                source: probe.map_or(q.src_ip, |p| p.source),
-                destination: q.dst_ip,
-                protocol: q.protocol,
-                router: src,
-                probe,
-                time,
-                frame,
-                answer: format!("{}: {}", m.type_name(), m.code_name()),
+            let hop = || {
+                let probe = self.probes.find(q.probe_key);
+                HopSeen {
+                    // Behind a NAT the quote names the NAT's address; the
+                    // probe names the host that traced.
+                    source: probe.map_or(q.src_ip, |p| p.source),
+                    destination: q.dst_ip,
+                    protocol: q.protocol,
+                    router: src,
+                    probe,
+                    time,
+                    frame,
+                    answer: format!("{}: {}", m.type_name(), m.code_name()),
+                }
             };
             if m.is_ttl_exceeded() {
                 let hop = hop();
