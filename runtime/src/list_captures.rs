@@ -17,8 +17,13 @@ file under its allowed directories (folders up to 8 deep, at most 20,000 entries
 modification time, sorted by path and paged. A path from here is a valid `pcap_file` for every analyze_* tool; a \
 bare file name works too when only one allowed directory holds it.";
 
-/// Captures per page when the caller sets no `limit`.
-const DEFAULT_LIMIT: u64 = 100;
+/// Captures per page when the caller sets no `limit`: the analyzers' one
+/// default page size.
+const DEFAULT_LIMIT: u64 = 20;
+/// JSON bytes of captures a page holds at most (the first always fits):
+/// with `limit` 1000 and long paths the result still stays under the
+/// analyzers' 40 KB.
+const PAGE_BYTES: usize = 32 * 1024;
 /// The largest page.
 const MAX_LIMIT: u64 = 1000;
 
@@ -95,23 +100,29 @@ pub async fn run(inputs: &CaptureInputs, mut arguments: Map<String, Value>) -> R
     let allowed = inputs.allowed_dirs();
     let listing = inputs.list(&name_contains).await;
     let total = listing.captures.len() as u64;
-    let page: Vec<Value> = listing
-        .captures
-        .iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(limit as usize)
-        .map(|capture| {
-            json!({
-                "path": capture.path.display().to_string(),
-                "size_bytes": capture.size,
-                "modified": capture.modified.map(iso8601),
-            })
-        })
-        .collect();
+    let mut page: Vec<Value> = Vec::new();
+    let mut page_bytes = 0;
+    let mut ended_by_size = false;
+    for capture in listing.captures.iter().skip(usize::try_from(offset).unwrap_or(usize::MAX)).take(limit as usize) {
+        let entry = json!({
+            "path": capture.path.display().to_string(),
+            "size_bytes": capture.size,
+            "modified": capture.modified.map(iso8601),
+        });
+        page_bytes += entry.to_string().len() + 1;
+        if !page.is_empty() && page_bytes > PAGE_BYTES {
+            ended_by_size = true;
+            break;
+        }
+        page.push(entry);
+    }
     let returned = page.len() as u64;
     let mut pagination = json!({"total": total, "returned": returned, "offset": offset, "limit": limit});
     if offset + returned < total {
         pagination["next_offset"] = json!(offset + returned);
+    }
+    if ended_by_size {
+        pagination["ended_by_size"] = json!(true);
     }
     let mut result = json!({
         "allowed_dirs": allowed,

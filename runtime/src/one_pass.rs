@@ -13,9 +13,17 @@ use crate::service::{CallObserver, ToolError, ToolOutcomes, ToolService};
 /// The MCP tool's name.
 pub const TOOL_NAME: &str = "analyze_many";
 
-/// Page size given to every paged list when the caller sets none: nine
-/// tools' summaries together must still fit an AI client's context.
-const DEFAULT_LIMIT: u64 = 10;
+/// JSON bytes the whole result may take: the 40 KB (about 10,000 tokens)
+/// every tool's result keeps to. Each tool that takes `max_result_bytes`
+/// gets an equal share of what the combined result's own fields leave
+/// (but at least [`MIN_SHARE_BYTES`]) unless the caller sets its own;
+/// within it the tool cuts its page first, then its longest lists, and
+/// says so.
+pub const BYTE_BUDGET: u64 = 40_000;
+/// The least share: the analyzers' smallest `max_result_bytes`.
+const MIN_SHARE_BYTES: u64 = 2_000;
+/// The parameter every built-in tool takes to bound its result.
+const RESULT_BYTES_PARAM: &str = "max_result_bytes";
 
 /// What to run: the capture, and each tool with its parameters.
 pub struct ManyRequest {
@@ -23,6 +31,8 @@ pub struct ManyRequest {
     pub capture: String,
     /// Tools in the order they will be reported, with their parameters.
     pub tools: Vec<(String, Map<String, Value>)>,
+    /// Each tool's share of [`BYTE_BUDGET`].
+    pub share_bytes: u64,
 }
 
 impl ManyRequest {
@@ -54,6 +64,10 @@ impl ManyRequest {
         if let Some(unknown) = arguments.keys().next() {
             return Err(bad(format!("unknown argument `{unknown}`: {TOOL_NAME} takes pcap_file, tools and params")));
         }
+        // The combined result's own fields: the capture's name, each tool's
+        // name as a key, the braces and commas around them.
+        let overhead = 100 + capture.len() as u64 + names.iter().map(|n| n.len() as u64 + 8).sum::<u64>();
+        let share_bytes = (BYTE_BUDGET.saturating_sub(overhead) / names.len().max(1) as u64).max(MIN_SHARE_BYTES);
         let mut tools = Vec::new();
         for name in names {
             if name == TOOL_NAME {
@@ -71,21 +85,21 @@ impl ManyRequest {
                 Some(Value::Object(map)) => map,
                 Some(other) => return Err(bad(format!("`params.{name}` must be an object, got {other}"))),
             };
-            if accepts(entry, "limit") && !params.contains_key("limit") {
-                params.insert("limit".into(), json!(DEFAULT_LIMIT));
+            if accepts(entry, RESULT_BYTES_PARAM) && !params.contains_key(RESULT_BYTES_PARAM) {
+                params.insert(RESULT_BYTES_PARAM.into(), json!(share_bytes));
             }
             tools.push((name, params));
         }
         if let Some(stray) = per_tool.keys().find(|k| !tools.iter().any(|(name, _)| name == *k)) {
             return Err(bad(format!("`params` names `{stray}`, which is not among the tools to run")));
         }
-        Ok(ManyRequest { capture, tools })
+        Ok(ManyRequest { capture, tools, share_bytes })
     }
 
     /// Runs it.
     pub async fn run(self, service: &Arc<ToolService>, observer: &CallObserver) -> Result<Value, ToolError> {
         let outcomes = service.call_many(&self.capture, self.tools, observer).await?;
-        Ok(combine(&self.capture, outcomes))
+        Ok(combine(&self.capture, self.share_bytes, outcomes))
     }
 }
 
@@ -105,8 +119,9 @@ fn accepts(tool: &ToolEntry, param: &str) -> bool {
 }
 
 /// One result object: each tool's result under `results`, each failure
-/// under `errors`, both keyed by tool name.
-fn combine(capture: &str, outcomes: ToolOutcomes) -> Value {
+/// under `errors`, both keyed by tool name, and the byte share each tool
+/// was given.
+fn combine(capture: &str, share_bytes: u64, outcomes: ToolOutcomes) -> Value {
     let mut results = Map::new();
     let mut errors = Map::new();
     for (name, outcome) in outcomes {
@@ -119,7 +134,7 @@ fn combine(capture: &str, outcomes: ToolOutcomes) -> Value {
             }
         }
     }
-    json!({ "file": capture, "results": results, "errors": errors })
+    json!({ "file": capture, "result_bytes_per_tool": share_bytes, "results": results, "errors": errors })
 }
 
 /// `analyze_many`'s input schema, listing the tools this server has.
@@ -146,7 +161,8 @@ pub fn input_schema(registry: &Registry) -> Map<String, Value> {
                 "additionalProperties": {"type": "object"},
                 "description": format!(
                     "Parameters per tool, keyed by tool name, e.g. {{\"analyze_dns_packets\": {{\"limit\": 20}}}}. \
-                     Paged lists default to {DEFAULT_LIMIT} entries here."
+                     Results share {BYTE_BUDGET} bytes of JSON: each tool's max_result_bytes defaults to an \
+                     equal share."
                 )
             }
         },
@@ -165,12 +181,14 @@ pub fn output_schema() -> Map<String, Value> {
         "type": "object",
         "properties": {
             "file": {"type": "string"},
+            "result_bytes_per_tool": {"type": "integer", "description": "The max_result_bytes each tool was given \
+                unless params set it: an equal share of the bytes all results may take together."},
             "results": {"type": "object", "description": "Each tool's result, keyed by tool name.",
                         "additionalProperties": {"type": "object"}},
             "errors": {"type": "object", "description": "Each failed tool's error {kind, message}, keyed by tool name.",
                        "additionalProperties": {"type": "object"}}
         },
-        "required": ["file", "results", "errors"]
+        "required": ["file", "result_bytes_per_tool", "results", "errors"]
     });
     match schema {
         Value::Object(map) => map,
@@ -182,5 +200,6 @@ pub fn output_schema() -> Map<String, Value> {
 pub const DESCRIPTION: &str = "Run several analyses over one read of a capture: the file is read once and \
 streamed to each analyzer side by side (tools of one analyzer that supports it share a single pass and its tables), \
 which is faster than calling the tools one by one. By default runs every \
-tool that needs only the capture, with paged lists cut to 10 entries; name `tools` and give per-tool `params` to \
-choose. Returns each tool's result (the same as calling it alone) under `results`, and any failures under `errors`.";
+tool that needs only the capture; name `tools` and give per-tool `params` to choose. The results share 40 KB of \
+JSON (each tool's `max_result_bytes` is an equal share): pages, then long lists, are cut to fit, and each result \
+says where. Returns each tool's result (the same as calling it alone) under `results`, and any failures under `errors`.";

@@ -52,12 +52,14 @@ fn one_pass_gives_each_tool_its_own_result() {
         let together = analyze(&["all", path], root);
         let results = together["results"].as_object().unwrap_or_else(|| panic!("{path}: {together}"));
         assert!(results.len() >= 5, "{path}: every default tool ran: {together}");
+        // The tools share the one-pass byte budget equally.
+        let share = together["result_bytes_per_tool"].as_u64().unwrap();
+        assert!(share > 2_000 && share < 40_000 / results.len() as u64, "{path}: {share}");
+        let size = serde_json::to_string(&together).unwrap().len();
+        assert!(size <= 40_000, "{path}: {size} bytes in all");
         for (tool, result) in results {
-            // One pass pages lists at 10 entries; tools without lists take no `limit`.
-            let mut alone = analyze(&[tool, path, r#"{"limit": 10}"#], root);
-            if alone["error"]["message"].as_str().is_some_and(|m| m.contains("'limit' was unexpected")) {
-                alone = analyze(&[tool, path], root);
-            }
+            assert!(serde_json::to_string(result).unwrap().len() as u64 <= share, "{path}: {tool} over its share");
+            let alone = analyze(&[tool, path, &format!(r#"{{"max_result_bytes": {share}}}"#)], root);
             assert_eq!(stable(result.clone()), stable(alone), "{path}: {tool} differs in one pass");
         }
         assert_eq!(together["errors"], json!({}), "{path}");

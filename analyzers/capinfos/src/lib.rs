@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use pcapsule_guest::capture::{CaptureFormat, CutShort, Interface, Section};
-use pcapsule_guest::conventions::{Envelope, PacketBudget, schema};
+use pcapsule_guest::conventions::{Envelope, PacketBudget, result_budget, schema};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, Timestamp, ToolSpec};
 use schemars::JsonSchema;
@@ -26,6 +26,9 @@ struct Params {
     #[serde(default)]
     #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
     /// Also compute the file's SHA-256, RIPEMD-160 and SHA-1, as `capinfos
     /// -H` does, over the file as stored (compressed, if it is). The whole
     /// file is read for them, past `max_packets` too.
@@ -63,6 +66,7 @@ impl Analyzer for Capinfos {
     fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
         let params: Params = pcapsule_guest::parse_params(params)?;
         let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+        let result_bytes = result_budget(params.max_result_bytes)?;
         let result = if params.hashes {
             let mut hashing = Hashing::new(capture);
             let mut result = summarize(&mut hashing, ctx, budget)?;
@@ -80,7 +84,7 @@ impl Analyzer for Capinfos {
         } else {
             summarize(capture, ctx, budget)?
         };
-        serde_json::to_value(result).map_err(|e| RunError::Internal(e.to_string()))
+        pcapsule_guest::conventions::into_result(&result, result_bytes)
     }
 }
 

@@ -13,41 +13,71 @@ use serde_json::Value;
 
 use crate::RunError;
 
-/// Default page size for per-packet lists: with the few hundred bytes of JSON
-/// a packet entry takes, a page stays well under 100 KB.
-pub const DEFAULT_PAGE_LIMIT: usize = 100;
+/// Default page size of every paged list (packets, connections, rankings):
+/// one size for all tools, small enough that a page and the summary beside
+/// it make a default result an assistant can read whole.
+pub const DEFAULT_PAGE_LIMIT: usize = 20;
 /// Largest page a caller may ask for.
 pub const MAX_PAGE_LIMIT: usize = 1000;
-/// JSON bytes a page may hold: with the summary beside it, a default result
-/// stays under ~100 KB (about 25,000 tokens) whatever the items' size.
-pub const PAGE_BYTE_BUDGET: usize = 64 * 1024;
+/// JSON bytes a page may hold (a result also fits [`RESULT_BYTE_BUDGET`]).
+pub const PAGE_BYTE_BUDGET: usize = 32 * 1024;
 
-/// JSON bytes a whole default result may take: under 100 KB (about 25,000
-/// tokens of an assistant's context), whatever the capture. A paged list
-/// gives way when the rest of the result is large ([`fit_page`]).
-pub const RESULT_BYTE_BUDGET: usize = 96 * 1024;
+/// JSON bytes a whole result may take: 40 KB, about 10,000 tokens, where
+/// assistants' clients cut tool results near 25,000. Whatever the capture
+/// and whatever `limit` asks: the page gives way first ([`fit_page`]),
+/// then, if the summary alone is larger, its longest lists ([`fit_lists`]).
+pub const RESULT_BYTE_BUDGET: usize = 40_000;
+
+/// The least a caller may set `max_result_bytes` to: room for a result's
+/// header, counts and warnings.
+pub const MIN_RESULT_BYTES: usize = 2_000;
+
+/// The byte budget of one result: the `max_result_bytes` parameter
+/// (`analyze_many` sets it to share its own budget among the tools it
+/// runs), at most and by default [`RESULT_BYTE_BUDGET`].
+pub fn result_budget(param: Option<u64>) -> Result<usize, RunError> {
+    match param {
+        None => Ok(RESULT_BYTE_BUDGET),
+        Some(n) if (MIN_RESULT_BYTES as u64..=RESULT_BYTE_BUDGET as u64).contains(&n) => Ok(n as usize),
+        Some(n) => Err(RunError::BadParams(format!(
+            "max_result_bytes must be from {MIN_RESULT_BYTES} to {RESULT_BYTE_BUDGET}, got {n}: it bounds the \
+             result's JSON, and lists are cut to fit"
+        ))),
+    }
+}
+
+/// The top-level fields a later page (offset > 0) keeps besides its list
+/// and `pagination`: which capture and when, and what limits the figures.
+/// The summary came with the first page; sending it again would spend an
+/// assistant's context on what it already has.
+const PAGE_FIELDS: [&str; 6] =
+    ["file", "analysis_timestamp", "warnings", "packets_analyzed", "max_packets", "truncated"];
+
+/// Compact JSON bytes of `value`.
+fn json_size(value: &Value) -> usize {
+    serde_json::to_string(value).map_or(0, |s| s.len())
+}
 
 /// Shortens the paged list `result[items]` (described by
 /// `result["pagination"]`, a [`PageInfo`]) from its end until the whole
-/// result takes at most [`RESULT_BYTE_BUDGET`] bytes of compact JSON, and
+/// result takes at most `budget` bytes of compact JSON, and
 /// says so in the pagination (`ended_by_size`, `next_offset`). The page
 /// keeps at least one item, so paging always moves on. Each collector
 /// bounds its own page; this bounds the page together with the tables and
 /// statistics beside it, which only the finished result knows.
-pub fn fit_page(result: &mut Value, items: &str) {
-    let size = |v: &Value| serde_json::to_string(v).map_or(0, |s| s.len());
-    let total = size(result);
-    if total <= RESULT_BYTE_BUDGET {
+pub fn fit_page(result: &mut Value, items: &str, budget: usize) {
+    let total = json_size(result);
+    if total <= budget {
         return;
     }
     let Some(list) = result.get_mut(items).and_then(Value::as_array_mut) else { return };
     // A little more than the excess: the pagination grows by a few fields.
-    let mut excess = total - RESULT_BYTE_BUDGET + 64;
+    let mut excess = total - budget + 64;
     let mut keep = list.len();
     while keep > 1 && excess > 0 {
         keep -= 1;
         // The item and the comma before it.
-        excess = excess.saturating_sub(size(&list[keep]) + 1);
+        excess = excess.saturating_sub(json_size(&list[keep]) + 1);
     }
     if keep == list.len() {
         return;
@@ -58,6 +88,69 @@ pub fn fit_page(result: &mut Value, items: &str) {
     pagination.insert("returned".into(), keep.into());
     pagination.insert("next_offset".into(), (offset + keep as u64).into());
     pagination.insert("ended_by_size".into(), true.into());
+}
+
+/// The last resort of the size bound, for a summary that alone passes
+/// its `budget` (long names in every table of a hostile
+/// capture, say): halves the largest list of objects or strings anywhere
+/// in `result` (but the page `items` and `warnings`) until the result fits
+/// or no list has more than one entry, and says in `warnings` which lists
+/// were cut and from how many entries. Lists of numbers are left alone:
+/// they are small, and some are fixed-size tuples. Counts beside a list
+/// (`omitted`, `count`) keep describing everything, so nothing is lost
+/// silently.
+pub fn fit_lists(result: &mut Value, items: &str, budget: usize) {
+    let mut cut: Vec<(Vec<String>, usize, usize)> = Vec::new();
+    let say = |(path, from, to): &(Vec<String>, usize, usize)| {
+        format!(
+            "`{}` lists {to} of its {from} entries: the result would have passed {budget} bytes of JSON",
+            path.join(".")
+        )
+    };
+    // The warnings to be added count against the budget too.
+    while json_size(result) + cut.iter().map(|c| say(c).len() + 3).sum::<usize>() > budget {
+        let mut largest: Option<(usize, Vec<String>)> = None;
+        if let Value::Object(object) = &*result {
+            for (key, value) in object.iter().filter(|(k, _)| *k != items && *k != "warnings") {
+                find_largest_list(value, &mut vec![key.clone()], &mut largest);
+            }
+        }
+        let Some((_, path)) = largest else { break };
+        let pointer: String =
+            path.iter().map(|key| format!("/{}", key.replace('~', "~0").replace('/', "~1"))).collect();
+        let Some(Value::Array(list)) = result.pointer_mut(&pointer) else { break };
+        let before = list.len();
+        list.truncate(before / 2);
+        match cut.iter_mut().find(|(p, _, _)| *p == path) {
+            Some(entry) => entry.2 = before / 2,
+            None => cut.push((path, before, before / 2)),
+        }
+    }
+    if let Some(warnings) = result.get_mut("warnings").and_then(Value::as_array_mut) {
+        warnings.extend(cut.iter().map(|c| Value::String(say(c))));
+    }
+}
+
+/// The largest list under `value` (at `path`, object keys from the
+/// result's top) with more than one object or string entry, by JSON size;
+/// lists inside lists are not searched (an entry is cut whole or not at all).
+fn find_largest_list(value: &Value, path: &mut Vec<String>, largest: &mut Option<(usize, Vec<String>)>) {
+    match value {
+        Value::Array(list) if list.len() > 1 && list.iter().all(|v| v.is_object() || v.is_string()) => {
+            let size = json_size(value);
+            if largest.as_ref().is_none_or(|(s, _)| size > *s) {
+                *largest = Some((size, path.clone()));
+            }
+        }
+        Value::Object(object) => {
+            for (key, inner) in object {
+                path.push(key.clone());
+                find_largest_list(inner, path, largest);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Which slice of a list to return.
@@ -263,12 +356,33 @@ pub struct Envelope {
     pub budget: BudgetReport,
 }
 
-/// A typed result as the tool returns it: serialized, with its paged
-/// `packets` list (if any) shortened so that the whole stays within
-/// [`RESULT_BYTE_BUDGET`] (see [`fit_page`]).
-pub fn into_result<T: Serialize>(result: &T) -> Result<Value, RunError> {
+/// A typed result without a paged list as the tool returns it: serialized,
+/// within `budget` bytes ([`result_budget`]; see [`fit_lists`]).
+pub fn into_result<T: Serialize>(result: &T, budget: usize) -> Result<Value, RunError> {
     let mut result = serde_json::to_value(result).map_err(|e| RunError::Internal(e.to_string()))?;
-    fit_page(&mut result, "packets");
+    fit_lists(&mut result, "", budget);
+    Ok(result)
+}
+
+/// A typed result with the paged list `items` as the tool returns it:
+/// serialized; on a later page (`paging.offset > 0`) only the page, its
+/// `pagination` and [`PAGE_FIELDS`]; within `budget` bytes
+/// ([`result_budget`]), the page giving way first ([`fit_page`], then
+/// [`fit_lists`]). Its schema comes from [`schema::of_paged_result`].
+pub fn into_paged_result<T: Serialize>(
+    result: &T,
+    items: &str,
+    paging: Paging,
+    budget: usize,
+) -> Result<Value, RunError> {
+    let mut result = serde_json::to_value(result).map_err(|e| RunError::Internal(e.to_string()))?;
+    if paging.offset > 0
+        && let Value::Object(object) = &mut result
+    {
+        object.retain(|key, _| key == items || key == "pagination" || PAGE_FIELDS.contains(&key.as_str()));
+    }
+    fit_page(&mut result, items, budget);
+    fit_lists(&mut result, items, budget);
     Ok(result)
 }
 
@@ -417,6 +531,30 @@ pub mod schema {
         inline_definitions(&mut schema);
         drop_integer_bounds(&mut schema);
         tidy(schema)
+    }
+
+    /// The JSON Schema of a result with the paged list `items` (see
+    /// [`super::into_paged_result`]): that of [`of_result`], with only the
+    /// fields a later page keeps required, and its description saying so.
+    pub fn of_paged_result<T: schemars::JsonSchema>(items: &str) -> Value {
+        let mut schema = of_result::<T>();
+        if let Some(Value::Array(required)) = schema.get_mut("required") {
+            required.retain(|key| {
+                key.as_str().is_some_and(|k| k == items || k == "pagination" || super::PAGE_FIELDS.contains(&k))
+            });
+        }
+        let note = format!(
+            "A later page (offset > 0) carries only `{items}`, `pagination`, {}: the summary comes with the first page.",
+            super::PAGE_FIELDS.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+        );
+        if let Some(object) = schema.as_object_mut() {
+            let text = match object.get("description").and_then(Value::as_str) {
+                Some(doc) => format!("{doc} {note}"),
+                None => note,
+            };
+            object.insert("description".into(), Value::String(text));
+        }
+        schema
     }
 
     /// The JSON Schema of the parameters `T` deserializes, for a tool's
@@ -610,6 +748,20 @@ pub mod schema {
         })
     }
 
+    /// The `max_result_bytes` parameter, for `#[schemars(schema_with = ...)]`.
+    pub fn max_result_bytes_param(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        json!({
+            "type": "integer",
+            "minimum": super::MIN_RESULT_BYTES,
+            "maximum": super::RESULT_BYTE_BUDGET,
+            "default": super::RESULT_BYTE_BUDGET,
+            "description": "Largest result, in bytes of JSON: the page, then the longest lists, are cut to fit, \
+                            and the result says where (pagination.ended_by_size, warnings)."
+        })
+        .try_into()
+        .expect("an object is a schema")
+    }
+
     /// The `limit` parameter of a paged list.
     pub fn limit(what: &str) -> Value {
         json!({
@@ -762,15 +914,15 @@ mod tests {
         let size = |v: &Value| serde_json::to_string(v).unwrap().len();
         let small = paged_result(20, 1000);
         let mut untouched = small.clone();
-        fit_page(&mut untouched, "packets");
+        fit_page(&mut untouched, "packets", RESULT_BYTE_BUDGET);
         assert_eq!(untouched, small, "a result within budget is left alone");
 
-        let mut big = paged_result(60, 50_000);
+        let mut big = paged_result(30, 15_000);
         assert!(size(&big) > RESULT_BYTE_BUDGET);
-        fit_page(&mut big, "packets");
+        fit_page(&mut big, "packets", RESULT_BYTE_BUDGET);
         assert!(size(&big) <= RESULT_BYTE_BUDGET, "{}", size(&big));
         let kept = big["packets"].as_array().unwrap().len();
-        assert!(kept > 30 && kept < 60, "{kept}: only what did not fit went");
+        assert!(kept > 15 && kept < 30, "{kept}: only what did not fit went");
         assert_eq!(big["pagination"]["returned"], kept);
         assert_eq!(big["pagination"]["next_offset"], 10 + kept, "continues after the kept items");
         assert_eq!(big["pagination"]["ended_by_size"], true);
@@ -778,9 +930,104 @@ mod tests {
 
         // A table alone over budget: one item stays, so paging moves on.
         let mut huge = paged_result(5, 200_000);
-        fit_page(&mut huge, "packets");
+        fit_page(&mut huge, "packets", RESULT_BYTE_BUDGET);
         assert_eq!(huge["packets"].as_array().unwrap().len(), 1);
         assert_eq!(huge["pagination"]["next_offset"], 11);
+    }
+
+    /// A summary alone over budget: its largest lists are halved until the
+    /// result fits, each cut is named in `warnings`, and lists of numbers,
+    /// the page and the warnings are never cut.
+    #[test]
+    fn a_summary_over_budget_cuts_its_largest_lists_and_says_so() {
+        let size = |v: &Value| serde_json::to_string(v).unwrap().len();
+        let rows: Vec<Value> = (0..200).map(|i| json!({"name": format!("{i}-{}", "n".repeat(300))})).collect();
+        let mut result = json!({
+            "table": {"10.0.0.1": {"listed": rows}, "small": ["a", "b"]},
+            "numbers": (0..100).collect::<Vec<u32>>(),
+            "packets": [{"n": 1}, {"n": 2}],
+            "pagination": {"offset": 0},
+            "warnings": ["before"],
+        });
+        assert!(size(&result) > RESULT_BYTE_BUDGET);
+        fit_lists(&mut result, "packets", RESULT_BYTE_BUDGET);
+        assert!(size(&result) <= RESULT_BYTE_BUDGET, "{}", size(&result));
+        let kept = result["table"]["10.0.0.1"]["listed"].as_array().unwrap().len();
+        assert!((50..200).contains(&kept), "halved only as far as needed: {kept}");
+        assert_eq!(result["table"]["10.0.0.1"]["listed"][0]["name"], rows_first(), "the first entries stay");
+        assert_eq!(result["table"]["small"], json!(["a", "b"]));
+        assert_eq!(result["numbers"].as_array().unwrap().len(), 100);
+        assert_eq!(result["packets"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            result["warnings"],
+            json!([
+                "before",
+                format!(
+                    "`table.10.0.0.1.listed` lists {kept} of its 200 entries: the result would have passed \
+                     {RESULT_BYTE_BUDGET} bytes of JSON"
+                )
+            ])
+        );
+        let mut small = json!({"list": ["a", "b"], "warnings": []});
+        fit_lists(&mut small, "", RESULT_BYTE_BUDGET);
+        assert_eq!(small, json!({"list": ["a", "b"], "warnings": []}), "a result within budget is left alone");
+    }
+
+    fn rows_first() -> String {
+        format!("0-{}", "n".repeat(300))
+    }
+
+    /// A later page carries the page and what limits the figures, not the
+    /// summary, and its schema requires only those.
+    #[test]
+    fn a_later_page_leaves_the_summary_to_the_first() {
+        #[derive(Serialize, schemars::JsonSchema)]
+        /// A paged result.
+        struct Paged {
+            #[serde(flatten)]
+            header: Header,
+            summary: u64,
+            packets: Vec<u64>,
+            pagination: PageInfo,
+            #[serde(flatten)]
+            envelope: Envelope,
+        }
+        let make = |paging: Paging| {
+            let (packets, pagination) = paging.page_of((paging.offset as u64..10).collect::<Vec<_>>(), 10);
+            let result = Paged {
+                header: Header { file: "f".into(), analysis_timestamp: "t".into() },
+                summary: 7,
+                packets,
+                pagination,
+                envelope: Envelope {
+                    warnings: vec!["w".into()],
+                    budget: BudgetReport { packets_analyzed: 10, max_packets: None, truncated: false },
+                },
+            };
+            into_paged_result(&result, "packets", paging, RESULT_BYTE_BUDGET).unwrap()
+        };
+        let keys = |v: &Value| {
+            let mut keys = v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+            keys.sort();
+            keys
+        };
+        let first = make(Paging { offset: 0, limit: 4 });
+        assert_eq!(first["summary"], 7);
+        let later = make(Paging { offset: 4, limit: 4 });
+        let mut expected: Vec<String> =
+            ["packets", "pagination"].into_iter().chain(PAGE_FIELDS).map(String::from).collect();
+        expected.sort();
+        assert_eq!(keys(&later), expected);
+        assert_eq!(later["packets"], json!([4, 5, 6, 7]));
+
+        let schema = schema::of_paged_result::<Paged>("packets");
+        let mut required: Vec<String> =
+            schema["required"].as_array().unwrap().iter().map(|k| k.as_str().unwrap().to_string()).collect();
+        required.sort();
+        assert_eq!(required, expected, "the summary is optional, the page's fields are not");
+        assert!(schema["properties"]["summary"].is_object());
+        let description = schema["description"].as_str().unwrap();
+        assert!(description.starts_with("A paged result.") && description.contains("later page"), "{description}");
     }
 
     #[test]
@@ -813,7 +1060,14 @@ mod tests {
         (0..10).for_each(|i| past_end.offer(|| i));
         assert_eq!(
             past_end.finish().1,
-            PageInfo { total: 10, returned: 0, offset: 50, limit: 100, next_offset: None, ended_by_size: false }
+            PageInfo {
+                total: 10,
+                returned: 0,
+                offset: 50,
+                limit: DEFAULT_PAGE_LIMIT,
+                next_offset: None,
+                ended_by_size: false
+            }
         );
     }
 

@@ -7,7 +7,9 @@ use std::io::Read;
 use std::net::IpAddr;
 
 use etherparse::{IpNumber, LaxNetSlice, LinkSlice};
-use pcapsule_guest::conventions::{Header, NoMoreFacts, Observation, PacketBudget, PageCollector, Paging, schema};
+use pcapsule_guest::conventions::{
+    Header, NoMoreFacts, Observation, PacketBudget, PageCollector, Paging, result_budget, schema,
+};
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
@@ -37,6 +39,9 @@ struct Params {
     #[serde(default)]
     #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "packets_limit")]
     limit: Option<u64>,
@@ -74,7 +79,7 @@ impl Analyzer for Dhcp {
                               (NAKs, DECLINEs, starvation, MAC spoofing, malformed messages). The per-packet \
                               list is paged with limit/offset.",
                 params_schema: schema::of_params::<Params>(),
-                result_schema: schema::of_result::<DhcpResult>(),
+                result_schema: schema::of_paged_result::<DhcpResult>("packets"),
             }],
             prompts: vec![
                 PromptSpec {
@@ -103,7 +108,7 @@ impl Analyzer for Dhcp {
         let params: Params = pcapsule_guest::parse_params(params)?;
         let paging = Paging::from_params(params.limit, params.offset)?;
         let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
-        analyze(capture, ctx, budget, paging)
+        analyze(capture, ctx, budget, paging, result_budget(params.max_result_bytes)?)
     }
 }
 
@@ -351,7 +356,13 @@ impl PacketHandler for DhcpHandler {
     }
 }
 
-fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, paging: Paging) -> Result<Value, RunError> {
+fn analyze(
+    capture: &mut dyn Read,
+    ctx: &RunContext,
+    budget: PacketBudget,
+    paging: Paging,
+    result_bytes: usize,
+) -> Result<Value, RunError> {
     let handler = DhcpHandler {
         page: paging.collector(),
         v4_stats: V4Stats::new(),
@@ -417,5 +428,5 @@ fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, pagin
         message: (n.found == 0).then_some("No DHCP packets found in this capture"),
         envelope: pass.envelope(&budget, warnings),
     };
-    pcapsule_guest::conventions::into_result(&result)
+    pcapsule_guest::conventions::into_paged_result(&result, "packets", paging, result_bytes)
 }

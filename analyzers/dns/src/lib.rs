@@ -11,7 +11,7 @@ mod scan;
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{Header, PacketBudget, Paging, schema};
+use pcapsule_guest::conventions::{Header, PacketBudget, Paging, result_budget, schema};
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
@@ -33,6 +33,9 @@ struct Params {
     #[serde(default)]
     #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "messages_limit")]
     limit: Option<u64>,
@@ -74,7 +77,7 @@ impl Analyzer for Dns {
                               parent, TXT-heavy traffic, NXDOMAIN-heavy traffic) and a paged list of messages with \
                               every record decoded.",
                 params_schema: schema::of_params::<Params>(),
-                result_schema: schema::of_result::<DnsResult>(),
+                result_schema: schema::of_paged_result::<DnsResult>("packets"),
             }],
             prompts: vec![
                 PromptSpec {
@@ -103,7 +106,7 @@ impl Analyzer for Dns {
         let params: Params = pcapsule_guest::parse_params(params)?;
         let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
         let paging = Paging::from_params(params.limit, params.offset)?;
-        analyze(capture, ctx, budget, paging, params.detect_any_port)
+        analyze(capture, ctx, budget, paging, params.detect_any_port, result_budget(params.max_result_bytes)?)
     }
 }
 
@@ -160,6 +163,7 @@ fn analyze(
     budget: PacketBudget,
     paging: Paging,
     detect_any_port: bool,
+    result_bytes: usize,
 ) -> Result<Value, RunError> {
     let handler = DnsHandler { scanner: Scanner::new(detect_any_port), analysis: Analysis::new(paging.collector()) };
     let Driven { handler: DnsHandler { scanner, analysis }, budget, pass } = driver::drive(capture, budget, handler)?;
@@ -182,7 +186,7 @@ fn analyze(
         message: (messages == 0).then_some("No DNS messages were found in this capture."),
         envelope: pass.envelope(&budget, scanner.tcp.warnings("DNS")),
     };
-    pcapsule_guest::conventions::into_result(&result)
+    pcapsule_guest::conventions::into_paged_result(&result, "packets", paging, result_bytes)
 }
 
 #[cfg(test)]

@@ -25,12 +25,12 @@ use crate::traceroute::{HopSeen, PROBE_TTL_BELOW, Probe, Probes, Traceroutes};
 /// Distinct addresses tracked per address table.
 const ADDRESSES_TRACKED: usize = 10_000;
 /// Addresses listed per address table.
-const ADDRESSES_LISTED: usize = 100;
+const ADDRESSES_LISTED: usize = 50;
 /// Rows listed in the smaller top-N tables.
 const TOP_LISTED: usize = 20;
 /// Failed flows tracked and listed.
 const FLOWS_TRACKED: usize = 4096;
-const FLOWS_LISTED: usize = 50;
+const FLOWS_LISTED: usize = 10;
 /// Neighbor discovery routers and address bindings tracked.
 const ROUTERS_TRACKED: usize = 256;
 const BINDINGS_TRACKED: usize = 4096;
@@ -44,6 +44,7 @@ pub fn analyze(
     ctx: &RunContext,
     budget: PacketBudget,
     paging: Paging,
+    result_bytes: usize,
 ) -> Result<Value, RunError> {
     let Driven { handler: stats, budget, pass } = driver::drive(capture, budget, Stats::new(paging))?;
     let (fields, warnings) = stats.finish(pass.packets_read);
@@ -53,7 +54,7 @@ pub fn analyze(
         capture: pass.path.facts(NoMoreFacts {}),
         envelope: pass.envelope(&budget, warnings),
     };
-    pcapsule_guest::conventions::into_result(&result)
+    pcapsule_guest::conventions::into_paged_result(&result, "packets", paging, result_bytes)
 }
 
 impl PacketHandler for Stats {

@@ -17,9 +17,9 @@ const CONVERSATIONS_TRACKED: usize = 4096;
 /// Requests remembered while awaiting their reply.
 const PENDING_TRACKED: usize = 16_384;
 /// Conversations listed in the result.
-const CONVERSATIONS_LISTED: usize = 50;
+const CONVERSATIONS_LISTED: usize = 10;
 /// Identifiers listed in `echo_pairs`.
-const PAIRS_LISTED: usize = 100;
+const PAIRS_LISTED: usize = 50;
 /// Requesters listed as possible sweepers.
 const REQUESTERS_LISTED: usize = 20;
 /// Echo data above this size is "large": common ping defaults send 32 to 64

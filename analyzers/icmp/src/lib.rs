@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{PacketBudget, Paging, schema};
+use pcapsule_guest::conventions::{PacketBudget, Paging, result_budget, schema};
 use pcapsule_guest::{Analyzer, Description, PromptSpec, RunContext, RunError, ToolSpec};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -34,6 +34,9 @@ struct Params {
     #[serde(default)]
     #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "messages_limit")]
     limit: Option<u64>,
@@ -69,7 +72,7 @@ impl Analyzer for Icmp {
                               from neighbor discovery, and flags for truncated or malformed messages. Per-message \
                               details are paged with limit/offset; statistics cover every message.",
                 params_schema: schema::of_params::<Params>(),
-                result_schema: schema::of_result::<result::IcmpResult>(),
+                result_schema: schema::of_paged_result::<result::IcmpResult>("packets"),
             }],
             prompts: vec![
                 PromptSpec {
@@ -99,7 +102,7 @@ impl Analyzer for Icmp {
         let params: Params = pcapsule_guest::parse_params(params)?;
         let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
         let paging = Paging::from_params(params.limit, params.offset)?;
-        analysis::analyze(capture, ctx, budget, paging)
+        analysis::analyze(capture, ctx, budget, paging, result_budget(params.max_result_bytes)?)
     }
 }
 

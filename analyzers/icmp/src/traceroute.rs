@@ -30,8 +30,8 @@ pub const PROBE_TTL_BELOW: u8 = 64;
 const TRACES_TRACKED: usize = 256;
 const HOPS_TRACKED: usize = 64;
 /// Paths and hops per path listed in the result.
-const TRACES_LISTED: usize = 10;
-const HOPS_LISTED: usize = 40;
+const TRACES_LISTED: usize = 5;
+const HOPS_LISTED: usize = 30;
 
 /// A remembered outgoing packet.
 #[derive(Debug, Clone, Copy)]

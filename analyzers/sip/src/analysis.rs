@@ -28,11 +28,11 @@ const DISTINCT_CALL_IDS: usize = 100_000;
 /// Dialogs tracked (first seen first); later Call-IDs are counted only.
 const MAX_DIALOGS: usize = 1000;
 /// Dialogs shown in the result, and ladder steps kept per dialog.
-const DIALOGS_SHOWN: usize = 20;
+const DIALOGS_SHOWN: usize = 10;
 const LADDER_STEPS: usize = 12;
 /// Registration bindings (address of record, client) tracked and shown.
 const MAX_REGISTRATIONS: usize = 512;
-const REGISTRATIONS_SHOWN: usize = 20;
+const REGISTRATIONS_SHOWN: usize = 10;
 /// Client addresses tracked for observations.
 const MAX_SOURCES: usize = 4096;
 /// Distinct destinations remembered per source (to spot OPTIONS sweeps).

@@ -14,7 +14,7 @@ mod ws;
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{Header, PacketBudget, Paging, schema};
+use pcapsule_guest::conventions::{Header, PacketBudget, Paging, result_budget, schema};
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
 use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
@@ -36,6 +36,9 @@ struct Params {
     #[serde(default)]
     #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "messages_limit")]
     limit: Option<u64>,
@@ -76,7 +79,7 @@ impl Analyzer for Sip {
                               paged list of messages with every header (compact forms expanded), SDP media and \
                               malformation flags.",
                 params_schema: schema::of_params::<Params>(),
-                result_schema: schema::of_result::<SipResult>(),
+                result_schema: schema::of_paged_result::<SipResult>("packets"),
             }],
             prompts: vec![
                 PromptSpec {
@@ -105,7 +108,7 @@ impl Analyzer for Sip {
         let params: Params = pcapsule_guest::parse_params(params)?;
         let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
         let paging = Paging::from_params(params.limit, params.offset)?;
-        analyze(capture, ctx, budget, paging)
+        analyze(capture, ctx, budget, paging, result_budget(params.max_result_bytes)?)
     }
 }
 
@@ -162,7 +165,13 @@ impl PacketHandler for SipHandler {
     }
 }
 
-fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, paging: Paging) -> Result<Value, RunError> {
+fn analyze(
+    capture: &mut dyn Read,
+    ctx: &RunContext,
+    budget: PacketBudget,
+    paging: Paging,
+    result_bytes: usize,
+) -> Result<Value, RunError> {
     let handler = SipHandler { scanner: Scanner::new(), analysis: Analysis::new(paging.collector()) };
     let Driven { handler: SipHandler { scanner, analysis }, budget, pass } = driver::drive(capture, budget, handler)?;
     let messages = analysis.messages();
@@ -226,7 +235,7 @@ fn analyze(capture: &mut dyn Read, ctx: &RunContext, budget: PacketBudget, pagin
         message: (messages == 0).then_some("No SIP messages were found in this capture."),
         envelope: pass.envelope(&budget, warnings),
     };
-    pcapsule_guest::conventions::into_result(&result)
+    pcapsule_guest::conventions::into_paged_result(&result, "packets", paging, result_bytes)
 }
 
 #[cfg(test)]

@@ -400,8 +400,9 @@ fn paging_and_max_packets() {
     let r = run(&capture, json!({"limit": 10, "offset": 25}));
     assert_eq!(r["pagination"], json!({"total": 30, "returned": 5, "offset": 25, "limit": 10}));
     assert_eq!(r["packets"][0]["call_id"], "p-25");
-    assert_eq!(r["statistics"]["requests"], 30, "statistics cover every message");
+    assert!(r.get("statistics").is_none(), "a later page leaves the summary to the first");
     let first = run(&capture, json!({"limit": 10}));
+    assert_eq!(first["statistics"]["requests"], 30, "statistics cover every message");
     assert_eq!(first["pagination"]["next_offset"], 10);
     let capped = run(&capture, json!({"max_packets": 7}));
     assert_eq!(capped["statistics"]["requests"], 7);
@@ -436,8 +437,8 @@ From: <sip:x@y>;tag={i}\r\nTo: <sip:{i}@example.com>\r\nContent-Length: 0\r\n\r\
     assert_eq!(r["statistics"]["tables_exact"], false);
     assert_eq!(r["calls"]["dialogs_tracked"], 1000);
     assert_eq!(r["calls"]["dialogs_untracked"], 2000);
-    assert_eq!(r["dialogs"]["items"].as_array().unwrap().len(), 20);
-    assert!(r.to_string().len() < 100_000);
+    assert_eq!(r["dialogs"]["items"].as_array().unwrap().len(), 10);
+    assert!(r.to_string().len() <= pcapsule_guest::conventions::RESULT_BYTE_BUDGET);
 }
 
 /// The fields mcpcap's clients read are all there (the result's shape is

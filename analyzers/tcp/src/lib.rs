@@ -50,7 +50,7 @@ impl Analyzer for Tcp {
                                   `detailed` adds per-direction packets, bytes and anomalies, timing and the close \
                                   initiator to each connection. The list is paged in order of first packet.",
                     params_schema: schema::of_params::<params::ConnectionsParams>(),
-                    result_schema: schema::of_result::<result::ConnectionsResult>(),
+                    result_schema: schema::of_paged_result::<result::ConnectionsResult>("connections"),
                 },
                 ToolSpec {
                     name: "analyze_tcp_anomalies",
@@ -72,7 +72,7 @@ impl Analyzer for Tcp {
                                   ranked by retransmission rate (paged), the worst connection, and the other loss \
                                   indicators (duplicate ACKs, out-of-order segments, segments after a capture gap).",
                     params_schema: schema::of_params::<params::RetransmissionsParams>(),
-                    result_schema: schema::of_result::<result::RetransmissionsResult>(),
+                    result_schema: schema::of_paged_result::<result::RetransmissionsResult>("by_connection"),
                 },
                 ToolSpec {
                     name: "analyze_traffic_flow",

@@ -28,6 +28,8 @@ pub struct ToolParams {
     pub limit: Option<u64>,
     /// Items to skip.
     pub offset: Option<u64>,
+    /// Byte budget of the result.
+    pub max_result_bytes: Option<u64>,
 }
 
 /// mcpcap's default retransmission-rate threshold (2 %).
@@ -54,6 +56,9 @@ pub struct ConnectionsParams {
     #[serde(default)]
     #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "connections_limit")]
     limit: Option<u64>,
@@ -76,6 +81,9 @@ pub struct AnomaliesParams {
     #[serde(default)]
     #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
 }
 
 /// Parameters of `analyze_tcp_retransmissions`.
@@ -97,6 +105,9 @@ pub struct RetransmissionsParams {
     #[serde(default)]
     #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "ranked_limit")]
     limit: Option<u64>,
@@ -122,27 +133,13 @@ pub struct FlowParams {
     #[serde(default)]
     #[schemars(schema_with = "schema::max_packets_param")]
     max_packets: Option<u64>,
-}
-
-/// A `limit` whose default is the tool's (`default`, a number, or none
-/// when it depends on another parameter); `says` puts it in words.
-fn paged_limit(what: &str, default: Option<u64>, says: &str) -> schemars::Schema {
-    let mut limit = schema::limit(what);
-    if let Some(object) = limit.as_object_mut() {
-        match default {
-            Some(n) => object.insert("default".into(), n.into()),
-            None => object.remove("default"),
-        };
-    }
-    limit["description"] =
-        Value::from(format!("How many {what} to return ({says}); statistics always cover all of them."));
-    limit.try_into().expect("an object is a schema")
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
 }
 
 fn connections_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    use crate::run::{DEFAULT_CONNECTIONS, DEFAULT_DETAILED_CONNECTIONS};
-    let says = format!("default {DEFAULT_CONNECTIONS}, or {DEFAULT_DETAILED_CONNECTIONS} when detailed");
-    paged_limit("connections", None, &says)
+    schema::limit("connections").try_into().expect("an object is a schema")
 }
 
 fn connections_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -150,8 +147,7 @@ fn connections_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 }
 
 fn ranked_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    use crate::run::DEFAULT_RANKED;
-    paged_limit("ranked connections", Some(DEFAULT_RANKED), &format!("default {DEFAULT_RANKED}"))
+    schema::limit("ranked connections").try_into().expect("an object is a schema")
 }
 
 fn ranked_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
@@ -189,6 +185,7 @@ pub fn parse(tool: &str, params: Value) -> Result<ToolParams, RunError> {
                 detailed: p.detailed,
                 threshold: DEFAULT_THRESHOLD,
                 max_packets: p.max_packets,
+                max_result_bytes: p.max_result_bytes,
                 limit: p.limit,
                 offset: p.offset,
             }
@@ -200,6 +197,7 @@ pub fn parse(tool: &str, params: Value) -> Result<ToolParams, RunError> {
                 server_port: port(p.server_port)?,
                 threshold: DEFAULT_THRESHOLD,
                 max_packets: p.max_packets,
+                max_result_bytes: p.max_result_bytes,
                 ..ToolParams::default()
             }
         }
@@ -214,6 +212,7 @@ pub fn parse(tool: &str, params: Value) -> Result<ToolParams, RunError> {
                 server_port: port(p.server_port)?,
                 threshold: p.threshold,
                 max_packets: p.max_packets,
+                max_result_bytes: p.max_result_bytes,
                 limit: p.limit,
                 offset: p.offset,
                 ..ToolParams::default()
@@ -226,6 +225,7 @@ pub fn parse(tool: &str, params: Value) -> Result<ToolParams, RunError> {
                 server_port: port(p.server_port)?,
                 threshold: DEFAULT_THRESHOLD,
                 max_packets: p.max_packets,
+                max_result_bytes: p.max_result_bytes,
                 ..ToolParams::default()
             }
         }

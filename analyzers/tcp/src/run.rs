@@ -4,7 +4,7 @@
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{PacketBudget, Paging};
+use pcapsule_guest::conventions::{PacketBudget, Paging, result_budget};
 use pcapsule_guest::{RunContext, RunError};
 use serde_json::Value;
 
@@ -15,13 +15,6 @@ use crate::segment::Segment;
 use crate::tracker::Sink;
 use crate::{tool_anomalies, tool_connections, tool_flow, tool_retrans};
 use pcapsule_guest::driver::Lane;
-
-/// Connections listed by default: mcpcap's ten, or the conventional page
-/// with the per-connection detail (which ends early at the page byte budget).
-pub(crate) const DEFAULT_CONNECTIONS: u64 = 10;
-pub(crate) const DEFAULT_DETAILED_CONNECTIONS: u64 = pcapsule_guest::conventions::DEFAULT_PAGE_LIMIT as u64;
-/// Connections ranked by retransmission rate by default (mcpcap's top ten).
-pub(crate) const DEFAULT_RANKED: u64 = 10;
 
 /// One tool's sink.
 enum ToolSink {
@@ -51,19 +44,36 @@ impl Sink for ToolSink {
     }
 }
 
-impl ToolSink {
+/// One call: its tool's sink and the byte budget of its result.
+struct Call {
+    sink: ToolSink,
+    result_bytes: usize,
+}
+
+impl Sink for Call {
+    fn segment(&mut self, conn: &Connection, side: usize, s: &Segment, verdict: u32) {
+        self.sink.segment(conn, side, s, verdict);
+    }
+
+    fn finished(&mut self, conn: &Connection) {
+        self.sink.finished(conn);
+    }
+}
+
+impl Call {
     fn result(self, ctx: &RunContext, filter: Filter, scanned: Scanned) -> Result<Value, RunError> {
-        match self {
-            ToolSink::Connections(t) => t.finish(ctx, filter, scanned),
-            ToolSink::Anomalies(t) => t.finish(ctx, filter, scanned),
-            ToolSink::Retransmissions(t) => t.finish(ctx, filter, scanned),
-            ToolSink::Flow(t) => t.finish(ctx, scanned),
+        let budget = self.result_bytes;
+        match self.sink {
+            ToolSink::Connections(t) => t.finish(ctx, filter, scanned, budget),
+            ToolSink::Anomalies(t) => t.finish(ctx, filter, scanned, budget),
+            ToolSink::Retransmissions(t) => t.finish(ctx, filter, scanned, budget),
+            ToolSink::Flow(t) => t.finish(ctx, scanned, budget),
         }
     }
 }
 
 /// Several calls' sinks on one lane: each sees every connection of it.
-struct Shared(Vec<(usize, ToolSink)>);
+struct Shared(Vec<(usize, Call)>);
 
 impl Sink for Shared {
     fn segment(&mut self, conn: &Connection, side: usize, s: &Segment, verdict: u32) {
@@ -80,25 +90,25 @@ impl Sink for Shared {
 }
 
 /// A call turned into its lane settings and sink.
-fn prepare(tool: &str, params: Value, ctx: &RunContext) -> Result<(PacketBudget, Filter, ToolSink), RunError> {
+fn prepare(tool: &str, params: Value, ctx: &RunContext) -> Result<(PacketBudget, Filter, Call), RunError> {
     let p = parse(tool, params)?;
+    let result_bytes = result_budget(p.max_result_bytes)?;
     let budget = PacketBudget::new(p.max_packets, ctx.max_packets)?;
     let filter = Filter { server_ip: p.server_ip, server_port: p.server_port };
     let sink = match tool {
         "analyze_tcp_connections" => {
-            let default = if p.detailed { DEFAULT_DETAILED_CONNECTIONS } else { DEFAULT_CONNECTIONS };
-            let paging = Paging::from_params(Some(p.limit.unwrap_or(default)), p.offset)?;
+            let paging = Paging::from_params(p.limit, p.offset)?;
             ToolSink::Connections(tool_connections::Connections::new(p.detailed, paging))
         }
         "analyze_tcp_anomalies" => ToolSink::Anomalies(tool_anomalies::Anomalies::new(p.server_ip)),
         "analyze_tcp_retransmissions" => {
-            let paging = Paging::from_params(Some(p.limit.unwrap_or(DEFAULT_RANKED)), p.offset)?;
+            let paging = Paging::from_params(p.limit, p.offset)?;
             ToolSink::Retransmissions(tool_retrans::Retransmissions::new(p.threshold, paging)?)
         }
         "analyze_traffic_flow" => ToolSink::Flow(tool_flow::Flow::new(filter)),
         other => return Err(RunError::BadParams(format!("unknown tool `{other}`"))),
     };
-    Ok((budget, filter, sink))
+    Ok((budget, filter, Call { sink, result_bytes }))
 }
 
 /// Runs one call.

@@ -259,7 +259,13 @@ fn pattern(pattern: &'static str, category: &'static str, observations: Value, d
 
 impl Anomalies {
     /// The result.
-    pub fn finish(self, ctx: &RunContext, filter: Filter, scanned: Scanned) -> Result<Value, RunError> {
+    pub fn finish(
+        mut self,
+        ctx: &RunContext,
+        filter: Filter,
+        scanned: Scanned,
+        budget: usize,
+    ) -> Result<Value, RunError> {
         let rate = ratio(self.retransmissions, self.packets);
         let failed = self.failed;
         let by_connection =
@@ -528,6 +534,6 @@ impl Anomalies {
             message: (scanned.counts.tcp_packets == 0).then_some("No TCP packets found in this capture"),
             tail: scanned.tail(),
         };
-        pcapsule_guest::conventions::into_result(&result)
+        pcapsule_guest::conventions::into_result(&result, budget)
     }
 }

@@ -131,7 +131,7 @@ impl Sink for Connections {
 
 impl Connections {
     /// The result.
-    pub fn finish(self, ctx: &RunContext, filter: Filter, scanned: Scanned) -> Result<Value, RunError> {
+    pub fn finish(self, ctx: &RunContext, filter: Filter, scanned: Scanned, budget: usize) -> Result<Value, RunError> {
         let failed = self.failed;
         let state = |s: &str| self.conn_states.get(s).copied().unwrap_or(0);
         let mut issues = Vec::new();
@@ -199,6 +199,6 @@ impl Connections {
             message,
             tail: scanned.tail(),
         };
-        pcapsule_guest::conventions::into_result(&result)
+        pcapsule_guest::conventions::into_paged_result(&result, "connections", self.paging, budget)
     }
 }

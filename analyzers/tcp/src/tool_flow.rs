@@ -115,7 +115,7 @@ impl Sink for Flow {
 
 impl Flow {
     /// The result.
-    pub fn finish(self, ctx: &RunContext, scanned: Scanned) -> Result<Value, RunError> {
+    pub fn finish(self, ctx: &RunContext, scanned: Scanned, budget: usize) -> Result<Value, RunError> {
         let (to, from) = (self.to_server, self.from_server);
         let asymmetry = if from.packets > 0 { round6(to.packets as f64 / from.packets as f64) } else { 0.0 };
         let (source, interpretation) = if to.packets + from.packets == 0 {
@@ -183,7 +183,7 @@ impl Flow {
             message,
             tail: scanned.tail(),
         };
-        pcapsule_guest::conventions::into_result(&result)
+        pcapsule_guest::conventions::into_result(&result, budget)
     }
 }
 

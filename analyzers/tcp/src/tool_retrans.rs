@@ -113,7 +113,7 @@ impl Sink for Retransmissions {
 
 impl Retransmissions {
     /// The result.
-    pub fn finish(self, ctx: &RunContext, filter: Filter, scanned: Scanned) -> Result<Value, RunError> {
+    pub fn finish(self, ctx: &RunContext, filter: Filter, scanned: Scanned, budget: usize) -> Result<Value, RunError> {
         let rate = ratio(self.counts[0], self.packets);
         let ranked = self.ranking.into_sorted().into_iter().skip(self.paging.offset).map(|r| r.entry);
         let (by_connection, pagination) = self.paging.page_of(ranked, self.connections as usize);
@@ -149,6 +149,6 @@ impl Retransmissions {
             message: (scanned.counts.tcp_packets == 0).then_some("No TCP packets found in this capture"),
             tail: scanned.tail(),
         };
-        pcapsule_guest::conventions::into_result(&result)
+        pcapsule_guest::conventions::into_paged_result(&result, "by_connection", self.paging, budget)
     }
 }
