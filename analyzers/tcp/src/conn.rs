@@ -175,7 +175,37 @@ pub struct Side {
     last_syn: u32,
     last_fin: u32,
     last_rst: u32,
+    /// Lowest and highest TTL of the side's packets without RST.
+    ttl_range: Option<(u8, u8)>,
+    /// The side's first RST: its frame number and TTL.
+    first_rst: Option<(u64, u8)>,
+    /// SYN-ACKs and data segments the side sent after its first RST.
+    sent_after_rst: u32,
 }
+
+/// A RST that its apparent sender is unlikely to have sent: injected by a
+/// third party (the classic forged reset) or sent by a middlebox in the
+/// host's name. Such a RST is no sign that the host refused or aborted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SuspiciousRst {
+    /// [`CLIENT`] or [`SERVER`]: whose address the RST carries.
+    pub side: usize,
+    /// Frame number of the side's first RST.
+    pub frame: u64,
+    /// That RST's TTL.
+    pub ttl: u8,
+    /// The TTLs of the side's other packets, if it sent any.
+    pub others_ttl: Option<(u8, u8)>,
+    /// The RST's TTL is outside `others_ttl` (give or take a route change).
+    pub ttl_unlike: bool,
+    /// SYN-ACKs and data segments the side sent after the RST.
+    pub sent_after: u32,
+}
+
+/// How far a RST's TTL may stray from its sender's other packets before it
+/// is called another host's: a route change moves a path by a hop or two,
+/// while a forged RST carries the forger's distance or a default TTL.
+const TTL_TOLERANCE: u8 = 2;
 
 /// Longest history kept; a pathological connection (thousands of RSTs with
 /// different sequence numbers) must not grow it without bound.
@@ -342,6 +372,7 @@ impl Connection {
         self.last_number = s.number;
         self.last_time_ns = s.time_ns;
         self.update_states(side, s);
+        self.update_rst_evidence(side, s);
         self.update_history(side, s, v);
         self.check_handshake(side, s);
         self.update_timing(side, s);
@@ -443,13 +474,45 @@ impl Connection {
         }
     }
 
-    fn check_handshake(&mut self, side: usize, s: &Segment) {
+    fn update_rst_evidence(&mut self, side: usize, s: &Segment) {
+        let st = &mut self.sides[side];
         if s.has(flag::RST) {
-            // A reset ends any handshake in progress; a later one starts over.
-            self.syn_next = [None; 2];
-            self.syn_ack = [None; 2];
-            self.first_ack = [None; 2];
-        } else if s.has(flag::SYN) {
+            st.first_rst.get_or_insert((s.number, s.ttl));
+            return;
+        }
+        st.ttl_range = Some(st.ttl_range.map_or((s.ttl, s.ttl), |(lo, hi)| (lo.min(s.ttl), hi.max(s.ttl))));
+        if st.first_rst.is_some() && (s.is_syn_ack() || s.seglen > 0) {
+            st.sent_after_rst = st.sent_after_rst.saturating_add(1);
+        }
+    }
+
+    /// The first RST of a side that the side is unlikely to have sent: its
+    /// TTL is unlike that of the side's other packets, or the side went on
+    /// to answer the handshake or send data as if no RST had been sent.
+    pub fn suspicious_rst(&self, side: usize) -> Option<SuspiciousRst> {
+        let st = &self.sides[side];
+        let (frame, ttl) = st.first_rst?;
+        let ttl_unlike = st
+            .ttl_range
+            .is_some_and(|(lo, hi)| ttl < lo.saturating_sub(TTL_TOLERANCE) || ttl > hi.saturating_add(TTL_TOLERANCE));
+        (ttl_unlike || st.sent_after_rst > 0).then_some(SuspiciousRst {
+            side,
+            frame,
+            ttl,
+            others_ttl: st.ttl_range,
+            ttl_unlike,
+            sent_after: st.sent_after_rst,
+        })
+    }
+
+    fn check_handshake(&mut self, side: usize, s: &Segment) {
+        // A RST does not end the handshake in progress: a forged one arrives
+        // before the real SYN-ACK, and the handshake still completes (a new
+        // attempt after a real reset is a new SYN, checked on its own).
+        if s.has(flag::RST) {
+            return;
+        }
+        if s.has(flag::SYN) {
             let next = s.seq.wrapping_add(1).wrapping_add(s.seglen);
             if s.has(flag::ACK) {
                 self.syn_ack[side] = Some((s.ack, next));

@@ -3,7 +3,7 @@
 //! how the connection closed.
 
 use crate::conn::{CLIENT, Connection, DirStats, SERVER};
-use crate::result::{ConnectionDetail, ConnectionEntry, DirectionCounts};
+use crate::result::{ConnectionDetail, ConnectionEntry, DirectionCounts, SuspiciousRstEntry};
 use crate::scan::round6;
 
 fn time(ns: i64) -> Option<String> {
@@ -75,6 +75,33 @@ pub fn connection(c: &Connection, detailed: bool) -> ConnectionEntry {
         history: c.history.as_str().to_string(),
         start_time: time(c.first_time_ns),
         duration_s: round6(c.duration_s()),
+        suspicious_rst: suspicious_rst(c),
         detail,
     }
+}
+
+/// The connection's suspicious RST (the server's first, if both sides have one).
+pub fn suspicious_rst(c: &Connection) -> Option<SuspiciousRstEntry> {
+    let r = c.suspicious_rst(SERVER).or_else(|| c.suspicious_rst(CLIENT))?;
+    let from = if r.side == CLIENT { "client" } else { "server" };
+    let mut why = Vec::new();
+    if let Some((lo, hi)) = r.others_ttl.filter(|_| r.ttl_unlike) {
+        let range = if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") };
+        why.push(format!("its TTL {} is unlike the {from}'s other packets ({range})", r.ttl));
+    }
+    if r.sent_after > 0 {
+        why.push(format!("the {from} went on to send {} SYN-ACK or data segments after it", r.sent_after));
+    }
+    Some(SuspiciousRstEntry {
+        from,
+        frame: r.frame,
+        ttl: r.ttl,
+        other_packets_ttl: r.others_ttl.map(|(lo, hi)| [lo, hi]),
+        sent_after_rst: r.sent_after,
+        reason: format!(
+            "RST in frame {} likely not sent by the {from} (injected, or a middlebox in its name): {}",
+            r.frame,
+            why.join("; and ")
+        ),
+    })
 }

@@ -67,6 +67,9 @@ pub struct ConnectionsSummary {
     /// Handshake round-trip times (SYN to the ACK of the SYN-ACK); null without one.
     pub handshake_rtt_ms: Option<Spread>,
     pub connections_evicted_open: u64,
+    /// Connections with a RST likely not sent by the host whose address it
+    /// carries (see `suspicious_rst` on each connection).
+    pub suspicious_rst_connections: u64,
 }
 
 /// TCP payload bytes each way.
@@ -115,8 +118,32 @@ pub struct ConnectionEntry {
     pub history: String,
     pub start_time: Option<String>,
     pub duration_s: f64,
+    /// Present when a RST of this connection was likely not sent by the
+    /// host whose address it carries: do not read it as that host
+    /// refusing or aborting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspicious_rst: Option<SuspiciousRstEntry>,
     #[serde(flatten)]
     pub detail: Option<ConnectionDetail>,
+}
+
+/// A RST likely forged (injected by a third party) or sent by a middlebox
+/// in a host's name.
+#[derive(Serialize, JsonSchema)]
+pub struct SuspiciousRstEntry {
+    /// Whose address the RST carries.
+    #[schemars(extend("enum" = ["client", "server"]))]
+    pub from: &'static str,
+    /// Frame number of that side's first RST.
+    pub frame: u64,
+    /// The RST's IP TTL (hop limit for IPv6).
+    pub ttl: u8,
+    /// Lowest and highest TTL of that side's other packets; null when it sent none.
+    pub other_packets_ttl: Option<[u8; 2]>,
+    /// SYN-ACKs and data segments that side sent after the RST, as if it had sent none.
+    pub sent_after_rst: u32,
+    /// Why the RST is suspicious, in words.
+    pub reason: String,
 }
 
 /// What `detailed` adds to a connection.
@@ -514,4 +541,8 @@ pub enum Finding {
     PortScan,
     /// One source tried one port on many hosts.
     HostSweep,
+    /// RSTs likely not sent by the host whose address they carry (TTL
+    /// unlike the host's other packets, or the host carried on after
+    /// them): forged resets or a middlebox, not the host refusing.
+    PossibleInjectedRst,
 }

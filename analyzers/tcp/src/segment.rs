@@ -53,6 +53,10 @@ pub struct Segment {
     pub window: u16,
     /// Payload length from the IP length fields, not from the captured bytes.
     pub seglen: u32,
+    /// IPv4 TTL or IPv6 hop limit as captured: a host's packets to one
+    /// capture point arrive with one value, so a RST with another was
+    /// likely sent by someone else (see `Connection::suspicious_rst`).
+    pub ttl: u8,
 }
 
 impl Segment {
@@ -92,9 +96,13 @@ pub enum Parsed {
 pub fn parse(packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) -> Parsed {
     let Ok(decoded) = decoded else { return Parsed::Undecodable };
     let Some(net) = decoded.layers.net.as_ref() else { return Parsed::Other };
-    let (src, dst): (IpAddr, IpAddr) = match net {
-        LaxNetSlice::Ipv4(v4) => (v4.header().source_addr().into(), v4.header().destination_addr().into()),
-        LaxNetSlice::Ipv6(v6) => (v6.header().source_addr().into(), v6.header().destination_addr().into()),
+    let (src, dst, ttl): (IpAddr, IpAddr, u8) = match net {
+        LaxNetSlice::Ipv4(v4) => {
+            (v4.header().source_addr().into(), v4.header().destination_addr().into(), v4.header().ttl())
+        }
+        LaxNetSlice::Ipv6(v6) => {
+            (v6.header().source_addr().into(), v6.header().destination_addr().into(), v6.header().hop_limit())
+        }
         LaxNetSlice::Arp(_) => return Parsed::Other,
     };
     let Some(payload) = net.ip_payload_ref() else { return Parsed::Other };
@@ -131,6 +139,7 @@ pub fn parse(packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) ->
         flags: be16(12) & 0x0fff,
         window: be16(14),
         seglen: (declared - header_len) as u32,
+        ttl,
     })
 }
 

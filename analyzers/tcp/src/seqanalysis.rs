@@ -258,6 +258,7 @@ mod tests {
             flags,
             window,
             seglen,
+            ttl: 64,
         }
     }
 

@@ -28,11 +28,13 @@ struct Cap {
     ms: u64,
     /// Snapshot length: frames longer than this are cut, as `tcpdump -s` does.
     snaplen: usize,
+    /// IP TTL of the segments that follow.
+    ttl: u8,
 }
 
 impl Cap {
     fn new() -> Self {
-        Cap { pcap: Some(PcapBuilder::ethernet()), ms: 1_000_000, snaplen: usize::MAX }
+        Cap { pcap: Some(PcapBuilder::ethernet()), ms: 1_000_000, snaplen: usize::MAX, ttl: 64 }
     }
 
     fn at(&mut self, ms: u64) -> &mut Self {
@@ -54,7 +56,8 @@ impl Cap {
 
     #[allow(clippy::too_many_arguments)]
     fn tcp_win(&mut self, from: Ep, to: Ep, seq: u32, ack: u32, flags: &str, len: usize, window: u16) -> &mut Self {
-        let mut b = PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(from.0, to.0, 64).tcp(from.1, to.1, seq, window);
+        let mut b =
+            PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(from.0, to.0, self.ttl).tcp(from.1, to.1, seq, window);
         for f in flags.chars() {
             b = match f {
                 'S' => b.syn(),
@@ -84,6 +87,12 @@ impl Cap {
         let mut out = Vec::new();
         b.write(&mut out, &[]).unwrap();
         self.frame(&out)
+    }
+
+    /// The IP TTL of the segments that follow.
+    fn ttl(&mut self, ttl: u8) -> &mut Self {
+        self.ttl = ttl;
+        self
     }
 
     /// SYN, SYN-ACK, ACK between `c` and `s` (client ISN 100, server ISN 500).
@@ -1037,4 +1046,61 @@ fn handshakes_inside_every_encapsulation_and_link_type_of_the_fixtures() {
         assert_eq!(s["successful_handshakes"], n, "{}: {s}", fixture.name);
         assert_eq!(s["payload_bytes"]["client_to_server"], 48 * n, "{}: every data segment: {s}", fixture.name);
     });
+}
+
+/// A RST in the server's name that arrives before the real SYN-ACK, with
+/// another TTL (the classic forged reset), is flagged as likely not the
+/// server's in every tool, and the handshake that follows still completes;
+/// a RST with the server's own TTL and nothing after it is a refusal.
+#[test]
+fn a_forged_rst_is_told_from_a_refusal() {
+    let forged = Cap::new()
+        .ttl(64)
+        .tcp(C, S, 100, 0, "S", 0)
+        .ttl(250)
+        .tcp(S, C, 0, 101, "RA", 0)
+        .at(1300)
+        .ttl(52)
+        .tcp(S, C, 500, 101, "SA", 0)
+        .ttl(64)
+        .tcp(C, S, 101, 501, "A", 0)
+        .ttl(52)
+        .tcp(S, C, 501, 101, "PA", 100)
+        .build();
+    let c = &connections(&forged)[0];
+    assert_eq!(c["handshake_completed"], true, "{c}");
+    let suspicious = &c["suspicious_rst"];
+    assert_eq!(suspicious["from"], "server", "{c}");
+    assert_eq!((suspicious["frame"].as_u64(), suspicious["ttl"].as_u64()), (Some(2), Some(250)));
+    assert_eq!(suspicious["other_packets_ttl"], json!([52, 52]));
+    assert_eq!(suspicious["sent_after_rst"], 2, "the SYN-ACK and the data");
+    let reason = suspicious["reason"].as_str().unwrap();
+    assert!(reason.contains("TTL 250") && reason.contains("after it"), "{reason}");
+    let summary = run("analyze_tcp_connections", json!({}), &forged);
+    assert_eq!(summary["summary"]["suspicious_rst_connections"], 1);
+    let anomalies = run("analyze_tcp_anomalies", json!({}), &forged);
+    let types: Vec<&Value> =
+        anomalies["summary"]["notable_observations"].as_array().unwrap().iter().map(|o| &o["type"]).collect();
+    assert!(types.contains(&&json!("possible_injected_rst")), "{types:?}");
+    let flow = run("analyze_traffic_flow", json!({"server_ip": "10.0.0.2"}), &forged);
+    let said = flow["analysis"]["interpretation"].as_str().unwrap();
+    assert!(said.contains("likely not the server's") && !said.contains("closed port"), "{said}");
+
+    // Only the TTL gives it away: the server's data, then a RST from far off.
+    let late = Cap::new().handshake(C, S).tcp(S, C, 501, 101, "PA", 100).ttl(120).tcp(S, C, 601, 101, "RA", 0).build();
+    let c = &connections(&late)[0];
+    assert_eq!(
+        (c["suspicious_rst"]["ttl"].as_u64(), c["suspicious_rst"]["sent_after_rst"].as_u64()),
+        (Some(120), Some(0))
+    );
+
+    // A real refusal, and a real reset after data: nothing suspicious.
+    let refused = Cap::new().tcp(C, S, 100, 0, "S", 0).tcp(S, C, 0, 101, "RA", 0).build();
+    let late_but_real = Cap::new().handshake(C, S).tcp(S, C, 501, 101, "PA", 100).tcp(S, C, 601, 101, "RA", 0).build();
+    for capture in [&refused, &late_but_real] {
+        let c = &connections(capture)[0];
+        assert!(c.get("suspicious_rst").is_none(), "{c}");
+    }
+    let flow = run("analyze_traffic_flow", json!({"server_ip": "10.0.0.2"}), &refused);
+    assert!(flow["analysis"]["interpretation"].as_str().unwrap().contains("closed port"), "{flow}");
 }

@@ -142,6 +142,9 @@ pub struct Anomalies {
     port_scans: Candidates<(IpAddr, IpAddr), u16>,
     host_sweeps: Candidates<(IpAddr, u16), IpAddr>,
     zero_window_connections: u64,
+    /// Connections with a suspicious RST, and the first few of them.
+    suspicious_rst_connections: u64,
+    suspicious_rst_examples: Vec<Value>,
 }
 
 const VERDICT_NAMES: [(u32, &str); 9] = [
@@ -182,6 +185,8 @@ impl Anomalies {
             port_scans: Candidates::new(),
             host_sweeps: Candidates::new(),
             zero_window_connections: 0,
+            suspicious_rst_connections: 0,
+            suspicious_rst_examples: Vec::new(),
         }
     }
 }
@@ -230,6 +235,12 @@ impl Sink for Anomalies {
             _ => 3,
         };
         self.states[state] += 1;
+        if let Some(suspicious) = crate::report::suspicious_rst(c) {
+            self.suspicious_rst_connections += 1;
+            if self.suspicious_rst_examples.len() < EXAMPLES {
+                self.suspicious_rst_examples.push(json!({"connection": c.name(), "reason": suspicious.reason}));
+            }
+        }
         if c.total(|d| d.rst) > 0 {
             self.rst_connection_count += 1;
             if self.rst_connections.len() < TOP_N {
@@ -327,6 +338,20 @@ impl Anomalies {
                     format!("RST packets heavily biased: {:.1}% toward the server", r * 100.0),
                 ));
             }
+        }
+        if self.suspicious_rst_connections > 0 {
+            notable.push(
+                Observation::new(
+                    Finding::PossibleInjectedRst,
+                    format!(
+                        "{} connections carry a RST likely not sent by the host whose address it has (TTL unlike \
+                         that host's other packets, or the host carried on after it): forged resets or a middlebox \
+                         in the path, not the host refusing or aborting",
+                        self.suspicious_rst_connections
+                    ),
+                )
+                .with_examples(std::mem::take(&mut self.suspicious_rst_examples)),
+            );
         }
         if rate > 0.0 {
             let exceeds = rate > RETRANSMISSION_BASELINE;

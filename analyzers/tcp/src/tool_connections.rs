@@ -62,6 +62,7 @@ pub struct Connections {
     retransmissions: u64,
     zero_windows: u64,
     evicted_open: u64,
+    suspicious_rsts: u64,
     conn_states: BTreeMap<&'static str, u64>,
     close_methods: BTreeMap<&'static str, u64>,
     closed_by: BTreeMap<&'static str, u64>,
@@ -85,6 +86,7 @@ impl Connections {
             retransmissions: 0,
             zero_windows: 0,
             evicted_open: 0,
+            suspicious_rsts: 0,
             conn_states: BTreeMap::new(),
             close_methods: BTreeMap::new(),
             closed_by: BTreeMap::new(),
@@ -112,6 +114,7 @@ impl Sink for Connections {
         self.retransmissions += u64::from(c.total(|d| d.retransmissions));
         self.zero_windows += u64::from(c.total(|d| d.zero_windows));
         self.evicted_open += u64::from(c.evicted && !c.is_closed());
+        self.suspicious_rsts += u64::from(c.suspicious_rst(SERVER).is_some() || c.suspicious_rst(CLIENT).is_some());
         *self.conn_states.entry(c.conn_state()).or_default() += 1;
         *self.close_methods.entry(c.close_method()).or_default() += 1;
         if let Some(f) = c.first_close {
@@ -137,6 +140,14 @@ impl Connections {
         let mut issues = Vec::new();
         if self.reset > 0 {
             issues.push(format!("{} connections terminated by RST", self.reset));
+        }
+        if self.suspicious_rsts > 0 {
+            issues.push(format!(
+                "{} connections carry a RST likely not sent by the host it names (TTL unlike the host's other \
+                 packets, or the host carried on after it): injected or sent by a middlebox, not a refusal; \
+                 see suspicious_rst on each connection",
+                self.suspicious_rsts
+            ));
         }
         if self.retransmissions > 0 {
             issues.push(format!("{} retransmissions detected", self.retransmissions));
@@ -192,6 +203,7 @@ impl Connections {
                 },
                 handshake_rtt_ms: self.handshake_rtt.summary(),
                 connections_evicted_open: self.evicted_open,
+                suspicious_rst_connections: self.suspicious_rsts,
             },
             connections,
             pagination,

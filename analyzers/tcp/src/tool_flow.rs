@@ -10,7 +10,7 @@ use pcapsule_guest::conventions::Header;
 use pcapsule_guest::{RunContext, RunError};
 use serde_json::Value;
 
-use crate::conn::Connection;
+use crate::conn::{CLIENT, Connection, SERVER};
 use crate::result::{ClientPackets, FlowAnalysis, FlowConnections, FlowDirection, FlowResult};
 use crate::scan::{Filter, Scanned, round6};
 use crate::segment::{Segment, flag};
@@ -63,6 +63,8 @@ pub struct Flow {
     conn_states: BTreeMap<&'static str, u64>,
     clients: TopCounter<IpAddr>,
     handshake_rtt: Stat,
+    /// Connections in which the server's RST was likely not the server's.
+    suspicious_server_rsts: u64,
 }
 
 impl Flow {
@@ -76,6 +78,7 @@ impl Flow {
             conn_states: BTreeMap::new(),
             clients: TopCounter::new(4096),
             handshake_rtt: Stat::default(),
+            suspicious_server_rsts: 0,
         }
     }
 }
@@ -105,7 +108,12 @@ impl Sink for Flow {
         self.connections += 1;
         *self.conn_states.entry(c.conn_state()).or_default() += 1;
         // The peer of the server, whichever role tracking gave it.
-        let peer = if Some(c.server.ip()) == self.filter.server_ip { c.client.ip() } else { c.server.ip() };
+        let (peer, server_side) = if Some(c.server.ip()) == self.filter.server_ip {
+            (c.client.ip(), SERVER)
+        } else {
+            (c.server.ip(), CLIENT)
+        };
+        self.suspicious_server_rsts += u64::from(c.suspicious_rst(server_side).is_some());
         self.clients.add_n(&peer, u64::from(c.packet_count()));
         if let Some(rtt) = c.handshake_rtt_ms() {
             self.handshake_rtt.add(rtt);
@@ -129,6 +137,17 @@ impl Flow {
                     "Clients send more RST packets ({} vs {}) while the server answers normally: suggests a \
                      client-side cause (an application aborting, or a firewall near the clients).",
                     to.rst, from.rst
+                ),
+            )
+        } else if from.rst > to.rst && self.suspicious_server_rsts > 0 {
+            (
+                "server",
+                format!(
+                    "RST packets carrying the server's address outnumber the clients' ({} vs {}), but in {} \
+                     connections they are likely not the server's (TTL unlike the server's other packets, or the \
+                     server carried on after them): forged resets or a middlebox in the path, not the server \
+                     refusing. See suspicious_rst in analyze_tcp_connections.",
+                    from.rst, to.rst, self.suspicious_server_rsts
                 ),
             )
         } else if from.rst > to.rst {
