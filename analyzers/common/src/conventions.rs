@@ -53,6 +53,12 @@ pub fn result_budget(param: Option<u64>) -> Result<usize, RunError> {
 const PAGE_FIELDS: [&str; 6] =
     ["file", "analysis_timestamp", "warnings", "packets_analyzed", "max_packets", "truncated"];
 
+/// Whether a later page keeps the top-level field `key` of a result whose
+/// paged list is `items`: the result and its schema decide it here alone.
+fn kept_on_later_pages(key: &str, items: &str) -> bool {
+    key == items || key == "pagination" || PAGE_FIELDS.contains(&key)
+}
+
 /// Compact JSON bytes of `value`.
 fn json_size(value: &Value) -> usize {
     serde_json::to_string(value).map_or(0, |s| s.len())
@@ -379,7 +385,7 @@ pub fn into_paged_result<T: Serialize>(
     if paging.offset > 0
         && let Value::Object(object) = &mut result
     {
-        object.retain(|key, _| key == items || key == "pagination" || PAGE_FIELDS.contains(&key.as_str()));
+        object.retain(|key, _| kept_on_later_pages(key, items));
     }
     fit_page(&mut result, items, budget);
     fit_lists(&mut result, items, budget);
@@ -539,9 +545,7 @@ pub mod schema {
     pub fn of_paged_result<T: schemars::JsonSchema>(items: &str) -> Value {
         let mut schema = of_result::<T>();
         if let Some(Value::Array(required)) = schema.get_mut("required") {
-            required.retain(|key| {
-                key.as_str().is_some_and(|k| k == items || k == "pagination" || super::PAGE_FIELDS.contains(&k))
-            });
+            required.retain(|key| key.as_str().is_some_and(|k| super::kept_on_later_pages(k, items)));
         }
         let note = format!(
             "A later page (offset > 0) carries only `{items}`, `pagination`, {}: the summary comes with the first page.",

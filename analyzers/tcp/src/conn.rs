@@ -505,6 +505,11 @@ impl Connection {
         })
     }
 
+    /// Whether either side has a [`Connection::suspicious_rst`].
+    pub fn has_suspicious_rst(&self) -> bool {
+        self.suspicious_rst(SERVER).is_some() || self.suspicious_rst(CLIENT).is_some()
+    }
+
     fn check_handshake(&mut self, side: usize, s: &Segment) {
         // A RST does not end the handshake in progress: a forged one arrives
         // before the real SYN-ACK, and the handshake still completes (a new

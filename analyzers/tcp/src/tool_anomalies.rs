@@ -235,9 +235,12 @@ impl Sink for Anomalies {
             _ => 3,
         };
         self.states[state] += 1;
-        if let Some(suspicious) = crate::report::suspicious_rst(c) {
+        if c.has_suspicious_rst() {
             self.suspicious_rst_connections += 1;
-            if self.suspicious_rst_examples.len() < EXAMPLES {
+            // The entry (and its sentence) is built for the examples only.
+            if self.suspicious_rst_examples.len() < EXAMPLES
+                && let Some(suspicious) = crate::report::suspicious_rst(c)
+            {
                 self.suspicious_rst_examples.push(json!({"connection": c.name(), "reason": suspicious.reason}));
             }
         }

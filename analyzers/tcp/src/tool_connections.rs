@@ -114,7 +114,7 @@ impl Sink for Connections {
         self.retransmissions += u64::from(c.total(|d| d.retransmissions));
         self.zero_windows += u64::from(c.total(|d| d.zero_windows));
         self.evicted_open += u64::from(c.evicted && !c.is_closed());
-        self.suspicious_rsts += u64::from(c.suspicious_rst(SERVER).is_some() || c.suspicious_rst(CLIENT).is_some());
+        self.suspicious_rsts += u64::from(c.has_suspicious_rst());
         *self.conn_states.entry(c.conn_state()).or_default() += 1;
         *self.close_methods.entry(c.close_method()).or_default() += 1;
         if let Some(f) = c.first_close {
