@@ -1,49 +1,10 @@
-//! Writes a realistic mixed capture of any size for `just bench`: thousands of
-//! hosts, DNS, DHCP, ICMP, TCP sessions (with their trouble), SIP calls with
-//! RTP, NTP and ARP, interleaved in time order. Deterministic for a given seed.
-//!
 //! usage: bench-capture OUT.pcap PACKETS [SEED]
 //!
-//! Prints one JSON line of facts (packets, bytes, per-kind counts, the busiest
-//! server for `analyze_traffic_flow`) on stdout.
+//! Writes the realistic mixed capture of `pcapsule_bench::generate` and
+//! prints one JSON line of facts (packets, bytes, per-kind counts, the
+//! busiest server for `analyze_traffic_flow`) on stdout.
 
-mod dhcp;
-mod dns;
-mod icmp;
-mod packet;
-mod sip;
-mod tcp;
-mod world;
-
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::io::{BufWriter, Write};
-
-use packet::{Addr, Script};
-use world::{CLIENTS, Rng, SERVERS, World};
-
-type Generator = fn(&mut Script, &mut Rng, &mut World, u64);
-
-/// Conversation kinds and how often each starts (relative weights).
-const KINDS: [(&str, u32, Generator); 12] = [
-    ("dns", 640, dns::lookup),
-    ("tcp", 190, tcp::session),
-    ("tcp_scan", 1, tcp::port_scan),
-    ("icmp_ping", 40, icmp::ping),
-    ("icmp_ping6", 5, icmp::ping6),
-    ("icmp_traceroute", 4, icmp::traceroute),
-    ("icmp_closed_port", 20, icmp::closed_port),
-    ("dhcp", 25, dhcp::exchange),
-    ("sip_call", 5, sip::call),
-    ("sip_register", 12, sip::register),
-    ("ntp", 40, ntp),
-    ("arp", 50, arp),
-];
-
-/// Conversations in flight at once.
-const SLOTS: usize = 1500;
-/// Capture start: 2024-05-14 08:00:00 UTC.
-const EPOCH_US: u64 = 1_715_673_600_000_000;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,140 +13,10 @@ fn main() {
         std::process::exit(2);
     }
     let packets: u64 = args[1].replace('_', "").parse().expect("PACKETS: a whole number");
-    let seed: u64 = args.get(2).map_or(0x9cab_5a1e, |s| s.parse().expect("SEED: a whole number"));
+    let seed: u64 = args.get(2).map_or(pcapsule_bench::DEFAULT_SEED, |s| s.parse().expect("SEED: a whole number"));
     let file = std::fs::File::create(&args[0]).unwrap_or_else(|e| panic!("cannot create {}: {e}", args[0]));
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    let facts = generate(&mut out, packets, seed).expect("write the capture");
+    let facts = pcapsule_bench::generate(&mut out, packets, seed).expect("write the capture");
     out.flush().expect("write the capture");
     println!("{facts}");
-}
-
-fn generate(out: &mut impl Write, packets: u64, seed: u64) -> std::io::Result<String> {
-    // Classic pcap, microseconds, Ethernet.
-    out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
-    out.write_all(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0])?;
-    out.write_all(&262_144u32.to_le_bytes())?;
-    out.write_all(&1u32.to_le_bytes())?;
-    let mut bytes = 24u64;
-
-    let mut rng = Rng::new(seed);
-    let mut world = World::new();
-    let total_weight: u32 = KINDS.iter().map(|k| k.1).sum();
-    let mut slots: Vec<(usize, Script)> = (0..SLOTS).map(|_| (0, Script::default())).collect();
-    let mut queue = BinaryHeap::with_capacity(SLOTS);
-    let mut per_kind = [0u64; KINDS.len()];
-    let mut bytes_per_kind = [0u64; KINDS.len()];
-    let start = |slot: &mut (usize, Script), rng: &mut Rng, world: &mut World, t: u64| {
-        let mut pick = rng.range(0, total_weight as u64) as u32;
-        let kind = KINDS
-            .iter()
-            .position(|k| {
-                pick < k.1 || {
-                    pick -= k.1;
-                    false
-                }
-            })
-            .expect("weights");
-        slot.0 = kind;
-        slot.1.reset(rng.u32() as u16);
-        (KINDS[kind].2)(&mut slot.1, rng, world, t);
-        slot.1.finish();
-        slot.1.pkts.first().map(|p| p.time_us)
-    };
-    for (i, slot) in slots.iter_mut().enumerate() {
-        let t = EPOCH_US + rng.range(0, 2_000_000);
-        if let Some(first) = start(slot, &mut rng, &mut world, t) {
-            queue.push(Reverse((first, i)));
-        }
-    }
-    let mut written = 0u64;
-    let mut last = EPOCH_US;
-    let mut header = [0u8; 16];
-    while written < packets {
-        let Reverse((time, i)) = queue.pop().expect("a conversation is always in flight");
-        let slot = &mut slots[i];
-        let n = slot.1.next;
-        let frame = slot.1.frame(n);
-        last = time;
-        header[0..4].copy_from_slice(&((time / 1_000_000) as u32).to_le_bytes());
-        header[4..8].copy_from_slice(&((time % 1_000_000) as u32).to_le_bytes());
-        header[8..12].copy_from_slice(&(frame.len() as u32).to_le_bytes());
-        header[12..16].copy_from_slice(&(frame.len() as u32).to_le_bytes());
-        out.write_all(&header)?;
-        out.write_all(frame)?;
-        bytes += 16 + frame.len() as u64;
-        per_kind[slot.0] += 1;
-        bytes_per_kind[slot.0] += 16 + frame.len() as u64;
-        written += 1;
-        slot.1.next += 1;
-        if let Some(p) = slot.1.pkts.get(slot.1.next) {
-            queue.push(Reverse((p.time_us, i)));
-        } else {
-            // The next conversation in this slot starts a little later.
-            let mut t = time + rng.exp(20_000.0) as u64;
-            loop {
-                if let Some(first) = start(slot, &mut rng, &mut world, t) {
-                    queue.push(Reverse((first, i)));
-                    break;
-                }
-                t += 1;
-            }
-        }
-    }
-    let kinds = |values: [u64; KINDS.len()]| {
-        let named: Vec<String> = KINDS
-            .iter()
-            .zip(values)
-            .filter(|(_, n)| *n > 0)
-            .map(|((name, ..), n)| format!("\"{name}\": {n}"))
-            .collect();
-        named.join(", ")
-    };
-    let Addr::V4([a, b, c, d]) = World::busiest_server() else { unreachable!() };
-    Ok(format!(
-        "{{\"packets\": {written}, \"bytes\": {bytes}, \"bytes_per_packet\": {:.1}, \"duration_s\": {:.1}, \
-         \"clients\": {CLIENTS}, \"servers\": {SERVERS}, \"busiest_server\": \"{a}.{b}.{c}.{d}\", \
-         \"packets_by_kind\": {{{}}}, \"bytes_by_kind\": {{{}}}}}",
-        bytes as f64 / written.max(1) as f64,
-        (last - EPOCH_US) as f64 / 1e6,
-        kinds(per_kind),
-        kinds(bytes_per_kind)
-    ))
-}
-
-/// An NTP client query and the server's answer.
-fn ntp(s: &mut Script, rng: &mut Rng, w: &mut World, t0: u64) {
-    let ci = rng.index(CLIENTS);
-    let client = World::client(ci);
-    let server = Addr::v4(10, 0, 0, 123);
-    let mut msg = [0u8; 48];
-    msg[0] = 0x23; // v4, client
-    msg[40..48].copy_from_slice(&(t0 / 1_000_000 + 2_208_988_800).to_be_bytes());
-    let sport = if rng.chance(0.5) { 123 } else { w.ephemeral_port(ci) };
-    s.udp(t0, client, server, sport, 123, &msg);
-    msg[0] = 0x24; // v4, server
-    msg[1] = 2;
-    s.udp(t0 + rng.range(300, 5_000), server, client, 123, sport, &msg);
-}
-
-/// An ARP request for a neighbour and its reply.
-fn arp(s: &mut Script, rng: &mut Rng, _w: &mut World, t0: u64) {
-    let Addr::V4(asker) = World::client(rng.index(CLIENTS)) else { unreachable!() };
-    let target = if rng.chance(0.5) { [10, 0, 0, 1] } else { [10, 1, rng.index(24) as u8, 1 + rng.index(250) as u8] };
-    let mac = |ip: [u8; 4]| [0x02, 0x42, ip[0], ip[1], ip[2], ip[3]];
-    let mut f = Vec::with_capacity(42);
-    for (op, dst_mac, sender, target_ip, target_mac) in
-        [(1u8, [0xff; 6], asker, target, [0; 6]), (2, mac(asker), target, asker, mac(asker))]
-    {
-        f.clear();
-        f.extend_from_slice(&dst_mac);
-        f.extend_from_slice(&mac(sender));
-        f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, op]);
-        f.extend_from_slice(&mac(sender));
-        f.extend_from_slice(&sender);
-        f.extend_from_slice(&target_mac);
-        f.extend_from_slice(&target_ip);
-        let t = if op == 1 { t0 } else { t0 + rng.range(50, 2_000) };
-        s.raw(t, &f);
-    }
 }

@@ -5,7 +5,10 @@ mod common;
 
 use std::process::Command;
 
-use common::{cache_dir, call, captures_under, err, fixtures, ok, pcapsule, repo, shared_captures, stdio_client};
+use common::{
+    cache_dir, call, captures_under, err, fixtures, ok, pcapsule, repo, shared_captures, stdio_client,
+    write_busy_capture,
+};
 use serde_json::{Value, json};
 
 /// A result without the fields that differ from run to run.
@@ -63,6 +66,38 @@ fn one_pass_gives_each_tool_its_own_result() {
             assert_eq!(stable(result.clone()), stable(alone), "{path}: {tool} differs in one pass");
         }
         assert_eq!(together["errors"], json!({}), "{path}");
+    }
+}
+
+/// On a busy capture every tool's tables fill and its share of the one-pass
+/// budget (under 5 KB with eight tools) is far less than its summary: each
+/// result is cut to its share, the cuts named in one warning, and the whole
+/// stays within 40 KB.
+#[test]
+fn a_busy_capture_stays_within_the_budget_in_one_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("busy.pcap");
+    write_busy_capture(&capture, 100_000);
+    let together = analyze(&["all", capture.to_str().unwrap()], dir.path());
+    let results = together["results"].as_object().unwrap_or_else(|| panic!("{together}"));
+    assert!(results.len() >= 8, "{together}");
+    let share = together["result_bytes_per_tool"].as_u64().unwrap();
+    let size = serde_json::to_string(&together).unwrap().len();
+    assert!(size <= 40_000, "{size} bytes in all");
+    let mut shortened = Vec::new();
+    for (tool, result) in results {
+        let size = serde_json::to_string(result).unwrap().len() as u64;
+        assert!(size <= share, "{tool}: {size} bytes, over its share of {share}");
+        let warnings = result["warnings"].as_array().unwrap();
+        let cuts: Vec<&str> =
+            warnings.iter().filter_map(Value::as_str).filter(|w| w.starts_with("Shortened to stay within")).collect();
+        assert!(cuts.len() <= 1, "{tool}: one warning names every cut: {cuts:?}");
+        if !cuts.is_empty() {
+            shortened.push(tool.clone());
+        }
+    }
+    for tool in ["analyze_dhcp_packets", "analyze_icmp_packets", "analyze_sip_packets", "analyze_tcp_anomalies"] {
+        assert!(shortened.contains(&tool.to_string()), "{tool} had to be cut to its share: {shortened:?}");
     }
 }
 

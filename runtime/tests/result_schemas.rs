@@ -13,7 +13,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{call, captures_under, fixtures, ok, shared_captures, stdio_client};
+use common::{call, captures_under, fixtures, ok, shared_captures, stdio_client, write_busy_capture};
 use serde_json::{Value, json};
 
 /// The tools a capture is checked with: all of them, in one `analyze_many`
@@ -130,6 +130,11 @@ fn closing_reports_undocumented_keys_beside_and_inside_branches() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_result_of_every_tool_matches_its_output_schema() {
     let mut captures = captures_under(&fixtures());
+    // A busy capture, where results are cut to fit their byte budgets:
+    // what remains must still match the schema.
+    let busy = tempfile::tempdir().unwrap();
+    captures.push(busy.path().join("busy.pcap"));
+    write_busy_capture(&captures[captures.len() - 1], 100_000);
     let shared = shared_captures();
     if let Some(dir) = &shared {
         captures.extend(captures_under(dir));

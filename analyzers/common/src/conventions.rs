@@ -97,61 +97,107 @@ pub fn fit_page(result: &mut Value, items: &str, budget: usize) {
 }
 
 /// The last resort of the size bound, for a summary that alone passes
-/// its `budget` (long names in every table of a hostile
-/// capture, say): halves the largest list of objects or strings anywhere
-/// in `result` (but the page `items` and `warnings`) until the result fits
-/// or no list has more than one entry, and says in `warnings` which lists
-/// were cut and from how many entries. Lists of numbers are left alone:
-/// they are small, and some are fixed-size tuples. Counts beside a list
-/// (`omitted`, `count`) keep describing everything, so nothing is lost
-/// silently.
+/// its `budget` (long names in every table of a hostile capture, or a
+/// small share of `analyze_many`'s budget): halves the largest cuttable
+/// collection anywhere in `result` (but the page `items` and `warnings`)
+/// until the result fits or none has more than one entry, and says in one
+/// line of `warnings` which were cut and from how many entries. Cuttable
+/// are lists of objects or strings (also inside an entry of such a list)
+/// and tables of objects or lists keyed by data ([`is_data_key`]:
+/// addresses, transaction ids, names), whose schemas require no key.
+/// Lists and tables of numbers are left alone (they are small, some are
+/// fixed-size tuples, and a histogram's buckets look like data keys), and
+/// so are objects with a field name among their keys: cutting a field
+/// would break the result's schema.
 pub fn fit_lists(result: &mut Value, items: &str, budget: usize) {
     let mut cut: Vec<(Vec<String>, usize, usize)> = Vec::new();
-    let say = |(path, from, to): &(Vec<String>, usize, usize)| {
-        format!(
-            "`{}` lists {to} of its {from} entries: the result would have passed {budget} bytes of JSON",
-            path.join(".")
-        )
+    let say = |cut: &[(Vec<String>, usize, usize)]| {
+        let each: Vec<String> =
+            cut.iter().map(|(path, from, to)| format!("`{}` {to} of {from}", path.join("."))).collect();
+        format!("Shortened to stay within {budget} bytes of JSON (entries kept of all): {}", each.join(", "))
     };
-    // The warnings to be added count against the budget too.
-    while json_size(result) + cut.iter().map(|c| say(c).len() + 3).sum::<usize>() > budget {
+    // The warning to be added counts against the budget too.
+    while json_size(result) + if cut.is_empty() { 0 } else { say(&cut).len() + 3 } > budget {
         let mut largest: Option<(usize, Vec<String>)> = None;
         if let Value::Object(object) = &*result {
             for (key, value) in object.iter().filter(|(k, _)| *k != items && *k != "warnings") {
-                find_largest_list(value, &mut vec![key.clone()], &mut largest);
+                find_largest_cuttable(value, &mut vec![key.clone()], &mut largest);
             }
         }
         let Some((_, path)) = largest else { break };
         let pointer: String =
             path.iter().map(|key| format!("/{}", key.replace('~', "~0").replace('/', "~1"))).collect();
-        let Some(Value::Array(list)) = result.pointer_mut(&pointer) else { break };
-        let before = list.len();
-        list.truncate(before / 2);
+        let before = match result.pointer_mut(&pointer) {
+            Some(Value::Array(list)) => {
+                let before = list.len();
+                list.truncate(before / 2);
+                before
+            }
+            Some(Value::Object(table)) => {
+                let before = table.len();
+                // `preserve_order`: the first entries (the most frequent,
+                // say) stay.
+                let mut kept = 0;
+                table.retain(|_, _| {
+                    kept += 1;
+                    kept <= before / 2
+                });
+                before
+            }
+            _ => break,
+        };
         match cut.iter_mut().find(|(p, _, _)| *p == path) {
             Some(entry) => entry.2 = before / 2,
             None => cut.push((path, before, before / 2)),
         }
     }
-    if let Some(warnings) = result.get_mut("warnings").and_then(Value::as_array_mut) {
-        warnings.extend(cut.iter().map(|c| Value::String(say(c))));
+    if !cut.is_empty()
+        && let Some(warnings) = result.get_mut("warnings").and_then(Value::as_array_mut)
+    {
+        warnings.push(Value::String(say(&cut)));
     }
 }
 
-/// The largest list under `value` (at `path`, object keys from the
-/// result's top) with more than one object or string entry, by JSON size;
-/// lists inside lists are not searched (an entry is cut whole or not at all).
-fn find_largest_list(value: &Value, path: &mut Vec<String>, largest: &mut Option<(usize, Vec<String>)>) {
+/// Whether an object key is a datum (an address, an id, a name, a code)
+/// rather than the name of a field: our results name fields in
+/// snake_case, so a key with anything else in it, or none of it, is data.
+fn is_data_key(key: &str) -> bool {
+    !key.starts_with(|c: char| c.is_ascii_lowercase())
+        || !key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The largest cuttable collection under `value` (at `path`, keys and list
+/// indexes from the result's top) with more than one entry, by JSON size
+/// (see [`fit_lists`]). An enclosing collection is larger than any inside
+/// it, so entries are cut whole first, then what is inside the one kept.
+fn find_largest_cuttable(value: &Value, path: &mut Vec<String>, largest: &mut Option<(usize, Vec<String>)>) {
+    let mut consider = |value: &Value, path: &Vec<String>| {
+        let size = json_size(value);
+        if largest.as_ref().is_none_or(|(s, _)| size > *s) {
+            *largest = Some((size, path.clone()));
+        }
+    };
     match value {
-        Value::Array(list) if list.len() > 1 && list.iter().all(|v| v.is_object() || v.is_string()) => {
-            let size = json_size(value);
-            if largest.as_ref().is_none_or(|(s, _)| size > *s) {
-                *largest = Some((size, path.clone()));
+        Value::Array(list) if list.iter().all(|v| v.is_object() || v.is_string()) => {
+            if list.len() > 1 {
+                consider(value, path);
+            }
+            for (index, entry) in list.iter().enumerate().filter(|(_, v)| v.is_object()) {
+                path.push(index.to_string());
+                find_largest_cuttable(entry, path, largest);
+                path.pop();
             }
         }
         Value::Object(object) => {
+            if object.len() > 1
+                && object.keys().all(|k| is_data_key(k))
+                && object.values().all(|v| v.is_object() || v.is_array())
+            {
+                consider(value, path);
+            }
             for (key, inner) in object {
                 path.push(key.clone());
-                find_largest_list(inner, path, largest);
+                find_largest_cuttable(inner, path, largest);
                 path.pop();
             }
         }
@@ -939,15 +985,21 @@ mod tests {
         assert_eq!(huge["pagination"]["next_offset"], 11);
     }
 
-    /// A summary alone over budget: its largest lists are halved until the
-    /// result fits, each cut is named in `warnings`, and lists of numbers,
-    /// the page and the warnings are never cut.
+    /// A summary alone over budget: its largest cuttable collections are
+    /// halved until the result fits, entries whole before what is inside
+    /// the one kept; one warning names every cut; lists and tables of
+    /// numbers, objects with field names, the page and the warnings are
+    /// never cut.
     #[test]
     fn a_summary_over_budget_cuts_its_largest_lists_and_says_so() {
         let size = |v: &Value| serde_json::to_string(v).unwrap().len();
         let rows: Vec<Value> = (0..200).map(|i| json!({"name": format!("{i}-{}", "n".repeat(300))})).collect();
+        let hops: Vec<Value> = (0..30).map(|i| json!({"hop": i, "pad": "h".repeat(100)})).collect();
         let mut result = json!({
             "table": {"10.0.0.1": {"listed": rows}, "small": ["a", "b"]},
+            "by_id": {"0x01": [{"pad": "i".repeat(2000)}], "0x02": [{"pad": "j".repeat(2000)}]},
+            "traces": [{"hops": hops}, {"hops": hops}],
+            "histogram": {"<1ms": 3, "1-5ms": 4},
             "numbers": (0..100).collect::<Vec<u32>>(),
             "packets": [{"n": 1}, {"n": 2}],
             "pagination": {"offset": 0},
@@ -959,19 +1011,36 @@ mod tests {
         let kept = result["table"]["10.0.0.1"]["listed"].as_array().unwrap().len();
         assert!((50..200).contains(&kept), "halved only as far as needed: {kept}");
         assert_eq!(result["table"]["10.0.0.1"]["listed"][0]["name"], rows_first(), "the first entries stay");
-        assert_eq!(result["table"]["small"], json!(["a", "b"]));
+        assert_eq!(result["table"]["small"], json!(["a", "b"]), "an object with a field name is not cut");
         assert_eq!(result["numbers"].as_array().unwrap().len(), 100);
+        assert_eq!(result["histogram"], json!({"<1ms": 3, "1-5ms": 4}), "a table of numbers stays whole");
         assert_eq!(result["packets"].as_array().unwrap().len(), 2);
         assert_eq!(
             result["warnings"],
             json!([
                 "before",
                 format!(
-                    "`table.10.0.0.1.listed` lists {kept} of its 200 entries: the result would have passed \
-                     {RESULT_BYTE_BUDGET} bytes of JSON"
+                    "Shortened to stay within {RESULT_BYTE_BUDGET} bytes of JSON (entries kept of all): \
+                     `table.10.0.0.1.listed` {kept} of 200"
                 )
             ])
         );
+
+        // A smaller budget: a table keyed by data loses entries whole (the
+        // first stay), a list its entries, then the kept entry its own list.
+        fit_lists(&mut result, "packets", 4_000);
+        assert!(size(&result) <= 4_000, "{}", size(&result));
+        assert_eq!(result["by_id"], json!({"0x01": [{"pad": "i".repeat(2000)}]}));
+        assert_eq!(result["traces"].as_array().unwrap().len(), 1);
+        let hops_kept = result["traces"][0]["hops"].as_array().unwrap().len();
+        assert!((1..30).contains(&hops_kept), "{hops_kept}");
+        let warning = result["warnings"][2].as_str().unwrap();
+        for named in ["`by_id` 1 of 2", "`traces` 1 of 2", &format!("`traces.0.hops` {hops_kept} of 30")] {
+            assert!(warning.contains(named), "{named} in {warning}");
+        }
+        assert_eq!(result["histogram"], json!({"<1ms": 3, "1-5ms": 4}));
+        assert_eq!(result["numbers"].as_array().unwrap().len(), 100);
+
         let mut small = json!({"list": ["a", "b"], "warnings": []});
         fit_lists(&mut small, "", RESULT_BYTE_BUDGET);
         assert_eq!(small, json!({"list": ["a", "b"], "warnings": []}), "a result within budget is left alone");

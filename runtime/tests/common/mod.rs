@@ -198,6 +198,16 @@ pub async fn start_http_on(host: &str, extra: &[&str], token: Option<&str>) -> (
     (child, url)
 }
 
+/// Writes `just bench`'s realistic mix (thousands of hosts; DNS, DHCP,
+/// ICMP, TCP, SIP, NTP, ARP) of `packets` packets to `path`: a capture
+/// busy enough that every table of every tool fills, so results meet
+/// their byte budgets.
+pub fn write_busy_capture(path: &Path, packets: u64) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    pcapsule_bench::generate(&mut out, packets, pcapsule_bench::DEFAULT_SEED).unwrap();
+    std::io::Write::flush(&mut out).unwrap();
+}
+
 /// Writes a classic pcap of `packets` TCP SYNs from many clients to many
 /// ports of one server (70 bytes a packet): big captures for the tests that
 /// need a long analysis, made in a blink.
