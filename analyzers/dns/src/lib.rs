@@ -81,21 +81,41 @@ impl Analyzer for Dns {
             }],
             prompts: vec![
                 PromptSpec {
-                    name: "security_analysis",
+                    name: "dns_security_analysis",
                     title: "DNS security analysis",
                     description: "Look for DGA-like names, tunneling and suspicious resolvers in DNS traffic.",
                     text: PROMPT_SECURITY,
                 },
                 PromptSpec {
-                    name: "network_troubleshooting",
+                    name: "dns_network_troubleshooting",
                     title: "DNS troubleshooting",
                     description: "Find DNS performance and configuration problems.",
                     text: PROMPT_TROUBLESHOOTING,
                 },
                 PromptSpec {
-                    name: "forensic_investigation",
+                    name: "dns_forensic_investigation",
                     title: "DNS forensics",
                     description: "Build a timeline and collect evidence from DNS activity.",
+                    text: PROMPT_FORENSICS,
+                },
+                // mcpcap's names for the three, still listed so that
+                // clients written for mcpcap keep working.
+                PromptSpec {
+                    name: "security_analysis",
+                    title: "DNS security analysis (mcpcap's name)",
+                    description: "Same as dns_security_analysis, under the name mcpcap gives it.",
+                    text: PROMPT_SECURITY,
+                },
+                PromptSpec {
+                    name: "network_troubleshooting",
+                    title: "DNS troubleshooting (mcpcap's name)",
+                    description: "Same as dns_network_troubleshooting, under the name mcpcap gives it.",
+                    text: PROMPT_TROUBLESHOOTING,
+                },
+                PromptSpec {
+                    name: "forensic_investigation",
+                    title: "DNS forensics (mcpcap's name)",
+                    description: "Same as dns_forensic_investigation, under the name mcpcap gives it.",
                     text: PROMPT_FORENSICS,
                 },
             ],

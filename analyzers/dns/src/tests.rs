@@ -645,3 +645,27 @@ fn dns_over_tcp_out_of_order_and_lost_segments_of_the_fixture() {
     assert_eq!(ours.queries, theirs(false), "query frames: pcapsule against tshark");
     assert_eq!(ours.responses, theirs(true), "answer frames: pcapsule against tshark");
 }
+
+/// The prompts are named `dns_…` like every analyzer's, and mcpcap's names
+/// stay listed with the same text, for clients written for mcpcap.
+#[test]
+fn prompts_are_named_like_the_others_and_keep_mcpcaps_names() {
+    let d = Dns::describe();
+    let names: Vec<&str> = d.prompts.iter().map(|p| p.name).collect();
+    assert_eq!(
+        names,
+        [
+            "dns_security_analysis",
+            "dns_network_troubleshooting",
+            "dns_forensic_investigation",
+            "security_analysis",
+            "network_troubleshooting",
+            "forensic_investigation"
+        ]
+    );
+    for old in &d.prompts[3..] {
+        let new = d.prompts.iter().find(|p| p.name == format!("dns_{}", old.name)).unwrap();
+        assert_eq!(old.text, new.text, "{}", old.name);
+        assert!(old.description.contains(new.name), "{}", old.description);
+    }
+}
