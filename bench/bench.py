@@ -372,17 +372,17 @@ def main():
     log(f"machine: {info['cpus']} CPUs, {info['cpu']}, {info['ram_gib']} GiB; {info['tshark']}")
     subprocess.run([pcapsule, "list", "--allow-dir", str(work)], check=True, capture_output=True)  # warm the cache
 
-    results = {}  # size -> {tool: {...}}
-    captures = {}
-    for size in args.sizes:
-        capture = work / f"bench-{size}.pcap"
+    def generate(capture, size, mix="mixed"):
         t0 = time.perf_counter()
-        facts = json.loads(subprocess.run([args.generator, str(capture), str(size)], check=True,
+        facts = json.loads(subprocess.run([args.generator, "--mix", mix, str(capture), str(size)], check=True,
                                           capture_output=True, text=True).stdout)
         facts["generate_s"] = time.perf_counter() - t0
         facts["file_bytes"] = capture.stat().st_size
-        captures[size] = (capture, facts)
-        log(f"\n{human(size)} packets: {facts['file_bytes'] / 1e6:.0f} MB generated in {facts['generate_s']:.1f} s")
+        log(f"\n{human(size)} packets ({mix}): {facts['file_bytes'] / 1e6:.0f} MB generated in "
+            f"{facts['generate_s']:.1f} s")
+        return facts
+
+    def measure_tools(capture, facts, size):
         runs = runs_small if size <= small_limit else 1
         server = facts["busiest_server"]
         per_tool = {}
@@ -407,7 +407,25 @@ def main():
             log(f"  {tool:<28} pcapsule {fmt_s(ours):>8} s {pps / 1e6:5.2f} Mpkt/s {fmt_mb(ours):>5} MB | "
                 f"native {fmt_s(native):>8} s | {cmd[0]} {fmt_s(theirs):>8} s {fmt_mb(theirs):>6} MB"
                 + (f" | {ours.note}" if ours.note else ""))
-        results[size] = per_tool
+        return per_tool
+
+    results = {}  # size -> {tool: {...}}, the mixed traffic
+    captures = {}
+    for size in args.sizes:
+        capture = work / f"bench-{size}.pcap"
+        facts = generate(capture, size)
+        captures[size] = (capture, facts)
+        results[size] = measure_tools(capture, facts, size)
+
+    # The other mixes, at one size: every tool on traffic that stresses one
+    # analyzer (more DNS or SIP per packet than the mixed capture has).
+    mixes = {}  # mix -> (size, facts, {tool: {...}})
+    mix_size = int(os.environ.get("BENCH_MIX_PACKETS", min(args.sizes)))
+    for mix in os.environ.get("BENCH_MIXES", "dns-heavy sip-heavy").split():
+        capture = work / f"bench-{mix}-{mix_size}.pcap"
+        facts = generate(capture, mix_size, mix)
+        mixes[mix] = (mix_size, facts, measure_tools(capture, facts, mix_size))
+        capture.unlink()
 
     # One pass over several tools, once `analyze all` exists: on every size,
     # so that its memory can be compared across sizes too.
@@ -478,11 +496,13 @@ def main():
                     + (f" | {theirs.note}" if theirs.note else ""))
             mcpcap = {"version": mcpcap_version(py), "size": size, "rows": rows}
 
-    write_report(args, info, results, captures, one_pass, serve, mcpcap, runs_small, small_limit, timeout)
+    write_report(args, info, results, captures, mixes, one_pass, serve, mcpcap, runs_small, small_limit,
+                 timeout)
     log(f"\nwrote {args.out}")
 
 
-def write_report(args, info, results, captures, one_pass, serve, mcpcap, runs_small, small_limit, timeout):
+def write_report(args, info, results, captures, mixes, one_pass, serve, mcpcap, runs_small, small_limit,
+                 timeout):
     sizes = sorted(results)
     small = sizes[0]
     large = sizes[-1]
@@ -504,27 +524,31 @@ def write_report(args, info, results, captures, one_pass, serve, mcpcap, runs_sm
     w("Columns: **pcapsule/native** is the sandbox's cost (the same analyzer crate compiled natively, "
       "`target/wasm/x86_64-unknown-linux-gnu/release/<analyzer> CAPTURE TOOL PARAMS`); **speedup** is the "
       "comparator's wall time over pcapsule's.\n")
-    for size in sizes:
-        capture, facts = captures[size]
+    def tool_table(title, size, facts, per_tool):
         mb = facts["file_bytes"] / 1e6
-        w(f"## {human(size)} packets ({mb:.0f} MB, {facts['bytes_per_packet']:.0f} bytes/packet)\n")
+        w(f"## {title} ({mb:.0f} MB, {facts['bytes_per_packet']:.0f} bytes/packet)\n")
         w("| tool | pcapsule s | packets/s | MB/s | peak RSS MB | native s | **pcapsule/native** | comparator | "
           "comparator s | comparator RSS MB | **speedup** |")
         w("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
         for tool, _analyzer, label in TOOLS:
-            r = results[size][tool]
+            r = per_tool[tool]
             o = r["ours"]
             pps = f"{size / o.wall / 1e6:.2f} M" if o.ok else "–"
             mbs = f"{mb / o.wall:.0f}" if o.ok else "–"
             w(f"| {tool} | {fmt_s(o)} | {pps} | {mbs} | {fmt_mb(o)} | {fmt_s(r['native'])} | "
               f"**{ratio(o, r['native'])}** | {label} | {fmt_s(r['theirs'])} | {fmt_mb(r['theirs'])} | "
               f"**{ratio(r['theirs'], o, 1)}** |")
-        fails = [f"`{t}`: {r['ours'].note}" for t, r in results[size].items() if not r["ours"].ok]
-        wrong = [f"`{t}` analyzed {r['analyzed']}" for t, r in results[size].items()
+        fails = [f"`{t}`: {r['ours'].note}" for t, r in per_tool.items() if not r["ours"].ok]
+        wrong = [f"`{t}` analyzed {r['analyzed']}" for t, r in per_tool.items()
                  if r["ours"].ok and r["analyzed"] not in (None, size)]
         if fails or wrong:
             w("\nProblems: " + "; ".join(fails + wrong) + ".")
         w("")
+
+    for size in sizes:
+        tool_table(f"{human(size)} packets", size, captures[size][1], results[size])
+    for mix, (size, facts, per_tool) in mixes.items():
+        tool_table(f"{human(size)} packets, {mix} mix", size, facts, per_tool)
 
     # Targets.
     w("## Targets\n")
@@ -541,6 +565,18 @@ def write_report(args, info, results, captures, one_pass, serve, mcpcap, runs_sm
     slow = [f"{t.removeprefix('analyze_')} {v / 1e6:.2f} M" for t, v in sorted(pps.items(), key=lambda x: x[1])]
     row(f"every tool ≥ 1M packets/s on the {human(one_m)} capture",
         len(pps) == len(TOOLS) and min(pps.values()) >= 1e6, "slowest first: " + ", ".join(slow[:4]))
+    for mix, (size, _facts, per_tool) in mixes.items():
+        mix_pps = {t: size / r["ours"].wall for t, r in per_tool.items() if r["ours"].ok}
+        slow = sorted(mix_pps.items(), key=lambda x: x[1])
+        row(f"every tool ≥ 1M packets/s on the {human(size)} {mix} capture",
+            len(mix_pps) == len(TOOLS) and min(mix_pps.values()) >= 1e6,
+            "slowest first: " + ", ".join(f"{t.removeprefix('analyze_')} {v / 1e6:.2f} M" for t, v in slow[:4]))
+        mix_sp = {t: r["theirs"].wall / r["ours"].wall for t, r in per_tool.items()
+                  if r["ours"].ok and r["theirs"] and (r["theirs"].ok or r["theirs"].timed_out)}
+        low = sorted(mix_sp.items(), key=lambda x: x[1])
+        row(f"every tool ≥ 10× faster than tshark/capinfos on the {mix} capture",
+            bool(mix_sp) and min(mix_sp.values()) >= 10 if mix_sp else None,
+            "lowest first: " + ", ".join(f"{t.removeprefix('analyze_')} {v:.1f}×" for t, v in low[:4]))
     nat = {t: r["ours"].wall / r["native"].wall for t, r in r1.items()
            if r["ours"].ok and r["native"] and r["native"].ok}
     worst = sorted(nat.items(), key=lambda x: -x[1])
@@ -663,7 +699,7 @@ def write_report(args, info, results, captures, one_pass, serve, mcpcap, runs_sm
 
     # Captures.
     w("## The captures\n")
-    w("`target/release/bench-capture OUT.pcap PACKETS [SEED]` (bench/src): deterministic, classic pcap, Ethernet, "
+    w("`target/release/bench-capture [--mix MIX] OUT.pcap PACKETS [SEED]` (bench/src): deterministic, classic pcap, Ethernet, "
       "microsecond timestamps in order. Thousands of clients (10.1.0.0/16) and 400 servers, one of them clearly "
       "the busiest; DNS over UDP (A/AAAA/MX/TXT/PTR, CNAME chains, EDNS, NXDOMAIN, SERVFAIL, unanswered and "
       "retried queries); DHCP DORA, renewals, NAKs, releases; ICMP echo with loss, dead hosts answered by "
@@ -671,13 +707,18 @@ def write_report(args, info, results, captures, one_pass, serve, mcpcap, runs_sm
       "sessions (web, database, interactive) with handshakes, data both ways, delayed ACKs, FIN or RST "
       "teardown, timeout and fast retransmissions with dup ACKs, zero windows with probes, unanswered and "
       "refused SYNs, port scans; SIP calls (INVITE/100/180/200/ACK/BYE, 404, 486, CANCEL/487) with RTP both "
-      "ways, REGISTER challenged by 401; NTP and ARP.\n")
-    w("| packets | MB | generated in s | packets by kind |")
-    w("|---:|---:|---:|---|")
-    for size in sizes:
-        _c, f = captures[size]
+      "ways, REGISTER challenged by 401; NTP and ARP. That is the `mixed` mix. The `dns-heavy` mix is mostly "
+      "DNS, half of it among a hundred times as many names, with answers too large for UDP (TC set) asked again "
+      "over TCP; the `sip-heavy` mix is a VoIP carrier's signalling link: calls with SDP (most without RTP) and "
+      "registrations, with long headers (Record-Route, P-Asserted-Identity, a second Via, Allow, Supported), "
+      "many over TCP.\n")
+    w("| mix | packets | MB | generated in s | packets by kind |")
+    w("|---|---:|---:|---:|---|")
+    rows = [(captures[size][1], size) for size in sizes] + [(f, size) for size, f, _ in mixes.values()]
+    for f, size in rows:
         kinds = ", ".join(f"{k} {v / f['packets'] * 100:.1f}%" for k, v in f["packets_by_kind"].items())
-        w(f"| {human(size)} | {f['file_bytes'] / 1e6:.0f} | {f['generate_s']:.1f} | {kinds} |")
+        w(f"| {f.get('mix', 'mixed')} | {human(size)} | {f['file_bytes'] / 1e6:.0f} | {f['generate_s']:.1f} | "
+          f"{kinds} |")
     w("")
 
     w("## Reproduce\n")
@@ -693,7 +734,9 @@ def write_report(args, info, results, captures, one_pass, serve, mcpcap, runs_sm
       "capinfos,dns_packets,tcp_connections,sip_packets), `BENCH_MCPCAP_TIMEOUT` (600), `BENCH_MCPCAP_PYTHON` "
       "(a Python that imports mcpcap; otherwise a private venv under the work directory gets `pip install "
       "mcpcap`), `BENCH_DIR` (work directory, kept; default a temporary one, removed), `BENCH_SIZES`, "
-      "`BENCH_COMPARATOR_MAX_PACKETS` (largest capture tshark/capinfos run on; default all).\n")
+      "`BENCH_COMPARATOR_MAX_PACKETS` (largest capture tshark/capinfos run on; default all), `BENCH_MIXES` "
+      "(the other mixes measured, default `dns-heavy sip-heavy`; empty for none), `BENCH_MIX_PACKETS` (their "
+      "size, default the smallest size).\n")
 
     text = "\n".join(md) + "\n"
     out = Path(args.out)

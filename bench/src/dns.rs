@@ -1,8 +1,10 @@
 //! DNS over UDP: A/AAAA pairs, MX, TXT and PTR lookups against three resolvers,
 //! cache hits and misses, CNAME chains, NXDOMAIN, SERVFAIL and unanswered
-//! queries retried after a timeout.
+//! queries retried after a timeout; answers too large for UDP retried over
+//! TCP.
 
 use crate::packet::{Addr, Script};
+use crate::tcp::Stream;
 use crate::world::{CLIENTS, Rng, SERVERS, World};
 
 const A: u16 = 1;
@@ -17,8 +19,63 @@ const WORDS: [&str; 12] =
     ["shop", "news", "cloud", "stream", "bank", "social", "search", "games", "travel", "weather", "maps", "docs"];
 const TLDS: [&str; 6] = ["com", "net", "org", "io", "de", "example"];
 
+/// Distinct registered names of the usual lookups, and of the many-names
+/// ones (a DNS-heavy network: crawlers, mail servers, CDNs' long tails).
+const NAMES: usize = 3_000;
+const MANY_NAMES: usize = 300_000;
+
 /// One client resolving one name (sometimes two record types at once).
 pub fn lookup(s: &mut Script, rng: &mut Rng, w: &mut World, t0: u64) {
+    lookup_among(s, rng, w, t0, NAMES)
+}
+
+/// [`lookup`] among a hundred times as many names, so that the analyzer's
+/// name tables fill.
+pub fn lookup_many_names(s: &mut Script, rng: &mut Rng, w: &mut World, t0: u64) {
+    lookup_among(s, rng, w, t0, MANY_NAMES)
+}
+
+/// A lookup whose answer does not fit UDP: the resolver answers with TC
+/// set and no records, and the client asks again over TCP (RFC 7766),
+/// where a long list of records comes back.
+pub fn lookup_tcp(s: &mut Script, rng: &mut Rng, w: &mut World, t0: u64) {
+    let ci = rng.index(CLIENTS);
+    let client = World::client(ci);
+    let resolver = World::RESOLVERS[rng.index(World::RESOLVERS.len())];
+    let mut name = String::with_capacity(64);
+    random_name(rng, &mut name, MANY_NAMES);
+    let qtype = if rng.chance(0.5) { TXT } else { A };
+    let id = rng.u32() as u16;
+    let sport = w.ephemeral_port(ci);
+    let mut msg = Vec::with_capacity(2048);
+    query(&mut msg, id, &name, qtype, false);
+    s.udp(t0, client, resolver, sport, 53, &msg);
+    msg.clear();
+    header(&mut msg, id, 0x8380, 1, 0, 0);
+    labels(&mut msg, &name);
+    msg.extend_from_slice(&qtype.to_be_bytes());
+    msg.extend_from_slice(&[0, 1]);
+    let t = t0 + rng.range(300, 20_000);
+    s.udp(t, resolver, client, 53, sport, &msg);
+
+    let opened = t + rng.range(100, 2_000);
+    let mut stream = Stream::open(s, rng, opened, (client, w.ephemeral_port(ci)), (resolver, 53));
+    let mut framed = Vec::with_capacity(2048);
+    msg.clear();
+    query(&mut msg, id, &name, qtype, false);
+    framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    framed.extend_from_slice(&msg);
+    let asked = stream.send(s, 0, true, &framed);
+    msg.clear();
+    large_response(&mut msg, rng, id, &name, qtype);
+    framed.clear();
+    framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    framed.extend_from_slice(&msg);
+    let answered = stream.send(s, asked + rng.range(300, 30_000), false, &framed);
+    stream.close(s, answered + rng.range(100, 5_000));
+}
+
+fn lookup_among(s: &mut Script, rng: &mut Rng, w: &mut World, t0: u64, names: usize) {
     let ci = rng.index(CLIENTS);
     let client = World::client(ci);
     let resolver = World::RESOLVERS[[0, 0, 0, 1, 1, 2][rng.index(6)]];
@@ -30,7 +87,7 @@ pub fn lookup(s: &mut Script, rng: &mut Rng, w: &mut World, t0: u64) {
         name.push_str(&format!("{d}.{c}.{b}.{a}.in-addr.arpa"));
         &[PTR]
     } else {
-        random_name(rng, &mut name);
+        random_name(rng, &mut name, names);
         match rng.index(20) {
             0..=9 => &[A, AAAA],
             10..=15 => &[A],
@@ -80,7 +137,8 @@ pub fn lookup(s: &mut Script, rng: &mut Rng, w: &mut World, t0: u64) {
     }
 }
 
-fn random_name(rng: &mut Rng, out: &mut String) {
+/// A name under one of `names` registered domains (popular ones more often).
+fn random_name(rng: &mut Rng, out: &mut String, names: usize) {
     use std::fmt::Write;
     if rng.chance(0.004) {
         // A random-looking (DGA-like) name.
@@ -91,10 +149,37 @@ fn random_name(rng: &mut Rng, out: &mut String) {
         return;
     }
     let word = WORDS[rng.skewed(WORDS.len())];
-    let n = rng.skewed(3000);
+    let n = rng.skewed(names);
     let tld = TLDS[rng.index(TLDS.len())];
     let sub = SUBS[rng.skewed(SUBS.len())];
     let _ = write!(out, "{sub}.{word}{n}.{tld}");
+}
+
+/// An answer of 40 to 120 A records, or of 20 to 60 TXT strings.
+fn large_response(msg: &mut Vec<u8>, rng: &mut Rng, id: u16, name: &str, qtype: u16) {
+    header(msg, id, 0x8180, 1, 0, 0);
+    labels(msg, name);
+    msg.extend_from_slice(&qtype.to_be_bytes());
+    msg.extend_from_slice(&[0, 1]);
+    let mut answers = 0u16;
+    if qtype == A {
+        for _ in 0..rng.range(40, 120) {
+            let Addr::V4(ip) = World::server(rng.index(SERVERS)) else { unreachable!() };
+            record(msg, 12, A, 300, &ip);
+            answers += 1;
+        }
+    } else {
+        let mut rdata = Vec::with_capacity(128);
+        for k in 0..rng.range(20, 60) {
+            let text = format!("site-verification-{k}={:016x}{:016x}", rng.next_u64(), rng.next_u64());
+            rdata.clear();
+            rdata.push(text.len() as u8);
+            rdata.extend_from_slice(text.as_bytes());
+            record(msg, 12, TXT, 3600, &rdata);
+            answers += 1;
+        }
+    }
+    msg[6..8].copy_from_slice(&answers.to_be_bytes());
 }
 
 fn header(msg: &mut Vec<u8>, id: u16, flags: u16, qd: u16, an: u16, ar: u16) {

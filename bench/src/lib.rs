@@ -1,6 +1,7 @@
-//! Writes a realistic mixed capture of any size for `just bench`: thousands of
+//! Writes realistic captures of any size for `just bench`: thousands of
 //! hosts, DNS, DHCP, ICMP, TCP sessions (with their trouble), SIP calls with
-//! RTP, NTP and ARP, interleaved in time order. Deterministic for a given seed.
+//! RTP, NTP and ARP, interleaved in time order, in one of several [`Mix`]es.
+//! Deterministic for a given seed.
 //!
 //! The `bench-capture` binary writes one to a file; tests that need a busy
 //! capture call [`generate`].
@@ -22,8 +23,52 @@ use world::{CLIENTS, Rng, SERVERS, World};
 
 type Generator = fn(&mut Script, &mut Rng, &mut World, u64);
 
-/// Conversation kinds and how often each starts (relative weights).
-const KINDS: [(&str, u32, Generator); 12] = [
+/// A conversation kind: its name, how often it starts (a relative
+/// weight), and what writes it.
+type Kind = (&'static str, u32, Generator);
+
+/// The traffic mixes `just bench` measures every tool on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mix {
+    /// An office network's: TCP (mostly TLS) and DNS by volume, with DHCP,
+    /// ICMP, SIP, NTP and ARP beside them.
+    Mixed,
+    /// A resolver's or a mail relay's: DNS by far, among a hundred times
+    /// as many names, with answers too large for UDP retried over TCP.
+    DnsHeavy,
+    /// A VoIP carrier's signalling link: calls (with SDP, mostly without
+    /// RTP) and registrations with long headers, many over TCP.
+    SipHeavy,
+}
+
+impl Mix {
+    /// Every mix, in the order BENCHMARKS.md shows them.
+    pub const ALL: [Mix; 3] = [Mix::Mixed, Mix::DnsHeavy, Mix::SipHeavy];
+
+    /// Its name on the command line and in BENCHMARKS.md.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mix::Mixed => "mixed",
+            Mix::DnsHeavy => "dns-heavy",
+            Mix::SipHeavy => "sip-heavy",
+        }
+    }
+
+    /// The mix called `name`.
+    pub fn named(name: &str) -> Option<Mix> {
+        Mix::ALL.into_iter().find(|mix| mix.name() == name)
+    }
+
+    fn kinds(self) -> &'static [Kind] {
+        match self {
+            Mix::Mixed => &MIXED,
+            Mix::DnsHeavy => &DNS_HEAVY,
+            Mix::SipHeavy => &SIP_HEAVY,
+        }
+    }
+}
+
+const MIXED: [Kind; 12] = [
     ("dns", 640, dns::lookup),
     ("tcp", 190, tcp::session),
     ("tcp_scan", 1, tcp::port_scan),
@@ -38,6 +83,30 @@ const KINDS: [(&str, u32, Generator); 12] = [
     ("arp", 50, arp),
 ];
 
+const DNS_HEAVY: [Kind; 9] = [
+    ("dns", 1000, dns::lookup),
+    ("dns_many_names", 1000, dns::lookup_many_names),
+    ("dns_tcp", 60, dns::lookup_tcp),
+    ("tcp", 60, tcp::session),
+    ("icmp_closed_port", 20, icmp::closed_port),
+    ("dhcp", 10, dhcp::exchange),
+    ("sip_register", 5, sip::register),
+    ("ntp", 20, ntp),
+    ("arp", 20, arp),
+];
+
+const SIP_HEAVY: [Kind; 9] = [
+    ("sip_call", 10, sip::call),
+    ("sip_call_long_headers", 150, sip::call_long_headers),
+    ("sip_call_tcp", 100, sip::call_tcp),
+    ("sip_register", 150, sip::register),
+    ("sip_register_tcp", 100, sip::register_tcp),
+    ("dns", 60, dns::lookup),
+    ("tcp", 10, tcp::session),
+    ("ntp", 10, ntp),
+    ("arp", 10, arp),
+];
+
 /// Conversations in flight at once.
 const SLOTS: usize = 1500;
 /// The seed `bench-capture` uses unless told another.
@@ -45,10 +114,12 @@ pub const DEFAULT_SEED: u64 = 0x9cab_5a1e;
 /// Capture start: 2024-05-14 08:00:00 UTC.
 const EPOCH_US: u64 = 1_715_673_600_000_000;
 
-/// Writes a classic pcap (microseconds, Ethernet) of `packets` packets
-/// to `out`, the same capture for the same `seed`, and returns its facts
-/// as one line of JSON (packets, bytes, per-kind counts, the busiest server).
-pub fn generate(out: &mut impl Write, packets: u64, seed: u64) -> std::io::Result<String> {
+/// Writes a classic pcap (microseconds, Ethernet) of `packets` packets of
+/// `mix` to `out`, the same capture for the same `seed`, and returns its
+/// facts as one line of JSON (mix, packets, bytes, per-kind counts, the
+/// busiest server).
+pub fn generate(out: &mut impl Write, packets: u64, seed: u64, mix: Mix) -> std::io::Result<String> {
+    let kinds = mix.kinds();
     // Classic pcap, microseconds, Ethernet.
     out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
     out.write_all(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0])?;
@@ -58,14 +129,14 @@ pub fn generate(out: &mut impl Write, packets: u64, seed: u64) -> std::io::Resul
 
     let mut rng = Rng::new(seed);
     let mut world = World::new();
-    let total_weight: u32 = KINDS.iter().map(|k| k.1).sum();
+    let total_weight: u32 = kinds.iter().map(|k| k.1).sum();
     let mut slots: Vec<(usize, Script)> = (0..SLOTS).map(|_| (0, Script::default())).collect();
     let mut queue = BinaryHeap::with_capacity(SLOTS);
-    let mut per_kind = [0u64; KINDS.len()];
-    let mut bytes_per_kind = [0u64; KINDS.len()];
+    let mut per_kind = vec![0u64; kinds.len()];
+    let mut bytes_per_kind = vec![0u64; kinds.len()];
     let start = |slot: &mut (usize, Script), rng: &mut Rng, world: &mut World, t: u64| {
         let mut pick = rng.range(0, total_weight as u64) as u32;
-        let kind = KINDS
+        let kind = kinds
             .iter()
             .position(|k| {
                 pick < k.1 || {
@@ -76,7 +147,7 @@ pub fn generate(out: &mut impl Write, packets: u64, seed: u64) -> std::io::Resul
             .expect("weights");
         slot.0 = kind;
         slot.1.reset(rng.u32() as u16);
-        (KINDS[kind].2)(&mut slot.1, rng, world, t);
+        (kinds[kind].2)(&mut slot.1, rng, world, t);
         slot.1.finish();
         slot.1.pkts.first().map(|p| p.time_us)
     };
@@ -120,24 +191,25 @@ pub fn generate(out: &mut impl Write, packets: u64, seed: u64) -> std::io::Resul
             }
         }
     }
-    let kinds = |values: [u64; KINDS.len()]| {
-        let named: Vec<String> = KINDS
+    let named = |values: &[u64]| {
+        let named: Vec<String> = kinds
             .iter()
             .zip(values)
-            .filter(|(_, n)| *n > 0)
+            .filter(|(_, n)| **n > 0)
             .map(|((name, ..), n)| format!("\"{name}\": {n}"))
             .collect();
         named.join(", ")
     };
     let Addr::V4([a, b, c, d]) = World::busiest_server() else { unreachable!() };
     Ok(format!(
-        "{{\"packets\": {written}, \"bytes\": {bytes}, \"bytes_per_packet\": {:.1}, \"duration_s\": {:.1}, \
+        "{{\"mix\": \"{}\", \"packets\": {written}, \"bytes\": {bytes}, \"bytes_per_packet\": {:.1}, \"duration_s\": {:.1}, \
          \"clients\": {CLIENTS}, \"servers\": {SERVERS}, \"busiest_server\": \"{a}.{b}.{c}.{d}\", \
          \"packets_by_kind\": {{{}}}, \"bytes_by_kind\": {{{}}}}}",
+        mix.name(),
         bytes as f64 / written.max(1) as f64,
         (last - EPOCH_US) as f64 / 1e6,
-        kinds(per_kind),
-        kinds(bytes_per_kind)
+        named(&per_kind),
+        named(&bytes_per_kind)
     ))
 }
 

@@ -11,7 +11,8 @@ const SYN_OPTIONS: [u8; 8] = [2, 4, 0x05, 0xb4, 1, 1, 4, 2];
 const MSS: usize = 1448;
 const WINDOW: u16 = 65535;
 
-type End = (Addr, u16);
+/// An address and port.
+pub type End = (Addr, u16);
 
 /// The two ends of one connection and what each has sent so far.
 struct Conn {
@@ -30,6 +31,68 @@ impl Conn {
 
     fn server(&self, s: &mut Script, t: u64, flags: u8, payload: &[u8]) {
         s.tcp(t, self.s, self.c, self.sseq, self.cseq, flags, WINDOW, &[], payload);
+    }
+}
+
+/// A TCP connection carrying an application's messages (DNS or SIP over
+/// TCP): a handshake, then each message sent whole (in MSS-sized segments)
+/// and ACKed by the other side a moment later, then FINs both ways.
+pub struct Stream {
+    k: Conn,
+    /// When its last packet was sent: the next one is never earlier.
+    last: u64,
+}
+
+impl Stream {
+    /// Opens a connection from `client` to `server` at `t0`.
+    pub fn open(s: &mut Script, rng: &mut Rng, t0: u64, client: End, server: End) -> Stream {
+        let rtt = 200 + rng.exp(4_000.0) as u64;
+        let mut k = Conn { c: client, s: server, cseq: rng.u32(), sseq: rng.u32(), half_rtt: rtt / 2 };
+        s.tcp(t0, k.c, k.s, k.cseq, 0, SYN, 64240, &SYN_OPTIONS, &[]);
+        k.cseq = k.cseq.wrapping_add(1);
+        s.tcp(t0 + rtt, k.s, k.c, k.sseq, k.cseq, SYN | ACK, 65160, &SYN_OPTIONS, &[]);
+        k.sseq = k.sseq.wrapping_add(1);
+        let last = t0 + rtt + k.half_rtt * 2;
+        k.client(s, last, ACK, &[]);
+        Stream { k, last }
+    }
+
+    /// Sends `payload` from the client (or the server) at `t`, or right
+    /// after the stream's last packet if that is later; returns the time of
+    /// the other side's ACK, the stream's last packet.
+    pub fn send(&mut self, s: &mut Script, t: u64, from_client: bool, payload: &[u8]) -> u64 {
+        let mut t = t.max(self.last + 1);
+        for segment in payload.chunks(MSS) {
+            if from_client {
+                self.k.client(s, t, PSH | ACK, segment);
+                self.k.cseq = self.k.cseq.wrapping_add(segment.len() as u32);
+            } else {
+                self.k.server(s, t, PSH | ACK, segment);
+                self.k.sseq = self.k.sseq.wrapping_add(segment.len() as u32);
+            }
+            t += 12;
+        }
+        t += 150;
+        if from_client {
+            self.k.server(s, t, ACK, &[])
+        } else {
+            self.k.client(s, t, ACK, &[])
+        }
+        self.last = t;
+        t
+    }
+
+    /// The client closes at `t` (or after the last packet), the server
+    /// follows; returns the time of the last ACK.
+    pub fn close(mut self, s: &mut Script, t: u64) -> u64 {
+        let t = t.max(self.last + 1);
+        self.k.client(s, t, FIN | ACK, &[]);
+        self.k.cseq = self.k.cseq.wrapping_add(1);
+        let at = t + self.k.half_rtt * 2;
+        self.k.server(s, at, FIN | ACK, &[]);
+        self.k.sseq = self.k.sseq.wrapping_add(1);
+        self.k.client(s, at + 100, ACK, &[]);
+        at + 100
     }
 }
 

@@ -204,7 +204,7 @@ pub async fn start_http_on(host: &str, extra: &[&str], token: Option<&str>) -> (
 /// their byte budgets.
 pub fn write_busy_capture(path: &Path, packets: u64) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    pcapsule_bench::generate(&mut out, packets, pcapsule_bench::DEFAULT_SEED).unwrap();
+    pcapsule_bench::generate(&mut out, packets, pcapsule_bench::DEFAULT_SEED, pcapsule_bench::Mix::Mixed).unwrap();
     std::io::Write::flush(&mut out).unwrap();
 }
 
