@@ -52,26 +52,18 @@ pub fn lookup_tcp(s: &mut Script, rng: &mut Rng, w: &mut World, t0: u64) {
     s.udp(t0, client, resolver, sport, 53, &msg);
     msg.clear();
     header(&mut msg, id, 0x8380, 1, 0, 0);
-    labels(&mut msg, &name);
-    msg.extend_from_slice(&qtype.to_be_bytes());
-    msg.extend_from_slice(&[0, 1]);
+    question(&mut msg, &name, qtype);
     let t = t0 + rng.range(300, 20_000);
     s.udp(t, resolver, client, 53, sport, &msg);
 
     let opened = t + rng.range(100, 2_000);
     let mut stream = Stream::open(s, rng, opened, (client, w.ephemeral_port(ci)), (resolver, 53));
-    let mut framed = Vec::with_capacity(2048);
     msg.clear();
     query(&mut msg, id, &name, qtype, false);
-    framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
-    framed.extend_from_slice(&msg);
-    let asked = stream.send(s, 0, true, &framed);
+    let asked = stream.send(s, 0, true, &framed_for_tcp(&msg));
     msg.clear();
     large_response(&mut msg, rng, id, &name, qtype);
-    framed.clear();
-    framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
-    framed.extend_from_slice(&msg);
-    let answered = stream.send(s, asked + rng.range(300, 30_000), false, &framed);
+    let answered = stream.send(s, asked + rng.range(300, 30_000), false, &framed_for_tcp(&msg));
     stream.close(s, answered + rng.range(100, 5_000));
 }
 
@@ -158,9 +150,7 @@ fn random_name(rng: &mut Rng, out: &mut String, names: usize) {
 /// An answer of 40 to 120 A records, or of 20 to 60 TXT strings.
 fn large_response(msg: &mut Vec<u8>, rng: &mut Rng, id: u16, name: &str, qtype: u16) {
     header(msg, id, 0x8180, 1, 0, 0);
-    labels(msg, name);
-    msg.extend_from_slice(&qtype.to_be_bytes());
-    msg.extend_from_slice(&[0, 1]);
+    question(msg, name, qtype);
     let mut answers = 0u16;
     if qtype == A {
         for _ in 0..rng.range(40, 120) {
@@ -180,6 +170,21 @@ fn large_response(msg: &mut Vec<u8>, rng: &mut Rng, id: u16, name: &str, qtype: 
         }
     }
     msg[6..8].copy_from_slice(&answers.to_be_bytes());
+}
+
+/// A DNS message as TCP carries it: after its length (RFC 1035 §4.2.2).
+fn framed_for_tcp(msg: &[u8]) -> Vec<u8> {
+    let mut framed = Vec::with_capacity(2 + msg.len());
+    framed.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+    framed.extend_from_slice(msg);
+    framed
+}
+
+/// The question section's one entry: `name`, `qtype`, class IN.
+fn question(msg: &mut Vec<u8>, name: &str, qtype: u16) {
+    labels(msg, name);
+    msg.extend_from_slice(&qtype.to_be_bytes());
+    msg.extend_from_slice(&[0, 1]);
 }
 
 fn header(msg: &mut Vec<u8>, id: u16, flags: u16, qd: u16, an: u16, ar: u16) {
@@ -202,9 +207,7 @@ fn opt_record(msg: &mut Vec<u8>) {
 
 fn query(msg: &mut Vec<u8>, id: u16, name: &str, qtype: u16, edns: bool) {
     header(msg, id, 0x0100, 1, 0, edns as u16);
-    labels(msg, name);
-    msg.extend_from_slice(&qtype.to_be_bytes());
-    msg.extend_from_slice(&[0, 1]);
+    question(msg, name, qtype);
     if edns {
         opt_record(msg);
     }
@@ -225,9 +228,7 @@ fn record(msg: &mut Vec<u8>, owner: u16, rtype: u16, ttl: u32, rdata: &[u8]) -> 
 
 fn response(msg: &mut Vec<u8>, rng: &mut Rng, id: u16, name: &str, qtype: u16, rcode: u16, edns: bool) {
     header(msg, id, 0x8180 | rcode, 1, 0, edns as u16);
-    labels(msg, name);
-    msg.extend_from_slice(&qtype.to_be_bytes());
-    msg.extend_from_slice(&[0, 1]);
+    question(msg, name, qtype);
     let mut answers = 0u16;
     if rcode == 0 {
         let ttl = [60, 300, 300, 3600, 86400][rng.index(5)];

@@ -133,8 +133,9 @@ async fn every_result_of_every_tool_matches_its_output_schema() {
     // A busy capture, where results are cut to fit their byte budgets:
     // what remains must still match the schema.
     let busy = tempfile::tempdir().unwrap();
-    captures.push(busy.path().join("busy.pcap"));
-    write_busy_capture(&captures[captures.len() - 1], 100_000);
+    let busy_capture = busy.path().join("busy.pcap");
+    write_busy_capture(&busy_capture, 100_000);
+    captures.push(busy_capture);
     let shared = shared_captures();
     if let Some(dir) = &shared {
         captures.extend(captures_under(dir));
