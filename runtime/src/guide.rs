@@ -13,6 +13,9 @@ pub const GUIDE_URI: &str = "pcapsule://guide";
 /// URI prefix of the prompt resources: `pcapsule://prompts/<name>`.
 pub const PROMPT_URI_PREFIX: &str = "pcapsule://prompts/";
 
+/// URI prefix of the documented result schemas: `pcapsule://schemas/<tool>`.
+pub const SCHEMA_URI_PREFIX: &str = "pcapsule://schemas/";
+
 /// The guide, as Markdown.
 pub fn guide(registry: &Registry) -> String {
     let mut out = String::from(
@@ -23,7 +26,8 @@ pub fn guide(registry: &Registry) -> String {
          paged with `limit` and `offset` (follow `pagination.next_offset`); `max_packets` analyzes only the \
          first packets of a huge capture. To get several answers at once, `analyze_many` reads the capture \
          once for all of them. A failed call returns `isError` with `{\"error\": {\"kind\", \"message\"}}` \
-         saying what to change.\n",
+         saying what to change. What each field of a tool's result means is in the resource \
+         `pcapsule://schemas/<tool>`.\n",
     );
     for (index, analyzer) in registry.analyzers.iter().enumerate() {
         out.push_str(&format!(

@@ -177,3 +177,54 @@ async fn the_guide_and_the_prompts_are_resources() {
     assert!(missing.is_err(), "an unknown resource is an error");
     client.cancel().await.unwrap();
 }
+
+/// `tools/list` carries each result schema exact but without descriptions
+/// (issue #20: 151 KB, 57 KB of it field descriptions every client fetched),
+/// and the resource it names has the same schema with every description.
+#[tokio::test]
+async fn result_schemas_are_listed_bare_and_documented_as_resources() {
+    fn without_descriptions(schema: &mut serde_json::Value) {
+        match schema {
+            serde_json::Value::Object(object) => {
+                if object.get("description").is_some_and(serde_json::Value::is_string) {
+                    object.remove("description");
+                }
+                object.values_mut().for_each(without_descriptions);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(without_descriptions),
+            _ => {}
+        }
+    }
+    let client = stdio_client(&["--allow-dir", "fixtures"]).await;
+    let tools = client.list_all_tools().await.unwrap();
+    assert!(tools.len() >= 11, "{} tools", tools.len());
+    let (mut listed_bytes, mut documented_bytes) = (0, 0);
+    for tool in &tools {
+        let listed = serde_json::Value::Object(tool.output_schema.as_deref().cloned().expect("an output schema"));
+        let uri = format!("pcapsule://schemas/{}", tool.name);
+        assert_eq!(
+            listed["description"].as_str(),
+            Some(format!("Every field is described in the resource {uri}.").as_str()),
+            "{}",
+            tool.name
+        );
+        let mut rest = listed.clone();
+        rest.as_object_mut().unwrap().remove("description");
+        let text = serde_json::to_string(&rest).unwrap();
+        assert!(!text.contains("\"description\":\""), "{}: a description left in tools/list", tool.name);
+
+        let read = client.read_resource(rmcp::model::ReadResourceRequestParams::new(uri.clone())).await.unwrap();
+        let rmcp::model::ResourceContents::TextResourceContents { text, mime_type, .. } = &read.contents[0] else {
+            panic!("{uri}: expected text");
+        };
+        assert_eq!(mime_type.as_deref(), Some("application/schema+json"), "{uri}");
+        let mut documented: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert!(text.matches("\"description\"").count() >= 3, "{uri} describes its fields");
+        listed_bytes += serde_json::to_string(&listed).unwrap().len();
+        documented_bytes += serde_json::to_string(&documented).unwrap().len();
+        without_descriptions(&mut documented);
+        assert_eq!(documented, rest, "{uri}: the same schema as listed, descriptions aside");
+    }
+    assert!(listed_bytes * 10 < documented_bytes * 6, "listed {listed_bytes} bytes, documented {documented_bytes}");
+    client.cancel().await.unwrap();
+}

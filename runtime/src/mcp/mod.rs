@@ -5,7 +5,9 @@
 //! requests that cannot be routed at all (an unknown tool or prompt).
 
 mod connections;
+mod schemas;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +19,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
-    GetPromptResult, Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    GetPromptResult, Implementation, JsonObject, ListPromptsResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ProgressToken, Prompt, PromptArgument, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -29,7 +31,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, ServiceExt};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::guide::{GUIDE_URI, PROMPT_URI_PREFIX};
+use crate::guide::{GUIDE_URI, PROMPT_URI_PREFIX, SCHEMA_URI_PREFIX};
 use crate::list_captures;
 use crate::one_pass::{self, ManyRequest};
 use crate::service::{CallObserver, ToolService};
@@ -48,6 +50,9 @@ one read of a capture. The resource pcapsule://guide says which tool answers whi
 pub struct PcapsuleMcp {
     service: Arc<ToolService>,
     tools: Arc<Vec<Tool>>,
+    /// Each tool's result schema with its field descriptions, served as a
+    /// resource; `tools` lists them bare ([`schemas`]).
+    documented_schemas: Arc<BTreeMap<String, Arc<JsonObject>>>,
     /// Cancelled when the client is gone (stdio closed): every call still
     /// running then is stopped at once, since nobody will read its answer.
     client_gone: CancellationToken,
@@ -86,7 +91,19 @@ impl PcapsuleMcp {
                 .with_raw_output_schema(Arc::new(one_pass::output_schema()))
                 .with_annotations(annotations),
         );
-        PcapsuleMcp { service, tools: Arc::new(tools), client_gone: CancellationToken::new() }
+        let mut documented_schemas = BTreeMap::new();
+        for tool in &mut tools {
+            if let Some(documented) = tool.output_schema.take() {
+                tool.output_schema = Some(Arc::new(schemas::listed(&tool.name, &documented)));
+                documented_schemas.insert(tool.name.to_string(), documented);
+            }
+        }
+        PcapsuleMcp {
+            service,
+            tools: Arc::new(tools),
+            documented_schemas: Arc::new(documented_schemas),
+            client_gone: CancellationToken::new(),
+        }
     }
 }
 
@@ -206,8 +223,14 @@ impl ServerHandler for PcapsuleMcp {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
         let registry = &self.service.registry;
+        let mut mime_type = "text/markdown";
         let text = if request.uri == GUIDE_URI {
             crate::guide::guide(registry)
+        } else if let Some(schema) =
+            request.uri.strip_prefix(SCHEMA_URI_PREFIX).and_then(|tool| self.documented_schemas.get(tool))
+        {
+            mime_type = "application/schema+json";
+            serde_json::to_string_pretty(schema.as_ref()).unwrap_or_default()
         } else if let Some(prompt) = request.uri.strip_prefix(PROMPT_URI_PREFIX).and_then(|name| registry.prompt(name))
         {
             format!("# {}\n\n{}\n\n{}\n", prompt.title, prompt.description, prompt.text)
@@ -218,7 +241,7 @@ impl ServerHandler for PcapsuleMcp {
                 None,
             ));
         };
-        let contents = ResourceContents::text(text, request.uri).with_mime_type("text/markdown");
+        let contents = ResourceContents::text(text, request.uri).with_mime_type(mime_type);
         Ok(ReadResourceResult::new(vec![contents]).into())
     }
 }
@@ -239,7 +262,7 @@ fn tool_result(tool: &str, outcome: Result<serde_json::Value, crate::service::To
 }
 
 impl PcapsuleMcp {
-    /// The guide and one document per prompt.
+    /// The guide, one document per prompt and one result schema per tool.
     fn resources(&self) -> Vec<Resource> {
         let mut resources = vec![
             Resource::new(GUIDE_URI, "guide")
@@ -253,6 +276,14 @@ impl PcapsuleMcp {
                     .with_title(prompt.title.clone())
                     .with_description(prompt.description.clone())
                     .with_mime_type("text/markdown"),
+            );
+        }
+        for tool in self.documented_schemas.keys() {
+            resources.push(
+                Resource::new(format!("{SCHEMA_URI_PREFIX}{tool}"), format!("{tool} result schema"))
+                    .with_title(format!("What each field of {tool}'s result means"))
+                    .with_description("The tool's output schema with every field described (JSON Schema).")
+                    .with_mime_type("application/schema+json"),
             );
         }
         resources
