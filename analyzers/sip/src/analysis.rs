@@ -3,6 +3,7 @@
 //! and observations. Every table is bounded: the first (or most frequent) N
 //! entries are kept and the rest counted.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use pcapsule_guest::fast_hash::HashMap;
@@ -50,13 +51,39 @@ const OPTIONS_TARGETS_NOTED: usize = 10;
 const SCANNER_AGENTS: [&str; 8] =
     ["friendly-scanner", "sipvicious", "sipcli", "sip-scan", "sipsak", "vaxsipuseragent", "sundayddr", "iwar"];
 
+/// `s` cut to `max` characters (marked with `…`), as an owned string.
 fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
+    clipped(s, max).into_owned()
+}
+
+/// [`cut`], borrowed when `s` fits, as nearly every value does: for the
+/// tables updated on every message.
+fn clipped(s: &str, max: usize) -> Cow<'_, str> {
+    // A string of at most `max` bytes has at most `max` characters.
+    if s.len() <= max || s.chars().count() <= max {
+        return Cow::Borrowed(s);
     }
     let mut out: String = s.chars().take(max).collect();
     out.push('…');
-    out
+    Cow::Owned(out)
+}
+
+/// Whether `text` holds `needle` (lower-case ASCII) in any case, without
+/// lower-casing a copy of `text` per message.
+fn contains_ignoring_case(text: &str, needle: &str) -> bool {
+    text.as_bytes().windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// `1xx` to `6xx`: the status line's check admits no other first digit.
+fn response_class(code: u16) -> &'static str {
+    match code / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        5 => "5xx",
+        _ => "6xx",
+    }
 }
 
 fn ms(later: Option<Timestamp>, earlier: Option<Timestamp>) -> Option<f64> {
@@ -219,7 +246,7 @@ pub struct Analysis {
     requests: u64,
     responses: u64,
     methods: TopCounter<String>,
-    response_classes: BTreeMap<String, u64>,
+    response_classes: BTreeMap<&'static str, u64>,
     response_codes: BTreeMap<u16, u64>,
     call_ids_distinct: DistinctCounter,
     call_ids: Vec<String>,
@@ -315,16 +342,21 @@ impl Analysis {
         }
         *self.transports.entry(found.transport.name()).or_default() += 1;
         if let Some(t) = message.header("via").and_then(via_transport) {
-            self.via_transports.add(&cut(&t.to_ascii_uppercase(), 16));
+            let t = clipped(t, 16);
+            if t.bytes().any(|b| b.is_ascii_lowercase()) {
+                self.via_transports.add(&t.to_ascii_uppercase());
+            } else {
+                self.via_transports.add(&*t);
+            }
         }
         match &message.kind {
             Kind::Request { method, .. } => {
                 self.requests += 1;
-                self.methods.add(&cut(method, 32));
+                self.methods.add(&*clipped(method, 32));
             }
             Kind::Response { code, .. } => {
                 self.responses += 1;
-                *self.response_classes.entry(format!("{}xx", code / 100)).or_default() += 1;
+                *self.response_classes.entry(response_class(*code)).or_default() += 1;
                 *self.response_codes.entry(*code).or_default() += 1;
             }
         }
@@ -335,16 +367,15 @@ impl Analysis {
             self.call_ids.push(cut(call_id, 256));
         }
         if let Some(ua) = message.header("user-agent") {
-            let ua = cut(ua, 200);
-            let lower = ua.to_ascii_lowercase();
-            if SCANNER_AGENTS.iter().any(|s| lower.contains(s)) {
-                let entry = self.scanner_agents.entry(ua.clone()).or_insert((0, found.src));
+            let ua = clipped(ua, 200);
+            if SCANNER_AGENTS.iter().any(|s| contains_ignoring_case(&ua, s)) {
+                let entry = self.scanner_agents.entry(ua.to_string()).or_insert((0, found.src));
                 entry.0 += 1;
             }
-            self.user_agents.add(&ua);
+            self.user_agents.add(&*ua);
         }
         if let Some(server) = message.header("server") {
-            self.servers.add(&cut(server, 200));
+            self.servers.add(&*clipped(server, 200));
         }
         for flag in &message.flags {
             *self.flags.entry(flag).or_default() += 1;
@@ -358,13 +389,13 @@ impl Analysis {
         }
         let sdp = message
             .header("content-type")
-            .is_none_or(|t| t.to_ascii_lowercase().contains("sdp"))
+            .is_none_or(|t| contains_ignoring_case(t, "sdp"))
             .then(|| Sdp::parse(message.body))
             .flatten();
         if let Some(sdp) = &sdp {
             self.with_sdp += 1;
             for codec in sdp.codec_names() {
-                self.codecs.add(&cut(&codec, 64));
+                self.codecs.add(&*clipped(&codec, 64));
             }
         }
         self.track_dialog(&found, &message);
@@ -575,7 +606,7 @@ impl Analysis {
             requests: self.requests,
             responses: self.responses,
             methods: counts(&self.methods, 30),
-            response_classes: self.response_classes,
+            response_classes: self.response_classes.into_iter().map(|(class, n)| (class.to_string(), n)).collect(),
             response_codes: self.response_codes,
             unique_call_ids: self.call_ids_distinct.count(),
             call_ids: self.call_ids,
