@@ -272,15 +272,26 @@ impl Sandbox {
         // MCP transport keep running, and a dropped call stops here), until
         // the deadline passes; and once fuel or time runs low, its capture
         // is ended early.
+        // Fuel left at the previous tick, and when: a fast guest spends the
+        // reserve in less than a tick (capinfos burns 40 M units in ~4 ms),
+        // so the stop is raised while the fuel left would not outlast two
+        // more ticks at the guest's pace. The pace is per unit of time, so a
+        // tick delayed on a busy machine does not stop a guest early.
+        let mut last_tick = (limits.fuel, started);
         store.epoch_deadline_callback(move |context| {
             let now = Instant::now();
             if now >= deadline {
                 return Ok(UpdateDeadline::Interrupt);
             }
             if let Some(stop) = &stop {
+                let left = context.get_fuel().unwrap_or(0);
+                let (fuel_then, then) = std::mem::replace(&mut last_tick, (left, now));
+                let per_second =
+                    fuel_then.saturating_sub(left) as f64 / now.duration_since(then).as_secs_f64().max(1e-3);
+                let two_ticks = (per_second * 2.0 * EPOCH_TICK.as_secs_f64()) as u64;
                 if now >= soft_deadline {
                     stop.raise(LimitKind::WallClock);
-                } else if context.get_fuel().is_ok_and(|left| left < fuel_reserve) {
+                } else if left < fuel_reserve.saturating_add(two_ticks) {
                     stop.raise(LimitKind::Fuel);
                 }
             }
