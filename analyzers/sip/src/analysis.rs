@@ -13,7 +13,7 @@ use pcapsule_guest::Timestamp;
 use pcapsule_guest::conventions::{Observation, OrderedMap, PageCollector, PageInfo};
 use serde_json::{Value, json};
 
-use crate::message::{Kind, SipMessage, tag_of, uri_of, via_transport};
+use crate::message::{Kind, SipMessage, contains_ignoring_case, tag_of, uri_of, via_transport};
 use crate::result::{
     Binding, Call, CallOutcome, Calls, DialogEntry, Dialogs, Finding, LadderStep, MalformedExample, MessageEntry,
     Party, Registrations, StartLine, Statistics,
@@ -66,12 +66,6 @@ fn clipped(s: &str, max: usize) -> Cow<'_, str> {
     let mut out: String = s.chars().take(max).collect();
     out.push('…');
     Cow::Owned(out)
-}
-
-/// Whether `text` holds `needle` (lower-case ASCII) in any case, without
-/// lower-casing a copy of `text` per message.
-fn contains_ignoring_case(text: &str, needle: &str) -> bool {
-    text.as_bytes().windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// `1xx` to `6xx`: the status line's check admits no other first digit.
@@ -368,7 +362,7 @@ impl Analysis {
         }
         if let Some(ua) = message.header("user-agent") {
             let ua = clipped(ua, 200);
-            if SCANNER_AGENTS.iter().any(|s| contains_ignoring_case(&ua, s)) {
+            if SCANNER_AGENTS.iter().any(|s| contains_ignoring_case(ua.as_bytes(), s.as_bytes())) {
                 let entry = self.scanner_agents.entry(ua.to_string()).or_insert((0, found.src));
                 entry.0 += 1;
             }
@@ -389,7 +383,7 @@ impl Analysis {
         }
         let sdp = message
             .header("content-type")
-            .is_none_or(|t| contains_ignoring_case(t, "sdp"))
+            .is_none_or(|t| contains_ignoring_case(t.as_bytes(), b"sdp"))
             .then(|| Sdp::parse(message.body))
             .flatten();
         if let Some(sdp) = &sdp {

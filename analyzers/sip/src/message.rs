@@ -255,6 +255,12 @@ pub fn looks_like_sip(data: &[u8]) -> bool {
     start_line_offset(line).is_some()
 }
 
+/// Whether `text` holds `needle` in any ASCII case, without lower-casing a
+/// copy of `text`.
+pub fn contains_ignoring_case(text: &[u8], needle: &[u8]) -> bool {
+    text.windows(needle.len()).any(|window| window.eq_ignore_ascii_case(needle))
+}
+
 /// Where the header block ends: the index just past the empty line.
 pub fn header_end(data: &[u8]) -> Option<usize> {
     let mut at = 0;

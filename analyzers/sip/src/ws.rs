@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::message::{header_end, looks_like_sip};
+use crate::message::{contains_ignoring_case, header_end, looks_like_sip};
 use crate::scan::MAX_STREAM_BUFFER;
 
 /// What the WebSocket decoding saw, over every connection.
@@ -39,7 +39,7 @@ pub fn may_start_upgrade(payload: &[u8]) -> bool {
     }
     match header_end(payload) {
         Some(end) => is_upgrade_request(&payload[..end]),
-        None => payload.windows(9).any(|w| w.eq_ignore_ascii_case(b"websocket")),
+        None => contains_ignoring_case(payload, b"websocket"),
     }
 }
 

@@ -268,16 +268,16 @@ impl Sandbox {
         let soft_deadline = started + limits.wall_clock.mul_f64(1.0 - 1.0 / RESERVE_DIVISOR as f64);
         let fuel_reserve = limits.fuel / RESERVE_DIVISOR;
         store.set_epoch_deadline(1);
-        // Every tick the guest yields to the executor (so other calls and the
-        // MCP transport keep running, and a dropped call stops here), until
-        // the deadline passes; and once fuel or time runs low, its capture
-        // is ended early.
         // Fuel left at the previous tick, and when: a fast guest spends the
         // reserve in less than a tick (capinfos burns 40 M units in ~4 ms),
         // so the stop is raised while the fuel left would not outlast two
         // more ticks at the guest's pace. The pace is per unit of time, so a
         // tick delayed on a busy machine does not stop a guest early.
         let mut last_tick = (limits.fuel, started);
+        // Every tick the guest yields to the executor (so other calls and the
+        // MCP transport keep running, and a dropped call stops here), until
+        // the deadline passes; and once fuel or time runs low, its capture
+        // is ended early.
         store.epoch_deadline_callback(move |context| {
             let now = Instant::now();
             if now >= deadline {
