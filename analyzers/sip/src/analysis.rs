@@ -400,12 +400,15 @@ impl Analysis {
 
     fn track_dialog(&mut self, found: &Found<'_>, message: &SipMessage<'_>) {
         let Some(call_id) = message.header("call-id") else { return };
-        if !self.dialogs.contains_key(call_id) {
+        // Stored and looked up under the same (cut) key, so a Call-ID
+        // longer than the cut still finds its dialog.
+        let key = clipped(call_id, 256);
+        if !self.dialogs.contains_key(key.as_ref()) {
             if self.dialogs.len() >= MAX_DIALOGS {
                 self.dialogs_untracked += 1;
                 return;
             }
-            let call_id = cut(call_id, 256);
+            let call_id = key.to_string();
             self.dialog_order.push(call_id.clone());
             self.dialogs.insert(
                 call_id.clone(),
@@ -437,7 +440,7 @@ impl Analysis {
                 },
             );
         }
-        let Some(dialog) = self.dialogs.get_mut(call_id) else { return };
+        let Some(dialog) = self.dialogs.get_mut(key.as_ref()) else { return };
         dialog.messages += 1;
         dialog.last_time = found.timestamp.or(dialog.last_time);
         if dialog.ladder.len() < LADDER_STEPS {

@@ -930,3 +930,25 @@ Contact: <sip:a@10.0.0.2>\r\nContent-Length: 0\r\n\r\n";
     assert_eq!(p["headers"]["contact"], "<sip:a@10.0.0.1>, <sip:a@10.0.0.2>");
     assert!(p["headers"].get("call-id").is_none() && p["headers"].get("content-length").is_none());
 }
+
+/// A Call-ID longer than the stored length is still one dialog: every
+/// message of the call finds the dialog its INVITE opened.
+#[test]
+fn a_call_id_longer_than_the_stored_length_is_one_dialog() {
+    let id = format!("{}@10.0.0.1", "x".repeat(400));
+    let capture = PcapBuilder::ethernet()
+        .packet(
+            1,
+            0,
+            &udp(ALICE, BOB, 5060, 5060, &sip("INVITE sip:bob@example.com SIP/2.0", &id, "1 INVITE", "a", "", "")),
+        )
+        .packet(1, 500_000, &udp(BOB, ALICE, 5060, 5060, &sip("SIP/2.0 180 Ringing", &id, "1 INVITE", "a", "b", "")))
+        .packet(2, 0, &udp(BOB, ALICE, 5060, 5060, &sip("SIP/2.0 200 OK", &id, "1 INVITE", "a", "b", "")))
+        .build();
+    let r = run(&capture, json!({}));
+    let dialogs = r["dialogs"]["items"].as_array().unwrap();
+    assert_eq!(dialogs.len(), 1, "{:#}", r["dialogs"]);
+    assert_eq!(dialogs[0]["ladder"].as_array().unwrap().len(), 3);
+    assert_eq!(dialogs[0]["call"]["outcome"], "answered");
+    assert!(dialogs[0]["call_id"].as_str().unwrap().ends_with('…'), "the stored Call-ID says it was cut");
+}
