@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use pcapsule_guest::fast_hash::{HashMap, HashSet};
+use pcapsule_guest::fast_hash::HashMap;
+use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
 use hickory_proto::op::{Message, MessageType};
@@ -12,7 +13,8 @@ use pcapsule_guest::Timestamp;
 use pcapsule_guest::conventions::{MinAvgMax, Observation, PageCollector, PageInfo};
 use serde_json::Value;
 
-use crate::records::{self, name_text, opcode_name, rcode_name, rcode_number, rcode_text, type_name};
+use crate::digest::Digest;
+use crate::records::{self, name_text, opcode_name, rcode_name, rcode_text, type_name};
 use crate::result::{
     ClientCount, DuplicateResponse, Finding, MalformedExample, MalformedMessage, MessageBody, MessageEntry, NameCount,
     ParsedMessage, QrFlag, QuestionEntry, ResponseTimeHistogram, ServerCount, SlowQuery, Statistics,
@@ -74,14 +76,20 @@ struct Pending {
     qtype: u16,
 }
 
+/// A transaction in the answer window.
+enum Tracked {
+    /// Not answered yet.
+    Pending(Pending),
+    /// Answered: kept for the answer window to spot duplicate responses.
+    Answered,
+}
+
 /// Query/response matching with response times.
 struct Transactions {
-    pending: HashMap<TransactionKey, Pending>,
-    /// Hashes of answered keys ([`answered_hash`]), kept for the answer
-    /// window to spot duplicate responses. Sized once for the most it can
-    /// hold: entries come and go all the time, and a table that grows on the
-    /// tombstones they leave would double on long captures.
-    answered: HashSet<u64>,
+    /// Every transaction in the answer window, answered or not: one table,
+    /// so a query or a response costs one lookup (a second table of
+    /// answered keys cost a cache miss per message on busy captures).
+    tracked: HashMap<TransactionKey, Tracked>,
     order: VecDeque<(Timestamp, TransactionKey)>,
     matched: u64,
     /// Unicast queries sent that no response answered, retransmissions included.
@@ -106,21 +114,10 @@ struct Transactions {
 
 const HISTOGRAM_BOUNDS_MS: [f64; 8] = [1.0, 5.0, 10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0];
 
-/// A transaction key as 64 bits, enough to tell apart the at most
-/// [`MAX_TRACKED`] answered ones (a collision only makes one duplicate
-/// response look like a first answer, or the reverse).
-fn answered_hash(key: &TransactionKey) -> u64 {
-    pcapsule_guest::fast_hash::stable_hash(key)
-}
-
 impl Default for Transactions {
     fn default() -> Self {
-        let mut answered = HashSet::default();
-        // At most half full, so deletions are always rehashed in place.
-        answered.reserve(2 * MAX_TRACKED);
         Transactions {
-            pending: HashMap::default(),
-            answered,
+            tracked: HashMap::default(),
             order: VecDeque::new(),
             matched: 0,
             unanswered: 0,
@@ -149,7 +146,7 @@ impl Transactions {
             }
             let (sent, key) = self.order.pop_front().expect("peeked");
             // A retransmission moved the query's time on: this entry is stale.
-            if self.pending.get(&key).is_some_and(|p| p.sent > sent) {
+            if matches!(self.tracked.get(&key), Some(Tracked::Pending(p)) if p.sent > sent) {
                 continue;
             }
             self.retire(key);
@@ -157,7 +154,7 @@ impl Transactions {
     }
 
     fn retire(&mut self, key: TransactionKey) {
-        if let Some(p) = self.pending.remove(&key) {
+        if let Some(Tracked::Pending(p)) = self.tracked.remove(&key) {
             if key.server.is_none() {
                 self.unanswered_multicast += p.attempts;
                 return;
@@ -174,8 +171,6 @@ impl Transactions {
                     attempts: p.attempts,
                 });
             }
-        } else {
-            self.answered.remove(&answered_hash(&key));
         }
     }
 
@@ -184,33 +179,48 @@ impl Transactions {
         if self.order.len() >= MAX_TRACKED {
             // Oldest first: they are the likeliest to stay unanswered anyway.
             if let Some((queued, oldest)) = self.order.pop_front() {
-                match self.pending.get(&oldest) {
+                match self.tracked.get(&oldest) {
                     // The stale place of a retransmitted query: it is queued again later.
-                    Some(p) if p.sent > queued => {}
-                    Some(_) => {
-                        self.pending.remove(&oldest);
+                    Some(Tracked::Pending(p)) if p.sent > queued => {}
+                    Some(Tracked::Pending(_)) => {
+                        self.tracked.remove(&oldest);
                         self.dropped_for_capacity += 1;
                     }
-                    None => {
-                        self.answered.remove(&answered_hash(&oldest));
+                    Some(Tracked::Answered) => {
+                        self.tracked.remove(&oldest);
                     }
+                    None => {}
                 }
             }
         }
-        if let Some(p) = self.pending.get_mut(&key) {
-            // A retransmission: the transaction stays one, its clock restarts.
-            p.attempts += 1;
-            p.packet_number = found.packet_number;
-            p.sent = sent;
-            self.retransmitted += 1;
-            self.order.push_back((sent, key));
-            return;
-        }
-        self.answered.remove(&answered_hash(&key));
-        let Question { name, qtype } = question;
-        let pending = Pending { packet_number: found.packet_number, sent, server: found.dst, attempts: 1, name, qtype };
-        self.pending.insert(key, pending);
         self.order.push_back((sent, key));
+        let new = |question: Question| {
+            let Question { name, qtype } = question;
+            Tracked::Pending(Pending {
+                packet_number: found.packet_number,
+                sent,
+                server: found.dst,
+                attempts: 1,
+                name,
+                qtype,
+            })
+        };
+        match self.tracked.entry(key) {
+            Entry::Occupied(mut tracked) => match tracked.get_mut() {
+                // A retransmission: the transaction stays one, its clock restarts.
+                Tracked::Pending(p) => {
+                    p.attempts += 1;
+                    p.packet_number = found.packet_number;
+                    p.sent = sent;
+                    self.retransmitted += 1;
+                }
+                // The same question again after its answer: a new transaction.
+                answered @ Tracked::Answered => *answered = new(question),
+            },
+            Entry::Vacant(slot) => {
+                slot.insert(new(question));
+            }
+        }
     }
 
     /// Matches a response; returns its response time in ms when it answers a
@@ -224,24 +234,25 @@ impl Transactions {
     ) -> Option<f64> {
         self.expire(at);
         for key in keys {
-            if let Some(p) = self.pending.remove(&key) {
-                let ms = at.seconds_since(p.sent) * 1000.0;
-                self.record_rtt(ms, &key, question, found, p.packet_number);
-                self.answered.insert(answered_hash(&key));
+            let Some(tracked) = self.tracked.get_mut(&key) else { continue };
+            if let Tracked::Pending(p) = tracked {
+                let (sent, query_packet) = (p.sent, p.packet_number);
+                *tracked = Tracked::Answered;
+                let ms = at.seconds_since(sent) * 1000.0;
+                self.record_rtt(ms, &key, question, found, query_packet);
                 return Some(ms);
             }
-            if self.answered.contains(&answered_hash(&key)) {
-                self.duplicates += 1;
-                if self.duplicate_examples.len() < EXAMPLES {
-                    self.duplicate_examples.push(DuplicateResponse {
-                        packet_number: found.packet_number,
-                        name: question.name.clone(),
-                        dns_id: key.id,
-                        server: found.src.to_string(),
-                    });
-                }
-                return None;
+            // Answered already: a duplicate response.
+            self.duplicates += 1;
+            if self.duplicate_examples.len() < EXAMPLES {
+                self.duplicate_examples.push(DuplicateResponse {
+                    packet_number: found.packet_number,
+                    name: question.name.clone(),
+                    dns_id: key.id,
+                    server: found.src.to_string(),
+                });
             }
+            return None;
         }
         self.unsolicited += 1;
         None
@@ -429,6 +440,7 @@ pub struct Analysis {
     txt_queries: u64,
     transactions: Transactions,
     indicators: Indicators,
+    digest: Digest,
 }
 
 impl Analysis {
@@ -459,6 +471,7 @@ impl Analysis {
             txt_queries: 0,
             transactions: Transactions::default(),
             indicators: Indicators::default(),
+            digest: Digest::default(),
         }
     }
 
@@ -481,20 +494,23 @@ impl Analysis {
             self.malformed(&found, &too_costly.describe());
             return;
         }
-        match Message::from_vec(found.bytes) {
-            Ok(message) => self.parsed(&found, &message),
+        // The digest's storage is reused from message to message.
+        let mut digest = std::mem::take(&mut self.digest);
+        match digest.read(found.bytes) {
+            Ok(()) => self.parsed(&found, &digest),
             Err(error) => self.malformed(&found, &error.to_string()),
         }
+        self.digest = digest;
     }
 
-    fn parsed(&mut self, found: &FoundMessage<'_>, message: &Message) {
+    fn parsed(&mut self, found: &FoundMessage<'_>, message: &Digest) {
         let is_response = message.metadata.message_type == MessageType::Response;
-        let opcode = records::opcode_number(message);
+        let opcode = u8::from(message.metadata.op_code);
         *self.opcodes.entry(opcode).or_default() += 1;
         if message.edns.is_some() {
             self.edns_messages += 1;
         }
-        if message.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok) {
+        if message.edns.is_some_and(|e| e.dnssec_ok) {
             self.dnssec_ok_messages += 1;
         }
         // Each question's name is rendered once: it feeds several tables.
@@ -521,7 +537,7 @@ impl Analysis {
         let mut response_time = None;
         if is_response {
             self.responses += 1;
-            *self.rcodes.entry(rcode_number(message)).or_default() += 1;
+            *self.rcodes.entry(u16::from(message.metadata.response_code)).or_default() += 1;
             self.servers.add(&server);
             if message.metadata.truncation {
                 self.truncated_responses += 1;
@@ -547,7 +563,12 @@ impl Analysis {
                 self.transactions.query(key, question, found, sent);
             }
         }
-        self.page.offer(|| packet_entry(found, message, response_time));
+        // The few messages shown are decoded in full; the digest read them
+        // by the same rules, so this cannot fail but is not trusted to.
+        self.page.offer(|| match Message::from_vec(found.bytes) {
+            Ok(message) => packet_entry(found, &message, response_time),
+            Err(error) => malformed_entry(found, &error.to_string()),
+        });
     }
 
     fn malformed(&mut self, found: &FoundMessage<'_>, error: &str) {
@@ -565,15 +586,7 @@ impl Analysis {
         if self.malformed_examples.len() < EXAMPLES {
             self.malformed_examples.push(MalformedExample { packet_number: found.packet_number, error: error.into() });
         }
-        self.page.offer(|| {
-            let body = MalformedMessage {
-                malformed: error.into(),
-                dns_id: header.map(|h| u16::from_be_bytes([h[0], h[1]])),
-                flags: header.map(|h| QrFlag { is_response: h[2] & 0x80 != 0 }),
-                summary: format!("Malformed DNS message: {error}"),
-            };
-            entry(found, MessageBody::Malformed(body))
-        });
+        self.page.offer(|| malformed_entry(found, error));
     }
 
     /// Renders statistics, transactions, observations and the page.
@@ -749,6 +762,18 @@ fn entry(found: &FoundMessage<'_>, body: MessageBody) -> MessageEntry {
     }
 }
 
+/// The entry of a message hickory refused, with what its fixed header says.
+fn malformed_entry(found: &FoundMessage<'_>, error: &str) -> MessageEntry {
+    let header = found.bytes.get(..12);
+    let body = MalformedMessage {
+        malformed: error.into(),
+        dns_id: header.map(|h| u16::from_be_bytes([h[0], h[1]])),
+        flags: header.map(|h| QrFlag { is_response: h[2] & 0x80 != 0 }),
+        summary: format!("Malformed DNS message: {error}"),
+    };
+    entry(found, MessageBody::Malformed(body))
+}
+
 fn packet_entry(found: &FoundMessage<'_>, message: &Message, response_time: Option<f64>) -> MessageEntry {
     let questions = message
         .queries
@@ -814,16 +839,16 @@ mod tests {
         }
         assert_eq!(t.order.len(), MAX_TRACKED, "the window holds at most MAX_TRACKED transactions");
         assert_eq!(t.dropped_for_capacity, 25, "the oldest unanswered queries were let go");
-        let answered_capacity = t.answered.capacity();
+        assert_eq!(t.tracked.len(), MAX_TRACKED);
         // The newest query is still matched, and answered keys are kept for
-        // duplicate detection without growing the pre-sized table.
+        // duplicate detection.
         let (key, question, found) = query_from(((flood - 1) % 60_000) as u16 + 1024, at);
         let key = TransactionKey { id: ((flood - 1) / 60_000) as u16, ..key };
         let later = Timestamp { secs: at.secs, nanos: 5_000_000 };
         assert!(t.response([key, TransactionKey { server: None, ..key }], &question, &found, later).is_some());
         assert_eq!(t.response([key, key], &question, &found, later), None);
         assert_eq!(t.duplicates, 1);
-        assert_eq!(t.answered.capacity(), answered_capacity);
+        assert_eq!(t.tracked.len(), MAX_TRACKED, "answered keys stay in the window, counted once");
     }
 
     #[test]

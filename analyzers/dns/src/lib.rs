@@ -5,6 +5,7 @@
 
 mod analysis;
 mod compression;
+mod digest;
 mod records;
 mod result;
 mod scan;

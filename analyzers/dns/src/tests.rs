@@ -669,3 +669,83 @@ fn prompts_are_named_like_the_others_and_keep_mcpcaps_names() {
         assert!(old.description.contains(new.name), "{}", old.description);
     }
 }
+
+/// The digest the statistics read (digest.rs) accepts exactly the messages
+/// hickory's `Message::from_vec` accepts, and reads the same header,
+/// questions and EDNS bits, on well-formed messages of every section rule
+/// and on every truncation and many corruptions of them.
+#[test]
+fn the_digest_accepts_and_reads_exactly_what_hickory_does() {
+    use crate::digest::Digest;
+    use hickory_proto::op::Edns;
+    use hickory_proto::rr::rdata::CNAME;
+
+    let q = query(9, "www.example.org.", RecordType::A);
+    let mut answered = response(&q, ResponseCode::NoError, &["192.0.2.1", "192.0.2.2"]);
+    answered.add_answer(Record::from_rdata(
+        Name::from_ascii("www.example.org.").unwrap(),
+        60,
+        RData::CNAME(CNAME(Name::from_ascii("alias.example.org.").unwrap())),
+    ));
+    let mut with_edns = answered.clone();
+    let mut edns = Edns::new();
+    edns.set_dnssec_ok(true);
+    edns.set_rcode_high(1);
+    with_edns.set_edns(edns);
+    let mut two_questions = q.clone();
+    two_questions.add_query(Query::query(Name::from_ascii("mail.example.org.").unwrap(), RecordType::MX));
+    let mut update = q.clone();
+    update.metadata.op_code = OpCode::Update;
+    let header = |counts: [u16; 4]| {
+        let mut h = vec![0x12, 0x34, 0x81, 0x80];
+        counts.iter().for_each(|c| h.extend_from_slice(&c.to_be_bytes()));
+        h
+    };
+    // Root name, type OPT, payload 4096, TTL with the DO bit, no data.
+    let opt = [0u8, 0, 41, 0x10, 0, 0, 0, 0x80, 0, 0, 0];
+    // An A record with no data: an update-only record outside an update.
+    let empty_a = [0u8, 0, 1, 0, 1, 0, 0, 0, 60, 0, 0];
+    let raw = |counts: [u16; 4], records: &[&[u8]]| {
+        let mut m = header(counts);
+        records.iter().for_each(|r| m.extend_from_slice(r));
+        m
+    };
+    let mut corpus: Vec<Vec<u8>> =
+        [&q, &answered, &with_edns, &two_questions, &update].iter().map(|m| m.to_vec().unwrap()).collect();
+    corpus.push(raw([0, 0, 0, 1], &[&opt]));
+    corpus.push(raw([0, 1, 0, 0], &[&opt]));
+    corpus.push(raw([0, 0, 0, 2], &[&opt, &opt]));
+    corpus.push(raw([0, 1, 0, 0], &[&empty_a]));
+    corpus.push(raw([0, 0, 1, 1], &[&empty_a, &opt]));
+
+    let mut variants = Vec::new();
+    for message in &corpus {
+        variants.push(message.clone());
+        for cut in 0..message.len() {
+            variants.push(message[..cut].to_vec());
+        }
+        for at in 0..message.len() {
+            for value in [0x00, 0xff, 0xc0, 0x29, message[at] ^ 0x01] {
+                let mut changed = message.clone();
+                changed[at] = value;
+                variants.push(changed);
+            }
+        }
+    }
+    let (mut digest, mut accepted, mut refused) = (Digest::default(), 0, 0);
+    for bytes in &variants {
+        let full = Message::from_vec(bytes);
+        let ours = digest.read(bytes);
+        assert_eq!(ours.is_ok(), full.is_ok(), "{bytes:02x?}: digest {ours:?}, hickory {:?}", full.as_ref().err());
+        let Ok(full) = full else {
+            refused += 1;
+            continue;
+        };
+        accepted += 1;
+        assert_eq!(digest.metadata, full.metadata, "{bytes:02x?}");
+        assert_eq!(digest.queries, full.queries, "{bytes:02x?}");
+        assert_eq!(digest.edns.map(|e| e.dnssec_ok), full.edns.as_ref().map(|e| e.flags().dnssec_ok), "{bytes:02x?}");
+    }
+    // Both outcomes were exercised, each many times.
+    assert!(accepted > 100 && refused > 100, "{accepted} accepted, {refused} refused");
+}
