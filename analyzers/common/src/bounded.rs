@@ -155,7 +155,13 @@ impl DistinctCounter {
     /// Counts `key`; `Some(true)` when it is new, `Some(false)` when seen
     /// before, `None` once counting is approximate and newness is unknown.
     pub fn insert(&mut self, key: impl Hash) -> Option<bool> {
-        let hash = crate::fast_hash::stable_hash(key);
+        self.insert_hash(crate::fast_hash::stable_hash(key))
+    }
+
+    /// [`insert`](Self::insert) of a key whose
+    /// [`stable_hash`](crate::fast_hash::stable_hash) the caller computed
+    /// already (for a key that feeds several tables).
+    pub fn insert_hash(&mut self, hash: u64) -> Option<bool> {
         if let Some(registers) = &mut self.registers {
             observe(registers, hash);
             return None;

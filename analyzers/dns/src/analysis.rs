@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use pcapsule_guest::fast_hash::HashMap;
+use pcapsule_guest::fast_hash::{HashMap, stable_hash};
 use std::collections::hash_map::Entry;
 use std::net::IpAddr;
 
@@ -14,7 +14,7 @@ use pcapsule_guest::conventions::{MinAvgMax, Observation, PageCollector, PageInf
 use serde_json::Value;
 
 use crate::digest::Digest;
-use crate::records::{self, name_text, opcode_name, rcode_name, rcode_text, type_name};
+use crate::records::{self, name_text, opcode_name, rcode_name, rcode_text, type_name, write_name_text};
 use crate::result::{
     ClientCount, DuplicateResponse, Finding, MalformedExample, MalformedMessage, MessageBody, MessageEntry, NameCount,
     ParsedMessage, QrFlag, QuestionEntry, ResponseTimeHistogram, ServerCount, SlowQuery, Statistics,
@@ -53,14 +53,17 @@ struct TransactionKey {
 }
 
 /// The first question of a message: its name (lowercased) and type.
-struct Question {
-    name: String,
+struct Question<'a> {
+    name: &'a str,
     qtype: u16,
+    /// [`stable_hash`] of `name`, computed once for every table it feeds.
+    name_hash: u64,
 }
 
-impl Question {
+impl Question<'_> {
+    /// The question in a [`TransactionKey`].
     fn hash(&self) -> u64 {
-        pcapsule_guest::fast_hash::stable_hash((&self.name, self.qtype))
+        stable_hash((self.name_hash, self.qtype))
     }
 }
 
@@ -174,7 +177,7 @@ impl Transactions {
         }
     }
 
-    fn query(&mut self, key: TransactionKey, question: Question, found: &FoundMessage<'_>, sent: Timestamp) {
+    fn query(&mut self, key: TransactionKey, question: &Question<'_>, found: &FoundMessage<'_>, sent: Timestamp) {
         self.expire(sent);
         if self.order.len() >= MAX_TRACKED {
             // Oldest first: they are the likeliest to stay unanswered anyway.
@@ -194,15 +197,14 @@ impl Transactions {
             }
         }
         self.order.push_back((sent, key));
-        let new = |question: Question| {
-            let Question { name, qtype } = question;
+        let new = || {
             Tracked::Pending(Pending {
                 packet_number: found.packet_number,
                 sent,
                 server: found.dst,
                 attempts: 1,
-                name,
-                qtype,
+                name: question.name.to_string(),
+                qtype: question.qtype,
             })
         };
         match self.tracked.entry(key) {
@@ -215,10 +217,10 @@ impl Transactions {
                     self.retransmitted += 1;
                 }
                 // The same question again after its answer: a new transaction.
-                answered @ Tracked::Answered => *answered = new(question),
+                answered @ Tracked::Answered => *answered = new(),
             },
             Entry::Vacant(slot) => {
-                slot.insert(new(question));
+                slot.insert(new());
             }
         }
     }
@@ -228,7 +230,7 @@ impl Transactions {
     fn response(
         &mut self,
         keys: [TransactionKey; 2],
-        question: &Question,
+        question: &Question<'_>,
         found: &FoundMessage<'_>,
         at: Timestamp,
     ) -> Option<f64> {
@@ -247,7 +249,7 @@ impl Transactions {
             if self.duplicate_examples.len() < EXAMPLES {
                 self.duplicate_examples.push(DuplicateResponse {
                     packet_number: found.packet_number,
-                    name: question.name.clone(),
+                    name: question.name.to_string(),
                     dns_id: key.id,
                     server: found.src.to_string(),
                 });
@@ -262,7 +264,7 @@ impl Transactions {
         &mut self,
         ms: f64,
         key: &TransactionKey,
-        question: &Question,
+        question: &Question<'_>,
         found: &FoundMessage<'_>,
         query_packet: u64,
     ) {
@@ -277,7 +279,7 @@ impl Transactions {
         if self.slowest.len() < EXAMPLES || ms > self.slowest.last().map_or(0.0, |s| s.0) {
             let entry = SlowQuery {
                 response_time_ms: round3(ms),
-                name: question.name.clone(),
+                name: question.name.to_string(),
                 qtype: type_name(RecordType::from(question.qtype)),
                 client: key.client.to_string(),
                 server: found.src.to_string(),
@@ -351,8 +353,9 @@ const EXACT_SUBDOMAINS: usize = 128;
 const MANY_SUBDOMAINS: u64 = 50;
 
 impl Indicators {
-    /// `name` as queried, `lower` the same lowercased.
-    fn query_name(&mut self, name: &str, lower: &str) {
+    /// `name` as queried, `lower` the same lowercased, `lower_hash` its
+    /// [`stable_hash`].
+    fn query_name(&mut self, name: &str, lower: &str, lower_hash: u64) {
         // One walk over the labels for all three signals.
         let (mut first, mut count, mut long) = (None, 0usize, false);
         for label in name.split('.').filter(|l| !l.is_empty()) {
@@ -385,11 +388,11 @@ impl Indicators {
         let tracked = self.subdomains.len();
         match self.subdomains.get_mut(parent.as_str()) {
             Some(set) => {
-                set.insert(lower);
+                set.insert_hash(lower_hash);
             }
             None if tracked < MAX_PARENTS => {
                 let mut set = DistinctCounter::new(EXACT_SUBDOMAINS);
-                set.insert(lower);
+                set.insert_hash(lower_hash);
                 self.subdomains.insert(parent.clone(), set);
             }
             None => self.parents_untracked += 1,
@@ -441,6 +444,17 @@ pub struct Analysis {
     transactions: Transactions,
     indicators: Indicators,
     digest: Digest,
+    names: NameBuffers,
+}
+
+/// A question's name as text, lowercased, and the first question's
+/// (lowercased), kept from message to message so that rendering a name
+/// allocates nothing.
+#[derive(Default)]
+struct NameBuffers {
+    text: String,
+    lower: String,
+    first: String,
 }
 
 impl Analysis {
@@ -472,6 +486,7 @@ impl Analysis {
             transactions: Transactions::default(),
             indicators: Indicators::default(),
             digest: Digest::default(),
+            names: NameBuffers::default(),
         }
     }
 
@@ -513,25 +528,33 @@ impl Analysis {
         if message.edns.is_some_and(|e| e.dnssec_ok) {
             self.dnssec_ok_messages += 1;
         }
-        // Each question's name is rendered once: it feeds several tables.
-        let mut question = None;
+        // Each question's name is rendered and hashed once, into buffers
+        // reused from message to message: it feeds several tables.
+        let names = &mut self.names;
+        let mut first = None;
         for (index, query) in message.queries.iter().enumerate() {
-            let name = name_text(&query.name);
-            let lower = name.to_ascii_lowercase();
-            self.distinct_names.insert(&lower);
-            self.question_names.add(lower.as_str());
+            write_name_text(&query.name, &mut names.text);
+            names.lower.clear();
+            names.lower.push_str(&names.text);
+            names.lower.make_ascii_lowercase();
+            let name_hash = stable_hash(names.lower.as_str());
+            self.distinct_names.insert_hash(name_hash);
+            self.question_names.add(names.lower.as_str());
             if !is_response {
                 self.query_types.add(&u16::from(query.query_type));
-                self.queried_names.add(lower.as_str());
+                self.queried_names.add(names.lower.as_str());
                 if query.query_type == RecordType::TXT {
                     self.txt_queries += 1;
                 }
-                self.indicators.query_name(&name, &lower);
+                self.indicators.query_name(&names.text, &names.lower, name_hash);
             }
             if index == 0 {
-                question = Some(Question { name: lower, qtype: u16::from(query.query_type) });
+                names.first.clear();
+                names.first.push_str(&names.lower);
+                first = Some((u16::from(query.query_type), name_hash));
             }
         }
+        let question = first.map(|(qtype, name_hash)| Question { name: &names.first, qtype, name_hash });
         let (client, client_port, server) =
             if is_response { (found.dst, found.dst_port, found.src) } else { (found.src, found.src_port, found.dst) };
         let mut response_time = None;
@@ -560,7 +583,7 @@ impl Analysis {
                 let server = (!is_multicast(server)).then_some(server);
                 let key =
                     TransactionKey { client, client_port, server, id: message.metadata.id, question: question.hash() };
-                self.transactions.query(key, question, found, sent);
+                self.transactions.query(key, &question, found, sent);
             }
         }
         // The few messages shown are decoded in full; the digest read them
@@ -808,10 +831,10 @@ fn packet_entry(found: &FoundMessage<'_>, message: &Message, response_time: Opti
 mod tests {
     use super::*;
 
-    fn query_from(client_port: u16, at: Timestamp) -> (TransactionKey, Question, FoundMessage<'static>) {
+    fn query_from(client_port: u16, at: Timestamp) -> (TransactionKey, Question<'static>, FoundMessage<'static>) {
         let client: IpAddr = "10.0.0.1".parse().unwrap();
         let server: IpAddr = "10.0.0.53".parse().unwrap();
-        let question = Question { name: "example.com".into(), qtype: 1 };
+        let question = Question { name: "example.com", qtype: 1, name_hash: stable_hash("example.com") };
         let key = TransactionKey { client, client_port, server: Some(server), id: 7, question: question.hash() };
         let found = FoundMessage {
             packet_number: u64::from(client_port),
@@ -835,7 +858,7 @@ mod tests {
         for i in 0..flood {
             let (key, question, found) = query_from((i % 60_000) as u16 + 1024, at);
             let key = TransactionKey { id: (i / 60_000) as u16, ..key };
-            t.query(key, question, &found, at);
+            t.query(key, &question, &found, at);
         }
         assert_eq!(t.order.len(), MAX_TRACKED, "the window holds at most MAX_TRACKED transactions");
         assert_eq!(t.dropped_for_capacity, 25, "the oldest unanswered queries were let go");
