@@ -47,6 +47,11 @@ pub struct Sdp {
 }
 
 fn cut(s: &str) -> String {
+    // A value of at most MAX_VALUE bytes (nearly all) has at most as many
+    // characters: copied whole, not char by char.
+    if s.len() <= MAX_VALUE {
+        return s.to_string();
+    }
     s.chars().take(MAX_VALUE).collect()
 }
 
