@@ -100,8 +100,9 @@ pub fn fit_page(result: &mut Value, items: &str, budget: usize) {
 /// its `budget` (long names in every table of a hostile capture, or a
 /// small share of `analyze_many`'s budget): halves the largest cuttable
 /// collection anywhere in `result` (but the page `items` and `warnings`)
-/// until the result fits or none has more than one entry, and says in one
-/// line of `warnings` which were cut and from how many entries. Cuttable
+/// until the result fits or none has more than one entry (then, if it still
+/// does not fit, empties them too), and says in one line of `warnings`
+/// which were cut and from how many entries. Cuttable
 /// are lists of objects or strings (also inside an entry of such a list)
 /// and tables of objects or lists keyed by data ([`is_data_key`]:
 /// addresses, transaction ids, names), whose schemas require no key.
@@ -116,15 +117,25 @@ pub fn fit_lists(result: &mut Value, items: &str, budget: usize) {
             cut.iter().map(|(path, from, to)| format!("`{}` {to} of {from}", path.join("."))).collect();
         format!("Shortened to stay within {budget} bytes of JSON (entries kept of all): {}", each.join(", "))
     };
+    // Collections are halved down to one entry first; only if the result
+    // still does not fit (a small share of `analyze_many`'s budget with
+    // many tools) are the last entries dropped too.
+    let mut floor = 1;
     // The warning to be added counts against the budget too.
     while json_size(result) + if cut.is_empty() { 0 } else { say(&cut).len() + 3 } > budget {
         let mut largest: Option<(usize, Vec<String>)> = None;
         if let Value::Object(object) = &*result {
             for (key, value) in object.iter().filter(|(k, _)| *k != items && *k != "warnings") {
-                find_largest_cuttable(value, &mut vec![key.clone()], &mut largest);
+                find_largest_cuttable(value, &mut vec![key.clone()], floor, &mut largest);
             }
         }
-        let Some((_, path)) = largest else { break };
+        let Some((_, path)) = largest else {
+            if floor == 0 {
+                break;
+            }
+            floor = 0;
+            continue;
+        };
         let pointer: String =
             path.iter().map(|key| format!("/{}", key.replace('~', "~0").replace('/', "~1"))).collect();
         let before = match result.pointer_mut(&pointer) {
@@ -167,10 +178,15 @@ fn is_data_key(key: &str) -> bool {
 }
 
 /// The largest cuttable collection under `value` (at `path`, keys and list
-/// indexes from the result's top) with more than one entry, by JSON size
-/// (see [`fit_lists`]). An enclosing collection is larger than any inside
-/// it, so entries are cut whole first, then what is inside the one kept.
-fn find_largest_cuttable(value: &Value, path: &mut Vec<String>, largest: &mut Option<(usize, Vec<String>)>) {
+/// indexes from the result's top) with more than `floor` entries, by JSON
+/// size (see [`fit_lists`]). An enclosing collection is larger than any
+/// inside it, so entries are cut whole first, then what is inside the one kept.
+fn find_largest_cuttable(
+    value: &Value,
+    path: &mut Vec<String>,
+    floor: usize,
+    largest: &mut Option<(usize, Vec<String>)>,
+) {
     let mut consider = |value: &Value, path: &Vec<String>| {
         let size = json_size(value);
         if largest.as_ref().is_none_or(|(s, _)| size > *s) {
@@ -179,17 +195,17 @@ fn find_largest_cuttable(value: &Value, path: &mut Vec<String>, largest: &mut Op
     };
     match value {
         Value::Array(list) if list.iter().all(|v| v.is_object() || v.is_string()) => {
-            if list.len() > 1 {
+            if list.len() > floor {
                 consider(value, path);
             }
             for (index, entry) in list.iter().enumerate().filter(|(_, v)| v.is_object()) {
                 path.push(index.to_string());
-                find_largest_cuttable(entry, path, largest);
+                find_largest_cuttable(entry, path, floor, largest);
                 path.pop();
             }
         }
         Value::Object(object) => {
-            if object.len() > 1
+            if object.len() > floor
                 && object.keys().all(|k| is_data_key(k))
                 && object.values().all(|v| v.is_object() || v.is_array())
             {
@@ -197,7 +213,7 @@ fn find_largest_cuttable(value: &Value, path: &mut Vec<String>, largest: &mut Op
             }
             for (key, inner) in object {
                 path.push(key.clone());
-                find_largest_cuttable(inner, path, largest);
+                find_largest_cuttable(inner, path, floor, largest);
                 path.pop();
             }
         }
@@ -1040,6 +1056,15 @@ mod tests {
         }
         assert_eq!(result["histogram"], json!({"<1ms": 3, "1-5ms": 4}));
         assert_eq!(result["numbers"].as_array().unwrap().len(), 100);
+
+        // A budget that one entry of each does not fit: the last entries go
+        // too, largest first, and the warning says so.
+        fit_lists(&mut result, "packets", 1_500);
+        assert!(size(&result) <= 1_500, "{}", size(&result));
+        assert_eq!(result["by_id"], json!({}), "{result}");
+        assert_eq!(result["numbers"].as_array().unwrap().len(), 100, "numbers are never cut");
+        assert_eq!(result["packets"].as_array().unwrap().len(), 2, "nor the page");
+        assert!(result["warnings"][3].as_str().unwrap().contains("`by_id` 0 of 1"), "{}", result["warnings"]);
 
         let mut small = json!({"list": ["a", "b"], "warnings": []});
         fit_lists(&mut small, "", RESULT_BYTE_BUDGET);
