@@ -105,6 +105,16 @@ fn params_for(schema: &Value, data: &[u8], knobs: Knobs) -> Value {
     if declared("threshold") && knobs.has(LIMIT) {
         params.insert("threshold".into(), json!(f64::from(knobs.a) / 100.0));
     }
+    // A parameter with a fixed set of values (a layer, a sort order): one
+    // of them, chosen by the knobs, so every value gets fuzzed.
+    if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+        for (index, (name, property)) in properties.iter().enumerate() {
+            if let Some(values) = property.get("enum").and_then(Value::as_array).filter(|v| !v.is_empty()) {
+                let pick = (usize::from(knobs.a) + usize::from(knobs.b) * (index + 1)) % values.len();
+                params.insert(name.clone(), values[pick].clone());
+            }
+        }
+    }
     let want_ip = declared("server_ip") && (knobs.has(SERVER_IP) || required("server_ip"));
     let want_port = declared("server_port") && knobs.has(SERVER_PORT);
     if want_ip || want_port {

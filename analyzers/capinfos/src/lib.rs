@@ -7,7 +7,7 @@ use std::io::Read;
 use pcapsule_guest::capture::{CaptureFormat, CutShort, Interface, Section};
 use pcapsule_guest::conventions::{Envelope, PacketBudget, result_budget, schema};
 use pcapsule_guest::driver::{self, Driven, PacketHandler};
-use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, Timestamp, ToolSpec};
+use pcapsule_guest::{Analyzer, Description, Packet, RunContext, RunError, Timestamp, ToolSpec};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -54,12 +54,9 @@ impl Analyzer for Capinfos {
                 params_schema: schema::of_params::<Params>(),
                 result_schema: schema::of_result::<CapinfosResult>(),
             }],
-            prompts: vec![PromptSpec {
-                name: "capture_overview",
-                title: "Overview of a capture file",
-                description: "First look at an unknown capture: what it is and which analyses fit.",
-                text: PROMPT_OVERVIEW,
-            }],
+            // The first-look prompt (capture_overview) is the overview analyzer's: it
+            // starts here, then goes on to that analyzer's tools.
+            prompts: vec![],
         }
     }
 
@@ -87,13 +84,6 @@ impl Analyzer for Capinfos {
         pcapsule_guest::conventions::into_result(&result, result_bytes)
     }
 }
-
-const PROMPT_OVERVIEW: &str = "Call analyze_capinfos on the capture first. Read `file_type`, `interfaces` \
-(link type per interface) and `packet_count`, `capture_duration_seconds`, `first_packet_time_iso`/`last_packet_time_iso` \
-to say what the capture is and when it was taken. Check `warnings` and `cut_short`: a capture cut short or with \
-`truncated_packets` (snaplen smaller than the packets) limits what deeper analyses can see, and \
-`strict_time_order: false` means timing figures need care. Then pick the protocol tools that fit the \
-question (DNS, DHCP, ICMP, TCP, SIP) and say why.";
 
 /// Running totals for one interface.
 #[derive(Default, Clone)]

@@ -1,0 +1,132 @@
+//! What is in a capture, before choosing a protocol tool:
+//! `analyze_conversations` lists who talks to whom at one layer (Ethernet,
+//! IP, TCP or UDP), with packets and bytes each way, timing, throughput,
+//! the Community ID of each TCP/UDP flow and how far each TCP connection
+//! got. One streaming pass; the table is bounded and says what it folded.
+
+use std::io::Read;
+
+use pcapsule_guest::conventions::{PacketBudget, Paging, result_budget, schema};
+use pcapsule_guest::{Analyzer, Description, PromptSpec, RunContext, RunError, ToolSpec};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+mod conversations;
+mod result;
+mod services;
+// Native only: the tests read the shared captures and run tshark.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub use conversations::{ConversationType, SortBy};
+
+/// The overview analyzer: implements [`pcapsule_guest::Analyzer`].
+pub struct Overview;
+
+/// Parameters of `analyze_conversations` (besides `pcap_file`, which the host owns).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ConversationsParams {
+    /// Which layer's conversations: `eth` (MAC address pairs), `ip` (IPv4 and
+    /// IPv6 address pairs), `ipv4`, `ipv6`, `tcp` or `udp` (address and port
+    /// pairs, with Community ID). Tunnelled traffic is counted at its
+    /// innermost layers.
+    #[serde(default, rename = "type")]
+    conversation_type: ConversationType,
+    /// Order of the list: `bytes` (both ways, largest first), `packets`
+    /// (most first), `start` (first packet first) or `duration` (longest first).
+    #[serde(default)]
+    sort_by: SortBy,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
+    max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "conversations_limit")]
+    limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "conversations_offset")]
+    offset: Option<u64>,
+}
+
+fn conversations_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::limit("conversations (the `conversations` list)").try_into().expect("an object is a schema")
+}
+
+fn conversations_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::offset("conversations").try_into().expect("an object is a schema")
+}
+
+impl Analyzer for Overview {
+    fn describe() -> Description {
+        Description {
+            name: "overview",
+            version: env!("CARGO_PKG_VERSION"),
+            summary: "What is in a capture: conversations at the Ethernet, IP, TCP and UDP layers with their \
+                      volumes, timing, Community ID and TCP state.",
+            tools: vec![ToolSpec {
+                name: "analyze_conversations",
+                title: "Conversations (who talks to whom)",
+                description: "List the conversations of a pcap or pcapng capture at one layer, as Wireshark's \
+                              Statistics > Conversations does: Ethernet (MAC pairs), IP (IPv4 and IPv6 address \
+                              pairs), TCP or UDP (address and port pairs). Each has packets and bytes (as on the \
+                              wire) in each direction, A being the side that sent the first packet, its start, \
+                              duration and bits per second each way; TCP and UDP conversations add their \
+                              Community ID (the flow hash Zeek, Suricata and Arkime log, to pivot between \
+                              tools) and the well-known service of their ports, TCP ones how far the connection \
+                              got (handshake, FIN or RST). A TCP SYN with a new initial sequence number on a \
+                              used address/port pair starts a new conversation, as in Wireshark. Tunnelled \
+                              traffic is counted at its innermost layers. Sorted by bytes by default; paged \
+                              with limit/offset; totals cover every conversation.",
+                params_schema: schema::of_params::<ConversationsParams>(),
+                result_schema: schema::of_paged_result::<result::ConversationsResult>("conversations"),
+            }],
+            prompts: vec![PromptSpec {
+                name: "capture_overview",
+                title: "What is in this capture",
+                description: "First look at an unknown capture: its size and time span, who talks to whom, \
+                              the busiest flows, then which protocol tool to use next.",
+                text: PROMPT_OVERVIEW,
+            }],
+        }
+    }
+
+    fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+        let params: ConversationsParams = pcapsule_guest::parse_params(params)?;
+        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+        let paging = Paging::from_params(params.limit, params.offset)?;
+        conversations::analyze(
+            capture,
+            ctx,
+            budget,
+            params.conversation_type,
+            params.sort_by,
+            paging,
+            result_budget(params.max_result_bytes)?,
+        )
+    }
+}
+
+const PROMPT_OVERVIEW: &str = "You are taking a first look at a packet capture you know nothing about. Work from \
+the whole to the parts, and cite the figures you use.
+1. What the file is: call analyze_capinfos. Read `file_type`, `interfaces` (the link layer of each interface), \
+`packet_count`, `first_packet_time_iso`/`last_packet_time_iso` and `capture_duration_seconds` to say what the \
+capture is and when it was taken. Check `warnings` and `cut_short`: a capture cut short or with \
+`truncated_packets` (snaplen smaller than the packets) limits what later analyses can see, and \
+`strict_time_order: false` means timing figures need care.
+2. Who talks to whom: call analyze_conversations (IP address pairs by default, busiest first): packets and bytes \
+each way (`bytes_a_to_b`, `bytes_b_to_a`), `start`, `duration_s`, and `protocols` inside each pair. One side \
+sending almost everything is a download or an upload; many small conversations from one address can be a scan.
+3. Which flows: analyze_conversations again for TCP, then for UDP (its layer parameter): the ports, `service` (a \
+hint from the port number only), `tcp.handshake` and `tcp.end` (connections never answered, rejected or reset), \
+and each flow's `community_id`, which finds the same flow in Zeek, Suricata or Arkime logs. For the local network, \
+the Ethernet layer shows MAC address pairs (a gateway is usually the busiest).
+4. Then drill down with the protocol tools the ports and protocols point to: analyze_dns_packets, \
+analyze_dhcp_packets, analyze_icmp_packets, analyze_tcp_connections, analyze_tcp_anomalies, \
+analyze_tcp_retransmissions, analyze_sip_packets.
+Tunnelled traffic is counted at its innermost layers (`capture.encapsulations` says which tunnels were met), and \
+packets the packet path could not read are counted in `capture.undecodable_packets` and `warnings`. Summarize \
+what the capture holds, the main actors and flows, anything unusual, and which tool to call next and why.";

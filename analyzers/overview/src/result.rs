@@ -1,0 +1,133 @@
+//! What `analyze_conversations` returns, as types: the tool's result schema
+//! is generated from them, and their `///` docs are what clients read.
+
+use pcapsule_guest::conventions::{CaptureFacts, Envelope, Header, NoMoreFacts, PageInfo};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::conversations::{ConversationType, SortBy};
+
+/// The result of `analyze_conversations`.
+#[derive(Serialize, JsonSchema)]
+pub struct ConversationsResult {
+    #[serde(flatten)]
+    pub header: Header,
+    /// The layer listed.
+    #[serde(rename = "type")]
+    pub conversation_type: ConversationType,
+    pub sort_by: SortBy,
+    /// Packets read (all of them unless `truncated`).
+    pub total_packets: u64,
+    /// Bytes on the wire of every packet read.
+    pub total_bytes: u64,
+    /// Packets with this layer (the innermost one of tunnelled traffic),
+    /// those in `not_tracked` included.
+    pub packets_in_conversations: u64,
+    /// Their bytes on the wire.
+    pub bytes_in_conversations: u64,
+    /// Conversations found (the length of the whole list).
+    pub conversation_count: usize,
+    /// Packets of conversations beyond the table's bound, not listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_tracked: Option<NotTracked>,
+    /// First and last packet of the capture, RFC 3339 (UTC); starts below
+    /// are relative to `capture_start`.
+    pub capture_start: Option<String>,
+    pub capture_end: Option<String>,
+    /// One page of conversations in `sort_by` order; see pagination.
+    pub conversations: Vec<ConversationEntry>,
+    pub pagination: PageInfo,
+    /// What the packet path met reading the capture.
+    pub capture: CaptureFacts<NoMoreFacts>,
+    #[serde(flatten)]
+    pub envelope: Envelope,
+}
+
+/// Traffic of conversations first seen once the table was full.
+#[derive(Serialize, JsonSchema)]
+pub struct NotTracked {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// One conversation. A is the side that sent its first packet.
+#[derive(Serialize, JsonSchema)]
+pub struct ConversationEntry {
+    /// MAC (eth) or IP address of A.
+    pub address_a: String,
+    /// A's port (tcp, udp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_a: Option<u16>,
+    pub address_b: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_b: Option<u16>,
+    pub packets: u64,
+    /// Bytes on the wire (whole frames, as Wireshark counts conversations).
+    pub bytes: u64,
+    pub packets_a_to_b: u64,
+    pub bytes_a_to_b: u64,
+    pub packets_b_to_a: u64,
+    pub bytes_b_to_a: u64,
+    /// Frame number of the first packet (Wireshark's numbering).
+    pub first_frame: u64,
+    /// First packet's time, RFC 3339 (UTC).
+    pub start: Option<String>,
+    /// Seconds from the capture's first packet to this conversation's first.
+    pub relative_start_s: Option<f64>,
+    /// Seconds from the first packet to the last.
+    pub duration_s: Option<f64>,
+    /// Throughput each way over the duration; absent when the duration is 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bits_per_second_a_to_b: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bits_per_second_b_to_a: Option<f64>,
+    /// Community ID v1 of the flow (seed 0), as Zeek, Suricata and Arkime log it (tcp, udp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub community_id: Option<String>,
+    /// The service registered for the ports (the lower well-known one): a
+    /// hint from the port number only, the payload is not inspected (tcp, udp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<&'static str>,
+    /// Transport protocols seen inside an IP conversation (tcp, udp, icmp,
+    /// icmpv6, or the IP protocol number), by packets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocols: Option<Vec<(String, u64)>>,
+    /// How far a TCP connection got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpProgress>,
+}
+
+/// What the flags of a TCP conversation show.
+#[derive(Serialize, JsonSchema)]
+pub struct TcpProgress {
+    pub handshake: Handshake,
+    pub end: TcpEnd,
+}
+
+/// The connection's opening as captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Handshake {
+    /// SYN and SYN-ACK seen.
+    Completed,
+    /// SYN seen, no answer.
+    SynOnly,
+    /// SYN answered with RST.
+    Rejected,
+    /// The first packet was not a SYN: the connection started before the capture.
+    NotSeen,
+}
+
+/// How the connection ended as captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TcpEnd {
+    /// FIN sent both ways.
+    Closed,
+    /// FIN sent one way only.
+    HalfClosed,
+    /// A RST was sent.
+    Reset,
+    /// Neither FIN nor RST: still open when the capture ended.
+    Open,
+}

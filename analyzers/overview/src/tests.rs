@@ -1,0 +1,393 @@
+//! Tests of `analyze_conversations`: the Community ID against the
+//! specification's vectors, the table's rules on generated packets, and
+//! every figure against tshark on every shared capture.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+
+use etherparse::PacketBuilder;
+use pcapsule_guest::testing::{PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields};
+use serde_json::{Value, json};
+
+use crate::Overview;
+
+fn run(params: Value, capture: &[u8]) -> Value {
+    run_tool::<Overview>("analyze_conversations", params, capture).expect("the tool runs")
+}
+
+const MAC_A: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
+const MAC_B: [u8; 6] = [2, 0, 0, 0, 0, 0xb];
+
+fn tcp_frame(from_a: bool, seq: u32, flags: &str, payload: &[u8]) -> Vec<u8> {
+    let (smac, dmac, src, dst, sport, dport) = if from_a {
+        (MAC_A, MAC_B, [10, 0, 0, 1], [10, 0, 0, 2], 40000, 80)
+    } else {
+        (MAC_B, MAC_A, [10, 0, 0, 2], [10, 0, 0, 1], 80, 40000)
+    };
+    let mut builder = PacketBuilder::ethernet2(smac, dmac).ipv4(src, dst, 64).tcp(sport, dport, seq, 65535);
+    if flags.contains('S') {
+        builder = builder.syn();
+    }
+    if flags.contains('A') {
+        builder = builder.ack(1);
+    }
+    if flags.contains('F') {
+        builder = builder.fin();
+    }
+    if flags.contains('R') {
+        builder = builder.rst();
+    }
+    let mut out = Vec::new();
+    builder.write(&mut out, payload).unwrap();
+    out
+}
+
+fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(MAC_A, MAC_B).ipv4(src, dst, 64).udp(sport, dport).write(&mut out, payload).unwrap();
+    out
+}
+
+/// The vectors of the Community ID specification's README (default
+/// settings, seed 0), computed the way the tool computes them.
+#[test]
+fn community_ids_match_the_specification() {
+    let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+    let cases: [(u8, IpAddr, IpAddr, u16, u16, &str); 7] = [
+        (6, v4(1, 2, 3, 4), v4(5, 6, 7, 8), 1122, 3344, "1:wCb3OG7yAFWelaUydu0D+125CLM="),
+        (6, v4(5, 6, 7, 8), v4(1, 2, 3, 4), 3344, 1122, "1:wCb3OG7yAFWelaUydu0D+125CLM="),
+        (17, v4(1, 2, 3, 4), v4(5, 6, 7, 8), 1122, 3344, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg="),
+        (17, v4(5, 6, 7, 8), v4(1, 2, 3, 4), 3344, 1122, "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg="),
+        (132, v4(1, 2, 3, 4), v4(5, 6, 7, 8), 1122, 3344, "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8="),
+        (17, v4(192, 168, 1, 52), v4(8, 8, 8, 8), 54585, 53, "1:d/FP5EW3wiY1vCndhwleRRKHowQ="),
+        (
+            6,
+            "2001:470:e5bf:dead:4957:2174:e82c:4887".parse::<Ipv6Addr>().unwrap().into(),
+            "2607:f8b0:400c:c03::1a".parse::<Ipv6Addr>().unwrap().into(),
+            63943,
+            25,
+            "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=",
+        ),
+    ];
+    for (proto, src, dst, sport, dport, expected) in cases {
+        let id = community_id::calculate_community_id(0, src, dst, Some(sport), Some(dport), proto, false).unwrap();
+        assert_eq!(id, expected, "{proto} {src}:{sport} -> {dst}:{dport}");
+    }
+    // And through the tool, for a UDP flow of the vectors.
+    let capture = PcapBuilder::ethernet()
+        .packet(1, 0, &udp_frame([192, 168, 1, 52], [8, 8, 8, 8], 54585, 53, b"q"))
+        .packet(1, 10, &udp_frame([8, 8, 8, 8], [192, 168, 1, 52], 53, 54585, b"answer"))
+        .build();
+    let result = run(json!({"type": "udp"}), &capture);
+    let list = result["conversations"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{result}");
+    assert_eq!(list[0]["community_id"], "1:d/FP5EW3wiY1vCndhwleRRKHowQ=");
+    assert_eq!(list[0]["service"], "dns");
+}
+
+/// Directions, a reused port pair, TCP progress and throughput.
+#[test]
+fn a_syn_with_a_new_sequence_number_starts_a_new_conversation() {
+    let capture = PcapBuilder::ethernet()
+        .packet(10, 0, &tcp_frame(true, 100, "S", b""))
+        .packet(10, 1000, &tcp_frame(false, 500, "SA", b""))
+        .packet(10, 2000, &tcp_frame(true, 101, "A", b"GET / HTTP/1.1\r\n\r\n"))
+        // A retransmitted SYN of the first connection stays in it.
+        .packet(10, 3000, &tcp_frame(true, 100, "S", b""))
+        .packet(11, 0, &tcp_frame(false, 501, "FA", b"0123456789"))
+        .packet(11, 1000, &tcp_frame(true, 119, "FA", b""))
+        // Same ports, new initial sequence number: a second connection, rejected.
+        .packet(20, 0, &tcp_frame(true, 9000, "S", b""))
+        .packet(20, 500, &tcp_frame(false, 0, "RA", b""))
+        .build();
+    let result = run(json!({"type": "tcp", "sort_by": "start"}), &capture);
+    let list = result["conversations"].as_array().unwrap();
+    assert_eq!(result["conversation_count"], 2, "{result:#}");
+    let (first, second) = (&list[0], &list[1]);
+    assert_eq!((first["address_a"].as_str(), first["port_a"].as_u64()), (Some("10.0.0.1"), Some(40000)));
+    assert_eq!((first["packets_a_to_b"].as_u64(), first["packets_b_to_a"].as_u64()), (Some(4), Some(2)));
+    assert_eq!(first["tcp"], json!({"handshake": "completed", "end": "closed"}));
+    assert_eq!(first["first_frame"], 1);
+    assert_eq!(first["duration_s"], 1.001);
+    let b_to_a_bytes = first["bytes_b_to_a"].as_f64().unwrap();
+    assert_eq!(first["bits_per_second_b_to_a"].as_f64().unwrap(), (b_to_a_bytes * 8.0 / 1.001).round());
+    assert_eq!(first["service"], "http");
+    assert_eq!(second["first_frame"], 7);
+    assert_eq!(second["relative_start_s"], 10.0);
+    assert_eq!(second["tcp"], json!({"handshake": "rejected", "end": "reset"}));
+    assert_eq!(first["community_id"], second["community_id"], "one flow tuple, one Community ID");
+    // Sorted by bytes (the default), the longer connection comes first too;
+    // by packets, likewise; the IP layer sees one pair.
+    let ip = run(json!({}), &capture);
+    assert_eq!(ip["type"], "ip");
+    assert_eq!(ip["conversation_count"], 1);
+    assert_eq!(ip["conversations"][0]["packets"], 8);
+    assert_eq!(ip["conversations"][0]["protocols"], json!([["tcp", 8]]));
+    let eth = run(json!({"type": "eth"}), &capture);
+    assert_eq!(eth["conversations"][0]["address_a"], "02:00:00:00:00:0a");
+    assert_eq!(eth["conversations"][0]["packets_b_to_a"], 3);
+}
+
+/// A full table folds later conversations into `not_tracked` and says so.
+#[test]
+fn traffic_beyond_the_table_is_counted_not_dropped() {
+    let mut builder = PcapBuilder::ethernet();
+    for i in 0..5u8 {
+        builder = builder.packet(1, u32::from(i), &udp_frame([10, 0, 0, i], [10, 0, 1, 1], 1000, 2000, b"x"));
+    }
+    let capture = builder.build();
+    let table = crate::conversations::Conversations::new(crate::ConversationType::Udp, 2);
+    let budget = pcapsule_guest::conventions::PacketBudget::new(None, None).unwrap();
+    let driven = pcapsule_guest::driver::drive(&mut &capture[..], budget, table).unwrap();
+    let (tracked, not_tracked) = driven.handler.counts();
+    assert_eq!(tracked, 2);
+    assert_eq!(not_tracked, 3);
+}
+
+#[test]
+fn bad_parameters_are_refused_with_the_parameter_named() {
+    let capture = PcapBuilder::ethernet().packet(1, 0, &udp_frame([1, 1, 1, 1], [2, 2, 2, 2], 1, 2, b"")).build();
+    for (params, needle) in [
+        (json!({"type": "sctp"}), "type"),
+        (json!({"sort_by": "size"}), "sort_by"),
+        (json!({"limit": 100000}), "limit"),
+        (json!({"colour": 1}), "colour"),
+    ] {
+        let error = run_tool::<Overview>("analyze_conversations", params.clone(), &capture).unwrap_err();
+        assert!(error.to_string().contains(needle), "{params}: {error}");
+    }
+}
+
+/// One conversation as both sides count it: (A, B) and packets and bytes
+/// each way, keyed by the unordered pair and, for TCP, by the order the
+/// pair's conversations started in.
+type Counts = (String, String, u64, u64, u64, u64);
+type ByPair = BTreeMap<String, Vec<Counts>>;
+/// A conversation's first frame and its counts.
+type Started = (u64, Counts);
+
+const KINDS: [&str; 5] = ["eth", "ipv4", "ipv6", "tcp", "udp"];
+
+/// tshark's view of every layer's conversations, from one run's fields,
+/// counted as the packet path decodes: each frame at its innermost IP
+/// header and the transport right after it (tshark counts every layer of a
+/// tunnel; the tool counts the traffic inside), at its innermost Ethernet
+/// header, and never from the headers an ICMP error quotes.
+fn tshark_conversations(capture: &Path) -> Option<BTreeMap<&'static str, ByPair>> {
+    const FIELDS: [&str; 13] = [
+        "frame.len",
+        "frame.protocols",
+        "eth.src",
+        "eth.dst",
+        "ip.src",
+        "ip.dst",
+        "ipv6.src",
+        "ipv6.dst",
+        "tcp.srcport",
+        "tcp.dstport",
+        "tcp.stream",
+        "udp.srcport",
+        "udp.dstport",
+    ];
+    let rows = tshark_fields(capture, "", &FIELDS)?;
+    // kind -> (pair, stream) -> (first frame, counts)
+    let mut groups: BTreeMap<&str, BTreeMap<(String, String), Started>> = BTreeMap::new();
+    for (frame, row) in rows.iter().enumerate() {
+        let get = |name: &str| row.get(FIELDS.iter().position(|f| *f == name).unwrap()).map_or("", String::as_str);
+        let protocols: Vec<&str> = get("frame.protocols").split(':').collect();
+        let cut = protocols.iter().position(|p| *p == "icmp" || *p == "icmpv6").unwrap_or(protocols.len());
+        let before = &protocols[..cut];
+        // The value of `field` at the occurrence of `layer` at index `at` of the protocol list.
+        let at_layer = |field: &str, layer: &str, at: usize| -> Option<String> {
+            let n = before[..=at].iter().filter(|p| **p == layer).count();
+            get(field).split(',').nth(n.checked_sub(1)?).filter(|v| !v.is_empty()).map(str::to_string)
+        };
+        let len: u64 = get("frame.len").parse().unwrap_or(0);
+        let mut found: Vec<(&str, String, String, String)> = Vec::new();
+        if let Some(at) = before.iter().rposition(|p| *p == "eth")
+            && let (Some(a), Some(b)) = (at_layer("eth.src", "eth", at), at_layer("eth.dst", "eth", at))
+        {
+            found.push(("eth", a, b, String::new()));
+        }
+        if let Some(ip_at) = before.iter().rposition(|p| *p == "ip" || *p == "ipv6") {
+            let (layer, kind) = if before[ip_at] == "ip" { ("ip", "ipv4") } else { ("ipv6", "ipv6") };
+            let (Some(a), Some(b)) =
+                (at_layer(&format!("{layer}.src"), layer, ip_at), at_layer(&format!("{layer}.dst"), layer, ip_at))
+            else {
+                continue;
+            };
+            found.push((kind, a.clone(), b.clone(), String::new()));
+            // The transport follows the IP header and its extension headers.
+            let t_at = ip_at + 1 + before[ip_at + 1..].iter().take_while(|p| p.starts_with("ipv6.")).count();
+            if let Some(&transport @ ("tcp" | "udp")) = before.get(t_at)
+                && let (Some(pa), Some(pb)) = (
+                    at_layer(&format!("{transport}.srcport"), transport, t_at),
+                    at_layer(&format!("{transport}.dstport"), transport, t_at),
+                )
+            {
+                let stream = if transport == "tcp" {
+                    at_layer("tcp.stream", "tcp", t_at).unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                found.push((transport, format!("{a} {pa}"), format!("{b} {pb}"), stream));
+            }
+        }
+        for (kind, a, b, stream) in found {
+            let pair = if a <= b { format!("{a} | {b}") } else { format!("{b} | {a}") };
+            let entry = groups
+                .entry(kind)
+                .or_default()
+                .entry((pair, stream))
+                .or_insert_with(|| (frame as u64 + 1, (a.clone(), b.clone(), 0, 0, 0, 0)));
+            let counts = &mut entry.1;
+            if counts.0 == a {
+                counts.2 += 1;
+                counts.3 += len;
+            } else {
+                counts.4 += 1;
+                counts.5 += len;
+            }
+        }
+    }
+    Some(
+        KINDS
+            .iter()
+            .map(|kind| {
+                let mut by_pair: BTreeMap<String, Vec<Started>> = BTreeMap::new();
+                for ((pair, _), value) in groups.remove(kind).unwrap_or_default() {
+                    by_pair.entry(pair).or_default().push(value);
+                }
+                (*kind, in_start_order(by_pair))
+            })
+            .collect(),
+    )
+}
+
+fn in_start_order(by_pair: BTreeMap<String, Vec<Started>>) -> ByPair {
+    by_pair
+        .into_iter()
+        .map(|(pair, mut list)| {
+            list.sort_by_key(|(first, _)| *first);
+            (pair, list.into_iter().map(|(_, counts)| counts).collect())
+        })
+        .collect()
+}
+
+/// The tool's view, every page, in the same shape.
+fn our_conversations(capture: &[u8], kind: &str) -> (ByPair, Value) {
+    let mut by_pair: BTreeMap<String, Vec<Started>> = BTreeMap::new();
+    let mut offset = 0;
+    let mut first_page = Value::Null;
+    loop {
+        let page = run(json!({"type": kind, "sort_by": "start", "limit": 1000, "offset": offset}), capture);
+        for c in page["conversations"].as_array().unwrap() {
+            let endpoint = |side: &str| match c[format!("port_{side}")].as_u64() {
+                Some(port) => format!("{} {port}", c[format!("address_{side}")].as_str().unwrap()),
+                None => c[format!("address_{side}")].as_str().unwrap().to_string(),
+            };
+            let (a, b) = (endpoint("a"), endpoint("b"));
+            let pair = if a <= b { format!("{a} | {b}") } else { format!("{b} | {a}") };
+            let n = |k: &str| c[k].as_u64().unwrap();
+            by_pair.entry(pair).or_default().push((
+                n("first_frame"),
+                (a, b, n("packets_a_to_b"), n("bytes_a_to_b"), n("packets_b_to_a"), n("bytes_b_to_a")),
+            ));
+        }
+        if offset == 0 {
+            first_page = page.clone();
+        }
+        match page["pagination"]["next_offset"].as_u64() {
+            Some(next) => offset = next as usize,
+            None => break,
+        }
+    }
+    (in_start_order(by_pair), first_page)
+}
+
+/// Captures where the packet path reads a tunnel otherwise than tshark,
+/// so the innermost layers differ (file, layers, why). The conversation
+/// table itself is the same code for every file.
+const DIFFERENT_BY_DESIGN: [(&str, &[&str], &str); 4] = [
+    (
+        "suricata-verify_decode-erspan-typeII-01_input.pcap",
+        &["eth", "ipv4"],
+        "two ERSPAN packets carry 802.3 frames with LLC (CDP): the path keeps the outer packet, tshark reads the \
+         inner Ethernet header",
+    ),
+    (
+        "tcpdump_various_gre.pcap",
+        &["ipv4"],
+        "GRE keepalives: the path follows the IP packet a keepalive carries, tshark stops at its GRE header",
+    ),
+    (
+        "zeek_pbb.pcap",
+        &["eth"],
+        "802.1ah provider backbone bridging: the path reads the backbone MAC addresses, tshark the customer's inside",
+    ),
+    (
+        "zeek_teredo_bubble_with_payload.pcap",
+        &["ipv4", "ipv6", "udp"],
+        "a Teredo bubble carrying payload (an IPv6 header straight after UDP, no next header) that tshark's \
+         heuristic leaves as UDP data; the path reads the IPv6 inside, as Zeek does",
+    ),
+];
+
+#[test]
+fn conversations_agree_with_tshark_on_every_shared_capture() {
+    let Some(dir) = shared_captures() else { return };
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for path in captures_under(&dir) {
+        if path.components().any(|c| c.as_os_str() == "hostile") {
+            continue;
+        }
+        let name = path.file_name().unwrap().to_string_lossy();
+        let differs_by_design =
+            |kind: &str| DIFFERENT_BY_DESIGN.iter().any(|(file, kinds, _)| *file == name && kinds.contains(&kind));
+        let bytes = std::fs::read(&path).unwrap();
+        let Some(mut all) = tshark_conversations(&path) else { continue };
+        for kind in KINDS {
+            let theirs = all.remove(kind).unwrap_or_default();
+            if differs_by_design(kind) {
+                continue;
+            }
+            let (ours, page) = our_conversations(&bytes, kind);
+            compared += 1;
+            if ours != theirs {
+                let only_ours: Vec<_> = ours.iter().filter(|(k, v)| theirs.get(*k) != Some(v)).take(3).collect();
+                let only_theirs: Vec<_> = theirs.iter().filter(|(k, v)| ours.get(*k) != Some(v)).take(3).collect();
+                failures.push(format!(
+                    "{} {kind}: {} vs {} pairs; ours {only_ours:?}; tshark {only_theirs:?}; warnings {}",
+                    path.strip_prefix(&dir).unwrap().display(),
+                    ours.len(),
+                    theirs.len(),
+                    page["warnings"]
+                ));
+            }
+        }
+    }
+    eprintln!("{compared} captures and layers compared with tshark");
+    assert!(compared > 100, "only {compared} comparisons ran");
+    assert!(failures.is_empty(), "{} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Through the tool: a capture with more conversations than the table
+/// holds says how much it did not list, and the default result stays small.
+#[test]
+fn a_full_table_is_reported_and_the_result_stays_small() {
+    let extra = 5;
+    let mut builder = PcapBuilder::ethernet();
+    for i in 0..(crate::conversations::MAX_CONVERSATIONS + extra) as u32 {
+        let [_, b, c, d] = i.to_be_bytes();
+        builder = builder.packet(1, i % 1_000_000, &udp_frame([10, b, c, d], [192, 168, 0, 1], 5000, 53, b"x"));
+    }
+    let result = run(json!({"type": "udp"}), &builder.build());
+    assert_eq!(result["conversation_count"], crate::conversations::MAX_CONVERSATIONS);
+    assert_eq!(result["not_tracked"]["packets"], extra);
+    assert!(result["warnings"].to_string().contains("not_tracked"), "{}", result["warnings"]);
+    assert_eq!(result["packets_in_conversations"], crate::conversations::MAX_CONVERSATIONS + extra);
+    let size = result.to_string().len();
+    assert!(size < 40_000, "default result is {size} bytes");
+}
