@@ -36,6 +36,7 @@ TOOLS = [
     ("analyze_traffic_flow", "tcp", "tshark -z conv,tcp,ip.addr==SERVER"),
     ("analyze_sip_packets", "sip", "tshark -z sip,stat"),
     ("analyze_conversations", "overview", "tshark -z conv,ip -z conv,ipv6"),
+    ("analyze_endpoints", "overview", "tshark -z endpoints,ip -z endpoints,ipv6"),
 ]
 
 MCPCAP_CALLS = {
@@ -78,6 +79,7 @@ def comparator(tool: str, capture: str, server: str) -> list[str]:
         "analyze_sip_packets": tshark + ["-z", "sip,stat"],
         # The tool's default lists IPv4 and IPv6 address pairs together.
         "analyze_conversations": tshark + ["-z", "conv,ip", "-z", "conv,ipv6"],
+        "analyze_endpoints": tshark + ["-z", "endpoints,ip", "-z", "endpoints,ipv6"],
     }[tool]
 
 
@@ -569,7 +571,7 @@ def write_report(args, info, results, captures, mixes, one_pass, serve, mcpcap, 
     row(f"every tool ≥ 1M packets/s on the {human(one_m)} capture",
         len(pps) == len(TOOLS) and min(pps.values()) >= 1e6, "slowest first: " + ", ".join(slow[:4]))
     # The overview tools are the first call on an unknown capture (issue #16).
-    overview = {t: v for t, v in pps.items() if t == "analyze_conversations"}
+    overview = {t: v for t, v in pps.items() if t in ("analyze_conversations", "analyze_endpoints")}
     row(f"overview tools ≥ 3M packets/s on the {human(one_m)} capture",
         min(overview.values()) >= 3e6 if overview else None,
         ", ".join(f"{t.removeprefix('analyze_')} {v / 1e6:.2f} M" for t, v in overview.items()) or "not run")

@@ -51,14 +51,14 @@ pub enum SortBy {
 
 /// One side of a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-enum Endpoint {
+pub(crate) enum Endpoint {
     Mac([u8; 6]),
     Ip(IpAddr),
     Socket(IpAddr, u16),
 }
 
 impl Endpoint {
-    fn address(&self) -> String {
+    pub(crate) fn address(&self) -> String {
         match self {
             Endpoint::Mac(m) => {
                 format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
@@ -67,14 +67,14 @@ impl Endpoint {
         }
     }
 
-    fn ip(&self) -> Option<IpAddr> {
+    pub(crate) fn ip(&self) -> Option<IpAddr> {
         match self {
             Endpoint::Mac(_) => None,
             Endpoint::Ip(ip) | Endpoint::Socket(ip, _) => Some(*ip),
         }
     }
 
-    fn port(&self) -> Option<u16> {
+    pub(crate) fn port(&self) -> Option<u16> {
         match self {
             Endpoint::Socket(_, port) => Some(*port),
             _ => None,
@@ -84,9 +84,9 @@ impl Endpoint {
 
 /// Packets and bytes one way.
 #[derive(Debug, Clone, Copy, Default)]
-struct Volume {
-    packets: u64,
-    bytes: u64,
+pub(crate) struct Volume {
+    pub(crate) packets: u64,
+    pub(crate) bytes: u64,
 }
 
 /// What the TCP flags of one direction showed.
@@ -110,14 +110,14 @@ struct TcpBits {
     rst: bool,
 }
 
-struct Conversation {
-    a: Endpoint,
-    b: Endpoint,
-    a_to_b: Volume,
-    b_to_a: Volume,
-    first_frame: u64,
-    first: Option<Timestamp>,
-    last: Option<Timestamp>,
+pub(crate) struct Conversation {
+    pub(crate) a: Endpoint,
+    pub(crate) b: Endpoint,
+    pub(crate) a_to_b: Volume,
+    pub(crate) b_to_a: Volume,
+    pub(crate) first_frame: u64,
+    pub(crate) first: Option<Timestamp>,
+    pub(crate) last: Option<Timestamp>,
     /// TCP: whether the first packet was a SYN without ACK.
     opened_with_syn: bool,
     tcp: [TcpSide; 2],
@@ -166,16 +166,16 @@ impl Conversation {
 
 /// The conversation table of one layer.
 pub struct Conversations {
-    kind: ConversationType,
+    pub(crate) kind: ConversationType,
     capacity: usize,
     /// Current conversation of each (lower, higher) endpoint pair.
     index: HashMap<(Endpoint, Endpoint), usize>,
-    list: Vec<Conversation>,
-    not_tracked: Volume,
-    counted: Volume,
-    total: Volume,
-    capture_first: Option<Timestamp>,
-    capture_last: Option<Timestamp>,
+    pub(crate) list: Vec<Conversation>,
+    pub(crate) not_tracked: Volume,
+    pub(crate) counted: Volume,
+    pub(crate) total: Volume,
+    pub(crate) capture_first: Option<Timestamp>,
+    pub(crate) capture_last: Option<Timestamp>,
 }
 
 impl Conversations {
@@ -415,7 +415,7 @@ fn frame_macs(packet: &Packet<'_>) -> Option<([u8; 6], [u8; 6])> {
     Some((src, dst))
 }
 
-fn round_micros(seconds: f64) -> f64 {
+pub(crate) fn round_micros(seconds: f64) -> f64 {
     (seconds * 1e6).round() / 1e6
 }
 
@@ -445,6 +445,30 @@ impl PacketHandler for Conversations {
     }
 }
 
+/// One pass over `capture` building the conversation table of `kind`.
+pub(crate) fn table_of(
+    capture: &mut dyn Read,
+    budget: PacketBudget,
+    kind: ConversationType,
+) -> Result<Driven<Conversations>, RunError> {
+    driver::drive(capture, budget, Conversations::new(kind, MAX_CONVERSATIONS))
+}
+
+impl Conversations {
+    /// What limits the table's figures.
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.not_tracked.packets > 0 {
+            warnings.push(format!(
+                "the conversation table holds {} conversations: {} packets ({} bytes) of later ones are counted \
+                 in not_tracked, not listed (use max_packets, or a shorter capture, for a complete list)",
+                self.capacity, self.not_tracked.packets, self.not_tracked.bytes
+            ));
+        }
+        warnings
+    }
+}
+
 /// Runs `analyze_conversations`.
 pub fn analyze(
     capture: &mut dyn Read,
@@ -455,19 +479,11 @@ pub fn analyze(
     paging: Paging,
     result_bytes: usize,
 ) -> Result<Value, RunError> {
-    let Driven { handler: table, budget, pass } =
-        driver::drive(capture, budget, Conversations::new(kind, MAX_CONVERSATIONS))?;
+    let Driven { handler: table, budget, pass } = table_of(capture, budget, kind)?;
     let total = table.list.len();
     let sorted = table.sorted(sort_by);
     let (conversations, pagination) = paging.page_of(sorted.iter().skip(paging.offset).map(|c| table.entry(c)), total);
-    let mut warnings = Vec::new();
-    if table.not_tracked.packets > 0 {
-        warnings.push(format!(
-            "the conversation table holds {MAX_CONVERSATIONS} conversations: {} packets ({} bytes) of later ones \
-             are counted in not_tracked, not listed (use max_packets, or a shorter capture, for a complete list)",
-            table.not_tracked.packets, table.not_tracked.bytes
-        ));
-    }
+    let warnings = table.warnings();
     let result = ConversationsResult {
         header: Header::new(ctx),
         conversation_type: kind,

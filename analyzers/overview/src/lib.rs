@@ -2,7 +2,8 @@
 //! `analyze_conversations` lists who talks to whom at one layer (Ethernet,
 //! IP, TCP or UDP), with packets and bytes each way, timing, throughput,
 //! the Community ID of each TCP/UDP flow and how far each TCP connection
-//! got. One streaming pass; the table is bounded and says what it folded.
+//! got; `analyze_endpoints` sums them per address (and port). One
+//! streaming pass; the table is bounded and says what it folded.
 
 use std::io::Read;
 
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 mod conversations;
+mod endpoints;
 mod result;
 mod services;
 // Native only: the tests read the shared captures and run tshark.
@@ -52,6 +54,42 @@ struct ConversationsParams {
     offset: Option<u64>,
 }
 
+/// Parameters of `analyze_endpoints`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct EndpointsParams {
+    /// Which layer's endpoints: `eth` (MAC addresses), `ip` (IPv4 and IPv6
+    /// addresses), `ipv4`, `ipv6`, `tcp` or `udp` (address and port).
+    /// Tunnelled traffic is counted at its innermost layers.
+    #[serde(default, rename = "type")]
+    endpoint_type: ConversationType,
+    /// Order of the list: `bytes` (sent and received, largest first),
+    /// `packets` (most first), `start` (first seen first) or `duration`
+    /// (longest between first and last packet first).
+    #[serde(default)]
+    sort_by: SortBy,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
+    max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "endpoints_limit")]
+    limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "endpoints_offset")]
+    offset: Option<u64>,
+}
+
+fn endpoints_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::limit("endpoints (the `endpoints` list)").try_into().expect("an object is a schema")
+}
+
+fn endpoints_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::offset("endpoints").try_into().expect("an object is a schema")
+}
+
 fn conversations_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schema::limit("conversations (the `conversations` list)").try_into().expect("an object is a schema")
 }
@@ -65,12 +103,13 @@ impl Analyzer for Overview {
         Description {
             name: "overview",
             version: env!("CARGO_PKG_VERSION"),
-            summary: "What is in a capture: conversations at the Ethernet, IP, TCP and UDP layers with their \
+            summary: "What is in a capture: conversations and endpoints at the Ethernet, IP, TCP and UDP layers with their \
                       volumes, timing, Community ID and TCP state.",
-            tools: vec![ToolSpec {
-                name: "analyze_conversations",
-                title: "Conversations (who talks to whom)",
-                description: "List the conversations of a pcap or pcapng capture at one layer, as Wireshark's \
+            tools: vec![
+                ToolSpec {
+                    name: "analyze_conversations",
+                    title: "Conversations (who talks to whom)",
+                    description: "List the conversations of a pcap or pcapng capture at one layer, as Wireshark's \
                               Statistics > Conversations does: Ethernet (MAC pairs), IP (IPv4 and IPv6 address \
                               pairs), TCP or UDP (address and port pairs). Each has packets and bytes (as on the \
                               wire) in each direction, A being the side that sent the first packet, its start, \
@@ -81,9 +120,23 @@ impl Analyzer for Overview {
                               used address/port pair starts a new conversation, as in Wireshark. Tunnelled \
                               traffic is counted at its innermost layers. Sorted by bytes by default; paged \
                               with limit/offset; totals cover every conversation.",
-                params_schema: schema::of_params::<ConversationsParams>(),
-                result_schema: schema::of_paged_result::<result::ConversationsResult>("conversations"),
-            }],
+                    params_schema: schema::of_params::<ConversationsParams>(),
+                    result_schema: schema::of_paged_result::<result::ConversationsResult>("conversations"),
+                },
+                ToolSpec {
+                    name: "analyze_endpoints",
+                    title: "Endpoints (who is active)",
+                    description: "List the endpoints of a pcap or pcapng capture at one layer, as Wireshark's \
+                              Statistics > Endpoints does: MAC addresses (eth), IP addresses (ip: IPv4 and \
+                              IPv6; or ipv4, ipv6), or address and port pairs (tcp, udp). Each has packets and \
+                              bytes (as on the wire) sent and received, how many peers and conversations it \
+                              had, when it was first seen and for how long, and for a port its well-known \
+                              service. Tunnelled traffic is counted at its innermost layers. Sorted by bytes by \
+                              default; paged with limit/offset; totals cover every endpoint.",
+                    params_schema: schema::of_params::<EndpointsParams>(),
+                    result_schema: schema::of_paged_result::<result::EndpointsResult>("endpoints"),
+                },
+            ],
             prompts: vec![PromptSpec {
                 name: "capture_overview",
                 title: "What is in this capture",
@@ -94,7 +147,21 @@ impl Analyzer for Overview {
         }
     }
 
-    fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+    fn run(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+        if tool == "analyze_endpoints" {
+            let params: EndpointsParams = pcapsule_guest::parse_params(params)?;
+            let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+            let paging = Paging::from_params(params.limit, params.offset)?;
+            return endpoints::analyze(
+                capture,
+                ctx,
+                budget,
+                params.endpoint_type,
+                params.sort_by,
+                paging,
+                result_budget(params.max_result_bytes)?,
+            );
+        }
         let params: ConversationsParams = pcapsule_guest::parse_params(params)?;
         let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
         let paging = Paging::from_params(params.limit, params.offset)?;
@@ -124,7 +191,10 @@ sending almost everything is a download or an upload; many small conversations f
 hint from the port number only), `tcp.handshake` and `tcp.end` (connections never answered, rejected or reset), \
 and each flow's `community_id`, which finds the same flow in Zeek, Suricata or Arkime logs. For the local network, \
 the Ethernet layer shows MAC address pairs (a gateway is usually the busiest).
-4. Then drill down with the protocol tools the ports and protocols point to: analyze_dns_packets, \
+4. Who is active: analyze_endpoints (IP addresses by default) gives each address's packets and bytes sent and \
+received, its number of peers and when it was active: a host with many peers and little traffic each is \
+scanning or being scanned; for TCP and UDP it lists the ports in use.
+5. Then drill down with the protocol tools the ports and protocols point to: analyze_dns_packets, \
 analyze_dhcp_packets, analyze_icmp_packets, analyze_tcp_connections, analyze_tcp_anomalies, \
 analyze_tcp_retransmissions, analyze_sip_packets.
 Tunnelled traffic is counted at its innermost layers (`capture.encapsulations` says which tunnels were met), and \

@@ -131,3 +131,67 @@ pub enum TcpEnd {
     /// Neither FIN nor RST: still open when the capture ended.
     Open,
 }
+
+/// The result of `analyze_endpoints`.
+#[derive(Serialize, JsonSchema)]
+pub struct EndpointsResult {
+    #[serde(flatten)]
+    pub header: Header,
+    /// The layer listed.
+    #[serde(rename = "type")]
+    pub endpoint_type: ConversationType,
+    pub sort_by: SortBy,
+    /// Packets read (all of them unless `truncated`).
+    pub total_packets: u64,
+    /// Bytes on the wire of every packet read.
+    pub total_bytes: u64,
+    /// Packets with this layer (the innermost one of tunnelled traffic).
+    pub packets_with_layer: u64,
+    /// Endpoints found (the length of the whole list).
+    pub endpoint_count: usize,
+    /// The conversations they were counted from.
+    pub conversation_count: usize,
+    /// Packets of conversations beyond the table's bound: their endpoints
+    /// are not counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_tracked: Option<NotTracked>,
+    /// One page of endpoints in `sort_by` order; see pagination.
+    pub endpoints: Vec<EndpointEntry>,
+    pub pagination: PageInfo,
+    /// What the packet path met reading the capture.
+    pub capture: CaptureFacts<NoMoreFacts>,
+    #[serde(flatten)]
+    pub envelope: Envelope,
+}
+
+/// One endpoint: an address, or an address and port (tcp, udp).
+#[derive(Serialize, JsonSchema)]
+pub struct EndpointEntry {
+    /// MAC (eth) or IP address.
+    pub address: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// Sent and received (a packet to itself counts as both, as in Wireshark).
+    pub packets: u64,
+    /// Bytes on the wire, sent and received.
+    pub bytes: u64,
+    pub packets_sent: u64,
+    pub bytes_sent: u64,
+    pub packets_received: u64,
+    pub bytes_received: u64,
+    /// Distinct endpoints it exchanged packets with.
+    pub peers: u64,
+    /// Conversations it took part in.
+    pub conversations: u64,
+    /// Frame number of its first packet (Wireshark's numbering).
+    pub first_frame: u64,
+    /// Its first packet's time, RFC 3339 (UTC).
+    pub first_seen: Option<String>,
+    /// Seconds from the capture's first packet to its first.
+    pub relative_start_s: Option<f64>,
+    /// Seconds from its first packet to its last.
+    pub duration_s: Option<f64>,
+    /// The service registered for its port: a hint from the number only (tcp, udp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<&'static str>,
+}
