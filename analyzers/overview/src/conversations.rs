@@ -5,13 +5,12 @@
 //! from the one that direction started with opens a new conversation on
 //! the same pair (Wireshark's rule for a new TCP stream on reused ports).
 
-use std::io::Read;
 use std::net::IpAddr;
 
 use etherparse::{LaxNetSlice, LinkSlice, TransportSlice};
 use pcapsule_guest::conventions::{Header, PacketBudget, Paging, into_paged_result};
 use pcapsule_guest::decode::{DecodeError, Decoded};
-use pcapsule_guest::driver::{self, Driven, PacketHandler};
+use pcapsule_guest::driver::{PacketHandler, Pass};
 use pcapsule_guest::fast_hash::HashMap;
 use pcapsule_guest::{Packet, RunContext, RunError, Timestamp};
 use schemars::JsonSchema;
@@ -445,15 +444,6 @@ impl PacketHandler for Conversations {
     }
 }
 
-/// One pass over `capture` building the conversation table of `kind`.
-pub(crate) fn table_of(
-    capture: &mut dyn Read,
-    budget: PacketBudget,
-    kind: ConversationType,
-) -> Result<Driven<Conversations>, RunError> {
-    driver::drive(capture, budget, Conversations::new(kind, MAX_CONVERSATIONS))
-}
-
 impl Conversations {
     /// What limits the table's figures.
     pub(crate) fn warnings(&self) -> Vec<String> {
@@ -469,24 +459,22 @@ impl Conversations {
     }
 }
 
-/// Runs `analyze_conversations`.
-pub fn analyze(
-    capture: &mut dyn Read,
+/// The result of `analyze_conversations` from a finished table.
+pub(crate) fn result_of(
+    table: &Conversations,
+    pass: &Pass,
+    budget: &PacketBudget,
     ctx: &RunContext,
-    budget: PacketBudget,
-    kind: ConversationType,
     sort_by: SortBy,
     paging: Paging,
     result_bytes: usize,
 ) -> Result<Value, RunError> {
-    let Driven { handler: table, budget, pass } = table_of(capture, budget, kind)?;
     let total = table.list.len();
     let sorted = table.sorted(sort_by);
     let (conversations, pagination) = paging.page_of(sorted.iter().skip(paging.offset).map(|c| table.entry(c)), total);
-    let warnings = table.warnings();
     let result = ConversationsResult {
         header: Header::new(ctx),
-        conversation_type: kind,
+        conversation_type: table.kind,
         sort_by,
         total_packets: table.total.packets,
         total_bytes: table.total.bytes,
@@ -500,7 +488,7 @@ pub fn analyze(
         conversations,
         pagination,
         capture: pass.path.facts(pcapsule_guest::conventions::NoMoreFacts {}),
-        envelope: pass.envelope(&budget, warnings),
+        envelope: pass.envelope(budget, table.warnings()),
     };
     into_paged_result(&result, "conversations", paging, result_bytes)
 }

@@ -4,15 +4,13 @@
 //! the pass ends (an endpoint's traffic is the sum of its conversations'),
 //! so the pass does no more work per packet than `analyze_conversations`.
 
-use std::io::Read;
-
 use pcapsule_guest::conventions::{Header, NoMoreFacts, PacketBudget, Paging, into_paged_result};
-use pcapsule_guest::driver::Driven;
+use pcapsule_guest::driver::Pass;
 use pcapsule_guest::fast_hash::HashMap;
 use pcapsule_guest::{RunContext, RunError, Timestamp};
 use serde_json::Value;
 
-use crate::conversations::{ConversationType, Conversations, Endpoint, SortBy, Volume, round_micros, table_of};
+use crate::conversations::{ConversationType, Conversations, Endpoint, SortBy, Volume, round_micros};
 use crate::result::{EndpointEntry, EndpointsResult, NotTracked};
 use crate::services::{self, Transport};
 
@@ -120,18 +118,18 @@ fn entry(t: &Totals, kind: ConversationType, origin: Option<Timestamp>) -> Endpo
     }
 }
 
-/// Runs `analyze_endpoints`.
-pub fn analyze(
-    capture: &mut dyn Read,
+/// The result of `analyze_endpoints` from a finished conversation table.
+pub(crate) fn result_of(
+    table: &Conversations,
+    pass: &Pass,
+    budget: &PacketBudget,
     ctx: &RunContext,
-    budget: PacketBudget,
-    kind: ConversationType,
     sort_by: SortBy,
     paging: Paging,
     result_bytes: usize,
 ) -> Result<Value, RunError> {
-    let Driven { handler: table, budget, pass } = table_of(capture, budget, kind)?;
-    let mut list = totals(&table);
+    let kind = table.kind;
+    let mut list = totals(table);
     let by_first = |x: &Totals, y: &Totals| x.first_frame.cmp(&y.first_frame);
     match sort_by {
         SortBy::Bytes => list.sort_by(|x, y| y.bytes().cmp(&x.bytes()).then(by_first(x, y))),
@@ -157,7 +155,7 @@ pub fn analyze(
         endpoints,
         pagination,
         capture: pass.path.facts(NoMoreFacts {}),
-        envelope: pass.envelope(&budget, table.warnings()),
+        envelope: pass.envelope(budget, table.warnings()),
     };
     into_paged_result(&result, "endpoints", paging, result_bytes)
 }

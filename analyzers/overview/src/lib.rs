@@ -7,8 +7,8 @@
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{PacketBudget, Paging, result_budget, schema};
-use pcapsule_guest::{Analyzer, Description, PromptSpec, RunContext, RunError, ToolSpec};
+use pcapsule_guest::conventions::schema;
+use pcapsule_guest::{Analyzer, Description, OnePass, PromptSpec, RunContext, RunError, ToolSpec};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,6 +16,7 @@ use serde_json::Value;
 mod conversations;
 mod endpoints;
 mod result;
+mod run;
 mod services;
 // Native only: the tests read the shared captures and run tshark.
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -148,32 +149,15 @@ impl Analyzer for Overview {
     }
 
     fn run(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
-        if tool == "analyze_endpoints" {
-            let params: EndpointsParams = pcapsule_guest::parse_params(params)?;
-            let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
-            let paging = Paging::from_params(params.limit, params.offset)?;
-            return endpoints::analyze(
-                capture,
-                ctx,
-                budget,
-                params.endpoint_type,
-                params.sort_by,
-                paging,
-                result_budget(params.max_result_bytes)?,
-            );
-        }
-        let params: ConversationsParams = pcapsule_guest::parse_params(params)?;
-        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
-        let paging = Paging::from_params(params.limit, params.offset)?;
-        conversations::analyze(
-            capture,
-            ctx,
-            budget,
-            params.conversation_type,
-            params.sort_by,
-            paging,
-            result_budget(params.max_result_bytes)?,
-        )
+        run::one(tool, params, capture, ctx)
+    }
+}
+
+/// `analyze_many` runs both tools over one read of the capture, and calls
+/// on the same layer over one conversation table.
+impl OnePass for Overview {
+    fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
+        run::many(calls, capture, ctx)
     }
 }
 

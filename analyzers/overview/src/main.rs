@@ -2,4 +2,4 @@
 //! the library (src/lib.rs), which native tests, fuzz targets and
 //! benchmarks use directly.
 
-pcapsule_guest::analyzer_component!(overview::Overview);
+pcapsule_guest::analyzer_component!(overview::Overview, one_pass);

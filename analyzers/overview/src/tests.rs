@@ -562,3 +562,33 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// In one pass (`analyze_many`), each call gets what it gets alone:
+/// calls on one layer share a table, others get their own, a bad call
+/// fails alone.
+#[test]
+fn one_pass_gives_each_call_its_own_result() {
+    use pcapsule_guest::testing::{run_tools, without_timestamp};
+    let capture = PcapBuilder::ethernet()
+        .packet(10, 0, &tcp_frame(true, 100, "S", b""))
+        .packet(10, 1000, &tcp_frame(false, 500, "SA", b""))
+        .packet(10, 2000, &tcp_frame(true, 101, "A", b"hello"))
+        .packet(11, 0, &udp_frame([10, 0, 0, 1], [10, 0, 0, 3], 5353, 5353, b"q"))
+        .build();
+    let calls = [
+        ("analyze_conversations", json!({"type": "tcp"})),
+        ("analyze_endpoints", json!({"type": "tcp"})),
+        ("analyze_endpoints", json!({"max_packets": 2})),
+        ("analyze_conversations", json!({"type": "nope"})),
+    ];
+    let together = run_tools::<Overview>(&calls, &capture);
+    assert_eq!(together.len(), calls.len());
+    for ((tool, params), result) in calls.iter().zip(together) {
+        let alone = without_timestamp(run_tool::<Overview>(tool, params.clone(), &capture));
+        match (without_timestamp(result), alone) {
+            (Ok(together), Ok(alone)) => assert_eq!(together, alone, "{tool} {params}"),
+            (Err(together), Err(alone)) => assert_eq!(together.to_string(), alone.to_string()),
+            (together, alone) => panic!("{tool} {params}: {together:?} against {alone:?}"),
+        }
+    }
+}
