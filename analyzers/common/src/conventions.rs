@@ -111,6 +111,14 @@ pub fn fit_page(result: &mut Value, items: &str, budget: usize) {
 /// so are objects with a field name among their keys: cutting a field
 /// would break the result's schema.
 pub fn fit_lists(result: &mut Value, items: &str, budget: usize) {
+    fit_lists_and_tables(result, items, budget, &[]);
+}
+
+/// [`fit_lists`], which as its last resort also halves the tables of
+/// numbers at `number_tables` (dotted paths from the result's top, e.g.
+/// `statistics.rst_distribution.by_source`): top-N counts the analyzer
+/// knows its schema lets shrink.
+pub fn fit_lists_and_tables(result: &mut Value, items: &str, budget: usize, number_tables: &[&str]) {
     let mut cut: Vec<(Vec<String>, usize, usize)> = Vec::new();
     let say = |cut: &[(Vec<String>, usize, usize)]| {
         let each: Vec<String> =
@@ -126,7 +134,7 @@ pub fn fit_lists(result: &mut Value, items: &str, budget: usize) {
         let mut largest: Option<(usize, Vec<String>)> = None;
         if let Value::Object(object) = &*result {
             for (key, value) in object.iter().filter(|(k, _)| *k != items && *k != "warnings") {
-                find_largest_cuttable(value, &mut vec![key.clone()], floor, &mut largest);
+                find_largest_cuttable(value, &mut vec![key.clone()], floor, number_tables, &mut largest);
             }
         }
         let Some((_, path)) = largest else {
@@ -185,6 +193,7 @@ fn find_largest_cuttable(
     value: &Value,
     path: &mut Vec<String>,
     floor: usize,
+    number_tables: &[&str],
     largest: &mut Option<(usize, Vec<String>)>,
 ) {
     let mut consider = |value: &Value, path: &Vec<String>| {
@@ -200,20 +209,24 @@ fn find_largest_cuttable(
             }
             for (index, entry) in list.iter().enumerate().filter(|(_, v)| v.is_object()) {
                 path.push(index.to_string());
-                find_largest_cuttable(entry, path, floor, largest);
+                find_largest_cuttable(entry, path, floor, number_tables, largest);
                 path.pop();
             }
         }
         Value::Object(object) => {
-            if object.len() > floor
-                && object.keys().all(|k| is_data_key(k))
-                && object.values().all(|v| v.is_object() || v.is_array())
-            {
+            // Tables of numbers are cut only as the last resort, and only
+            // those the analyzer named (top-N counts, never a histogram's
+            // buckets, which its schema requires).
+            let entries_cuttable = object.values().all(|v| v.is_object() || v.is_array())
+                || (floor == 0
+                    && object.values().all(Value::is_number)
+                    && number_tables.contains(&path.join(".").as_str()));
+            if object.len() > floor && object.keys().all(|k| is_data_key(k)) && entries_cuttable {
                 consider(value, path);
             }
             for (key, inner) in object {
                 path.push(key.clone());
-                find_largest_cuttable(inner, path, floor, largest);
+                find_largest_cuttable(inner, path, floor, number_tables, largest);
                 path.pop();
             }
         }
@@ -429,6 +442,14 @@ pub struct Envelope {
 pub fn into_result<T: Serialize>(result: &T, budget: usize) -> Result<Value, RunError> {
     let mut result = serde_json::to_value(result).map_err(|e| RunError::Internal(e.to_string()))?;
     fit_lists(&mut result, "", budget);
+    Ok(result)
+}
+
+/// [`into_result`], whose last resort may also halve the tables of numbers
+/// at `number_tables` (see [`fit_lists_and_tables`]).
+pub fn into_result_cutting<T: Serialize>(result: &T, budget: usize, number_tables: &[&str]) -> Result<Value, RunError> {
+    let mut result = serde_json::to_value(result).map_err(|e| RunError::Internal(e.to_string()))?;
+    fit_lists_and_tables(&mut result, "", budget, number_tables);
     Ok(result)
 }
 
@@ -1065,6 +1086,25 @@ mod tests {
         assert_eq!(result["numbers"].as_array().unwrap().len(), 100, "numbers are never cut");
         assert_eq!(result["packets"].as_array().unwrap().len(), 2, "nor the page");
         assert!(result["warnings"][3].as_str().unwrap().contains("`by_id` 0 of 1"), "{}", result["warnings"]);
+
+        // Still too much: the tables of numbers the analyzer names (top
+        // talkers) go last; other tables of numbers (a histogram, whose
+        // buckets its schema requires), lists of numbers and fields never.
+        let talkers: serde_json::Map<String, Value> =
+            (0..100).map(|i| (format!("10.0.{}.{}", i / 250, i % 250), json!(1000 - i))).collect();
+        let histogram = json!({"<1ms": 1, "1-5ms": 2, "5-10ms": 3});
+        let mut counts = json!({"stats": {"top_sources": talkers, "histogram": histogram}, "total": 5,
+                                "numbers": [1, 2, 3], "warnings": []});
+        let mut unnamed = counts.clone();
+        fit_lists(&mut unnamed, "", 1_000);
+        assert!(size(&unnamed) > 1_000, "no table named, nothing cut");
+        fit_lists_and_tables(&mut counts, "", 1_000, &["stats.top_sources"]);
+        assert!(size(&counts) <= 1_000, "{}", size(&counts));
+        let kept = counts["stats"]["top_sources"].as_object().unwrap();
+        assert!((1..100).contains(&kept.len()), "{}", kept.len());
+        assert_eq!(kept.values().next(), Some(&json!(1000)), "the first (largest) stay");
+        assert_eq!(counts["stats"]["histogram"], histogram);
+        assert_eq!((counts["total"].clone(), counts["numbers"].clone()), (json!(5), json!([1, 2, 3])));
 
         let mut small = json!({"list": ["a", "b"], "warnings": []});
         fit_lists(&mut small, "", RESULT_BYTE_BUDGET);
