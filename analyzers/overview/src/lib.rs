@@ -18,6 +18,7 @@ mod endpoints;
 mod result;
 mod run;
 mod services;
+mod timeline;
 // Native only: the tests read the shared captures and run tshark.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
@@ -83,6 +84,43 @@ struct EndpointsParams {
     offset: Option<u64>,
 }
 
+/// Parameters of `analyze_io_timeline`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct TimelineParams {
+    /// Interval length in seconds (0.000001 to 1e9), as `tshark -z
+    /// io,stat,INTERVAL`. Left out, one is chosen (1 ms, 10 ms, 100 ms, 1 s,
+    /// 10 s, 1 min, 10 min, 1 h, 1 day, ...) so the capture spans at most
+    /// 100 intervals.
+    #[serde(default)]
+    #[schemars(range(min = 0.000001, max = 1e9))]
+    interval: Option<f64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
+    max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "intervals_limit")]
+    limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "intervals_offset")]
+    offset: Option<u64>,
+}
+
+fn intervals_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut limit = schema::limit("intervals (the `intervals` list)");
+    // A chosen interval gives at most 100 of them: the whole timeline in
+    // one page by default (about 12 KB).
+    limit["default"] = timeline::AUTO_SHOWN.into();
+    limit.try_into().expect("an object is a schema")
+}
+
+fn intervals_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::offset("intervals").try_into().expect("an object is a schema")
+}
+
 fn endpoints_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schema::limit("endpoints (the `endpoints` list)").try_into().expect("an object is a schema")
 }
@@ -137,6 +175,20 @@ impl Analyzer for Overview {
                     params_schema: schema::of_params::<EndpointsParams>(),
                     result_schema: schema::of_paged_result::<result::EndpointsResult>("endpoints"),
                 },
+                ToolSpec {
+                    name: "analyze_io_timeline",
+                    title: "Traffic over time",
+                    description: "When traffic happened in a pcap or pcapng capture, as Wireshark's I/O graph \
+                                  and `tshark -z io,stat` count it: packets and bytes (as on the wire) per \
+                                  interval from the first packet on, the TCP and UDP flows that started in each, \
+                                  and the busiest protocols per interval (the well-known service of the ports, \
+                                  else the transport). The interval is chosen so the capture spans at most 100 \
+                                  (or given with `interval`). Calls out the busiest interval, bursts far above the \
+                                  mean and the longest silences between packets. Intervals are paged with \
+                                  limit/offset (100 a page by default).",
+                    params_schema: schema::of_params::<TimelineParams>(),
+                    result_schema: schema::of_paged_result::<result::TimelineResult>("intervals"),
+                },
             ],
             prompts: vec![PromptSpec {
                 name: "capture_overview",
@@ -175,10 +227,12 @@ sending almost everything is a download or an upload; many small conversations f
 hint from the port number only), `tcp.handshake` and `tcp.end` (connections never answered, rejected or reset), \
 and each flow's `community_id`, which finds the same flow in Zeek, Suricata or Arkime logs. For the local network, \
 the Ethernet layer shows MAC address pairs (a gateway is usually the busiest).
-4. Who is active: analyze_endpoints (IP addresses by default) gives each address's packets and bytes sent and \
+4. When: analyze_io_timeline gives packets, bytes and new flows per interval, the busiest protocols in each, \
+`bursts` and `silences` (gaps between packets): say when activity started, peaked and stopped.
+5. Who is active: analyze_endpoints (IP addresses by default) gives each address's packets and bytes sent and \
 received, its number of peers and when it was active: a host with many peers and little traffic each is \
 scanning or being scanned; for TCP and UDP it lists the ports in use.
-5. Then drill down with the protocol tools the ports and protocols point to: analyze_dns_packets, \
+6. Then drill down with the protocol tools the ports and protocols point to: analyze_dns_packets, \
 analyze_dhcp_packets, analyze_icmp_packets, analyze_tcp_connections, analyze_tcp_anomalies, \
 analyze_tcp_retransmissions, analyze_sip_packets.
 Tunnelled traffic is counted at its innermost layers (`capture.encapsulations` says which tunnels were met), and \

@@ -1,7 +1,7 @@
 //! What `analyze_conversations` returns, as types: the tool's result schema
 //! is generated from them, and their `///` docs are what clients read.
 
-use pcapsule_guest::conventions::{CaptureFacts, Envelope, Header, NoMoreFacts, PageInfo};
+use pcapsule_guest::conventions::{CaptureFacts, Envelope, Header, NoMoreFacts, OrderedMap, PageInfo};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -194,4 +194,79 @@ pub struct EndpointEntry {
     /// The service registered for its port: a hint from the number only (tcp, udp).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<&'static str>,
+}
+
+/// The result of `analyze_io_timeline`.
+#[derive(Serialize, JsonSchema)]
+pub struct TimelineResult {
+    #[serde(flatten)]
+    pub header: Header,
+    /// The interval's length in seconds.
+    pub interval_s: f64,
+    /// `automatically` (about 100 intervals over the capture) or `by the caller`.
+    pub interval_chosen: &'static str,
+    /// Packets read (all of them unless `truncated`).
+    pub total_packets: u64,
+    /// Bytes on the wire of every packet read.
+    pub total_bytes: u64,
+    /// First and last packet, RFC 3339 (UTC); intervals start at the first.
+    pub capture_start: Option<String>,
+    pub capture_end: Option<String>,
+    pub duration_s: Option<f64>,
+    /// Intervals from the first packet to the last (the length of the whole list).
+    pub interval_count: u64,
+    pub mean_packets_per_interval: f64,
+    /// The busiest interval.
+    pub peak: Option<Burst>,
+    /// The busiest protocols by packets: the well-known service of a
+    /// TCP/UDP port pair (a hint from the port numbers), else the transport
+    /// or network protocol (`non-ip`, `ip-fragment`, `undecoded`).
+    pub protocols: OrderedMap<&'static str, u64>,
+    /// Intervals far busier than the mean (over mean + 3 standard
+    /// deviations and twice the mean), busiest first.
+    pub bursts: Vec<Burst>,
+    /// The longest gaps of a second or more between consecutive packets, longest first.
+    pub silences: Vec<Silence>,
+    /// One page of intervals, in time order, empty ones included; see pagination.
+    pub intervals: Vec<Interval>,
+    pub pagination: PageInfo,
+    /// What the packet path met reading the capture.
+    pub capture: CaptureFacts<NoMoreFacts>,
+    #[serde(flatten)]
+    pub envelope: Envelope,
+}
+
+/// One interval.
+#[derive(Serialize, JsonSchema)]
+pub struct Interval {
+    /// Seconds from the first packet to the interval's start.
+    pub start_s: f64,
+    pub packets: u64,
+    /// Bytes on the wire.
+    pub bytes: u64,
+    /// TCP and UDP flows (address and port pairs) whose first packet is in it.
+    pub new_flows: u64,
+    /// Packets of the busiest protocols (see `protocols`), the rest as `other`.
+    pub by_protocol: OrderedMap<&'static str, u64>,
+}
+
+/// A busy interval.
+#[derive(Serialize, JsonSchema)]
+pub struct Burst {
+    /// Seconds from the first packet to the interval's start.
+    pub start_s: f64,
+    pub packets: u64,
+    /// Its packets over the mean per interval.
+    pub times_mean: f64,
+}
+
+/// A time without packets.
+#[derive(Serialize, JsonSchema)]
+pub struct Silence {
+    /// The last packet before it and the first after it, RFC 3339 (UTC).
+    pub from: String,
+    pub to: String,
+    pub seconds: f64,
+    /// Frame number of the packet that ended it.
+    pub resumes_at_frame: u64,
 }

@@ -7,18 +7,21 @@
 use std::io::Read;
 
 use pcapsule_guest::conventions::{PacketBudget, Paging, result_budget};
-use pcapsule_guest::driver::{self, Driven, Lane, Pass};
-use pcapsule_guest::{RunContext, RunError};
+use pcapsule_guest::decode::{DecodeError, Decoded};
+use pcapsule_guest::driver::{self, Driven, Lane, PacketHandler, Pass};
+use pcapsule_guest::{Packet, RunContext, RunError};
 use serde_json::Value;
 
 use crate::conversations::{self, ConversationType, Conversations, MAX_CONVERSATIONS, SortBy};
 use crate::endpoints;
+use crate::timeline::{self, Timeline};
 
 /// Which tool a call is for.
 #[derive(Debug, Clone, Copy)]
 enum Tool {
     Conversations,
     Endpoints,
+    Timeline,
 }
 
 /// One call, its parameters checked.
@@ -29,16 +32,56 @@ struct Call {
     paging: Paging,
     result_bytes: usize,
     budget: PacketBudget,
+    /// The timeline's interval in seconds (None: chosen).
+    interval_s: Option<f64>,
+}
+
+/// What one lane of the pass builds: a conversation table (both table
+/// tools) or a timeline.
+pub(crate) enum Builder {
+    Table(Conversations),
+    Timeline(Timeline),
+}
+
+impl PacketHandler for Builder {
+    #[inline]
+    fn on_packet(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        match self {
+            Builder::Table(table) => table.on_packet(packet, decoded),
+            Builder::Timeline(timeline) => timeline.on_packet(packet, decoded),
+        }
+    }
 }
 
 impl Call {
     fn prepare(tool: &str, params: Value, ctx: &RunContext) -> Result<Call, RunError> {
-        let (tool, kind, sort_by, max_packets, max_result_bytes, limit, offset) = if tool == "analyze_endpoints" {
-            let p: crate::EndpointsParams = pcapsule_guest::parse_params(params)?;
-            (Tool::Endpoints, p.endpoint_type, p.sort_by, p.max_packets, p.max_result_bytes, p.limit, p.offset)
-        } else {
-            let p: crate::ConversationsParams = pcapsule_guest::parse_params(params)?;
-            (Tool::Conversations, p.conversation_type, p.sort_by, p.max_packets, p.max_result_bytes, p.limit, p.offset)
+        let mut interval_s = None;
+        let (tool, kind, sort_by, max_packets, max_result_bytes, limit, offset) = match tool {
+            "analyze_endpoints" => {
+                let p: crate::EndpointsParams = pcapsule_guest::parse_params(params)?;
+                (Tool::Endpoints, p.endpoint_type, p.sort_by, p.max_packets, p.max_result_bytes, p.limit, p.offset)
+            }
+            "analyze_io_timeline" => {
+                let p: crate::TimelineParams = pcapsule_guest::parse_params(params)?;
+                if let Some(s) = p.interval {
+                    if !(s.is_finite() && (timeline::MIN_INTERVAL_S..=timeline::MAX_INTERVAL_S).contains(&s)) {
+                        return Err(RunError::BadParams(format!(
+                            "interval must be between {} and {} seconds, got {s}",
+                            timeline::MIN_INTERVAL_S,
+                            timeline::MAX_INTERVAL_S
+                        )));
+                    }
+                    interval_s = Some(s);
+                }
+                let default = ConversationType::default();
+                let limit = p.limit.or(Some(timeline::AUTO_SHOWN));
+                (Tool::Timeline, default, SortBy::default(), p.max_packets, p.max_result_bytes, limit, p.offset)
+            }
+            _ => {
+                let p: crate::ConversationsParams = pcapsule_guest::parse_params(params)?;
+                let kind = p.conversation_type;
+                (Tool::Conversations, kind, p.sort_by, p.max_packets, p.max_result_bytes, p.limit, p.offset)
+            }
         };
         Ok(Call {
             tool,
@@ -47,42 +90,67 @@ impl Call {
             paging: Paging::from_params(limit, offset)?,
             result_bytes: result_budget(max_result_bytes)?,
             budget: PacketBudget::new(max_packets, ctx.max_packets)?,
+            interval_s,
         })
     }
 
-    fn result(
-        &self,
-        table: &Conversations,
-        pass: &Pass,
-        budget: &PacketBudget,
-        ctx: &RunContext,
-    ) -> Result<Value, RunError> {
-        let (sort_by, paging, bytes) = (self.sort_by, self.paging, self.result_bytes);
+    /// What the call's lane builds.
+    fn builder(&self) -> Builder {
         match self.tool {
-            Tool::Conversations => conversations::result_of(table, pass, budget, ctx, sort_by, paging, bytes),
-            Tool::Endpoints => endpoints::result_of(table, pass, budget, ctx, sort_by, paging, bytes),
+            Tool::Timeline => Builder::Timeline(Timeline::new(self.interval_s)),
+            _ => Builder::Table(Conversations::new(self.kind, MAX_CONVERSATIONS)),
         }
     }
+
+    /// Whether the call can use what `builder` builds under `budget`.
+    fn shares(&self, builder: &Builder, budget: &PacketBudget) -> bool {
+        *budget == self.budget
+            && match (self.tool, builder) {
+                (Tool::Conversations | Tool::Endpoints, Builder::Table(table)) => table.kind == self.kind,
+                _ => false,
+            }
+    }
+
+    fn result(self, built: Built<'_>, pass: &Pass, budget: &PacketBudget, ctx: &RunContext) -> Result<Value, RunError> {
+        let (sort_by, paging, bytes) = (self.sort_by, self.paging, self.result_bytes);
+        match (self.tool, built) {
+            (Tool::Conversations, Built::Table(t)) => {
+                conversations::result_of(t, pass, budget, ctx, sort_by, paging, bytes)
+            }
+            (Tool::Endpoints, Built::Table(t)) => endpoints::result_of(t, pass, budget, ctx, sort_by, paging, bytes),
+            (Tool::Timeline, Built::Timeline(t)) => timeline::result_of(*t, pass, budget, ctx, paging, bytes),
+            _ => Err(RunError::Internal("a call was given another tool's lane".into())),
+        }
+    }
+}
+
+/// What a finished lane gives a call: a shared table, or its own timeline.
+enum Built<'a> {
+    Table(&'a Conversations),
+    Timeline(Box<Timeline>),
 }
 
 /// Runs one tool.
 pub fn one(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
     let call = Call::prepare(tool, params, ctx)?;
-    let table = Conversations::new(call.kind, MAX_CONVERSATIONS);
-    let Driven { handler: table, budget, pass } = driver::drive(capture, call.budget, table)?;
-    call.result(&table, &pass, &budget, ctx)
+    let Driven { handler, budget, pass } = driver::drive(capture, call.budget, call.builder())?;
+    let built = match handler {
+        Builder::Table(ref table) => Built::Table(table),
+        Builder::Timeline(timeline) => Built::Timeline(Box::new(timeline)),
+    };
+    call.result(built, &pass, &budget, ctx)
 }
 
 /// Runs several tools over one read of `capture`; one result per call, in order.
 pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
     let mut prepared: Vec<Result<(Call, usize), RunError>> = Vec::new();
-    let mut lanes: Vec<Lane<Conversations>> = Vec::new();
+    let mut lanes: Vec<Lane<Builder>> = Vec::new();
     for (tool, params) in calls {
         prepared.push(Call::prepare(tool, params, ctx).map(|call| {
-            let lane = match lanes.iter().position(|l| l.budget == call.budget && l.handler.kind == call.kind) {
+            let lane = match lanes.iter().position(|l| call.shares(&l.handler, &l.budget)) {
                 Some(lane) => lane,
                 None => {
-                    lanes.push(Lane::new(call.budget, Conversations::new(call.kind, MAX_CONVERSATIONS)));
+                    lanes.push(Lane::new(call.budget, call.builder()));
                     lanes.len() - 1
                 }
             };
@@ -90,14 +158,30 @@ pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext)
         }));
     }
     let pass = if lanes.is_empty() { None } else { Some(driver::drive_lanes(capture, &mut lanes)) };
+    // A timeline lane serves one call: it is taken out for it.
+    let mut timelines: Vec<Option<Timeline>> = lanes
+        .iter_mut()
+        .map(|lane| match &mut lane.handler {
+            Builder::Timeline(t) => Some(std::mem::replace(t, Timeline::new(None))),
+            Builder::Table(_) => None,
+        })
+        .collect();
     prepared
         .into_iter()
         .map(|prepared| {
             let (call, lane) = prepared?;
-            match pass.as_ref().expect("a call that was prepared has a lane") {
-                Ok(pass) => call.result(&lanes[lane].handler, pass, &lanes[lane].budget, ctx),
-                Err(e) => Err(e.clone()),
-            }
+            let pass = match pass.as_ref().expect("a call that was prepared has a lane") {
+                Ok(pass) => pass,
+                Err(e) => return Err(e.clone()),
+            };
+            let built = match timelines[lane].take() {
+                Some(timeline) => Built::Timeline(Box::new(timeline)),
+                None => match &lanes[lane].handler {
+                    Builder::Table(table) => Built::Table(table),
+                    Builder::Timeline(_) => return Err(RunError::Internal("a timeline served twice".into())),
+                },
+            };
+            call.result(built, pass, &lanes[lane].budget, ctx)
         })
         .collect()
 }

@@ -579,6 +579,8 @@ fn one_pass_gives_each_call_its_own_result() {
         ("analyze_conversations", json!({"type": "tcp"})),
         ("analyze_endpoints", json!({"type": "tcp"})),
         ("analyze_endpoints", json!({"max_packets": 2})),
+        ("analyze_io_timeline", json!({"interval": 0.5})),
+        ("analyze_io_timeline", json!({})),
         ("analyze_conversations", json!({"type": "nope"})),
     ];
     let together = run_tools::<Overview>(&calls, &capture);
@@ -590,5 +592,124 @@ fn one_pass_gives_each_call_its_own_result() {
             (Err(together), Err(alone)) => assert_eq!(together.to_string(), alone.to_string()),
             (together, alone) => panic!("{tool} {params}: {together:?} against {alone:?}"),
         }
+    }
+}
+
+/// tshark's I/O statistics at `interval` seconds: (frames, bytes) per interval.
+fn tshark_io_stat(capture: &Path, interval: f64) -> Option<Vec<(u64, u64)>> {
+    let out = std::process::Command::new("tshark")
+        .args(["-n", "-q", "-r"])
+        .arg(capture)
+        .args(["-z", &format!("io,stat,{interval}")])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let rows = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|line| line.contains("<>"))
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+            Some((cells.get(1)?.parse().ok()?, cells.get(2)?.parse().ok()?))
+        })
+        .collect();
+    Some(rows)
+}
+
+/// Packets and bytes per interval against `tshark -z io,stat` at the
+/// interval the tool chose, on every shared capture in time order.
+#[test]
+fn the_timeline_agrees_with_tshark_io_stat() {
+    let Some(dir) = shared_captures() else { return };
+    let (mut compared, mut failures) = (0, Vec::new());
+    for path in captures_under(&dir) {
+        if path.components().any(|c| c.as_os_str() == "hostile") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let ours = run_tool::<Overview>("analyze_io_timeline", json!({"limit": 1000}), &bytes).unwrap();
+        let warnings = ours["warnings"].to_string();
+        if warnings.contains("before the first packet") || warnings.contains("no timestamp") {
+            // tshark places such packets by their own time; the tool in the first interval.
+            continue;
+        }
+        let interval = ours["interval_s"].as_f64().unwrap();
+        let duration = ours["duration_s"].as_f64().unwrap_or(0.0);
+        let Some(theirs) = tshark_io_stat(&path, interval) else { continue };
+        let ours: Vec<(u64, u64)> = ours["intervals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["packets"].as_u64().unwrap(), i["bytes"].as_u64().unwrap()))
+            .collect();
+        compared += 1;
+        // tshark prints ceil(duration / interval) rows: when the duration is
+        // a whole number of intervals (a 0-second capture too), the packets
+        // at the very end fall after its last row, and it leaves them out;
+        // the tool counts them in one more interval.
+        let whole = (duration / interval - (duration / interval).round()).abs() < 1e-6;
+        let ours_shown: Vec<(u64, u64)> =
+            if whole && ours.len() == theirs.len() + 1 { ours[..theirs.len()].to_vec() } else { ours.clone() };
+        // And it may print one more, empty, interval at the end.
+        let theirs_trimmed: Vec<(u64, u64)> = theirs.iter().copied().take(ours_shown.len()).collect();
+        let rest_empty = theirs.iter().skip(ours_shown.len()).all(|row| *row == (0, 0));
+        if ours_shown != theirs_trimmed || !rest_empty {
+            let first = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+            failures.push(format!(
+                "{} at {interval} s: {} intervals vs {}; first difference at {first:?}: ours {:?} tshark {:?}",
+                path.strip_prefix(&dir).unwrap().display(),
+                ours.len(),
+                theirs.len(),
+                first.map(|i| ours[i]),
+                first.and_then(|i| theirs.get(i)),
+            ));
+        }
+    }
+    eprintln!("{compared} timelines compared with tshark -z io,stat");
+    assert!(compared > 100, "only {compared} comparisons ran");
+    assert!(failures.is_empty(), "{} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The interval is chosen so the capture spans at most 100; a burst and
+/// the silences are called out; new flows count each TCP/UDP flow once.
+#[test]
+fn the_timeline_chooses_its_interval_and_finds_bursts_and_silences() {
+    let mut builder = PcapBuilder::ethernet();
+    // One packet a second for 50 s, 40 packets in second 20, silent from 30 s to 45 s.
+    for second in 0..50u32 {
+        if (30..45).contains(&second) {
+            continue;
+        }
+        let burst = if second == 20 { 40 } else { 1 };
+        for n in 0..burst {
+            let port = if second == 20 { 1000 + n as u16 } else { 53 };
+            builder = builder.packet(1000 + second, n * 1000, &udp_frame([10, 0, 0, 1], [10, 0, 0, 2], port, 53, b"x"));
+        }
+    }
+    let capture = builder.build();
+    let result = run_tool::<Overview>("analyze_io_timeline", json!({}), &capture).unwrap();
+    assert_eq!(result["interval_s"], 1.0, "{result:#}");
+    assert_eq!(result["interval_count"], 50);
+    assert_eq!(result["intervals"][20]["packets"], 40);
+    assert_eq!(result["intervals"][20]["new_flows"], 40, "40 new source ports");
+    assert_eq!(result["intervals"][0]["new_flows"], 1);
+    assert_eq!(result["intervals"][1]["new_flows"], 0);
+    assert_eq!(result["peak"]["start_s"], 20.0);
+    assert_eq!(result["bursts"].as_array().unwrap().len(), 1);
+    assert_eq!(result["silences"][0]["seconds"], 16.0);
+    assert_eq!(result["silences"][0]["resumes_at_frame"], 30 + 39 + 1);
+    assert_eq!(result["protocols"], json!({"dns": 74}), "port 53 on one side");
+    // A given interval: 10 s gives 5 intervals.
+    let coarse = run_tool::<Overview>("analyze_io_timeline", json!({"interval": 10}), &capture).unwrap();
+    assert_eq!(coarse["interval_count"], 5);
+    assert_eq!(coarse["intervals"][2]["packets"], 49);
+    assert_eq!(coarse["interval_chosen"], "by the caller");
+    // Too short an interval for the capture: counted apart, and said.
+    let fine = run_tool::<Overview>("analyze_io_timeline", json!({"interval": 0.0001, "limit": 1}), &capture).unwrap();
+    assert!(fine["warnings"].to_string().contains("too short"), "{}", fine["warnings"]);
+    for bad in [json!({"interval": 0}), json!({"interval": -1}), json!({"interval": 1e12})] {
+        let error = run_tool::<Overview>("analyze_io_timeline", bad.clone(), &capture).unwrap_err();
+        assert!(error.to_string().contains("interval"), "{bad}: {error}");
     }
 }
