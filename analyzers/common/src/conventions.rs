@@ -562,6 +562,19 @@ impl<K, V: schemars::JsonSchema> schemars::JsonSchema for OrderedMap<K, V> {
     }
 }
 
+/// Bytes as lower-case hex pairs joined by colons, `aa:bb:cc`: how results
+/// write MAC and other link-layer addresses (mcpcap's format) and client ids.
+pub fn hex_colon(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
 /// `analysis_timestamp`: the time of the analysis, RFC 3339 in UTC.
 pub fn analysis_timestamp() -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();

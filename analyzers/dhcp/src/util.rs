@@ -5,17 +5,7 @@
 /// stay small.
 pub const MAX_VALUE_CHARS: usize = 256;
 
-/// `aa:bb:cc` (mcpcap's format for MAC addresses and client ids).
-pub fn hex_colon(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 3);
-    for (i, b) in bytes.iter().enumerate() {
-        if i > 0 {
-            out.push(':');
-        }
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
+pub use pcapsule_guest::conventions::hex_colon;
 
 /// The bytes as text when they are printable ASCII (trailing NULs, which many
 /// clients append to names, dropped), otherwise as colon-separated hex: ids

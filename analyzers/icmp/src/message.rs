@@ -12,6 +12,7 @@ use etherparse::{
     Icmpv4Slice, Icmpv4Type, Icmpv6Slice, Icmpv6Type, IpNumber, Ipv6ExtensionSlice, LaxNetSlice, LenSource,
     TransportSlice,
 };
+use pcapsule_guest::conventions::hex_colon;
 use pcapsule_guest::decode::Decoded;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -580,10 +581,6 @@ pub struct PrefixInfo {
     pub preferred_lifetime_s: u32,
 }
 
-fn link_layer(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
-}
-
 fn neighbor_discovery(m: &mut Message, s: &Icmpv6Slice<'_>, icmp_type: &Icmpv6Type) {
     let mut nd = NeighborDiscovery::default();
     let body = match Icmpv6PayloadSlice::from_slice(icmp_type, s.payload()) {
@@ -630,10 +627,10 @@ fn neighbor_discovery(m: &mut Message, s: &Icmpv6Slice<'_>, icmp_type: &Icmpv6Ty
     for option in options.take(64) {
         match option {
             Ok(NdpOptionSlice::SourceLinkLayerAddress(o)) => {
-                nd.source_link_layer_address = Some(link_layer(o.link_layer_address()))
+                nd.source_link_layer_address = Some(hex_colon(o.link_layer_address()))
             }
             Ok(NdpOptionSlice::TargetLinkLayerAddress(o)) => {
-                nd.target_link_layer_address = Some(link_layer(o.link_layer_address()))
+                nd.target_link_layer_address = Some(hex_colon(o.link_layer_address()))
             }
             Ok(NdpOptionSlice::PrefixInformation(p)) => {
                 if nd.prefixes.len() < MAX_LISTED {

@@ -59,9 +59,7 @@ pub(crate) enum Endpoint {
 impl Endpoint {
     pub(crate) fn address(&self) -> String {
         match self {
-            Endpoint::Mac(m) => {
-                format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
-            }
+            Endpoint::Mac(m) => pcapsule_guest::conventions::hex_colon(m),
             Endpoint::Ip(ip) | Endpoint::Socket(ip, _) => ip.to_string(),
         }
     }
