@@ -1,5 +1,8 @@
 //! The encapsulations a packet went through on its way to the innermost IP
-//! packet, as a set small enough to copy with every packet.
+//! packet, as a set small enough to copy with every packet, with the
+//! ordered layers beside it.
+
+use super::layer_chain::{Layer, LayerChain};
 
 /// One layer that wraps the traffic analyzers look at: a tag, a tunnel, a
 /// radio header or a reassembly.
@@ -121,34 +124,49 @@ impl Encapsulation {
     }
 }
 
-/// A set of [`Encapsulation`]s, one bit each.
+/// A set of [`Encapsulation`]s, one bit each, and the ordered
+/// [`LayerChain`] the packet path went through (which names every layer,
+/// the innermost packet's too).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Encapsulations(u32);
+pub struct Encapsulations {
+    set: u32,
+    chain: LayerChain,
+}
 
 impl Encapsulations {
     /// Adds one.
     pub fn insert(&mut self, e: Encapsulation) {
-        self.0 |= 1 << e as u8;
+        self.set |= 1 << e as u8;
     }
 
     /// Whether `e` is in the set.
     pub fn contains(self, e: Encapsulation) -> bool {
-        self.0 & (1 << e as u8) != 0
+        self.set & (1 << e as u8) != 0
     }
 
     /// True when the packet was not wrapped at all.
     pub fn is_empty(self) -> bool {
-        self.0 == 0
+        self.set == 0
+    }
+
+    /// Records the next layer inward.
+    #[inline(always)]
+    pub(super) fn push(&mut self, layer: Layer) {
+        self.chain.push(layer);
+    }
+
+    /// Every layer the packet was decoded through, outermost first.
+    pub fn chain(&self) -> &LayerChain {
+        &self.chain
+    }
+
+    pub(super) fn chain_mut(&mut self) -> &mut LayerChain {
+        &mut self.chain
     }
 
     /// The members, in [`Encapsulation::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Encapsulation> {
         Encapsulation::ALL.into_iter().filter(move |e| self.contains(*e))
-    }
-
-    /// Both sets together.
-    pub fn union(self, other: Encapsulations) -> Encapsulations {
-        Encapsulations(self.0 | other.0)
     }
 }
 

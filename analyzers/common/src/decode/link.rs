@@ -7,6 +7,7 @@
 //! needs once, then indexes within it.
 
 use super::encapsulation::{Encapsulation, Encapsulations};
+use super::layer_chain::Layer;
 use super::{DecodeError, Next, link_problem, short};
 use crate::linktype;
 
@@ -27,7 +28,10 @@ fn entry_nested<'a>(
 ) -> Result<Next<'a>, DecodeError> {
     Ok(match link_type {
         linktype::ETHERNET => Next::Ethernet(data),
-        linktype::RAW | linktype::RAW_OPENBSD | linktype::RAW_OLD => Next::Ip(data),
+        linktype::RAW | linktype::RAW_OPENBSD | linktype::RAW_OLD => {
+            encaps.push(Layer::Raw);
+            Next::Ip(data)
+        }
         // These link types promise one IP version: a header of the other is
         // malformed (as Wireshark judges it), not silently accepted.
         linktype::IPV4 => Next::Ip(expect_version(data, 4)?),
@@ -36,22 +40,31 @@ fn entry_nested<'a>(
             // BSD loopback: a 4-byte address family, in the capturing host's
             // byte order for NULL and network order for LOOP. It only tells
             // IPv4 from IPv6, which the version nibble tells as well.
+            encaps.push(Layer::Null);
             Next::Ip(data.get(4..).ok_or_else(|| link_problem(short("BSD loopback header", 4, data.len())))?)
         }
-        linktype::LINUX_SLL => cooked(data, 16, 14)?,
-        linktype::LINUX_SLL2 => cooked(data, 20, 0)?,
-        linktype::FDDI => fddi(data)?,
-        linktype::NFLOG => nflog(data)?,
+        linktype::LINUX_SLL => cooked(data, 16, 14, encaps)?,
+        linktype::LINUX_SLL2 => cooked(data, 20, 0, encaps)?,
+        linktype::FDDI => fddi(data, encaps)?,
+        linktype::NFLOG => {
+            encaps.push(Layer::Nflog);
+            nflog(data)?
+        }
         linktype::PPP | linktype::PPP_HDLC => {
             encaps.insert(Encapsulation::Ppp);
+            encaps.push(Layer::Ppp);
             ppp(data)?
         }
         linktype::PPP_ETHER => pppoe_session(data, encaps)?,
         linktype::C_HDLC => {
             let header = data.get(..4).ok_or_else(|| link_problem(short("Cisco HDLC header", 4, data.len())))?;
+            encaps.push(Layer::Chdlc);
             Next::EtherType(u16::from_be_bytes([header[2], header[3]]), &data[4..])
         }
-        linktype::FRELAY => frame_relay(data)?,
+        linktype::FRELAY => {
+            encaps.push(Layer::FrameRelay);
+            frame_relay(data)?
+        }
         linktype::MPLS => super::tunnel::mpls(data, encaps)?,
         linktype::IPOIB => {
             // As libpcap writes it and tcpdump and Wireshark read it: a
@@ -60,6 +73,7 @@ fn entry_nested<'a>(
             // an EtherType and 2 reserved bytes.
             const HEADER: usize = 44;
             let header = data.get(..HEADER).ok_or_else(|| link_problem(short("IPoIB header", HEADER, data.len())))?;
+            encaps.push(Layer::Infiniband);
             Next::EtherType(u16::from_be_bytes([header[40], header[41]]), &data[HEADER..])
         }
         linktype::IEEE802_11 => ieee80211(data, encaps)?,
@@ -68,6 +82,7 @@ fn entry_nested<'a>(
             let header = data.get(..4).ok_or_else(|| link_problem(short("radiotap header", 4, data.len())))?;
             let len = usize::from(u16::from_le_bytes([header[2], header[3]]));
             encaps.insert(Encapsulation::RadioHeader);
+            encaps.push(Layer::Radiotap);
             ieee80211(data.get(len..).ok_or_else(|| link_problem(short("radiotap header", len, data.len())))?, encaps)?
         }
         linktype::IEEE802_11_PRISM => {
@@ -75,6 +90,7 @@ fn entry_nested<'a>(
             let header = data.get(..8).ok_or_else(|| link_problem(short("Prism header", 8, data.len())))?;
             let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
             encaps.insert(Encapsulation::RadioHeader);
+            encaps.push(Layer::Prism);
             ieee80211(data.get(len..).ok_or_else(|| link_problem(short("Prism header", len, data.len())))?, encaps)?
         }
         linktype::PPI if depth < MAX_LINK_NESTING => {
@@ -83,6 +99,7 @@ fn entry_nested<'a>(
             let len = usize::from(u16::from_le_bytes([header[2], header[3]]));
             let inner = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
             encaps.insert(Encapsulation::RadioHeader);
+            encaps.push(Layer::Ppi);
             let rest = data.get(len..).ok_or_else(|| link_problem(short("PPI header", len, data.len())))?;
             entry_nested(inner, rest, encaps, depth + 1)?
         }
@@ -93,6 +110,7 @@ fn entry_nested<'a>(
             let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
             let inner = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
             encaps.insert(Encapsulation::Pktap);
+            encaps.push(Layer::Pktap);
             let rest = data.get(len..).ok_or_else(|| link_problem(short("PKTAP header", len, data.len())))?;
             entry_nested(inner, rest, encaps, depth + 1)?
         }
@@ -102,9 +120,15 @@ fn entry_nested<'a>(
 
 /// Linux cooked capture (v1: 16-byte header, protocol at 14; v2: 20 bytes,
 /// protocol at 0). etherparse knows v1 only, and this is two lines.
-fn cooked(data: &[u8], header_len: usize, protocol_at: usize) -> Result<Next<'_>, DecodeError> {
+fn cooked<'a>(
+    data: &'a [u8],
+    header_len: usize,
+    protocol_at: usize,
+    encaps: &mut Encapsulations,
+) -> Result<Next<'a>, DecodeError> {
     let header =
         data.get(..header_len).ok_or_else(|| link_problem(short("Linux cooked header", header_len, data.len())))?;
+    encaps.push(Layer::LinuxSll);
     let protocol = u16::from_be_bytes([header[protocol_at], header[protocol_at + 1]]);
     Ok(Next::EtherType(protocol, &data[header_len..]))
 }
@@ -122,7 +146,7 @@ fn expect_version(data: &[u8], version: u8) -> Result<&[u8], DecodeError> {
 
 /// FDDI: a 13-byte MAC header, then 802.2 LLC with SNAP carrying an
 /// EtherType (the only case IP uses).
-fn fddi(data: &[u8]) -> Result<Next<'_>, DecodeError> {
+fn fddi<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, DecodeError> {
     const MAC: usize = 13;
     const SNAP: usize = 8;
     let header = data
@@ -131,6 +155,8 @@ fn fddi(data: &[u8]) -> Result<Next<'_>, DecodeError> {
     if header[MAC..MAC + 3] != [0xaa, 0xaa, 0x03] {
         return Err(link_problem("FDDI frame without an LLC/SNAP header (not IP)".into()));
     }
+    encaps.push(Layer::Fddi);
+    encaps.push(Layer::Llc);
     Ok(Next::EtherType(u16::from_be_bytes([header[MAC + 6], header[MAC + 7]]), &data[MAC + SNAP..]))
 }
 
@@ -180,6 +206,8 @@ pub(super) fn pppoe_session<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> 
     let payload = &data[6..];
     encaps.insert(Encapsulation::Pppoe);
     encaps.insert(Encapsulation::Ppp);
+    encaps.push(Layer::Pppoes);
+    encaps.push(Layer::Ppp);
     ppp(&payload[..length.min(payload.len())])
 }
 
@@ -211,6 +239,7 @@ fn frame_relay(data: &[u8]) -> Result<Next<'_>, DecodeError> {
 /// length the frame control field implies, then LLC/SNAP and an EtherType.
 fn ieee80211<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, DecodeError> {
     encaps.insert(Encapsulation::Ieee80211);
+    encaps.push(Layer::Wlan);
     let fc = data.get(..2).ok_or_else(|| link_problem(short("802.11 frame control", 2, data.len())))?;
     let (kind, subtype, flags) = ((fc[0] >> 2) & 0x3, fc[0] >> 4, fc[1]);
     const DATA: u8 = 2;
@@ -228,6 +257,9 @@ fn ieee80211<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>
         + if qos && flags & ORDER != 0 { 4 } else { 0 };
     let body =
         data.get(header_len..).ok_or_else(|| link_problem(short("802.11 data header", header_len, data.len())))?;
+    if body.first() == Some(&0xaa) {
+        encaps.push(Layer::Llc);
+    }
     Ok(llc_snap(body).unwrap_or(Next::NotIp))
 }
 

@@ -13,6 +13,7 @@
 
 mod defrag;
 mod encapsulation;
+mod layer_chain;
 mod link;
 mod tunnel;
 
@@ -22,6 +23,7 @@ use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 
 pub use defrag::{Added, DefragCounts, Defragmenter, Fragment, FragmentKey};
 pub use encapsulation::{Encapsulation, Encapsulations};
+pub use layer_chain::{Layer, LayerChain};
 
 use crate::Packet;
 
@@ -48,6 +50,17 @@ pub struct Decoded<'a> {
     /// address): before the frame's end when a length field of the layer
     /// around them (PPPoE, UDP, an outer IP header) bounded them.
     slice_end: usize,
+    /// The innermost level's layers, left out of the recorded chain (most
+    /// packets never ask for it): see [`Decoded::layer_chain`].
+    unrecorded: Option<UnrecordedLevel>,
+}
+
+/// Where the innermost level's layers belong in the chain, and the
+/// EtherType it started with (which names its first tag).
+#[derive(Clone, Copy)]
+struct UnrecordedLevel {
+    ether_type: Option<u16>,
+    at: u8,
 }
 
 /// Which layer stopped decoding and why. A flag on the packet, never fatal.
@@ -114,9 +127,10 @@ fn descend<'a>(
     let mut next = first;
     let mut outer: Option<(LaxSlicedPacket<'a>, usize)> = None;
     for _ in 0..MAX_NESTING {
-        let end = match next {
-            Next::Ethernet(bytes) | Next::EtherType(_, bytes) | Next::Ip(bytes) => end_of(bytes),
-            Next::NotIp => 0,
+        let (end, ether_type) = match next {
+            Next::Ethernet(bytes) | Next::Ip(bytes) => (end_of(bytes), None),
+            Next::EtherType(ether_type, bytes) => (end_of(bytes), Some(ether_type)),
+            Next::NotIp => (0, None),
         };
         // Each arm hands etherparse's value straight on (no map_err, no
         // tuple): every wrapper would be one more copy of it.
@@ -136,7 +150,7 @@ fn descend<'a>(
                 // Nothing IP inside: the layers around it are the packet.
                 let (layers, end) =
                     outer.unwrap_or_else(|| (LaxSlicedPacket::from_ether_type(EtherType(0xffff), &[]), 0));
-                return Ok(Decoded::new(layers, None, encapsulations, reassembled_len, end));
+                return Ok(Decoded::new(layers, None, encapsulations, reassembled_len, end, None));
             }
         };
         let layers = match failed {
@@ -146,10 +160,10 @@ fn descend<'a>(
                     (e, None) => Err(e),
                     // A tunnel whose inside does not decode: the outer packet stands, flagged.
                     (DecodeError::Malformed(problem), Some((layers, end))) => {
-                        Ok(Decoded::new(layers, Some(problem), encapsulations, reassembled_len, end))
+                        Ok(Decoded::new(layers, Some(problem), encapsulations, reassembled_len, end, None))
                     }
                     (DecodeError::UnsupportedLinkType(_), Some((layers, end))) => {
-                        Ok(Decoded::new(layers, None, encapsulations, reassembled_len, end))
+                        Ok(Decoded::new(layers, None, encapsulations, reassembled_len, end, None))
                     }
                 };
             }
@@ -157,10 +171,20 @@ fn descend<'a>(
         if !layers.link_exts.is_empty() {
             encapsulations.insert(Encapsulation::Vlan);
         }
+        // The chain is recorded before the tunnel's own layers; the
+        // innermost level's layers are read from it when asked for.
+        let chain_before = encapsulations.chain().len_recorded();
         match tunnel::inner(&layers, &mut encapsulations) {
-            None => return Ok(Decoded::new(layers, None, encapsulations, reassembled_len, end)),
-            Some(Err(problem)) => return Ok(Decoded::new(layers, Some(problem), encapsulations, reassembled_len, end)),
+            None => {
+                let level = Some(UnrecordedLevel { ether_type, at: chain_before });
+                return Ok(Decoded::new(layers, None, encapsulations, reassembled_len, end, level));
+            }
+            Some(Err(problem)) => {
+                let level = Some(UnrecordedLevel { ether_type, at: chain_before });
+                return Ok(Decoded::new(layers, Some(problem), encapsulations, reassembled_len, end, level));
+            }
             Some(Ok(inner)) => {
+                encapsulations.chain_mut().record_level(&layers, ether_type, chain_before);
                 outer = Some((layers, end));
                 next = inner;
             }
@@ -168,7 +192,7 @@ fn descend<'a>(
     }
     let problem = DecodeProblem { layer: "tunnel", message: format!("more than {MAX_NESTING} nested encapsulations") };
     let (layers, end) = outer.expect("the loop ran at least once");
-    Ok(Decoded::new(layers, Some(problem), encapsulations, reassembled_len, end))
+    Ok(Decoded::new(layers, Some(problem), encapsulations, reassembled_len, end, None))
 }
 
 fn short(what: &str, needed: usize, got: usize) -> String {
@@ -208,6 +232,7 @@ impl<'a> Decoded<'a> {
         encapsulations: Encapsulations,
         reassembled_len: Option<usize>,
         slice_end: usize,
+        unrecorded: Option<UnrecordedLevel>,
     ) -> Self {
         let problem = tunnel_problem.or_else(|| {
             layers
@@ -215,7 +240,18 @@ impl<'a> Decoded<'a> {
                 .as_ref()
                 .map(|(err, layer)| DecodeProblem { layer: layer_name(*layer), message: err.to_string() })
         });
-        Decoded { layers, problem, encapsulations, reassembled_len, reassembly_failed: false, slice_end }
+        Decoded { layers, problem, encapsulations, reassembled_len, reassembly_failed: false, slice_end, unrecorded }
+    }
+
+    /// Every layer the packet was decoded through, outermost first, as
+    /// Wireshark's `frame.protocols` names them (without its `ethertype`
+    /// pseudo-layers and without what lies above the transport layer).
+    pub fn layer_chain(&self) -> LayerChain {
+        let mut chain = *self.encapsulations.chain();
+        if let Some(level) = self.unrecorded {
+            chain.record_level(&self.layers, level.ether_type, level.at);
+        }
+        chain
     }
 
     /// IP version (4 or 6), when an IP header was found.
@@ -396,7 +432,7 @@ fn ext_bytes<'a>(ext: &etherparse::Ipv6ExtensionSlice<'a>) -> &'a [u8] {
     }
 }
 
-fn count(counts: &mut PathCounts, encapsulations: Encapsulations) {
+fn count(counts: &mut PathCounts, encapsulations: &Encapsulations) {
     if !encapsulations.is_empty() {
         for e in encapsulations.iter() {
             counts.by_encapsulation[e as usize] += 1;
@@ -491,7 +527,7 @@ impl PacketPath {
                 if decoded.problem.as_ref().is_some_and(|p| p.layer == "tunnel") {
                     self.counts.tunnel_problems += 1;
                 }
-                count(&mut self.counts, decoded.encapsulations);
+                count(&mut self.counts, &decoded.encapsulations);
                 decoded.is_fragment()
             }
         };
@@ -538,6 +574,7 @@ impl PacketPath {
         let before = decoded.encapsulations;
         let mut encapsulations = before;
         encapsulations.insert(Encapsulation::IpFragments);
+        encapsulations.chain_mut().pop_ip();
         *result = descend(Next::Ip(datagram), encapsulations, Some(datagram.len()));
         if let Ok(whole) = result {
             for e in whole.encapsulations.iter().filter(|e| !before.contains(*e)) {
@@ -641,6 +678,11 @@ mod tests {
         let vlans: Vec<u16> = d.layers.vlan_ids().iter().map(|v| v.value()).collect();
         assert_eq!(vlans, vec![100, 200]);
         assert!(d.encapsulations.contains(Encapsulation::Vlan));
+        assert_eq!(
+            chain_of(&d),
+            "eth:ieee8021ad:vlan:ipv6:udp",
+            "etherparse's double_vlan writes an 802.1ad outer tag"
+        );
         assert_eq!(d.ip_version(), Some(6));
         assert_eq!(d.ttl(), Some(9));
     }
@@ -665,6 +707,17 @@ mod tests {
         sll2.extend_from_slice(&[0u8; 18]);
         sll2.extend_from_slice(ip);
         assert_eq!(decode(linktype::LINUX_SLL2, &sll2).unwrap().udp().unwrap().1, 53);
+
+        // Named as Wireshark's frame.protocols names them.
+        let chain = |lt, data: &[u8]| chain_of(&decode(lt, data).unwrap());
+        assert_eq!(chain(linktype::RAW, ip), "raw:ip:udp");
+        assert_eq!(chain(linktype::IPV4, ip), "ip:udp", "LINKTYPE_IPV4 has no link layer of its own");
+        assert_eq!(chain(linktype::NULL, &null), "null:ip:udp");
+        assert_eq!(chain(linktype::LINUX_SLL, &sll), "sll:ip:udp");
+        assert_eq!(chain(linktype::LINUX_SLL2, &sll2), "sll:ip:udp");
+        // An 802.3 frame whose LLC is not SNAP (spanning tree) ends at LLC.
+        let stp = [&[1, 0x80, 0xc2, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0, 7][..], &[0x42, 0x42, 0x03, 0, 0, 0, 0]].concat();
+        assert_eq!(chain(linktype::ETHERNET, &stp), "eth:llc");
     }
 
     #[test]
@@ -697,6 +750,7 @@ mod tests {
         fddi.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
         fddi.extend_from_slice(ip);
         assert_eq!(decode(linktype::FDDI, &fddi).unwrap().udp().unwrap().2, b"abc");
+        assert_eq!(chain_of(&decode(linktype::FDDI, &fddi).unwrap()), "fddi:llc:ip:udp");
         // NFLOG: header, a prefix TLV (type 10, padded), then the payload TLV.
         let mut nflog = vec![2, 0, 0, 1];
         nflog.extend_from_slice(&7u16.to_le_bytes());
@@ -750,6 +804,10 @@ mod tests {
     /// The innermost UDP datagram every tunnel test carries: 10.0.0.1:5353 -> 10.0.0.2:53.
     fn inner_ip() -> Vec<u8> {
         udp_over_ethernet(b"inner")[14..].to_vec()
+    }
+
+    fn chain_of(d: &Decoded<'_>) -> String {
+        d.layer_chain().as_slice().iter().map(|l| l.name()).collect::<Vec<_>>().join(":")
     }
 
     fn assert_inner(d: &Decoded<'_>, through: &[Encapsulation]) {
@@ -855,10 +913,29 @@ mod tests {
                 vec![Encapsulation::Vlan, Encapsulation::Mpls, Encapsulation::Gre, Encapsulation::ErspanII],
             ),
         ];
-        for (name, frame, through) in cases {
+        // Wireshark's frame.protocols for each, without its ethertype pseudo-layers.
+        let chains = [
+            "eth:ip:ip:udp",
+            "eth:ip:gre:ip:udp",
+            "eth:ip:gre:eth:ip:udp",
+            "eth:ip:gre:erspan:eth:ip:udp",
+            "eth:ip:gre:erspan:eth:ip:udp",
+            "eth:ip:gre:erspan:eth:ip:udp",
+            "eth:mpls:ip:udp",
+            "eth:mpls:eth:ip:udp",
+            "eth:pppoes:ppp:ip:udp",
+            "eth:ip:udp:vxlan:eth:ip:udp",
+            "eth:ip:udp:geneve:eth:ip:udp",
+            "eth:ip:udp:gtp:ip:udp",
+            "eth:llc:ip:udp",
+            "eth:vlan:mpls:ip:gre:erspan:eth:vlan:ip:udp",
+        ];
+        assert_eq!(cases.len(), chains.len());
+        for ((name, frame, through), chain) in cases.into_iter().zip(chains) {
             let d = decode(linktype::ETHERNET, &frame).unwrap_or_else(|e| panic!("{name}: {e:?}"));
             assert!(d.problem.is_none(), "{name}: {:?}", d.problem);
             assert_inner(&d, &through);
+            assert_eq!(chain_of(&d), chain, "{name}");
         }
     }
 
@@ -947,6 +1024,13 @@ mod tests {
         assert_eq!(frames.len(), 4);
         let mut path = PacketPath::new();
         assert_eq!(reassemble(&mut path, &frames), vec![None, None, None, Some((5353, 100))]);
+        let mut fresh = PacketPath::new();
+        let chains: Vec<String> = frames.iter().map(|f| chain_of(&fresh.decode(&record(f, 1)).unwrap())).collect();
+        assert_eq!(
+            chains,
+            ["raw:ip", "raw:ip", "raw:ip", "raw:ip:udp"],
+            "a datagram replaces its last fragment's IP layer"
+        );
         let reversed: Vec<_> = ipv4_fragments(2, 32).into_iter().rev().collect();
         assert_eq!(reassemble(&mut path, &reversed), vec![None, None, None, Some((5353, 100))]);
         // The second fragment sent twice, the second time overlapping the third.

@@ -12,6 +12,7 @@
 use etherparse::{IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 
 use super::encapsulation::{Encapsulation, Encapsulations};
+use super::layer_chain::Layer;
 use super::{DecodeError, DecodeProblem, Next, short};
 
 /// EtherTypes of the shims this module unwraps.
@@ -144,11 +145,13 @@ fn by_ether_type<'a>(
         ether_type::TEB => Ok(Next::Ethernet(data)),
         ether_type::PPP => {
             encaps.insert(Encapsulation::Ppp);
+            encaps.push(Layer::Ppp);
             super::link::ppp(data)
         }
         // 802.1ah provider backbone bridging: an I-TAG (4 bytes), then the customer's frame.
         ether_type::PBB => {
             encaps.insert(Encapsulation::Vlan);
+            encaps.push(Layer::Ieee8021ah);
             match data.get(4..) {
                 Some(frame) => Ok(Next::Ethernet(frame)),
                 None => Err(tunnel_problem(short("802.1ah I-TAG", 4, data.len()))),
@@ -157,6 +160,7 @@ fn by_ether_type<'a>(
         ether_type::VNTAG => {
             // Four bytes of tag, then the EtherType of what follows.
             encaps.insert(Encapsulation::VnTag);
+            encaps.push(Layer::VnTag);
             match data.get(..6) {
                 Some(h) => Ok(Next::EtherType(u16::from_be_bytes([h[4], h[5]]), &data[6..])),
                 None => Err(tunnel_problem(short("VN-Tag", 6, data.len()))),
@@ -166,6 +170,7 @@ fn by_ether_type<'a>(
         ether_type::CISCO_METADATA => {
             // Version, length, option type, the security group tag, then the EtherType.
             encaps.insert(Encapsulation::CiscoMetadata);
+            encaps.push(Layer::CiscoMetadata);
             match data.get(..8) {
                 Some(h) => Ok(Next::EtherType(u16::from_be_bytes([h[6], h[7]]), &data[8..])),
                 None => Err(tunnel_problem(short("Cisco MetaData header", 8, data.len()))),
@@ -173,6 +178,7 @@ fn by_ether_type<'a>(
         }
         // An 802.3 length field instead of an EtherType: LLC, with SNAP when it carries IP.
         len if len < 0x0600 => {
+            encaps.push(Layer::Llc);
             let next = super::link::llc_snap(data)?;
             encaps.insert(Encapsulation::LlcSnap);
             Ok(next)
@@ -188,6 +194,7 @@ fn by_ether_type<'a>(
 /// them apart: see [`pseudowire_has_control_word`].
 pub(super) fn mpls<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, DecodeError> {
     encaps.insert(Encapsulation::Mpls);
+    encaps.push(Layer::Mpls);
     let mut at = 0;
     loop {
         let entry =
@@ -258,15 +265,18 @@ fn gre<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, Deco
     }
     let payload = data.get(len..).ok_or_else(|| tunnel_problem(short("GRE header", len, data.len())))?;
     encaps.insert(Encapsulation::Gre);
+    encaps.push(Layer::Gre);
     Ok(match protocol {
         0x0800 | 0x86dd => Next::Ip(payload),
         ether_type::ERSPAN if flags & SEQUENCE == 0 => {
             encaps.insert(Encapsulation::ErspanI);
+            encaps.push(Layer::Erspan);
             Next::Ethernet(payload)
         }
         ether_type::ERSPAN => {
             // Type II: an 8-byte header whose version nibble is 1.
             encaps.insert(Encapsulation::ErspanII);
+            encaps.push(Layer::Erspan);
             let h = payload.get(..8).ok_or_else(|| tunnel_problem(short("ERSPAN II header", 8, payload.len())))?;
             if h[0] >> 4 != 1 {
                 return Err(tunnel_problem(format!("ERSPAN version {} under type II", h[0] >> 4)));
@@ -277,6 +287,7 @@ fn gre<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, Deco
             // Type III: 12 bytes, 8 more when the O flag (last bit) is set;
             // the frame type (5 bits of byte 10) says Ethernet (0) or IP (2).
             encaps.insert(Encapsulation::ErspanIII);
+            encaps.push(Layer::Erspan);
             let h = payload.get(..12).ok_or_else(|| tunnel_problem(short("ERSPAN III header", 12, payload.len())))?;
             let len = if h[11] & 0x01 != 0 { 20 } else { 12 };
             let frame_type = (h[10] >> 2) & 0x1f;
@@ -292,6 +303,7 @@ fn gre<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, Deco
             // Inside GRE the EtherType comes first, then version, length,
             // option and the security group tag (Wireshark reads it so).
             encaps.insert(Encapsulation::CiscoMetadata);
+            encaps.push(Layer::CiscoMetadata);
             let h = payload.get(..8).ok_or_else(|| tunnel_problem(short("Cisco MetaData header", 8, payload.len())))?;
             Next::EtherType(u16::from_be_bytes([h[0], h[1]]), &payload[8..])
         }
@@ -306,6 +318,7 @@ fn gre<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, Deco
 /// the base header.
 fn nsh<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, DecodeError> {
     encaps.insert(Encapsulation::Nsh);
+    encaps.push(Layer::Nsh);
     let h = data.get(..8).ok_or_else(|| tunnel_problem(short("NSH header", 8, data.len())))?;
     // RFC 8300: version (2 bits), O, U, TTL (6 bits), then the length in
     // 4-byte words (6 bits): the low six bits of the second byte.
@@ -334,6 +347,7 @@ fn udp_tunnel<'a>(
                 return None;
             }
             encaps.insert(Encapsulation::Vxlan);
+            encaps.push(Layer::Vxlan);
             Next::Ethernet(&data[8..])
         }
         udp_port::VXLAN_GPE => {
@@ -342,6 +356,7 @@ fn udp_tunnel<'a>(
                 return None;
             }
             encaps.insert(Encapsulation::Vxlan);
+            encaps.push(Layer::Vxlan);
             match h[3] {
                 1 | 2 => Next::Ip(&data[8..]),
                 3 => Next::Ethernet(&data[8..]),
@@ -360,6 +375,7 @@ fn udp_tunnel<'a>(
             let len = 8 + usize::from(h[0] & 0x3f) * 4;
             let inner = data.get(len..)?;
             encaps.insert(Encapsulation::Geneve);
+            encaps.push(Layer::Geneve);
             match u16::from_be_bytes([h[2], h[3]]) {
                 ether_type::TEB => Next::Ethernet(inner),
                 other => Next::EtherType(other, inner),
@@ -385,6 +401,7 @@ fn gtp_u<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Option<Result<Next<
         return None;
     }
     encaps.insert(Encapsulation::GtpU);
+    encaps.push(Layer::Gtp);
     let broken = |m: &str| Some(Err(DecodeProblem { layer: "tunnel", message: format!("GTP-U: {m}") }));
     let mut at = 8;
     if h[0] & 0x07 != 0 {
@@ -429,6 +446,7 @@ fn ayiya<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Option<Result<Next<
         return None;
     }
     encaps.insert(Encapsulation::Ayiya);
+    encaps.push(Layer::Ayiya);
     Some(Ok(Next::Ip(inner)))
 }
 
@@ -451,6 +469,7 @@ fn teredo<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Option<Result<Next
         return None;
     }
     encaps.insert(Encapsulation::Teredo);
+    encaps.push(Layer::Teredo);
     Some(Ok(Next::Ip(ipv6)))
 }
 
