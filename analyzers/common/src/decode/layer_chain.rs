@@ -99,6 +99,50 @@ pub enum Layer {
 }
 
 impl Layer {
+    /// Every layer, in declaration order.
+    pub const ALL: [Layer; 40] = [
+        Self::Ethernet,
+        Self::LinuxSll,
+        Self::Null,
+        Self::Raw,
+        Self::Fddi,
+        Self::Llc,
+        Self::Nflog,
+        Self::Ppp,
+        Self::Pppoes,
+        Self::Chdlc,
+        Self::FrameRelay,
+        Self::Infiniband,
+        Self::Wlan,
+        Self::Radiotap,
+        Self::Prism,
+        Self::Ppi,
+        Self::Pktap,
+        Self::Vlan,
+        Self::Ieee8021ad,
+        Self::Ieee8021ah,
+        Self::Macsec,
+        Self::Mpls,
+        Self::VnTag,
+        Self::Nsh,
+        Self::CiscoMetadata,
+        Self::Ipv4,
+        Self::Ipv6,
+        Self::Arp,
+        Self::Udp,
+        Self::Tcp,
+        Self::Icmp,
+        Self::Icmpv6,
+        Self::Igmp,
+        Self::Gre,
+        Self::Erspan,
+        Self::Vxlan,
+        Self::Geneve,
+        Self::Gtp,
+        Self::Teredo,
+        Self::Ayiya,
+    ];
+
     /// Wireshark's filter name for the protocol.
     pub fn name(self) -> &'static str {
         match self {
@@ -266,6 +310,13 @@ impl LayerChain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_layer_has_its_own_name() {
+        let names: std::collections::HashSet<_> = Layer::ALL.iter().map(|l| l.name()).collect();
+        assert_eq!(names.len(), Layer::ALL.len());
+        assert!(Layer::ALL.iter().enumerate().all(|(i, l)| *l as usize == i));
+    }
 
     #[test]
     fn a_full_chain_is_cut_not_overrun() {

@@ -265,9 +265,13 @@ fn ieee80211<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>
 
 /// 802.2 LLC with SNAP (`aa aa 03`, an OUI, an EtherType), as 802.11, FDDI
 /// and 802.3 length-field frames carry IP.
+/// Only the OUIs that say the protocol ID is an EtherType (RFC 1042's
+/// zero, 802.1H's 00-00-F8) lead on: under a vendor's OUI (Cisco's CDP,
+/// DTP, PVST+) the ID is the vendor's own.
 pub(super) fn llc_snap(data: &[u8]) -> Option<Next<'_>> {
     let header = data.get(..8)?;
-    (header[..3] == [0xaa, 0xaa, 0x03]).then(|| Next::EtherType(u16::from_be_bytes([header[6], header[7]]), &data[8..]))
+    (header[..3] == [0xaa, 0xaa, 0x03] && matches!(header[3..6], [0, 0, 0] | [0, 0, 0xf8]))
+        .then(|| Next::EtherType(u16::from_be_bytes([header[6], header[7]]), &data[8..]))
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 
 pub use defrag::{Added, DefragCounts, Defragmenter, Fragment, FragmentKey};
 pub use encapsulation::{Encapsulation, Encapsulations};
-pub use layer_chain::{Layer, LayerChain};
+pub use layer_chain::{Layer, LayerChain, MAX_LAYERS};
 
 use crate::Packet;
 
@@ -574,6 +574,9 @@ impl PacketPath {
         let before = decoded.encapsulations;
         let mut encapsulations = before;
         encapsulations.insert(Encapsulation::IpFragments);
+        // The fragment's layers lead to the datagram, less its IP header,
+        // which the datagram's own takes the place of.
+        *encapsulations.chain_mut() = decoded.layer_chain();
         encapsulations.chain_mut().pop_ip();
         *result = descend(Next::Ip(datagram), encapsulations, Some(datagram.len()));
         if let Ok(whole) = result {

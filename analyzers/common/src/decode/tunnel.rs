@@ -307,6 +307,8 @@ fn gre<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Result<Next<'a>, Deco
             let h = payload.get(..8).ok_or_else(|| tunnel_problem(short("Cisco MetaData header", 8, payload.len())))?;
             Next::EtherType(u16::from_be_bytes([h[0], h[1]]), &payload[8..])
         }
+        // Protocol type 0 is a keepalive; GRE's types are EtherTypes, never 802.3 lengths.
+        0..0x0600 => Next::NotIp,
         other => match by_ether_type(other, payload, encaps) {
             Some(next) => next?,
             None => Next::EtherType(other, payload),
@@ -437,22 +439,20 @@ fn gtp_u<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Option<Result<Next<
 fn ayiya<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Option<Result<Next<'a>, DecodeProblem>> {
     let h = data.get(..8)?;
     const FORWARD: u8 = 1;
-    if h[2] & 0x0f != FORWARD || !matches!(h[3], 4 | 41) {
-        return None;
-    }
     let len = 8 + (1usize << (h[0] >> 4)) + usize::from(h[1] >> 4) * 4;
     let inner = data.get(len..)?;
-    if !matches!(inner.first().map(|b| b >> 4), Some(4 | 6)) {
+    // Keepalives and echoes (no next header) are AYIYA too, with nothing inside.
+    encaps.push(Layer::Ayiya);
+    if h[2] & 0x0f != FORWARD || !matches!(h[3], 4 | 41) || !matches!(inner.first().map(|b| b >> 4), Some(4 | 6)) {
         return None;
     }
     encaps.insert(Encapsulation::Ayiya);
-    encaps.push(Layer::Ayiya);
     Some(Ok(Next::Ip(inner)))
 }
 
 /// Teredo (RFC 4380): optional authentication and origin indications, then
-/// an IPv6 packet whose length must fit the datagram exactly; anything else
-/// on port 3544 (the qualification exchange is IPv6 too) is left as UDP.
+/// an IPv6 packet whose length fits in the datagram; anything else on port
+/// 3544 is left as UDP.
 fn teredo<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Option<Result<Next<'a>, DecodeProblem>> {
     let mut at = 0;
     if data.get(..2)? == [0, 1] {
@@ -465,7 +465,8 @@ fn teredo<'a>(data: &'a [u8], encaps: &mut Encapsulations) -> Option<Result<Next
     }
     let ipv6 = data.get(at..)?;
     let h = ipv6.get(..40)?;
-    if h[0] >> 4 != 6 || 40 + usize::from(u16::from_be_bytes([h[4], h[5]])) != ipv6.len() {
+    // A bubble may carry bytes after its empty IPv6 packet (Wireshark reads it so).
+    if h[0] >> 4 != 6 || 40 + usize::from(u16::from_be_bytes([h[4], h[5]])) > ipv6.len() {
         return None;
     }
     encaps.insert(Encapsulation::Teredo);
@@ -542,12 +543,14 @@ mod tests {
         assert!(udp_tunnel(2152, 2152, &echo, &mut e).is_none(), "echo request is signalling");
         let looping = [0x34, 0xff, 0, 12, 0, 0, 0, 1, 0, 1, 0, 0x85, 0, 0, 0, 0];
         assert!(matches!(udp_tunnel(2152, 2152, &looping, &mut e), Some(Err(_))), "zero-length extension");
-        // Teredo: an IPv6 packet that fills the datagram exactly.
+        // Teredo: an IPv6 packet that fits the datagram (a bubble may have bytes after it).
         let mut teredo6 = vec![0x60, 0, 0, 0, 0, 1, 59, 64];
         teredo6.extend_from_slice(&[0; 32]);
         teredo6.push(0);
         assert!(matches!(udp_tunnel(3544, 50000, &teredo6, &mut e), Some(Ok(Next::Ip(_)))));
         teredo6.push(0);
-        assert!(udp_tunnel(3544, 50000, &teredo6, &mut e).is_none(), "length mismatch: plain UDP");
+        assert!(matches!(udp_tunnel(3544, 50000, &teredo6, &mut e), Some(Ok(Next::Ip(_)))), "bytes after it");
+        teredo6.truncate(40);
+        assert!(udp_tunnel(3544, 50000, &teredo6, &mut e).is_none(), "longer than the datagram: plain UDP");
     }
 }
