@@ -19,6 +19,7 @@ pub mod conventions;
 pub mod decode;
 pub mod driver;
 pub mod fast_hash;
+pub mod identify;
 pub mod linktype;
 pub mod reassembly;
 pub mod sctp;
