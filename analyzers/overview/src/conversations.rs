@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::result::{ConversationEntry, ConversationsResult, Handshake, NotTracked, TcpEnd, TcpProgress};
-use crate::services::{self, Transport};
+use pcapsule_guest::identify::{self, AppProtocol, FlowIdentity, Transport};
 
 /// Conversations tracked per call; traffic of later ones is counted in
 /// `not_tracked`. About 200 bytes each with the index.
@@ -107,6 +107,15 @@ struct TcpBits {
     rst: bool,
 }
 
+/// What a packet shows above the conversation's layer: its TCP header, the
+/// IP protocol it carries, its TCP/UDP payload.
+#[derive(Default)]
+struct Layered<'p> {
+    tcp: Option<TcpBits>,
+    protocol: Option<u8>,
+    payload: Option<(Transport, u16, u16, &'p [u8])>,
+}
+
 pub(crate) struct Conversation {
     pub(crate) a: Endpoint,
     pub(crate) b: Endpoint,
@@ -120,6 +129,8 @@ pub(crate) struct Conversation {
     tcp: [TcpSide; 2],
     /// IP: packets per IP protocol number (few distinct per pair).
     protocols: Vec<(u8, u64)>,
+    /// TCP, UDP: the application protocol its payload showed.
+    identity: FlowIdentity,
 }
 
 impl Conversation {
@@ -211,13 +222,13 @@ impl Conversations {
             if let Some((src, dst)) = macs {
                 self.counted.packets += 1;
                 self.counted.bytes += bytes;
-                self.record(Endpoint::Mac(src), Endpoint::Mac(dst), bytes, packet, None, None);
+                self.record(Endpoint::Mac(src), Endpoint::Mac(dst), bytes, packet, Layered::default());
             }
             return;
         }
         let Some(decoded) = decoded else { return };
         let layers = &decoded.layers;
-        let (src, dst, tcp, protocol) = match self.kind {
+        let (src, dst, tcp, protocol, payload) = match self.kind {
             ConversationType::Eth => return,
             ConversationType::Ip | ConversationType::Ipv4 | ConversationType::Ipv6 => {
                 let (src, dst, protocol) = match &layers.net {
@@ -232,7 +243,7 @@ impl Conversations {
                     }
                     _ => return,
                 };
-                (Endpoint::Ip(src), Endpoint::Ip(dst), None, Some(protocol))
+                (Endpoint::Ip(src), Endpoint::Ip(dst), None, Some(protocol), None)
             }
             ConversationType::Tcp => {
                 let (Some(TransportSlice::Tcp(tcp)), Some((src, dst))) = (&layers.transport, decoded.ip_addrs()) else {
@@ -245,34 +256,26 @@ impl Conversations {
                     fin: tcp.fin(),
                     rst: tcp.rst(),
                 };
-                (
-                    Endpoint::Socket(src, tcp.source_port()),
-                    Endpoint::Socket(dst, tcp.destination_port()),
-                    Some(bits),
-                    None,
-                )
+                let (sport, dport) = (tcp.source_port(), tcp.destination_port());
+                let payload = Some((Transport::Tcp, sport, dport, tcp.payload()));
+                (Endpoint::Socket(src, sport), Endpoint::Socket(dst, dport), Some(bits), None, payload)
             }
             ConversationType::Udp => {
                 let (Some(TransportSlice::Udp(udp)), Some((src, dst))) = (&layers.transport, decoded.ip_addrs()) else {
                     return;
                 };
-                (Endpoint::Socket(src, udp.source_port()), Endpoint::Socket(dst, udp.destination_port()), None, None)
+                let (sport, dport) = (udp.source_port(), udp.destination_port());
+                let payload = Some((Transport::Udp, sport, dport, udp.payload()));
+                (Endpoint::Socket(src, sport), Endpoint::Socket(dst, dport), None, None, payload)
             }
         };
         self.counted.packets += 1;
         self.counted.bytes += bytes;
-        self.record(src, dst, bytes, packet, tcp, protocol);
+        self.record(src, dst, bytes, packet, Layered { tcp, protocol, payload });
     }
 
-    fn record(
-        &mut self,
-        src: Endpoint,
-        dst: Endpoint,
-        bytes: u64,
-        packet: &Packet<'_>,
-        tcp: Option<TcpBits>,
-        protocol: Option<u8>,
-    ) {
+    fn record(&mut self, src: Endpoint, dst: Endpoint, bytes: u64, packet: &Packet<'_>, layered: Layered<'_>) {
+        let Layered { tcp, protocol, payload } = layered;
         let key = if src <= dst { (src, dst) } else { (dst, src) };
         let mut at = self.index.get(&key).copied();
         if let (Some(i), Some(bits)) = (at, tcp)
@@ -304,6 +307,7 @@ impl Conversations {
                     opened_with_syn: tcp.is_some_and(|t| t.syn && !t.ack),
                     tcp: [TcpSide::default(); 2],
                     protocols: Vec::new(),
+                    identity: FlowIdentity::default(),
                 });
                 self.index.insert(key, self.list.len() - 1);
                 self.list.len() - 1
@@ -318,6 +322,9 @@ impl Conversations {
         if let Some(t) = packet.timestamp {
             c.first = Some(c.first.map_or(t, |f| f.min(t)));
             c.last = Some(c.last.map_or(t, |l| l.max(t)));
+        }
+        if let Some((transport, sport, dport, payload)) = payload {
+            c.identity.observe(transport, sport, dport, payload);
         }
         if let Some(bits) = tcp {
             let s = &mut c.tcp[side];
@@ -346,7 +353,7 @@ impl Conversations {
         let (community_id, service) = match (transport, c.a.ip(), c.b.ip(), c.a.port(), c.b.port()) {
             (Some((transport, number)), Some(ip_a), Some(ip_b), Some(port_a), Some(port_b)) => (
                 community_id::calculate_community_id(0, ip_a, ip_b, Some(port_a), Some(port_b), number, false).ok(),
-                services::of_pair(transport, port_a, port_b),
+                identify::by_port(transport, port_a, port_b).map(AppProtocol::name),
             ),
             _ => (None, None),
         };
@@ -379,6 +386,8 @@ impl Conversations {
             bits_per_second_b_to_a: rate(c.b_to_a.bytes),
             community_id,
             service,
+            application: c.identity.protocol().map(AppProtocol::name),
+            upgraded_from: c.identity.upgraded_from().map(AppProtocol::name),
             protocols,
             tcp: (self.kind == ConversationType::Tcp).then(|| c.progress()),
         }
@@ -418,20 +427,9 @@ pub(crate) fn round_micros(seconds: f64) -> f64 {
 
 /// The name results give an IP protocol number.
 fn protocol_name(number: u8) -> String {
-    match number {
-        1 => "icmp".into(),
-        2 => "igmp".into(),
-        6 => "tcp".into(),
-        17 => "udp".into(),
-        47 => "gre".into(),
-        50 => "esp".into(),
-        51 => "ah".into(),
-        58 => "icmpv6".into(),
-        89 => "ospf".into(),
-        103 => "pim".into(),
-        112 => "vrrp".into(),
-        132 => "sctp".into(),
-        n => format!("ip-proto-{n}"),
+    match pcapsule_guest::identify::ip_protocol_name(number) {
+        Some(name) => name.into(),
+        None => format!("ip-proto-{number}"),
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::conversations::{ConversationType, Conversations, Endpoint, SortBy, Volume, round_micros};
 use crate::result::{EndpointEntry, EndpointsResult, NotTracked};
-use crate::services::{self, Transport};
+use pcapsule_guest::identify::{self, AppProtocol, Transport};
 
 /// One endpoint's traffic over all its conversations.
 struct Totals {
@@ -114,7 +114,9 @@ fn entry(t: &Totals, kind: ConversationType, origin: Option<Timestamp>) -> Endpo
             _ => None,
         },
         duration_s: t.duration().map(round_micros),
-        service: transport.zip(t.endpoint.port()).and_then(|(transport, port)| services::by_port(transport, port)),
+        service: transport
+            .zip(t.endpoint.port())
+            .and_then(|(transport, port)| identify::by_port(transport, port, port).map(AppProtocol::name)),
     }
 }
 

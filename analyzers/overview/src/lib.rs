@@ -1,9 +1,12 @@
 //! What is in a capture, before choosing a protocol tool:
+//! `analyze_protocol_hierarchy` gives the tree of protocols (tunnels
+//! included, application protocols recognised by content);
 //! `analyze_conversations` lists who talks to whom at one layer (Ethernet,
 //! IP, TCP or UDP), with packets and bytes each way, timing, throughput,
 //! the Community ID of each TCP/UDP flow and how far each TCP connection
-//! got; `analyze_endpoints` sums them per address (and port). One
-//! streaming pass; the table is bounded and says what it folded.
+//! got; `analyze_endpoints` sums them per address (and port);
+//! `analyze_io_timeline` says when. One streaming pass; every table is
+//! bounded and says what it folded.
 
 use std::io::Read;
 
@@ -15,9 +18,9 @@ use serde_json::Value;
 
 mod conversations;
 mod endpoints;
+mod hierarchy;
 mod result;
 mod run;
-mod services;
 mod timeline;
 // Native only: the tests read the shared captures and run tshark.
 #[cfg(all(test, not(target_arch = "wasm32")))]
@@ -109,6 +112,34 @@ struct TimelineParams {
     offset: Option<u64>,
 }
 
+/// Parameters of `analyze_protocol_hierarchy`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct HierarchyParams {
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
+    max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "protocols_limit")]
+    limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "protocols_offset")]
+    offset: Option<u64>,
+}
+
+fn protocols_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let mut limit = schema::limit("protocol nodes (the `protocols` list)");
+    limit["default"] = hierarchy::DEFAULT_SHOWN.into();
+    limit.try_into().expect("an object is a schema")
+}
+
+fn protocols_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schema::offset("protocol nodes").try_into().expect("an object is a schema")
+}
+
 fn intervals_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     let mut limit = schema::limit("intervals (the `intervals` list)");
     // A chosen interval gives at most 100 of them: the whole timeline in
@@ -142,9 +173,26 @@ impl Analyzer for Overview {
         Description {
             name: "overview",
             version: env!("CARGO_PKG_VERSION"),
-            summary: "What is in a capture: conversations and endpoints at the Ethernet, IP, TCP and UDP layers with their \
-                      volumes, timing, Community ID and TCP state.",
+            summary: "What is in a capture: its protocol hierarchy, conversations and endpoints at the Ethernet, IP, TCP \
+                      and UDP layers with their volumes, timing, Community ID and TCP state, and traffic over time.",
             tools: vec![
+                ToolSpec {
+                    name: "analyze_protocol_hierarchy",
+                    title: "Protocol hierarchy (what is in here)",
+                    description: "Which protocols a pcap or pcapng capture holds, as Wireshark's Statistics > \
+                                  Protocol Hierarchy (`tshark -z io,phs`) counts them: a tree of protocol paths \
+                                  from the link layer in (eth > vlan > ip > udp > dns; tunnels shown as such: \
+                                  eth > ip > gre > erspan > eth > ip > tcp > tls), each node with the packets and \
+                                  bytes (as on the wire) that pass through it and their share of the capture. \
+                                  Application protocols over TCP and UDP are recognised by content on any port \
+                                  (TLS, HTTP, SSH, SIP, QUIC, SMB, DNS, DHCP, STUN, ...) and remembered per flow, \
+                                  by the well-known port only where content says nothing; each says which \
+                                  (`identified_by`). Lists the application protocols over all paths and the \
+                                  payload nothing identified, with its busiest ports. The tree is paged with \
+                                  limit/offset (100 nodes a page by default).",
+                    params_schema: schema::of_params::<HierarchyParams>(),
+                    result_schema: schema::of_paged_result::<result::HierarchyResult>("protocols"),
+                },
                 ToolSpec {
                     name: "analyze_conversations",
                     title: "Conversations (who talks to whom)",
@@ -220,19 +268,24 @@ the whole to the parts, and cite the figures you use.
 capture is and when it was taken. Check `warnings` and `cut_short`: a capture cut short or with \
 `truncated_packets` (snaplen smaller than the packets) limits what later analyses can see, and \
 `strict_time_order: false` means timing figures need care.
-2. Who talks to whom: call analyze_conversations (IP address pairs by default, busiest first): packets and bytes \
+2. What is in it: call analyze_protocol_hierarchy: the tree of protocols (`protocols`, each with `path`, \
+`packets`, `bytes` and shares), tunnels included, then `applications` (which application protocols carry the \
+traffic; `identified_by` says whether content or only a port said so) and `unidentified` (payload nothing \
+recognised, with its busiest ports: worth a closer look).
+3. Who talks to whom: call analyze_conversations (IP address pairs by default, busiest first): packets and bytes \
 each way (`bytes_a_to_b`, `bytes_b_to_a`), `start`, `duration_s`, and `protocols` inside each pair. One side \
 sending almost everything is a download or an upload; many small conversations from one address can be a scan.
-3. Which flows: analyze_conversations again for TCP, then for UDP (its layer parameter): the ports, `service` (a \
+4. Which flows: analyze_conversations again for TCP, then for UDP (its layer parameter): the ports, `service` (a \
 hint from the port number only), `tcp.handshake` and `tcp.end` (connections never answered, rejected or reset), \
-and each flow's `community_id`, which finds the same flow in Zeek, Suricata or Arkime logs. For the local network, \
+`application` (what the payload showed, on any port; `upgraded_from` for STARTTLS), and each flow's \
+`community_id`, which finds the same flow in Zeek, Suricata or Arkime logs. For the local network, \
 the Ethernet layer shows MAC address pairs (a gateway is usually the busiest).
-4. When: analyze_io_timeline gives packets, bytes and new flows per interval, the busiest protocols in each, \
+5. When: analyze_io_timeline gives packets, bytes and new flows per interval, the busiest protocols in each, \
 `bursts` and `silences` (gaps between packets): say when activity started, peaked and stopped.
-5. Who is active: analyze_endpoints (IP addresses by default) gives each address's packets and bytes sent and \
+6. Who is active: analyze_endpoints (IP addresses by default) gives each address's packets and bytes sent and \
 received, its number of peers and when it was active: a host with many peers and little traffic each is \
 scanning or being scanned; for TCP and UDP it lists the ports in use.
-6. Then drill down with the protocol tools the ports and protocols point to: analyze_dns_packets, \
+7. Then drill down with the protocol tools the ports and protocols point to: analyze_dns_packets, \
 analyze_dhcp_packets, analyze_icmp_packets, analyze_tcp_connections, analyze_tcp_anomalies, \
 analyze_tcp_retransmissions, analyze_sip_packets.
 Tunnelled traffic is counted at its innermost layers (`capture.encapsulations` says which tunnels were met), and \

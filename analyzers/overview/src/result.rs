@@ -84,10 +84,19 @@ pub struct ConversationEntry {
     /// Community ID v1 of the flow (seed 0), as Zeek, Suricata and Arkime log it (tcp, udp).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub community_id: Option<String>,
-    /// The service registered for the ports (the lower well-known one): a
-    /// hint from the port number only, the payload is not inspected (tcp, udp).
+    /// The protocol registered for the ports (the lower well-known one), by
+    /// Wireshark's name: a hint from the port numbers only (tcp, udp).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<&'static str>,
+    /// The application protocol the payload showed (Wireshark's name: tls,
+    /// http, ssh, dns, quic, sip, smb2, ...), recognised by content on any
+    /// port from the first payload packets; absent when none was (tcp, udp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application: Option<&'static str>,
+    /// When `application` is `tls` after a plain-text start (STARTTLS in
+    /// SMTP, POP, IMAP, FTP, LDAP; HTTP CONNECT): the protocol it started with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upgraded_from: Option<&'static str>,
     /// Transport protocols seen inside an IP conversation (tcp, udp, icmp,
     /// icmpv6, or the IP protocol number), by packets.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,7 +200,8 @@ pub struct EndpointEntry {
     pub relative_start_s: Option<f64>,
     /// Seconds from its first packet to its last.
     pub duration_s: Option<f64>,
-    /// The service registered for its port: a hint from the number only (tcp, udp).
+    /// The protocol registered for its port, by Wireshark's name: a hint
+    /// from the number only (tcp, udp).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<&'static str>,
 }
@@ -269,4 +279,91 @@ pub struct Silence {
     pub seconds: f64,
     /// Frame number of the packet that ended it.
     pub resumes_at_frame: u64,
+}
+
+/// The result of `analyze_protocol_hierarchy`.
+#[derive(Serialize, JsonSchema)]
+pub struct HierarchyResult {
+    #[serde(flatten)]
+    pub header: Header,
+    /// Packets read (all of them unless `truncated`).
+    pub total_packets: u64,
+    /// Bytes on the wire of every packet read.
+    pub total_bytes: u64,
+    /// Packets whose link layer could not be read at all (in no node; see `warnings`).
+    pub undecoded_packets: u64,
+    /// Nodes in the whole tree (the length of the `protocols` list).
+    pub protocol_count: usize,
+    /// Application protocols over TCP and UDP, most bytes first, summed
+    /// over every path they appear on (tunnelled or not).
+    pub applications: Vec<ApplicationEntry>,
+    /// TCP and UDP packets with payload that no protocol was recognised in.
+    pub unidentified: Unidentified,
+    /// One page of the tree, depth first (a node's busiest child first); see pagination.
+    pub protocols: Vec<ProtocolNode>,
+    pub pagination: PageInfo,
+    /// What the packet path met reading the capture.
+    pub capture: CaptureFacts<NoMoreFacts>,
+    #[serde(flatten)]
+    pub envelope: Envelope,
+}
+
+/// One protocol at one place in the tree: every packet whose path goes
+/// through it counts, as in Wireshark's protocol hierarchy.
+#[derive(Serialize, JsonSchema)]
+pub struct ProtocolNode {
+    /// Wireshark's name for the protocol (`eth`, `vlan`, `ip`, `ipv6`,
+    /// `tcp`, `udp`, `gre`, `vxlan`, `tls`, `dns`, ...).
+    pub protocol: &'static str,
+    /// The protocols from the link layer to this one, `:`-separated (as
+    /// Wireshark's `frame.protocols`, without its `ethertype` pseudo-layers).
+    pub path: String,
+    /// 1 for the link layer.
+    pub depth: usize,
+    pub packets: u64,
+    /// Bytes on the wire of those packets (whole frames).
+    pub bytes: u64,
+    /// Shares of the capture's packets and bytes.
+    pub percent_packets: f64,
+    pub percent_bytes: f64,
+    /// For an application protocol: `content` (its packets had the
+    /// protocol's signature or structure, or belong to a flow that did),
+    /// `port` (only the well-known port says so) or `content and port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identified_by: Option<&'static str>,
+    /// With `content and port`: the packets only the port identified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packets_by_port: Option<u64>,
+}
+
+/// An application protocol over every path.
+#[derive(Serialize, JsonSchema)]
+pub struct ApplicationEntry {
+    pub protocol: &'static str,
+    pub packets: u64,
+    pub bytes: u64,
+    pub percent_bytes: f64,
+    /// Of `packets`, those identified by their port only.
+    pub packets_by_port_only: u64,
+}
+
+/// Payload nothing recognised.
+#[derive(Serialize, JsonSchema)]
+pub struct Unidentified {
+    pub packets: u64,
+    pub bytes: u64,
+    pub percent_packets: f64,
+    pub percent_bytes: f64,
+    /// The busiest ports of it (the lower port of each packet), most bytes first.
+    pub top_ports: Vec<PortEntry>,
+}
+
+/// Unidentified traffic on one port.
+#[derive(Serialize, JsonSchema)]
+pub struct PortEntry {
+    /// `tcp` or `udp`.
+    pub transport: &'static str,
+    pub port: u16,
+    pub packets: u64,
+    pub bytes: u64,
 }

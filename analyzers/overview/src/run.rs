@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::conversations::{self, ConversationType, Conversations, MAX_CONVERSATIONS, SortBy};
 use crate::endpoints;
+use crate::hierarchy::{self, Hierarchy};
 use crate::timeline::{self, Timeline};
 
 /// Which tool a call is for.
@@ -22,6 +23,7 @@ enum Tool {
     Conversations,
     Endpoints,
     Timeline,
+    Hierarchy,
 }
 
 /// One call, its parameters checked.
@@ -37,10 +39,11 @@ struct Call {
 }
 
 /// What one lane of the pass builds: a conversation table (both table
-/// tools) or a timeline.
+/// tools), a timeline or a protocol hierarchy.
 pub(crate) enum Builder {
     Table(Conversations),
     Timeline(Timeline),
+    Hierarchy(Box<Hierarchy>),
 }
 
 impl PacketHandler for Builder {
@@ -49,6 +52,7 @@ impl PacketHandler for Builder {
         match self {
             Builder::Table(table) => table.on_packet(packet, decoded),
             Builder::Timeline(timeline) => timeline.on_packet(packet, decoded),
+            Builder::Hierarchy(hierarchy) => hierarchy.on_packet(packet, decoded),
         }
     }
 }
@@ -77,6 +81,12 @@ impl Call {
                 let limit = p.limit.or(Some(timeline::AUTO_SHOWN));
                 (Tool::Timeline, default, SortBy::default(), p.max_packets, p.max_result_bytes, limit, p.offset)
             }
+            "analyze_protocol_hierarchy" => {
+                let p: crate::HierarchyParams = pcapsule_guest::parse_params(params)?;
+                let default = ConversationType::default();
+                let limit = p.limit.or(Some(hierarchy::DEFAULT_SHOWN));
+                (Tool::Hierarchy, default, SortBy::default(), p.max_packets, p.max_result_bytes, limit, p.offset)
+            }
             _ => {
                 let p: crate::ConversationsParams = pcapsule_guest::parse_params(params)?;
                 let kind = p.conversation_type;
@@ -98,6 +108,7 @@ impl Call {
     fn builder(&self) -> Builder {
         match self.tool {
             Tool::Timeline => Builder::Timeline(Timeline::new(self.interval_s)),
+            Tool::Hierarchy => Builder::Hierarchy(Box::default()),
             _ => Builder::Table(Conversations::new(self.kind, MAX_CONVERSATIONS)),
         }
     }
@@ -107,6 +118,7 @@ impl Call {
         *budget == self.budget
             && match (self.tool, builder) {
                 (Tool::Conversations | Tool::Endpoints, Builder::Table(table)) => table.kind == self.kind,
+                (Tool::Hierarchy, Builder::Hierarchy(_)) => true,
                 _ => false,
             }
     }
@@ -119,15 +131,17 @@ impl Call {
             }
             (Tool::Endpoints, Built::Table(t)) => endpoints::result_of(t, pass, budget, ctx, sort_by, paging, bytes),
             (Tool::Timeline, Built::Timeline(t)) => timeline::result_of(*t, pass, budget, ctx, paging, bytes),
+            (Tool::Hierarchy, Built::Hierarchy(h)) => hierarchy::result_of(h, pass, budget, ctx, paging, bytes),
             _ => Err(RunError::Internal("a call was given another tool's lane".into())),
         }
     }
 }
 
-/// What a finished lane gives a call: a shared table, or its own timeline.
+/// What a finished lane gives a call: a shared table or hierarchy, or its own timeline.
 enum Built<'a> {
     Table(&'a Conversations),
     Timeline(Box<Timeline>),
+    Hierarchy(&'a Hierarchy),
 }
 
 /// Runs one tool.
@@ -137,6 +151,7 @@ pub fn one(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) 
     let built = match handler {
         Builder::Table(ref table) => Built::Table(table),
         Builder::Timeline(timeline) => Built::Timeline(Box::new(timeline)),
+        Builder::Hierarchy(ref hierarchy) => Built::Hierarchy(hierarchy),
     };
     call.result(built, &pass, &budget, ctx)
 }
@@ -163,7 +178,7 @@ pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext)
         .iter_mut()
         .map(|lane| match &mut lane.handler {
             Builder::Timeline(t) => Some(std::mem::replace(t, Timeline::new(None))),
-            Builder::Table(_) => None,
+            Builder::Table(_) | Builder::Hierarchy(_) => None,
         })
         .collect();
     prepared
@@ -178,6 +193,7 @@ pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext)
                 Some(timeline) => Built::Timeline(Box::new(timeline)),
                 None => match &lanes[lane].handler {
                     Builder::Table(table) => Built::Table(table),
+                    Builder::Hierarchy(hierarchy) => Built::Hierarchy(hierarchy),
                     Builder::Timeline(_) => return Err(RunError::Internal("a timeline served twice".into())),
                 },
             };

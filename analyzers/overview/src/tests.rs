@@ -713,3 +713,265 @@ fn the_timeline_chooses_its_interval_and_finds_bursts_and_silences() {
         assert!(error.to_string().contains("interval"), "{bad}: {error}");
     }
 }
+
+/// The names a path is compared on: the packet path's layers and the
+/// protocols named right above IP, an EtherType or LLC. Wireshark's
+/// pseudo-layers (`ethertype`, `wlan_radio`, IPv6 extension headers) and
+/// `ah` (which the packet path reads as an IP extension) are left out.
+fn comparable(path: &[&str]) -> Vec<String> {
+    use pcapsule_guest::decode::Layer;
+    use pcapsule_guest::identify::{ether_type_name, ip_protocol_name};
+    static KNOWN: std::sync::LazyLock<std::collections::HashSet<&'static str>> = std::sync::LazyLock::new(|| {
+        let layers = Layer::ALL.iter().map(|l| l.name());
+        let ip = (0..=u8::MAX).filter_map(ip_protocol_name);
+        let ether = (0..=u16::MAX).filter_map(ether_type_name);
+        let llc = ["stp", "cdp", "vtp", "dtp", "ipx", "netbios", "slarp"];
+        layers.chain(ip).chain(ether).chain(llc).collect()
+    });
+    const SKIPPED: [&str; 3] = ["ethertype", "wlan_radio", "ah"];
+    const ABOVE_UDP: [&str; 7] = ["vxlan", "geneve", "gtp", "teredo", "ayiya", "gre", "mpls"];
+    let is_layer = |name: &str| Layer::ALL.iter().any(|l| l.name() == name);
+    let mut out: Vec<String> = Vec::new();
+    for name in path.iter().copied().filter(|n| !SKIPPED.contains(n) && !n.starts_with("ipv6.")) {
+        if let Some(last) = out.last() {
+            let tunnel_inside = last == "udp" && ABOVE_UDP.contains(&name);
+            let terminal = ["tcp", "udp", "icmp", "icmpv6", "igmp", "arp"].contains(&last.as_str()) || !is_layer(last);
+            if terminal && !tunnel_inside {
+                break;
+            }
+        }
+        if !KNOWN.contains(name) {
+            break;
+        }
+        out.push(name.to_string());
+    }
+    out
+}
+
+/// tshark's protocol paths, every prefix of each frame's comparable path
+/// counted: (frames, bytes) by path.
+fn tshark_hierarchy(capture: &Path) -> Option<BTreeMap<String, (u64, u64)>> {
+    let rows = tshark_fields(capture, "", &["frame.protocols", "frame.len"])?;
+    let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for row in rows {
+        let names: Vec<&str> = row[0].split(':').collect();
+        let bytes: u64 = row.get(1).and_then(|b| b.parse().ok()).unwrap_or(0);
+        let path = comparable(&names);
+        for depth in 1..=path.len() {
+            let entry = out.entry(path[..depth].join(":")).or_default();
+            entry.0 += 1;
+            entry.1 += bytes;
+        }
+    }
+    Some(out)
+}
+
+/// Captures whose hierarchy differs from tshark's on purpose.
+const HIERARCHY_DIFFERENT_BY_DESIGN: [(&str, &str); 0] = [];
+
+/// Every node from the link layer to the transport (tunnels included)
+/// against tshark's frame.protocols, on every shared capture.
+#[test]
+fn the_hierarchy_agrees_with_tshark_to_the_transport_layer() {
+    let Some(dir) = shared_captures() else { return };
+    let (mut compared, mut failures) = (0, Vec::new());
+    for path in captures_under(&dir) {
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
+        if name.starts_with("hostile") || HIERARCHY_DIFFERENT_BY_DESIGN.iter().any(|(file, _)| *file == name) {
+            continue;
+        }
+        let Some(theirs) = tshark_hierarchy(&path) else { continue };
+        let bytes = std::fs::read(&path).unwrap();
+        let result = run_tool::<Overview>("analyze_protocol_hierarchy", json!({"limit": 1000}), &bytes).unwrap();
+        let ours: BTreeMap<String, (u64, u64)> = result["protocols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|node| {
+                let path = node["path"].as_str().unwrap();
+                let names: Vec<&str> = path.split(':').collect();
+                (comparable(&names).len() == names.len())
+                    .then(|| (path.to_string(), (node["packets"].as_u64().unwrap(), node["bytes"].as_u64().unwrap())))
+            })
+            .collect();
+        compared += 1;
+        if ours != theirs {
+            let differing: Vec<String> = theirs
+                .keys()
+                .chain(ours.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|k| ours.get(*k) != theirs.get(*k))
+                .take(6)
+                .map(|k| format!("{k}: ours {:?} tshark {:?}", ours.get(k), theirs.get(k)))
+                .collect();
+            failures.push(format!("{name}: {}", differing.join("; ")));
+        }
+    }
+    eprintln!("{compared} hierarchies compared with tshark");
+    assert!(compared > 100, "only {compared} comparisons ran");
+    assert!(failures.is_empty(), "{} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Application protocols over UDP (one datagram, one message) that both
+/// tshark and the tool name, with the captures where they differ on
+/// purpose. Over TCP they differ by design everywhere: the tool counts
+/// every segment of a stream as its protocol, tshark the segments a
+/// message is dissected in (the last of each), so those are not compared.
+const UDP_APPLICATIONS: [&str; 18] = [
+    "dns", "mdns", "llmnr", "nbns", "nbdgm", "dhcp", "dhcpv6", "ntp", "snmp", "ssdp", "stun", "syslog", "tftp",
+    "radius", "isakmp", "quic", "gquic", "sip",
+];
+const UDP_APPLICATIONS_DIFFERENT_BY_DESIGN: [(&str, &str, &str); 6] = [
+    (
+        "sip/zeek_sip-junk-before-request.pcap",
+        "sip",
+        "four zero bytes on port 5060 are SIP by the port (`identified_by: port`); tshark shows data",
+    ),
+    (
+        "quic/zeek_quicdoq.pcap",
+        "quic",
+        "DNS over QUIC on port 853: tshark takes it for DTLS by the port; its packets are QUIC long headers",
+    ),
+    (
+        "sip/suricata-verify_sip-method_sip.pcap",
+        "sip",
+        "keepalives (a few spaces) in a SIP flow count as SIP; tshark shows them as data",
+    ),
+    (
+        "tunnels/zeek_gre-sample.pcap",
+        "dns",
+        "tshark also counts the DNS quoted inside ICMP errors; the hierarchy stops at ICMP",
+    ),
+    ("mixed/arkime_v6.pcap", "dns", "tshark also counts the DNS quoted inside an ICMPv6 error"),
+    ("icmp/zeek_icmp-destunreach-udp.pcap", "dns", "tshark also counts the DNS quoted inside an ICMP error"),
+];
+
+#[test]
+fn udp_application_protocols_agree_with_tshark() {
+    let Some(dir) = shared_captures() else { return };
+    let (mut compared, mut failures) = (0, Vec::new());
+    for path in captures_under(&dir) {
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
+        if name.starts_with("hostile") {
+            continue;
+        }
+        let Some(rows) = tshark_fields(&path, "", &["frame.protocols"]) else { continue };
+        let mut theirs: BTreeMap<String, u64> = BTreeMap::new();
+        for row in rows {
+            let names: Vec<&str> = row[0].split(':').collect();
+            if let Some(at) = names.iter().position(|n| UDP_APPLICATIONS.contains(n))
+                && at > 0
+                && names[at - 1] == "udp"
+            {
+                *theirs.entry(names[at].to_string()).or_default() += 1;
+            }
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let result = run_tool::<Overview>("analyze_protocol_hierarchy", json!({"limit": 1000}), &bytes).unwrap();
+        let mut ours: BTreeMap<String, u64> = BTreeMap::new();
+        for node in result["protocols"].as_array().unwrap() {
+            let names: Vec<&str> = node["path"].as_str().unwrap().split(':').collect();
+            let app = names[names.len() - 1];
+            if names.len() > 1 && names[names.len() - 2] == "udp" && UDP_APPLICATIONS.contains(&app) {
+                *ours.entry(app.to_string()).or_default() += node["packets"].as_u64().unwrap();
+            }
+        }
+        for (file, app, _) in UDP_APPLICATIONS_DIFFERENT_BY_DESIGN {
+            if file == name {
+                ours.remove(app);
+                theirs.remove(app);
+            }
+        }
+        compared += 1;
+        if ours != theirs {
+            failures.push(format!("{name}: ours {ours:?} tshark {theirs:?}"));
+        }
+    }
+    eprintln!("{compared} captures' UDP application protocols compared with tshark");
+    assert!(compared > 100, "only {compared} comparisons ran");
+    assert!(failures.is_empty(), "{} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// A TCP segment between client 10.0.0.1 (ports from 50000) and server 10.0.0.2.
+fn tcp_between(sport: u16, dport: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+    let (src, dst) = if sport >= 50000 { ([10, 0, 0, 1], [10, 0, 0, 2]) } else { ([10, 0, 0, 2], [10, 0, 0, 1]) };
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2(MAC_A, MAC_B)
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, seq, 65535)
+        .ack(1)
+        .write(&mut out, payload)
+        .unwrap();
+    out
+}
+
+/// Content on an odd port, a stream that keeps its protocol, STARTTLS, a
+/// guess by port said to be one, a tagged DNS query, and what nothing
+/// identified, on generated packets.
+#[test]
+fn the_hierarchy_tells_content_from_port_and_counts_what_nothing_identified() {
+    let client_hello = [&[0x16, 3, 1, 0, 4][..], &[1, 0, 0, 0]].concat();
+    let mut tagged_dns = Vec::new();
+    PacketBuilder::ethernet2(MAC_A, MAC_B)
+        .single_vlan(etherparse::VlanId::try_new(7).unwrap())
+        .ipv4([10, 0, 0, 1], [10, 0, 0, 53], 64)
+        .udp(40000, 53)
+        .write(&mut tagged_dns, &[0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1])
+        .unwrap();
+    let capture = PcapBuilder::ethernet()
+        // TLS on port 9999, then a segment from the middle of a record.
+        .packet(1, 0, &tcp_between(50000, 9999, 1, &client_hello))
+        .packet(1, 1, &tcp_between(9999, 50000, 1, &[0xab; 100]))
+        // A bare acknowledgement carries no application protocol.
+        .packet(1, 2, &tcp_between(50000, 9999, 9, b""))
+        // POP3, then STARTTLS.
+        .packet(2, 0, &tcp_between(110, 50001, 1, b"+OK POP3 ready\r\n"))
+        .packet(2, 1, &tcp_between(50001, 110, 1, b"STLS\r\n"))
+        .packet(2, 2, &tcp_between(50001, 110, 7, &client_hello))
+        // Port 80 with bytes no HTTP message starts with.
+        .packet(3, 0, &tcp_between(50002, 80, 1, &[0u8; 20]))
+        // Nothing anyone knows, twice, on UDP port 40404.
+        .packet(4, 0, &udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 50003, 40404, &[1, 2, 3]))
+        .packet(4, 1, &udp_frame([10, 0, 0, 2], [10, 0, 0, 1], 40404, 50003, &[4, 5, 6]))
+        .packet(5, 0, &tagged_dns)
+        .build();
+    let result = run_tool::<Overview>("analyze_protocol_hierarchy", json!({}), &capture).unwrap();
+    let node = |path: &str| {
+        result["protocols"].as_array().unwrap().iter().find(|n| n["path"] == path).cloned().unwrap_or_else(|| {
+            panic!("no node {path} in {result:#}");
+        })
+    };
+    assert_eq!(result["total_packets"], 10);
+    assert_eq!(node("eth")["packets"], 10);
+    assert_eq!(node("eth:ip:tcp")["packets"], 7);
+    let tls = node("eth:ip:tcp:tls");
+    assert_eq!((tls["packets"].as_u64(), tls["identified_by"].as_str()), (Some(3), Some("content")), "{result:#}");
+    assert_eq!(node("eth:ip:tcp:pop")["packets"], 2);
+    let http = node("eth:ip:tcp:http");
+    assert_eq!((http["packets"].as_u64(), http["identified_by"].as_str()), (Some(1), Some("port")));
+    assert_eq!(node("eth:vlan:ip:udp:dns")["identified_by"], "content");
+    assert_eq!(node("eth:vlan:ip:udp:dns")["depth"], 5);
+    assert_eq!(node("eth:ip:udp")["packets"], 2);
+    let unidentified = &result["unidentified"];
+    assert_eq!(unidentified["packets"], 2);
+    assert_eq!(unidentified["top_ports"][0], json!({"transport": "udp", "port": 40404, "packets": 2, "bytes": 90}));
+    let apps: Vec<(&str, u64)> = result["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["protocol"].as_str().unwrap(), a["packets_by_port_only"].as_u64().unwrap()))
+        .collect();
+    assert!(apps.contains(&("http", 1)) && apps.contains(&("tls", 0)) && apps.contains(&("dns", 0)), "{apps:?}");
+    // The tree pages like every list; the summary comes with the first page.
+    let page = run_tool::<Overview>("analyze_protocol_hierarchy", json!({"limit": 2, "offset": 2}), &capture).unwrap();
+    assert_eq!(page["protocols"].as_array().unwrap().len(), 2);
+    assert_eq!(page["protocols"][0], result["protocols"][2]);
+    assert_eq!(page["pagination"]["total"], result["protocol_count"]);
+    // The TCP conversations say what their payload showed.
+    let conversations = run(json!({"type": "tcp", "sort_by": "start"}), &capture);
+    let list = conversations["conversations"].as_array().unwrap();
+    assert_eq!((list[0]["application"].as_str(), list[0]["service"].as_str()), (Some("tls"), None));
+    assert_eq!((list[1]["application"].as_str(), list[1]["upgraded_from"].as_str()), (Some("tls"), Some("pop")));
+    assert_eq!((list[2]["application"].as_str(), list[2]["service"].as_str()), (None, Some("http")));
+}

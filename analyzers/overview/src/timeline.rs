@@ -16,7 +16,7 @@ use pcapsule_guest::{Packet, RunContext, RunError, Timestamp};
 use serde_json::Value;
 
 use crate::result::{Burst, Interval, Silence, TimelineResult};
-use crate::services::{self, Transport};
+use pcapsule_guest::identify::{self, AppProtocol, Transport};
 
 /// Interval lengths the automatic choice steps through, in nanoseconds:
 /// each divides the next, so buckets merge exactly when the step grows.
@@ -225,25 +225,19 @@ fn classify(decoded: Option<&Decoded<'_>>) -> (&'static str, Option<u64>) {
     match (&decoded.layers.transport, &decoded.layers.net) {
         (Some(TransportSlice::Tcp(t)), _) => {
             let (a, b) = (t.source_port(), t.destination_port());
-            (services::of_pair(Transport::Tcp, a, b).unwrap_or("tcp"), flow(6, a, b))
+            (identify::by_port(Transport::Tcp, a, b).map_or("tcp", AppProtocol::name), flow(6, a, b))
         }
         (Some(TransportSlice::Udp(u)), _) => {
             let (a, b) = (u.source_port(), u.destination_port());
-            (services::of_pair(Transport::Udp, a, b).unwrap_or("udp"), flow(17, a, b))
+            (identify::by_port(Transport::Udp, a, b).map_or("udp", AppProtocol::name), flow(17, a, b))
         }
         (Some(TransportSlice::Icmpv4(_)), _) => ("icmp", None),
         (Some(TransportSlice::Icmpv6(_)), _) => ("icmpv6", None),
         (_, Some(LaxNetSlice::Arp(_))) => ("arp", None),
         (_, Some(LaxNetSlice::Ipv4(_) | LaxNetSlice::Ipv6(_))) => match decoded.ip_payload().map(|(p, _)| p) {
             _ if decoded.is_fragment() => ("ip-fragment", None),
-            Some(1) => ("icmp", None),
-            Some(58) => ("icmpv6", None),
-            Some(2) => ("igmp", None),
-            Some(47) => ("gre", None),
-            Some(50) => ("esp", None),
-            Some(89) => ("ospf", None),
-            Some(132) => ("sctp", None),
-            _ => ("ip-other", None),
+            Some(number) => (pcapsule_guest::identify::ip_protocol_name(number).unwrap_or("ip-other"), None),
+            None => ("ip-other", None),
         },
         _ => ("non-ip", None),
     }
