@@ -20,8 +20,11 @@ pub const TOOL_NAME: &str = "analyze_many";
 /// within it the tool cuts its page first, then its longest lists, and
 /// says so.
 pub const BYTE_BUDGET: u64 = 40_000;
-/// The least share: the analyzers' smallest `max_result_bytes`.
-const MIN_SHARE_BYTES: u64 = 2_000;
+/// The least share: a busy capture's summary beside one entry of its page
+/// (the ICMP analyzer's measured 3.3 KB). With more than ten tools the
+/// combined result grows past [`BYTE_BUDGET`] by what the floor adds (12
+/// tools: 48 KB), still far under the 100 KB any result keeps to.
+pub const MIN_SHARE_BYTES: u64 = 4_000;
 /// The parameter every built-in tool takes to bound its result.
 const RESULT_BYTES_PARAM: &str = "max_result_bytes";
 
@@ -162,7 +165,7 @@ pub fn input_schema(registry: &Registry) -> Map<String, Value> {
                 "description": format!(
                     "Parameters per tool, keyed by tool name, e.g. {{\"analyze_dns_packets\": {{\"limit\": 20}}}}. \
                      Results share {BYTE_BUDGET} bytes of JSON: each tool's max_result_bytes defaults to an \
-                     equal share."
+                     equal share, at least {MIN_SHARE_BYTES}."
                 )
             }
         },
@@ -201,5 +204,5 @@ pub const DESCRIPTION: &str = "Run several analyses over one read of a capture: 
 streamed to each analyzer side by side (tools of one analyzer that supports it share a single pass and its tables), \
 which is faster than calling the tools one by one. By default runs every \
 tool that needs only the capture; name `tools` and give per-tool `params` to choose. The results share 40 KB of \
-JSON (each tool's `max_result_bytes` is an equal share): pages, then long lists, are cut to fit, and each result \
+JSON (each tool's `max_result_bytes` is an equal share, at least 4 KB): pages, then long lists, are cut to fit, and each result \
 says where. Returns each tool's result (the same as calling it alone) under `results`, and any failures under `errors`.";
