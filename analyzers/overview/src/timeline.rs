@@ -72,7 +72,8 @@ impl Bucket {
 }
 
 fn add(list: &mut Vec<(&'static str, u64)>, name: &'static str, n: u64) {
-    match list.iter_mut().find(|(k, _)| *k == name) {
+    // The names are literals, nearly always the very same one: the pointer says so first.
+    match list.iter_mut().find(|(k, _)| std::ptr::eq(*k, name) || *k == name) {
         Some((_, count)) => *count += n,
         None => list.push((name, n)),
     }
@@ -95,9 +96,12 @@ pub struct Timeline {
     origin: Option<Timestamp>,
     last: Option<Timestamp>,
     buckets: BTreeMap<u64, Bucket>,
+    /// The interval packets are arriving in, kept out of `buckets` until
+    /// the next one starts: packets come in time order, so most never
+    /// touch the map.
+    current: Option<(u64, Bucket)>,
     flows: HashSet<u64>,
     flows_full: bool,
-    totals: HashMap<&'static str, u64>,
     packets: u64,
     bytes: u64,
     without_time: u64,
@@ -117,9 +121,9 @@ impl Timeline {
             origin: None,
             last: None,
             buckets: BTreeMap::new(),
+            current: None,
             flows: HashSet::default(),
             flows_full: false,
-            totals: HashMap::default(),
             packets: 0,
             bytes: 0,
             without_time: 0,
@@ -169,8 +173,13 @@ impl Timeline {
             }
             None => false,
         };
-        *self.totals.entry(protocol).or_default() += 1;
-        let bucket = self.buckets.entry(index).or_default();
+        let bucket = match &mut self.current {
+            Some((at, bucket)) if *at == index => bucket,
+            _ => {
+                self.flush();
+                &mut self.current.insert((index, Bucket::default())).1
+            }
+        };
         bucket.packets += 1;
         bucket.bytes += bytes;
         bucket.new_flows += u64::from(new_flow);
@@ -193,8 +202,16 @@ impl Timeline {
         self.gaps.insert(at, Gap { nanos, from, to, next_frame });
     }
 
+    /// Puts the current interval's counts in `buckets`.
+    fn flush(&mut self) {
+        if let Some((index, bucket)) = self.current.take() {
+            self.buckets.entry(index).or_default().absorb(bucket);
+        }
+    }
+
     /// The next interval length; the buckets merge into it.
     fn coarsen(&mut self) {
+        self.flush();
         let next = STEPS_NS.iter().copied().find(|s| *s > self.interval_ns).unwrap_or(self.interval_ns * 10);
         let factor = next / self.interval_ns;
         let old = std::mem::take(&mut self.buckets);
@@ -263,12 +280,17 @@ pub(crate) fn result_of(
     paging: Paging,
     result_bytes: usize,
 ) -> Result<Value, RunError> {
+    timeline.flush();
     if timeline.auto {
         while timeline.span() > AUTO_SHOWN {
             timeline.coarsen();
         }
     }
-    let mut top: Vec<(&'static str, u64)> = timeline.totals.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut totals: HashMap<&'static str, u64> = HashMap::default();
+    for (name, n) in timeline.buckets.values().flat_map(|b| &b.protocols) {
+        *totals.entry(name).or_default() += n;
+    }
+    let mut top: Vec<(&'static str, u64)> = totals.into_iter().collect();
     top.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
     let shown: Vec<&'static str> = top.iter().take(TOP_PROTOCOLS).map(|(k, _)| *k).collect();
     let span = timeline.span();
