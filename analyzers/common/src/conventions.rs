@@ -884,6 +884,25 @@ pub mod schema {
     }
 }
 
+/// Defines the two `#[schemars(schema_with = ...)]` functions of a paged
+/// list's `limit` and `offset` parameters, their descriptions naming the
+/// items: `paging_schemas!(messages_limit, messages_offset, "DNS messages",
+/// "DNS messages");` with `default = N` after them for another page size.
+#[macro_export]
+macro_rules! paging_schemas {
+    ($limit:ident, $offset:ident, $limit_items:expr, $offset_items:expr $(, default = $default:expr)?) => {
+        fn $limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+            #[allow(unused_mut)]
+            let mut limit = $crate::conventions::schema::limit($limit_items);
+            $(limit["default"] = ($default).into();)?
+            limit.try_into().expect("an object is a schema")
+        }
+        fn $offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+            $crate::conventions::schema::offset($offset_items).try_into().expect("an object is a schema")
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

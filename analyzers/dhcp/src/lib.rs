@@ -50,13 +50,7 @@ struct Params {
     offset: Option<u64>,
 }
 
-fn packets_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::limit("DHCP packets").try_into().expect("an object is a schema")
-}
-
-fn packets_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::offset("DHCP packets").try_into().expect("an object is a schema")
-}
+pcapsule_guest::paging_schemas!(packets_limit, packets_offset, "DHCP packets", "DHCP packets");
 
 const TOOL: &str = "analyze_dhcp_packets";
 

@@ -48,13 +48,7 @@ struct Params {
     detect_any_port: bool,
 }
 
-fn messages_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::limit("DNS messages").try_into().expect("an object is a schema")
-}
-
-fn messages_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::offset("DNS messages").try_into().expect("an object is a schema")
-}
+pcapsule_guest::paging_schemas!(messages_limit, messages_offset, "DNS messages", "DNS messages");
 
 fn yes() -> bool {
     true

@@ -45,13 +45,7 @@ struct Params {
     offset: Option<u64>,
 }
 
-fn messages_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::limit("ICMP messages (the `packets` list)").try_into().expect("an object is a schema")
-}
-
-fn messages_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::offset("ICMP messages").try_into().expect("an object is a schema")
-}
+pcapsule_guest::paging_schemas!(messages_limit, messages_offset, "ICMP messages (the `packets` list)", "ICMP messages");
 
 impl Analyzer for Icmp {
     fn describe() -> Description {

@@ -130,43 +130,32 @@ struct HierarchyParams {
     offset: Option<u64>,
 }
 
-fn protocols_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let mut limit = schema::limit("protocol nodes (the `protocols` list)");
-    limit["default"] = hierarchy::DEFAULT_SHOWN.into();
-    limit.try_into().expect("an object is a schema")
-}
+pcapsule_guest::paging_schemas!(
+    protocols_limit,
+    protocols_offset,
+    "protocol nodes (the `protocols` list)",
+    "protocol nodes",
+    default = hierarchy::DEFAULT_SHOWN
+);
 
-fn protocols_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::offset("protocol nodes").try_into().expect("an object is a schema")
-}
+// A chosen interval gives at most 100 intervals: the whole timeline in one
+// page by default (about 12 KB).
+pcapsule_guest::paging_schemas!(
+    intervals_limit,
+    intervals_offset,
+    "intervals (the `intervals` list)",
+    "intervals",
+    default = timeline::AUTO_SHOWN
+);
 
-fn intervals_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let mut limit = schema::limit("intervals (the `intervals` list)");
-    // A chosen interval gives at most 100 of them: the whole timeline in
-    // one page by default (about 12 KB).
-    limit["default"] = timeline::AUTO_SHOWN.into();
-    limit.try_into().expect("an object is a schema")
-}
+pcapsule_guest::paging_schemas!(endpoints_limit, endpoints_offset, "endpoints (the `endpoints` list)", "endpoints");
 
-fn intervals_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::offset("intervals").try_into().expect("an object is a schema")
-}
-
-fn endpoints_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::limit("endpoints (the `endpoints` list)").try_into().expect("an object is a schema")
-}
-
-fn endpoints_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::offset("endpoints").try_into().expect("an object is a schema")
-}
-
-fn conversations_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::limit("conversations (the `conversations` list)").try_into().expect("an object is a schema")
-}
-
-fn conversations_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::offset("conversations").try_into().expect("an object is a schema")
-}
+pcapsule_guest::paging_schemas!(
+    conversations_limit,
+    conversations_offset,
+    "conversations (the `conversations` list)",
+    "conversations"
+);
 
 impl Analyzer for Overview {
     fn describe() -> Description {

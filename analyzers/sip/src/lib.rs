@@ -47,13 +47,7 @@ struct Params {
     offset: Option<u64>,
 }
 
-fn messages_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::limit("SIP messages").try_into().expect("an object is a schema")
-}
-
-fn messages_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::offset("SIP messages").try_into().expect("an object is a schema")
-}
+pcapsule_guest::paging_schemas!(messages_limit, messages_offset, "SIP messages", "SIP messages");
 
 impl Analyzer for Sip {
     fn describe() -> Description {

@@ -138,21 +138,9 @@ pub struct FlowParams {
     max_result_bytes: Option<u64>,
 }
 
-fn connections_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::limit("connections").try_into().expect("an object is a schema")
-}
+pcapsule_guest::paging_schemas!(connections_limit, connections_offset, "connections", "connections");
 
-fn connections_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::offset("connections").try_into().expect("an object is a schema")
-}
-
-fn ranked_limit(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::limit("ranked connections").try_into().expect("an object is a schema")
-}
-
-fn ranked_offset(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    schema::offset("ranked connections").try_into().expect("an object is a schema")
-}
+pcapsule_guest::paging_schemas!(ranked_limit, ranked_offset, "ranked connections", "ranked connections");
 
 fn bad(message: String) -> RunError {
     RunError::BadParams(message)
