@@ -11,6 +11,7 @@ use pcapsule_guest::{RunContext, RunError, Timestamp};
 use serde_json::Value;
 
 use crate::conversations::{ConversationType, Conversations, Endpoint, SortBy, Volume, round_micros};
+use crate::mac_vendors;
 use crate::result::{EndpointEntry, EndpointsResult, NotTracked};
 use pcapsule_guest::identify::{self, AppProtocol, Transport};
 
@@ -98,6 +99,10 @@ fn entry(t: &Totals, kind: ConversationType, origin: Option<Timestamp>) -> Endpo
     };
     EndpointEntry {
         address: t.endpoint.address(),
+        vendor: match t.endpoint {
+            Endpoint::Mac(mac) => mac_vendors::vendor(mac),
+            _ => None,
+        },
         port: t.endpoint.port(),
         packets: t.packets(),
         bytes: t.bytes(),

@@ -178,6 +178,11 @@ pub struct EndpointsResult {
 pub struct EndpointEntry {
     /// MAC (eth) or IP address.
     pub address: String,
+    /// The organization the IEEE assigned the MAC address's block to (eth,
+    /// unicast addresses in a public assignment only), as Wireshark's
+    /// name resolution spells it before its own edits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// Sent and received (a packet to itself counts as both, as in Wireshark).

@@ -975,3 +975,83 @@ fn the_hierarchy_tells_content_from_port_and_counts_what_nothing_identified() {
     assert_eq!((list[1]["application"].as_str(), list[1]["upgraded_from"].as_str()), (Some("tls"), Some("pop")));
     assert_eq!((list[2]["application"].as_str(), list[2]["service"].as_str()), (None, Some("http")));
 }
+
+/// Wireshark's vendor table, as this Wireshark installs it.
+const WIRESHARK_MANUF: &str = "/usr/share/wireshark/manuf";
+
+/// A vendor name reduced to its letters and digits, lower case: Wireshark
+/// rewrites the IEEE's upper-case names in title case and drops some
+/// punctuation, which says nothing about whether the two agree.
+fn vendor_key(name: &str) -> String {
+    name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+#[test]
+fn mac_vendors_agree_with_wiresharks_vendor_table() {
+    let Some(manuf) =
+        std::fs::read_to_string(WIRESHARK_MANUF).ok().or_else(|| pcapsule_guest::testing::missing(WIRESHARK_MANUF))
+    else {
+        return;
+    };
+    let (mut agree, mut differ, mut only_wireshark) = (0usize, Vec::new(), 0usize);
+    for line in manuf.lines().filter(|l| !l.starts_with('#')) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (Some(prefix), Some(name)) = (fields.first(), fields.get(2).or(fields.get(1))) else { continue };
+        let (octets, bits) = match prefix.split_once('/') {
+            Some((octets, bits)) => (octets, bits.parse().unwrap_or(0)),
+            None => (*prefix, 24),
+        };
+        let mut mac = [0u8; 6];
+        let parsed: Vec<u8> = octets.split(':').filter_map(|o| u8::from_str_radix(o, 16).ok()).collect();
+        // Only the IEEE's three block sizes; the group addresses Wireshark
+        // also names are not vendors.
+        if ![24, 28, 36].contains(&bits) || parsed.len() > 6 || parsed.first().is_none_or(|o| o & 1 == 1) {
+            continue;
+        }
+        mac[..parsed.len()].copy_from_slice(&parsed);
+        match crate::mac_vendors::vendor(mac) {
+            Some(ours) if vendor_key(ours) == vendor_key(name) => agree += 1,
+            Some(ours) => differ.push(format!("{prefix}: ours {ours:?}, Wireshark {name:?}")),
+            None => only_wireshark += 1,
+        }
+    }
+    let compared = agree + differ.len() + only_wireshark;
+    eprintln!(
+        "{agree} of {compared} Wireshark vendor prefixes agree; {} differ, {only_wireshark} unknown here",
+        differ.len()
+    );
+    // Wireshark edits about 2 % of the IEEE's names by hand (00:00:00 is
+    // "Officially Xerox, but 0:0:0:0:0:0 is more common", older blocks name
+    // the product or the later owner), and the two tables were taken from
+    // the registries on different days: that much may differ, no more.
+    assert!(compared > 40_000, "only {compared} prefixes in {WIRESHARK_MANUF}");
+    assert!(
+        agree * 100 >= compared * 95,
+        "{agree} of {compared} agree; first differences: {:#?}",
+        &differ[..differ.len().min(20)]
+    );
+}
+
+#[test]
+fn ethernet_endpoints_name_their_vendor() {
+    let apple = [0x50, 0xa6, 0xd8, 0x01, 0x02, 0x03];
+    let local = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+    let frame = PacketBuilder::ethernet2(apple, local).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(1000, 53);
+    let mut bytes = Vec::new();
+    frame.write(&mut bytes, b"x").unwrap();
+    let broadcast = PacketBuilder::ethernet2(local, [0xff; 6]).ipv4([10, 0, 0, 2], [10, 0, 0, 255], 64).udp(68, 67);
+    let mut second = Vec::new();
+    broadcast.write(&mut second, b"y").unwrap();
+    let capture = PcapBuilder::ethernet().packet(1, 0, &bytes).packet(2, 0, &second).build();
+    let result = run_tool::<Overview>("analyze_endpoints", json!({"type": "eth"}), &capture).unwrap();
+    let endpoints = result["endpoints"].as_array().unwrap();
+    let vendor_of = |address: &str| {
+        let entry = endpoints.iter().find(|e| e["address"] == address).unwrap_or_else(|| panic!("{address} listed"));
+        entry.get("vendor").cloned()
+    };
+    assert_eq!(vendor_of("50:a6:d8:01:02:03"), Some(json!(crate::mac_vendors::vendor(apple).unwrap())));
+    assert!(vendor_of("50:a6:d8:01:02:03").unwrap().as_str().unwrap().contains("Apple"));
+    // Locally administered and broadcast addresses belong to no vendor.
+    assert_eq!(vendor_of("02:00:00:00:00:01"), None);
+    assert_eq!(vendor_of("ff:ff:ff:ff:ff:ff"), None);
+}
