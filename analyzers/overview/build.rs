@@ -54,25 +54,22 @@ fn main() {
     let mut out = String::new();
     for (label, list) in [("MA_L", &ma_l), ("MA_M", &ma_m), ("MA_S", &ma_s)] {
         let kind = if label == "MA_S" { "u64" } else { "u32" };
-        let _ = write!(out, "static {label}_PREFIXES: [{kind}; {}] = [", list.len());
-        for (prefix, _) in list.iter() {
-            let _ = write!(out, "{prefix},");
-        }
-        let _ = writeln!(out, "];");
-        let _ = write!(out, "static {label}_NAMES: [u16; {}] = [", list.len());
-        for (_, name) in list.iter() {
-            let _ = write!(out, "{},", ids[name.as_str()]);
-        }
-        let _ = writeln!(out, "];");
+        write_array(&mut out, &format!("{label}_PREFIXES"), kind, list.iter().map(|(prefix, _)| *prefix));
+        write_array(&mut out, &format!("{label}_NAMES"), "u16", list.iter().map(|(_, name)| ids[name.as_str()].into()));
     }
     let _ = writeln!(out, "static NAME_POOL: &str = {pool:?};");
-    let _ = write!(out, "static NAME_ENDS: [u32; {}] = [", ends.len());
-    for end in &ends {
-        let _ = write!(out, "{end},");
-    }
-    let _ = writeln!(out, "];");
+    write_array(&mut out, "NAME_ENDS", "u32", ends.iter().map(|&end| end.into()));
 
     let path = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("mac_vendors.rs");
     std::fs::write(path, out).expect("OUT_DIR is writable");
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// Appends `static NAME: [KIND; N] = [...];` holding `values`.
+fn write_array(out: &mut String, name: &str, kind: &str, values: impl ExactSizeIterator<Item = u64>) {
+    let _ = write!(out, "static {name}: [{kind}; {}] = [", values.len());
+    for value in values {
+        let _ = write!(out, "{value},");
+    }
+    let _ = writeln!(out, "];");
 }

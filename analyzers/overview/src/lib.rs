@@ -208,8 +208,9 @@ impl Analyzer for Overview {
                               IPv6; or ipv4, ipv6), or address and port pairs (tcp, udp). Each has packets and \
                               bytes (as on the wire) sent and received, how many peers and conversations it \
                               had, when it was first seen and for how long, for a MAC address the vendor the \
-                              IEEE assigned it to, and for a port its well-known service. Tunnelled traffic is counted at its innermost layers. Sorted by bytes by \
-                              default; paged with limit/offset; totals cover every endpoint.",
+                              IEEE assigned it to, and for a port its well-known service. Tunnelled traffic is \
+                              counted at its innermost layers. Sorted by bytes by default; paged with \
+                              limit/offset; totals cover every endpoint.",
                     params_schema: schema::of_params::<EndpointsParams>(),
                     result_schema: schema::of_paged_result::<result::EndpointsResult>("endpoints"),
                 },

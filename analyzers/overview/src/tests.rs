@@ -1051,7 +1051,8 @@ fn ethernet_endpoints_name_their_vendor() {
     };
     assert_eq!(vendor_of("50:a6:d8:01:02:03"), Some(json!(crate::mac_vendors::vendor(apple).unwrap())));
     assert!(vendor_of("50:a6:d8:01:02:03").unwrap().as_str().unwrap().contains("Apple"));
-    // Locally administered and broadcast addresses belong to no vendor.
+    // 02:00:00 is locally administered and in no IEEE block (not even a
+    // CID); a broadcast address names a group, not an interface.
     assert_eq!(vendor_of("02:00:00:00:00:01"), None);
     assert_eq!(vendor_of("ff:ff:ff:ff:ff:ff"), None);
 }
