@@ -14,6 +14,7 @@ use etherparse::{
 };
 use pcapsule_guest::conventions::hex_colon;
 use pcapsule_guest::decode::Decoded;
+use pcapsule_guest::decode::icmp_error::{self, ErrorQuote};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -341,32 +342,6 @@ fn digest(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
-/// Splits an error's payload into the original datagram and the RFC 4884
-/// extension structure, using the length attribute (in `unit`-byte words)
-/// when the sender set it.
-fn split_rfc4884(payload: &[u8], length_words: u8, unit: usize) -> (&[u8], Option<&[u8]>) {
-    /// Where senders without the length attribute put extensions.
-    const LEGACY_OFFSET: usize = 128;
-    if length_words == 0 {
-        // RFC 4884 section 5: older senders (RFC 4950 MPLS, early RFC 5837)
-        // leave the length at 0 and put the extension after exactly 128
-        // bytes of quote; accept one there only if its version and checksum
-        // say it is one.
-        let legacy = payload.get(LEGACY_OFFSET..).filter(|ext| {
-            ext.len() >= 8 && ext[0] >> 4 == 2 && Sum16BitWords::new().add_slice(ext).ones_complement() == 0
-        });
-        return match legacy {
-            Some(ext) => (&payload[..LEGACY_OFFSET], Some(ext)),
-            None => (payload, None),
-        };
-    }
-    let original_len = usize::from(length_words) * unit;
-    if original_len >= payload.len() {
-        return (payload, None);
-    }
-    (&payload[..original_len], Some(&payload[original_len..]))
-}
-
 fn from_v4(s: &Icmpv4Slice<'_>, complete: bool) -> Message {
     let mut m = Message::new(Family::V4, s.type_u8(), s.code_u8());
     m.checksum = Some(s.checksum());
@@ -417,11 +392,8 @@ fn from_v4(s: &Icmpv4Slice<'_>, complete: bool) -> Message {
         }
         _ => {}
     }
-    if names::is_error(Family::V4, m.icmp_type) {
-        // RFC 4884 length attribute: byte 5 of unreachable, time exceeded
-        // and parameter problem messages, in 32-bit words.
-        let length = if matches!(m.icmp_type, 3 | 11 | 12) { s.bytes5to8()[1] } else { 0 };
-        quote(&mut m, payload, length, 4);
+    if let Some(error_quote) = icmp_error::quote_v4(s) {
+        quote(&mut m, error_quote);
     }
     m
 }
@@ -465,11 +437,8 @@ fn from_v6(s: &Icmpv6Slice<'_>, complete: bool, pseudo_header: Option<([u8; 16],
         },
         _ => {}
     }
-    if names::is_error(Family::V6, m.icmp_type) {
-        // RFC 4884 length attribute: byte 4 of unreachable and time
-        // exceeded messages, in 64-bit words.
-        let length = if matches!(m.icmp_type, 1 | 3) { s.bytes5to8()[0] } else { 0 };
-        quote(&mut m, payload, length, 8);
+    if let Some(error_quote) = icmp_error::quote_v6(s) {
+        quote(&mut m, error_quote);
     }
     m
 }
@@ -494,12 +463,11 @@ fn from_unsliceable(family: Family, bytes: &[u8], snaplen_cut: bool) -> Message 
     m
 }
 
-fn quote(m: &mut Message, payload: &[u8], length_words: u8, unit: usize) {
-    if payload.is_empty() {
+fn quote(m: &mut Message, ErrorQuote { original, extension }: ErrorQuote<'_>) {
+    if original.is_empty() {
         m.problem(ProblemKind::QuotedDatagram, "the error quotes no datagram");
         return;
     }
-    let (original, extension) = split_rfc4884(payload, length_words, unit);
     match quoted::parse(original) {
         Ok(q) => m.original = Some(q),
         Err(e) => m.problem(ProblemKind::QuotedDatagram, e),
@@ -946,24 +914,6 @@ fn interface_identification(c_type: u8, data: &[u8]) -> Option<Interface> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc4884_split_honours_the_length_attribute() {
-        let payload = [0u8; 140];
-        let (original, ext) = split_rfc4884(&payload, 32, 4);
-        assert_eq!((original.len(), ext.map(<[u8]>::len)), (128, Some(12)));
-        let (original, ext) = split_rfc4884(&payload, 0, 4);
-        assert_eq!((original.len(), ext), (140, None));
-        let (original, ext) = split_rfc4884(&payload, 200, 4);
-        assert_eq!((original.len(), ext), (140, None), "a length past the end quotes everything");
-        // No length attribute, but a valid extension at byte 128 (checksum 0xdffb).
-        let mut legacy = vec![0u8; 128];
-        legacy.extend_from_slice(&[0x20, 0, 0xdf, 0xfb, 0, 4, 0, 0]);
-        let (original, ext) = split_rfc4884(&legacy, 0, 4);
-        assert_eq!((original.len(), ext.map(<[u8]>::len)), (128, Some(8)));
-        legacy[135] = 1;
-        assert_eq!(split_rfc4884(&legacy, 0, 4).0.len(), 136, "a bad checksum: not an extension");
-    }
 
     #[test]
     fn extension_objects_are_bounds_checked() {

@@ -2,6 +2,8 @@
 //! ("ICMP Type Numbers", "ICMPv6 Parameters"). Where mcpcap names a type or a
 //! code, its wording is kept so results read the same.
 
+use pcapsule_guest::decode::icmp_error;
+
 /// Which ICMP: the IPv4 one (IP protocol 1) or ICMPv6 (next header 58).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Family {
@@ -29,10 +31,8 @@ pub fn v4_has_id_seq(icmp_type: u8) -> bool {
 /// Error messages, which quote the datagram that caused them.
 pub fn is_error(family: Family, icmp_type: u8) -> bool {
     match family {
-        Family::V4 => matches!(icmp_type, 3 | 4 | 5 | 11 | 12 | 31),
-        // RFC 4443: types 0-127 are errors; only 1-4 quote the invoking packet
-        // in a known layout.
-        Family::V6 => matches!(icmp_type, 1..=4),
+        Family::V4 => icmp_error::is_error_v4(icmp_type),
+        Family::V6 => icmp_error::is_error_v6(icmp_type),
     }
 }
 

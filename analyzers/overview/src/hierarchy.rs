@@ -1,8 +1,9 @@
 //! The protocol hierarchy, as Wireshark's Statistics > Protocol Hierarchy
 //! and `tshark -z io,phs` count it: every packet adds one to each protocol
 //! on its path from the link layer in (`eth → ip → udp → dns`, tunnels
-//! included: `eth → ip → gre → erspan → eth → ip → tcp → tls`), with its
-//! bytes on the wire.
+//! included: `eth → ip → gre → erspan → eth → ip → tcp → tls`, and into
+//! the datagram an ICMP error quotes: `eth → ip → icmp → ip → udp → dns`),
+//! with its bytes on the wire.
 //!
 //! Above TCP and UDP the application protocol is recognised by content
 //! (common::identify) and remembered per flow, so every segment of a TLS
@@ -11,9 +12,9 @@
 //! the port says so, the node says `port`. Payload nothing recognised is
 //! counted as unidentified, with its busiest ports.
 
-use etherparse::TransportSlice;
+use etherparse::{LaxSlicedPacket, TransportSlice};
 use pcapsule_guest::conventions::{Header, NoMoreFacts, PacketBudget, Paging, into_paged_result};
-use pcapsule_guest::decode::{DecodeError, Decoded, Layer};
+use pcapsule_guest::decode::{DecodeError, Decoded, Layer, LayerChain};
 use pcapsule_guest::driver::{PacketHandler, Pass};
 use pcapsule_guest::fast_hash::{HashMap, map_with_capacity, stable_hash};
 use pcapsule_guest::identify::{self, AppProtocol, FlowIdentity, IdentifiedBy, Transport};
@@ -133,6 +134,11 @@ impl Hierarchy {
                     let (volume, port_only) = &mut self.applications[protocol as usize];
                     volume.add(bytes);
                     *port_only += u64::from(by_port);
+                }
+            }
+            Some(Layer::Icmp | Layer::Icmpv6) => {
+                if let Some(quoted) = decoded.icmp_error_quote().and_then(|quote| quote.sliced()) {
+                    by_port = push_quoted(&mut path, &quoted);
                 }
             }
             Some(Layer::Ipv4 | Layer::Ipv6) if !decoded.is_fragment() => {
@@ -282,6 +288,38 @@ impl Hierarchy {
             ));
         }
         warnings
+    }
+}
+
+/// Appends the layers of the datagram an ICMP error quotes, as Wireshark
+/// descends into it (`icmp → ip → udp → dns`): its IP header, its transport
+/// (named from the protocol number when the quote is too short to slice
+/// it: RFC 792's 8 bytes hold only the start of a TCP header) and the
+/// application protocol its payload shows. True when only the port named
+/// that protocol. Quoted traffic is not counted as the application's
+/// traffic nor as unidentified: it is a report about a packet, not one.
+fn push_quoted(path: &mut Vec<(&'static str, bool)>, quoted: &LaxSlicedPacket<'_>) -> bool {
+    path.extend(LayerChain::of_ip_packet(quoted).as_slice().iter().map(|l| (l.name(), false)));
+    let (transport, source_port, destination_port, payload) = match &quoted.transport {
+        Some(TransportSlice::Tcp(t)) => (Transport::Tcp, t.source_port(), t.destination_port(), t.payload()),
+        Some(TransportSlice::Udp(u)) => (Transport::Udp, u.source_port(), u.destination_port(), u.payload()),
+        Some(_) => return false,
+        None => {
+            let unsliced = quoted.net.as_ref().and_then(|net| net.ip_payload_ref());
+            if let Some(ip_payload) = unsliced.filter(|p| !p.fragmented && !p.payload.is_empty())
+                && let Some(name) = identify::ip_protocol_name(ip_payload.ip_number.0)
+            {
+                path.push((name, false));
+            }
+            return false;
+        }
+    };
+    match identify::identify(transport, source_port, destination_port, payload) {
+        Some((protocol, how)) => {
+            path.extend(protocol.layers().iter().map(|name| (*name, true)));
+            how == IdentifiedBy::Port
+        }
+        None => false,
     }
 }
 

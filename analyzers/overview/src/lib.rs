@@ -172,8 +172,9 @@ impl Analyzer for Overview {
                     description: "Which protocols a pcap or pcapng capture holds, as Wireshark's Statistics > \
                                   Protocol Hierarchy (`tshark -z io,phs`) counts them: a tree of protocol paths \
                                   from the link layer in (eth > vlan > ip > udp > dns; tunnels shown as such: \
-                                  eth > ip > gre > erspan > eth > ip > tcp > tls), each node with the packets and \
-                                  bytes (as on the wire) that pass through it and their share of the capture. \
+                                  eth > ip > gre > erspan > eth > ip > tcp > tls; ICMP errors followed into the \
+                                  datagram they quote: icmp > ip > udp > dns), each node with the packets and bytes \
+                                  (as on the wire) that pass through it and their share of the capture. \
                                   Application protocols over TCP and UDP are recognised by content on any port \
                                   (TLS, HTTP, SSH, SIP, QUIC, SMB, DNS, DHCP, STUN, ...) and remembered per flow, \
                                   by the well-known port only where content says nothing; each says which \

@@ -214,6 +214,14 @@ impl std::fmt::Debug for LayerChain {
 }
 
 impl LayerChain {
+    /// The layers of a packet sliced from its IP header on, such as the
+    /// datagram an ICMP error quotes.
+    pub fn of_ip_packet(layers: &LaxSlicedPacket<'_>) -> LayerChain {
+        let mut chain = LayerChain::default();
+        chain.record_level(layers, None, 0);
+        chain
+    }
+
     /// Appends the next layer inward. A chain already full is marked cut.
     #[inline(always)]
     pub fn push(&mut self, layer: Layer) {

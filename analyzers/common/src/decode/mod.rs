@@ -13,6 +13,7 @@
 
 mod defrag;
 mod encapsulation;
+pub mod icmp_error;
 mod layer_chain;
 mod link;
 mod tunnel;
@@ -344,6 +345,16 @@ impl<'a> Decoded<'a> {
     /// The transport layer, when one was sliced.
     pub fn transport(&self) -> Option<&TransportSlice<'a>> {
         self.layers.transport.as_ref()
+    }
+
+    /// The datagram quoted by an ICMP or ICMPv6 error, when this packet's
+    /// innermost layer is one.
+    pub fn icmp_error_quote(&self) -> Option<icmp_error::ErrorQuote<'a>> {
+        match self.layers.transport.as_ref()? {
+            TransportSlice::Icmpv4(icmp) => icmp_error::quote_v4(icmp),
+            TransportSlice::Icmpv6(icmp) => icmp_error::quote_v6(icmp),
+            _ => None,
+        }
     }
 
     /// UDP source port, destination port and payload.
