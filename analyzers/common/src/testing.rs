@@ -2,7 +2,9 @@
 //! files in memory, run a tool over them, and ask Wireshark's `tshark` for
 //! reference counts on the shared captures.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -156,6 +158,32 @@ pub fn tshark_fields(capture: &std::path::Path, filter: &str, fields: &[&str]) -
 /// [`tshark_fields`] with Wireshark preferences set (`-o NAME:VALUE` each),
 /// e.g. `tcp.reassemble_out_of_order:TRUE`.
 pub fn tshark_fields_with(
+    capture: &std::path::Path,
+    preferences: &[&str],
+    filter: &str,
+    fields: &[&str],
+) -> Option<Vec<Vec<String>>> {
+    // The content is part of the key: a test may write one path twice.
+    type Key = (PathBuf, u64, String);
+    type Rows = Option<Vec<Vec<String>>>;
+    // tshark spends ~0.3 s starting per run, nearly all of a shared
+    // capture's time: tests of one process asking the same question of the
+    // same capture share one run (a test that arrives while it runs waits).
+    static RUNS: std::sync::LazyLock<Mutex<HashMap<Key, Arc<OnceLock<Rows>>>>> =
+        std::sync::LazyLock::new(Default::default);
+    let question = format!("{preferences:?} {filter:?} {fields:?}");
+    let content = std::fs::read(capture).map(|bytes| {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        hasher.finish()
+    });
+    let key = (capture.to_path_buf(), content.unwrap_or(0), question);
+    let run = RUNS.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default().clone();
+    run.get_or_init(|| run_tshark_fields(capture, preferences, filter, fields)).clone()
+}
+
+fn run_tshark_fields(
     capture: &std::path::Path,
     preferences: &[&str],
     filter: &str,

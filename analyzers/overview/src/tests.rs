@@ -169,32 +169,42 @@ type Started = (u64, Counts);
 
 const KINDS: [&str; 5] = ["eth", "ipv4", "ipv6", "tcp", "udp"];
 
+/// The fields every per-frame comparison with tshark reads, asked for in
+/// one run per capture that the hierarchy, application and conversation
+/// tests share (tshark's start-up is most of their time).
+const FIELDS: [&str; 13] = [
+    "frame.len",
+    "frame.protocols",
+    "eth.src",
+    "eth.dst",
+    "ip.src",
+    "ip.dst",
+    "ipv6.src",
+    "ipv6.dst",
+    "tcp.srcport",
+    "tcp.dstport",
+    "tcp.stream",
+    "udp.srcport",
+    "udp.dstport",
+];
+
+/// The value of one of [`FIELDS`] in a row of them ("" when tshark left it out).
+fn field<'r>(row: &'r [String], name: &str) -> &'r str {
+    let at = FIELDS.iter().position(|f| *f == name).expect("one of FIELDS");
+    row.get(at).map_or("", String::as_str)
+}
+
 /// tshark's view of every layer's conversations, from one run's fields,
 /// counted as the packet path decodes: each frame at its innermost IP
 /// header and the transport right after it (tshark counts every layer of a
 /// tunnel; the tool counts the traffic inside), at its innermost Ethernet
 /// header, and never from the headers an ICMP error quotes.
 fn tshark_conversations(capture: &Path) -> Option<BTreeMap<&'static str, ByPair>> {
-    const FIELDS: [&str; 13] = [
-        "frame.len",
-        "frame.protocols",
-        "eth.src",
-        "eth.dst",
-        "ip.src",
-        "ip.dst",
-        "ipv6.src",
-        "ipv6.dst",
-        "tcp.srcport",
-        "tcp.dstport",
-        "tcp.stream",
-        "udp.srcport",
-        "udp.dstport",
-    ];
     let rows = tshark_fields(capture, "", &FIELDS)?;
     // kind -> (pair, stream) -> (first frame, counts)
     let mut groups: BTreeMap<&str, BTreeMap<(String, String), Started>> = BTreeMap::new();
     for (frame, row) in rows.iter().enumerate() {
-        let get = |name: &str| row.get(FIELDS.iter().position(|f| *f == name).unwrap()).map_or("", String::as_str);
+        let get = |name: &str| field(row, name);
         let protocols: Vec<&str> = get("frame.protocols").split(':').collect();
         let cut = protocols.iter().position(|p| *p == "icmp" || *p == "icmpv6").unwrap_or(protocols.len());
         let before = &protocols[..cut];
@@ -754,11 +764,11 @@ fn comparable(path: &[&str]) -> Vec<String> {
 /// tshark's protocol paths, every prefix of each frame's comparable path
 /// counted: (frames, bytes) by path.
 fn tshark_hierarchy(capture: &Path) -> Option<BTreeMap<String, (u64, u64)>> {
-    let rows = tshark_fields(capture, "", &["frame.protocols", "frame.len"])?;
+    let rows = tshark_fields(capture, "", &FIELDS)?;
     let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for row in rows {
-        let names: Vec<&str> = row[0].split(':').collect();
-        let bytes: u64 = row.get(1).and_then(|b| b.parse().ok()).unwrap_or(0);
+        let names: Vec<&str> = field(&row, "frame.protocols").split(':').collect();
+        let bytes: u64 = field(&row, "frame.len").parse().unwrap_or(0);
         let path = comparable(&names);
         for depth in 1..=path.len() {
             let entry = out.entry(path[..depth].join(":")).or_default();
@@ -924,10 +934,10 @@ fn udp_application_protocols_agree_with_tshark() {
         if name.starts_with("hostile") {
             continue;
         }
-        let Some(rows) = tshark_fields(&path, "", &["frame.protocols"]) else { continue };
+        let Some(rows) = tshark_fields(&path, "", &FIELDS) else { continue };
         let mut theirs: BTreeMap<String, u64> = BTreeMap::new();
         for row in rows {
-            let names: Vec<&str> = row[0].split(':').collect();
+            let names: Vec<&str> = field(&row, "frame.protocols").split(':').collect();
             if let Some(at) = names.iter().position(|n| UDP_APPLICATIONS.contains(n))
                 && at > 0
                 && names[at - 1] == "udp"
