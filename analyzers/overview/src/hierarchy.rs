@@ -174,11 +174,7 @@ impl Hierarchy {
     /// The application protocol of a TCP/UDP packet with payload, from the
     /// flow's memory or its content, else its port; counts what nothing identified.
     fn application(&mut self, decoded: &Decoded<'_>, bytes: u64) -> Option<(AppProtocol, IdentifiedBy)> {
-        let (transport, source_port, destination_port, payload) = match decoded.transport()? {
-            TransportSlice::Tcp(t) => (Transport::Tcp, t.source_port(), t.destination_port(), t.payload()),
-            TransportSlice::Udp(u) => (Transport::Udp, u.source_port(), u.destination_port(), u.payload()),
-            _ => return None,
-        };
+        let (transport, source_port, destination_port, payload) = ports_and_payload(decoded.transport()?)?;
         if payload.is_empty() {
             return None;
         }
@@ -301,9 +297,10 @@ impl Hierarchy {
 fn push_quoted(path: &mut Vec<(&'static str, bool)>, quoted: &LaxSlicedPacket<'_>) -> bool {
     path.extend(LayerChain::of_ip_packet(quoted).as_slice().iter().map(|l| (l.name(), false)));
     let (transport, source_port, destination_port, payload) = match &quoted.transport {
-        Some(TransportSlice::Tcp(t)) => (Transport::Tcp, t.source_port(), t.destination_port(), t.payload()),
-        Some(TransportSlice::Udp(u)) => (Transport::Udp, u.source_port(), u.destination_port(), u.payload()),
-        Some(_) => return false,
+        Some(sliced) => match ports_and_payload(sliced) {
+            Some(parts) => parts,
+            None => return false,
+        },
         None => {
             let unsliced = quoted.net.as_ref().and_then(|net| net.ip_payload_ref());
             if let Some(ip_payload) = unsliced.filter(|p| !p.fragmented && !p.payload.is_empty())
@@ -320,6 +317,15 @@ fn push_quoted(path: &mut Vec<(&'static str, bool)>, quoted: &LaxSlicedPacket<'_
             how == IdentifiedBy::Port
         }
         None => false,
+    }
+}
+
+/// A TCP segment's or UDP datagram's transport, ports and payload.
+fn ports_and_payload<'p>(transport: &TransportSlice<'p>) -> Option<(Transport, u16, u16, &'p [u8])> {
+    match transport {
+        TransportSlice::Tcp(t) => Some((Transport::Tcp, t.source_port(), t.destination_port(), t.payload())),
+        TransportSlice::Udp(u) => Some((Transport::Udp, u.source_port(), u.destination_port(), u.payload())),
+        _ => None,
     }
 }
 
