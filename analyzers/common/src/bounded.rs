@@ -91,10 +91,18 @@ impl<K: Hash + Eq + Clone + Ord> TopCounter<K> {
 
     /// The `n` most frequent keys, ties broken by key order.
     pub fn top(&self, n: usize) -> Vec<(K, u64)> {
-        let mut all: Vec<(K, u64)> = self.counts.iter().map(|(k, c)| (k.clone(), *c)).collect();
-        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        all.truncate(n);
-        all
+        // Selected by reference and only the `n` kept are sorted and copied:
+        // a full table holds tens of thousands of names.
+        let order = |a: &(&K, u64), b: &(&K, u64)| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0));
+        let mut all: Vec<(&K, u64)> = self.counts.iter().map(|(k, c)| (k, *c)).collect();
+        if n < all.len() {
+            if n > 0 {
+                all.select_nth_unstable_by(n - 1, order);
+            }
+            all.truncate(n);
+        }
+        all.sort_by(order);
+        all.into_iter().map(|(k, c)| (k.clone(), c)).collect()
     }
 
     /// The `n` most frequent keys rendered by `text`, ties broken by that
@@ -225,6 +233,21 @@ mod tests {
         let rows = c.top_by_text(2, |ip| ip.to_string());
         // 10.0.0.2 and 9.0.0.1 tie at 2: "10..." sorts first as text, though not as an address.
         assert_eq!(rows, vec![("10.0.0.2".to_string(), 2), ("9.0.0.1".to_string(), 2)]);
+    }
+
+    #[test]
+    fn top_selects_the_same_as_a_full_sort_ties_included() {
+        let mut c = TopCounter::new(1000);
+        for i in 0..300u32 {
+            // Counts 1..=7 with many ties, keys in no particular order.
+            c.add_n(&format!("k{}", (i * 7919) % 300), u64::from(i % 7 + 1));
+        }
+        let mut reference = c.top(usize::MAX);
+        reference.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        assert_eq!(reference.len(), 300);
+        for n in [0, 1, 2, 10, 43, 299, 300, 301] {
+            assert_eq!(c.top(n), reference[..n.min(300)].to_vec(), "n = {n}");
+        }
     }
 
     #[test]

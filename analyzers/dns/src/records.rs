@@ -37,8 +37,9 @@ pub fn write_name_text(name: &hickory_proto::rr::Name, text: &mut String) {
         if labels > 0 {
             text.push('.');
         }
-        // Checked ASCII, so each byte is one char.
-        text.extend(label.iter().map(|b| char::from(*b)));
+        // Checked ASCII, so the UTF-8 check passes; copied as one slice
+        // (a char at a time was 7 % of the analyzer's instructions).
+        text.push_str(std::str::from_utf8(label).unwrap_or_default());
         labels += 1;
     }
     if labels > 0 {

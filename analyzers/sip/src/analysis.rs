@@ -461,7 +461,7 @@ impl Analysis {
         } else {
             dialog.ladder_dropped += 1;
         }
-        let cseq_method = message.cseq().map(|(_, m)| m.to_ascii_uppercase());
+        let cseq_is_invite = message.cseq().is_some_and(|(_, m)| m.eq_ignore_ascii_case("INVITE"));
         match &message.kind {
             Kind::Request { method, .. } => match method.as_ref() {
                 "INVITE" if dialog.answer_time.is_none() => {
@@ -491,7 +491,7 @@ impl Analysis {
                 }
                 _ => {}
             },
-            Kind::Response { code, .. } if cseq_method.as_deref() == Some("INVITE") && dialog.answer_time.is_none() => {
+            Kind::Response { code, .. } if cseq_is_invite && dialog.answer_time.is_none() => {
                 let current = message.cseq().map(|(n, _)| n) == dialog.invite_cseq;
                 match code {
                     180..=189 if dialog.post_dial_delay_ms.is_none() && current => {
@@ -560,10 +560,12 @@ impl Analysis {
             Kind::Request { method, .. } if method == "OPTIONS" => (found.src, None, "OPTIONS"),
             Kind::Response { code, .. } if *code >= 200 => {
                 let Some((_, m)) = message.cseq() else { return };
-                let method = match m.to_ascii_uppercase().as_str() {
-                    "REGISTER" => "REGISTER",
-                    "INVITE" => "INVITE",
-                    _ => return,
+                let method = if m.eq_ignore_ascii_case("REGISTER") {
+                    "REGISTER"
+                } else if m.eq_ignore_ascii_case("INVITE") {
+                    "INVITE"
+                } else {
+                    return;
                 };
                 (found.dst, Some(*code), method)
             }
