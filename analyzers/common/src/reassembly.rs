@@ -297,6 +297,28 @@ impl<S: StreamState> Reassembler<S> {
         }
     }
 
+    /// Follows a direction from the sequence number its next byte will
+    /// have (the other direction acknowledged it), before its first segment:
+    /// segments that arrive ahead of that byte are held until it comes, as
+    /// they are in a stream followed from its SYN. (With [`Self::follow`],
+    /// the first segment to arrive sets where the stream starts.)
+    pub fn follow_from(
+        &mut self,
+        direction: Direction,
+        next_seq: u32,
+        state: S,
+        on: &mut impl FnMut(Direction, &mut S, Delivery<'_>),
+    ) {
+        if self.streams.contains_key(&direction) {
+            return;
+        }
+        self.open(direction, state, on);
+        if let Some(stream) = self.streams.get_mut(&direction) {
+            stream.started = true;
+            stream.base_seq = next_seq;
+        }
+    }
+
     /// Stops following a direction, without a [`Delivery::End`].
     pub fn forget(&mut self, direction: &Direction) -> Option<S> {
         let stream = self.streams.remove(direction)?;
@@ -730,6 +752,23 @@ mod tests {
         let c = r.counts();
         assert_eq!((c.out_of_order_segments, c.retransmitted_bytes, c.gaps), (1, 4, 0));
         assert!(!r.contains(&CLIENT), "a closed stream is dropped");
+    }
+
+    #[test]
+    fn a_direction_followed_from_an_acknowledged_sequence_holds_what_arrives_early() {
+        let mut r = Reassembler::new(Limits::default());
+        let seen = Seen::default();
+        let on = &mut record(&seen);
+        r.follow_from(CLIENT, 1000, Log::default(), on);
+        // The second segment arrives first: held, not taken for the start.
+        r.segment(CLIENT, &data(1003, b"def"), |_| None, on);
+        assert!(texts(&seen).is_empty());
+        r.segment(CLIENT, &data(1000, b"abc"), |_| None, on);
+        assert_eq!(texts(&seen), ["abc", "def"]);
+        // Followed already: a second call changes nothing.
+        r.follow_from(CLIENT, 5, Log::default(), on);
+        r.segment(CLIENT, &data(1006, b"g"), |_| None, on);
+        assert_eq!(texts(&seen), ["abc", "def", "g"]);
     }
 
     #[test]
