@@ -1,0 +1,495 @@
+//! From record events to connections and statistics. A connection is a TCP
+//! address and port pair; its client is the side that sent the
+//! ClientHello (or, with none seen, the side the ServerHello went to). Every
+//! table is bounded: the first connections are tracked, later ones only
+//! counted.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use pcapsule_guest::Timestamp;
+use pcapsule_guest::bounded::TopCounter;
+use pcapsule_guest::conventions::{OrderedMap, PageCollector, PageInfo};
+use pcapsule_guest::fast_hash::HashMap;
+use pcapsule_guest::reassembly::End;
+
+use crate::hello::{ClientHello, ServerHello, alert_name, cipher_suite_name, handshake_name, is_grease, version_name};
+use crate::records::Event;
+use crate::result::{AlertEntry, ConnectionEntry, Outcome, Side, Statistics};
+use crate::scan::{At, Happening};
+
+/// Connections tracked; later ones are counted in the statistics only.
+const MAX_CONNECTIONS: usize = 20_000;
+/// Handshake steps kept per connection, and alerts.
+const MAX_STEPS: usize = 24;
+const MAX_ALERTS: usize = 4;
+/// Entries in the statistics' top lists.
+const TOP: usize = 20;
+/// Ports where TLS is expected: HTTPS and its alternatives, the
+/// implicit-TLS ports of mail, LDAP, DNS, SIP, IRC and others, and the
+/// ports of protocols that upgrade to TLS (STARTTLS in SMTP, POP3, IMAP,
+/// LDAP, FTP, XMPP, NNTP, IRC; MySQL and PostgreSQL's SSL requests).
+const TLS_PORTS: [u16; 30] = [
+    443, 8443, 4433, 465, 993, 995, 636, 853, 5061, 989, 990, 992, 994, 563, 3269, 6697, 25, 587, 110, 143, 389, 21,
+    5222, 5269, 119, 6667, 3306, 5432, 4190, 3389,
+];
+
+type Endpoint = (IpAddr, u16);
+
+/// A TCP connection, its two endpoints in a fixed order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ConnectionKey(Endpoint, Endpoint);
+
+impl ConnectionKey {
+    fn of(at: &At) -> Self {
+        let a = (at.direction.src, at.direction.src_port);
+        let b = (at.direction.dst, at.direction.dst_port);
+        if a <= b { ConnectionKey(a, b) } else { ConnectionKey(b, a) }
+    }
+}
+
+#[derive(Default)]
+struct Connection {
+    first_frame: u64,
+    first_time: Option<Timestamp>,
+    last_time: Option<Timestamp>,
+    /// The client's endpoint, once a hello says which side it is.
+    client: Option<Endpoint>,
+    /// The first endpoint seen sending TLS, when no hello says.
+    first_sender: Option<Endpoint>,
+    client_hello: Option<ClientHello>,
+    client_hellos: u32,
+    server_hello: Option<ServerHello>,
+    hello_retry: bool,
+    /// Certificate messages' count.
+    certificates: u32,
+    steps: Vec<(Side, &'static str)>,
+    steps_dropped: u32,
+    change_cipher_spec: [bool; 2],
+    application_records: [u64; 2],
+    application_bytes: [u64; 2],
+    alerts: Vec<AlertEntry>,
+    fatal_alert: Option<(Side, u8)>,
+    lost_sync: bool,
+    ended: Option<End>,
+}
+
+impl Connection {
+    fn side(&self, from: Endpoint) -> Side {
+        match self.client.or(self.first_sender) {
+            Some(client) if client == from => Side::Client,
+            Some(_) => Side::Server,
+            None => Side::Client,
+        }
+    }
+
+    fn established(&self) -> bool {
+        self.server_hello.as_ref().is_some_and(|h| !h.hello_retry_request)
+            && (self.change_cipher_spec == [true, true]
+                || (self.application_records[0] > 0 && self.application_records[1] > 0))
+    }
+
+    fn outcome(&self) -> Outcome {
+        if self.established() {
+            return Outcome::Established;
+        }
+        if self.fatal_alert.is_some() {
+            return Outcome::Alert;
+        }
+        match (&self.client_hello, &self.server_hello) {
+            (None, None) => Outcome::HandshakeNotSeen,
+            (Some(_), None) => Outcome::NoServerHello,
+            _ => Outcome::Incomplete,
+        }
+    }
+
+    fn step(&mut self, side: Side, what: &'static str) {
+        if self.steps.len() < MAX_STEPS {
+            self.steps.push((side, what));
+        } else {
+            self.steps_dropped += 1;
+        }
+    }
+}
+
+/// The statistics' counters, and the connection table.
+pub struct Analysis {
+    connections: HashMap<ConnectionKey, Connection>,
+    order: Vec<ConnectionKey>,
+    untracked_events: u64,
+    handshake_messages: BTreeMap<&'static str, u64>,
+    encrypted_handshake_records: u64,
+    change_cipher_specs: u64,
+    application_data_records: u64,
+    application_data_bytes: u64,
+    heartbeats: u64,
+    oversized_handshakes: u64,
+    malformed_hellos: u64,
+    sslv2_client_hellos: u64,
+    alerts: BTreeMap<String, u64>,
+    encrypted_alerts: u64,
+    versions: TopCounter<String>,
+    versions_offered: TopCounter<String>,
+    cipher_suites: TopCounter<String>,
+    server_names: TopCounter<String>,
+    alpn_offered: TopCounter<String>,
+    alpn_selected: TopCounter<String>,
+    client_hellos_without_sni: u64,
+    page: PageCollector<ConnectionEntry>,
+}
+
+/// What [`Analysis::finish`] hands back.
+pub struct Finished {
+    pub statistics: Statistics,
+    pub connections: Vec<ConnectionEntry>,
+    pub pagination: PageInfo,
+    pub connection_count: usize,
+}
+
+impl Analysis {
+    pub fn new(page: PageCollector<ConnectionEntry>) -> Self {
+        Analysis {
+            connections: HashMap::default(),
+            order: Vec::new(),
+            untracked_events: 0,
+            handshake_messages: BTreeMap::new(),
+            encrypted_handshake_records: 0,
+            change_cipher_specs: 0,
+            application_data_records: 0,
+            application_data_bytes: 0,
+            heartbeats: 0,
+            oversized_handshakes: 0,
+            malformed_hellos: 0,
+            sslv2_client_hellos: 0,
+            alerts: BTreeMap::new(),
+            encrypted_alerts: 0,
+            versions: TopCounter::new(64),
+            versions_offered: TopCounter::new(64),
+            cipher_suites: TopCounter::new(256),
+            server_names: TopCounter::new(4096),
+            alpn_offered: TopCounter::new(256),
+            alpn_selected: TopCounter::new(256),
+            client_hellos_without_sni: 0,
+            page,
+        }
+    }
+
+    /// Takes one thing a direction delivered.
+    pub fn happening(&mut self, at: At, happening: Happening<'_>) {
+        let key = ConnectionKey::of(&at);
+        let from = (at.direction.src, at.direction.src_port);
+        let tracked = if self.connections.contains_key(&key) {
+            true
+        } else if self.connections.len() < MAX_CONNECTIONS && matches!(happening, Happening::Record(_)) {
+            self.order.push(key);
+            self.connections.insert(
+                key,
+                Connection {
+                    first_frame: at.frame.number,
+                    first_time: at.frame.timestamp,
+                    first_sender: Some(from),
+                    ..Connection::default()
+                },
+            );
+            true
+        } else {
+            false
+        };
+        let event = match happening {
+            Happening::Record(event) => event,
+            Happening::Ended(end) => {
+                if let Some(c) = self.connections.get_mut(&key) {
+                    c.ended.get_or_insert(end);
+                }
+                return;
+            }
+        };
+        self.count(&event);
+        if !tracked {
+            self.untracked_events += 1;
+            return;
+        }
+        let connection = self.connections.get_mut(&key).expect("tracked");
+        if at.frame.timestamp.is_some() {
+            connection.last_time = at.frame.timestamp;
+        }
+        match event {
+            Event::Handshake { kind: 1, body: hello } | Event::Sslv2ClientHello { body: hello } => {
+                connection.client_hellos += 1;
+                if connection.client.is_none() {
+                    connection.client = Some(from);
+                }
+                let parsed = if matches!(event, Event::Sslv2ClientHello { .. }) {
+                    ClientHello::parse_sslv2(hello)
+                } else {
+                    ClientHello::parse(hello)
+                };
+                match parsed {
+                    Some(hello) => {
+                        if connection.client_hello.is_none() {
+                            self.versions_offered.add(&version_name(hello.highest_version()));
+                            for protocol in &hello.alpn {
+                                self.alpn_offered.add(protocol.as_str());
+                            }
+                            match &hello.server_name {
+                                Some(name) => self.server_names.add(name.as_str()),
+                                None => self.client_hellos_without_sni += 1,
+                            }
+                            connection.client_hello = Some(hello);
+                        }
+                    }
+                    None => self.malformed_hellos += 1,
+                }
+                connection.step(Side::Client, "client_hello");
+            }
+            Event::Handshake { kind: 2, body } => {
+                if connection.client.is_none() {
+                    connection.client = Some((at.direction.dst, at.direction.dst_port));
+                }
+                let side = connection.side(from);
+                match ServerHello::parse(body) {
+                    Some(hello) => {
+                        connection
+                            .step(side, if hello.hello_retry_request { "hello_retry_request" } else { "server_hello" });
+                        if hello.hello_retry_request {
+                            connection.hello_retry = true;
+                        } else if connection.server_hello.as_ref().is_none_or(|h| h.hello_retry_request) {
+                            self.versions.add(&version_name(hello.version));
+                            self.cipher_suites.add(&cipher_suite_name(hello.cipher_suite));
+                            if let Some(alpn) = &hello.alpn {
+                                self.alpn_selected.add(alpn.as_str());
+                            }
+                        }
+                        if connection.server_hello.as_ref().is_none_or(|h| h.hello_retry_request) {
+                            connection.server_hello = Some(hello);
+                        }
+                    }
+                    None => {
+                        self.malformed_hellos += 1;
+                        connection.step(side, "server_hello");
+                    }
+                }
+            }
+            Event::Handshake { kind, .. } => {
+                if kind == 11 {
+                    connection.certificates += 1;
+                }
+                let side = connection.side(from);
+                connection.step(side, handshake_name(kind));
+            }
+            Event::OversizedHandshake { kind, .. } => {
+                let side = connection.side(from);
+                connection.step(side, handshake_name(kind));
+            }
+            Event::EncryptedHandshake => {
+                let side = connection.side(from);
+                connection.step(side, "encrypted_handshake");
+            }
+            Event::ChangeCipherSpec => {
+                let side = connection.side(from);
+                connection.change_cipher_spec[side as usize] = true;
+                connection.step(side, "change_cipher_spec");
+            }
+            Event::Alert { level, description } => {
+                let side = connection.side(from);
+                connection.step(side, "alert");
+                if level == 2 && connection.fatal_alert.is_none() && !connection.established() {
+                    connection.fatal_alert = Some((side, description));
+                }
+                if connection.alerts.len() < MAX_ALERTS {
+                    connection.alerts.push(AlertEntry {
+                        frame: at.frame.number,
+                        from: side,
+                        level: if level == 2 { "fatal" } else { "warning" },
+                        description: alert_name(description),
+                    });
+                }
+            }
+            Event::EncryptedAlert => {
+                let side = connection.side(from);
+                connection.step(side, "encrypted_alert");
+            }
+            Event::ApplicationData { bytes } => {
+                let side = connection.side(from) as usize;
+                connection.application_records[side] += 1;
+                connection.application_bytes[side] += bytes as u64;
+            }
+            Event::Heartbeat { .. } => {
+                let side = connection.side(from);
+                connection.step(side, "heartbeat");
+            }
+            Event::LostSync => connection.lost_sync = true,
+        }
+    }
+
+    /// The capture-wide counters.
+    fn count(&mut self, event: &Event<'_>) {
+        match event {
+            Event::Handshake { kind, .. } => *self.handshake_messages.entry(handshake_name(*kind)).or_default() += 1,
+            Event::Sslv2ClientHello { .. } => {
+                *self.handshake_messages.entry("client_hello").or_default() += 1;
+                self.sslv2_client_hellos += 1;
+            }
+            Event::OversizedHandshake { kind, .. } => {
+                self.oversized_handshakes += 1;
+                *self.handshake_messages.entry(handshake_name(*kind)).or_default() += 1;
+            }
+            Event::EncryptedHandshake => self.encrypted_handshake_records += 1,
+            Event::ChangeCipherSpec => self.change_cipher_specs += 1,
+            Event::Alert { description, .. } => {
+                *self.alerts.entry(alert_name(*description).to_string()).or_default() += 1
+            }
+            Event::EncryptedAlert => self.encrypted_alerts += 1,
+            Event::ApplicationData { bytes } => {
+                self.application_data_records += 1;
+                self.application_data_bytes += *bytes as u64;
+            }
+            Event::Heartbeat { .. } => self.heartbeats += 1,
+            Event::LostSync => {}
+        }
+    }
+
+    pub fn finish(mut self) -> Finished {
+        let mut outcomes: BTreeMap<Outcome, u64> = BTreeMap::new();
+        let mut failures: BTreeMap<String, u64> = BTreeMap::new();
+        let mut on_other_ports = 0u64;
+        let mut resumed = 0u64;
+        let order = std::mem::take(&mut self.order);
+        for key in &order {
+            let c = &self.connections[key];
+            let outcome = c.outcome();
+            *outcomes.entry(outcome).or_default() += 1;
+            if let Some((side, description)) = c.fatal_alert {
+                *failures.entry(format!("{} from {}", alert_name(description), side.name())).or_default() += 1;
+            }
+            let (client, server) = endpoints(key, c);
+            if !TLS_PORTS.contains(&server.1) {
+                on_other_ports += 1;
+            }
+            if resumed_session(c) {
+                resumed += 1;
+            }
+            self.page.offer(|| entry(c, client, server, outcome));
+        }
+        let (connections, pagination) = self.page.finish();
+        let counts = |c: &TopCounter<String>| OrderedMap(c.top(TOP));
+        let tables_exact = [
+            &self.versions,
+            &self.versions_offered,
+            &self.cipher_suites,
+            &self.server_names,
+            &self.alpn_offered,
+            &self.alpn_selected,
+        ]
+        .iter()
+        .all(|t| t.is_exact());
+        let statistics = Statistics {
+            connections: order.len() as u64,
+            connections_untracked_events: self.untracked_events,
+            outcomes: outcomes.into_iter().map(|(o, n)| (o.name().to_string(), n)).collect(),
+            failures: failures.into_iter().collect(),
+            handshake_messages: self.handshake_messages.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            encrypted_handshake_records: self.encrypted_handshake_records,
+            change_cipher_specs: self.change_cipher_specs,
+            application_data_records: self.application_data_records,
+            application_data_bytes: self.application_data_bytes,
+            heartbeats: self.heartbeats,
+            alerts: self.alerts.into_iter().collect(),
+            encrypted_alerts: self.encrypted_alerts,
+            versions: counts(&self.versions),
+            highest_versions_offered: counts(&self.versions_offered),
+            cipher_suites: counts(&self.cipher_suites),
+            server_names: counts(&self.server_names),
+            client_hellos_without_server_name: self.client_hellos_without_sni,
+            alpn_offered: counts(&self.alpn_offered),
+            alpn_selected: counts(&self.alpn_selected),
+            resumed_sessions: resumed,
+            on_other_ports,
+            malformed_hellos: self.malformed_hellos,
+            sslv2_client_hellos: self.sslv2_client_hellos,
+            oversized_handshake_messages: self.oversized_handshakes,
+            tables_exact,
+        };
+        Finished { statistics, connections, pagination, connection_count: order.len() }
+    }
+}
+
+/// Client and server endpoints: by the hellos, else the first sender is
+/// taken for the client unless it sent from a TLS port.
+fn endpoints(key: &ConnectionKey, c: &Connection) -> (Endpoint, Endpoint) {
+    let other = |e: Endpoint| if e == key.0 { key.1 } else { key.0 };
+    if let Some(client) = c.client {
+        return (client, other(client));
+    }
+    let first = c.first_sender.unwrap_or(key.0);
+    if TLS_PORTS.contains(&first.1) && !TLS_PORTS.contains(&other(first).1) {
+        (other(first), first)
+    } else {
+        (first, other(first))
+    }
+}
+
+/// TLS 1.2 and earlier: the server echoed the client's session ID (an
+/// abbreviated handshake). TLS 1.3 resumption is in encrypted messages.
+fn resumed_session(c: &Connection) -> bool {
+    match (&c.client_hello, &c.server_hello) {
+        (Some(ch), Some(sh)) => !ch.session_id.is_empty() && ch.session_id == sh.session_id && sh.version < 0x0304,
+        _ => false,
+    }
+}
+
+fn entry(c: &Connection, client: Endpoint, server: Endpoint, outcome: Outcome) -> ConnectionEntry {
+    let ch = c.client_hello.as_ref();
+    let sh = c.server_hello.as_ref().filter(|h| !h.hello_retry_request);
+    let versions_offered = ch.map(|h| {
+        let listed =
+            if h.supported_versions.is_empty() { vec![h.legacy_version] } else { h.supported_versions.clone() };
+        listed.into_iter().filter(|v| !is_grease(*v)).map(version_name).collect()
+    });
+    ConnectionEntry {
+        client: client.0.to_string(),
+        client_port: client.1,
+        server: server.0.to_string(),
+        server_port: server.1,
+        first_frame: c.first_frame,
+        start: c.first_time.map(|t| t.to_rfc3339()),
+        duration_s: match (c.first_time, c.last_time) {
+            (Some(first), Some(last)) => Some((last.seconds_since(first) * 1e6).round() / 1e6),
+            _ => None,
+        },
+        server_name: ch.and_then(|h| h.server_name.clone()),
+        alpn_offered: ch.map(|h| h.alpn.clone()).unwrap_or_default(),
+        alpn: sh.and_then(|h| h.alpn.clone()),
+        versions_offered: versions_offered.unwrap_or_default(),
+        version: sh.map(|h| version_name(h.version)),
+        cipher_suite: sh.map(|h| cipher_suite_name(h.cipher_suite)),
+        cipher_suites_offered: ch.map(|h| h.cipher_suites),
+        client_hellos: c.client_hellos,
+        hello_retry_request: c.hello_retry,
+        resumed: resumed_session(c),
+        resumption_offered: ch.is_some_and(|h| h.resumption_offered),
+        encrypted_client_hello: ch.is_some_and(|h| h.encrypted_client_hello),
+        certificate_messages: c.certificates,
+        outcome,
+        failure: c.fatal_alert.map(|(side, d)| format!("{} from {}", alert_name(d), side.name())),
+        alerts: c.alerts.clone(),
+        handshake: c.steps.iter().map(|(side, what)| format!("{}: {what}", side.name())).collect(),
+        handshake_steps_dropped: c.steps_dropped,
+        application_data_records_client: c.application_records[0],
+        application_data_records_server: c.application_records[1],
+        application_data_bytes_client: c.application_bytes[0],
+        application_data_bytes_server: c.application_bytes[1],
+        lost_sync: c.lost_sync,
+        ended: c.ended.map(end_name),
+    }
+}
+
+fn end_name(end: End) -> &'static str {
+    match end {
+        End::Closed => "fin",
+        End::Reset => "reset",
+        End::Reused => "port_reused",
+        End::Evicted => "evicted",
+        End::CaptureEnded => "capture_ended",
+    }
+}

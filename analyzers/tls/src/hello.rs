@@ -1,0 +1,285 @@
+//! What a ClientHello and a ServerHello say, read by tls-parser, and the
+//! names a reader sees for versions, handshake types and alerts.
+
+use tls_parser::{
+    TlsCipherSuite, TlsExtension, parse_tls_client_hello_extension, parse_tls_handshake_client_hello,
+    parse_tls_handshake_server_hello, parse_tls_server_hello_extension,
+};
+
+/// Longest SNI or ALPN protocol name kept (DNS names are at most 253).
+const MAX_NAME: usize = 255;
+/// ALPN protocols kept per hello.
+const MAX_ALPN: usize = 8;
+
+/// The ServerHello random of a HelloRetryRequest (RFC 8446 §4.1.3).
+const HELLO_RETRY_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
+    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// The encrypted_client_hello extension (draft-ietf-tls-esni).
+const ENCRYPTED_CLIENT_HELLO: u16 = 0xfe0d;
+
+/// What the statistics and a connection keep of a ClientHello.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientHello {
+    /// The version field of the message (TLS 1.3 clients say TLS 1.2).
+    pub legacy_version: u16,
+    /// The supported_versions extension, GREASE left out.
+    pub supported_versions: Vec<u16>,
+    pub cipher_suites: usize,
+    pub server_name: Option<String>,
+    pub alpn: Vec<String>,
+    pub extensions: usize,
+    pub grease: bool,
+    /// A session ID, a session ticket or a pre-shared key was offered.
+    pub resumption_offered: bool,
+    pub session_id: Vec<u8>,
+    pub encrypted_client_hello: bool,
+    pub early_data: bool,
+    /// The extensions could not all be read (the rest is ignored).
+    pub malformed_extensions: bool,
+}
+
+impl ClientHello {
+    /// Reads a ClientHello body; `None` when even its fixed part is malformed.
+    pub fn parse(body: &[u8]) -> Option<ClientHello> {
+        let (_, hello) = parse_tls_handshake_client_hello(body).ok()?;
+        let mut facts = ClientHello {
+            legacy_version: hello.version.0,
+            cipher_suites: hello.ciphers.len(),
+            grease: hello.ciphers.iter().any(|c| is_grease(c.0)),
+            session_id: hello.session_id.unwrap_or_default().to_vec(),
+            ..ClientHello::default()
+        };
+        let mut rest = hello.ext.unwrap_or_default();
+        while !rest.is_empty() {
+            let Ok((next, extension)) = parse_tls_client_hello_extension(rest) else {
+                facts.malformed_extensions = true;
+                break;
+            };
+            rest = next;
+            facts.extensions += 1;
+            match extension {
+                TlsExtension::SNI(names) => {
+                    // Host name entries (type 0); the first is the one servers use.
+                    if let Some((_, name)) = names.iter().find(|(kind, _)| kind.0 == 0) {
+                        facts.server_name = Some(text(name));
+                    }
+                }
+                TlsExtension::ALPN(protocols) => {
+                    facts.alpn = protocols.iter().take(MAX_ALPN).map(|p| text(p)).collect();
+                }
+                TlsExtension::SupportedVersions(versions) => {
+                    facts.supported_versions = versions.iter().map(|v| v.0).filter(|v| !is_grease(*v)).collect();
+                    facts.grease |= versions.iter().any(|v| is_grease(v.0));
+                }
+                TlsExtension::SessionTicket(ticket) => facts.resumption_offered |= !ticket.is_empty(),
+                TlsExtension::PreSharedKey(_) => facts.resumption_offered = true,
+                TlsExtension::EarlyData(_) => facts.early_data = true,
+                TlsExtension::Grease(..) => facts.grease = true,
+                TlsExtension::Unknown(kind, _) if kind.0 == ENCRYPTED_CLIENT_HELLO => {
+                    facts.encrypted_client_hello = true;
+                }
+                _ => {}
+            }
+        }
+        // A TLS 1.3 client fills the session ID with random bytes for
+        // middleboxes' sake (RFC 8446 §D.4): an offer to resume only from
+        // a client that cannot speak TLS 1.3.
+        let offers_tls13 = facts.supported_versions.iter().any(|v| *v == 0x0304 || is_draft(*v));
+        facts.resumption_offered |= !facts.session_id.is_empty() && !offers_tls13;
+        Some(facts)
+    }
+
+    /// Reads an SSL 2.0-format ClientHello (its body from the message type
+    /// on, checked by `records::is_sslv2_client_hello`): a version and
+    /// cipher specs, no extensions.
+    pub fn parse_sslv2(body: &[u8]) -> Option<ClientHello> {
+        let u16_at = |at: usize| Some(u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]));
+        let (specs, session) = (usize::from(u16_at(3)?), usize::from(u16_at(5)?));
+        let session_id = body.get(9 + specs..9 + specs + session)?.to_vec();
+        Some(ClientHello {
+            legacy_version: u16_at(1)?,
+            cipher_suites: specs / 3,
+            resumption_offered: !session_id.is_empty(),
+            session_id,
+            ..ClientHello::default()
+        })
+    }
+
+    /// The highest version offered.
+    pub fn highest_version(&self) -> u16 {
+        self.supported_versions.iter().copied().filter(|v| !is_draft(*v)).max().unwrap_or(self.legacy_version)
+    }
+}
+
+/// What is kept of a ServerHello.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerHello {
+    /// The version agreed: supported_versions when present (TLS 1.3), else
+    /// the message's version field.
+    pub version: u16,
+    pub cipher_suite: u16,
+    pub alpn: Option<String>,
+    /// A TLS 1.3 HelloRetryRequest (a ServerHello with a fixed random).
+    pub hello_retry_request: bool,
+    pub session_id: Vec<u8>,
+    pub malformed_extensions: bool,
+}
+
+impl ServerHello {
+    /// Reads a ServerHello body; `None` when its fixed part is malformed
+    /// (or its version is none tls-parser reads).
+    pub fn parse(body: &[u8]) -> Option<ServerHello> {
+        let (_, hello) = parse_tls_handshake_server_hello(body).ok()?;
+        let mut facts = ServerHello {
+            version: hello.version.0,
+            cipher_suite: hello.cipher.0,
+            hello_retry_request: hello.random == HELLO_RETRY_RANDOM,
+            session_id: hello.session_id.unwrap_or_default().to_vec(),
+            ..ServerHello::default()
+        };
+        let mut rest = hello.ext.unwrap_or_default();
+        while !rest.is_empty() {
+            let Ok((next, extension)) = parse_tls_server_hello_extension(rest) else {
+                facts.malformed_extensions = true;
+                break;
+            };
+            rest = next;
+            match extension {
+                TlsExtension::SupportedVersions(versions) => {
+                    if let Some(v) = versions.first() {
+                        facts.version = v.0;
+                    }
+                }
+                TlsExtension::ALPN(protocols) => facts.alpn = protocols.first().map(|p| text(p)),
+                _ => {}
+            }
+        }
+        Some(facts)
+    }
+}
+
+/// A name or protocol from the wire, as text (bytes that are not UTF-8
+/// replaced), at most [`MAX_NAME`] bytes.
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(MAX_NAME)]).into_owned()
+}
+
+/// GREASE values (RFC 8701): 0x0a0a, 0x1a1a, ..., 0xfafa.
+pub fn is_grease(value: u16) -> bool {
+    value & 0x0f0f == 0x0a0a && value >> 8 == value & 0xff
+}
+
+fn is_draft(version: u16) -> bool {
+    version >> 8 == 0x7f
+}
+
+/// A version as Wireshark names it: "TLS 1.2", "TLS 1.3 (draft 28)", "SSL 3.0".
+pub fn version_name(version: u16) -> String {
+    match version {
+        0x0200 => "SSL 2.0".into(),
+        0x0300 => "SSL 3.0".into(),
+        0x0301 => "TLS 1.0".into(),
+        0x0302 => "TLS 1.1".into(),
+        0x0303 => "TLS 1.2".into(),
+        0x0304 => "TLS 1.3".into(),
+        v if is_draft(v) => format!("TLS 1.3 (draft {})", v & 0xff),
+        v => format!("0x{v:04x}"),
+    }
+}
+
+/// The IANA name of a cipher suite (`TLS_AES_128_GCM_SHA256`), or its number.
+pub fn cipher_suite_name(id: u16) -> String {
+    match TlsCipherSuite::from_id(id) {
+        Some(suite) => suite.name.to_string(),
+        None => format!("0x{id:04x}"),
+    }
+}
+
+/// Handshake message types (RFC 8446 §4, RFC 5246 §7.4, RFC 6066, RFC 4507).
+pub fn handshake_name(kind: u8) -> &'static str {
+    match kind {
+        0 => "hello_request",
+        1 => "client_hello",
+        2 => "server_hello",
+        3 => "hello_verify_request",
+        4 => "new_session_ticket",
+        5 => "end_of_early_data",
+        6 => "hello_retry_request",
+        8 => "encrypted_extensions",
+        11 => "certificate",
+        12 => "server_key_exchange",
+        13 => "certificate_request",
+        14 => "server_hello_done",
+        15 => "certificate_verify",
+        16 => "client_key_exchange",
+        20 => "finished",
+        21 => "certificate_url",
+        22 => "certificate_status",
+        23 => "supplemental_data",
+        24 => "key_update",
+        25 => "compressed_certificate",
+        67 => "next_protocol",
+        254 => "message_hash",
+        _ => "unknown",
+    }
+}
+
+/// Alert descriptions (RFC 8446 §6, RFC 5246 §7.2).
+pub fn alert_name(description: u8) -> &'static str {
+    match description {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        21 => "decryption_failed",
+        22 => "record_overflow",
+        30 => "decompression_failure",
+        40 => "handshake_failure",
+        41 => "no_certificate",
+        42 => "bad_certificate",
+        43 => "unsupported_certificate",
+        44 => "certificate_revoked",
+        45 => "certificate_expired",
+        46 => "certificate_unknown",
+        47 => "illegal_parameter",
+        48 => "unknown_ca",
+        49 => "access_denied",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        60 => "export_restriction",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        100 => "no_renegotiation",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        111 => "certificate_unobtainable",
+        112 => "unrecognized_name",
+        113 => "bad_certificate_status_response",
+        114 => "bad_certificate_hash_value",
+        115 => "unknown_psk_identity",
+        116 => "certificate_required",
+        120 => "no_application_protocol",
+        121 => "ech_required",
+        _ => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(version_name(0x0303), "TLS 1.2");
+        assert_eq!(version_name(0x7f1c), "TLS 1.3 (draft 28)");
+        assert_eq!(cipher_suite_name(0x1301), "TLS_AES_128_GCM_SHA256");
+        assert_eq!(cipher_suite_name(0xc02f), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+        assert_eq!(alert_name(40), "handshake_failure");
+        assert!(is_grease(0x1a1a) && is_grease(0xfafa) && !is_grease(0x1a2a) && !is_grease(0x0303));
+    }
+}

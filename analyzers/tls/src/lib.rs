@@ -1,0 +1,188 @@
+//! `analyze_tls_sessions`: TLS over TCP, found by content on any port
+//! (STARTTLS upgrades included), with each connection's server name,
+//! ALPN, offered and agreed versions, cipher suite, handshake steps,
+//! alerts and outcome, and statistics over all, in one streaming pass with
+//! bounded memory.
+//!
+//! Records are framed and handshake messages reassembled here
+//! (`records`); the messages are read by tls-parser (`hello`).
+//! Certificates, JA3/JA4 fingerprints, DTLS and QUIC are not read yet.
+
+mod analysis;
+mod hello;
+mod records;
+mod result;
+mod scan;
+
+use std::io::Read;
+
+use pcapsule_guest::conventions::{Header, PacketBudget, Paging, result_budget, schema};
+use pcapsule_guest::decode::{DecodeError, Decoded};
+use pcapsule_guest::driver::{self, Driven, PacketHandler};
+use pcapsule_guest::{Analyzer, Description, Packet, PromptSpec, RunContext, RunError, ToolSpec};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use analysis::Analysis;
+use result::{TlsFacts, TlsResult};
+use scan::Scanner;
+
+/// The tls analyzer: implements [`pcapsule_guest::Analyzer`].
+pub struct Tls;
+
+/// Parameters of `analyze_tls_sessions` (besides `pcap_file`, which the host owns).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
+    max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "connections_limit")]
+    limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "connections_offset")]
+    offset: Option<u64>,
+}
+
+pcapsule_guest::paging_schemas!(connections_limit, connections_offset, "TLS connections", "TLS connections");
+
+impl Analyzer for Tls {
+    fn describe() -> Description {
+        Description {
+            name: "tls",
+            version: env!("CARGO_PKG_VERSION"),
+            summary: "TLS over TCP: which servers by name, with which versions, ciphers and ALPN, and which handshakes failed.",
+            tools: vec![ToolSpec {
+                name: "analyze_tls_sessions",
+                title: "TLS sessions",
+                description: "Analyze the TLS connections in a capture. TLS is recognised by its record headers on \
+                              any TCP port (443, 8443, or any other; after STARTTLS in SMTP, IMAP, POP3, LDAP and \
+                              the like), reassembled (records split across segments, handshake messages across \
+                              records). Returns statistics (connections by outcome, failures by alert, handshake \
+                              messages by type, agreed versions and cipher suites, server names (SNI) asked for, \
+                              ALPN offered and selected, alerts, resumed sessions) and a paged list of \
+                              connections: client and server, SNI, ALPN, versions offered and agreed, cipher \
+                              suite, HelloRetryRequest, resumption, ECH, the handshake steps in order, alerts, \
+                              application data each way and the outcome (established, alert, no_server_hello, \
+                              incomplete, handshake_not_seen). Certificates, JA3/JA4 fingerprints, DTLS and QUIC \
+                              are not analyzed yet.",
+                params_schema: schema::of_params::<Params>(),
+                result_schema: schema::of_paged_result::<TlsResult>("connections"),
+            }],
+            prompts: vec![
+                PromptSpec {
+                    name: "tls_security_review",
+                    title: "TLS security review",
+                    description: "Review TLS versions, cipher suites, server names and failures for weak or unusual use.",
+                    text: PROMPT_SECURITY,
+                },
+                PromptSpec {
+                    name: "tls_troubleshooting",
+                    title: "TLS troubleshooting",
+                    description: "Find which TLS handshakes failed, where and why.",
+                    text: PROMPT_TROUBLESHOOTING,
+                },
+            ],
+        }
+    }
+
+    fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+        let params: Params = pcapsule_guest::parse_params(params)?;
+        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+        let paging = Paging::from_params(params.limit, params.offset)?;
+        analyze(capture, ctx, budget, paging, result_budget(params.max_result_bytes)?)
+    }
+}
+
+const PROMPT_SECURITY: &str = "Review this capture's TLS with analyze_tls_sessions. Read `statistics.versions` \
+(SSL 3.0, TLS 1.0 and 1.1 are deprecated; say which connections use them: filter `connections` by `version`), \
+`statistics.cipher_suites` (suites with RC4, 3DES, CBC with SHA1, NULL, EXPORT or anonymous key exchange are weak), \
+`statistics.server_names` (the services reached, by name; unusual or random-looking names deserve a look) and \
+`statistics.on_other_ports` (TLS away from the usual ports). Per connection, `server_name` absent means the \
+client did not say which site it wanted; `encrypted_client_hello` means the real name is hidden; \
+`resumption_offered` and `resumed` show session reuse. `statistics.failures` and `alerts` show refused \
+handshakes (`unknown_ca`, `bad_certificate`, `certificate_expired` point at certificate problems or \
+interception). Certificates and fingerprints are not analyzed yet: do not claim anything about them. Cite frame \
+numbers (`first_frame`, alert `frame`) and keep observations apart from conclusions.";
+
+const PROMPT_TROUBLESHOOTING: &str = "Find failing TLS handshakes with analyze_tls_sessions. Start with \
+`statistics.outcomes` and `statistics.failures`, then page through `connections` (limit/offset) and read, for \
+each connection that is not `established`: `handshake` (the messages each side sent, in order), `alerts` (who \
+sent which alert, at which frame), `failure`, `client_hellos` (more than one: a HelloRetryRequest or a \
+retransmitted hello), `versions_offered` against `version`, `alpn_offered` against `alpn`, and `ended` (a \
+`reset` right after the ClientHello often means a middlebox or a server refusing the name). `no_server_hello` \
+means nobody answered in the capture; `handshake_not_seen` means the capture began after the handshake. Check \
+`capture.tcp_gaps` and `capture.lost_sync`: missing bytes can make a good handshake look incomplete.";
+
+/// The tls analyzer's part of the pass.
+struct TlsHandler {
+    scanner: Scanner,
+    analysis: Analysis,
+}
+
+impl PacketHandler for TlsHandler {
+    #[inline]
+    fn on_packet(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        if let Ok(decoded) = decoded {
+            let analysis = &mut self.analysis;
+            self.scanner.packet(packet, decoded, &mut |at, happening| analysis.happening(at, happening));
+        }
+    }
+
+    fn finish(&mut self) {
+        let analysis = &mut self.analysis;
+        self.scanner.finish(&mut |at, happening| analysis.happening(at, happening));
+    }
+}
+
+fn analyze(
+    capture: &mut dyn Read,
+    ctx: &RunContext,
+    budget: PacketBudget,
+    paging: Paging,
+    result_bytes: usize,
+) -> Result<Value, RunError> {
+    let handler = TlsHandler { scanner: Scanner::default(), analysis: Analysis::new(paging.collector()) };
+    let Driven { handler: TlsHandler { scanner, analysis }, budget, pass } = driver::drive(capture, budget, handler)?;
+    let finished = analysis.finish();
+    let tcp = scanner.tcp.counts();
+    let mut warnings = scanner.tcp.warnings("TLS");
+    if scanner.lost_sync > 0 {
+        warnings.push(format!(
+            "{} times a TCP direction stopped looking like TLS records (garbage, or a gap before a record header); it \
+             was read again from its next record",
+            scanner.lost_sync
+        ));
+    }
+    if finished.statistics.connections_untracked_events > 0 {
+        warnings.push(format!(
+            "more than {} connections: records of later ones ({}) are in the statistics, not in the list",
+            finished.statistics.connections, finished.statistics.connections_untracked_events
+        ));
+    }
+    let result = TlsResult {
+        header: Header::new(ctx),
+        total_packets_in_file: pass.packets_read,
+        connection_count: finished.connection_count,
+        message: (finished.connection_count == 0).then_some("No TLS was found in this capture."),
+        statistics: finished.statistics,
+        connections: finished.connections,
+        pagination: finished.pagination,
+        capture: pass.path.facts(TlsFacts {
+            tcp_gaps: tcp.gaps,
+            tcp_streams_evicted: tcp.streams_evicted,
+            lost_sync: scanner.lost_sync,
+        }),
+        envelope: pass.envelope(&budget, warnings),
+    };
+    pcapsule_guest::conventions::into_paged_result(&result, "connections", paging, result_bytes)
+}
+
+// Native only: the tests read the shared captures and run tshark.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

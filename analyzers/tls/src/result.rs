@@ -1,0 +1,215 @@
+//! What `analyze_tls_sessions` returns, as types: the tool's result schema
+//! is generated from them, and their `///` docs are what clients read.
+
+use std::collections::BTreeMap;
+
+use pcapsule_guest::conventions::{CaptureFacts, Envelope, Header, OrderedMap, PageInfo};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// The result of `analyze_tls_sessions`.
+#[derive(Serialize, JsonSchema)]
+pub struct TlsResult {
+    #[serde(flatten)]
+    pub header: Header,
+    /// Packets read (all of them unless `truncated`).
+    pub total_packets_in_file: u64,
+    /// TLS connections found (the length of the whole list).
+    pub connection_count: usize,
+    pub statistics: Statistics,
+    /// One page of connections, in the order their first TLS record was
+    /// seen; see pagination.
+    pub connections: Vec<ConnectionEntry>,
+    pub pagination: PageInfo,
+    /// What the packet path and the TLS stream reader met.
+    pub capture: CaptureFacts<TlsFacts>,
+    /// Set when no TLS was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    #[serde(flatten)]
+    pub envelope: Envelope,
+}
+
+/// Counts over every connection.
+#[derive(Serialize, JsonSchema)]
+pub struct Statistics {
+    /// Connections tracked (the first 20,000 of a capture).
+    pub connections: u64,
+    /// Records of connections beyond the table's bound: in the counts
+    /// below, not in the connection list.
+    pub connections_untracked_events: u64,
+    /// Connections by outcome: `established` (ServerHello, then both sides
+    /// switched to encryption), `alert` (a fatal alert before that),
+    /// `no_server_hello` (a ClientHello nobody answered in the capture),
+    /// `incomplete` (a ServerHello, but the handshake did not finish in the
+    /// capture), `handshake_not_seen` (encrypted records only: the capture
+    /// began after the handshake).
+    pub outcomes: BTreeMap<String, u64>,
+    /// Failed handshakes by fatal alert and who sent it
+    /// (`handshake_failure from server`).
+    pub failures: BTreeMap<String, u64>,
+    /// Plaintext handshake messages by type (`client_hello`,
+    /// `certificate`, ...), as Wireshark counts `tls.handshake.type`.
+    pub handshake_messages: BTreeMap<String, u64>,
+    /// Handshake records sent after ChangeCipherSpec (Finished,
+    /// renegotiation), which cannot be read without keys.
+    pub encrypted_handshake_records: u64,
+    pub change_cipher_specs: u64,
+    /// Application data records (in TLS 1.3 the encrypted handshake too)
+    /// and their bytes.
+    pub application_data_records: u64,
+    pub application_data_bytes: u64,
+    pub heartbeats: u64,
+    /// Plaintext alerts by description.
+    pub alerts: BTreeMap<String, u64>,
+    pub encrypted_alerts: u64,
+    /// Versions agreed in ServerHellos.
+    pub versions: OrderedMap<String, u64>,
+    /// The highest version each ClientHello offered.
+    pub highest_versions_offered: OrderedMap<String, u64>,
+    /// Cipher suites agreed in ServerHellos (IANA names).
+    pub cipher_suites: OrderedMap<String, u64>,
+    /// Server names (SNI) the ClientHellos asked for, most frequent first.
+    pub server_names: OrderedMap<String, u64>,
+    pub client_hellos_without_server_name: u64,
+    /// ALPN protocols offered by clients and selected by servers.
+    pub alpn_offered: OrderedMap<String, u64>,
+    pub alpn_selected: OrderedMap<String, u64>,
+    /// TLS ≤ 1.2 connections resumed by session ID (abbreviated handshake).
+    pub resumed_sessions: u64,
+    /// Connections whose server port is not one where TLS is expected (443,
+    /// 8443, 465, 993, 995, 636, 853, 5061, ..., or a protocol's that
+    /// upgrades to TLS such as SMTP's 25): found by content.
+    pub on_other_ports: u64,
+    /// Hellos too malformed to read.
+    pub malformed_hellos: u64,
+    /// ClientHellos in the SSL 2.0 format older clients open TLS with
+    /// (counted among `client_hello` above too).
+    pub sslv2_client_hellos: u64,
+    /// Handshake messages over 256 KiB, counted but not parsed.
+    pub oversized_handshake_messages: u64,
+    /// False when a top list above had to drop rare entries.
+    pub tables_exact: bool,
+}
+
+/// Which side of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Client = 0,
+    Server = 1,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+}
+
+/// How far a connection's handshake got in the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Established,
+    Alert,
+    NoServerHello,
+    Incomplete,
+    HandshakeNotSeen,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Established => "established",
+            Outcome::Alert => "alert",
+            Outcome::NoServerHello => "no_server_hello",
+            Outcome::Incomplete => "incomplete",
+            Outcome::HandshakeNotSeen => "handshake_not_seen",
+        }
+    }
+}
+
+/// A plaintext alert.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct AlertEntry {
+    /// Frame that completed the alert's record.
+    pub frame: u64,
+    pub from: Side,
+    /// `warning` or `fatal`.
+    pub level: &'static str,
+    /// `handshake_failure`, `unknown_ca`, `close_notify`, ...
+    pub description: &'static str,
+}
+
+/// One TLS connection.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ConnectionEntry {
+    pub client: String,
+    pub client_port: u16,
+    pub server: String,
+    pub server_port: u16,
+    /// Frame of the first TLS record (Wireshark's numbering).
+    pub first_frame: u64,
+    /// Its time, RFC 3339 (UTC).
+    pub start: Option<String>,
+    /// Seconds from the first TLS record to the last.
+    pub duration_s: Option<f64>,
+    /// The server name (SNI) the client asked for.
+    pub server_name: Option<String>,
+    /// ALPN protocols the client offered, and the one the server chose.
+    pub alpn_offered: Vec<String>,
+    pub alpn: Option<String>,
+    /// Versions the client offered (supported_versions, else its hello's version).
+    pub versions_offered: Vec<String>,
+    /// Version agreed.
+    pub version: Option<String>,
+    /// Cipher suite agreed (IANA name).
+    pub cipher_suite: Option<String>,
+    /// How many cipher suites the client offered.
+    pub cipher_suites_offered: Option<usize>,
+    /// ClientHellos sent (two after a HelloRetryRequest or a retransmission).
+    pub client_hellos: u32,
+    pub hello_retry_request: bool,
+    /// Resumed by session ID (TLS ≤ 1.2).
+    pub resumed: bool,
+    /// The client offered a session ticket or a pre-shared key, or (a
+    /// client without TLS 1.3, whose session ID is random) a session ID.
+    pub resumption_offered: bool,
+    /// The client sent an encrypted_client_hello extension (ECH): the
+    /// server name above is then the outer, public one.
+    pub encrypted_client_hello: bool,
+    /// Certificate messages seen (in TLS 1.3 they are encrypted).
+    pub certificate_messages: u32,
+    pub outcome: Outcome,
+    /// The fatal alert that ended the handshake, and who sent it.
+    pub failure: Option<String>,
+    /// The first plaintext alerts.
+    pub alerts: Vec<AlertEntry>,
+    /// The handshake in order, as `side: message` (the first 24 steps;
+    /// application data is counted below, not listed).
+    pub handshake: Vec<String>,
+    pub handshake_steps_dropped: u32,
+    pub application_data_records_client: u64,
+    pub application_data_records_server: u64,
+    pub application_data_bytes_client: u64,
+    pub application_data_bytes_server: u64,
+    /// A direction stopped looking like TLS (garbage, or a gap before a
+    /// record header); it was read again from its next record.
+    pub lost_sync: bool,
+    /// How the TCP connection's first direction to end ended: `fin`,
+    /// `reset`, `port_reused`, `evicted` or `capture_ended`.
+    pub ended: Option<&'static str>,
+}
+
+/// The TLS reader's own facts.
+#[derive(Serialize, JsonSchema)]
+pub struct TlsFacts {
+    /// Gaps in followed TCP streams (bytes the capture does not hold).
+    pub tcp_gaps: u64,
+    pub tcp_streams_evicted: u64,
+    /// Times a direction stopped looking like TLS records.
+    pub lost_sync: u64,
+}

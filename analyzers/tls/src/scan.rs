@@ -1,0 +1,124 @@
+//! From packets to TLS record events per TCP direction. A direction is
+//! followed from the first segment that begins with a TLS record header,
+//! on any port: so TLS after a STARTTLS command (SMTP, IMAP, POP3, LDAP,
+//! FTP, XMPP) is read from its first record, and a connection whose start
+//! the capture missed from its first segment that begins a record.
+
+use pcapsule_guest::Packet;
+use pcapsule_guest::decode::Decoded;
+use pcapsule_guest::identify::is_tls_record;
+use pcapsule_guest::reassembly::{Delivery, Direction, End, Frame, Limits, Reassembler, Segment, StreamState};
+
+use crate::records::{Event, RecordReader, is_sslv2_client_hello};
+
+/// Directions followed at once, bytes one may hold ahead of a hole, and
+/// bytes held in all (out of order, partial records and messages).
+const TCP_LIMITS: Limits =
+    Limits { max_streams: 4096, max_out_of_order_bytes: 256 * 1024, max_total_bytes: 32 * 1024 * 1024 };
+
+/// One followed direction.
+pub struct Stream {
+    reader: RecordReader,
+}
+
+impl StreamState for Stream {
+    fn held(&self) -> usize {
+        self.reader.held()
+    }
+}
+
+/// Where an event happened.
+#[derive(Debug, Clone, Copy)]
+pub struct At {
+    pub direction: Direction,
+    pub frame: Frame,
+}
+
+/// What a direction delivered, besides record events.
+pub enum Happening<'a> {
+    Record(Event<'a>),
+    /// The direction ended (FIN, RST, reuse, eviction or the capture's end).
+    Ended(End),
+}
+
+/// Turns packets into record events.
+pub struct Scanner {
+    pub tcp: Reassembler<Stream>,
+    /// Times a direction stopped looking like TLS (it is followed again
+    /// from its next segment that begins a record).
+    pub lost_sync: u64,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Scanner { tcp: Reassembler::new(TCP_LIMITS), lost_sync: 0 }
+    }
+}
+
+fn open(payload: &[u8]) -> Option<Stream> {
+    (is_tls_record(payload) || is_sslv2_client_hello(payload)).then(|| Stream { reader: RecordReader::default() })
+}
+
+impl Scanner {
+    /// Feeds one decoded packet; `on` receives what it completes.
+    pub fn packet(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, on: &mut dyn FnMut(At, Happening<'_>)) {
+        let Some((direction, segment)) = Segment::of(packet, decoded) else { return };
+        let mut lost = Vec::new();
+        let followed = self.tcp.contains(&direction);
+        self.tcp.segment(direction, &segment, open, &mut |d, stream: &mut Stream, delivery: Delivery<'_>| {
+            deliver(d, stream, delivery, &mut lost, on)
+        });
+        // A direction that starts TLS (a ClientHello, usually) has its peer
+        // followed from the byte this segment acknowledges: the peer's
+        // answer is then read even when its first segment arrives after
+        // later ones.
+        if !followed
+            && self.tcp.contains(&direction)
+            && let Some(ack) = segment.ack
+        {
+            let on_peer =
+                &mut |d, stream: &mut Stream, delivery: Delivery<'_>| deliver(d, stream, delivery, &mut lost, on);
+            self.tcp.follow_from(direction.reverse(), ack, Stream { reader: RecordReader::default() }, on_peer);
+        }
+        // A direction that lost its place is dropped, so that a later
+        // segment beginning a record picks it up again.
+        for d in lost {
+            self.lost_sync += 1;
+            self.tcp.forget(&d);
+        }
+    }
+
+    /// Call at the end of the capture.
+    pub fn finish(&mut self, on: &mut dyn FnMut(At, Happening<'_>)) {
+        let mut lost = Vec::new();
+        self.tcp
+            .finish(&mut |d, stream: &mut Stream, delivery: Delivery<'_>| deliver(d, stream, delivery, &mut lost, on));
+        self.lost_sync += lost.len() as u64;
+    }
+}
+
+fn deliver(
+    direction: Direction,
+    stream: &mut Stream,
+    delivery: Delivery<'_>,
+    lost: &mut Vec<Direction>,
+    on: &mut dyn FnMut(At, Happening<'_>),
+) {
+    let was_lost = stream.reader.is_lost();
+    match delivery {
+        Delivery::Data { bytes, frame } => {
+            let at = At { direction, frame };
+            stream.reader.feed(bytes, &mut |event| on(at, Happening::Record(event)));
+        }
+        Delivery::Gap(missing) => {
+            let at = At { direction, frame: Frame::default() };
+            stream.reader.gap(missing, &mut |event| on(at, Happening::Record(event)));
+        }
+        Delivery::End(end, frame) => {
+            on(At { direction, frame: frame.unwrap_or_default() }, Happening::Ended(end));
+        }
+    }
+    if !was_lost && stream.reader.is_lost() {
+        lost.push(direction);
+    }
+}

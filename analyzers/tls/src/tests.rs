@@ -1,0 +1,477 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use etherparse::PacketBuilder;
+use pcapsule_guest::RunError;
+use pcapsule_guest::testing::{
+    PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields, tshark_fields_with,
+};
+use serde_json::{Value, json};
+
+use crate::Tls;
+
+const CLIENT: [u8; 4] = [10, 0, 0, 1];
+const SERVER: [u8; 4] = [10, 0, 0, 2];
+
+/// One TCP segment of the test connection (client port 40000),
+/// acknowledging `ack` when `flags` has `A`.
+fn segment(from_client: bool, server_port: u16, seq: u32, ack: u32, flags: &str, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sport, dport) =
+        if from_client { (CLIENT, SERVER, 40000, server_port) } else { (SERVER, CLIENT, server_port, 40000) };
+    let mut builder = PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(src, dst, 64).tcp(sport, dport, seq, 65535);
+    if flags.contains('S') {
+        builder = builder.syn();
+    }
+    if flags.contains('A') {
+        builder = builder.ack(ack);
+    }
+    if flags.contains('F') {
+        builder = builder.fin();
+    }
+    if flags.contains('R') {
+        builder = builder.rst();
+    }
+    let mut out = Vec::new();
+    builder.write(&mut out, payload).unwrap();
+    out
+}
+
+fn record(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut r = vec![kind, 3, 3];
+    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    r.extend_from_slice(body);
+    r
+}
+
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![kind];
+    m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    m.extend_from_slice(body);
+    m
+}
+
+fn extension(kind: u16, body: &[u8]) -> Vec<u8> {
+    let mut e = kind.to_be_bytes().to_vec();
+    e.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    e.extend_from_slice(body);
+    e
+}
+
+fn with_length16(body: &[u8]) -> Vec<u8> {
+    let mut out = (body.len() as u16).to_be_bytes().to_vec();
+    out.extend_from_slice(body);
+    out
+}
+
+fn alpn_list(protocols: &[&str]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for p in protocols {
+        list.push(p.len() as u8);
+        list.extend_from_slice(p.as_bytes());
+    }
+    with_length16(&list)
+}
+
+/// A ClientHello body: SNI, ALPN, supported_versions (when given), a GREASE
+/// extension, and a few cipher suites.
+fn client_hello(sni: Option<&str>, alpn: &[&str], versions: &[u16]) -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend_from_slice(&[0x11; 32]);
+    if versions.contains(&0x0304) {
+        // TLS 1.3 clients send a random legacy session ID.
+        body.push(32);
+        body.extend_from_slice(&[0x5a; 32]);
+    } else {
+        body.push(0);
+    }
+    body.extend_from_slice(&with_length16(&[0x1a, 0x1a, 0x13, 0x01, 0xc0, 0x2f, 0x00, 0x2f]));
+    body.extend_from_slice(&[1, 0]);
+    let mut extensions = extension(0x2a2a, &[]);
+    if let Some(name) = sni {
+        let mut entry = vec![0];
+        entry.extend_from_slice(&with_length16(name.as_bytes()));
+        extensions.extend(extension(0, &with_length16(&entry)));
+    }
+    if !alpn.is_empty() {
+        extensions.extend(extension(16, &alpn_list(alpn)));
+    }
+    if !versions.is_empty() {
+        let mut list = vec![(versions.len() * 2) as u8];
+        for v in versions {
+            list.extend_from_slice(&v.to_be_bytes());
+        }
+        extensions.extend(extension(43, &list));
+    }
+    body.extend_from_slice(&with_length16(&extensions));
+    message(1, &body)
+}
+
+const HELLO_RETRY_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
+    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// A ServerHello body agreeing on `cipher`, with ALPN and supported_versions when given.
+fn server_hello(cipher: u16, alpn: Option<&str>, version: Option<u16>, retry: bool) -> Vec<u8> {
+    let mut body = vec![3, 3];
+    body.extend_from_slice(if retry { &HELLO_RETRY_RANDOM } else { &[0x22; 32] });
+    body.push(0);
+    body.extend_from_slice(&cipher.to_be_bytes());
+    body.push(0);
+    let mut extensions = Vec::new();
+    if let Some(p) = alpn {
+        extensions.extend(extension(16, &alpn_list(&[p])));
+    }
+    if let Some(v) = version {
+        extensions.extend(extension(43, &v.to_be_bytes()));
+    }
+    body.extend_from_slice(&with_length16(&extensions));
+    message(2, &body)
+}
+
+/// Builds a capture from (from_client, payload) segments after a handshake,
+/// with sequence numbers kept per direction.
+fn connection(server_port: u16, segments: &[(bool, Vec<u8>)]) -> Vec<u8> {
+    let order: Vec<usize> = (0..segments.len()).collect();
+    connection_in_order(server_port, segments, &order)
+}
+
+/// [`connection`], the segments put in the capture in `order` (indexes
+/// into `segments`, whose sequence numbers follow their own order).
+fn connection_in_order(server_port: u16, segments: &[(bool, Vec<u8>)], order: &[usize]) -> Vec<u8> {
+    let mut frames = Vec::new();
+    let (mut client_seq, mut server_seq) = (1001u32, 5001u32);
+    for (from_client, payload) in segments {
+        let (seq, ack) = if *from_client { (client_seq, server_seq) } else { (server_seq, client_seq) };
+        frames.push(segment(*from_client, server_port, seq, ack, "A", payload));
+        if *from_client {
+            client_seq += payload.len() as u32;
+        } else {
+            server_seq += payload.len() as u32;
+        }
+    }
+    let mut pcap = PcapBuilder::ethernet()
+        .packet(1, 0, &segment(true, server_port, 1000, 0, "S", &[]))
+        .packet(1, 10, &segment(false, server_port, 5000, 1001, "SA", &[]))
+        .packet(1, 20, &segment(true, server_port, 1001, 5001, "A", &[]));
+    for (i, index) in order.iter().enumerate() {
+        pcap = pcap.packet(2, i as u32 * 100, &frames[*index]);
+    }
+    pcap.build()
+}
+
+fn run(capture: &[u8]) -> Value {
+    run_tool::<Tls>("analyze_tls_sessions", json!({}), capture).unwrap()
+}
+
+/// TLS 1.2: the ClientHello split over two segments, the certificate
+/// message over two records, several messages in one record.
+fn tls12_capture(server_port: u16) -> Vec<u8> {
+    let hello = record(22, &client_hello(Some("www.example.com"), &["h2", "http/1.1"], &[]));
+    let mut flight = server_hello(0xc02f, Some("h2"), None, false);
+    flight.extend(message(11, &[0x55; 600]));
+    flight.extend(message(14, &[]));
+    let cut = 300;
+    let mut server = record(22, &flight[..cut]);
+    server.extend(record(22, &flight[cut..]));
+    let mut client_finish = record(22, &message(16, &[0x66; 66]));
+    client_finish.extend(record(20, &[1]));
+    client_finish.extend(record(22, &[0x77; 40]));
+    let mut server_finish = record(20, &[1]);
+    server_finish.extend(record(22, &[0x88; 40]));
+    connection(
+        server_port,
+        &[
+            (true, hello[..60].to_vec()),
+            (true, hello[60..].to_vec()),
+            (false, server),
+            (true, client_finish),
+            (false, server_finish),
+            (true, record(23, &[0x99; 500])),
+            (false, record(23, &[0x99; 1500])),
+        ],
+    )
+}
+
+#[test]
+fn a_tls12_handshake_split_everywhere_is_read_whole() {
+    let r = run(&tls12_capture(443));
+    assert_eq!(r["connection_count"], 1, "{r:#}");
+    let c = &r["connections"][0];
+    assert_eq!(c["client"], "10.0.0.1");
+    assert_eq!(c["server_port"], 443);
+    assert_eq!(c["server_name"], "www.example.com");
+    assert_eq!(c["alpn_offered"], json!(["h2", "http/1.1"]));
+    assert_eq!(c["alpn"], "h2");
+    assert_eq!(c["version"], "TLS 1.2");
+    assert_eq!(c["versions_offered"], json!(["TLS 1.2"]));
+    assert_eq!(c["cipher_suite"], "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    assert_eq!(c["cipher_suites_offered"], 4);
+    assert_eq!(c["outcome"], "established");
+    assert_eq!(c["certificate_messages"], 1);
+    assert_eq!(
+        c["handshake"],
+        json!([
+            "client: client_hello",
+            "server: server_hello",
+            "server: certificate",
+            "server: server_hello_done",
+            "client: client_key_exchange",
+            "client: change_cipher_spec",
+            "client: encrypted_handshake",
+            "server: change_cipher_spec",
+            "server: encrypted_handshake"
+        ])
+    );
+    assert_eq!(c["application_data_bytes_client"], 500);
+    assert_eq!(c["application_data_bytes_server"], 1500);
+    let s = &r["statistics"];
+    assert_eq!(
+        s["handshake_messages"],
+        json!({"certificate": 1, "client_hello": 1, "client_key_exchange": 1, "server_hello": 1, "server_hello_done": 1})
+    );
+    assert_eq!(s["server_names"], json!({"www.example.com": 1}));
+    assert_eq!(s["outcomes"], json!({"established": 1}));
+    assert_eq!(s["on_other_ports"], 0);
+    assert_eq!(r["capture"]["lost_sync"], 0);
+    // The same on a port nobody registers for TLS: found by content.
+    let r = run(&tls12_capture(40443));
+    assert_eq!(r["connections"][0]["server_name"], "www.example.com");
+    assert_eq!(r["statistics"]["on_other_ports"], 1);
+}
+
+#[test]
+fn a_server_flight_whose_first_segment_comes_last_is_still_read() {
+    let hello = record(22, &client_hello(Some("late.example"), &[], &[]));
+    let mut flight =
+        record(22, &[server_hello(0xc02f, None, None, false), message(11, &[0x55; 900]), message(14, &[])].concat());
+    flight.extend(record(20, &[1]));
+    let (first, second) = flight.split_at(400);
+    let segments = [(true, hello), (false, first.to_vec()), (false, second.to_vec())];
+    // The server's second segment is captured before its first.
+    let r = run(&connection_in_order(443, &segments, &[0, 2, 1]));
+    let c = &r["connections"][0];
+    assert_eq!(c["cipher_suite"], "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "{r:#}");
+    assert_eq!(c["certificate_messages"], 1);
+    assert_eq!(r["capture"]["lost_sync"], 0);
+}
+
+#[test]
+fn a_fatal_alert_is_the_failure_and_tls13_with_a_retry_is_established() {
+    let failed = connection(
+        443,
+        &[(true, record(22, &client_hello(Some("refused.example"), &[], &[]))), (false, record(21, &[2, 40]))],
+    );
+    let r = run(&failed);
+    let c = &r["connections"][0];
+    assert_eq!(c["outcome"], "alert");
+    assert_eq!(c["failure"], "handshake_failure from server");
+    assert_eq!(c["alerts"][0]["description"], "handshake_failure");
+    assert_eq!(r["statistics"]["failures"], json!({"handshake_failure from server": 1}));
+
+    let unanswered = connection(443, &[(true, record(22, &client_hello(None, &[], &[])))]);
+    let r = run(&unanswered);
+    assert_eq!(r["connections"][0]["outcome"], "no_server_hello");
+    assert_eq!(r["statistics"]["client_hellos_without_server_name"], 1);
+
+    let tls13 = connection(
+        443,
+        &[
+            (true, record(22, &client_hello(Some("new.example"), &["h2"], &[0x0a0a, 0x0304, 0x0303]))),
+            (false, record(22, &server_hello(0x1301, None, Some(0x0304), true))),
+            (true, record(22, &client_hello(Some("new.example"), &["h2"], &[0x0304, 0x0303]))),
+            (
+                false,
+                [record(22, &server_hello(0x1301, None, Some(0x0304), false)), record(20, &[1]), record(23, &[1; 80])]
+                    .concat(),
+            ),
+            (true, [record(20, &[1]), record(23, &[2; 60])].concat()),
+        ],
+    );
+    let r = run(&tls13);
+    let c = &r["connections"][0];
+    assert_eq!(c["version"], "TLS 1.3");
+    assert_eq!(c["versions_offered"], json!(["TLS 1.3", "TLS 1.2"]), "GREASE is left out");
+    assert_eq!(c["cipher_suite"], "TLS_AES_128_GCM_SHA256");
+    assert_eq!(c["hello_retry_request"], true);
+    assert_eq!(c["resumption_offered"], false, "a TLS 1.3 client's session ID is random: no ticket, no PSK");
+    assert_eq!(c["client_hellos"], 2);
+    assert_eq!(c["outcome"], "established");
+    assert_eq!(r["statistics"]["versions"], json!({"TLS 1.3": 1}), "the retry request is not an agreement");
+}
+
+#[test]
+fn what_is_not_tls_is_not_reported_and_garbage_after_records_is_flagged() {
+    let http = connection(443, &[(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".to_vec())]);
+    let r = run(&http);
+    assert_eq!(r["connection_count"], 0);
+    assert!(r["message"].is_string());
+
+    let mut garbage = record(22, &client_hello(Some("a.example"), &[], &[]));
+    garbage.extend_from_slice(&[0xff; 64]);
+    let r = run(&connection(443, &[(true, garbage)]));
+    assert_eq!(r["connections"][0]["server_name"], "a.example");
+    assert_eq!(r["connections"][0]["lost_sync"], true);
+    assert_eq!(r["capture"]["lost_sync"], 1);
+    assert!(r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("stopped looking like TLS")));
+}
+
+/// tshark's TLS fields, reassembling out-of-order segments as pcapsule does
+/// (by default tshark gives up on a record whose segments arrive out of
+/// order: `tls/ja3_ssl-chrome.pcap`, `tls/suricata-verify_tls-fingerprint-alert_input.pcap`).
+fn tshark_tls(path: &Path, filter: &str, fields: &[&str]) -> Option<Vec<Vec<String>>> {
+    tshark_fields_with(path, &["tcp.reassemble_out_of_order:TRUE"], filter, fields)
+}
+
+/// What tshark saw of TLS over TCP in a capture (QUIC's handshake, which
+/// tshark decrypts, is another analyzer's matter), in one run: handshake
+/// messages by type (`tls.handshake.type`), server names, and the cipher
+/// suites ServerHellos agreed (a HelloRetryRequest names one too; pcapsule
+/// reports the one the final ServerHello agreed, so those are left out).
+#[derive(Default)]
+struct TsharkTls {
+    handshake_types: BTreeMap<u64, u64>,
+    server_names: BTreeSet<String>,
+    cipher_suites: BTreeSet<u64>,
+}
+
+fn tshark_view(path: &Path) -> Option<TsharkTls> {
+    let fields = [
+        "tls.handshake.type",
+        "tls.handshake.extensions_server_name",
+        "tls.handshake.ciphersuite",
+        "tls.handshake.random",
+    ];
+    let rows = tshark_tls(path, "tls.handshake.type and tcp", &fields)?;
+    let retry_random: String = HELLO_RETRY_RANDOM.iter().map(|b| format!("{b:02x}")).collect();
+    let values = |row: &[String], i: usize| -> Vec<String> {
+        row.get(i).map(|v| v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+    };
+    let mut view = TsharkTls::default();
+    for row in &rows {
+        let types = values(row, 0);
+        for kind in &types {
+            *view.handshake_types.entry(kind.parse().unwrap()).or_default() += 1;
+        }
+        view.server_names.extend(values(row, 1));
+        // Offered suites share the field: only frames with ServerHellos and no ClientHello.
+        if types.iter().any(|t| t == "2") && !types.iter().any(|t| t == "1") {
+            let randoms: Vec<String> = values(row, 3).iter().map(|r| r.replace(':', "")).collect();
+            for (i, cipher) in values(row, 2).iter().enumerate() {
+                if randoms.get(i) != Some(&retry_random) {
+                    view.cipher_suites.extend(parse_number(cipher));
+                }
+            }
+        }
+    }
+    Some(view)
+}
+
+fn our_handshake_types(r: &Value) -> BTreeMap<u64, u64> {
+    let number = |name: &str| (0..=255u8).find(|k| crate::hello::handshake_name(*k) == name).map(u64::from);
+    r["statistics"]["handshake_messages"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, n)| (number(name).unwrap_or(999), n.as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn generated_handshakes_match_tshark() {
+    let dir = std::env::temp_dir().join(format!("pcapsule-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tls12.pcap");
+    std::fs::write(&path, tls12_capture(443)).unwrap();
+    let Some(theirs) = tshark_view(&path) else { return };
+    let r = run(&std::fs::read(&path).unwrap());
+    assert_eq!(our_handshake_types(&r), theirs.handshake_types);
+    assert_eq!(theirs.server_names, BTreeSet::from(["www.example.com".to_string()]));
+    assert_eq!(theirs.cipher_suites, BTreeSet::from([0xc02f]));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Shared captures where pcapsule and tshark see different TLS on purpose.
+const EXPECTED_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "tls/zeek_irc-starttls.pcap",
+        "IRC's STARTTLS (reply 670): pcapsule reads the TLS records that follow by content; tshark keeps dissecting \
+         them as IRC",
+    ),
+    (
+        "tls/zeek_tls-fragmented-handshake.pcap.gz",
+        "a 340 KB Certificate message over 21 records: pcapsule names it from its header (counted, over the 256 KiB it \
+     parses); tshark gives up reassembling it and shows encrypted handshake messages",
+    ),
+];
+
+#[test]
+fn handshakes_server_names_and_ciphers_match_tshark_on_the_shared_captures() {
+    let Some(dir) = shared_captures() else { return };
+    let files = captures_under(&dir);
+    if tshark_fields(&files[0], "frame", &["frame.number"]).is_none() {
+        return;
+    }
+    let (mut compared, mut with_tls, mut mismatches) = (0, 0, Vec::new());
+    for path in files {
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
+        if EXPECTED_DIFFERENCES.iter().any(|(f, _)| *f == name) {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let r = match run_tool::<Tls>("analyze_tls_sessions", json!({"limit": 1000}), &bytes) {
+            Ok(r) => r,
+            Err(RunError::UnsupportedFormat(_) | RunError::Malformed { .. }) => continue,
+            Err(e) => panic!("{name}: {e}"),
+        };
+        let Some(theirs) = tshark_view(&path) else { continue };
+        let ours = our_handshake_types(&r);
+        if ours != theirs.handshake_types {
+            mismatches.push(format!("{name}: handshake types pcapsule {ours:?}, tshark {:?}", theirs.handshake_types));
+        }
+        let our_names: BTreeSet<String> =
+            r["statistics"]["server_names"].as_object().unwrap().keys().cloned().collect();
+        if our_names != theirs.server_names {
+            mismatches.push(format!("{name}: server names pcapsule {our_names:?}, tshark {:?}", theirs.server_names));
+        }
+        let our_ciphers: BTreeSet<u64> =
+            every_connection(&bytes, &r).iter().filter_map(|c| c["cipher_suite"].as_str()).map(cipher_number).collect();
+        if our_ciphers != theirs.cipher_suites {
+            mismatches
+                .push(format!("{name}: cipher suites pcapsule {our_ciphers:x?}, tshark {:x?}", theirs.cipher_suites));
+        }
+        compared += 1;
+        if !theirs.handshake_types.is_empty() {
+            with_tls += 1;
+        }
+    }
+    assert!(mismatches.is_empty(), "differences from tshark:\n{}", mismatches.join("\n"));
+    assert!(compared > 100, "compared {compared} files");
+    assert!(with_tls >= 25, "{with_tls} files with TLS handshakes");
+}
+
+/// Every connection of a capture, page after page (`first` is the first page).
+fn every_connection(capture: &[u8], first: &Value) -> Vec<Value> {
+    let mut all = first["connections"].as_array().unwrap().clone();
+    let mut next = first["pagination"]["next_offset"].as_u64();
+    while let Some(offset) = next {
+        let page = run_tool::<Tls>("analyze_tls_sessions", json!({"limit": 1000, "offset": offset}), capture).unwrap();
+        all.extend(page["connections"].as_array().unwrap().iter().cloned());
+        next = page["pagination"]["next_offset"].as_u64();
+    }
+    all
+}
+
+fn parse_number(text: &str) -> Option<u64> {
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+fn cipher_number(name: &str) -> u64 {
+    if let Some(hex) = name.strip_prefix("0x") {
+        return u64::from_str_radix(hex, 16).unwrap();
+    }
+    u64::from(tls_parser::TlsCipherSuite::from_name(name).expect("a known name").id.0)
+}
