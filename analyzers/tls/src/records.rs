@@ -346,8 +346,27 @@ impl RecordReader {
     }
 }
 
+/// Records and handshake messages built for the tests (TLS 1.2 record version).
+#[cfg(test)]
+pub(crate) mod build {
+    pub fn record(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut r = vec![kind, 3, 3];
+        r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        r.extend_from_slice(body);
+        r
+    }
+
+    pub fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut m = vec![kind];
+        m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+        m.extend_from_slice(body);
+        m
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::build::{message, record};
     use super::*;
 
     #[derive(Debug, PartialEq)]
@@ -368,20 +387,6 @@ mod tests {
             });
         }
         (seen, reader)
-    }
-
-    fn record(kind: u8, body: &[u8]) -> Vec<u8> {
-        let mut r = vec![kind, 3, 3];
-        r.extend_from_slice(&(body.len() as u16).to_be_bytes());
-        r.extend_from_slice(body);
-        r
-    }
-
-    fn message(kind: u8, body: &[u8]) -> Vec<u8> {
-        let mut m = vec![kind];
-        m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-        m.extend_from_slice(body);
-        m
     }
 
     #[test]

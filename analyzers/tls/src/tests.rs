@@ -9,6 +9,7 @@ use pcapsule_guest::testing::{
 use serde_json::{Value, json};
 
 use crate::Tls;
+use crate::records::build::{message, record};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
 const SERVER: [u8; 4] = [10, 0, 0, 2];
@@ -34,20 +35,6 @@ fn segment(from_client: bool, server_port: u16, seq: u32, ack: u32, flags: &str,
     let mut out = Vec::new();
     builder.write(&mut out, payload).unwrap();
     out
-}
-
-fn record(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut r = vec![kind, 3, 3];
-    r.extend_from_slice(&(body.len() as u16).to_be_bytes());
-    r.extend_from_slice(body);
-    r
-}
-
-fn message(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut m = vec![kind];
-    m.extend_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
-    m.extend_from_slice(body);
-    m
 }
 
 fn extension(kind: u16, body: &[u8]) -> Vec<u8> {
