@@ -87,7 +87,7 @@ enum Slot {
     Expires,
 }
 
-const SLOTS: usize = 11;
+const SLOTS: usize = Slot::Expires as usize + 1;
 
 /// Headers that must appear once (RFC 3261 §20): a repeat is flagged.
 const SINGLE_VALUE: [Slot; 5] = [Slot::CallId, Slot::Cseq, Slot::From, Slot::To, Slot::ContentLength];

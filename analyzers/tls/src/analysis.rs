@@ -213,12 +213,21 @@ impl Analysis {
         if at.frame.timestamp.is_some() {
             connection.last_time = at.frame.timestamp;
         }
+        // The hellos say which side is the client; every other event is
+        // placed by it.
+        match event {
+            Event::Handshake { kind: 1, .. } | Event::Sslv2ClientHello { .. } => {
+                connection.client.get_or_insert(from);
+            }
+            Event::Handshake { kind: 2, .. } => {
+                connection.client.get_or_insert((at.direction.dst, at.direction.dst_port));
+            }
+            _ => {}
+        }
+        let side = connection.side(from);
         match event {
             Event::Handshake { kind: 1, body: hello } | Event::Sslv2ClientHello { body: hello } => {
                 connection.client_hellos += 1;
-                if connection.client.is_none() {
-                    connection.client = Some(from);
-                }
                 let parsed = if matches!(event, Event::Sslv2ClientHello { .. }) {
                     ClientHello::parse_sslv2(hello)
                 } else {
@@ -243,24 +252,22 @@ impl Analysis {
                 connection.step(Side::Client, "client_hello");
             }
             Event::Handshake { kind: 2, body } => {
-                if connection.client.is_none() {
-                    connection.client = Some((at.direction.dst, at.direction.dst_port));
-                }
-                let side = connection.side(from);
                 match ServerHello::parse(body) {
                     Some(hello) => {
                         connection
                             .step(side, if hello.hello_retry_request { "hello_retry_request" } else { "server_hello" });
+                        // Until a ServerHello agrees, a later one replaces a retry request.
+                        let replaces = connection.server_hello.as_ref().is_none_or(|h| h.hello_retry_request);
                         if hello.hello_retry_request {
                             connection.hello_retry = true;
-                        } else if connection.server_hello.as_ref().is_none_or(|h| h.hello_retry_request) {
+                        } else if replaces {
                             self.versions.add(&version_name(hello.version));
                             self.cipher_suites.add(&cipher_suite_name(hello.cipher_suite));
                             if let Some(alpn) = &hello.alpn {
                                 self.alpn_selected.add(alpn.as_str());
                             }
                         }
-                        if connection.server_hello.as_ref().is_none_or(|h| h.hello_retry_request) {
+                        if replaces {
                             connection.server_hello = Some(hello);
                         }
                     }
@@ -274,24 +281,15 @@ impl Analysis {
                 if kind == 11 {
                     connection.certificates += 1;
                 }
-                let side = connection.side(from);
                 connection.step(side, handshake_name(kind));
             }
-            Event::OversizedHandshake { kind, .. } => {
-                let side = connection.side(from);
-                connection.step(side, handshake_name(kind));
-            }
-            Event::EncryptedHandshake => {
-                let side = connection.side(from);
-                connection.step(side, "encrypted_handshake");
-            }
+            Event::OversizedHandshake { kind, .. } => connection.step(side, handshake_name(kind)),
+            Event::EncryptedHandshake => connection.step(side, "encrypted_handshake"),
             Event::ChangeCipherSpec => {
-                let side = connection.side(from);
                 connection.change_cipher_spec[side as usize] = true;
                 connection.step(side, "change_cipher_spec");
             }
             Event::Alert { level, description } => {
-                let side = connection.side(from);
                 connection.step(side, "alert");
                 if level == 2 && connection.fatal_alert.is_none() && !connection.established() {
                     connection.fatal_alert = Some((side, description));
@@ -305,19 +303,12 @@ impl Analysis {
                     });
                 }
             }
-            Event::EncryptedAlert => {
-                let side = connection.side(from);
-                connection.step(side, "encrypted_alert");
-            }
+            Event::EncryptedAlert => connection.step(side, "encrypted_alert"),
             Event::ApplicationData { bytes } => {
-                let side = connection.side(from) as usize;
-                connection.application_records[side] += 1;
-                connection.application_bytes[side] += bytes as u64;
+                connection.application_records[side as usize] += 1;
+                connection.application_bytes[side as usize] += bytes as u64;
             }
-            Event::Heartbeat { .. } => {
-                let side = connection.side(from);
-                connection.step(side, "heartbeat");
-            }
+            Event::Heartbeat { .. } => connection.step(side, "heartbeat"),
             Event::LostSync => connection.lost_sync = true,
         }
     }
@@ -366,10 +357,9 @@ impl Analysis {
             if !TLS_PORTS.contains(&server.1) {
                 on_other_ports += 1;
             }
-            if resumed_session(c) {
-                resumed += 1;
-            }
-            self.page.offer(|| entry(c, client, server, outcome));
+            let resumed_here = resumed_session(c);
+            resumed += u64::from(resumed_here);
+            self.page.offer(|| entry(c, client, server, outcome, resumed_here));
         }
         let (connections, pagination) = self.page.finish();
         let counts = |c: &TopCounter<String>| OrderedMap(c.top(TOP));
@@ -438,7 +428,7 @@ fn resumed_session(c: &Connection) -> bool {
     }
 }
 
-fn entry(c: &Connection, client: Endpoint, server: Endpoint, outcome: Outcome) -> ConnectionEntry {
+fn entry(c: &Connection, client: Endpoint, server: Endpoint, outcome: Outcome, resumed: bool) -> ConnectionEntry {
     let ch = c.client_hello.as_ref();
     let sh = c.server_hello.as_ref().filter(|h| !h.hello_retry_request);
     let versions_offered = ch.map(|h| {
@@ -466,7 +456,7 @@ fn entry(c: &Connection, client: Endpoint, server: Endpoint, outcome: Outcome) -
         cipher_suites_offered: ch.map(|h| h.cipher_suites),
         client_hellos: c.client_hellos,
         hello_retry_request: c.hello_retry,
-        resumed: resumed_session(c),
+        resumed,
         resumption_offered: ch.is_some_and(|h| h.resumption_offered),
         encrypted_client_hello: ch.is_some_and(|h| h.encrypted_client_hello),
         certificate_messages: c.certificates,

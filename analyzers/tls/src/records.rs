@@ -139,6 +139,12 @@ fn whole_plaintext_messages(mut body: &[u8]) -> bool {
     true
 }
 
+/// An SSL 2.0 record's length, its 2-byte header included (the header's
+/// high bit marks the format).
+fn sslv2_record_length(header: &[u8]) -> usize {
+    2 + (usize::from(header[0] & 0x7f) << 8 | usize::from(header[1]))
+}
+
 /// Whether `payload` begins with an SSL 2.0-format ClientHello: a 2-byte
 /// header with the high bit set, message type 1, version SSL 2.0 or 3.x,
 /// and lengths that add up (RFC 5246 §E.2).
@@ -147,7 +153,7 @@ pub fn is_sslv2_client_hello(payload: &[u8]) -> bool {
         return false;
     }
     let u16_at = |at: usize| usize::from(u16::from_be_bytes([payload[at], payload[at + 1]]));
-    let length = usize::from(payload[0] & 0x7f) << 8 | usize::from(payload[1]);
+    let length = sslv2_record_length(payload) - 2;
     let version_ok = matches!((payload[3], payload[4]), (0, 2) | (3, 0..=3));
     let (specs, session, challenge) = (u16_at(5), u16_at(7), u16_at(9));
     version_ok
@@ -178,7 +184,7 @@ impl RecordReader {
                 continue;
             }
             if self.records == 0 && self.partial.is_empty() && is_sslv2_client_hello(data) {
-                let length = 2 + (usize::from(data[0] & 0x7f) << 8 | usize::from(data[1]));
+                let length = sslv2_record_length(data);
                 if data.len() < length {
                     // Older clients send it in one segment; a split one is not followed.
                     self.lose(on);

@@ -21,6 +21,12 @@ pub struct Stream {
     reader: RecordReader,
 }
 
+impl Stream {
+    fn new() -> Self {
+        Stream { reader: RecordReader::default() }
+    }
+}
+
 impl StreamState for Stream {
     fn held(&self) -> usize {
         self.reader.held()
@@ -56,7 +62,7 @@ impl Default for Scanner {
 }
 
 fn open(payload: &[u8]) -> Option<Stream> {
-    (is_tls_record(payload) || is_sslv2_client_hello(payload)).then(|| Stream { reader: RecordReader::default() })
+    (is_tls_record(payload) || is_sslv2_client_hello(payload)).then(Stream::new)
 }
 
 impl Scanner {
@@ -78,7 +84,7 @@ impl Scanner {
         {
             let on_peer =
                 &mut |d, stream: &mut Stream, delivery: Delivery<'_>| deliver(d, stream, delivery, &mut lost, on);
-            self.tcp.follow_from(direction.reverse(), ack, Stream { reader: RecordReader::default() }, on_peer);
+            self.tcp.follow_from(direction.reverse(), ack, Stream::new(), on_peer);
         }
         // A direction that lost its place is dropped, so that a later
         // segment beginning a record picks it up again.

@@ -9,6 +9,7 @@ use pcapsule_guest::testing::{
 use serde_json::{Value, json};
 
 use crate::Tls;
+use crate::hello::HELLO_RETRY_RANDOM;
 use crate::records::build::{message, record};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
@@ -92,11 +93,6 @@ fn client_hello(sni: Option<&str>, alpn: &[&str], versions: &[u16]) -> Vec<u8> {
     body.extend_from_slice(&with_length16(&extensions));
     message(1, &body)
 }
-
-const HELLO_RETRY_RANDOM: [u8; 32] = [
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
-    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
-];
 
 /// A ServerHello body agreeing on `cipher`, with ALPN and supported_versions when given.
 fn server_hello(cipher: u16, alpn: Option<&str>, version: Option<u16>, retry: bool) -> Vec<u8> {
