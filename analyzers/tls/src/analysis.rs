@@ -13,6 +13,7 @@ use pcapsule_guest::conventions::{OrderedMap, PageCollector, PageInfo};
 use pcapsule_guest::fast_hash::HashMap;
 use pcapsule_guest::reassembly::End;
 
+use crate::fingerprint::Transport;
 use crate::hello::{ClientHello, ServerHello, alert_name, cipher_suite_name, handshake_name, is_grease, version_name};
 use crate::records::Event;
 use crate::result::{AlertEntry, ConnectionEntry, Outcome, Side, Statistics};
@@ -134,6 +135,9 @@ pub struct Analysis {
     server_names: TopCounter<String>,
     alpn_offered: TopCounter<String>,
     alpn_selected: TopCounter<String>,
+    ja4: TopCounter<String>,
+    ja3: TopCounter<String>,
+    ja3s: TopCounter<String>,
     client_hellos_without_sni: u64,
     page: PageCollector<ConnectionEntry>,
 }
@@ -169,6 +173,9 @@ impl Analysis {
             server_names: TopCounter::new(4096),
             alpn_offered: TopCounter::new(256),
             alpn_selected: TopCounter::new(256),
+            ja4: TopCounter::new(4096),
+            ja3: TopCounter::new(4096),
+            ja3s: TopCounter::new(4096),
             client_hellos_without_sni: 0,
             page,
         }
@@ -231,10 +238,14 @@ impl Analysis {
                 let parsed = if matches!(event, Event::Sslv2ClientHello { .. }) {
                     ClientHello::parse_sslv2(hello)
                 } else {
-                    ClientHello::parse(hello)
+                    ClientHello::parse(hello, Transport::Tcp)
                 };
                 match parsed {
                     Some(hello) => {
+                        if let (Some(ja3), Some(ja4)) = (&hello.ja3, &hello.ja4) {
+                            self.ja3.add(ja3.as_str());
+                            self.ja4.add(ja4.as_str());
+                        }
                         if connection.client_hello.is_none() {
                             self.versions_offered.add(&version_name(hello.highest_version()));
                             for protocol in &hello.alpn {
@@ -254,6 +265,7 @@ impl Analysis {
             Event::Handshake { kind: 2, body } => {
                 match ServerHello::parse(body) {
                     Some(hello) => {
+                        self.ja3s.add(hello.ja3s.as_str());
                         connection
                             .step(side, if hello.hello_retry_request { "hello_retry_request" } else { "server_hello" });
                         // Until a ServerHello agrees, a later one replaces a retry request.
@@ -370,6 +382,9 @@ impl Analysis {
             &self.server_names,
             &self.alpn_offered,
             &self.alpn_selected,
+            &self.ja4,
+            &self.ja3,
+            &self.ja3s,
         ]
         .iter()
         .all(|t| t.is_exact());
@@ -393,6 +408,9 @@ impl Analysis {
             client_hellos_without_server_name: self.client_hellos_without_sni,
             alpn_offered: counts(&self.alpn_offered),
             alpn_selected: counts(&self.alpn_selected),
+            ja4: counts(&self.ja4),
+            ja3: counts(&self.ja3),
+            ja3s: counts(&self.ja3s),
             resumed_sessions: resumed,
             on_other_ports,
             malformed_hellos: self.malformed_hellos,
@@ -454,6 +472,9 @@ fn entry(c: &Connection, client: Endpoint, server: Endpoint, outcome: Outcome, r
         version: sh.map(|h| version_name(h.version)),
         cipher_suite: sh.map(|h| cipher_suite_name(h.cipher_suite)),
         cipher_suites_offered: ch.map(|h| h.cipher_suites),
+        ja4: ch.and_then(|h| h.ja4.clone()),
+        ja3: ch.and_then(|h| h.ja3.clone()),
+        ja3s: sh.map(|h| h.ja3s.clone()),
         client_hellos: c.client_hellos,
         hello_retry_request: c.hello_retry,
         resumed,

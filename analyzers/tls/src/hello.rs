@@ -1,6 +1,7 @@
 //! What a ClientHello and a ServerHello say, read by tls-parser, and the
 //! names a reader sees for versions, handshake types and alerts.
 
+use crate::fingerprint::{ClientOffer, Transport, ja3s};
 use tls_parser::{
     TlsCipherSuite, TlsExtension, parse_tls_client_hello_extension, parse_tls_handshake_client_hello,
     parse_tls_handshake_server_hello, parse_tls_server_hello_extension,
@@ -39,12 +40,21 @@ pub struct ClientHello {
     pub early_data: bool,
     /// The extensions could not all be read (the rest is ignored).
     pub malformed_extensions: bool,
+    /// Fingerprints (none for an SSL 2.0 hello).
+    pub ja3: Option<String>,
+    pub ja4: Option<String>,
 }
 
 impl ClientHello {
-    /// Reads a ClientHello body; `None` when even its fixed part is malformed.
-    pub fn parse(body: &[u8]) -> Option<ClientHello> {
+    /// Reads a ClientHello body that came over `transport`; `None` when
+    /// even its fixed part is malformed.
+    pub fn parse(body: &[u8], transport: Transport) -> Option<ClientHello> {
         let (_, hello) = parse_tls_handshake_client_hello(body).ok()?;
+        let mut offer = ClientOffer {
+            legacy_version: hello.version.0,
+            cipher_suites: hello.ciphers.iter().map(|c| c.0).collect(),
+            ..ClientOffer::default()
+        };
         let mut facts = ClientHello {
             legacy_version: hello.version.0,
             cipher_suites: hello.ciphers.len(),
@@ -52,14 +62,17 @@ impl ClientHello {
             session_id: hello.session_id.unwrap_or_default().to_vec(),
             ..ClientHello::default()
         };
-        let mut rest = hello.ext.unwrap_or_default();
-        while !rest.is_empty() {
-            let Ok((next, extension)) = parse_tls_client_hello_extension(rest) else {
+        for block in ExtensionBlocks(hello.ext.unwrap_or_default()) {
+            let Some((kind, block)) = block else {
                 facts.malformed_extensions = true;
                 break;
             };
-            rest = next;
+            offer.extensions.push(kind);
             facts.extensions += 1;
+            let Ok((_, extension)) = parse_tls_client_hello_extension(block) else {
+                facts.malformed_extensions = true;
+                continue;
+            };
             match extension {
                 TlsExtension::SNI(names) => {
                     // Host name entries (type 0); the first is the one servers use.
@@ -69,11 +82,16 @@ impl ClientHello {
                 }
                 TlsExtension::ALPN(protocols) => {
                     facts.alpn = protocols.iter().take(MAX_ALPN).map(|p| text(p)).collect();
+                    offer.first_alpn = protocols.first().map(|p| p.to_vec());
                 }
                 TlsExtension::SupportedVersions(versions) => {
+                    offer.supported_versions = versions.iter().map(|v| v.0).collect();
                     facts.supported_versions = versions.iter().map(|v| v.0).filter(|v| !is_grease(*v)).collect();
                     facts.grease |= versions.iter().any(|v| is_grease(v.0));
                 }
+                TlsExtension::EllipticCurves(groups) => offer.groups = groups.iter().map(|g| g.0).collect(),
+                TlsExtension::EcPointFormats(formats) => offer.point_formats = formats.to_vec(),
+                TlsExtension::SignatureAlgorithms(algorithms) => offer.signature_algorithms = algorithms,
                 TlsExtension::SessionTicket(ticket) => facts.resumption_offered |= !ticket.is_empty(),
                 TlsExtension::PreSharedKey(_) => facts.resumption_offered = true,
                 TlsExtension::EarlyData(_) => facts.early_data = true,
@@ -89,6 +107,8 @@ impl ClientHello {
         // a client that cannot speak TLS 1.3.
         let offers_tls13 = facts.supported_versions.iter().any(|v| *v == 0x0304 || is_draft(*v));
         facts.resumption_offered |= !facts.session_id.is_empty() && !offers_tls13;
+        facts.ja3 = Some(offer.ja3());
+        facts.ja4 = Some(offer.ja4(transport));
         Some(facts)
     }
 
@@ -126,6 +146,7 @@ pub struct ServerHello {
     pub hello_retry_request: bool,
     pub session_id: Vec<u8>,
     pub malformed_extensions: bool,
+    pub ja3s: String,
 }
 
 impl ServerHello {
@@ -140,13 +161,17 @@ impl ServerHello {
             session_id: hello.session_id.unwrap_or_default().to_vec(),
             ..ServerHello::default()
         };
-        let mut rest = hello.ext.unwrap_or_default();
-        while !rest.is_empty() {
-            let Ok((next, extension)) = parse_tls_server_hello_extension(rest) else {
+        let mut extensions = Vec::new();
+        for block in ExtensionBlocks(hello.ext.unwrap_or_default()) {
+            let Some((kind, block)) = block else {
                 facts.malformed_extensions = true;
                 break;
             };
-            rest = next;
+            extensions.push(kind);
+            let Ok((_, extension)) = parse_tls_server_hello_extension(block) else {
+                facts.malformed_extensions = true;
+                continue;
+            };
             match extension {
                 TlsExtension::SupportedVersions(versions) => {
                     if let Some(v) = versions.first() {
@@ -157,7 +182,34 @@ impl ServerHello {
                 _ => {}
             }
         }
+        facts.ja3s = ja3s(hello.version.0, hello.cipher.0, &extensions);
         Some(facts)
+    }
+}
+
+/// The extensions of a hello as (type, the whole extension with its
+/// header), then `None` if the list does not end where an extension does.
+/// Walked here rather than by tls-parser's list parser, which stops at the
+/// first extension whose content it cannot read: the fingerprints need
+/// every extension's type even then.
+struct ExtensionBlocks<'a>(&'a [u8]);
+
+impl<'a> Iterator for ExtensionBlocks<'a> {
+    type Item = Option<(u16, &'a [u8])>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let header =
+            self.0.get(..4).map(|h| (u16::from_be_bytes([h[0], h[1]]), usize::from(u16::from_be_bytes([h[2], h[3]]))));
+        let Some((kind, length)) = header.filter(|(_, length)| self.0.len() >= 4 + length) else {
+            self.0 = &[];
+            return Some(None);
+        };
+        let (block, rest) = self.0.split_at(4 + length);
+        self.0 = rest;
+        Some(Some((kind, block)))
     }
 }
 

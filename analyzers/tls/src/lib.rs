@@ -5,10 +5,12 @@
 //! bounded memory.
 //!
 //! Records are framed and handshake messages reassembled here
-//! (`records`); the messages are read by tls-parser (`hello`).
-//! Certificates, JA3/JA4 fingerprints, DTLS and QUIC are not read yet.
+//! (`records`); the messages are read by tls-parser (`hello`), and the
+//! client and server fingerprinted (`fingerprint`: JA4, JA3, JA3S).
+//! Certificates, DTLS and QUIC are not read yet.
 
 mod analysis;
+mod fingerprint;
 mod hello;
 mod records;
 mod result;
@@ -65,12 +67,12 @@ impl Analyzer for Tls {
                               the like), reassembled (records split across segments, handshake messages across \
                               records). Returns statistics (connections by outcome, failures by alert, handshake \
                               messages by type, agreed versions and cipher suites, server names (SNI) asked for, \
-                              ALPN offered and selected, alerts, resumed sessions) and a paged list of \
-                              connections: client and server, SNI, ALPN, versions offered and agreed, cipher \
-                              suite, HelloRetryRequest, resumption, ECH, the handshake steps in order, alerts, \
-                              application data each way and the outcome (established, alert, no_server_hello, \
-                              incomplete, handshake_not_seen). Certificates, JA3/JA4 fingerprints, DTLS and QUIC \
-                              are not analyzed yet.",
+                              ALPN offered and selected, client fingerprints (JA4, JA3) and server fingerprints \
+                              (JA3S), alerts, resumed sessions) and a paged list of connections: client and server, \
+                              SNI, ALPN, versions offered and agreed, cipher suite, JA4, JA3 and JA3S, \
+                              HelloRetryRequest, resumption, ECH, the handshake steps in order, alerts, application \
+                              data each way and the outcome (established, alert, no_server_hello, incomplete, \
+                              handshake_not_seen). Certificates, DTLS and QUIC are not analyzed yet.",
                 params_schema: schema::of_params::<Params>(),
                 result_schema: schema::of_paged_result::<TlsResult>("connections"),
             }],
@@ -107,7 +109,10 @@ const PROMPT_SECURITY: &str = "Review this capture's TLS with analyze_tls_sessio
 client did not say which site it wanted; `encrypted_client_hello` means the real name is hidden; \
 `resumption_offered` and `resumed` show session reuse. `statistics.failures` and `alerts` show refused \
 handshakes (`unknown_ca`, `bad_certificate`, `certificate_expired` point at certificate problems or \
-interception). Certificates and fingerprints are not analyzed yet: do not claim anything about them. Cite frame \
+interception). `statistics.ja4` and `ja3` count ClientHellos by client fingerprint (a fingerprint seen once \
+among many common ones, or one shared by unrelated hosts, deserves a look; match them against threat-intelligence \
+lists only if the user has them), `ja3s` the servers' answers. Certificates are not analyzed yet: do not claim \
+anything about them. Cite frame \
 numbers (`first_frame`, alert `frame`) and keep observations apart from conclusions.";
 
 const PROMPT_TROUBLESHOOTING: &str = "Find failing TLS handshakes with analyze_tls_sessions. Start with \

@@ -75,6 +75,12 @@ pub struct Statistics {
     /// ALPN protocols offered by clients and selected by servers.
     pub alpn_offered: OrderedMap<String, u64>,
     pub alpn_selected: OrderedMap<String, u64>,
+    /// ClientHellos by JA4 and by JA3, ServerHellos by JA3S, most frequent
+    /// first (every hello counts, a second one after a HelloRetryRequest
+    /// too; none for SSL 2.0 hellos).
+    pub ja4: OrderedMap<String, u64>,
+    pub ja3: OrderedMap<String, u64>,
+    pub ja3s: OrderedMap<String, u64>,
     /// TLS ≤ 1.2 connections resumed by session ID (abbreviated handshake).
     pub resumed_sessions: u64,
     /// Connections whose server port is not one where TLS is expected (443,
@@ -170,6 +176,14 @@ pub struct ConnectionEntry {
     pub cipher_suite: Option<String>,
     /// How many cipher suites the client offered.
     pub cipher_suites_offered: Option<usize>,
+    /// The client's JA4 fingerprint (FoxIO, BSD 3-Clause), e.g.
+    /// `t13d1516h2_8daaf6152771_e5627efa2ab1`, of its first ClientHello.
+    pub ja4: Option<String>,
+    /// The client's JA3 fingerprint (MD5, GREASE left out), as Wireshark's
+    /// `tls.handshake.ja3`.
+    pub ja3: Option<String>,
+    /// The server's JA3S fingerprint of the ServerHello that agreed.
+    pub ja3s: Option<String>,
     /// ClientHellos sent (two after a HelloRetryRequest or a retransmission).
     pub client_hellos: u32,
     pub hello_retry_request: bool,
