@@ -13,10 +13,11 @@ use pcapsule_guest::conventions::{OrderedMap, PageCollector, PageInfo};
 use pcapsule_guest::fast_hash::HashMap;
 use pcapsule_guest::reassembly::End;
 
+use crate::certificates::{Certificates, Presentation};
 use crate::fingerprint::Transport;
 use crate::hello::{ClientHello, ServerHello, alert_name, cipher_suite_name, handshake_name, is_grease, version_name};
 use crate::records::Event;
-use crate::result::{AlertEntry, ConnectionEntry, Outcome, Side, Statistics};
+use crate::result::{AlertEntry, CertificateSummary, ConnectionEntry, Outcome, Side, Statistics};
 use crate::scan::{At, Happening};
 
 /// Connections tracked; later ones are counted in the statistics only.
@@ -64,6 +65,8 @@ struct Connection {
     hello_retry: bool,
     /// Certificate messages' count.
     certificates: u32,
+    /// The server's certificate, in brief.
+    certificate: Option<CertificateSummary>,
     steps: Vec<(Side, &'static str)>,
     steps_dropped: u32,
     change_cipher_spec: [bool; 2],
@@ -139,6 +142,7 @@ pub struct Analysis {
     ja3: TopCounter<String>,
     ja3s: TopCounter<String>,
     client_hellos_without_sni: u64,
+    certificate_table: Certificates,
     page: PageCollector<ConnectionEntry>,
 }
 
@@ -148,6 +152,7 @@ pub struct Finished {
     pub connections: Vec<ConnectionEntry>,
     pub pagination: PageInfo,
     pub connection_count: usize,
+    pub certificates: Certificates,
 }
 
 impl Analysis {
@@ -177,6 +182,7 @@ impl Analysis {
             ja3: TopCounter::new(4096),
             ja3s: TopCounter::new(4096),
             client_hellos_without_sni: 0,
+            certificate_table: Certificates::default(),
             page,
         }
     }
@@ -214,6 +220,16 @@ impl Analysis {
         self.count(&event);
         if !tracked {
             self.untracked_events += 1;
+            if let Event::Handshake { kind: 11, body } = event {
+                let at = Presentation {
+                    frame: at.frame.number,
+                    time: at.frame.timestamp,
+                    sender: from,
+                    by_client: false,
+                    server_name: None,
+                };
+                self.certificate_table.message(body, &at);
+            }
             return;
         }
         let connection = self.connections.get_mut(&key).expect("tracked");
@@ -289,12 +305,22 @@ impl Analysis {
                     }
                 }
             }
-            Event::Handshake { kind, .. } => {
-                if kind == 11 {
-                    connection.certificates += 1;
+            Event::Handshake { kind: 11, body } => {
+                connection.certificates += 1;
+                connection.step(side, handshake_name(11));
+                let presented = Presentation {
+                    frame: at.frame.number,
+                    time: at.frame.timestamp,
+                    sender: from,
+                    by_client: side == Side::Client,
+                    server_name: connection.client_hello.as_ref().and_then(|h| h.server_name.as_deref()),
+                };
+                let summary = self.certificate_table.message(body, &presented);
+                if side == Side::Server && connection.certificate.is_none() {
+                    connection.certificate = summary;
                 }
-                connection.step(side, handshake_name(kind));
             }
+            Event::Handshake { kind, .. } => connection.step(side, handshake_name(kind)),
             Event::OversizedHandshake { kind, .. } => connection.step(side, handshake_name(kind)),
             Event::EncryptedHandshake => connection.step(side, "encrypted_handshake"),
             Event::ChangeCipherSpec => {
@@ -418,7 +444,13 @@ impl Analysis {
             oversized_handshake_messages: self.oversized_handshakes,
             tables_exact,
         };
-        Finished { statistics, connections, pagination, connection_count: order.len() }
+        Finished {
+            statistics,
+            connections,
+            pagination,
+            connection_count: order.len(),
+            certificates: self.certificate_table,
+        }
     }
 }
 
@@ -481,6 +513,7 @@ fn entry(c: &Connection, client: Endpoint, server: Endpoint, outcome: Outcome, r
         resumption_offered: ch.is_some_and(|h| h.resumption_offered),
         encrypted_client_hello: ch.is_some_and(|h| h.encrypted_client_hello),
         certificate_messages: c.certificates,
+        certificate: c.certificate.clone(),
         outcome,
         failure: c.fatal_alert.map(|(side, d)| format!("{} from {}", alert_name(d), side.name())),
         alerts: c.alerts.clone(),

@@ -6,15 +6,22 @@
 //!
 //! Records are framed and handshake messages reassembled here
 //! (`records`); the messages are read by tls-parser (`hello`), and the
-//! client and server fingerprinted (`fingerprint`: JA4, JA3, JA3S).
-//! Certificates, DTLS and QUIC are not read yet.
+//! client and server fingerprinted (`fingerprint`: JA4, JA3, JA3S). The
+//! certificates sent in the clear are read by x509-parser (`x509`) and
+//! kept once each (`certificates`) for `analyze_tls_certificates`.
+//! DTLS and QUIC are not read yet.
 
 mod analysis;
+mod certificates;
 mod fingerprint;
 mod hello;
 mod records;
 mod result;
 mod scan;
+mod x509;
+
+/// The certificates tool's name.
+const CERTIFICATES_TOOL: &str = "analyze_tls_certificates";
 
 use std::io::Read;
 
@@ -27,7 +34,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use analysis::Analysis;
-use result::{TlsFacts, TlsResult};
+use result::{CertificatesResult, TlsFacts, TlsResult};
 use scan::Scanner;
 
 /// The tls analyzer: implements [`pcapsule_guest::Analyzer`].
@@ -53,16 +60,44 @@ struct Params {
 
 pcapsule_guest::paging_schemas!(connections_limit, connections_offset, "TLS connections", "TLS connections");
 
+/// Parameters of `analyze_tls_certificates` (besides `pcap_file`).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct CertificateParams {
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_packets_param")]
+    max_packets: Option<u64>,
+    #[serde(default)]
+    #[schemars(schema_with = "schema::max_result_bytes_param")]
+    max_result_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "certificates_limit")]
+    limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "certificates_offset")]
+    offset: Option<u64>,
+}
+
+pcapsule_guest::paging_schemas!(certificates_limit, certificates_offset, "certificates", "certificates");
+
+/// Which list a call asks for: both come from the same pass.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    Sessions,
+    Certificates,
+}
+
 impl Analyzer for Tls {
     fn describe() -> Description {
         Description {
             name: "tls",
             version: env!("CARGO_PKG_VERSION"),
             summary: "TLS over TCP: which servers by name, with which versions, ciphers and ALPN, and which handshakes failed.",
-            tools: vec![ToolSpec {
-                name: "analyze_tls_sessions",
-                title: "TLS sessions",
-                description: "Analyze the TLS connections in a capture. TLS is recognised by its record headers on \
+            tools: vec![
+                ToolSpec {
+                    name: "analyze_tls_sessions",
+                    title: "TLS sessions",
+                    description: "Analyze the TLS connections in a capture. TLS is recognised by its record headers on \
                               any TCP port (443, 8443, or any other; after STARTTLS in SMTP, IMAP, POP3, LDAP and \
                               the like), reassembled (records split across segments, handshake messages across \
                               records). Returns statistics (connections by outcome, failures by alert, handshake \
@@ -71,11 +106,28 @@ impl Analyzer for Tls {
                               (JA3S), alerts, resumed sessions) and a paged list of connections: client and server, \
                               SNI, ALPN, versions offered and agreed, cipher suite, JA4, JA3 and JA3S, \
                               HelloRetryRequest, resumption, ECH, the handshake steps in order, alerts, application \
-                              data each way and the outcome (established, alert, no_server_hello, incomplete, \
-                              handshake_not_seen). Certificates, DTLS and QUIC are not analyzed yet.",
-                params_schema: schema::of_params::<Params>(),
-                result_schema: schema::of_paged_result::<TlsResult>("connections"),
-            }],
+                              data each way, the server's certificate in brief (subject, issuer, expiry, findings) \
+                              and the outcome (established, alert, no_server_hello, incomplete, \
+                              handshake_not_seen). DTLS and QUIC are not analyzed yet.",
+                    params_schema: schema::of_params::<Params>(),
+                    result_schema: schema::of_paged_result::<TlsResult>("connections"),
+                },
+                ToolSpec {
+                    name: CERTIFICATES_TOOL,
+                    title: "TLS certificates",
+                    description: "List the X.509 certificates TLS servers (and clients) presented in a capture \
+                              (TLS 1.2 and earlier send them in the clear; TLS 1.3 and QUIC encrypt them), each \
+                              distinct one (by SHA-256 fingerprint) once: subject, issuer, serial, validity, \
+                              subject alternative names, key type and size, signature algorithm, self-signed, \
+                              CA; who presented it, how often, for which server names (SNI); and findings \
+                              (expired or not yet valid at the packet's time, self_signed, name_mismatch with \
+                              the SNI, weak_key, weak_signature, long_validity, unreadable). Statistics count \
+                              findings, issuers, keys and signature algorithms over all. Nothing is verified \
+                              against trust anchors. Paged.",
+                    params_schema: schema::of_params::<CertificateParams>(),
+                    result_schema: schema::of_paged_result::<CertificatesResult>("certificates"),
+                },
+            ],
             prompts: vec![
                 PromptSpec {
                     name: "tls_security_review",
@@ -93,11 +145,17 @@ impl Analyzer for Tls {
         }
     }
 
-    fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
-        let params: Params = pcapsule_guest::parse_params(params)?;
-        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
-        let paging = Paging::from_params(params.limit, params.offset)?;
-        analyze(capture, ctx, budget, paging, result_budget(params.max_result_bytes)?)
+    fn run(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
+        let (tool, max_packets, max_result_bytes, limit, offset) = if tool == CERTIFICATES_TOOL {
+            let p: CertificateParams = pcapsule_guest::parse_params(params)?;
+            (Tool::Certificates, p.max_packets, p.max_result_bytes, p.limit, p.offset)
+        } else {
+            let p: Params = pcapsule_guest::parse_params(params)?;
+            (Tool::Sessions, p.max_packets, p.max_result_bytes, p.limit, p.offset)
+        };
+        let budget = PacketBudget::new(max_packets, ctx.max_packets)?;
+        let paging = Paging::from_params(limit, offset)?;
+        analyze(tool, capture, ctx, budget, paging, result_budget(max_result_bytes)?)
     }
 }
 
@@ -111,8 +169,13 @@ client did not say which site it wanted; `encrypted_client_hello` means the real
 handshakes (`unknown_ca`, `bad_certificate`, `certificate_expired` point at certificate problems or \
 interception). `statistics.ja4` and `ja3` count ClientHellos by client fingerprint (a fingerprint seen once \
 among many common ones, or one shared by unrelated hosts, deserves a look; match them against threat-intelligence \
-lists only if the user has them), `ja3s` the servers' answers. Certificates are not analyzed yet: do not claim \
-anything about them. Cite frame \
+lists only if the user has them), `ja3s` the servers' answers. Then call analyze_tls_certificates: `statistics.findings` counts certificates \
+that were expired or not yet valid when presented, self-signed, issued for other names than the SNI \
+(`name_mismatch_for`), with weak keys or SHA-1/MD5 signatures, or valid too long; per certificate, `senders` and \
+`server_names` say who used it for what. A self-signed or mismatched certificate on a public site can mean \
+interception; on internal services it is often just a home-made certificate: say which it looks like and why. \
+Certificates are not verified against trust anchors: never say one is trusted. TLS 1.3 and QUIC encrypt \
+certificates, so their absence there is normal. Cite frame \
 numbers (`first_frame`, alert `frame`) and keep observations apart from conclusions.";
 
 const PROMPT_TROUBLESHOOTING: &str = "Find failing TLS handshakes with analyze_tls_sessions. Start with \
@@ -146,13 +209,18 @@ impl PacketHandler for TlsHandler {
 }
 
 fn analyze(
+    tool: Tool,
     capture: &mut dyn Read,
     ctx: &RunContext,
     budget: PacketBudget,
     paging: Paging,
     result_bytes: usize,
 ) -> Result<Value, RunError> {
-    let handler = TlsHandler { scanner: Scanner::default(), analysis: Analysis::new(paging.collector()) };
+    let connection_page = match tool {
+        Tool::Sessions => paging.collector(),
+        Tool::Certificates => Paging { offset: 0, limit: 0 }.collector(),
+    };
+    let handler = TlsHandler { scanner: Scanner::default(), analysis: Analysis::new(connection_page) };
     let Driven { handler: TlsHandler { scanner, analysis }, budget, pass } = driver::drive(capture, budget, handler)?;
     let finished = analysis.finish();
     let tcp = scanner.tcp.counts();
@@ -163,6 +231,31 @@ fn analyze(
              was read again from its next record",
             scanner.lost_sync
         ));
+    }
+    let facts = TlsFacts { tcp_gaps: tcp.gaps, tcp_streams_evicted: tcp.streams_evicted, lost_sync: scanner.lost_sync };
+    if tool == Tool::Certificates {
+        let (statistics, certificates, pagination) = finished.certificates.finish(paging.collector());
+        if statistics.untracked_presentations > 0 {
+            warnings.push(format!(
+                "more than {} distinct certificates: {} later presentations are counted, not listed",
+                statistics.distinct_certificates, statistics.untracked_presentations
+            ));
+        }
+        let result = CertificatesResult {
+            header: Header::new(ctx),
+            total_packets_in_file: pass.packets_read,
+            certificate_count: pagination.total,
+            message: (pagination.total == 0).then_some(
+                "No certificate was found in this capture (TLS 1.3 and QUIC encrypt them; only TLS 1.2 and \
+                 earlier send them in the clear).",
+            ),
+            statistics,
+            certificates,
+            pagination,
+            capture: pass.path.facts(facts),
+            envelope: pass.envelope(&budget, warnings),
+        };
+        return pcapsule_guest::conventions::into_paged_result(&result, "certificates", paging, result_bytes);
     }
     if finished.statistics.connections_untracked_events > 0 {
         warnings.push(format!(
@@ -178,11 +271,7 @@ fn analyze(
         statistics: finished.statistics,
         connections: finished.connections,
         pagination: finished.pagination,
-        capture: pass.path.facts(TlsFacts {
-            tcp_gaps: tcp.gaps,
-            tcp_streams_evicted: tcp.streams_evicted,
-            lost_sync: scanner.lost_sync,
-        }),
+        capture: pass.path.facts(facts),
         envelope: pass.envelope(&budget, warnings),
     };
     pcapsule_guest::conventions::into_paged_result(&result, "connections", paging, result_bytes)

@@ -197,6 +197,10 @@ pub struct ConnectionEntry {
     pub encrypted_client_hello: bool,
     /// Certificate messages seen (in TLS 1.3 they are encrypted).
     pub certificate_messages: u32,
+    /// The server's certificate (the first of the chain it sent), when
+    /// sent in the clear (TLS ≤ 1.2); analyze_tls_certificates has the
+    /// rest of its fields.
+    pub certificate: Option<CertificateSummary>,
     pub outcome: Outcome,
     /// The fatal alert that ended the handshake, and who sent it.
     pub failure: Option<String>,
@@ -226,4 +230,132 @@ pub struct TlsFacts {
     pub tcp_streams_evicted: u64,
     /// Times a direction stopped looking like TLS records.
     pub lost_sync: u64,
+}
+
+/// The certificate a server presented, in brief.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CertificateSummary {
+    /// SHA-256 fingerprint of the certificate (its DER encoding), hex.
+    pub sha256: String,
+    /// Subject and issuer common names.
+    pub subject: Option<String>,
+    pub issuer: Option<String>,
+    /// End of validity, RFC 3339.
+    pub not_after: Option<String>,
+    /// Certificates in the chain sent.
+    pub chain_length: usize,
+    /// What is wrong with it for this connection (its time and server
+    /// name): see analyze_tls_certificates' `findings`.
+    pub findings: Vec<&'static str>,
+}
+
+/// The result of `analyze_tls_certificates`.
+#[derive(Serialize, JsonSchema)]
+pub struct CertificatesResult {
+    #[serde(flatten)]
+    pub header: Header,
+    /// Packets read (all of them unless `truncated`).
+    pub total_packets_in_file: u64,
+    /// Distinct certificates seen (the length of the whole list).
+    pub certificate_count: usize,
+    pub statistics: CertificateStatistics,
+    /// One page of distinct certificates, in the order first seen; see
+    /// pagination.
+    pub certificates: Vec<CertificateEntry>,
+    pub pagination: PageInfo,
+    /// What the packet path and the TLS stream reader met.
+    pub capture: CaptureFacts<TlsFacts>,
+    /// Set when no certificate was found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    #[serde(flatten)]
+    pub envelope: Envelope,
+}
+
+/// Counts over every certificate.
+#[derive(Serialize, JsonSchema)]
+pub struct CertificateStatistics {
+    /// Certificate handshake messages read (TLS ≤ 1.2; TLS 1.3 encrypts
+    /// them).
+    pub certificate_messages: u64,
+    /// Certificates in those messages, counting repeats.
+    pub certificates_presented: u64,
+    pub distinct_certificates: u64,
+    /// Certificates presented after the first 4,096 distinct ones: counted,
+    /// not listed (a server's own is still summarised on its connection).
+    pub untracked_presentations: u64,
+    /// Certificate messages whose framing was broken.
+    pub malformed_messages: u64,
+    /// Distinct certificates with each finding: `expired` and
+    /// `not_yet_valid` (at the time of the packet that carried it),
+    /// `self_signed` (a server's own certificate signed by itself),
+    /// `name_mismatch` (a server's certificate whose names do not cover
+    /// the SNI the client asked for, RFC 6125 wildcards), `weak_key` (RSA
+    /// or DSA under 2048 bits, EC under 224), `weak_signature` (MD2, MD5
+    /// or SHA-1 signature by an issuer), `long_validity` (a server
+    /// certificate issued from 2020-09-01 valid for over 398 days, the
+    /// CA/Browser Forum's limit), `unreadable` (not X.509 that
+    /// x509-parser reads). Nothing is verified against trust anchors.
+    pub findings: BTreeMap<String, u64>,
+    /// Distinct certificates per issuer (common name), per key (`RSA 2048`,
+    /// `EC P-256`) and per signature algorithm, most frequent first.
+    pub issuers: OrderedMap<String, u64>,
+    pub keys: OrderedMap<String, u64>,
+    pub signature_algorithms: OrderedMap<String, u64>,
+    /// False when a top list above had to drop rare entries.
+    pub tables_exact: bool,
+}
+
+/// One distinct certificate.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CertificateEntry {
+    /// SHA-256 fingerprint of its DER encoding, hex (as `openssl x509
+    /// -fingerprint -sha256`, without colons).
+    pub sha256: String,
+    /// False when it could not be read as X.509 (only the fingerprint and
+    /// where it was seen are then known).
+    pub readable: bool,
+    /// Subject and issuer distinguished names (as Wireshark and x509-parser
+    /// write them, the first 256 characters), and their common names.
+    pub subject: String,
+    pub subject_common_name: Option<String>,
+    pub issuer: String,
+    pub issuer_common_name: Option<String>,
+    /// Serial number, hex bytes joined by colons.
+    pub serial: String,
+    /// Validity, RFC 3339, and its length in days.
+    pub not_before: Option<String>,
+    pub not_after: Option<String>,
+    pub validity_days: Option<i64>,
+    /// DNS names and IP addresses of the subject alternative names (the
+    /// first 32), and how many there are.
+    pub alt_names: Vec<String>,
+    pub alt_name_count: usize,
+    /// Public key: `RSA 2048`, `EC P-256`, `Ed25519`, ...
+    pub key: Option<String>,
+    /// The issuer's signature algorithm (`sha256WithRSAEncryption`, ...).
+    pub signature_algorithm: Option<String>,
+    /// Subject and issuer are the same (key identifiers agreeing): it signs
+    /// itself, like a root or a home-made server certificate.
+    pub self_signed: bool,
+    /// Basic constraints make it a certificate authority.
+    pub certificate_authority: bool,
+    /// Frame of the first Certificate message that carried it.
+    pub first_frame: u64,
+    /// Times presented, and how many of them as the sender's own (first in
+    /// its chain) rather than as an issuer.
+    pub times_presented: u64,
+    pub as_leaf: u64,
+    /// A client presented it (client authentication).
+    pub presented_by_client: bool,
+    /// Who sent it, `address:port` (the first 8), and whether there were more.
+    pub senders: Vec<String>,
+    pub more_senders: bool,
+    /// Server names (SNI) the clients asked for on those connections (the first 8).
+    pub server_names: Vec<String>,
+    /// What was wrong with it on at least one connection (names as in
+    /// `statistics.findings`).
+    pub findings: Vec<&'static str>,
+    /// The server names it did not cover.
+    pub name_mismatch_for: Vec<String>,
 }

@@ -478,6 +478,86 @@ fn fingerprints_list_every_extension_even_one_tls_parser_cannot_read() {
     assert_eq!(read.ja3.as_deref(), Some(digest("771,4865-49199-47,0-16-43,,").as_str()));
 }
 
+#[test]
+fn certificates_match_tshark_on_the_shared_captures() {
+    let Some(dir) = shared_captures() else { return };
+    let files = captures_under(&dir);
+    if tshark_fields(&files[0], "frame", &["frame.number"]).is_none() {
+        return;
+    }
+    let (mut with_certificates, mut mismatches) = (0, Vec::new());
+    for path in files {
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
+        if EXPECTED_DIFFERENCES.iter().any(|(f, _)| *f == name) {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        if run_tool::<Tls>("analyze_tls_certificates", json!({"limit": 1}), &bytes).is_err() {
+            continue;
+        }
+        let Some(theirs) = tshark_certificates(&path) else { continue };
+        let ours = our_certificates(&bytes);
+        let names_agree = if ours.some_names_unlisted {
+            ours.dns_names.is_subset(&theirs.dns_names)
+        } else {
+            ours.dns_names == theirs.dns_names
+        };
+        // The OCSP response stapled in a CertificateStatus message carries
+        // its responder's certificate, whose fields tshark shows too.
+        let stapled = name == "tls/zeek_ocsp-stapling.pcap";
+        let fields_agree = if stapled {
+            ours.serials.is_subset(&theirs.serials) && ours.times.is_subset(&theirs.times)
+        } else {
+            ours.serials == theirs.serials && ours.times == theirs.times
+        };
+        if ours.sha256 != theirs.sha256 || !names_agree || !fields_agree {
+            mismatches.push(format!("{name}:\n  pcapsule {ours:?}\n  tshark   {theirs:?}"));
+        }
+        with_certificates += usize::from(!theirs.sha256.is_empty());
+    }
+    assert!(mismatches.is_empty(), "differences from tshark:\n{}", mismatches.join("\n"));
+    assert!(with_certificates >= 20, "{with_certificates} files with certificates");
+}
+
+/// Findings on shared captures whose certificates are known: facts one can
+/// check with `openssl x509` on the certificate tshark exports.
+#[test]
+fn certificate_findings_on_known_certificates() {
+    let Some(dir) = shared_captures() else { return };
+    let leaf = |file: &str, common_name: &str| -> Value {
+        let r =
+            run_tool::<Tls>("analyze_tls_certificates", json!({}), &std::fs::read(dir.join(file)).unwrap()).unwrap();
+        let found = r["certificates"].as_array().unwrap().iter().find(|c| c["subject_common_name"] == common_name);
+        found.unwrap_or_else(|| panic!("{file}: no {common_name}: {r}")).clone()
+    };
+    // Issued for inetsim.org, signed by itself, presented for www.apple.com.
+    let inetsim = leaf("tls/suricata-verify_tls-random-6989_input.pcap", "inetsim.org");
+    assert_eq!(inetsim["findings"], json!(["self_signed", "name_mismatch"]));
+    assert_eq!(inetsim["name_mismatch_for"], json!(["www.apple.com"]));
+    // Google's 2013 certificate: a 1024-bit RSA key, the common name in a
+    // T.61 string and no alternative names, so the name covers the SNI.
+    let google = leaf("tls/zeek_socks-with-ssl.pcap", "www.google.com");
+    assert_eq!(google["key"], "RSA 1024");
+    assert_eq!(google["findings"], json!(["weak_key", "weak_signature"]));
+    assert_eq!(google["server_names"], json!(["www.google.com"]));
+    // Valid until 2014-03-04, presented later.
+    let spidh = leaf("tls/zeek_tls-expired-cert.pcap", "www.spidh.org");
+    assert_eq!(spidh["not_after"], "2014-03-04T23:59:59Z");
+    assert!(spidh["findings"].as_array().unwrap().contains(&json!("expired")));
+    let comodo = leaf("tls/zeek_tls-expired-cert.pcap", "COMODO SSL CA");
+    assert_eq!((comodo["as_leaf"].as_u64(), comodo["certificate_authority"].as_bool()), (Some(0), Some(true)));
+    // The connection says so too.
+    let r = run(&std::fs::read(dir.join("tls/zeek_tls-expired-cert.pcap")).unwrap());
+    let summaries: Vec<&Value> = r["connections"].as_array().unwrap().iter().map(|c| &c["certificate"]).collect();
+    assert!(
+        summaries.iter().any(|s| s["subject"] == "www.spidh.org"
+            && s["sha256"] == spidh["sha256"]
+            && s["chain_length"] == 2
+            && s["findings"].as_array().unwrap().contains(&json!("expired"))),
+        "{summaries:?}"
+    );
+}
+
 /// JA4 against the values Suricata's own tests expect of these captures
 /// (suricata-verify `tests/ja4-tls*/test.yaml`); tshark 4.0 has no JA4.
 /// FoxIO's captures and tools agreed on 17 more captures when this was
@@ -499,13 +579,87 @@ fn ja4_matches_suricata_on_its_test_captures() {
     }
 }
 
+/// What tshark read of the certificates sent over TCP: their fingerprints,
+/// serial numbers, DNS names and validity times, each as a set.
+#[derive(Default, Debug, PartialEq, Eq)]
+struct CertificateView {
+    sha256: BTreeSet<String>,
+    serials: BTreeSet<String>,
+    dns_names: BTreeSet<String>,
+    times: BTreeSet<String>,
+    /// pcapsule lists a certificate's first 32 names only.
+    some_names_unlisted: bool,
+}
+
+fn tshark_certificates(path: &Path) -> Option<CertificateView> {
+    let fields = [
+        "tls.handshake.certificate",
+        "x509af.serialNumber",
+        "x509ce.dNSName",
+        "x509af.utcTime",
+        "x509af.generalizedTime",
+    ];
+    let rows = tshark_tls(path, "tls.handshake.certificate and tcp", &fields)?;
+    let mut view = CertificateView::default();
+    for row in rows {
+        let values = |i: usize| row.get(i).into_iter().flat_map(|v| v.split(',')).filter(|x| !x.is_empty());
+        for der in values(0) {
+            let bytes: Vec<u8> =
+                (0..der.len() / 2).map(|i| u8::from_str_radix(&der[2 * i..2 * i + 2], 16).unwrap()).collect();
+            view.sha256.insert(sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect());
+        }
+        view.serials.extend(values(1).map(str::to_string));
+        view.dns_names.extend(values(2).map(str::to_string));
+        // "2013-02-04 00:00:00 (UTC)" as RFC 3339.
+        view.times.extend(values(3).map(|t| format!("{}Z", t.trim_end_matches(" (UTC)").replace(' ', "T"))));
+        // "Sep  1, 2015 13:33:37.000000000 UTC", commas and all.
+        for time in row.get(4).map(String::as_str).unwrap_or("").split("UTC").filter(|t| t.len() > 1) {
+            let parts: Vec<&str> = time.trim_start_matches(',').split_whitespace().collect();
+            let [month, day, year, clock] = parts[..] else { panic!("{time:?}") };
+            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+            let month = months.iter().position(|m| *m == month).unwrap() + 1;
+            let day: u32 = day.trim_end_matches(',').parse().unwrap();
+            view.times.insert(format!("{year}-{month:02}-{day:02}T{}Z", &clock[..8]));
+        }
+    }
+    Some(view)
+}
+
+fn our_certificates(capture: &[u8]) -> CertificateView {
+    let first = run_tool::<Tls>("analyze_tls_certificates", json!({"limit": 1000}), capture).unwrap();
+    let mut view = CertificateView::default();
+    for c in every_item("analyze_tls_certificates", "certificates", capture, &first) {
+        let text = |v: &Value| v.as_str().unwrap().to_string();
+        view.sha256.insert(text(&c["sha256"]));
+        if !c["readable"].as_bool().unwrap() {
+            continue;
+        }
+        view.serials.insert(text(&c["serial"]).replace(':', ""));
+        let names = c["alt_names"].as_array().unwrap();
+        view.some_names_unlisted |= c["alt_name_count"].as_u64().unwrap() > names.len() as u64;
+        // tshark ends a name at a NUL byte (pcapsule keeps what follows).
+        let before_nul = |n: String| n.split('\0').next().unwrap().to_string();
+        view.dns_names
+            .extend(names.iter().map(text).filter(|n| n.parse::<std::net::IpAddr>().is_err()).map(before_nul));
+        view.times.insert(text(&c["not_before"]));
+        view.times.insert(text(&c["not_after"]));
+    }
+    view
+}
+
 /// Every connection of a capture, page after page (`first` is the first page).
 fn every_connection(capture: &[u8], first: &Value) -> Vec<Value> {
-    let mut all = first["connections"].as_array().unwrap().clone();
+    every_item("analyze_tls_sessions", "connections", capture, first)
+}
+
+/// Every item of a tool's paged list (`first` is the first page, asked
+/// with a limit of 1000).
+fn every_item(tool: &str, list: &str, capture: &[u8], first: &Value) -> Vec<Value> {
+    let mut all = first[list].as_array().unwrap().clone();
     let mut next = first["pagination"]["next_offset"].as_u64();
     while let Some(offset) = next {
-        let page = run_tool::<Tls>("analyze_tls_sessions", json!({"limit": 1000, "offset": offset}), capture).unwrap();
-        all.extend(page["connections"].as_array().unwrap().iter().cloned());
+        let page = run_tool::<Tls>(tool, json!({"limit": 1000, "offset": offset}), capture).unwrap();
+        all.extend(page[list].as_array().unwrap().iter().cloned());
         next = page["pagination"]["next_offset"].as_u64();
     }
     all
