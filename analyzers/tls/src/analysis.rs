@@ -14,7 +14,6 @@ use pcapsule_guest::fast_hash::HashMap;
 use pcapsule_guest::reassembly::End;
 
 use crate::certificates::{Certificates, Presentation};
-use crate::fingerprint::Transport;
 use crate::hello::{ClientHello, ServerHello, alert_name, cipher_suite_name, handshake_name, is_grease, version_name};
 use crate::records::Event;
 use crate::result::{AlertEntry, CertificateSummary, ConnectionEntry, Outcome, Side, Statistics};
@@ -76,6 +75,8 @@ struct Connection {
     fatal_alert: Option<(Side, u8)>,
     lost_sync: bool,
     ended: Option<End>,
+    /// A QUIC connection's version (none: TLS over TCP).
+    quic_version: Option<u32>,
 }
 
 impl Connection {
@@ -142,6 +143,7 @@ pub struct Analysis {
     ja3: TopCounter<String>,
     ja3s: TopCounter<String>,
     client_hellos_without_sni: u64,
+    quic_connections: u64,
     certificate_table: Certificates,
     page: PageCollector<ConnectionEntry>,
 }
@@ -182,6 +184,7 @@ impl Analysis {
             ja3: TopCounter::new(4096),
             ja3s: TopCounter::new(4096),
             client_hellos_without_sni: 0,
+            quic_connections: 0,
             certificate_table: Certificates::default(),
             page,
         }
@@ -193,7 +196,7 @@ impl Analysis {
         let from = (at.direction.src, at.direction.src_port);
         let tracked = if self.connections.contains_key(&key) {
             true
-        } else if self.connections.len() < MAX_CONNECTIONS && matches!(happening, Happening::Record(_)) {
+        } else if self.connections.len() < MAX_CONNECTIONS && !matches!(happening, Happening::Ended(_)) {
             self.order.push(key);
             self.connections.insert(
                 key,
@@ -213,6 +216,13 @@ impl Analysis {
             Happening::Ended(end) => {
                 if let Some(c) = self.connections.get_mut(&key) {
                     c.ended.get_or_insert(end);
+                }
+                return;
+            }
+            Happening::Quic { version } => {
+                self.quic_connections += 1;
+                if let Some(c) = self.connections.get_mut(&key) {
+                    c.quic_version = Some(version);
                 }
                 return;
             }
@@ -254,7 +264,7 @@ impl Analysis {
                 let parsed = if matches!(event, Event::Sslv2ClientHello { .. }) {
                     ClientHello::parse_sslv2(hello)
                 } else {
-                    ClientHello::parse(hello, Transport::Tcp)
+                    ClientHello::parse(hello, at.transport)
                 };
                 match parsed {
                     Some(hello) => {
@@ -439,6 +449,7 @@ impl Analysis {
             ja3s: counts(&self.ja3s),
             resumed_sessions: resumed,
             on_other_ports,
+            quic_connections: self.quic_connections,
             malformed_hellos: self.malformed_hellos,
             sslv2_client_hellos: self.sslv2_client_hellos,
             oversized_handshake_messages: self.oversized_handshakes,
@@ -514,6 +525,8 @@ fn entry(c: &Connection, client: Endpoint, server: Endpoint, outcome: Outcome, r
         encrypted_client_hello: ch.is_some_and(|h| h.encrypted_client_hello),
         certificate_messages: c.certificates,
         certificate: c.certificate.clone(),
+        transport: if c.quic_version.is_some() { "quic" } else { "tcp" },
+        quic_version: c.quic_version.map(crate::quic::version_name),
         outcome,
         failure: c.fatal_alert.map(|(side, d)| format!("{} from {}", alert_name(d), side.name())),
         alerts: c.alerts.clone(),

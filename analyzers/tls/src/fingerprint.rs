@@ -15,7 +15,7 @@ use crate::hello::is_grease;
 
 /// The transport a hello came over: JA4's first character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(test), expect(dead_code, reason = "QUIC's and DTLS's hellos are read next (#17)"))]
+#[cfg_attr(not(test), expect(dead_code, reason = "DTLS's hellos are read next (#17)"))]
 pub enum Transport {
     Tcp,
     Quic,

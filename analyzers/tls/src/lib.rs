@@ -1,5 +1,6 @@
 //! `analyze_tls_sessions`: TLS over TCP, found by content on any port
-//! (STARTTLS upgrades included), with each connection's server name,
+//! (STARTTLS upgrades included), and QUIC's handshake over UDP (Initial
+//! packets decrypted as RFC 9001 lets anyone), with each connection's server name,
 //! ALPN, offered and agreed versions, cipher suite, handshake steps,
 //! alerts and outcome, and statistics over all, in one streaming pass with
 //! bounded memory.
@@ -9,12 +10,13 @@
 //! client and server fingerprinted (`fingerprint`: JA4, JA3, JA3S). The
 //! certificates sent in the clear are read by x509-parser (`x509`) and
 //! kept once each (`certificates`) for `analyze_tls_certificates`.
-//! DTLS and QUIC are not read yet.
+//! QUIC's packets are read in `quic`. DTLS is not read yet.
 
 mod analysis;
 mod certificates;
 mod fingerprint;
 mod hello;
+mod quic;
 mod records;
 mod result;
 mod scan;
@@ -34,7 +36,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use analysis::Analysis;
-use result::{CertificatesResult, TlsFacts, TlsResult};
+use result::{CertificatesResult, QuicFacts, TlsFacts, TlsResult};
 use scan::Scanner;
 
 /// The tls analyzer: implements [`pcapsule_guest::Analyzer`].
@@ -92,7 +94,7 @@ impl Analyzer for Tls {
         Description {
             name: "tls",
             version: env!("CARGO_PKG_VERSION"),
-            summary: "TLS over TCP: which servers by name, with which versions, ciphers and ALPN, and which handshakes failed.",
+            summary: "TLS over TCP and QUIC: which servers by name, with which versions, ciphers, ALPN and certificates, which clients by fingerprint, and which handshakes failed.",
             tools: vec![
                 ToolSpec {
                     name: "analyze_tls_sessions",
@@ -100,7 +102,10 @@ impl Analyzer for Tls {
                     description: "Analyze the TLS connections in a capture. TLS is recognised by its record headers on \
                               any TCP port (443, 8443, or any other; after STARTTLS in SMTP, IMAP, POP3, LDAP and \
                               the like), reassembled (records split across segments, handshake messages across \
-                              records). Returns statistics (connections by outcome, failures by alert, handshake \
+                              records); QUIC (versions 1, 2 and drafts, any UDP port) by its long headers, its \
+                              Initial packets decrypted as RFC 9001 lets anyone (so the ClientHello and \
+                              ServerHello are read, like Wireshark does), CRYPTO frames reassembled, Retry \
+                              followed. Returns statistics (connections by outcome, failures by alert, handshake \
                               messages by type, agreed versions and cipher suites, server names (SNI) asked for, \
                               ALPN offered and selected, client fingerprints (JA4, JA3) and server fingerprints \
                               (JA3S), alerts, resumed sessions) and a paged list of connections: client and server, \
@@ -108,7 +113,7 @@ impl Analyzer for Tls {
                               HelloRetryRequest, resumption, ECH, the handshake steps in order, alerts, application \
                               data each way, the server's certificate in brief (subject, issuer, expiry, findings) \
                               and the outcome (established, alert, no_server_hello, incomplete, \
-                              handshake_not_seen). DTLS and QUIC are not analyzed yet.",
+                              handshake_not_seen), `transport` tcp or quic. DTLS is not analyzed yet.",
                     params_schema: schema::of_params::<Params>(),
                     result_schema: schema::of_paged_result::<TlsResult>("connections"),
                 },
@@ -185,7 +190,10 @@ sent which alert, at which frame), `failure`, `client_hellos` (more than one: a 
 retransmitted hello), `versions_offered` against `version`, `alpn_offered` against `alpn`, and `ended` (a \
 `reset` right after the ClientHello often means a middlebox or a server refusing the name). `no_server_hello` \
 means nobody answered in the capture; `handshake_not_seen` means the capture began after the handshake. Check \
-`capture.tcp_gaps` and `capture.lost_sync`: missing bytes can make a good handshake look incomplete.";
+`capture.tcp_gaps` and `capture.lost_sync`: missing bytes can make a good handshake look incomplete. For QUIC \
+connections (`transport` quic), the handshake after the ServerHello is encrypted: `encrypted_handshake` steps from \
+both sides and application data each way mean it completed; `alert` is a CONNECTION_CLOSE carrying a TLS alert; \
+read `capture.quic` (`undecryptable_initials`, `truncated_initials`, `retry_packets`, `version_negotiations`).";
 
 /// The tls analyzer's part of the pass.
 struct TlsHandler {
@@ -232,7 +240,28 @@ fn analyze(
             scanner.lost_sync
         ));
     }
-    let facts = TlsFacts { tcp_gaps: tcp.gaps, tcp_streams_evicted: tcp.streams_evicted, lost_sync: scanner.lost_sync };
+    let quic = scanner.quic.counts;
+    if quic.undecryptable_initials > 0 {
+        warnings.push(format!(
+            "{} QUIC Initial packets did not decrypt (corrupt or truncated, or their connection's first Initial is \
+             not in the capture): their TLS messages are not counted",
+            quic.undecryptable_initials
+        ));
+    }
+    let facts = TlsFacts {
+        tcp_gaps: tcp.gaps,
+        tcp_streams_evicted: tcp.streams_evicted,
+        lost_sync: scanner.lost_sync,
+        quic: QuicFacts {
+            long_header_datagrams: quic.long_header_datagrams,
+            initial_packets: quic.initial_packets,
+            undecryptable_initials: quic.undecryptable_initials,
+            retry_packets: quic.retry_packets,
+            version_negotiations: quic.version_negotiations,
+            truncated_initials: quic.truncated_initials,
+            untracked_connections: quic.untracked_connections,
+        },
+    };
     if tool == Tool::Certificates {
         let (statistics, certificates, pagination) = finished.certificates.finish(paging.collector());
         if statistics.untracked_presentations > 0 {

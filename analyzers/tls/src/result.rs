@@ -55,8 +55,8 @@ pub struct Statistics {
     /// renegotiation), which cannot be read without keys.
     pub encrypted_handshake_records: u64,
     pub change_cipher_specs: u64,
-    /// Application data records (in TLS 1.3 the encrypted handshake too)
-    /// and their bytes.
+    /// Application data records (in TLS 1.3 the encrypted handshake too;
+    /// for QUIC, 0-RTT and 1-RTT packets) and their bytes.
     pub application_data_records: u64,
     pub application_data_bytes: u64,
     pub heartbeats: u64,
@@ -87,6 +87,10 @@ pub struct Statistics {
     /// 8443, 465, 993, 995, 636, 853, 5061, ..., or a protocol's that
     /// upgrades to TLS such as SMTP's 25): found by content.
     pub on_other_ports: u64,
+    /// Of the connections, those over QUIC (their first Initial seen;
+    /// the TLS messages read from Initial packets, decrypted as RFC 9001
+    /// allows anyone to).
+    pub quic_connections: u64,
     /// Hellos too malformed to read.
     pub malformed_hellos: u64,
     /// ClientHellos in the SSL 2.0 format older clients open TLS with
@@ -153,6 +157,10 @@ pub struct AlertEntry {
 /// One TLS connection.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ConnectionEntry {
+    /// `tcp` (TLS over TCP) or `quic` (QUIC's handshake over UDP).
+    pub transport: &'static str,
+    /// The QUIC version: `1`, `2` (RFC 9369), `draft-29`, ...
+    pub quic_version: Option<String>,
     pub client: String,
     pub client_port: u16,
     pub server: String,
@@ -230,6 +238,27 @@ pub struct TlsFacts {
     pub tcp_streams_evicted: u64,
     /// Times a direction stopped looking like TLS records.
     pub lost_sync: u64,
+    /// What QUIC's reader met.
+    pub quic: QuicFacts,
+}
+
+/// Counts over all QUIC packets (UDP, any port).
+#[derive(Serialize, JsonSchema)]
+pub struct QuicFacts {
+    /// UDP datagrams that began with a QUIC long header.
+    pub long_header_datagrams: u64,
+    pub initial_packets: u64,
+    /// Initial packets that did not decrypt with their connection's keys
+    /// (corrupt, truncated, or the connection's first Initial was not
+    /// captured).
+    pub undecryptable_initials: u64,
+    pub retry_packets: u64,
+    pub version_negotiations: u64,
+    /// Initial packets cut short by the capture's snap length (their
+    /// connection is followed, their content not read).
+    pub truncated_initials: u64,
+    /// Connections beyond the 4,096 followed at once: not read.
+    pub untracked_connections: u64,
 }
 
 /// The certificate a server presented, in brief.

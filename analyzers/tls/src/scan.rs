@@ -2,13 +2,16 @@
 //! followed from the first segment that begins with a TLS record header,
 //! on any port: so TLS after a STARTTLS command (SMTP, IMAP, POP3, LDAP,
 //! FTP, XMPP) is read from its first record, and a connection whose start
-//! the capture missed from its first segment that begins a record.
+//! the capture missed from its first segment that begins a record. UDP
+//! goes to QUIC's reader (`quic`).
 
 use pcapsule_guest::Packet;
 use pcapsule_guest::decode::Decoded;
 use pcapsule_guest::identify::is_tls_record;
 use pcapsule_guest::reassembly::{Delivery, Direction, End, Frame, Limits, Reassembler, Segment, StreamState};
 
+use crate::fingerprint::Transport;
+use crate::quic::QuicScanner;
 use crate::records::{Event, RecordReader, is_sslv2_client_hello};
 
 /// Directions followed at once, bytes one may hold ahead of a hole, and
@@ -38,6 +41,8 @@ impl StreamState for Stream {
 pub struct At {
     pub direction: Direction,
     pub frame: Frame,
+    /// TLS over TCP, or QUIC's handshake.
+    pub transport: Transport,
 }
 
 /// What a direction delivered, besides record events.
@@ -45,11 +50,16 @@ pub enum Happening<'a> {
     Record(Event<'a>),
     /// The direction ended (FIN, RST, reuse, eviction or the capture's end).
     Ended(End),
+    /// A QUIC connection of this version began (its first Initial).
+    Quic {
+        version: u32,
+    },
 }
 
 /// Turns packets into record events.
 pub struct Scanner {
     pub tcp: Reassembler<Stream>,
+    pub quic: QuicScanner,
     /// Times a direction stopped looking like TLS (it is followed again
     /// from its next segment that begins a record).
     pub lost_sync: u64,
@@ -57,7 +67,7 @@ pub struct Scanner {
 
 impl Default for Scanner {
     fn default() -> Self {
-        Scanner { tcp: Reassembler::new(TCP_LIMITS), lost_sync: 0 }
+        Scanner { tcp: Reassembler::new(TCP_LIMITS), quic: QuicScanner::default(), lost_sync: 0 }
     }
 }
 
@@ -68,7 +78,10 @@ fn open(payload: &[u8]) -> Option<Stream> {
 impl Scanner {
     /// Feeds one decoded packet; `on` receives what it completes.
     pub fn packet(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, on: &mut dyn FnMut(At, Happening<'_>)) {
-        let Some((direction, segment)) = Segment::of(packet, decoded) else { return };
+        let Some((direction, segment)) = Segment::of(packet, decoded) else {
+            self.quic.packet(packet, decoded, on);
+            return;
+        };
         let mut lost = Vec::new();
         let followed = self.tcp.contains(&direction);
         self.tcp.segment(direction, &segment, open, &mut |d, stream: &mut Stream, delivery: Delivery<'_>| {
@@ -113,15 +126,15 @@ fn deliver(
     let was_lost = stream.reader.is_lost();
     match delivery {
         Delivery::Data { bytes, frame } => {
-            let at = At { direction, frame };
+            let at = At { direction, frame, transport: Transport::Tcp };
             stream.reader.feed(bytes, &mut |event| on(at, Happening::Record(event)));
         }
         Delivery::Gap(missing) => {
-            let at = At { direction, frame: Frame::default() };
+            let at = At { direction, frame: Frame::default(), transport: Transport::Tcp };
             stream.reader.gap(missing, &mut |event| on(at, Happening::Record(event)));
         }
         Delivery::End(end, frame) => {
-            on(At { direction, frame: frame.unwrap_or_default() }, Happening::Ended(end));
+            on(At { direction, frame: frame.unwrap_or_default(), transport: Transport::Tcp }, Happening::Ended(end));
         }
     }
     if !was_lost && stream.reader.is_lost() {
