@@ -36,7 +36,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use analysis::Analysis;
-use result::{CertificatesResult, QuicFacts, TlsFacts, TlsResult};
+use result::{CertificatesResult, TlsFacts, TlsResult};
 use scan::Scanner;
 
 /// The tls analyzer: implements [`pcapsule_guest::Analyzer`].
@@ -248,20 +248,8 @@ fn analyze(
             quic.undecryptable_initials
         ));
     }
-    let facts = TlsFacts {
-        tcp_gaps: tcp.gaps,
-        tcp_streams_evicted: tcp.streams_evicted,
-        lost_sync: scanner.lost_sync,
-        quic: QuicFacts {
-            long_header_datagrams: quic.long_header_datagrams,
-            initial_packets: quic.initial_packets,
-            undecryptable_initials: quic.undecryptable_initials,
-            retry_packets: quic.retry_packets,
-            version_negotiations: quic.version_negotiations,
-            truncated_initials: quic.truncated_initials,
-            untracked_connections: quic.untracked_connections,
-        },
-    };
+    let facts =
+        TlsFacts { tcp_gaps: tcp.gaps, tcp_streams_evicted: tcp.streams_evicted, lost_sync: scanner.lost_sync, quic };
     if tool == Tool::Certificates {
         let (statistics, certificates, pagination) = finished.certificates.finish(paging.collector());
         if statistics.untracked_presentations > 0 {

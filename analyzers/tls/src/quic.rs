@@ -26,6 +26,7 @@ use sha2::Sha256;
 
 use crate::fingerprint::Transport;
 use crate::records::Event;
+use crate::result::QuicFacts;
 use crate::scan::{At, Happening};
 
 /// QUIC connections followed at once.
@@ -242,29 +243,11 @@ struct Connection {
     crypto: [CryptoStream; 2],
 }
 
-/// Counts over all QUIC packets.
-#[derive(Default, Debug, Clone, Copy)]
-pub struct QuicCounts {
-    /// UDP datagrams that held a QUIC long-header packet.
-    pub long_header_datagrams: u64,
-    pub initial_packets: u64,
-    /// Initial packets that did not authenticate with the keys their
-    /// connection's client chose (corrupt, or their connection's first
-    /// Initial was not captured).
-    pub undecryptable_initials: u64,
-    pub retry_packets: u64,
-    pub version_negotiations: u64,
-    /// Initial packets cut short by the capture's snap length.
-    pub truncated_initials: u64,
-    /// Connections beyond the table's bound: not read.
-    pub untracked_connections: u64,
-}
-
 /// Follows QUIC connections over UDP, on any port.
 #[derive(Default)]
 pub struct QuicScanner {
     connections: HashMap<(Endpoint, Endpoint), Connection>,
-    pub counts: QuicCounts,
+    pub counts: QuicFacts,
     /// Scratch for decryption.
     buffer: Vec<u8>,
 }

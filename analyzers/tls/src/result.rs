@@ -243,7 +243,7 @@ pub struct TlsFacts {
 }
 
 /// Counts over all QUIC packets (UDP, any port).
-#[derive(Serialize, JsonSchema)]
+#[derive(Debug, Default, Clone, Copy, Serialize, JsonSchema)]
 pub struct QuicFacts {
     /// UDP datagrams that began with a QUIC long header.
     pub long_header_datagrams: u64,
