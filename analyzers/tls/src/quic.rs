@@ -13,6 +13,7 @@
 //! endpoints), and the wire format needed is a few variable-length
 //! integers and the three frame types an Initial may carry.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
@@ -31,10 +32,15 @@ use crate::scan::{At, Happening};
 
 /// QUIC connections followed at once.
 const MAX_CONNECTIONS: usize = 4096;
-/// CRYPTO bytes kept per direction: a ClientHello with a post-quantum key
-/// share and a ServerHello fit many times over; certificates travel in
-/// Handshake packets, which cannot be read.
+/// CRYPTO stream offsets read per direction: a ClientHello with a
+/// post-quantum key share and a ServerHello fit many times over;
+/// certificates travel in Handshake packets, which cannot be read.
 const MAX_CRYPTO_BYTES: u64 = 64 * 1024;
+/// CRYPTO pieces held ahead of a hole per direction (a ClientHello comes in
+/// a few; a flood of tiny pieces is refused rather than sorted).
+const MAX_AHEAD_PIECES: usize = 32;
+/// CRYPTO bytes held across all connections.
+const MAX_HELD_BYTES: usize = 16 * 1024 * 1024;
 
 const VERSION_1: u32 = 1;
 const VERSION_2: u32 = 0x6b33_43cf;
@@ -182,55 +188,76 @@ fn varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
     Some((value, &bytes[length..]))
 }
 
-/// CRYPTO data of one direction, in order from offset 0.
+/// CRYPTO data of one direction, in order.
 ///
 /// Written here rather than with the shared TCP reassembler: CRYPTO
 /// offsets are 62-bit and start at 0 in each packet number space, with no
 /// sequence wrap, no connection state and at most a few kilobytes.
 #[derive(Default)]
 struct CryptoStream {
-    /// The contiguous bytes from offset 0.
+    /// The stream offset of `data[0]`: what came before was handed on.
+    base: u64,
+    /// Contiguous bytes from `base`, not yet handed on as whole messages.
     data: Vec<u8>,
-    /// Pieces that arrived ahead of a hole, by offset (bounded in all by
-    /// [`MAX_CRYPTO_BYTES`]).
+    /// Pieces that arrived ahead of a hole, with their offsets.
     ahead: Vec<(u64, Vec<u8>)>,
-    /// Bytes of `data` already handed on as whole handshake messages.
-    delivered: usize,
+    ahead_bytes: usize,
 }
 
 impl CryptoStream {
-    fn add(&mut self, offset: u64, bytes: &[u8]) {
+    /// Bytes held.
+    fn held(&self) -> usize {
+        self.data.len() + self.ahead_bytes
+    }
+
+    /// Takes a CRYPTO frame's bytes, within `room` (what every stream may
+    /// still hold, updated); false when they had to be dropped.
+    fn add(&mut self, offset: u64, bytes: &[u8], room: &mut usize) -> bool {
+        let before = self.held();
         let end = offset.saturating_add(bytes.len() as u64);
-        if end > MAX_CRYPTO_BYTES {
-            return;
+        let have = self.base + self.data.len() as u64;
+        if end <= have {
+            return true; // a retransmission of bytes already read
         }
-        let have = self.data.len() as u64;
+        if end > MAX_CRYPTO_BYTES || bytes.len() > *room {
+            return false;
+        }
         if offset > have {
+            if self.ahead.len() >= MAX_AHEAD_PIECES {
+                return false;
+            }
             self.ahead.push((offset, bytes.to_vec()));
-            return;
-        }
-        if end > have {
+            self.ahead_bytes += bytes.len();
+        } else {
             self.data.extend_from_slice(&bytes[(have - offset) as usize..]);
         }
         // Pieces the new bytes reach.
-        while let Some(i) = self.ahead.iter().position(|(o, _)| *o <= self.data.len() as u64) {
+        while let Some(i) = self.ahead.iter().position(|(o, _)| *o <= self.base + self.data.len() as u64) {
             let (o, piece) = self.ahead.swap_remove(i);
-            let have = self.data.len() as u64;
+            self.ahead_bytes -= piece.len();
+            let have = self.base + self.data.len() as u64;
             if o + piece.len() as u64 > have {
                 self.data.extend_from_slice(&piece[(have - o) as usize..]);
             }
         }
+        *room = (*room + before).saturating_sub(self.held());
+        true
     }
 
-    /// Hands on each whole handshake message not yet handed on.
-    fn messages(&mut self, on: &mut dyn FnMut(u8, &[u8])) {
-        while let Some(header) = self.data.get(self.delivered..self.delivered + 4) {
+    /// Hands on each whole handshake message, then lets its bytes go
+    /// (giving them back to `room`).
+    fn messages(&mut self, room: &mut usize, on: &mut dyn FnMut(u8, &[u8])) {
+        let mut delivered = 0;
+        while let Some(header) = self.data.get(delivered..delivered + 4) {
             let length = usize::from(header[1]) << 16 | usize::from(header[2]) << 8 | usize::from(header[3]);
-            let start = self.delivered + 4;
-            let Some(body) = self.data.get(start..start + length) else { return };
+            let start = delivered + 4;
+            let Some(body) = self.data.get(start..start + length) else { break };
             on(header[0], body);
-            self.delivered = start + length;
+            delivered = start + length;
         }
+        self.data.drain(..delivered);
+        self.base += delivered as u64;
+        *room += delivered;
     }
 }
 
@@ -244,12 +271,28 @@ struct Connection {
 }
 
 /// Follows QUIC connections over UDP, on any port.
-#[derive(Default)]
 pub struct QuicScanner {
     connections: HashMap<(Endpoint, Endpoint), Connection>,
+    /// Flows in the order they were first seen: the oldest is forgotten
+    /// first when the table is full.
+    order: VecDeque<(Endpoint, Endpoint)>,
     pub counts: QuicFacts,
     /// Scratch for decryption.
     buffer: Vec<u8>,
+    /// What the CRYPTO streams may still hold, in all.
+    room: usize,
+}
+
+impl Default for QuicScanner {
+    fn default() -> Self {
+        QuicScanner {
+            connections: HashMap::default(),
+            order: VecDeque::new(),
+            counts: QuicFacts::default(),
+            buffer: Vec::new(),
+            room: MAX_HELD_BYTES,
+        }
+    }
 }
 
 type Endpoint = (IpAddr, u16);
@@ -292,15 +335,21 @@ impl QuicScanner {
                 return;
             }
             let Some(header) = LongHeader::parse(rest) else { return };
+            // A version negotiation, or a version pcapsule reads with the
+            // fixed bit set: other UDP payloads with the first bit set
+            // (RTP's, say) are not QUIC.
+            let version = Version::of(header.version).filter(|_| first & 0x40 != 0);
+            if header.version != 0 && version.is_none() {
+                return;
+            }
             if !counted {
                 self.counts.long_header_datagrams += 1;
                 counted = true;
             }
-            if header.version == 0 {
+            let Some(version) = version else {
                 self.counts.version_negotiations += 1;
                 return;
-            }
-            let Some(version) = Version::of(header.version) else { return };
+            };
             let kind = version.packet_type(first >> 4 & 0x03);
             if kind == LongType::Retry {
                 // The client's next Initial is protected with keys from the
@@ -314,7 +363,7 @@ impl QuicScanner {
                 if header.truncated && kind == LongType::Initial {
                     self.counts.initial_packets += 1;
                     self.counts.truncated_initials += 1;
-                    let _ = self.follow(flow, from, version, header.version, header.dcid, at, on);
+                    self.follow(flow, from, version, header.version, header.dcid, at, on);
                 }
                 return;
             };
@@ -349,12 +398,16 @@ impl QuicScanner {
         dcid: &[u8],
         at: At,
         on: &mut dyn FnMut(At, Happening<'_>),
-    ) -> bool {
+    ) {
         if !self.connections.contains_key(&flow) {
-            if self.connections.len() >= MAX_CONNECTIONS {
-                self.counts.untracked_connections += 1;
-                return false;
+            while self.connections.len() >= MAX_CONNECTIONS {
+                let Some(oldest) = self.order.pop_front() else { break };
+                if let Some(gone) = self.connections.remove(&oldest) {
+                    self.room += gone.crypto.iter().map(CryptoStream::held).sum::<usize>();
+                    self.counts.evicted_connections += 1;
+                }
             }
+            self.order.push_back(flow);
             self.connections.insert(
                 flow,
                 Connection {
@@ -366,7 +419,6 @@ impl QuicScanner {
             );
             on(at, Happening::Quic { version: wire_version });
         }
-        true
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -381,9 +433,7 @@ impl QuicScanner {
         at: At,
         on: &mut dyn FnMut(At, Happening<'_>),
     ) {
-        if !self.follow(flow, from, version, wire_version, header.dcid, at, on) {
-            return;
-        }
+        self.follow(flow, from, version, wire_version, header.dcid, at, on);
         let connection = self.connections.get_mut(&flow).expect("followed");
         if connection.version != version {
             return;
@@ -404,6 +454,7 @@ impl QuicScanner {
             opened = keys[0].open(&mut self.buffer, header.pn_offset, packet.len());
             if opened.is_some() {
                 connection.keys = keys;
+                self.room += connection.crypto.iter().map(CryptoStream::held).sum::<usize>();
                 connection.crypto = Default::default();
             }
         }
@@ -426,7 +477,9 @@ impl QuicScanner {
                     let Some((offset, after)) = varint(&frames[1..]) else { break };
                     let Some((length, after)) = varint(after) else { break };
                     let Some(data) = usize::try_from(length).ok().and_then(|l| after.get(..l)) else { break };
-                    crypto.add(offset, data);
+                    if !crypto.add(offset, data, &mut self.room) {
+                        self.counts.crypto_bytes_dropped += data.len() as u64;
+                    }
                     frames = &after[data.len()..];
                 }
                 0x1c | 0x1d => {
@@ -442,7 +495,7 @@ impl QuicScanner {
                 _ => break,
             }
         }
-        crypto.messages(&mut |kind, body| on(at, Happening::Record(Event::Handshake { kind, body })));
+        crypto.messages(&mut self.room, &mut |kind, body| on(at, Happening::Record(Event::Handshake { kind, body })));
     }
 }
 
@@ -598,19 +651,54 @@ mod tests {
     }
 
     #[test]
-    fn crypto_pieces_are_put_in_order() {
+    fn the_oldest_connection_makes_room_for_a_new_one() {
+        let mut scanner = QuicScanner::default();
+        let server: Endpoint = (IpAddr::from([192, 0, 2, 1]), 443);
+        let version = Version::of(VERSION_1).unwrap();
+        let mut began = 0;
+        for port in 0..=MAX_CONNECTIONS as u16 {
+            let client: Endpoint = (IpAddr::from([10, 0, 0, 1]), 1024 + port);
+            let at = At {
+                direction: Direction { src: client.0, src_port: client.1, dst: server.0, dst_port: server.1 },
+                frame: Frame::default(),
+                transport: Transport::Quic,
+            };
+            scanner.follow(key(client, server), client, version, VERSION_1, &[1, 2, 3, 4], at, &mut |_, h| {
+                began += usize::from(matches!(h, Happening::Quic { .. }));
+            });
+        }
+        assert_eq!((scanner.connections.len(), scanner.counts.evicted_connections), (MAX_CONNECTIONS, 1));
+        assert_eq!(began, MAX_CONNECTIONS + 1);
+        let first: Endpoint = (IpAddr::from([10, 0, 0, 1]), 1024);
+        assert!(!scanner.connections.contains_key(&key(first, server)), "the oldest goes");
+    }
+
+    #[test]
+    fn crypto_pieces_are_put_in_order_within_bounds() {
+        let mut room = 1000;
         let mut stream = CryptoStream::default();
         let message = [1u8, 0, 0, 5, b'h', b'e', b'l', b'l', b'o'];
-        stream.add(6, &message[6..]);
-        stream.add(3, &message[3..7]);
         let mut seen = Vec::new();
-        stream.messages(&mut |kind, body| seen.push((kind, body.to_vec())));
+        assert!(stream.add(6, &message[6..], &mut room));
+        assert!(stream.add(3, &message[3..7], &mut room));
+        stream.messages(&mut room, &mut |kind, body| seen.push((kind, body.to_vec())));
         assert!(seen.is_empty());
-        stream.add(0, &message[..4]);
-        stream.messages(&mut |kind, body| seen.push((kind, body.to_vec())));
+        assert_eq!(room, 1000 - 7);
+        assert!(stream.add(0, &message[..4], &mut room));
+        stream.messages(&mut room, &mut |kind, body| seen.push((kind, body.to_vec())));
         assert_eq!(seen, [(1, b"hello".to_vec())]);
-        // Beyond the bound, nothing is kept.
-        stream.add(MAX_CRYPTO_BYTES, b"x");
-        assert_eq!(stream.data.len(), message.len());
+        // Delivered bytes are let go; a retransmission of them is not kept.
+        assert_eq!((stream.held(), room), (0, 1000));
+        assert!(stream.add(0, &message, &mut room));
+        assert_eq!((stream.held(), room), (0, 1000));
+        // Beyond the offsets read, the room, or the pieces held ahead of a
+        // hole, nothing is kept.
+        assert!(!stream.add(MAX_CRYPTO_BYTES, b"x", &mut room));
+        assert!(!stream.add(100, &[0; 1001], &mut room));
+        for i in 0..MAX_AHEAD_PIECES as u64 {
+            assert!(stream.add(100 + 2 * i, b"x", &mut room));
+        }
+        assert!(!stream.add(1000, b"x", &mut room));
+        assert_eq!((stream.held(), room), (MAX_AHEAD_PIECES, 1000 - MAX_AHEAD_PIECES));
     }
 }

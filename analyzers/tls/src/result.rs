@@ -257,8 +257,12 @@ pub struct QuicFacts {
     /// Initial packets cut short by the capture's snap length (their
     /// connection is followed, their content not read).
     pub truncated_initials: u64,
-    /// Connections beyond the 4,096 followed at once: not read.
-    pub untracked_connections: u64,
+    /// Connections forgotten, the oldest first, to follow new ones beyond
+    /// the 4,096 followed at once: their later packets are not counted.
+    pub evicted_connections: u64,
+    /// CRYPTO bytes not kept (beyond 64 KiB of a stream, too many pieces
+    /// ahead of a hole, or 16 MiB held in all).
+    pub crypto_bytes_dropped: u64,
 }
 
 /// The certificate a server presented, in brief.
