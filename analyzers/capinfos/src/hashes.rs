@@ -4,6 +4,7 @@
 
 use std::io::Read;
 
+use pcapsule_guest::conventions::hex;
 use ripemd::Ripemd160;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -65,8 +66,4 @@ impl Read for Hashing<'_> {
         self.bytes += n as u64;
         Ok(n)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -562,6 +562,17 @@ impl<K, V: schemars::JsonSchema> schemars::JsonSchema for OrderedMap<K, V> {
     }
 }
 
+/// Bytes as lower-case hex, `aabbcc`: how results write digests
+/// (SHA-256, JA3's MD5) and raw data.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 /// Bytes as lower-case hex pairs joined by colons, `aa:bb:cc`: how results
 /// write MAC and other link-layer addresses (mcpcap's format) and client ids.
 pub fn hex_colon(bytes: &[u8]) -> String {

@@ -5,6 +5,8 @@
 use hickory_proto::op::{Message, MessageType};
 use hickory_proto::rr::{RData, Record};
 
+use pcapsule_guest::conventions::hex;
+
 use crate::result::{Edns, EdnsOption, Flags, RecordEntry, Soa};
 
 /// Name as text without the trailing root dot ("." for the root itself).
@@ -106,10 +108,6 @@ pub fn type_name(record_type: hickory_proto::rr::RecordType) -> String {
         hickory_proto::rr::RecordType::Unknown(n) => format!("TYPE{n}"),
         other => other.to_string(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One resource record: mcpcap's name/type/class/ttl/cname/data/address plus

@@ -9,6 +9,7 @@
 use std::fmt::Write;
 
 use md5::{Digest as _, Md5};
+use pcapsule_guest::conventions::hex;
 use sha2::Sha256;
 
 use crate::hello::is_grease;
@@ -132,14 +133,6 @@ fn truncated_sha256(text: &str, empty: bool) -> String {
     let mut digest = hex(&Sha256::digest(text.as_bytes()));
     digest.truncate(12);
     digest
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(text, "{byte:02x}");
-    }
-    text
 }
 
 fn ja4_version(version: u16) -> &'static str {

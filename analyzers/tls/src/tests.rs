@@ -3,6 +3,7 @@ use std::path::Path;
 
 use etherparse::PacketBuilder;
 use pcapsule_guest::RunError;
+use pcapsule_guest::conventions::hex;
 use pcapsule_guest::testing::{
     PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields, tshark_fields_with,
 };
@@ -339,7 +340,7 @@ fn tshark_view(path: &Path) -> Option<TsharkTls> {
         "quic.version",
     ];
     let rows = tshark_tls(path, "tls.handshake.type and (tcp or quic)", &fields)?;
-    let retry_random: String = HELLO_RETRY_RANDOM.iter().map(|b| format!("{b:02x}")).collect();
+    let retry_random = hex(&HELLO_RETRY_RANDOM);
     let values = |row: &[String], i: usize| -> Vec<String> {
         row.get(i).map(|v| v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default()
     };
@@ -477,7 +478,7 @@ fn fingerprints_list_every_extension_even_one_tls_parser_cannot_read() {
     let body = &hello[4..];
     let read = ClientHello::parse(body, Transport::Tcp).unwrap();
     assert!(!read.malformed_extensions);
-    let digest = |text: &str| md5::Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let digest = |text: &str| hex(&md5::Md5::digest(text.as_bytes()));
     assert_eq!(read.ja3.as_deref(), Some(digest("771,4865-49199-47,0-16-43,,").as_str()));
     assert!(read.ja4.as_deref().unwrap().starts_with("t13d0303h2_"), "{:?}", read.ja4);
 
@@ -675,7 +676,7 @@ fn tshark_certificates(path: &Path) -> Option<CertificateView> {
         for der in values(0) {
             let bytes: Vec<u8> =
                 (0..der.len() / 2).map(|i| u8::from_str_radix(&der[2 * i..2 * i + 2], 16).unwrap()).collect();
-            view.sha256.insert(sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect());
+            view.sha256.insert(hex(&sha2::Sha256::digest(&bytes)));
         }
         view.serials.extend(values(1).map(str::to_string));
         view.dns_names.extend(values(2).map(str::to_string));

@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 
 use pcapsule_guest::Timestamp;
-use pcapsule_guest::conventions::hex_colon;
+use pcapsule_guest::conventions::{hex, hex_colon};
 use pcapsule_guest::fast_hash::stable_hash;
 use x509_parser::asn1_rs::Tag;
 use x509_parser::der_parser::oid::Oid;
@@ -31,7 +31,7 @@ const MAX_LEAF_VALIDITY_S: i64 = 398 * 86_400;
 const CA_B_398_DAY_RULE_FROM: i64 = 1_598_918_400;
 
 /// The facts kept of one certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Certificate {
     /// SHA-256 of the DER encoding, lower-case hex: the fingerprint
     /// browsers and `openssl x509 -fingerprint -sha256` show.
@@ -78,30 +78,10 @@ impl Certificate {
     /// Reads one DER-encoded certificate whose SHA-256 is `fingerprint`.
     /// One x509-parser cannot read still has its fingerprint.
     pub fn parse(der: &[u8], fingerprint: &[u8; 32]) -> Certificate {
-        let sha256 = fingerprint.iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = hex(fingerprint);
         match parse_x509_certificate(der) {
             Ok((_, cert)) => Certificate::of(&cert, sha256),
-            Err(_) => Certificate {
-                sha256,
-                unreadable: true,
-                subject: String::new(),
-                subject_common_name: None,
-                issuer: String::new(),
-                issuer_common_name: None,
-                serial: String::new(),
-                not_before: 0,
-                not_after: 0,
-                alt_names: Vec::new(),
-                alt_name_count: 0,
-                dns_names: Vec::new(),
-                dns_names_incomplete: false,
-                key_type: String::new(),
-                key_bits: None,
-                curve: None,
-                signature_algorithm: String::new(),
-                self_signed: false,
-                is_ca: false,
-            },
+            Err(_) => Certificate { sha256, unreadable: true, ..Certificate::default() },
         }
     }
 
@@ -378,13 +358,15 @@ mod tests {
     use super::*;
 
     fn named(cn: Option<&str>, alt_names: &[&str]) -> Certificate {
-        let mut cert = Certificate::parse(b"not a certificate", &[0; 32]);
-        cert.unreadable = false;
-        cert.subject_common_name = cn.map(str::to_string);
-        cert.alt_names = alt_names.iter().map(|n| n.to_string()).collect();
-        cert.dns_names = alt_names.iter().filter(|n| n.parse::<IpAddr>().is_err()).map(|n| name_key(n)).collect();
-        cert.dns_names.sort_unstable();
-        cert
+        let mut dns_names: Vec<u64> =
+            alt_names.iter().filter(|n| n.parse::<IpAddr>().is_err()).map(|n| name_key(n)).collect();
+        dns_names.sort_unstable();
+        Certificate {
+            subject_common_name: cn.map(str::to_string),
+            alt_names: alt_names.iter().map(|n| n.to_string()).collect(),
+            dns_names,
+            ..Certificate::default()
+        }
     }
 
     #[test]
