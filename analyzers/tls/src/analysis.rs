@@ -14,6 +14,7 @@ use pcapsule_guest::fast_hash::HashMap;
 use pcapsule_guest::reassembly::End;
 
 use crate::certificates::{Certificates, Presentation};
+use crate::fingerprint::Transport;
 use crate::hello::{ClientHello, ServerHello, alert_name, cipher_suite_name, handshake_name, is_grease, version_name};
 use crate::records::Event;
 use crate::result::{AlertEntry, CertificateSummary, ConnectionEntry, Outcome, Side, Statistics};
@@ -29,10 +30,11 @@ const TOP: usize = 20;
 /// Ports where TLS is expected: HTTPS and its alternatives, the
 /// implicit-TLS ports of mail, LDAP, DNS, SIP, IRC and others, and the
 /// ports of protocols that upgrade to TLS (STARTTLS in SMTP, POP3, IMAP,
-/// LDAP, FTP, XMPP, NNTP, IRC; MySQL and PostgreSQL's SSL requests).
-const TLS_PORTS: [u16; 30] = [
+/// LDAP, FTP, XMPP, NNTP, IRC; MySQL and PostgreSQL's SSL requests); for
+/// DTLS, CoAP's, TURN's, CAPWAP's, syslog's and SNMP's.
+const TLS_PORTS: [u16; 37] = [
     443, 8443, 4433, 465, 993, 995, 636, 853, 5061, 989, 990, 992, 994, 563, 3269, 6697, 25, 587, 110, 143, 389, 21,
-    5222, 5269, 119, 6667, 3306, 5432, 4190, 3389,
+    5222, 5269, 119, 6667, 3306, 5432, 4190, 3389, 5684, 5349, 5246, 5247, 6514, 10161, 10162,
 ];
 
 type Endpoint = (IpAddr, u16);
@@ -75,7 +77,8 @@ struct Connection {
     fatal_alert: Option<(Side, u8)>,
     lost_sync: bool,
     ended: Option<End>,
-    /// A QUIC connection's version (none: TLS over TCP).
+    transport: Transport,
+    /// A QUIC connection's version.
     quic_version: Option<u32>,
 }
 
@@ -144,6 +147,7 @@ pub struct Analysis {
     ja3s: TopCounter<String>,
     client_hellos_without_sni: u64,
     quic_connections: u64,
+    dtls_connections: u64,
     certificate_table: Certificates,
     page: PageCollector<ConnectionEntry>,
 }
@@ -185,6 +189,7 @@ impl Analysis {
             ja3s: TopCounter::new(4096),
             client_hellos_without_sni: 0,
             quic_connections: 0,
+            dtls_connections: 0,
             certificate_table: Certificates::default(),
             page,
         }
@@ -204,6 +209,7 @@ impl Analysis {
                     first_frame: at.frame.number,
                     first_time: at.frame.timestamp,
                     first_sender: Some(from),
+                    transport: at.transport,
                     ..Connection::default()
                 },
             );
@@ -219,10 +225,13 @@ impl Analysis {
                 }
                 return;
             }
-            Happening::Quic { version } => {
-                self.quic_connections += 1;
+            Happening::Began { quic_version } => {
+                match quic_version {
+                    Some(_) => self.quic_connections += 1,
+                    None => self.dtls_connections += 1,
+                }
                 if let Some(c) = self.connections.get_mut(&key) {
-                    c.quic_version = Some(version);
+                    c.quic_version = quic_version;
                 }
                 return;
             }
@@ -289,7 +298,7 @@ impl Analysis {
                 connection.step(Side::Client, "client_hello");
             }
             Event::Handshake { kind: 2, body } => {
-                match ServerHello::parse(body) {
+                match ServerHello::parse(body, at.transport) {
                     Some(hello) => {
                         self.ja3s.add(hello.ja3s.as_str());
                         connection
@@ -450,6 +459,7 @@ impl Analysis {
             resumed_sessions: resumed,
             on_other_ports,
             quic_connections: self.quic_connections,
+            dtls_connections: self.dtls_connections,
             malformed_hellos: self.malformed_hellos,
             sslv2_client_hellos: self.sslv2_client_hellos,
             oversized_handshake_messages: self.oversized_handshakes,
@@ -525,7 +535,7 @@ fn entry(c: &Connection, client: Endpoint, server: Endpoint, outcome: Outcome, r
         encrypted_client_hello: ch.is_some_and(|h| h.encrypted_client_hello),
         certificate_messages: c.certificates,
         certificate: c.certificate.clone(),
-        transport: if c.quic_version.is_some() { "quic" } else { "tcp" },
+        transport: c.transport.name(),
         quic_version: c.quic_version.map(crate::quic::version_name),
         outcome,
         failure: c.fatal_alert.map(|(side, d)| format!("{} from {}", alert_name(d), side.name())),

@@ -12,15 +12,26 @@ use md5::{Digest as _, Md5};
 use pcapsule_guest::conventions::hex;
 use sha2::Sha256;
 
-use crate::hello::is_grease;
+use crate::hello::{is_grease, newest};
 
 /// The transport a hello came over: JA4's first character.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(test), expect(dead_code, reason = "DTLS's hellos are read next (#17)"))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Transport {
+    #[default]
     Tcp,
     Quic,
     Dtls,
+}
+
+impl Transport {
+    /// As results name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Quic => "quic",
+            Transport::Dtls => "dtls",
+        }
+    }
 }
 
 /// The values of a ClientHello the fingerprints are made of, in the order
@@ -63,7 +74,7 @@ impl ClientOffer {
     pub fn ja4(&self, transport: Transport) -> String {
         let ciphers: Vec<u16> = without_grease(&self.cipher_suites);
         let extensions: Vec<u16> = without_grease(&self.extensions);
-        let version = without_grease(&self.supported_versions).into_iter().max().unwrap_or(self.legacy_version);
+        let version = newest(&without_grease(&self.supported_versions)).unwrap_or(self.legacy_version);
         let mut a = String::with_capacity(10);
         a.push(match transport {
             Transport::Tcp => 't',

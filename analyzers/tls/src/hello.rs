@@ -3,7 +3,8 @@
 
 use crate::fingerprint::{ClientOffer, Transport, ja3s};
 use tls_parser::{
-    TlsCipherSuite, TlsExtension, parse_tls_client_hello_extension, parse_tls_handshake_client_hello,
+    DTLSMessage, DTLSMessageHandshake, DTLSMessageHandshakeBody, TlsCipherSuite, TlsExtension,
+    parse_dtls_message_handshake, parse_tls_client_hello_extension, parse_tls_handshake_client_hello,
     parse_tls_handshake_server_hello, parse_tls_server_hello_extension,
 };
 
@@ -49,20 +50,37 @@ impl ClientHello {
     /// Reads a ClientHello body that came over `transport`; `None` when
     /// even its fixed part is malformed.
     pub fn parse(body: &[u8], transport: Transport) -> Option<ClientHello> {
-        let (_, hello) = parse_tls_handshake_client_hello(body).ok()?;
+        // DTLS's hello has a cookie after the session ID; tls-parser reads
+        // it from a whole message, header included.
+        let dtls_message;
+        let (version, session_id, ciphers, ext) = if transport == Transport::Dtls {
+            dtls_message = whole_dtls_message(1, body);
+            match parse_dtls_message_handshake(&dtls_message).ok()? {
+                (
+                    _,
+                    DTLSMessage::Handshake(DTLSMessageHandshake {
+                        body: DTLSMessageHandshakeBody::ClientHello(h), ..
+                    }),
+                ) => (h.version, h.session_id, h.ciphers, h.ext),
+                _ => return None,
+            }
+        } else {
+            let (_, h) = parse_tls_handshake_client_hello(body).ok()?;
+            (h.version, h.session_id, h.ciphers, h.ext)
+        };
         let mut offer = ClientOffer {
-            legacy_version: hello.version.0,
-            cipher_suites: hello.ciphers.iter().map(|c| c.0).collect(),
+            legacy_version: version.0,
+            cipher_suites: ciphers.iter().map(|c| c.0).collect(),
             ..ClientOffer::default()
         };
         let mut facts = ClientHello {
-            legacy_version: hello.version.0,
-            cipher_suites: hello.ciphers.len(),
-            grease: hello.ciphers.iter().any(|c| is_grease(c.0)),
-            session_id: hello.session_id.unwrap_or_default().to_vec(),
+            legacy_version: version.0,
+            cipher_suites: ciphers.len(),
+            grease: ciphers.iter().any(|c| is_grease(c.0)),
+            session_id: session_id.unwrap_or_default().to_vec(),
             ..ClientHello::default()
         };
-        for block in ExtensionBlocks(hello.ext.unwrap_or_default()) {
+        for block in ExtensionBlocks(ext.unwrap_or_default()) {
             let Some((kind, block)) = block else {
                 facts.malformed_extensions = true;
                 break;
@@ -105,7 +123,7 @@ impl ClientHello {
         // A TLS 1.3 client fills the session ID with random bytes for
         // middleboxes' sake (RFC 8446 §D.4): an offer to resume only from
         // a client that cannot speak TLS 1.3.
-        let offers_tls13 = facts.supported_versions.iter().any(|v| *v == 0x0304 || is_draft(*v));
+        let offers_tls13 = facts.supported_versions.iter().any(|v| matches!(*v, 0x0304 | 0xfefc) || is_draft(*v));
         facts.resumption_offered |= !facts.session_id.is_empty() && !offers_tls13;
         facts.ja3 = Some(offer.ja3());
         facts.ja4 = Some(offer.ja4(transport));
@@ -130,7 +148,8 @@ impl ClientHello {
 
     /// The highest version offered.
     pub fn highest_version(&self) -> u16 {
-        self.supported_versions.iter().copied().filter(|v| !is_draft(*v)).max().unwrap_or(self.legacy_version)
+        let released: Vec<u16> = self.supported_versions.iter().copied().filter(|v| !is_draft(*v)).collect();
+        newest(&released).unwrap_or(self.legacy_version)
     }
 }
 
@@ -152,8 +171,22 @@ pub struct ServerHello {
 impl ServerHello {
     /// Reads a ServerHello body; `None` when its fixed part is malformed
     /// (or its version is none tls-parser reads).
-    pub fn parse(body: &[u8]) -> Option<ServerHello> {
-        let (_, hello) = parse_tls_handshake_server_hello(body).ok()?;
+    pub fn parse(body: &[u8], transport: Transport) -> Option<ServerHello> {
+        let dtls_message;
+        let hello = if transport == Transport::Dtls {
+            dtls_message = whole_dtls_message(2, body);
+            match parse_dtls_message_handshake(&dtls_message).ok()? {
+                (
+                    _,
+                    DTLSMessage::Handshake(DTLSMessageHandshake {
+                        body: DTLSMessageHandshakeBody::ServerHello(h), ..
+                    }),
+                ) => h,
+                _ => return None,
+            }
+        } else {
+            parse_tls_handshake_server_hello(body).ok()?.1
+        };
         let mut facts = ServerHello {
             version: hello.version.0,
             cipher_suite: hello.cipher.0,
@@ -185,6 +218,19 @@ impl ServerHello {
         facts.ja3s = ja3s(hello.version.0, hello.cipher.0, &extensions);
         Some(facts)
     }
+}
+
+/// A DTLS handshake message of this type and body, with the header it has
+/// when not fragmented (as tls-parser reads it).
+fn whole_dtls_message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let length = &(body.len() as u32).to_be_bytes()[1..];
+    let mut message = Vec::with_capacity(12 + body.len());
+    message.push(kind);
+    message.extend_from_slice(length);
+    message.extend_from_slice(&[0, 0, 0, 0, 0]); // message_seq, fragment_offset
+    message.extend_from_slice(length);
+    message.extend_from_slice(body);
+    message
 }
 
 /// The extensions of a hello as (type, the whole extension with its
@@ -228,9 +274,19 @@ fn is_draft(version: u16) -> bool {
     version >> 8 == 0x7f
 }
 
-/// A version as Wireshark names it: "TLS 1.2", "TLS 1.3 (draft 28)", "SSL 3.0".
+/// The newest of some versions: DTLS counts its minor version down
+/// (DTLS 1.3 is 0xfefc, DTLS 1.2 0xfefd), TLS up.
+pub fn newest(versions: &[u16]) -> Option<u16> {
+    versions.iter().copied().max_by_key(|&v| if v >> 8 == 0xfe { 0x0300 + (0xff - (v & 0xff)) } else { v })
+}
+
+/// A version as Wireshark names it: "TLS 1.2", "TLS 1.3 (draft 28)", "SSL 3.0", "DTLS 1.2".
 pub fn version_name(version: u16) -> String {
     match version {
+        0x0100 => "DTLS 1.0 (OpenSSL pre 0.9.8f)".into(),
+        0xfeff => "DTLS 1.0".into(),
+        0xfefd => "DTLS 1.2".into(),
+        0xfefc => "DTLS 1.3".into(),
         0x0200 => "SSL 2.0".into(),
         0x0300 => "SSL 3.0".into(),
         0x0301 => "TLS 1.0".into(),
@@ -329,6 +385,9 @@ mod tests {
     fn names() {
         assert_eq!(version_name(0x0303), "TLS 1.2");
         assert_eq!(version_name(0x7f1c), "TLS 1.3 (draft 28)");
+        assert_eq!(version_name(0xfefc), "DTLS 1.3");
+        assert_eq!(newest(&[0xfefd, 0xfefc, 0xfeff]), Some(0xfefc));
+        assert_eq!(newest(&[0x0303, 0x0304, 0x0302]), Some(0x0304));
         assert_eq!(cipher_suite_name(0x1301), "TLS_AES_128_GCM_SHA256");
         assert_eq!(cipher_suite_name(0xc02f), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
         assert_eq!(alert_name(40), "handshake_failure");

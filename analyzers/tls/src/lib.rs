@@ -1,6 +1,7 @@
 //! `analyze_tls_sessions`: TLS over TCP, found by content on any port
-//! (STARTTLS upgrades included), and QUIC's handshake over UDP (Initial
-//! packets decrypted as RFC 9001 lets anyone), with each connection's server name,
+//! (STARTTLS upgrades included), DTLS over UDP, and QUIC's handshake over
+//! UDP (Initial packets decrypted as RFC 9001 lets anyone), with each
+//! connection's server name,
 //! ALPN, offered and agreed versions, cipher suite, handshake steps,
 //! alerts and outcome, and statistics over all, in one streaming pass with
 //! bounded memory.
@@ -10,10 +11,11 @@
 //! client and server fingerprinted (`fingerprint`: JA4, JA3, JA3S). The
 //! certificates sent in the clear are read by x509-parser (`x509`) and
 //! kept once each (`certificates`) for `analyze_tls_certificates`.
-//! QUIC's packets are read in `quic`. DTLS is not read yet.
+//! QUIC's packets are read in `quic`, DTLS's datagrams in `dtls`.
 
 mod analysis;
 mod certificates;
+mod dtls;
 mod fingerprint;
 mod hello;
 mod quic;
@@ -105,7 +107,8 @@ impl Analyzer for Tls {
                               records); QUIC (versions 1, 2 and drafts, any UDP port) by its long headers, its \
                               Initial packets decrypted as RFC 9001 lets anyone (so the ClientHello and \
                               ServerHello are read, like Wireshark does), CRYPTO frames reassembled, Retry \
-                              followed. Returns statistics (connections by outcome, failures by alert, handshake \
+                              followed; DTLS 1.0 to 1.3 (any UDP port) by its record headers, handshake \
+                              fragments put together, retransmissions read once. Returns statistics (connections by outcome, failures by alert, handshake \
                               messages by type, agreed versions and cipher suites, server names (SNI) asked for, \
                               ALPN offered and selected, client fingerprints (JA4, JA3) and server fingerprints \
                               (JA3S), alerts, resumed sessions) and a paged list of connections: client and server, \
@@ -113,7 +116,7 @@ impl Analyzer for Tls {
                               HelloRetryRequest, resumption, ECH, the handshake steps in order, alerts, application \
                               data each way, the server's certificate in brief (subject, issuer, expiry, findings) \
                               and the outcome (established, alert, no_server_hello, incomplete, \
-                              handshake_not_seen), `transport` tcp or quic. DTLS is not analyzed yet.",
+                              handshake_not_seen), `transport` tcp, quic or dtls.",
                     params_schema: schema::of_params::<Params>(),
                     result_schema: schema::of_paged_result::<TlsResult>("connections"),
                 },
@@ -193,7 +196,9 @@ means nobody answered in the capture; `handshake_not_seen` means the capture beg
 `capture.tcp_gaps` and `capture.lost_sync`: missing bytes can make a good handshake look incomplete. For QUIC \
 connections (`transport` quic), the handshake after the ServerHello is encrypted: `encrypted_handshake` steps from \
 both sides and application data each way mean it completed; `alert` is a CONNECTION_CLOSE carrying a TLS alert; \
-read `capture.quic` (`undecryptable_initials`, `truncated_initials`, `retry_packets`, `version_negotiations`).";
+read `capture.quic` (`undecryptable_initials`, `truncated_initials`, `retry_packets`, `version_negotiations`). \
+For DTLS connections (`transport` dtls), a second ClientHello after a `hello_verify_request` is the cookie \
+exchange, not a failure; `capture.dtls.retransmitted_messages` counts flights sent again for want of an answer.";
 
 /// The tls analyzer's part of the pass.
 struct TlsHandler {
@@ -248,8 +253,13 @@ fn analyze(
             quic.undecryptable_initials
         ));
     }
-    let facts =
-        TlsFacts { tcp_gaps: tcp.gaps, tcp_streams_evicted: tcp.streams_evicted, lost_sync: scanner.lost_sync, quic };
+    let facts = TlsFacts {
+        tcp_gaps: tcp.gaps,
+        tcp_streams_evicted: tcp.streams_evicted,
+        lost_sync: scanner.lost_sync,
+        quic,
+        dtls: scanner.dtls.counts,
+    };
     if tool == Tool::Certificates {
         let (statistics, certificates, pagination) = finished.certificates.finish(paging.collector());
         if statistics.untracked_presentations > 0 {

@@ -417,7 +417,7 @@ impl QuicScanner {
                     crypto: Default::default(),
                 },
             );
-            on(at, Happening::Quic { version: wire_version });
+            on(at, Happening::Began { quic_version: Some(wire_version) });
         }
     }
 
@@ -664,7 +664,7 @@ mod tests {
                 transport: Transport::Quic,
             };
             scanner.follow(key(client, server), client, version, VERSION_1, &[1, 2, 3, 4], at, &mut |_, h| {
-                began += usize::from(matches!(h, Happening::Quic { .. }));
+                began += usize::from(matches!(h, Happening::Began { .. }));
             });
         }
         assert_eq!((scanner.connections.len(), scanner.counts.evicted_connections), (MAX_CONNECTIONS, 1));

@@ -52,7 +52,8 @@ pub struct Statistics {
     /// `certificate`, ...), as Wireshark counts `tls.handshake.type`.
     pub handshake_messages: BTreeMap<String, u64>,
     /// Handshake records sent after ChangeCipherSpec (Finished,
-    /// renegotiation), which cannot be read without keys.
+    /// renegotiation), which cannot be read without keys; for QUIC, its
+    /// Handshake packets; for DTLS 1.3, records of the handshake epoch.
     pub encrypted_handshake_records: u64,
     pub change_cipher_specs: u64,
     /// Application data records (in TLS 1.3 the encrypted handshake too;
@@ -91,6 +92,9 @@ pub struct Statistics {
     /// the TLS messages read from Initial packets, decrypted as RFC 9001
     /// allows anyone to).
     pub quic_connections: u64,
+    /// Of the connections, those over DTLS (UDP datagrams of DTLS records,
+    /// any port).
+    pub dtls_connections: u64,
     /// Hellos too malformed to read.
     pub malformed_hellos: u64,
     /// ClientHellos in the SSL 2.0 format older clients open TLS with
@@ -157,7 +161,8 @@ pub struct AlertEntry {
 /// One TLS connection.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ConnectionEntry {
-    /// `tcp` (TLS over TCP) or `quic` (QUIC's handshake over UDP).
+    /// `tcp` (TLS over TCP), `quic` (QUIC's handshake over UDP) or `dtls`
+    /// (DTLS over UDP).
     pub transport: &'static str,
     /// The QUIC version: `1`, `2` (RFC 9369), `draft-29`, ...
     pub quic_version: Option<String>,
@@ -240,6 +245,25 @@ pub struct TlsFacts {
     pub lost_sync: u64,
     /// What QUIC's reader met.
     pub quic: QuicFacts,
+    /// What DTLS's reader met.
+    pub dtls: DtlsFacts,
+}
+
+/// Counts over all DTLS datagrams.
+#[derive(Debug, Default, Clone, Copy, Serialize, JsonSchema)]
+pub struct DtlsFacts {
+    /// Handshake messages sent again (DTLS resends a flight that got no
+    /// answer): read once, counted here.
+    pub retransmitted_messages: u64,
+    /// Handshake fragments not kept (more than 8 messages incomplete in a
+    /// direction, more than 256 pieces of one, or 16 MiB held in all).
+    pub fragments_dropped: u64,
+    /// Records or handshake fragments whose lengths do not add up (the rest
+    /// of their datagram is not read).
+    pub malformed_records: u64,
+    /// Flows forgotten, the oldest first, to follow new ones beyond the
+    /// 4,096 followed at once.
+    pub evicted_connections: u64,
 }
 
 /// Counts over all QUIC packets (UDP, any port).

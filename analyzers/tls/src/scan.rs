@@ -3,13 +3,14 @@
 //! on any port: so TLS after a STARTTLS command (SMTP, IMAP, POP3, LDAP,
 //! FTP, XMPP) is read from its first record, and a connection whose start
 //! the capture missed from its first segment that begins a record. UDP
-//! goes to QUIC's reader (`quic`).
+//! goes to DTLS's reader (`dtls`), and what is not DTLS to QUIC's (`quic`).
 
 use pcapsule_guest::Packet;
 use pcapsule_guest::decode::Decoded;
 use pcapsule_guest::identify::is_tls_record;
 use pcapsule_guest::reassembly::{Delivery, Direction, End, Frame, Limits, Reassembler, Segment, StreamState};
 
+use crate::dtls::DtlsScanner;
 use crate::fingerprint::Transport;
 use crate::quic::QuicScanner;
 use crate::records::{Event, RecordReader, is_sslv2_client_hello};
@@ -41,7 +42,7 @@ impl StreamState for Stream {
 pub struct At {
     pub direction: Direction,
     pub frame: Frame,
-    /// TLS over TCP, or QUIC's handshake.
+    /// TLS over TCP, QUIC's handshake, or DTLS.
     pub transport: Transport,
 }
 
@@ -50,9 +51,10 @@ pub enum Happening<'a> {
     Record(Event<'a>),
     /// The direction ended (FIN, RST, reuse, eviction or the capture's end).
     Ended(End),
-    /// A QUIC connection of this version began (its first Initial).
-    Quic {
-        version: u32,
+    /// A connection over UDP began: QUIC's of this version (its first
+    /// Initial), or DTLS's (none).
+    Began {
+        quic_version: Option<u32>,
     },
 }
 
@@ -60,6 +62,7 @@ pub enum Happening<'a> {
 pub struct Scanner {
     pub tcp: Reassembler<Stream>,
     pub quic: QuicScanner,
+    pub dtls: DtlsScanner,
     /// Times a direction stopped looking like TLS (it is followed again
     /// from its next segment that begins a record).
     pub lost_sync: u64,
@@ -67,7 +70,12 @@ pub struct Scanner {
 
 impl Default for Scanner {
     fn default() -> Self {
-        Scanner { tcp: Reassembler::new(TCP_LIMITS), quic: QuicScanner::default(), lost_sync: 0 }
+        Scanner {
+            tcp: Reassembler::new(TCP_LIMITS),
+            quic: QuicScanner::default(),
+            dtls: DtlsScanner::default(),
+            lost_sync: 0,
+        }
     }
 }
 
@@ -79,7 +87,9 @@ impl Scanner {
     /// Feeds one decoded packet; `on` receives what it completes.
     pub fn packet(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, on: &mut dyn FnMut(At, Happening<'_>)) {
         let Some((direction, segment)) = Segment::of(packet, decoded) else {
-            self.quic.packet(packet, decoded, on);
+            if !self.dtls.packet(packet, decoded, on) {
+                self.quic.packet(packet, decoded, on);
+            }
             return;
         };
         let mut lost = Vec::new();

@@ -303,6 +303,168 @@ fn what_is_not_tls_is_not_reported_and_garbage_after_records_is_flagged() {
     assert!(r["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("stopped looking like TLS")));
 }
 
+/// One UDP datagram between the test client (port 40000) and a server.
+fn datagram(from_client: bool, server_port: u16, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sport, dport) =
+        if from_client { (CLIENT, SERVER, 40000, server_port) } else { (SERVER, CLIENT, server_port, 40000) };
+    let mut out = Vec::new();
+    PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(src, dst, 64).udp(sport, dport).write(&mut out, payload).unwrap();
+    out
+}
+
+/// A DTLS record (DTLS 1.2's version field).
+fn dtls_record(kind: u8, epoch: u16, sequence: u64, body: &[u8]) -> Vec<u8> {
+    let mut record = vec![kind, 0xfe, 0xfd];
+    record.extend_from_slice(&epoch.to_be_bytes());
+    record.extend_from_slice(&sequence.to_be_bytes()[2..]);
+    record.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    record.extend_from_slice(body);
+    record
+}
+
+/// A fragment of a TLS handshake message (4-byte header, as `message`
+/// builds it) in DTLS's framing: message_seq, and the bytes from `from` to
+/// `to` of its body.
+fn dtls_fragment(tls_message: &[u8], seq: u16, from: usize, to: usize) -> Vec<u8> {
+    let body = &tls_message[4..];
+    let u24 = |n: usize| (n as u32).to_be_bytes()[1..].to_vec();
+    let mut fragment = vec![tls_message[0]];
+    fragment.extend(u24(body.len()));
+    fragment.extend_from_slice(&seq.to_be_bytes());
+    fragment.extend(u24(from));
+    fragment.extend(u24(to - from));
+    fragment.extend_from_slice(&body[from..to]);
+    fragment
+}
+
+/// A ClientHello as DTLS sends it: version `version`, and a cookie after
+/// the session ID.
+fn dtls_client_hello(sni: Option<&str>, versions: &[u16], cookie: &[u8]) -> Vec<u8> {
+    let tls = client_hello(sni, &["coap"], versions);
+    let mut body = tls[4..].to_vec();
+    body[..2].copy_from_slice(&[0xfe, 0xfd]);
+    let after_session = 35 + usize::from(body[34]);
+    let mut with_cookie = vec![cookie.len() as u8];
+    with_cookie.extend_from_slice(cookie);
+    body.splice(after_session..after_session, with_cookie);
+    message(1, &body)
+}
+
+#[test]
+fn dtls_fragments_in_any_order_retransmissions_and_the_cookie_exchange_are_read_once() {
+    const PORT: u16 = 20220; // found by content: no port list names it
+    let hello = dtls_client_hello(Some("sensor.example"), &[], &[]);
+    let length = hello.len() - 4;
+    let mut server_hello = server_hello(0xc0ae, None, None, false);
+    server_hello[4..6].copy_from_slice(&[0xfe, 0xfd]); // version DTLS 1.2
+    let mut flight = dtls_fragment(&server_hello, 1, 0, server_hello.len() - 4);
+    flight.extend(dtls_fragment(&message(14, &[]), 2, 0, 0));
+    let mut verify_request = vec![0xfe, 0xff, 4];
+    verify_request.extend_from_slice(b"okay");
+    let lying = {
+        let mut fragment = dtls_fragment(&message(16, &[7; 8]), 3, 0, 8);
+        fragment[3] = 4; // says the message is 4 bytes long
+        fragment
+    };
+    let frames = [
+        // The ClientHello in two fragments, the last first.
+        datagram(true, PORT, &dtls_record(22, 0, 0, &dtls_fragment(&hello, 0, 40, length))),
+        datagram(true, PORT, &dtls_record(22, 0, 1, &dtls_fragment(&hello, 0, 0, 40))),
+        // ... sent again whole: a retransmission.
+        datagram(true, PORT, &dtls_record(22, 0, 2, &dtls_fragment(&hello, 0, 0, length))),
+        datagram(false, PORT, &dtls_record(22, 0, 0, &dtls_fragment(&message(3, &verify_request), 0, 0, 7))),
+        {
+            let again = dtls_client_hello(Some("sensor.example"), &[], b"okay");
+            datagram(true, PORT, &dtls_record(22, 0, 3, &dtls_fragment(&again, 1, 0, again.len() - 4)))
+        },
+        datagram(false, PORT, &dtls_record(22, 0, 1, &flight)),
+        datagram(true, PORT, &dtls_record(22, 0, 4, &lying)),
+        datagram(true, PORT, &[dtls_record(20, 0, 5, &[1]), dtls_record(22, 1, 0, &[0x5e; 40])].concat()),
+        datagram(false, PORT, &[dtls_record(20, 0, 2, &[1]), dtls_record(22, 1, 0, &[0x6e; 40])].concat()),
+        datagram(true, PORT, &dtls_record(23, 1, 1, &[0x42; 100])),
+        datagram(false, PORT, &dtls_record(23, 1, 1, &[0x43; 300])),
+        datagram(true, PORT, &dtls_record(21, 1, 2, &[0x44; 26])),
+        // Not DTLS: a record header whose length overruns the datagram.
+        datagram(true, 9999, &dtls_record(22, 0, 0, &[1, 2, 3])[..14]),
+    ];
+    let mut pcap = PcapBuilder::ethernet();
+    for (i, frame) in frames.iter().enumerate() {
+        pcap = pcap.packet(1, i as u32 * 1000, frame);
+    }
+    let r = run(&pcap.build());
+    let statistics = &r["statistics"];
+    assert_eq!(statistics["connections"], 1, "{r:#}");
+    assert_eq!(statistics["dtls_connections"], 1);
+    assert_eq!(statistics["on_other_ports"], 1);
+    assert_eq!(
+        statistics["handshake_messages"],
+        json!({"client_hello": 2, "hello_verify_request": 1, "server_hello": 1, "server_hello_done": 1})
+    );
+    assert_eq!(statistics["versions"], json!({"DTLS 1.2": 1}));
+    assert_eq!(r["capture"]["dtls"]["retransmitted_messages"], 1);
+    assert_eq!(r["capture"]["dtls"]["malformed_records"], 1);
+    let c = &r["connections"][0];
+    assert_eq!(c["transport"], "dtls");
+    assert_eq!((c["client_port"].as_u64(), c["server_port"].as_u64()), (Some(40000), Some(u64::from(PORT))));
+    assert_eq!(c["server_name"], "sensor.example");
+    assert_eq!(c["alpn_offered"], json!(["coap"]));
+    assert_eq!(c["cipher_suite"], "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8");
+    assert_eq!(c["client_hellos"], 2);
+    assert!(c["ja4"].as_str().unwrap().starts_with("dd2d0"), "{}", c["ja4"]);
+    assert_eq!(c["outcome"], "established");
+    assert_eq!(
+        c["handshake"],
+        json!([
+            "client: client_hello",
+            "server: hello_verify_request",
+            "client: client_hello",
+            "server: server_hello",
+            "server: server_hello_done",
+            "client: change_cipher_spec",
+            "client: encrypted_handshake",
+            "server: change_cipher_spec",
+            "server: encrypted_handshake",
+            "client: encrypted_alert"
+        ])
+    );
+    assert_eq!(
+        (c["application_data_bytes_client"].as_u64(), c["application_data_bytes_server"].as_u64()),
+        (Some(100), Some(300))
+    );
+}
+
+#[test]
+fn dtls_13_hellos_name_dtls_13_and_bounds_hold() {
+    const PORT: u16 = 4433;
+    let hello = dtls_client_hello(None, &[0xfefc, 0xfefd], &[]);
+    let length = hello.len() - 4;
+    let mut frames = vec![datagram(true, PORT, &dtls_record(22, 0, 0, &dtls_fragment(&hello, 0, 0, length)))];
+    // Nine messages begun and never finished: the ninth is not held.
+    for seq in 1..=9u16 {
+        frames.push(datagram(true, PORT, &dtls_record(22, 0, u64::from(seq), &dtls_fragment(&hello, seq, 0, 10))));
+    }
+    // A message said to be 1 MiB long: named, not buffered.
+    let mut huge = dtls_fragment(&hello, 10, 0, 10);
+    huge[1..4].copy_from_slice(&[0x10, 0, 0]);
+    frames.push(datagram(true, PORT, &dtls_record(22, 0, 10, &huge)));
+    // DTLS 1.3's encrypted records: unified headers (epoch 2, then 3).
+    frames.push(datagram(false, PORT, &[&[0x2e, 0, 0, 0, 3][..], &[9, 9, 9], &[0x2f, 1, 0, 0, 4], &[8; 4]].concat()));
+    let mut pcap = PcapBuilder::ethernet();
+    for (i, frame) in frames.iter().enumerate() {
+        pcap = pcap.packet(1, i as u32 * 1000, frame);
+    }
+    let r = run(&pcap.build());
+    let statistics = &r["statistics"];
+    assert_eq!(statistics["highest_versions_offered"], json!({"DTLS 1.3": 1}), "{r:#}");
+    assert_eq!(statistics["oversized_handshake_messages"], 1);
+    assert_eq!(statistics["encrypted_handshake_records"], 1);
+    assert_eq!(statistics["application_data_bytes"], 4);
+    assert_eq!(r["capture"]["dtls"]["fragments_dropped"], 1);
+    let c = &r["connections"][0];
+    assert!(c["ja4"].as_str().unwrap().starts_with("dd3i0"), "{}", c["ja4"]);
+    assert_eq!(c["versions_offered"], json!(["DTLS 1.3", "DTLS 1.2"]));
+}
+
 /// tshark's TLS fields, reassembling out-of-order segments as pcapsule does
 /// (by default tshark gives up on a record whose segments arrive out of
 /// order: `tls/ja3_ssl-chrome.pcap`, `tls/suricata-verify_tls-fingerprint-alert_input.pcap`).
@@ -310,11 +472,13 @@ fn tshark_tls(path: &Path, filter: &str, fields: &[&str]) -> Option<Vec<Vec<Stri
     tshark_fields_with(path, &["tcp.reassemble_out_of_order:TRUE"], filter, fields)
 }
 
-/// What tshark saw of TLS over TCP in a capture (QUIC's handshake, which
-/// tshark decrypts, is another analyzer's matter), in one run: handshake
-/// messages by type (`tls.handshake.type`), server names, and the cipher
-/// suites ServerHellos agreed (a HelloRetryRequest names one too; pcapsule
-/// reports the one the final ServerHello agreed, so those are left out).
+/// What tshark saw of TLS over TCP and DTLS in a capture, in one run (QUIC's
+/// handshake, which tshark decrypts, too): handshake messages by type
+/// (`tls.handshake.type`, and for DTLS each message once: tshark names a
+/// message's type in each of its fragments and in each retransmission),
+/// server names, and the cipher suites ServerHellos agreed (a
+/// HelloRetryRequest names one too; pcapsule reports the one the final
+/// ServerHello agreed, so those are left out).
 #[derive(Default)]
 struct TsharkTls {
     handshake_types: BTreeMap<u64, u64>,
@@ -327,44 +491,72 @@ struct TsharkTls {
     quic_server_names: BTreeSet<String>,
     quic_cipher_suites: BTreeSet<u64>,
     quic_handshakes: bool,
+    /// Whether any DTLS handshake message was seen.
+    dtls_handshakes: bool,
 }
 
+/// The fields asked of TLS, each with DTLS's twin: a row has one or the other.
+const TLS_FIELDS: [&str; 6] = ["type", "extensions_server_name", "ciphersuite", "random", "ja3", "ja3s"];
+
 fn tshark_view(path: &Path) -> Option<TsharkTls> {
-    let fields = [
-        "tls.handshake.type",
-        "tls.handshake.extensions_server_name",
-        "tls.handshake.ciphersuite",
-        "tls.handshake.random",
-        "tls.handshake.ja3",
-        "tls.handshake.ja3s",
-        "quic.version",
-    ];
-    let rows = tshark_tls(path, "tls.handshake.type and (tcp or quic)", &fields)?;
+    let mut fields: Vec<String> = TLS_FIELDS.iter().map(|f| format!("tls.handshake.{f}")).collect();
+    fields.extend(TLS_FIELDS.iter().map(|f| format!("dtls.handshake.{f}")));
+    fields.extend(
+        [
+            "quic.version",
+            "dtls.handshake.message_seq",
+            "dtls.handshake.fragment_offset",
+            "ip.src",
+            "ipv6.src",
+            "udp.srcport",
+            "ip.dst",
+            "ipv6.dst",
+            "udp.dstport",
+        ]
+        .map(String::from),
+    );
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    let rows = tshark_tls(path, "(tls.handshake.type and (tcp or quic)) or dtls.handshake.type", &fields)?;
     let retry_random = hex(&HELLO_RETRY_RANDOM);
     let values = |row: &[String], i: usize| -> Vec<String> {
         row.get(i).map(|v| v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default()
     };
     let mut view = TsharkTls::default();
+    let mut dtls_messages_seen = BTreeSet::new();
     for row in &rows {
-        let types = values(row, 0);
+        let dtls = values(row, 0).is_empty();
+        let column = |i: usize| if dtls { values(row, TLS_FIELDS.len() + i) } else { values(row, i) };
+        let extra = 2 * TLS_FIELDS.len();
+        let mut types = column(0);
+        if dtls {
+            view.dtls_handshakes = true;
+            let (seqs, offsets) = (values(row, extra + 1), values(row, extra + 2));
+            // The direction: a server's retransmission is one to the same client port.
+            let sender: Vec<&str> = (extra + 3..extra + 9).map(|i| row.get(i).map_or("", String::as_str)).collect();
+            types = (0..types.len())
+                .filter(|&i| offsets[i] == "0" && dtls_messages_seen.insert((sender.join(" "), seqs[i].clone())))
+                .map(|i| types[i].clone())
+                .collect();
+        }
         for kind in &types {
             *view.handshake_types.entry(kind.parse().unwrap()).or_default() += 1;
         }
-        view.server_names.extend(values(row, 1));
-        let quic = !values(row, 6).is_empty();
+        view.server_names.extend(column(1));
+        let quic = !values(row, extra).is_empty();
         if quic {
             view.quic_handshakes = true;
-            view.quic_server_names.extend(values(row, 1));
+            view.quic_server_names.extend(column(1));
             if types.iter().all(|t| t == "2") {
-                view.quic_cipher_suites.extend(values(row, 2).iter().filter_map(|c| parse_number(c)));
+                view.quic_cipher_suites.extend(column(2).iter().filter_map(|c| parse_number(c)));
             }
         }
-        view.ja3.extend(values(row, 4));
-        view.ja3s.extend(values(row, 5));
+        view.ja3.extend(column(4));
+        view.ja3s.extend(column(5));
         // Offered suites share the field: only frames with ServerHellos and no ClientHello.
-        if types.iter().any(|t| t == "2") && !types.iter().any(|t| t == "1") {
-            let randoms: Vec<String> = values(row, 3).iter().map(|r| r.replace(':', "")).collect();
-            for (i, cipher) in values(row, 2).iter().enumerate() {
+        let all_types = column(0);
+        if all_types.iter().any(|t| t == "2") && !all_types.iter().any(|t| t == "1") {
+            let randoms: Vec<String> = column(3).iter().map(|r| r.replace(':', "")).collect();
+            for (i, cipher) in column(2).iter().enumerate() {
                 if randoms.get(i) != Some(&retry_random) {
                     view.cipher_suites.extend(parse_number(cipher));
                 }
@@ -419,7 +611,7 @@ fn handshakes_server_names_and_ciphers_match_tshark_on_the_shared_captures() {
     if tshark_fields(&files[0], "frame", &["frame.number"]).is_none() {
         return;
     }
-    let (mut compared, mut with_tls, mut with_fingerprints, mut mismatches) = (0, 0, 0, Vec::new());
+    let (mut compared, mut with_tls, mut with_dtls, mut with_fingerprints, mut mismatches) = (0, 0, 0, 0, Vec::new());
     for path in files {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
         if EXPECTED_DIFFERENCES.iter().chain(QUIC_EXPECTED_DIFFERENCES).any(|(f, _)| *f == name) {
@@ -465,9 +657,11 @@ fn handshakes_server_names_and_ciphers_match_tshark_on_the_shared_captures() {
             with_tls += 1;
         }
         with_fingerprints += usize::from(!theirs.ja3.is_empty() && !theirs.ja3s.is_empty());
+        with_dtls += usize::from(theirs.dtls_handshakes);
     }
     assert!(mismatches.is_empty(), "differences from tshark:\n{}", mismatches.join("\n"));
     assert!(compared > 100, "compared {compared} files");
+    assert!(with_dtls >= 5, "{with_dtls} files with DTLS handshakes");
     assert!(with_tls >= 25, "{with_tls} files with TLS handshakes");
     assert!(with_fingerprints >= 20, "{with_fingerprints} files with JA3 and JA3S");
 }
@@ -668,12 +862,13 @@ fn tshark_certificates(path: &Path) -> Option<CertificateView> {
         "x509ce.dNSName",
         "x509af.utcTime",
         "x509af.generalizedTime",
+        "dtls.handshake.certificate",
     ];
-    let rows = tshark_tls(path, "tls.handshake.certificate and tcp", &fields)?;
+    let rows = tshark_tls(path, "(tls.handshake.certificate and tcp) or dtls.handshake.certificate", &fields)?;
     let mut view = CertificateView::default();
     for row in rows {
         let values = |i: usize| row.get(i).into_iter().flat_map(|v| v.split(',')).filter(|x| !x.is_empty());
-        for der in values(0) {
+        for der in values(0).chain(values(5)) {
             let bytes: Vec<u8> =
                 (0..der.len() / 2).map(|i| u8::from_str_radix(&der[2 * i..2 * i + 2], 16).unwrap()).collect();
             view.sha256.insert(hex(&sha2::Sha256::digest(&bytes)));
