@@ -565,12 +565,19 @@ impl<K, V: schemars::JsonSchema> schemars::JsonSchema for OrderedMap<K, V> {
 /// Bytes as lower-case hex, `aabbcc`: how results write digests
 /// (SHA-256, JA3's MD5) and raw data.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(out, "{b:02x}");
+        push_hex_pair(&mut out, *b);
     }
     out
+}
+
+/// One byte as two lower-case hex digits: by table, as fingerprints of
+/// every hello and certificate are written, not through `fmt`.
+fn push_hex_pair(out: &mut String, byte: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+    out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
 }
 
 /// Bytes as lower-case hex pairs joined by colons, `aa:bb:cc`: how results
@@ -581,7 +588,7 @@ pub fn hex_colon(bytes: &[u8]) -> String {
         if i > 0 {
             out.push(':');
         }
-        out.push_str(&format!("{b:02x}"));
+        push_hex_pair(&mut out, *b);
     }
     out
 }
@@ -918,6 +925,16 @@ macro_rules! paging_schemas {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn hex_writes_every_byte_as_two_lower_case_digits() {
+        let all: Vec<u8> = (0..=255).collect();
+        let expected: String = all.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&all), expected);
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex_colon(&[0x00, 0xab, 0xff]), "00:ab:ff");
+        assert_eq!(hex_colon(&[7]), "07");
+    }
 
     /// A result type as analyzers write them.
     #[derive(Serialize, schemars::JsonSchema)]
