@@ -15,7 +15,10 @@ use pcapsule_guest::reassembly::End;
 
 use crate::certificates::{Certificates, Presentation};
 use crate::fingerprint::Transport;
-use crate::hello::{ClientHello, ServerHello, alert_name, cipher_suite_name, handshake_name, is_grease, version_name};
+use crate::hello::{
+    ClientHello, ServerHello, alert_name, cipher_suite_name, handshake_name, is_grease, rank, version_name,
+    weak_cipher_suite,
+};
 use crate::records::Event;
 use crate::result::{AlertEntry, CertificateSummary, ConnectionEntry, Outcome, Side, Statistics};
 use crate::scan::{At, Happening};
@@ -78,6 +81,11 @@ struct Connection {
     lost_sync: bool,
     ended: Option<End>,
     transport: Transport,
+    /// Encrypted handshake records each side sent (the first is its Finished).
+    encrypted_handshakes: [u32; 2],
+    /// TLS 1.2 or earlier: a side sent another handshake record after its
+    /// Finished and application data.
+    renegotiated: bool,
     /// A QUIC connection's version.
     quic_version: Option<u32>,
 }
@@ -341,7 +349,24 @@ impl Analysis {
             }
             Event::Handshake { kind, .. } => connection.step(side, handshake_name(kind)),
             Event::OversizedHandshake { kind, .. } => connection.step(side, handshake_name(kind)),
-            Event::EncryptedHandshake => connection.step(side, "encrypted_handshake"),
+            Event::EncryptedHandshake => {
+                // Before TLS 1.3, nothing but a new handshake (or the
+                // server's HelloRequest asking for one) follows a side's
+                // Finished. (A client may send application data before the
+                // server's Finished: TLS False Start, RFC 7918.)
+                let before_tls13 = connection.server_hello.as_ref().is_some_and(|h| rank(h.version) < 0x0304);
+                let after_finished = connection.encrypted_handshakes[side as usize] > 0;
+                connection.encrypted_handshakes[side as usize] += 1;
+                if before_tls13
+                    && after_finished
+                    && connection.application_records != [0, 0]
+                    && !connection.renegotiated
+                {
+                    connection.renegotiated = true;
+                    connection.step(side, "renegotiation");
+                }
+                connection.step(side, "encrypted_handshake");
+            }
             Event::ChangeCipherSpec => {
                 connection.change_cipher_spec[side as usize] = true;
                 connection.step(side, "change_cipher_spec");
@@ -402,6 +427,8 @@ impl Analysis {
         let mut failures: BTreeMap<String, u64> = BTreeMap::new();
         let mut on_other_ports = 0u64;
         let mut resumed = 0u64;
+        let mut downgrades: BTreeMap<&'static str, u64> = BTreeMap::new();
+        let mut renegotiated = 0u64;
         let order = std::mem::take(&mut self.order);
         for key in &order {
             let c = &self.connections[key];
@@ -416,7 +443,12 @@ impl Analysis {
             }
             let resumed_here = resumed_session(c);
             resumed += u64::from(resumed_here);
-            self.page.offer(|| entry(c, client, server, outcome, resumed_here));
+            let downgrade = downgrade_signs(c);
+            for sign in &downgrade {
+                *downgrades.entry(sign).or_default() += 1;
+            }
+            renegotiated += u64::from(c.renegotiated);
+            self.page.offer(|| entry(c, client, server, outcome, resumed_here, downgrade));
         }
         let (connections, pagination) = self.page.finish();
         let counts = |c: &TopCounter<String>| OrderedMap(c.top(TOP));
@@ -457,6 +489,8 @@ impl Analysis {
             ja3: counts(&self.ja3),
             ja3s: counts(&self.ja3s),
             resumed_sessions: resumed,
+            downgrades: downgrades.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            renegotiated_connections: renegotiated,
             on_other_ports,
             quic_connections: self.quic_connections,
             dtls_connections: self.dtls_connections,
@@ -499,7 +533,38 @@ fn resumed_session(c: &Connection) -> bool {
     }
 }
 
-fn entry(c: &Connection, client: Endpoint, server: Endpoint, outcome: Outcome, resumed: bool) -> ConnectionEntry {
+/// What says a connection agreed to less than its client could do: see
+/// [`ConnectionEntry::downgrade`].
+fn downgrade_signs(c: &Connection) -> Vec<&'static str> {
+    let mut signs = Vec::new();
+    let ch = c.client_hello.as_ref();
+    if ch.is_some_and(|h| h.fallback_scsv) {
+        signs.push("fallback_scsv");
+    }
+    let Some(sh) = c.server_hello.as_ref().filter(|h| !h.hello_retry_request) else { return signs };
+    if let Some(ch) = ch {
+        let offered = ch.highest_version();
+        if rank(sh.version) < rank(offered) {
+            signs.push("version_below_offered");
+        }
+        if sh.downgrade_sentinel && rank(offered) >= 0x0304 {
+            signs.push("downgrade_sentinel");
+        }
+    }
+    if weak_cipher_suite(sh.cipher_suite) {
+        signs.push("weak_cipher");
+    }
+    signs
+}
+
+fn entry(
+    c: &Connection,
+    client: Endpoint,
+    server: Endpoint,
+    outcome: Outcome,
+    resumed: bool,
+    downgrade: Vec<&'static str>,
+) -> ConnectionEntry {
     let ch = c.client_hello.as_ref();
     let sh = c.server_hello.as_ref().filter(|h| !h.hello_retry_request);
     let versions_offered = ch.map(|h| {
@@ -531,6 +596,8 @@ fn entry(c: &Connection, client: Endpoint, server: Endpoint, outcome: Outcome, r
         client_hellos: c.client_hellos,
         hello_retry_request: c.hello_retry,
         resumed,
+        downgrade,
+        renegotiated: c.renegotiated,
         resumption_offered: ch.is_some_and(|h| h.resumption_offered),
         encrypted_client_hello: ch.is_some_and(|h| h.encrypted_client_hello),
         certificate_messages: c.certificates,

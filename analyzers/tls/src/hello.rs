@@ -19,6 +19,9 @@ pub(crate) const HELLO_RETRY_RANDOM: [u8; 32] = [
     0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
+/// TLS_FALLBACK_SCSV (RFC 7507).
+const FALLBACK_SCSV: u16 = 0x5600;
+
 /// The encrypted_client_hello extension (draft-ietf-tls-esni).
 const ENCRYPTED_CLIENT_HELLO: u16 = 0xfe0d;
 
@@ -41,6 +44,9 @@ pub struct ClientHello {
     pub early_data: bool,
     /// The extensions could not all be read (the rest is ignored).
     pub malformed_extensions: bool,
+    /// TLS_FALLBACK_SCSV among the cipher suites: the client is retrying
+    /// with a lower version after a failed attempt (RFC 7507).
+    pub fallback_scsv: bool,
     /// Fingerprints (none for an SSL 2.0 hello).
     pub ja3: Option<String>,
     pub ja4: Option<String>,
@@ -77,6 +83,7 @@ impl ClientHello {
             legacy_version: version.0,
             cipher_suites: ciphers.len(),
             grease: ciphers.iter().any(|c| is_grease(c.0)),
+            fallback_scsv: ciphers.iter().any(|c| c.0 == FALLBACK_SCSV),
             session_id: session_id.unwrap_or_default().to_vec(),
             ..ClientHello::default()
         };
@@ -165,6 +172,9 @@ pub struct ServerHello {
     pub hello_retry_request: bool,
     pub session_id: Vec<u8>,
     pub malformed_extensions: bool,
+    /// The last 8 bytes of its random say a TLS 1.3 server agreed to a
+    /// lower version (RFC 8446 §4.1.3).
+    pub downgrade_sentinel: bool,
     pub ja3s: String,
 }
 
@@ -191,6 +201,7 @@ impl ServerHello {
             version: hello.version.0,
             cipher_suite: hello.cipher.0,
             hello_retry_request: hello.random == HELLO_RETRY_RANDOM,
+            downgrade_sentinel: hello.random.ends_with(b"DOWNGRD\x01") || hello.random.ends_with(b"DOWNGRD\x00"),
             session_id: hello.session_id.unwrap_or_default().to_vec(),
             ..ServerHello::default()
         };
@@ -278,6 +289,31 @@ fn is_draft(version: u16) -> bool {
 /// (DTLS 1.3 is 0xfefc, DTLS 1.2 0xfefd), TLS up.
 pub fn newest(versions: &[u16]) -> Option<u16> {
     versions.iter().copied().max_by_key(|&v| if v >> 8 == 0xfe { 0x0300 + (0xff - (v & 0xff)) } else { v })
+}
+
+/// Where a version stands among TLS's: DTLS 1.0, 1.2 and 1.3 beside TLS
+/// 1.1, 1.2 and 1.3, a TLS 1.3 draft as TLS 1.3.
+pub fn rank(version: u16) -> u16 {
+    match version {
+        v if v >> 8 == 0xfe => 0x0300 + (0xff - (v & 0xff)),
+        v if is_draft(v) => 0x0304,
+        v => v,
+    }
+}
+
+/// Whether an agreed cipher suite gives little or no protection: no
+/// encryption, export strength, anonymous key exchange, RC4, RC2, DES or
+/// 3DES, or MD5 for integrity.
+pub fn weak_cipher_suite(id: u16) -> bool {
+    use tls_parser::{TlsCipherAu, TlsCipherEnc, TlsCipherMac};
+    TlsCipherSuite::from_id(id).is_some_and(|suite| {
+        matches!(
+            suite.enc,
+            TlsCipherEnc::Null | TlsCipherEnc::Des | TlsCipherEnc::TripleDes | TlsCipherEnc::Rc2 | TlsCipherEnc::Rc4
+        ) || suite.au == TlsCipherAu::Null
+            || suite.enc_size < 112
+            || suite.mac == TlsCipherMac::HmacMd5
+    })
 }
 
 /// A version as Wireshark names it: "TLS 1.2", "TLS 1.3 (draft 28)", "SSL 3.0", "DTLS 1.2".
@@ -388,6 +424,10 @@ mod tests {
         assert_eq!(version_name(0xfefc), "DTLS 1.3");
         assert_eq!(newest(&[0xfefd, 0xfefc, 0xfeff]), Some(0xfefc));
         assert_eq!(newest(&[0x0303, 0x0304, 0x0302]), Some(0x0304));
+        assert!(rank(0xfefc) > rank(0xfefd) && rank(0x7f1c) == rank(0x0304) && rank(0x0303) > rank(0x0302));
+        assert!(weak_cipher_suite(0x0005) && weak_cipher_suite(0x000a) && weak_cipher_suite(0x0003));
+        assert!(weak_cipher_suite(0x0018) && weak_cipher_suite(0x0002), "anonymous DH, NULL encryption");
+        assert!(!weak_cipher_suite(0xc02f) && !weak_cipher_suite(0x1301) && !weak_cipher_suite(0x002f));
         assert_eq!(cipher_suite_name(0x1301), "TLS_AES_128_GCM_SHA256");
         assert_eq!(cipher_suite_name(0xc02f), "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
         assert_eq!(alert_name(40), "handshake_failure");

@@ -84,6 +84,11 @@ pub struct Statistics {
     pub ja3s: OrderedMap<String, u64>,
     /// TLS ≤ 1.2 connections resumed by session ID (abbreviated handshake).
     pub resumed_sessions: u64,
+    /// Connections by sign of a downgrade (see a connection's `downgrade`).
+    pub downgrades: BTreeMap<String, u64>,
+    /// Connections renegotiated (TLS ≤ 1.2: a handshake after application
+    /// data).
+    pub renegotiated_connections: u64,
     /// Connections whose server port is not one where TLS is expected (443,
     /// 8443, 465, 993, 995, 636, 853, 5061, ..., or a protocol's that
     /// upgrades to TLS such as SMTP's 25): found by content.
@@ -202,6 +207,21 @@ pub struct ConnectionEntry {
     pub hello_retry_request: bool,
     /// Resumed by session ID (TLS ≤ 1.2).
     pub resumed: bool,
+    /// Signs the connection agreed to less than its client could do:
+    /// `fallback_scsv` (the client retried with a lower version after a
+    /// failure, RFC 7507: look for the failed attempt before it),
+    /// `version_below_offered` (the server chose an older version than the
+    /// client's newest: an old server, or something in between),
+    /// `downgrade_sentinel` (the ServerHello's random says a TLS 1.3
+    /// server was made to agree to less while the client offered TLS 1.3:
+    /// RFC 8446 §4.1.3 has the client abort; a downgrade attack or an
+    /// intercepting proxy), `weak_cipher` (the agreed suite has no or
+    /// export-grade encryption, anonymous key exchange, RC4, DES, 3DES or
+    /// MD5).
+    pub downgrade: Vec<&'static str>,
+    /// TLS ≤ 1.2: a new handshake began after application data
+    /// (renegotiation; its messages are encrypted).
+    pub renegotiated: bool,
     /// The client offered a session ticket or a pre-shared key, or (a
     /// client without TLS 1.3, whose session ID is random) a session ID.
     pub resumption_offered: bool,

@@ -287,6 +287,77 @@ fn a_fatal_alert_is_the_failure_and_tls13_with_a_retry_is_established() {
     assert_eq!(r["statistics"]["versions"], json!({"TLS 1.3": 1}), "the retry request is not an agreement");
 }
 
+/// `message` with the bytes `from` replaced by `to` (once).
+fn patched(message: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = message.windows(from.len()).position(|w| w == from).expect("bytes to patch");
+    let mut out = message.to_vec();
+    out[at..at + to.len()].copy_from_slice(to);
+    out
+}
+
+#[test]
+fn downgrades_and_renegotiation_are_named() {
+    // A TLS 1.3 client; the server agrees to TLS 1.2, and its random ends
+    // with the sentinel a TLS 1.3 server must put there then.
+    let offered = client_hello(Some("down.example"), &[], &[0x0304, 0x0303]);
+    let random = [&[0x22; 24][..], b"DOWNGRD\x01"].concat();
+    let sentinel = patched(&server_hello(0xc02f, None, None, false), &[0x22; 32], &random);
+    let r = run(&connection(443, &[(true, record(22, &offered)), (false, record(22, &sentinel))]));
+    let c = &r["connections"][0];
+    assert_eq!(c["downgrade"], json!(["version_below_offered", "downgrade_sentinel"]), "{r:#}");
+    assert_eq!(r["statistics"]["downgrades"], json!({"downgrade_sentinel": 1, "version_below_offered": 1}));
+
+    // A TLS 1.2 client retrying with TLS_FALLBACK_SCSV; the server picks RC4.
+    let fallback = patched(&client_hello(Some("old.example"), &[], &[]), &[0x00, 0x2f], &[0x56, 0x00]);
+    let rc4 = server_hello(0x0005, None, None, false);
+    let r = run(&connection(443, &[(true, record(22, &fallback)), (false, record(22, &rc4))]));
+    assert_eq!(r["connections"][0]["downgrade"], json!(["fallback_scsv", "weak_cipher"]), "{r:#}");
+
+    // TLS 1.2, application data, then an encrypted handshake: renegotiation.
+    let r = run(&tls12_capture(443));
+    assert_eq!(r["connections"][0]["renegotiated"], false);
+    assert_eq!(r["connections"][0]["downgrade"], json!([]));
+    // ... but not the server's Finished after a False Start client's data.
+    let false_start = {
+        let hello = record(22, &client_hello(Some("fast.example"), &[], &[]));
+        let flight = record(22, &[server_hello(0xc02f, None, None, false), message(14, &[])].concat());
+        let finish = [record(20, &[1]), record(22, &[0x77; 40]), record(23, &[1; 100])].concat();
+        let server_finish = [record(20, &[1]), record(22, &[0x88; 40]), record(23, &[2; 100])].concat();
+        connection(443, &[(true, hello), (false, flight), (true, finish), (false, server_finish)])
+    };
+    let r = run(&false_start);
+    assert_eq!(
+        (r["connections"][0]["renegotiated"].as_bool(), r["connections"][0]["outcome"].as_str()),
+        (Some(false), Some("established"))
+    );
+    let renegotiating = {
+        let hello = record(22, &client_hello(Some("www.example.com"), &[], &[]));
+        let mut flight = record(22, &[server_hello(0xc02f, None, None, false), message(14, &[])].concat());
+        flight.extend(record(20, &[1]));
+        flight.extend(record(22, &[0x88; 40]));
+        let mut finish = record(20, &[1]);
+        finish.extend(record(22, &[0x77; 40]));
+        connection(
+            443,
+            &[
+                (true, hello),
+                (false, flight),
+                (true, finish),
+                (true, record(23, &[1; 100])),
+                (false, record(23, &[2; 100])),
+                (true, record(22, &[0x33; 200])),
+                (false, record(22, &[0x44; 90])),
+            ],
+        )
+    };
+    let r = run(&renegotiating);
+    let c = &r["connections"][0];
+    assert_eq!(c["renegotiated"], true, "{r:#}");
+    assert_eq!(r["statistics"]["renegotiated_connections"], 1);
+    let steps: Vec<&str> = c["handshake"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(steps.iter().filter(|s| s.ends_with("renegotiation")).count(), 1, "{steps:?}");
+}
+
 #[test]
 fn what_is_not_tls_is_not_reported_and_garbage_after_records_is_flagged() {
     let http = connection(443, &[(true, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n".to_vec())]);
