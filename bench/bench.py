@@ -39,6 +39,8 @@ TOOLS = [
     ("analyze_conversations", "overview", "tshark -z conv,ip -z conv,ipv6"),
     ("analyze_endpoints", "overview", "tshark -z endpoints,ip -z endpoints,ipv6"),
     ("analyze_io_timeline", "overview", "tshark -z io,stat,1"),
+    ("analyze_tls_sessions", "tls", "tshark -z io,stat (TLS handshake types, alerts, QUIC)"),
+    ("analyze_tls_certificates", "tls", "tshark -z io,stat (certificates)"),
 ]
 
 MCPCAP_CALLS = {
@@ -85,6 +87,11 @@ def comparator(tool: str, capture: str, server: str) -> list[str]:
         "analyze_endpoints": tshark + ["-z", "endpoints,ip", "-z", "endpoints,ipv6"],
         # The bench captures span about 50 s: the tool chooses 1 s intervals.
         "analyze_io_timeline": tshark + ["-z", "io,stat,1"],
+        # tshark dissects TLS (and decrypts QUIC's Initials) to count them.
+        "analyze_tls_sessions": tshark + [
+            "-z", "io,stat,0,tls.handshake.type==1,tls.handshake.type==2,tls.alert_message,dtls.handshake.type==1,"
+            "quic.long.packet_type==0"],
+        "analyze_tls_certificates": tshark + ["-z", "io,stat,0,tls.handshake.certificate,x509af.serialNumber"],
     }[tool]
 
 
@@ -431,7 +438,7 @@ def main():
     # analyzer (more DNS or SIP per packet than the mixed capture has).
     mixes = {}  # mix -> (size, facts, {tool: {...}})
     mix_size = int(os.environ.get("BENCH_MIX_PACKETS", min(args.sizes)))
-    for mix in os.environ.get("BENCH_MIXES", "dns-heavy sip-heavy").split():
+    for mix in os.environ.get("BENCH_MIXES", "dns-heavy sip-heavy tls-heavy").split():
         capture = work / f"bench-{mix}-{mix_size}.pcap"
         facts = generate(capture, mix_size, mix)
         mixes[mix] = (mix_size, facts, measure_tools(capture, facts, mix_size))
@@ -727,7 +734,10 @@ def write_report(args, info, results, captures, mixes, one_pass, serve, mcpcap, 
       "DNS, half of it among a hundred times as many names, with answers too large for UDP (TC set) asked again "
       "over TCP; the `sip-heavy` mix is a VoIP carrier's signalling link: calls with SDP (most without RTP) and "
       "registrations, with long headers (Record-Route, P-Asserted-Identity, a second Via, Allow, Supported), "
-      "many over TCP.\n")
+      "many over TCP; the `tls-heavy` mix is a web client network's uplink: TLS 1.3 and 1.2 over TCP (SNI, ALPN, "
+      "GREASE, two client profiles; 1.2 with a server's certificate chain in the clear, one server in twenty "
+      "expired; some refused with an alert or unanswered), QUIC v1 with Initial packets protected as RFC 9001 "
+      "says (so a reader must decrypt them), DTLS 1.2 with its cookie exchange, and DNS.\n")
     w("| mix | packets | MB | generated in s | packets by kind |")
     w("|---|---:|---:|---:|---|")
     rows = [(captures[size][1], size) for size in sizes] + [(f, size) for size, f, _ in mixes.values()]
@@ -751,7 +761,7 @@ def write_report(args, info, results, captures, mixes, one_pass, serve, mcpcap, 
       "(a Python that imports mcpcap; otherwise a private venv under the work directory gets `pip install "
       "mcpcap`), `BENCH_DIR` (work directory, kept; default a temporary one, removed), `BENCH_SIZES`, "
       "`BENCH_COMPARATOR_MAX_PACKETS` (largest capture tshark/capinfos run on; default all), `BENCH_MIXES` "
-      "(the other mixes measured, default `dns-heavy sip-heavy`; empty for none), `BENCH_MIX_PACKETS` (their "
+      "(the other mixes measured, default `dns-heavy sip-heavy tls-heavy`; empty for none), `BENCH_MIX_PACKETS` (their "
       "size, default the smallest size).\n")
 
     text = "\n".join(md) + "\n"

@@ -12,6 +12,7 @@ mod icmp;
 mod packet;
 mod sip;
 mod tcp;
+mod tls;
 mod world;
 
 use std::cmp::Reverse;
@@ -39,11 +40,15 @@ pub enum Mix {
     /// A VoIP carrier's signalling link: calls (with SDP, mostly without
     /// RTP) and registrations with long headers, many over TCP.
     SipHeavy,
+    /// A web client network's uplink: TLS 1.3 and 1.2 over TCP (1.2 with
+    /// certificates in the clear), QUIC with protected Initials, some
+    /// DTLS, and the DNS that goes with them.
+    TlsHeavy,
 }
 
 impl Mix {
     /// Every mix, in the order BENCHMARKS.md shows them.
-    pub const ALL: [Mix; 3] = [Mix::Mixed, Mix::DnsHeavy, Mix::SipHeavy];
+    pub const ALL: [Mix; 4] = [Mix::Mixed, Mix::DnsHeavy, Mix::SipHeavy, Mix::TlsHeavy];
 
     /// Its name on the command line and in BENCHMARKS.md.
     pub fn name(self) -> &'static str {
@@ -51,6 +56,7 @@ impl Mix {
             Mix::Mixed => "mixed",
             Mix::DnsHeavy => "dns-heavy",
             Mix::SipHeavy => "sip-heavy",
+            Mix::TlsHeavy => "tls-heavy",
         }
     }
 
@@ -64,6 +70,7 @@ impl Mix {
             Mix::Mixed => &MIXED,
             Mix::DnsHeavy => &DNS_HEAVY,
             Mix::SipHeavy => &SIP_HEAVY,
+            Mix::TlsHeavy => &TLS_HEAVY,
         }
     }
 }
@@ -103,6 +110,17 @@ const SIP_HEAVY: [Kind; 9] = [
     ("sip_register_tcp", 100, sip::register_tcp),
     ("dns", 60, dns::lookup),
     ("tcp", 10, tcp::session),
+    ("ntp", 10, ntp),
+    ("arp", 10, arp),
+];
+
+const TLS_HEAVY: [Kind; 8] = [
+    ("tls13", 500, tls::tls13_session),
+    ("tls12", 200, tls::tls12_session),
+    ("quic", 250, tls::quic_session),
+    ("dtls", 5, tls::dtls_session),
+    ("dns", 300, dns::lookup),
+    ("tcp", 40, tcp::session),
     ("ntp", 10, ntp),
     ("arp", 10, arp),
 ];

@@ -1,4 +1,4 @@
-//! usage: bench-capture [--mix mixed|dns-heavy|sip-heavy] OUT.pcap PACKETS [SEED]
+//! usage: bench-capture [--mix mixed|dns-heavy|sip-heavy|tls-heavy] OUT.pcap PACKETS [SEED]
 //!
 //! Writes a realistic capture of `pcapsule_bench::generate` (the `mixed`
 //! mix unless told another) and prints one JSON line of facts (mix,
@@ -9,7 +9,7 @@ use std::io::{BufWriter, Write};
 
 use pcapsule_bench::Mix;
 
-const USAGE: &str = "usage: bench-capture [--mix mixed|dns-heavy|sip-heavy] OUT.pcap PACKETS [SEED]";
+const USAGE: &str = "usage: bench-capture [--mix mixed|dns-heavy|sip-heavy|tls-heavy] OUT.pcap PACKETS [SEED]";
 
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();

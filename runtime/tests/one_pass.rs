@@ -6,8 +6,8 @@ mod common;
 use std::process::Command;
 
 use common::{
-    cache_dir, call, captures_under, err, fixtures, ok, pcapsule, repo, shared_captures, stdio_client,
-    write_busy_capture,
+    cache_dir, call, captures_under, err, fixtures, have, ok, pcapsule, repo, shared_captures, stdio_client,
+    write_bench_capture, write_busy_capture,
 };
 use serde_json::{Value, json};
 
@@ -101,6 +101,57 @@ fn a_busy_capture_stays_within_the_budget_in_one_pass() {
     for tool in ["analyze_dhcp_packets", "analyze_icmp_packets", "analyze_sip_packets", "analyze_tcp_anomalies"] {
         assert!(shortened.contains(&tool.to_string()), "{tool} had to be cut to its share: {shortened:?}");
     }
+}
+
+/// Frames tshark shows matching `filter`, and the values of `field` there.
+fn tshark_values(capture: &std::path::Path, filter: &str, field: &str) -> Vec<String> {
+    let out = Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(capture)
+        .args(["-Y", filter, "-T", "fields", "-E", "occurrence=a", "-e", field])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tshark: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+}
+
+/// The bench's TLS traffic (`tls-heavy`: TLS 1.3 and 1.2 over TCP, QUIC
+/// with protected Initials, DTLS) as tshark reads it: hellos counted alike
+/// (each frame of this capture holds at most one), every certificate found,
+/// and the results within their budget alone and in one pass.
+#[test]
+fn the_bench_tls_traffic_is_read_as_tshark_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("tls-heavy.pcap");
+    write_bench_capture(&capture, 30_000, pcapsule_bench::Mix::TlsHeavy);
+    let path = capture.to_str().unwrap();
+    let sessions = analyze(&["analyze_tls_sessions", path], dir.path());
+    assert!(serde_json::to_string(&sessions).unwrap().len() < 100_000);
+    let statistics = &sessions["statistics"];
+    assert!(statistics["quic_connections"].as_u64() > Some(50), "{statistics}");
+    assert!(statistics["dtls_connections"].as_u64() > Some(0), "{statistics}");
+    assert_eq!(sessions["capture"]["quic"]["undecryptable_initials"], 0);
+    let certificates = analyze(&["analyze_tls_certificates", path], dir.path());
+    assert!(serde_json::to_string(&certificates).unwrap().len() < 100_000);
+    let together = analyze(&["all", path], dir.path());
+    assert!(serde_json::to_string(&together).unwrap().len() < 100_000);
+    if !have("tshark") {
+        return;
+    }
+    for (message, kind) in [("client_hello", 1), ("server_hello", 2)] {
+        let frames = tshark_values(
+            &capture,
+            &format!("tls.handshake.type == {kind} || dtls.handshake.type == {kind}"),
+            "frame.number",
+        );
+        assert_eq!(statistics["handshake_messages"][message].as_u64(), Some(frames.len() as u64), "{message}");
+    }
+    let der: std::collections::BTreeSet<String> =
+        tshark_values(&capture, "tls.handshake.certificate", "tls.handshake.certificate")
+            .iter()
+            .flat_map(|row| row.split(',').map(str::to_string).collect::<Vec<_>>())
+            .collect();
+    assert_eq!(certificates["statistics"]["distinct_certificates"].as_u64(), Some(der.len() as u64));
 }
 
 #[tokio::test]

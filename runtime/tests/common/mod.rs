@@ -203,8 +203,13 @@ pub async fn start_http_on(host: &str, extra: &[&str], token: Option<&str>) -> (
 /// busy enough that every table of every tool fills, so results meet
 /// their byte budgets.
 pub fn write_busy_capture(path: &Path, packets: u64) {
+    write_bench_capture(path, packets, pcapsule_bench::Mix::Mixed);
+}
+
+/// Writes one of `just bench`'s mixes of `packets` packets to `path`.
+pub fn write_bench_capture(path: &Path, packets: u64, mix: pcapsule_bench::Mix) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    pcapsule_bench::generate(&mut out, packets, pcapsule_bench::DEFAULT_SEED, pcapsule_bench::Mix::Mixed).unwrap();
+    pcapsule_bench::generate(&mut out, packets, pcapsule_bench::DEFAULT_SEED, mix).unwrap();
     std::io::Write::flush(&mut out).unwrap();
 }
 
