@@ -153,6 +153,8 @@ pub struct Analysis {
     ja4: TopCounter<String>,
     ja3: TopCounter<String>,
     ja3s: TopCounter<String>,
+    /// JA4S, when asked for (its license: see the tool's `ja4_plus`).
+    ja4s: Option<TopCounter<String>>,
     client_hellos_without_sni: u64,
     quic_connections: u64,
     dtls_connections: u64,
@@ -170,7 +172,7 @@ pub struct Finished {
 }
 
 impl Analysis {
-    pub fn new(page: PageCollector<ConnectionEntry>) -> Self {
+    pub fn new(page: PageCollector<ConnectionEntry>, ja4_plus: bool) -> Self {
         Analysis {
             connections: HashMap::default(),
             order: Vec::new(),
@@ -195,6 +197,7 @@ impl Analysis {
             ja4: TopCounter::new(4096),
             ja3: TopCounter::new(4096),
             ja3s: TopCounter::new(4096),
+            ja4s: ja4_plus.then(|| TopCounter::new(4096)),
             client_hellos_without_sni: 0,
             quic_connections: 0,
             dtls_connections: 0,
@@ -309,6 +312,9 @@ impl Analysis {
                 match ServerHello::parse(body, at.transport) {
                     Some(hello) => {
                         self.ja3s.add(hello.ja3s.as_str());
+                        if let Some(counter) = &mut self.ja4s {
+                            counter.add(&server_ja4s(&hello, at.transport));
+                        }
                         connection
                             .step(side, if hello.hello_retry_request { "hello_retry_request" } else { "server_hello" });
                         // Until a ServerHello agrees, a later one replaces a retry request.
@@ -448,7 +454,8 @@ impl Analysis {
                 *downgrades.entry(sign).or_default() += 1;
             }
             renegotiated += u64::from(c.renegotiated);
-            self.page.offer(|| entry(c, client, server, outcome, resumed_here, downgrade));
+            let ja4s = self.ja4s.is_some();
+            self.page.offer(|| entry(c, client, server, outcome, resumed_here, downgrade, ja4s));
         }
         let (connections, pagination) = self.page.finish();
         let counts = |c: &TopCounter<String>| OrderedMap(c.top(TOP));
@@ -464,7 +471,8 @@ impl Analysis {
             &self.ja3s,
         ]
         .iter()
-        .all(|t| t.is_exact());
+        .all(|t| t.is_exact())
+            && self.ja4s.as_ref().is_none_or(TopCounter::is_exact);
         let statistics = Statistics {
             connections: order.len() as u64,
             connections_untracked_events: self.untracked_events,
@@ -488,6 +496,7 @@ impl Analysis {
             ja4: counts(&self.ja4),
             ja3: counts(&self.ja3),
             ja3s: counts(&self.ja3s),
+            ja4s: self.ja4s.as_ref().map(counts),
             resumed_sessions: resumed,
             downgrades: downgrades.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
             renegotiated_connections: renegotiated,
@@ -533,6 +542,11 @@ fn resumed_session(c: &Connection) -> bool {
     }
 }
 
+/// A ServerHello's JA4S.
+fn server_ja4s(hello: &ServerHello, transport: Transport) -> String {
+    crate::fingerprint::ja4s(transport, hello.version, hello.cipher_suite, &hello.extensions, &hello.alpn_bytes)
+}
+
 /// What says a connection agreed to less than its client could do: see
 /// [`ConnectionEntry::downgrade`].
 fn downgrade_signs(c: &Connection) -> Vec<&'static str> {
@@ -564,6 +578,7 @@ fn entry(
     outcome: Outcome,
     resumed: bool,
     downgrade: Vec<&'static str>,
+    with_ja4s: bool,
 ) -> ConnectionEntry {
     let ch = c.client_hello.as_ref();
     let sh = c.server_hello.as_ref().filter(|h| !h.hello_retry_request);
@@ -593,6 +608,7 @@ fn entry(
         ja4: ch.and_then(|h| h.ja4.clone()),
         ja3: ch.and_then(|h| h.ja3.clone()),
         ja3s: sh.map(|h| h.ja3s.clone()),
+        ja4s: sh.filter(|_| with_ja4s).map(|h| server_ja4s(h, c.transport)),
         client_hellos: c.client_hellos,
         hello_retry_request: c.hello_retry,
         resumed,

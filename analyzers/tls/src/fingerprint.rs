@@ -76,11 +76,7 @@ impl ClientOffer {
         let extensions: Vec<u16> = without_grease(&self.extensions);
         let version = newest(&without_grease(&self.supported_versions)).unwrap_or(self.legacy_version);
         let mut a = String::with_capacity(10);
-        a.push(match transport {
-            Transport::Tcp => 't',
-            Transport::Quic => 'q',
-            Transport::Dtls => 'd',
-        });
+        a.push(transport_letter(transport));
         a.push_str(ja4_version(version));
         a.push(if extensions.contains(&0x0000) { 'd' } else { 'i' });
         let _ = write!(a, "{:02}{:02}", ciphers.len().min(99), extensions.len().min(99));
@@ -99,6 +95,25 @@ impl ClientOffer {
         }
         let c = truncated_sha256(&c_text, sorted_extensions.is_empty());
         format!("{a}_{b}_{c}")
+    }
+}
+
+/// JA4S (FoxIO License 1.1, computed only when asked for): transport,
+/// the version agreed (supported_versions, else the hello's field), the
+/// count of extensions, the chosen ALPN's ends; the cipher suite in hex;
+/// the truncated SHA-256 of the extension types in the order sent.
+pub fn ja4s(transport: Transport, version: u16, cipher_suite: u16, extensions: &[u16], alpn: &[u8]) -> String {
+    let ends = alpn_ends(alpn);
+    let a = format!("{}{}{:02}{ends}", transport_letter(transport), ja4_version(version), extensions.len().min(99));
+    let hash = truncated_sha256(&hex_list(extensions), extensions.is_empty());
+    format!("{a}_{cipher_suite:04x}_{hash}")
+}
+
+fn transport_letter(transport: Transport) -> char {
+    match transport {
+        Transport::Tcp => 't',
+        Transport::Quic => 'q',
+        Transport::Dtls => 'd',
     }
 }
 
@@ -264,5 +279,14 @@ mod tests {
         );
         assert_eq!(offer.ja3(), "ada70206e40642a3e4461f35503241d5");
         assert_eq!(ja3s(769, 47, &[65281, 0, 11]), hex(&Md5::digest(b"769,47,65281-0-11")));
+    }
+
+    /// FoxIO's own JA4S example (rust/ja4/src/tls.rs, test_server_stats_into_out):
+    /// TLS 1.2, no ALPN, extensions 0005,0017,ff01,0000 in that order.
+    #[test]
+    fn ja4s_matches_foxio_example() {
+        let extensions = [0x0005, 0x0017, 0xff01, 0x0000];
+        assert_eq!(ja4s(Transport::Tcp, 0x0303, 0xc030, &extensions, b""), "t120400_c030_4e8089b08790");
+        assert_eq!(ja4s(Transport::Quic, 0x0304, 0x1301, &[], b"h3"), "q1300h3_1301_000000000000");
     }
 }

@@ -176,6 +176,9 @@ pub struct ServerHello {
     /// lower version (RFC 8446 §4.1.3).
     pub downgrade_sentinel: bool,
     pub ja3s: String,
+    /// Extension types in the order sent, and the chosen ALPN as sent (for JA4S).
+    pub extensions: Vec<u16>,
+    pub alpn_bytes: Vec<u8>,
 }
 
 impl ServerHello {
@@ -222,11 +225,15 @@ impl ServerHello {
                         facts.version = v.0;
                     }
                 }
-                TlsExtension::ALPN(protocols) => facts.alpn = protocols.first().map(|p| text(p)),
+                TlsExtension::ALPN(protocols) => {
+                    facts.alpn = protocols.first().map(|p| text(p));
+                    facts.alpn_bytes = protocols.first().map(|p| p.to_vec()).unwrap_or_default();
+                }
                 _ => {}
             }
         }
         facts.ja3s = ja3s(hello.version.0, hello.cipher.0, &extensions);
+        facts.extensions = extensions;
         Some(facts)
     }
 }

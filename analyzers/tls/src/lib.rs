@@ -60,6 +60,15 @@ struct Params {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "connections_offset")]
     offset: Option<u64>,
+    /// Also compute JA4+ fingerprints: JA4S of each ServerHello (per
+    /// connection `ja4s`, counted in `statistics.ja4s`). JA4+ is under the
+    /// FoxIO License 1.1 (https://github.com/FoxIO-LLC/ja4/blob/main/LICENSE):
+    /// non-commercial and internal use only, not in anything monetized,
+    /// directly or indirectly; FoxIO says its methods are patent pending.
+    /// Off by default: turn it on only when your use is within that
+    /// license. JA4 itself (BSD 3-Clause) is always computed.
+    #[serde(default)]
+    ja4_plus: bool,
 }
 
 pcapsule_guest::paging_schemas!(connections_limit, connections_offset, "TLS connections", "TLS connections");
@@ -87,7 +96,7 @@ pcapsule_guest::paging_schemas!(certificates_limit, certificates_offset, "certif
 /// Which list a call asks for: both come from the same pass.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tool {
-    Sessions,
+    Sessions { ja4_plus: bool },
     Certificates,
 }
 
@@ -96,7 +105,7 @@ impl Analyzer for Tls {
         Description {
             name: "tls",
             version: env!("CARGO_PKG_VERSION"),
-            summary: "TLS over TCP and QUIC: which servers by name, with which versions, ciphers, ALPN and certificates, which clients by fingerprint, and which handshakes failed.",
+            summary: "TLS over TCP, DTLS and QUIC: which servers by name, with which versions, ciphers, ALPN and certificates, which clients by fingerprint, and which handshakes failed.",
             tools: vec![
                 ToolSpec {
                     name: "analyze_tls_sessions",
@@ -111,7 +120,7 @@ impl Analyzer for Tls {
                               fragments put together, retransmissions read once. Returns statistics (connections by outcome, failures by alert, handshake \
                               messages by type, agreed versions and cipher suites, server names (SNI) asked for, \
                               ALPN offered and selected, client fingerprints (JA4, JA3) and server fingerprints \
-                              (JA3S), alerts, resumed sessions) and a paged list of connections: client and server, \
+                              (JA3S), alerts, resumed sessions, downgrades, renegotiations) and a paged list of connections: client and server, \
                               SNI, ALPN, versions offered and agreed, cipher suite, JA4, JA3 and JA3S, \
                               HelloRetryRequest, resumption, ECH, the handshake steps in order, alerts, application \
                               data each way, the server's certificate in brief (subject, issuer, expiry, findings) \
@@ -159,7 +168,7 @@ impl Analyzer for Tls {
             (Tool::Certificates, p.max_packets, p.max_result_bytes, p.limit, p.offset)
         } else {
             let p: Params = pcapsule_guest::parse_params(params)?;
-            (Tool::Sessions, p.max_packets, p.max_result_bytes, p.limit, p.offset)
+            (Tool::Sessions { ja4_plus: p.ja4_plus }, p.max_packets, p.max_result_bytes, p.limit, p.offset)
         };
         let budget = PacketBudget::new(max_packets, ctx.max_packets)?;
         let paging = Paging::from_params(limit, offset)?;
@@ -173,7 +182,11 @@ const PROMPT_SECURITY: &str = "Review this capture's TLS with analyze_tls_sessio
 `statistics.server_names` (the services reached, by name; unusual or random-looking names deserve a look) and \
 `statistics.on_other_ports` (TLS away from the usual ports). Per connection, `server_name` absent means the \
 client did not say which site it wanted; `encrypted_client_hello` means the real name is hidden; \
-`resumption_offered` and `resumed` show session reuse. `statistics.failures` and `alerts` show refused \
+`resumption_offered` and `resumed` show session reuse. `statistics.downgrades` and each connection's \
+`downgrade` name `downgrade_sentinel` (a TLS 1.3 server made to agree to less while the client offered TLS 1.3: an \
+attack or an intercepting proxy, worth saying first), `fallback_scsv` (a client retrying lower after a failure: find \
+the failed attempt), `version_below_offered` (usually an old server) and `weak_cipher`; `renegotiated` marks TLS 1.2 \
+renegotiation. `statistics.failures` and `alerts` show refused \
 handshakes (`unknown_ca`, `bad_certificate`, `certificate_expired` point at certificate problems or \
 interception). `statistics.ja4` and `ja3` count ClientHellos by client fingerprint (a fingerprint seen once \
 among many common ones, or one shared by unrelated hosts, deserves a look; match them against threat-intelligence \
@@ -229,11 +242,11 @@ fn analyze(
     paging: Paging,
     result_bytes: usize,
 ) -> Result<Value, RunError> {
-    let connection_page = match tool {
-        Tool::Sessions => paging.collector(),
-        Tool::Certificates => Paging { offset: 0, limit: 0 }.collector(),
+    let (connection_page, ja4_plus) = match tool {
+        Tool::Sessions { ja4_plus } => (paging.collector(), ja4_plus),
+        Tool::Certificates => (Paging { offset: 0, limit: 0 }.collector(), false),
     };
-    let handler = TlsHandler { scanner: Scanner::default(), analysis: Analysis::new(connection_page) };
+    let handler = TlsHandler { scanner: Scanner::default(), analysis: Analysis::new(connection_page, ja4_plus) };
     let Driven { handler: TlsHandler { scanner, analysis }, budget, pass } = driver::drive(capture, budget, handler)?;
     let finished = analysis.finish();
     let tcp = scanner.tcp.counts();

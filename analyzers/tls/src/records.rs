@@ -296,16 +296,12 @@ impl RecordReader {
             // A protected alert is longer than two bytes (it carries a MAC
             // or an AEAD tag); TLS 1.3's compatibility ChangeCipherSpec
             // changes nothing, so a plaintext alert may still follow it.
-            ALERT if self.encrypted && body.len() != 2 => on(Event::EncryptedAlert),
-            ALERT => {
-                if body.is_empty() || !body.len().is_multiple_of(2) {
-                    // Not a plaintext alert: an early encrypted one.
-                    on(Event::EncryptedAlert);
-                }
-                for alert in body.chunks_exact(2) {
-                    on(Event::Alert { level: alert[0], description: alert[1] });
-                }
-            }
+            // A plaintext alert is two bytes, warning (1) or fatal (2);
+            // anything else is encrypted, also where this reader missed the
+            // ChangeCipherSpec (a direction picked up again from a
+            // retransmission after its FIN).
+            ALERT if body.len() != 2 || !matches!(body[0], 1 | 2) => on(Event::EncryptedAlert),
+            ALERT => on(Event::Alert { level: body[0], description: body[1] }),
             _ => {}
         }
     }
@@ -444,6 +440,24 @@ mod tests {
                 Seen::Handshake(1, vec![0x33; 90]),
                 Seen::Other("Alert { level: 2, description: 40 }".into()),
                 Seen::Other("EncryptedHandshake".into()),
+            ]
+        );
+    }
+
+    /// zeek_tls1_1.pcap: the client's encrypted alert sent again after its
+    /// FIN is read by a fresh reader, which never saw ChangeCipherSpec.
+    #[test]
+    fn an_alert_record_that_is_not_two_plaintext_bytes_is_encrypted() {
+        let mut stream = record(ALERT, &[0x15; 48]);
+        stream.extend(record(ALERT, &[1, 0]));
+        stream.extend(record(ALERT, &[0x9c, 0x21]));
+        let (seen, _) = read_in_pieces(&stream, 4096);
+        assert_eq!(
+            seen,
+            vec![
+                Seen::Other("EncryptedAlert".into()),
+                Seen::Other("Alert { level: 1, description: 0 }".into()),
+                Seen::Other("EncryptedAlert".into()),
             ]
         );
     }

@@ -82,6 +82,10 @@ pub struct Statistics {
     pub ja4: OrderedMap<String, u64>,
     pub ja3: OrderedMap<String, u64>,
     pub ja3s: OrderedMap<String, u64>,
+    /// ServerHellos by JA4S, only when `ja4_plus` was asked for (FoxIO
+    /// License 1.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja4s: Option<OrderedMap<String, u64>>,
     /// TLS ≤ 1.2 connections resumed by session ID (abbreviated handshake).
     pub resumed_sessions: u64,
     /// Connections by sign of a downgrade (see a connection's `downgrade`).
@@ -202,6 +206,9 @@ pub struct ConnectionEntry {
     pub ja3: Option<String>,
     /// The server's JA3S fingerprint of the ServerHello that agreed.
     pub ja3s: Option<String>,
+    /// Its JA4S, only when `ja4_plus` was asked for (FoxIO License 1.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja4s: Option<String>,
     /// ClientHellos sent (two after a HelloRetryRequest or a retransmission).
     pub client_hellos: u32,
     pub hello_retry_request: bool,

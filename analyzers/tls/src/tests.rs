@@ -13,7 +13,7 @@ use md5::Digest as _;
 
 use crate::Tls;
 use crate::fingerprint::Transport;
-use crate::hello::{ClientHello, HELLO_RETRY_RANDOM};
+use crate::hello::{ClientHello, HELLO_RETRY_RANDOM, alert_name, version_name};
 use crate::records::build::{message, record};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
@@ -285,6 +285,20 @@ fn a_fatal_alert_is_the_failure_and_tls13_with_a_retry_is_established() {
     assert_eq!(c["client_hellos"], 2);
     assert_eq!(c["outcome"], "established");
     assert_eq!(r["statistics"]["versions"], json!({"TLS 1.3": 1}), "the retry request is not an agreement");
+}
+
+#[test]
+fn ja4s_only_when_asked_for() {
+    let capture = tls12_capture(443);
+    let plain = run(&capture);
+    assert!(plain["connections"][0].get("ja4s").is_none() && plain["statistics"].get("ja4s").is_none(), "{plain:#}");
+    let r = run_tool::<Tls>("analyze_tls_sessions", json!({"ja4_plus": true}), &capture).unwrap();
+    // TLS 1.2, one extension (ALPN h2), TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256.
+    let expected = format!("t1201h2_c02f_{}", &hex(&sha2::Sha256::digest(b"0010"))[..12]);
+    assert_eq!(r["connections"][0]["ja4s"], expected.as_str());
+    assert_eq!(r["statistics"]["ja4s"], json!({expected: 1}));
+    let error = run_tool::<Tls>("analyze_tls_certificates", json!({"ja4_plus": true}), &capture);
+    assert!(error.is_err(), "the certificates tool has no such parameter");
 }
 
 /// `message` with the bytes `from` replaced by `to` (once).
@@ -564,10 +578,26 @@ struct TsharkTls {
     quic_handshakes: bool,
     /// Whether any DTLS handshake message was seen.
     dtls_handshakes: bool,
+    /// ALPN protocols ClientHellos offered and ServerHellos chose, the
+    /// versions ServerHellos agreed (by name), and plaintext alerts' descriptions.
+    alpn_offered: BTreeSet<String>,
+    alpn_selected: BTreeSet<String>,
+    versions: BTreeSet<String>,
+    alerts: BTreeSet<String>,
 }
 
 /// The fields asked of TLS, each with DTLS's twin: a row has one or the other.
-const TLS_FIELDS: [&str; 6] = ["type", "extensions_server_name", "ciphersuite", "random", "ja3", "ja3s"];
+const TLS_FIELDS: [&str; 9] = [
+    "type",
+    "extensions_server_name",
+    "ciphersuite",
+    "random",
+    "ja3",
+    "ja3s",
+    "extensions_alpn_str",
+    "version",
+    "extensions.supported_version",
+];
 
 fn tshark_view(path: &Path) -> Option<TsharkTls> {
     let mut fields: Vec<String> = TLS_FIELDS.iter().map(|f| format!("tls.handshake.{f}")).collect();
@@ -583,21 +613,28 @@ fn tshark_view(path: &Path) -> Option<TsharkTls> {
             "ip.dst",
             "ipv6.dst",
             "udp.dstport",
+            "tls.alert_message.desc",
+            "dtls.alert_message.desc",
         ]
         .map(String::from),
     );
     let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-    let rows = tshark_tls(path, "(tls.handshake.type and (tcp or quic)) or dtls.handshake.type", &fields)?;
+    let filter = "((tls.handshake.type or tls.alert_message.desc) and (tcp or quic)) or dtls.handshake.type or \
+                  dtls.alert_message.desc";
+    let rows = tshark_tls(path, filter, &fields)?;
     let retry_random = hex(&HELLO_RETRY_RANDOM);
     let values = |row: &[String], i: usize| -> Vec<String> {
         row.get(i).map(|v| v.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()).unwrap_or_default()
     };
     let mut view = TsharkTls::default();
     let mut dtls_messages_seen = BTreeSet::new();
+    let extra = 2 * TLS_FIELDS.len();
     for row in &rows {
-        let dtls = values(row, 0).is_empty();
+        let alerts = values(row, extra + 9);
+        let dtls = values(row, 0).is_empty() && alerts.is_empty();
         let column = |i: usize| if dtls { values(row, TLS_FIELDS.len() + i) } else { values(row, i) };
-        let extra = 2 * TLS_FIELDS.len();
+        let alerts = if dtls { values(row, extra + 10) } else { alerts };
+        view.alerts.extend(alerts.iter().filter_map(|d| d.parse().ok()).map(|d: u8| alert_name(d).to_string()));
         let mut types = column(0);
         if dtls {
             view.dtls_handshakes = true;
@@ -623,9 +660,17 @@ fn tshark_view(path: &Path) -> Option<TsharkTls> {
         }
         view.ja3.extend(column(4));
         view.ja3s.extend(column(5));
-        // Offered suites share the field: only frames with ServerHellos and no ClientHello.
+        // Offered and chosen share the fields: frames with ClientHellos and
+        // no ServerHello, or the other way round.
         let all_types = column(0);
-        if all_types.iter().any(|t| t == "2") && !all_types.iter().any(|t| t == "1") {
+        let (client, server) = (all_types.iter().any(|t| t == "1"), all_types.iter().any(|t| t == "2"));
+        if client && !server {
+            view.alpn_offered.extend(column(6));
+        }
+        if server && !client {
+            view.alpn_selected.extend(column(6));
+            let agreed = if column(8).is_empty() { column(7) } else { column(8) };
+            view.versions.extend(agreed.iter().filter_map(|v| parse_number(v)).map(|v| version_name(v as u16)));
             let randoms: Vec<String> = column(3).iter().map(|r| r.replace(':', "")).collect();
             for (i, cipher) in column(2).iter().enumerate() {
                 if randoms.get(i) != Some(&retry_random) {
@@ -710,6 +755,37 @@ fn handshakes_server_names_and_ciphers_match_tshark_on_the_shared_captures() {
         if our_ciphers != theirs.cipher_suites {
             mismatches
                 .push(format!("{name}: cipher suites pcapsule {our_ciphers:x?}, tshark {:x?}", theirs.cipher_suites));
+        }
+        let strings = |c: &Value, key: &str| -> Vec<String> {
+            match &c[key] {
+                Value::String(text) => vec![text.clone()],
+                Value::Array(items) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                _ => Vec::new(),
+            }
+        };
+        let over_tls = || connections.iter().filter(|c| c["transport"] != "quic");
+        let ours: [(&str, BTreeSet<String>, &BTreeSet<String>); 4] = [
+            ("versions", connections.iter().flat_map(|c| strings(c, "version")).collect(), &theirs.versions),
+            (
+                "alpn offered",
+                connections.iter().flat_map(|c| strings(c, "alpn_offered")).collect(),
+                &theirs.alpn_offered,
+            ),
+            ("alpn chosen", connections.iter().flat_map(|c| strings(c, "alpn")).collect(), &theirs.alpn_selected),
+            (
+                // QUIC carries alerts in CONNECTION_CLOSE, where tshark does not name them.
+                "alerts",
+                over_tls()
+                    .flat_map(|c| c["alerts"].as_array().unwrap().iter().map(|a| strings(a, "description")))
+                    .flatten()
+                    .collect(),
+                &theirs.alerts,
+            ),
+        ];
+        for (what, our_set, tsharks) in ours {
+            if our_set != *tsharks {
+                mismatches.push(format!("{name}: {what} pcapsule {our_set:?}, tshark {tsharks:?}"));
+            }
         }
         for (fingerprint, tsharks) in [("ja3", &theirs.ja3), ("ja3s", &theirs.ja3s)] {
             let counted: BTreeSet<String> = r["statistics"][fingerprint].as_object().unwrap().keys().cloned().collect();
