@@ -16,7 +16,7 @@ use pcapsule_guest::reassembly::End;
 use crate::certificates::{Certificates, Presentation};
 use crate::fingerprint::Transport;
 use crate::hello::{
-    ClientHello, ServerHello, alert_name, cipher_suite_name, handshake_name, is_grease, rank, version_name,
+    ClientHello, ServerHello, alert_name, cipher_suite_name, group_name, handshake_name, is_grease, rank, version_name,
     weak_cipher_suite,
 };
 use crate::records::Event;
@@ -153,6 +153,7 @@ pub struct Analysis {
     ja4: TopCounter<String>,
     ja3: TopCounter<String>,
     ja3s: TopCounter<String>,
+    key_shares: TopCounter<String>,
     /// JA4S, when asked for (its license: see the tool's `ja4_plus`).
     ja4s: Option<TopCounter<String>>,
     client_hellos_without_sni: u64,
@@ -197,6 +198,7 @@ impl Analysis {
             ja4: TopCounter::new(4096),
             ja3: TopCounter::new(4096),
             ja3s: TopCounter::new(4096),
+            key_shares: TopCounter::new(64),
             ja4s: ja4_plus.then(|| TopCounter::new(4096)),
             client_hellos_without_sni: 0,
             quic_connections: 0,
@@ -297,11 +299,21 @@ impl Analysis {
                             for protocol in &hello.alpn {
                                 self.alpn_offered.add(protocol.as_str());
                             }
+                            for group in &hello.key_shares {
+                                self.key_shares.add(&group_name(*group));
+                            }
                             match &hello.server_name {
                                 Some(name) => self.server_names.add(name.as_str()),
                                 None => self.client_hellos_without_sni += 1,
                             }
                             connection.client_hello = Some(hello);
+                        } else if let Some(first) = &mut connection.client_hello {
+                            // After a HelloRetryRequest: a share for the group the server asked for.
+                            for group in hello.key_shares {
+                                if !first.key_shares.contains(&group) {
+                                    first.key_shares.push(group);
+                                }
+                            }
                         }
                     }
                     None => self.malformed_hellos += 1,
@@ -469,6 +481,7 @@ impl Analysis {
             &self.ja4,
             &self.ja3,
             &self.ja3s,
+            &self.key_shares,
         ]
         .iter()
         .all(|t| t.is_exact())
@@ -496,6 +509,7 @@ impl Analysis {
             ja4: counts(&self.ja4),
             ja3: counts(&self.ja3),
             ja3s: counts(&self.ja3s),
+            key_shares: counts(&self.key_shares),
             ja4s: self.ja4s.as_ref().map(counts),
             resumed_sessions: resumed,
             downgrades: downgrades.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
@@ -608,6 +622,8 @@ fn entry(
         ja4: ch.and_then(|h| h.ja4.clone()),
         ja3: ch.and_then(|h| h.ja3.clone()),
         ja3s: sh.map(|h| h.ja3s.clone()),
+        groups_offered: ch.map(|h| h.groups.iter().map(|g| group_name(*g)).collect()).unwrap_or_default(),
+        key_shares: ch.map(|h| h.key_shares.iter().map(|g| group_name(*g)).collect()).unwrap_or_default(),
         ja4s: sh.filter(|_| with_ja4s).map(|h| server_ja4s(h, c.transport)),
         client_hellos: c.client_hellos,
         hello_retry_request: c.hello_retry,

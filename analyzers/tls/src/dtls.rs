@@ -206,6 +206,11 @@ impl DtlsScanner {
         if decoded.is_fragment() {
             return false;
         }
+        // Record types 20 to 25, or DTLS 1.3's unified header: anything
+        // else (QUIC, most DNS) is let go before a table lookup.
+        if !matches!(payload.first(), Some(20..=25 | 0x20..=0x3f)) {
+            return false;
+        }
         let Some((src, dst)) = decoded.ip_addrs() else { return false };
         let (from, to) = ((src, src_port), (dst, dst_port));
         let flow = key(from, to);

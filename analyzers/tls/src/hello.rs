@@ -12,6 +12,8 @@ use tls_parser::{
 const MAX_NAME: usize = 255;
 /// ALPN protocols kept per hello.
 const MAX_ALPN: usize = 8;
+/// Groups and key shares kept per hello (old OpenSSL offers 25 curves).
+const MAX_GROUPS: usize = 64;
 
 /// The ServerHello random of a HelloRetryRequest (RFC 8446 §4.1.3).
 pub(crate) const HELLO_RETRY_RANDOM: [u8; 32] = [
@@ -21,6 +23,9 @@ pub(crate) const HELLO_RETRY_RANDOM: [u8; 32] = [
 
 /// TLS_FALLBACK_SCSV (RFC 7507).
 const FALLBACK_SCSV: u16 = 0x5600;
+
+/// key_share's number in TLS 1.3 drafts before 23.
+const KEY_SHARE_DRAFT: u16 = 40;
 
 /// The encrypted_client_hello extension (draft-ietf-tls-esni).
 const ENCRYPTED_CLIENT_HELLO: u16 = 0xfe0d;
@@ -44,6 +49,10 @@ pub struct ClientHello {
     pub early_data: bool,
     /// The extensions could not all be read (the rest is ignored).
     pub malformed_extensions: bool,
+    /// Groups offered (supported_groups) and those with a key share
+    /// (TLS 1.3's key_share), GREASE left out.
+    pub groups: Vec<u16>,
+    pub key_shares: Vec<u16>,
     /// TLS_FALLBACK_SCSV among the cipher suites: the client is retrying
     /// with a lower version after a failed attempt (RFC 7507).
     pub fallback_scsv: bool,
@@ -114,7 +123,15 @@ impl ClientHello {
                     facts.supported_versions = versions.iter().map(|v| v.0).filter(|v| !is_grease(*v)).collect();
                     facts.grease |= versions.iter().any(|v| is_grease(v.0));
                 }
-                TlsExtension::EllipticCurves(groups) => offer.groups = groups.iter().map(|g| g.0).collect(),
+                TlsExtension::EllipticCurves(groups) => {
+                    offer.groups = groups.iter().map(|g| g.0).collect();
+                    facts.groups = offer.groups.iter().copied().filter(|g| !is_grease(*g)).take(MAX_GROUPS).collect();
+                }
+                TlsExtension::KeyShare(entries) => facts.key_shares = key_share_groups(entries),
+                // TLS 1.3 drafts before 23 numbered it 40 (tls-parser leaves it unread in a ClientHello).
+                TlsExtension::Unknown(kind, entries) if kind.0 == KEY_SHARE_DRAFT => {
+                    facts.key_shares = key_share_groups(entries);
+                }
                 TlsExtension::EcPointFormats(formats) => offer.point_formats = formats.to_vec(),
                 TlsExtension::SignatureAlgorithms(algorithms) => offer.signature_algorithms = algorithms,
                 TlsExtension::SessionTicket(ticket) => facts.resumption_offered |= !ticket.is_empty(),
@@ -236,6 +253,82 @@ impl ServerHello {
         facts.extensions = extensions;
         Some(facts)
     }
+}
+
+/// The groups of a ClientHello's key_share entries (RFC 8446 §4.2.8: a
+/// list length, then group, key length, key), GREASE left out. tls-parser
+/// hands the extension over unread.
+fn key_share_groups(entries: &[u8]) -> Vec<u16> {
+    let mut groups = Vec::new();
+    let mut rest = entries.get(2..).unwrap_or_default();
+    while let [g0, g1, l0, l1, tail @ ..] = rest {
+        let (group, length) = (u16::from_be_bytes([*g0, *g1]), usize::from(u16::from_be_bytes([*l0, *l1])));
+        if !is_grease(group) && groups.len() < MAX_GROUPS {
+            groups.push(group);
+        }
+        rest = tail.get(length..).unwrap_or_default();
+    }
+    groups
+}
+
+/// A named group as IANA names it (RFC 4492, RFC 8422, RFC 7919, RFC 8446,
+/// draft-ietf-tls-ecdhe-mlkem), or its number.
+pub fn group_name(group: u16) -> String {
+    const RFC_4492: [&str; 25] = [
+        "sect163k1",
+        "sect163r1",
+        "sect163r2",
+        "sect193r1",
+        "sect193r2",
+        "sect233k1",
+        "sect233r1",
+        "sect239k1",
+        "sect283k1",
+        "sect283r1",
+        "sect409k1",
+        "sect409r1",
+        "sect571k1",
+        "sect571r1",
+        "secp160k1",
+        "secp160r1",
+        "secp160r2",
+        "secp192k1",
+        "secp192r1",
+        "secp224k1",
+        "secp224r1",
+        "secp256k1",
+        "secp256r1",
+        "secp384r1",
+        "secp521r1",
+    ];
+    let name = match group {
+        1..=25 => RFC_4492[usize::from(group) - 1],
+        0x001d => "x25519",
+        0x001e => "x448",
+        0x001a => "brainpoolP256r1",
+        0x001b => "brainpoolP384r1",
+        0x001c => "brainpoolP512r1",
+        0x001f => "brainpoolP256r1tls13",
+        0x0020 => "brainpoolP384r1tls13",
+        0x0021 => "brainpoolP512r1tls13",
+        0x0100 => "ffdhe2048",
+        0x0101 => "ffdhe3072",
+        0x0102 => "ffdhe4096",
+        0x0103 => "ffdhe6144",
+        0x0104 => "ffdhe8192",
+        0x0200 => "MLKEM512",
+        0x0201 => "MLKEM768",
+        0x0202 => "MLKEM1024",
+        0x11eb => "SecP256r1MLKEM768",
+        0x11ec => "X25519MLKEM768",
+        0x11ed => "SecP384r1MLKEM1024",
+        0x6399 => "X25519Kyber768Draft00",
+        0x639a => "SecP256r1Kyber768Draft00",
+        0xff01 => "arbitrary_explicit_prime_curves",
+        0xff02 => "arbitrary_explicit_char2_curves",
+        _ => return format!("0x{group:04x}"),
+    };
+    name.to_string()
 }
 
 /// A DTLS handshake message of this type and body, with the header it has
@@ -431,6 +524,11 @@ mod tests {
         assert_eq!(version_name(0xfefc), "DTLS 1.3");
         assert_eq!(newest(&[0xfefd, 0xfefc, 0xfeff]), Some(0xfefc));
         assert_eq!(newest(&[0x0303, 0x0304, 0x0302]), Some(0x0304));
+        // GREASE, then x25519 with a 3-byte key; a truncated entry ends the list.
+        assert_eq!(key_share_groups(&[0, 14, 0x0a, 0x0a, 0, 1, 0, 0, 0x1d, 0, 3, 1, 2, 3, 0x11, 0xec, 0xff]), [0x001d]);
+        assert_eq!(key_share_groups(&[0, 200, 0x11, 0xec, 0x04, 0xc0, 9]), [0x11ec]);
+        assert!(key_share_groups(&[0]).is_empty());
+        assert_eq!((group_name(0x11ec), group_name(0x1234)), ("X25519MLKEM768".to_string(), "0x1234".to_string()));
         assert!(rank(0xfefc) > rank(0xfefd) && rank(0x7f1c) == rank(0x0304) && rank(0x0303) > rank(0x0302));
         assert!(weak_cipher_suite(0x0005) && weak_cipher_suite(0x000a) && weak_cipher_suite(0x0003));
         assert!(weak_cipher_suite(0x0018) && weak_cipher_suite(0x0002), "anonymous DH, NULL encryption");

@@ -82,6 +82,9 @@ pub struct Statistics {
     pub ja4: OrderedMap<String, u64>,
     pub ja3: OrderedMap<String, u64>,
     pub ja3s: OrderedMap<String, u64>,
+    /// First ClientHellos by group of each key share they sent (TLS 1.3;
+    /// `X25519MLKEM768` and other hybrids are post-quantum).
+    pub key_shares: OrderedMap<String, u64>,
     /// ServerHellos by JA4S, only when `ja4_plus` was asked for (FoxIO
     /// License 1.1).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,6 +207,13 @@ pub struct ConnectionEntry {
     /// The client's JA3 fingerprint (MD5, GREASE left out), as Wireshark's
     /// `tls.handshake.ja3`.
     pub ja3: Option<String>,
+    /// Groups the client offered (supported_groups: `x25519`,
+    /// `secp256r1`, `X25519MLKEM768`, ...), and those it sent a key share
+    /// for in any of its ClientHellos (TLS 1.3: a post-quantum hybrid here
+    /// means the client tried one; after a HelloRetryRequest, the group the
+    /// server asked for).
+    pub groups_offered: Vec<String>,
+    pub key_shares: Vec<String>,
     /// The server's JA3S fingerprint of the ServerHello that agreed.
     pub ja3s: Option<String>,
     /// Its JA4S, only when `ja4_plus` was asked for (FoxIO License 1.1).

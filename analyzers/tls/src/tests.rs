@@ -13,7 +13,7 @@ use md5::Digest as _;
 
 use crate::Tls;
 use crate::fingerprint::Transport;
-use crate::hello::{ClientHello, HELLO_RETRY_RANDOM, alert_name, version_name};
+use crate::hello::{ClientHello, HELLO_RETRY_RANDOM, alert_name, group_name, is_grease, version_name};
 use crate::records::build::{message, record};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
@@ -584,10 +584,13 @@ struct TsharkTls {
     alpn_selected: BTreeSet<String>,
     versions: BTreeSet<String>,
     alerts: BTreeSet<String>,
+    /// Groups ClientHellos offered and sent key shares for, by name.
+    groups: BTreeSet<String>,
+    key_shares: BTreeSet<String>,
 }
 
 /// The fields asked of TLS, each with DTLS's twin: a row has one or the other.
-const TLS_FIELDS: [&str; 9] = [
+const TLS_FIELDS: [&str; 11] = [
     "type",
     "extensions_server_name",
     "ciphersuite",
@@ -597,6 +600,8 @@ const TLS_FIELDS: [&str; 9] = [
     "extensions_alpn_str",
     "version",
     "extensions.supported_version",
+    "extensions_supported_group",
+    "extensions_key_share_group",
 ];
 
 fn tshark_view(path: &Path) -> Option<TsharkTls> {
@@ -666,6 +671,17 @@ fn tshark_view(path: &Path) -> Option<TsharkTls> {
         let (client, server) = (all_types.iter().any(|t| t == "1"), all_types.iter().any(|t| t == "2"));
         if client && !server {
             view.alpn_offered.extend(column(6));
+            let named = |i: usize| -> Vec<String> {
+                column(i)
+                    .iter()
+                    .filter_map(|g| parse_number(g))
+                    .map(|g| g as u16)
+                    .filter(|g| !is_grease(*g))
+                    .map(group_name)
+                    .collect()
+            };
+            view.groups.extend(named(9));
+            view.key_shares.extend(named(10));
         }
         if server && !client {
             view.alpn_selected.extend(column(6));
@@ -764,7 +780,9 @@ fn handshakes_server_names_and_ciphers_match_tshark_on_the_shared_captures() {
             }
         };
         let over_tls = || connections.iter().filter(|c| c["transport"] != "quic");
-        let ours: [(&str, BTreeSet<String>, &BTreeSet<String>); 4] = [
+        let ours: [(&str, BTreeSet<String>, &BTreeSet<String>); 6] = [
+            ("groups", connections.iter().flat_map(|c| strings(c, "groups_offered")).collect(), &theirs.groups),
+            ("key shares", connections.iter().flat_map(|c| strings(c, "key_shares")).collect(), &theirs.key_shares),
             ("versions", connections.iter().flat_map(|c| strings(c, "version")).collect(), &theirs.versions),
             (
                 "alpn offered",
