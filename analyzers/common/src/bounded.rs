@@ -5,6 +5,7 @@
 
 use crate::fast_hash::{HashMap, HashSet};
 use std::borrow::Borrow;
+use std::collections::VecDeque;
 use std::hash::Hash;
 
 /// Counts keys, keeping at most `capacity` of them. When full, the keys seen
@@ -220,6 +221,54 @@ fn observe(registers: &mut [u8], hash: u64) {
     registers[index] = registers[index].max(rank);
 }
 
+/// A table of at most `capacity` entries that, when full, forgets the
+/// oldest to make room: per-flow state over UDP (QUIC, DTLS), where no FIN
+/// says a flow is over.
+pub struct OldestFirst<K, V> {
+    map: HashMap<K, V>,
+    order: VecDeque<K>,
+    capacity: usize,
+}
+
+impl<K: Hash + Eq + Clone, V> OldestFirst<K, V> {
+    pub fn new(capacity: usize) -> Self {
+        OldestFirst { map: HashMap::default(), order: VecDeque::new(), capacity: capacity.max(1) }
+    }
+
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.map.contains_key(key)
+    }
+
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.map.get_mut(key)
+    }
+
+    /// Adds a new entry (a key already present is replaced in place),
+    /// handing each entry forgotten to make room to `evicted`.
+    pub fn insert(&mut self, key: K, value: V, evicted: &mut dyn FnMut(V)) {
+        if let Some(present) = self.map.get_mut(&key) {
+            *present = value;
+            return;
+        }
+        while self.map.len() >= self.capacity {
+            let Some(oldest) = self.order.pop_front() else { break };
+            if let Some(gone) = self.map.remove(&oldest) {
+                evicted(gone);
+            }
+        }
+        self.order.push_back(key.clone());
+        self.map.insert(key, value);
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,5 +375,18 @@ mod tests {
             let error = (d.count() as f64 - f64::from(n)).abs() / f64::from(n);
             assert!(error < 0.06, "{n} keys estimated as {}", d.count());
         }
+    }
+
+    #[test]
+    fn oldest_first_forgets_the_oldest_when_full() {
+        let mut table = OldestFirst::new(2);
+        let mut gone = Vec::new();
+        table.insert("a", 1, &mut |v| gone.push(v));
+        table.insert("b", 2, &mut |v| gone.push(v));
+        table.insert("a", 10, &mut |v| gone.push(v));
+        assert!(gone.is_empty() && table.len() == 2);
+        table.insert("c", 3, &mut |v| gone.push(v));
+        assert_eq!(gone, [10]);
+        assert!(!table.contains_key(&"a") && table.get_mut(&"b") == Some(&mut 2) && table.contains_key(&"c"));
     }
 }

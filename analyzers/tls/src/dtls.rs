@@ -17,12 +17,11 @@
 //! [`MAX_PENDING`] incomplete messages per direction, each at most
 //! [`MAX_HANDSHAKE_MESSAGE`] bytes, and [`MAX_HELD_BYTES`] in all.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use pcapsule_guest::Packet;
+use pcapsule_guest::bounded::OldestFirst;
 use pcapsule_guest::decode::Decoded;
-use pcapsule_guest::fast_hash::HashMap;
 use pcapsule_guest::reassembly::{Direction, Frame};
 
 use crate::fingerprint::Transport;
@@ -175,8 +174,8 @@ struct Connection {
 
 /// Follows DTLS flows.
 pub struct DtlsScanner {
-    connections: HashMap<(Endpoint, Endpoint), Connection>,
-    order: VecDeque<(Endpoint, Endpoint)>,
+    /// The oldest is forgotten first when the table is full.
+    connections: OldestFirst<(Endpoint, Endpoint), Connection>,
     pub counts: DtlsFacts,
     /// What incomplete messages may still hold, in all.
     room: usize,
@@ -185,8 +184,7 @@ pub struct DtlsScanner {
 impl Default for DtlsScanner {
     fn default() -> Self {
         DtlsScanner {
-            connections: HashMap::default(),
-            order: VecDeque::new(),
+            connections: OldestFirst::new(MAX_CONNECTIONS),
             counts: DtlsFacts::default(),
             room: MAX_HELD_BYTES,
         }
@@ -257,15 +255,11 @@ impl DtlsScanner {
     }
 
     fn follow(&mut self, flow: (Endpoint, Endpoint), from: Endpoint) {
-        while self.connections.len() >= MAX_CONNECTIONS {
-            let Some(oldest) = self.order.pop_front() else { break };
-            if let Some(gone) = self.connections.remove(&oldest) {
-                self.room += gone.sides.iter().map(Side::held).sum::<usize>();
-                self.counts.evicted_connections += 1;
-            }
-        }
-        self.order.push_back(flow);
-        self.connections.insert(flow, Connection { first: from, sides: Default::default() });
+        let (room, counts) = (&mut self.room, &mut self.counts);
+        self.connections.insert(flow, Connection { first: from, sides: Default::default() }, &mut |gone| {
+            *room += gone.sides.iter().map(Side::held).sum::<usize>();
+            counts.evicted_connections += 1;
+        });
     }
 
     /// The handshake messages (or fragments) of one plaintext record.

@@ -13,15 +13,14 @@
 //! endpoints), and the wire format needed is a few variable-length
 //! integers and the three frame types an Initial may carry.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use aes_gcm::{AeadInOut, Aes128Gcm};
 use hkdf::Hkdf;
 use pcapsule_guest::Packet;
+use pcapsule_guest::bounded::OldestFirst;
 use pcapsule_guest::decode::Decoded;
-use pcapsule_guest::fast_hash::HashMap;
 use pcapsule_guest::reassembly::{Direction, Frame};
 use sha2::Sha256;
 
@@ -272,10 +271,8 @@ struct Connection {
 
 /// Follows QUIC connections over UDP, on any port.
 pub struct QuicScanner {
-    connections: HashMap<(Endpoint, Endpoint), Connection>,
-    /// Flows in the order they were first seen: the oldest is forgotten
-    /// first when the table is full.
-    order: VecDeque<(Endpoint, Endpoint)>,
+    /// The oldest is forgotten first when the table is full.
+    connections: OldestFirst<(Endpoint, Endpoint), Connection>,
     pub counts: QuicFacts,
     /// Scratch for decryption.
     buffer: Vec<u8>,
@@ -286,8 +283,7 @@ pub struct QuicScanner {
 impl Default for QuicScanner {
     fn default() -> Self {
         QuicScanner {
-            connections: HashMap::default(),
-            order: VecDeque::new(),
+            connections: OldestFirst::new(MAX_CONNECTIONS),
             counts: QuicFacts::default(),
             buffer: Vec::new(),
             room: MAX_HELD_BYTES,
@@ -400,23 +396,17 @@ impl QuicScanner {
         on: &mut dyn FnMut(At, Happening<'_>),
     ) {
         if !self.connections.contains_key(&flow) {
-            while self.connections.len() >= MAX_CONNECTIONS {
-                let Some(oldest) = self.order.pop_front() else { break };
-                if let Some(gone) = self.connections.remove(&oldest) {
-                    self.room += gone.crypto.iter().map(CryptoStream::held).sum::<usize>();
-                    self.counts.evicted_connections += 1;
-                }
-            }
-            self.order.push_back(flow);
-            self.connections.insert(
-                flow,
-                Connection {
-                    version,
-                    client: from,
-                    keys: [Keys::initial(version, dcid, b"client in"), Keys::initial(version, dcid, b"server in")],
-                    crypto: Default::default(),
-                },
-            );
+            let connection = Connection {
+                version,
+                client: from,
+                keys: [Keys::initial(version, dcid, b"client in"), Keys::initial(version, dcid, b"server in")],
+                crypto: Default::default(),
+            };
+            let (room, counts) = (&mut self.room, &mut self.counts);
+            self.connections.insert(flow, connection, &mut |gone| {
+                *room += gone.crypto.iter().map(CryptoStream::held).sum::<usize>();
+                counts.evicted_connections += 1;
+            });
             on(at, Happening::Began { quic_version: Some(wire_version) });
         }
     }
