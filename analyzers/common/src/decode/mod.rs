@@ -398,13 +398,12 @@ impl<'a> Decoded<'a> {
                 // extensions, so those bytes are put back in front.
                 let mut fragment_header = None;
                 scratch.clear();
-                for ext in v6.extensions().clone() {
-                    match ext {
-                        etherparse::Ipv6ExtensionSlice::Fragment(f) if fragment_header.is_none() => {
-                            fragment_header = Some(f)
-                        }
-                        other if fragment_header.is_some() => scratch.extend_from_slice(ext_bytes(&other)),
-                        _ => {}
+                let extensions = v6.extensions();
+                for (kind, bytes) in Ipv6Extensions::new(extensions.first_header().map(|n| n.0), extensions.slice()) {
+                    if kind == IPV6_FRAGMENT && fragment_header.is_none() {
+                        fragment_header = Some(etherparse::Ipv6FragmentHeaderSlice::from_slice(bytes).ok()?);
+                    } else if fragment_header.is_some() {
+                        scratch.extend_from_slice(bytes);
                     }
                 }
                 let f = fragment_header?;
@@ -434,12 +433,43 @@ impl<'a> Decoded<'a> {
     }
 }
 
-fn ext_bytes<'a>(ext: &etherparse::Ipv6ExtensionSlice<'a>) -> &'a [u8] {
-    use etherparse::Ipv6ExtensionSlice as E;
-    match ext {
-        E::HopByHop(s) | E::Routing(s) | E::DestinationOptions(s) => s.slice(),
-        E::Fragment(s) => s.slice(),
-        E::Authentication(s) => s.slice(),
+/// IPv6's fragment header number.
+const IPV6_FRAGMENT: u8 = 44;
+
+/// The IPv6 extension headers etherparse's lax parse kept, as (type,
+/// bytes), walked by their own lengths within the slice. Not by
+/// etherparse's iterator: it trusts each header's next-header field, and
+/// when a later header was cut off (a fragment header naming a hop-by-hop
+/// header longer than the packet), reads past the slice (found by
+/// fuzzing: an out-of-bounds read in its unchecked constructor).
+struct Ipv6Extensions<'a> {
+    kind: Option<u8>,
+    rest: &'a [u8],
+}
+
+impl<'a> Ipv6Extensions<'a> {
+    fn new(first: Option<u8>, slice: &'a [u8]) -> Self {
+        Ipv6Extensions { kind: first, rest: slice }
+    }
+}
+
+impl<'a> Iterator for Ipv6Extensions<'a> {
+    type Item = (u8, &'a [u8]);
+
+    fn next(&mut self) -> Option<(u8, &'a [u8])> {
+        let kind = self.kind.take()?;
+        let length = match kind {
+            // Hop-by-hop, routing, destination options: 8-byte units after the first 8.
+            0 | 43 | 60 => (usize::from(*self.rest.get(1)?) + 1) * 8,
+            IPV6_FRAGMENT => 8,
+            // Authentication: 4-byte units, plus 2.
+            51 => (usize::from(*self.rest.get(1)?) + 2) * 4,
+            _ => return None,
+        };
+        let bytes = self.rest.get(..length)?;
+        self.rest = &self.rest[length..];
+        self.kind = Some(bytes[0]);
+        Some((kind, bytes))
     }
 }
 
@@ -1124,5 +1154,32 @@ mod tests {
         assert!(d.is_reassembled());
         assert_eq!(d.udp().map(|(s, dp, p)| (s, dp, p.len())), Some((5353, 53, 100)));
         assert_eq!(d.ip_bytes_on_wire(&record(&frames[1], 1)), 40 + 108);
+    }
+
+    /// fuzz/artifacts (analyzer_tls): a fragment header naming a hop-by-hop
+    /// header 1,096 bytes long in a 32-byte rest; etherparse's iterator read
+    /// past its slice there.
+    #[test]
+    fn an_ipv6_extension_chain_cut_short_is_walked_within_its_bytes() {
+        let mut fragment_then_long = vec![0, 0, 0x02, 0x02, 0, 0, 0, 0];
+        fragment_then_long.extend_from_slice(&[0x01, 0x88, 0xe7, 0, 0, 1, 0, 2]);
+        let walked: Vec<(u8, usize)> =
+            Ipv6Extensions::new(Some(44), &fragment_then_long).map(|(kind, b)| (kind, b.len())).collect();
+        assert_eq!(walked, [(44, 8)]);
+        let mut chain = vec![44, 0, 1, 4, 0, 0, 0, 0];
+        chain.extend_from_slice(&[17, 0, 0, 1, 0, 0, 0, 7]);
+        let walked: Vec<(u8, usize)> = Ipv6Extensions::new(Some(0), &chain).map(|(kind, b)| (kind, b.len())).collect();
+        assert_eq!(walked, [(0, 8), (44, 8)]);
+        assert_eq!(Ipv6Extensions::new(Some(0), &[]).count(), 0);
+
+        // The whole packet of the crash, through the packet path.
+        let mut packet = vec![0x60, 0, 0, 0, 0, 40, 44, 64];
+        packet.extend_from_slice(&[0x20; 32]);
+        packet.extend_from_slice(&[0, 0, 0x02, 0x02, 0, 0, 0, 0]);
+        packet.extend_from_slice(&[0x01, 0x88, 0xe7, 0, 0, 1, 0, 2]);
+        packet.extend_from_slice(&[0; 24]);
+        let mut path = PacketPath::new();
+        let decoded = path.decode(&record(&packet, 1)).unwrap();
+        assert!(decoded.udp().is_none());
     }
 }
