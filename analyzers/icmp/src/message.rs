@@ -8,13 +8,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use etherparse::checksum::Sum16BitWords;
 use etherparse::icmpv4::{DestUnreachableHeader, ParameterProblemHeader};
 use etherparse::icmpv6::{Icmpv6PayloadSlice, NdpOptionSlice, NdpOptionsIterator};
-use etherparse::{
-    Icmpv4Slice, Icmpv4Type, Icmpv6Slice, Icmpv6Type, IpNumber, Ipv6ExtensionSlice, LaxNetSlice, LenSource,
-    TransportSlice,
-};
+use etherparse::{Icmpv4Slice, Icmpv4Type, Icmpv6Slice, Icmpv6Type, IpNumber, LaxNetSlice, LenSource, TransportSlice};
 use pcapsule_guest::conventions::hex_colon;
-use pcapsule_guest::decode::Decoded;
 use pcapsule_guest::decode::icmp_error::{self, ErrorQuote};
+use pcapsule_guest::decode::{Decoded, IPV6_FRAGMENT, IPV6_ROUTING, ipv6_extensions};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -181,22 +178,17 @@ pub fn find(decoded: &Decoded<'_>) -> Option<Found> {
 }
 
 fn has_routing_header(exts: &etherparse::Ipv6ExtensionsSlice<'_>) -> bool {
-    exts.clone().into_iter().any(|e| matches!(e, Ipv6ExtensionSlice::Routing(_)))
+    ipv6_extensions(exts).any(|(kind, _)| kind == IPV6_ROUTING)
 }
 
 /// Fragment offset of an IP packet (0 when not fragmented).
 pub fn fragment_offset(net: &LaxNetSlice<'_>) -> u16 {
     match net {
         LaxNetSlice::Ipv4(v4) => v4.header().fragments_offset().value(),
-        LaxNetSlice::Ipv6(v6) => v6
-            .extensions()
-            .clone()
-            .into_iter()
-            .find_map(|e| match e {
-                Ipv6ExtensionSlice::Fragment(f) => Some(f.fragment_offset().value()),
-                _ => None,
-            })
-            .unwrap_or(0),
+        LaxNetSlice::Ipv6(v6) => ipv6_extensions(v6.extensions())
+            .find(|(kind, _)| *kind == IPV6_FRAGMENT)
+            .and_then(|(_, bytes)| etherparse::Ipv6FragmentHeaderSlice::from_slice(bytes).ok())
+            .map_or(0, |f| f.fragment_offset().value()),
         LaxNetSlice::Arp(_) => 0,
     }
 }

@@ -398,8 +398,7 @@ impl<'a> Decoded<'a> {
                 // extensions, so those bytes are put back in front.
                 let mut fragment_header = None;
                 scratch.clear();
-                let extensions = v6.extensions();
-                for (kind, bytes) in Ipv6Extensions::new(extensions.first_header().map(|n| n.0), extensions.slice()) {
+                for (kind, bytes) in ipv6_extensions(v6.extensions()) {
                     if kind == IPV6_FRAGMENT && fragment_header.is_none() {
                         fragment_header = Some(etherparse::Ipv6FragmentHeaderSlice::from_slice(bytes).ok()?);
                     } else if fragment_header.is_some() {
@@ -433,8 +432,16 @@ impl<'a> Decoded<'a> {
     }
 }
 
-/// IPv6's fragment header number.
-const IPV6_FRAGMENT: u8 = 44;
+/// IPv6's fragment and routing header numbers.
+pub const IPV6_FRAGMENT: u8 = 44;
+pub const IPV6_ROUTING: u8 = 43;
+
+/// The IPv6 extension headers etherparse's lax parse kept, as (type,
+/// bytes): use this, never `Ipv6ExtensionsSlice`'s own iterator (see
+/// [`Ipv6Extensions`]).
+pub fn ipv6_extensions<'a>(extensions: &etherparse::Ipv6ExtensionsSlice<'a>) -> impl Iterator<Item = (u8, &'a [u8])> {
+    Ipv6Extensions::new(extensions.first_header().map(|n| n.0), extensions.slice())
+}
 
 /// The IPv6 extension headers etherparse's lax parse kept, as (type,
 /// bytes), walked by their own lengths within the slice. Not by
@@ -460,7 +467,7 @@ impl<'a> Iterator for Ipv6Extensions<'a> {
         let kind = self.kind.take()?;
         let length = match kind {
             // Hop-by-hop, routing, destination options: 8-byte units after the first 8.
-            0 | 43 | 60 => (usize::from(*self.rest.get(1)?) + 1) * 8,
+            0 | IPV6_ROUTING | 60 => (usize::from(*self.rest.get(1)?) + 1) * 8,
             IPV6_FRAGMENT => 8,
             // Authentication: 4-byte units, plus 2.
             51 => (usize::from(*self.rest.get(1)?) + 2) * 4,
