@@ -17,17 +17,12 @@
 //! [`MAX_PENDING`] incomplete messages per direction, each at most
 //! [`MAX_HANDSHAKE_MESSAGE`] bytes, and [`MAX_HELD_BYTES`] in all.
 
-use std::net::IpAddr;
-
-use pcapsule_guest::Packet;
 use pcapsule_guest::bounded::OldestFirst;
-use pcapsule_guest::decode::Decoded;
-use pcapsule_guest::reassembly::{Direction, Frame};
 
 use crate::fingerprint::Transport;
 use crate::records::{ALERT, APPLICATION_DATA, CHANGE_CIPHER_SPEC, Event, HANDSHAKE, HEARTBEAT, MAX_HANDSHAKE_MESSAGE};
 use crate::result::DtlsFacts;
-use crate::scan::{At, Happening};
+use crate::scan::{At, Datagram, Endpoint, Happening};
 
 /// DTLS flows followed at once.
 const MAX_CONNECTIONS: usize = 4096;
@@ -46,12 +41,6 @@ const HANDSHAKE_HEADER: usize = 12;
 const TLS12_CID: u8 = 25;
 /// Largest record body: 2^14 plus the expansion a protected record may add.
 const MAX_RECORD_BODY: usize = (1 << 14) + 2048;
-
-type Endpoint = (IpAddr, u16);
-
-fn key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
-    if a <= b { (a, b) } else { (b, a) }
-}
 
 /// A record header, checked: its fields and its body's extent.
 struct RecordHeader {
@@ -194,33 +183,21 @@ impl Default for DtlsScanner {
 impl DtlsScanner {
     /// Reads a UDP datagram if it is DTLS; false when it is not (for QUIC's
     /// reader to look at).
-    pub fn packet(
-        &mut self,
-        packet: &Packet<'_>,
-        decoded: &Decoded<'_>,
-        on: &mut dyn FnMut(At, Happening<'_>),
-    ) -> bool {
-        let Some((src_port, dst_port, payload)) = decoded.udp() else { return false };
-        if decoded.is_fragment() {
-            return false;
-        }
+    pub fn datagram(&mut self, datagram: &Datagram<'_>, on: &mut dyn FnMut(At, Happening<'_>)) -> bool {
+        let (from, flow, payload) = (datagram.from, datagram.flow, datagram.payload);
         // Record types 20 to 25, or DTLS 1.3's unified header: anything
         // else (QUIC, most DNS) is let go before a table lookup.
         if !matches!(payload.first(), Some(20..=25 | 0x20..=0x3f)) {
             return false;
         }
-        let Some((src, dst)) = decoded.ip_addrs() else { return false };
-        let (from, to) = ((src, src_port), (dst, dst_port));
-        let flow = key(from, to);
+        let at = datagram.at(Transport::Dtls);
         if !self.connections.contains_key(&flow) {
             if !all_records(payload) {
                 return false;
             }
             self.follow(flow, from);
-            let at = at(packet, src, src_port, dst, dst_port);
             on(at, Happening::Began { quic_version: None });
         }
-        let at = at(packet, src, src_port, dst, dst_port);
         let connection = self.connections.get_mut(&flow).expect("followed");
         let side = usize::from(from != connection.first);
         let mut rest = payload;
@@ -342,14 +319,6 @@ impl DtlsScanner {
                 on(at, Happening::Record(Event::Handshake { kind: done.kind, body: &done.body }));
             }
         }
-    }
-}
-
-fn at(packet: &Packet<'_>, src: IpAddr, src_port: u16, dst: IpAddr, dst_port: u16) -> At {
-    At {
-        direction: Direction { src, src_port, dst, dst_port },
-        frame: Frame { number: packet.number, timestamp: packet.timestamp },
-        transport: Transport::Dtls,
     }
 }
 

@@ -388,7 +388,8 @@ fn is_draft(version: u16) -> bool {
 /// The newest of some versions: DTLS counts its minor version down
 /// (DTLS 1.3 is 0xfefc, DTLS 1.2 0xfefd), TLS up.
 pub fn newest(versions: &[u16]) -> Option<u16> {
-    versions.iter().copied().max_by_key(|&v| if v >> 8 == 0xfe { 0x0300 + (0xff - (v & 0xff)) } else { v })
+    // Drafts by number (above TLS 1.3), as JA4 sorts them.
+    versions.iter().copied().max_by_key(|&v| if is_draft(v) { v } else { rank(v) })
 }
 
 /// Where a version stands among TLS's: DTLS 1.0, 1.2 and 1.3 beside TLS

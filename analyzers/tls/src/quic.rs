@@ -13,21 +13,16 @@
 //! endpoints), and the wire format needed is a few variable-length
 //! integers and the three frame types an Initial may carry.
 
-use std::net::IpAddr;
-
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use aes_gcm::{AeadInOut, Aes128Gcm};
 use hkdf::Hkdf;
-use pcapsule_guest::Packet;
 use pcapsule_guest::bounded::OldestFirst;
-use pcapsule_guest::decode::Decoded;
-use pcapsule_guest::reassembly::{Direction, Frame};
 use sha2::Sha256;
 
 use crate::fingerprint::Transport;
 use crate::records::Event;
 use crate::result::QuicFacts;
-use crate::scan::{At, Happening};
+use crate::scan::{At, Datagram, Endpoint, Happening};
 
 /// QUIC connections followed at once.
 const MAX_CONNECTIONS: usize = 4096;
@@ -262,7 +257,7 @@ impl CryptoStream {
 
 struct Connection {
     version: Version,
-    client: (IpAddr, u16),
+    client: Endpoint,
     /// The keys of each side (client, server), from the client's first
     /// Destination Connection ID (or the one a Retry gave it).
     keys: [Keys; 2],
@@ -291,28 +286,11 @@ impl Default for QuicScanner {
     }
 }
 
-type Endpoint = (IpAddr, u16);
-
-fn key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
-    if a <= b { (a, b) } else { (b, a) }
-}
-
 impl QuicScanner {
-    /// Feeds one decoded packet; `on` receives what it completes.
-    pub fn packet(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, on: &mut dyn FnMut(At, Happening<'_>)) {
-        let Some((src_port, dst_port, payload)) = decoded.udp() else { return };
-        if decoded.is_fragment() {
-            return;
-        }
-        let Some((src, dst)) = decoded.ip_addrs() else { return };
-        let from = (src, src_port);
-        let to = (dst, dst_port);
-        let at = At {
-            direction: Direction { src, src_port, dst, dst_port },
-            frame: Frame { number: packet.number, timestamp: packet.timestamp },
-            transport: Transport::Quic,
-        };
-        let flow = key(from, to);
+    /// Reads one UDP datagram; `on` receives what it completes.
+    pub fn datagram(&mut self, datagram: &Datagram<'_>, on: &mut dyn FnMut(At, Happening<'_>)) {
+        let (from, flow, payload) = (datagram.from, datagram.flow, datagram.payload);
+        let at = datagram.at(Transport::Quic);
         let Some(&first) = payload.first() else { return };
         if first & 0x80 == 0 {
             // A short header: 1-RTT data of a connection already followed.
@@ -550,6 +528,13 @@ impl<'a> LongHeader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pcapsule_guest::reassembly::{Direction, Frame};
+    use std::net::IpAddr;
+
+    /// A flow's key as the scanner makes it (client side first here).
+    fn key(a: Endpoint, b: Endpoint) -> (Endpoint, Endpoint) {
+        if a <= b { (a, b) } else { (b, a) }
+    }
 
     fn hex(text: &str) -> Vec<u8> {
         let text: String = text.split_whitespace().collect();

@@ -5,6 +5,8 @@
 //! the capture missed from its first segment that begins a record. UDP
 //! goes to DTLS's reader (`dtls`), and what is not DTLS to QUIC's (`quic`).
 
+use std::net::IpAddr;
+
 use pcapsule_guest::Packet;
 use pcapsule_guest::decode::Decoded;
 use pcapsule_guest::identify::is_tls_record;
@@ -44,6 +46,42 @@ pub struct At {
     pub frame: Frame,
     /// TLS over TCP, QUIC's handshake, or DTLS.
     pub transport: Transport,
+}
+
+/// An address and port.
+pub type Endpoint = (IpAddr, u16);
+
+/// A UDP datagram (not an IP fragment), read once for DTLS's and QUIC's
+/// readers: its flow, with the endpoints in a fixed order, and payload.
+pub struct Datagram<'a> {
+    pub from: Endpoint,
+    pub flow: (Endpoint, Endpoint),
+    pub payload: &'a [u8],
+    direction: Direction,
+    frame: Frame,
+}
+
+impl<'a> Datagram<'a> {
+    fn of(packet: &Packet<'_>, decoded: &Decoded<'a>) -> Option<Datagram<'a>> {
+        let (src_port, dst_port, payload) = decoded.udp()?;
+        if decoded.is_fragment() {
+            return None;
+        }
+        let (src, dst) = decoded.ip_addrs()?;
+        let (from, to) = ((src, src_port), (dst, dst_port));
+        Some(Datagram {
+            from,
+            flow: if from <= to { (from, to) } else { (to, from) },
+            payload,
+            direction: Direction { src, src_port, dst, dst_port },
+            frame: Frame { number: packet.number, timestamp: packet.timestamp },
+        })
+    }
+
+    /// Where its events happened, read as `transport`.
+    pub fn at(&self, transport: Transport) -> At {
+        At { direction: self.direction, frame: self.frame, transport }
+    }
 }
 
 /// What a direction delivered, besides record events.
@@ -87,8 +125,10 @@ impl Scanner {
     /// Feeds one decoded packet; `on` receives what it completes.
     pub fn packet(&mut self, packet: &Packet<'_>, decoded: &Decoded<'_>, on: &mut dyn FnMut(At, Happening<'_>)) {
         let Some((direction, segment)) = Segment::of(packet, decoded) else {
-            if !self.dtls.packet(packet, decoded, on) {
-                self.quic.packet(packet, decoded, on);
+            if let Some(datagram) = Datagram::of(packet, decoded)
+                && !self.dtls.datagram(&datagram, on)
+            {
+                self.quic.datagram(&datagram, on);
             }
             return;
         };
