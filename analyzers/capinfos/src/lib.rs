@@ -62,7 +62,7 @@ impl Analyzer for Capinfos {
 
     fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
         let params: Params = pcapsule_guest::parse_params(params)?;
-        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+        let budget = ctx.budget(params.max_packets)?;
         let result_bytes = result_budget(params.max_result_bytes)?;
         let result = if params.hashes {
             let mut hashing = Hashing::new(capture);
@@ -402,8 +402,12 @@ mod tests {
     fn run_on(name: &str, params: Value, server_cap: Option<u64>) -> Result<Value, RunError> {
         let path = format!("{}/../../fixtures/captures/{name}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(&path).unwrap();
-        let ctx =
-            RunContext { capture_name: name.into(), capture_size: Some(bytes.len() as u64), max_packets: server_cap };
+        let ctx = RunContext {
+            capture_name: name.into(),
+            capture_size: Some(bytes.len() as u64),
+            max_packets: server_cap,
+            ..Default::default()
+        };
         Capinfos::run("analyze_capinfos", params, &mut &bytes[..], &ctx)
     }
 
@@ -470,7 +474,7 @@ mod tests {
         let ctx = RunContext {
             capture_name: format!("{name}.gz"),
             capture_size: Some(compressed.len() as u64),
-            max_packets: None,
+            ..Default::default()
         };
         let zipped = Capinfos::run("analyze_capinfos", json!({}), &mut &compressed[..], &ctx).unwrap();
         let plain = run_on(name, json!({}), None).unwrap();
@@ -503,7 +507,7 @@ mod tests {
         let ctx = RunContext {
             capture_name: "x.pcap".into(),
             capture_size: Some(bytes.len() as u64 + 100),
-            max_packets: None,
+            ..Default::default()
         };
         let r = Capinfos::run("analyze_capinfos", json!({"hashes": true}), &mut &bytes[..], &ctx).unwrap();
         assert!(r["hashes"].is_null(), "{r}");

@@ -9,6 +9,8 @@ use std::io::Read;
 
 use serde_json::Value;
 
+use crate::conventions::PacketBudget;
+use crate::selection::Selection;
 use crate::{CaptureError, RunError};
 
 /// One MCP tool of an analyzer.
@@ -61,6 +63,28 @@ pub struct RunContext {
     pub capture_size: Option<u64>,
     /// Server-wide packet cap.
     pub max_packets: Option<u64>,
+    /// The call's `time_from`, `time_to` and `filter` (taken out of its
+    /// parameters before the analyzer reads them).
+    pub selection: Selection,
+}
+
+impl RunContext {
+    /// The packet budget of a call: its `max_packets` under the server's
+    /// cap, and its selection. Every analyzer's run starts here, so every
+    /// tool applies the selection parameters the same way.
+    pub fn budget(&self, max_packets: Option<u64>) -> Result<PacketBudget, RunError> {
+        Ok(PacketBudget::new(max_packets, self.max_packets)?.selecting(self.selection.clone()))
+    }
+}
+
+/// One call of a one-pass run ([`OnePass::run_many`]).
+pub struct Call<'a> {
+    /// The tool.
+    pub tool: &'a str,
+    /// Its parameters, the selection taken out.
+    pub params: Value,
+    /// The context, with the call's selection.
+    pub ctx: RunContext,
 }
 
 /// An analyzer: describes its tools and runs one over a capture stream.
@@ -77,9 +101,9 @@ pub trait Analyzer {
 /// state, as the TCP tools share their connection table. Export it with
 /// `analyzer_component!(Type, one_pass)`.
 pub trait OnePass: Analyzer {
-    /// Runs several distinct tools, each `(tool, params)` once, over one read
-    /// of `capture`; one result per call, in order.
-    fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>>;
+    /// Runs several distinct tools, each call once, over one read of
+    /// `capture`; one result per call, in order.
+    fn run_many(calls: Vec<Call<'_>>, capture: &mut dyn Read) -> Vec<Result<Value, RunError>>;
 }
 
 /// Deserializes a tool's parameters, naming the offending field on error.
@@ -98,19 +122,19 @@ pub fn parse_params<T: serde::de::DeserializeOwned>(params: Value) -> Result<T, 
 }
 
 /// Runs a tool, first checking the tool name and that params is an object.
-fn run_checked<A: Analyzer>(
+pub(crate) fn run_checked<A: Analyzer>(
     tool: &str,
     params: &str,
     capture: &mut dyn Read,
     ctx: &RunContext,
 ) -> Result<Value, RunError> {
-    let params = checked_params::<A>(tool, params)?;
-    A::run(tool, params, capture, ctx)
+    let (params, selection) = checked_params::<A>(tool, params)?;
+    A::run(tool, params, capture, &RunContext { selection, ..ctx.clone() })
 }
 
 /// The parameters of a call as JSON, once the tool name is known to be one
-/// of `A`'s and the text is a JSON object.
-fn checked_params<A: Analyzer>(tool: &str, params: &str) -> Result<Value, RunError> {
+/// of `A`'s and the text is a JSON object, and its selection taken out.
+fn checked_params<A: Analyzer>(tool: &str, params: &str) -> Result<(Value, Selection), RunError> {
     let known: Vec<&str> = A::describe().tools.iter().map(|t| t.name).collect();
     if !known.contains(&tool) {
         return Err(RunError::BadParams(format!("unknown tool `{tool}`: this analyzer provides {}", known.join(", "))));
@@ -120,10 +144,11 @@ fn checked_params<A: Analyzer>(tool: &str, params: &str) -> Result<Value, RunErr
     } else {
         serde_json::from_str(params).map_err(|e| RunError::BadParams(format!("parameters are not valid JSON: {e}")))?
     };
-    if !params.is_object() {
+    let Value::Object(mut params) = params else {
         return Err(RunError::BadParams("parameters must be a JSON object".into()));
-    }
-    Ok(params)
+    };
+    let selection = Selection::take_from(&mut params)?;
+    Ok((Value::Object(params), selection))
 }
 
 /// The WIT `run`: one tool over the capture on stdin, as JSON text.
@@ -138,20 +163,26 @@ pub fn run_many_on_stdin<A: OnePass>(ctx: &RunContext, calls: &[(&str, &str)]) -
     run_many_over::<A>(ctx, calls, &mut std::io::stdin().lock())
 }
 
-fn run_many_over<A: OnePass>(
+pub(crate) fn run_many_over<A: OnePass>(
     ctx: &RunContext,
     calls: &[(&str, &str)],
     capture: &mut dyn Read,
 ) -> Vec<Result<String, RunError>> {
-    let checked: Vec<Result<Value, RunError>> =
+    let checked: Vec<Result<(Value, Selection), RunError>> =
         calls.iter().map(|(tool, params)| checked_params::<A>(tool, params)).collect();
-    let valid: Vec<(&str, Value)> =
-        calls.iter().zip(&checked).filter_map(|((tool, _), p)| p.as_ref().ok().map(|p| (*tool, p.clone()))).collect();
+    let valid: Vec<Call<'_>> = calls
+        .iter()
+        .zip(&checked)
+        .filter_map(|((tool, _), checked)| {
+            let (params, selection) = checked.as_ref().ok()?;
+            Some(Call { tool, params: params.clone(), ctx: RunContext { selection: selection.clone(), ..ctx.clone() } })
+        })
+        .collect();
     let mut ran = if valid.is_empty() {
         Vec::new()
     } else {
         let expected = valid.len();
-        let ran = A::run_many(valid, capture, ctx);
+        let ran = A::run_many(valid, capture);
         if ran.len() != expected {
             let bug = format!("run_many returned {} results for {expected} calls", ran.len());
             return calls.iter().map(|_| Err(RunError::Internal(bug.clone()))).collect();
@@ -224,7 +255,7 @@ pub fn command_main<A: Analyzer>(capabilities: &[&str]) -> std::process::ExitCod
                 let ctx = RunContext {
                     capture_name: path.clone(),
                     capture_size: file.metadata().ok().map(|m| m.len()),
-                    max_packets: None,
+                    ..Default::default()
                 };
                 run_checked::<A>(tool, params, &mut file, &ctx)
             }
@@ -310,19 +341,21 @@ mod tests {
         }
 
         fn run(tool: &str, _: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
-            Counter::run_many(vec![(tool, Value::Null)], capture, ctx).remove(0)
+            Counter::run_many(vec![Call { tool, params: Value::Null, ctx: ctx.clone() }], capture).remove(0)
         }
     }
 
     impl OnePass for Counter {
-        fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, _: &RunContext) -> Vec<Result<Value, RunError>> {
+        fn run_many(calls: Vec<Call<'_>>, capture: &mut dyn Read) -> Vec<Result<Value, RunError>> {
             let mut bytes = Vec::new();
             let read = capture.read_to_end(&mut bytes).map_err(|e| RunError::Internal(e.to_string()));
-            let tools: Vec<&str> = calls.iter().map(|(tool, _)| *tool).collect();
+            let tools: Vec<&str> = calls.iter().map(|call| call.tool).collect();
             calls
                 .iter()
-                .map(|(tool, _)| {
-                    read.clone().map(|_| serde_json::json!({"tool": tool, "bytes": bytes.len(), "with": tools}))
+                .map(|call| {
+                    let filter = call.ctx.selection.report(0).filter;
+                    let with = &tools;
+                    read.clone().map(|_| serde_json::json!({"tool": call.tool, "bytes": bytes.len(), "with": with, "filter": filter}))
                 })
                 .collect()
         }
@@ -331,14 +364,26 @@ mod tests {
     #[test]
     fn run_many_answers_bad_calls_in_place_and_runs_the_rest_together() {
         let ctx = RunContext::default();
-        let calls = [("nope", "{}"), ("a", "[1]"), ("b", "{"), ("a", ""), ("b", "{}")];
+        let calls = [
+            ("nope", "{}"),
+            ("a", "[1]"),
+            ("b", "{"),
+            ("a", ""),
+            ("b", r#"{"filter": "udp"}"#),
+            ("a", r#"{"filter": "ud"}"#),
+        ];
         let out = run_many_over::<Counter>(&ctx, &calls, &mut &b"12345"[..]);
-        assert_eq!(out.len(), 5);
+        assert_eq!(out.len(), 6);
         assert!(matches!(&out[0], Err(RunError::BadParams(m)) if m.contains("unknown tool `nope`")), "{out:?}");
         assert!(matches!(&out[1], Err(RunError::BadParams(m)) if m.contains("JSON object")), "{out:?}");
         assert!(matches!(&out[2], Err(RunError::BadParams(m)) if m.contains("not valid JSON")), "{out:?}");
-        assert_eq!(out[3].as_deref(), Ok(r#"{"tool":"a","bytes":5,"with":["a","b"]}"#));
-        assert_eq!(out[4].as_deref(), Ok(r#"{"tool":"b","bytes":5,"with":["a","b"]}"#));
+        assert_eq!(out[3].as_deref(), Ok(r#"{"tool":"a","bytes":5,"with":["a","b"],"filter":null}"#));
+        assert_eq!(
+            out[4].as_deref(),
+            Ok(r#"{"tool":"b","bytes":5,"with":["a","b"],"filter":"udp"}"#),
+            "each call its own selection"
+        );
+        assert!(matches!(&out[5], Err(RunError::BadParams(m)) if m.contains("`ud`")), "{out:?}");
         assert!(run_many_over::<Counter>(&ctx, &[], &mut &b""[..]).is_empty());
     }
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::RunError;
+use crate::selection::{Selection, SelectionReport};
 
 /// Default page size of every paged list (packets, connections, rankings):
 /// one size for all tools, small enough that a page and the summary beside
@@ -50,8 +51,8 @@ pub fn result_budget(param: Option<u64>) -> Result<usize, RunError> {
 /// and `pagination`: which capture and when, and what limits the figures.
 /// The summary came with the first page; sending it again would spend an
 /// assistant's context on what it already has.
-const PAGE_FIELDS: [&str; 6] =
-    ["file", "analysis_timestamp", "warnings", "packets_analyzed", "max_packets", "truncated"];
+const PAGE_FIELDS: [&str; 7] =
+    ["file", "analysis_timestamp", "warnings", "packets_analyzed", "max_packets", "truncated", "selection"];
 
 /// Whether a later page keeps the top-level field `key` of a result whose
 /// paged list is `items`: the result and its schema decide it here alone.
@@ -364,16 +365,22 @@ pub struct PageInfo {
     pub ended_by_size: bool,
 }
 
-/// The packet cap for one run and how far the analysis got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What packets one run takes: which ([`Selection`]: time window and
+/// filter, applied by the driver) and how many (the packet cap), and how
+/// far the analysis got.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PacketBudget {
     cap: Option<u64>,
     analyzed: u64,
     hit: bool,
+    selection: Option<Selection>,
+    examined: u64,
 }
 
 impl PacketBudget {
-    /// The lower of the tool's `max_packets` parameter and the server-wide cap.
+    /// The lower of the tool's `max_packets` parameter and the server-wide
+    /// cap, over every packet ([`crate::RunContext::budget`] adds the call's
+    /// selection).
     pub fn new(param: Option<u64>, server_cap: Option<u64>) -> Result<Self, RunError> {
         if param == Some(0) {
             return Err(RunError::BadParams("max_packets must be at least 1".into()));
@@ -382,11 +389,28 @@ impl PacketBudget {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        Ok(PacketBudget { cap, analyzed: 0, hit: false })
+        Ok(PacketBudget { cap, analyzed: 0, hit: false, selection: None, examined: 0 })
     }
 
-    /// Call before analyzing a packet: false once the cap is reached (and the
-    /// packet should not be analyzed).
+    /// Takes only the packets `selection` selects; the cap then counts them.
+    pub fn selecting(mut self, selection: Selection) -> Self {
+        self.selection = (!selection.is_everything()).then_some(selection);
+        self
+    }
+
+    /// The selection, unless it is every packet.
+    pub fn selection(&self) -> Option<&Selection> {
+        self.selection.as_ref()
+    }
+
+    /// The driver read one more packet to find the selected ones.
+    #[inline]
+    pub(crate) fn examined(&mut self) {
+        self.examined += 1;
+    }
+
+    /// Call before analyzing a (selected) packet: false once the cap is
+    /// reached (and the packet should not be analyzed).
     pub fn admit(&mut self) -> bool {
         if self.cap.is_some_and(|cap| self.analyzed >= cap) {
             self.hit = true;
@@ -403,23 +427,43 @@ impl PacketBudget {
 
     /// `packets_analyzed`, `max_packets` and `truncated` (true when the cap
     /// stopped the analysis before the end of the capture), as mcpcap names
-    /// them and [`Envelope`] flattens them.
+    /// them and [`Envelope`] flattens them, and the selection applied.
     pub fn summary(&self) -> BudgetReport {
-        BudgetReport { packets_analyzed: self.analyzed, max_packets: self.cap, truncated: self.hit }
+        BudgetReport {
+            packets_analyzed: self.analyzed,
+            max_packets: self.cap,
+            truncated: self.hit,
+            selection: self.selection.as_ref().map(|s| s.report(self.examined)),
+        }
+    }
+
+    /// The warning a selection that kept nothing deserves.
+    pub fn selection_warning(&self) -> Option<String> {
+        (self.selection.is_some() && self.analyzed == 0).then(|| {
+            format!(
+                "the selection (time_from, time_to, filter) kept none of the {} packets examined: widen it, or \
+                 check the capture's time span with analyze_capinfos",
+                self.examined
+            )
+        })
     }
 }
 
 /// How far the packet budget let an analysis go, as every result reports it
 /// ([`PacketBudget::summary`], flattened into [`Envelope`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct BudgetReport {
-    /// Packets analyzed (all of the capture's unless `truncated`).
+    /// Packets analyzed: all of the capture's, or with `selection` the
+    /// packets it selected, unless `truncated`.
     pub packets_analyzed: u64,
     /// The packet cap that applied: the lower of the tool's `max_packets`
     /// and the server's `--max-packets`; null when neither was set.
     pub max_packets: Option<u64>,
     /// True when `max_packets` stopped the analysis before the end of the capture.
     pub truncated: bool,
+    /// The call's `time_from`, `time_to` and `filter` as applied; null
+    /// when the call selected every packet.
+    pub selection: Option<SelectionReport>,
 }
 
 /// The fields every result ends with, after the analyzer's own: what a
@@ -693,6 +737,11 @@ pub mod schema {
                     property.remove("default");
                 }
             }
+            // Every tool takes the selection, which the component glue
+            // takes out before the analyzer's own parameters are read.
+            for (name, property) in crate::selection::Selection::schema_properties() {
+                properties.entry(name).or_insert(property);
+            }
         }
         schema
     }
@@ -861,8 +910,9 @@ pub mod schema {
         json!({
             "type": "integer",
             "minimum": 1,
-            "description": "Analyze at most this many packets (the server's --max-packets, if lower, wins). \
-                            The result's `truncated` says whether the cap cut the analysis short."
+            "description": "Analyze at most this many packets (the server's --max-packets, if lower, wins); \
+                            with time_from, time_to or filter, this many selected packets. The result's \
+                            `truncated` says whether the cap cut the analysis short."
         })
     }
 
@@ -1003,7 +1053,10 @@ mod tests {
         }
         let properties = schema["properties"].as_object().unwrap();
         let names: Vec<&str> = properties.keys().map(String::as_str).collect();
-        assert_eq!(names, ["count", "ratio", "inner", "warnings", "packets_analyzed", "max_packets", "truncated"]);
+        assert_eq!(
+            names,
+            ["count", "ratio", "inner", "warnings", "packets_analyzed", "max_packets", "truncated", "selection"]
+        );
         assert_eq!(properties["count"]["description"], "How many.");
         assert_eq!(properties["inner"]["items"]["properties"]["port"]["description"], "A port, in a doc of two lines.");
         assert_eq!(properties["ratio"]["type"], json!(["number", "null"]));
@@ -1199,7 +1252,7 @@ mod tests {
                 pagination,
                 envelope: Envelope {
                     warnings: vec!["w".into()],
-                    budget: BudgetReport { packets_analyzed: 10, max_packets: None, truncated: false },
+                    budget: BudgetReport { packets_analyzed: 10, max_packets: None, truncated: false, selection: None },
                 },
             };
             into_paged_result(&result, "packets", paging, RESULT_BYTE_BUDGET).unwrap()

@@ -14,6 +14,7 @@ use std::io::Read;
 use crate::capture::{CaptureFormat, CutShort, Interface, Section};
 use crate::conventions::{Envelope, PacketBudget};
 use crate::decode::{DecodeError, Decoded, PacketPath, PathCounts};
+use crate::selection::Selection;
 use crate::{CaptureReader, Packet, RunError};
 
 /// What an analyzer does with the packets of a capture. Every method has a
@@ -87,9 +88,16 @@ impl Pass {
     /// The fields every result ends with: `warnings` (the pass's, then
     /// `extra`, the analyzer's own) and how far `budget` let the pass go.
     pub fn envelope(&self, budget: &PacketBudget, extra: Vec<String>) -> Envelope {
+        Envelope { warnings: self.warnings_with(budget, extra), budget: budget.summary() }
+    }
+
+    /// The warnings of a result under `budget`: the pass's, a selection
+    /// that kept nothing, then `extra`, the analyzer's own.
+    pub fn warnings_with(&self, budget: &PacketBudget, extra: Vec<String>) -> Vec<String> {
         let mut warnings = self.warnings.clone();
+        warnings.extend(budget.selection_warning());
         warnings.extend(extra);
-        Envelope { warnings, budget: budget.summary() }
+        warnings
     }
 }
 
@@ -109,6 +117,9 @@ pub fn drive<H: PacketHandler>(
     budget: PacketBudget,
     handler: H,
 ) -> Result<Driven<H>, RunError> {
+    if budget.selection().is_some() {
+        return drive_selecting(capture, budget, handler);
+    }
     // The loop of drive_lanes for one lane, written out: it is the hot
     // path of most analyzers, and without the per-lane bookkeeping the
     // handler's state and the decoded packet stay out of memory traffic
@@ -132,10 +143,27 @@ pub fn drive<H: PacketHandler>(
     Ok(Driven { handler, budget, pass })
 }
 
+/// [`drive`] for a budget with a selection: the one lane of
+/// [`drive_lanes_selecting`] (a selective pass is not the hot path the
+/// written-out loop of [`drive`] is for).
+fn drive_selecting<H: PacketHandler>(
+    capture: &mut dyn Read,
+    budget: PacketBudget,
+    handler: H,
+) -> Result<Driven<H>, RunError> {
+    let mut lanes = [Lane::new(budget, handler)];
+    let pass = drive_lanes_selecting(capture, &mut lanes)?;
+    let [Lane { budget, handler, .. }] = lanes;
+    Ok(Driven { handler, budget, pass })
+}
+
 /// Runs every lane over one read of `capture`: each packet is read and
 /// decoded once, and handed to every lane whose budget still admits it. The
 /// pass ends at the end of the capture or when every budget is spent.
 pub fn drive_lanes<H: PacketHandler>(capture: &mut dyn Read, lanes: &mut [Lane<H>]) -> Result<Pass, RunError> {
+    if lanes.iter().any(|lane| lane.budget.selection().is_some()) {
+        return drive_lanes_selecting(capture, lanes);
+    }
     let mut reader = CaptureReader::new(capture)?;
     let mut path = PacketPath::new();
     let mut packets_read = 0u64;
@@ -161,6 +189,56 @@ pub fn drive_lanes<H: PacketHandler>(capture: &mut dyn Read, lanes: &mut [Lane<H
         } else {
             for lane in lanes.iter_mut().filter(|lane| lane.admitted) {
                 lane.handler.on_frame(&packet);
+            }
+        }
+    }
+    for lane in lanes.iter_mut() {
+        lane.handler.finish();
+    }
+    Ok(finish_pass(reader, path, packets_read))
+}
+
+/// [`drive_lanes`] when a lane has a selection: each lane's window and
+/// filter decide whether it takes a packet, which is still decoded once;
+/// the time window is checked first (no decoding for a packet outside every
+/// lane's), and only a selected packet counts against a lane's cap.
+fn drive_lanes_selecting<H: PacketHandler>(capture: &mut dyn Read, lanes: &mut [Lane<H>]) -> Result<Pass, RunError> {
+    let selections: Vec<Selection> = lanes.iter().map(|l| l.budget.selection().cloned().unwrap_or_default()).collect();
+    let decodes = H::DECODES || selections.iter().any(Selection::needs_decoding);
+    let mut reader = CaptureReader::new(capture)?;
+    let mut path = PacketPath::new();
+    let mut packets_read = 0u64;
+    while let Some(packet) = reader.next_packet()? {
+        let mut wanted = false;
+        for (lane, selection) in lanes.iter_mut().zip(&selections) {
+            if !lane.full {
+                lane.budget.examined();
+            }
+            lane.admitted = !lane.full && selection.in_window(packet.timestamp);
+            wanted |= lane.admitted;
+        }
+        if lanes.iter().all(|lane| lane.full) {
+            break;
+        }
+        if !wanted {
+            continue;
+        }
+        let decoded = decodes.then(|| path.decode(&packet));
+        let mut admitted = false;
+        for (lane, selection) in lanes.iter_mut().zip(&selections).filter(|(lane, _)| lane.admitted) {
+            let selected = decoded.as_ref().is_none_or(|d| selection.matches(&packet, d));
+            lane.admitted = selected && lane.budget.admit();
+            lane.full = selected && !lane.admitted;
+            admitted |= lane.admitted;
+        }
+        if !admitted {
+            continue;
+        }
+        packets_read += 1;
+        for lane in lanes.iter_mut().filter(|lane| lane.admitted) {
+            lane.handler.on_frame(&packet);
+            if let (true, Some(decoded)) = (H::DECODES, &decoded) {
+                lane.handler.on_packet(&packet, decoded);
             }
         }
     }
@@ -273,7 +351,7 @@ mod tests {
         let envelope = serde_json::to_value(driven.pass.envelope(&driven.budget, vec!["mine".into()])).unwrap();
         assert_eq!(
             envelope,
-            json!({"warnings": ["mine"], "packets_analyzed": 4, "max_packets": null, "truncated": false})
+            json!({"warnings": ["mine"], "packets_analyzed": 4, "max_packets": null, "truncated": false, "selection": null})
         );
     }
 
@@ -304,5 +382,78 @@ mod tests {
         assert_eq!(driven.pass.packets_read, 2);
         assert!(driven.pass.cut_short.is_some());
         assert_eq!(driven.pass.warnings.iter().filter(|w| w.contains("cut short")).count(), 1);
+    }
+
+    /// A capture of UDP packets from 10.0.0.1, one per second from t=0,
+    /// to destination port 53 for even seconds and 80 for odd ones.
+    fn udp_capture(frames: u32) -> Vec<u8> {
+        (0..frames)
+            .fold(PcapBuilder::ethernet(), |b, i| {
+                let port: u16 = if i % 2 == 0 { 53 } else { 80 };
+                b.packet(i, 0, &crate::testing::udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 4000, port, b"x"))
+            })
+            .build()
+    }
+
+    fn selecting(params: serde_json::Value, max_packets: Option<u64>) -> PacketBudget {
+        let serde_json::Value::Object(mut map) = params else { panic!("an object") };
+        let selection = Selection::take_from(&mut map).unwrap();
+        PacketBudget::new(max_packets, None).unwrap().selecting(selection)
+    }
+
+    #[test]
+    fn a_selection_hands_over_only_its_packets_and_the_cap_counts_them() {
+        let bytes = udp_capture(10);
+        let budget = selecting(json!({"filter": "udp dst port 53", "time_from": 2, "time_to": 7}), None);
+        let driven = drive(&mut &bytes[..], budget, Tally::default()).unwrap();
+        // Seconds 2, 4 and 6.
+        assert_eq!((driven.handler.frames, driven.handler.decoded), (3, 3));
+        assert_eq!(driven.pass.packets_read, 3);
+        let report = serde_json::to_value(driven.budget.summary()).unwrap();
+        assert_eq!(report["packets_analyzed"], 3);
+        assert_eq!(report["selection"]["packets_examined"], 10);
+        assert_eq!(report["selection"]["filter"], "udp dst port 53");
+        assert_eq!(report["truncated"], false);
+
+        let capped = selecting(json!({"filter": "port 80"}), Some(2));
+        let driven = drive(&mut &bytes[..], capped, Tally::default()).unwrap();
+        assert_eq!(driven.handler.frames, 2, "max_packets counts selected packets");
+        let report = driven.budget.summary();
+        assert!(report.truncated);
+        assert_eq!(report.selection.unwrap().packets_examined, 6, "stops at the third port-80 packet, the sixth");
+    }
+
+    #[test]
+    fn a_selection_that_keeps_nothing_says_so() {
+        let bytes = udp_capture(4);
+        let driven = drive(&mut &bytes[..], selecting(json!({"filter": "tcp"}), None), Tally::default()).unwrap();
+        assert_eq!(driven.handler.frames, 0);
+        let envelope = driven.pass.envelope(&driven.budget, Vec::new());
+        assert!(envelope.warnings.iter().any(|w| w.contains("kept none of the 4 packets")), "{envelope:?}");
+    }
+
+    #[test]
+    fn a_frames_only_handler_with_a_time_window_is_still_never_decoded_for() {
+        let bytes = udp_capture(6);
+        let driven = drive(&mut &bytes[..], selecting(json!({"time_to": 2.5}), None), FramesOnly::default()).unwrap();
+        assert_eq!(driven.handler.0, 3);
+    }
+
+    #[test]
+    fn lanes_select_each_their_own_packets_in_one_pass() {
+        let bytes = udp_capture(10);
+        let mut lanes = [
+            Lane::new(selecting(json!({"filter": "port 53"}), None), Tally::default()),
+            Lane::new(PacketBudget::new(None, None).unwrap(), Tally::default()),
+            Lane::new(selecting(json!({"time_from": 8}), Some(1)), Tally::default()),
+            Lane::new(selecting(json!({"filter": "port 80"}), Some(2)), Tally::default()),
+        ];
+        let pass = drive_lanes(&mut &bytes[..], &mut lanes).unwrap();
+        assert_eq!(pass.packets_read, 10);
+        let frames: Vec<u64> = lanes.iter().map(|l| l.handler.frames).collect();
+        assert_eq!(frames, [5, 10, 1, 2]);
+        assert!(lanes.iter().all(|l| l.handler.frames == l.handler.decoded));
+        let truncated: Vec<bool> = lanes.iter().map(|l| l.budget.summary().truncated).collect();
+        assert_eq!(truncated, [false, false, true, true]);
     }
 }

@@ -7,6 +7,8 @@
 //!   analyzer's [`driver::PacketHandler`]; the standard warnings and envelope.
 //! - [`reassembly`]: the one TCP reassembler (in-order bytes, gaps, bounds).
 //! - [`sctp`]: SCTP DATA chunks as whole user messages.
+//! - [`selection`]: `time_from`, `time_to` and `filter`, which every tool
+//!   takes and the driver applies.
 //! - [`conventions`]: paging, `max_packets`, warnings: the result shape shared
 //!   by every analyzer.
 //! - [`component`]: the [`Analyzer`] trait and the glue that makes an analyzer
@@ -23,6 +25,7 @@ pub mod identify;
 pub mod linktype;
 pub mod reassembly;
 pub mod sctp;
+pub mod selection;
 pub mod testing;
 mod timestamp;
 
@@ -145,7 +148,12 @@ macro_rules! analyzer_component {
         }
 
         fn context(capture: wit::Capture) -> $crate::RunContext {
-            $crate::RunContext { capture_name: capture.name, capture_size: capture.size, max_packets: capture.max_packets }
+            $crate::RunContext {
+                capture_name: capture.name,
+                capture_size: capture.size,
+                max_packets: capture.max_packets,
+                selection: Default::default(),
+            }
         }
 
         fn run_error(error: $crate::RunError) -> wit::RunError {

@@ -57,19 +57,36 @@ impl PcapBuilder {
     }
 }
 
-/// Runs `tool` of analyzer `A` over `capture` as the host would.
+/// An Ethernet frame carrying IPv4 and UDP, for tests of every analyzer.
+pub fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    etherparse::PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4(src, dst, 64)
+        .udp(sport, dport)
+        .write(&mut out, payload)
+        .expect("a UDP packet builds");
+    out
+}
+
+/// Runs `tool` of analyzer `A` over `capture` as the host would: through
+/// the component glue, which takes the selection parameters out.
 pub fn run_tool<A: Analyzer>(tool: &str, params: Value, capture: &[u8]) -> Result<Value, RunError> {
-    let ctx =
-        RunContext { capture_name: "test.pcap".into(), capture_size: Some(capture.len() as u64), max_packets: None };
-    A::run(tool, params, &mut &capture[..], &ctx)
+    crate::component::run_checked::<A>(tool, &params.to_string(), &mut &capture[..], &test_context(capture))
+}
+
+fn test_context(capture: &[u8]) -> RunContext {
+    RunContext { capture_name: "test.pcap".into(), capture_size: Some(capture.len() as u64), ..Default::default() }
 }
 
 /// Runs several tools of analyzer `A` over one read of `capture`, as the
 /// host's one-pass run does.
 pub fn run_tools<A: crate::OnePass>(calls: &[(&str, Value)], capture: &[u8]) -> Vec<Result<Value, RunError>> {
-    let ctx =
-        RunContext { capture_name: "test.pcap".into(), capture_size: Some(capture.len() as u64), max_packets: None };
-    A::run_many(calls.iter().map(|(tool, params)| (*tool, params.clone())).collect(), &mut &capture[..], &ctx)
+    let texts: Vec<(&str, String)> = calls.iter().map(|(tool, params)| (*tool, params.to_string())).collect();
+    let calls: Vec<(&str, &str)> = texts.iter().map(|(tool, params)| (*tool, params.as_str())).collect();
+    crate::component::run_many_over::<A>(&test_context(capture), &calls, &mut &capture[..])
+        .into_iter()
+        .map(|result| result.map(|text| serde_json::from_str(&text).expect("a result is JSON")))
+        .collect()
 }
 
 /// `result` without its `analysis_timestamp` (the wall clock of the run), so

@@ -101,7 +101,7 @@ impl Analyzer for Dhcp {
     fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
         let params: Params = pcapsule_guest::parse_params(params)?;
         let paging = Paging::from_params(params.limit, params.offset)?;
-        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+        let budget = ctx.budget(params.max_packets)?;
         analyze(capture, ctx, budget, paging, result_budget(params.max_result_bytes)?)
     }
 }

@@ -281,7 +281,7 @@ fn max_packets_from_the_call_and_the_server_and_bad_params() {
     assert_eq!((r["total_packets"].as_u64(), r["truncated"].as_bool()), (Some(3), Some(true)));
     assert_eq!(r["statistics"]["message_type_counts"]["DISCOVER"], 3);
     let capture = five_discovers();
-    let ctx = RunContext { capture_name: "x".into(), capture_size: None, max_packets: Some(2) };
+    let ctx = RunContext { capture_name: "x".into(), capture_size: None, max_packets: Some(2), ..Default::default() };
     let r = Dhcp::run(TOOL, json!({"max_packets": 4}), &mut &capture[..], &ctx).unwrap();
     assert_eq!((r["dhcp_packets_found"].as_u64(), r["max_packets"].as_u64()), (Some(2), Some(2)));
     assert_eq!(run(&five_discovers(), json!({"max_packets": 5}))["truncated"], false);

@@ -119,7 +119,7 @@ impl Analyzer for Dns {
 
     fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
         let params: Params = pcapsule_guest::parse_params(params)?;
-        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+        let budget = ctx.budget(params.max_packets)?;
         let paging = Paging::from_params(params.limit, params.offset)?;
         analyze(capture, ctx, budget, paging, params.detect_any_port, result_budget(params.max_result_bytes)?)
     }

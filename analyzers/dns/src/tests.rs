@@ -38,11 +38,7 @@ fn response(q: &Message, rcode: ResponseCode, answers: &[&str]) -> Message {
     m
 }
 
-fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(src, dst, 64).udp(sport, dport).write(&mut out, payload).unwrap();
-    out
-}
+use pcapsule_guest::testing::udp_frame as udp;
 
 fn tcp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -279,6 +275,43 @@ fn paging_and_max_packets() {
         run_tool::<Dns>("analyze_dns_packets", json!({"server": "x"}), &capture),
         Err(RunError::BadParams(_))
     ));
+}
+
+/// `filter` and `time_from`/`time_to` (taken out of the parameters by the
+/// component glue, applied by the driver) narrow what the tool counts, and
+/// the result echoes them.
+#[test]
+fn a_selection_narrows_the_analysis_and_is_echoed() {
+    const OTHER: [u8; 4] = [10, 0, 0, 6];
+    let mut capture = PcapBuilder::ethernet();
+    for i in 0..20u32 {
+        let client = if i % 4 == 0 { OTHER } else { CLIENT };
+        let q = query(i as u16, &format!("host{i}.example."), RecordType::A);
+        capture = capture.packet(1_700_000_000 + i, 0, &udp(client, RESOLVER, 30000, 53, &q.to_vec().unwrap()));
+    }
+    let capture = capture.build();
+    let r = run(&capture, json!({"filter": "src host 10.0.0.6"}));
+    assert_eq!(r["statistics"]["queries"], 5, "{r}");
+    assert_eq!(r["packets_analyzed"], 5);
+    assert_eq!(
+        r["selection"],
+        json!({"time_from": null, "time_to": null, "filter": "src host 10.0.0.6", "packets_examined": 20})
+    );
+    let r = run(
+        &capture,
+        json!({"time_from": "2023-11-14T22:13:25Z", "time_to": 1_700_000_009, "filter": "not host 10.0.0.6"}),
+    );
+    // Seconds 5..=9 from CLIENT only: 5, 6, 7, 9.
+    assert_eq!(r["statistics"]["queries"], 4, "{r}");
+    assert_eq!(r["selection"]["time_from"], "2023-11-14T22:13:25.000000Z");
+    let none = run(&capture, json!({"filter": "tcp"}));
+    assert_eq!(none["statistics"]["queries"], 0);
+    assert!(none["warnings"].to_string().contains("kept none of the 20 packets"), "{none}");
+    assert_eq!(run(&capture, json!({}))["selection"], Value::Null);
+    match run_tool::<Dns>("analyze_dns_packets", json!({"filter": "host 10.0.0.6 or"}), &capture) {
+        Err(RunError::BadParams(m)) => assert!(m.contains("filter `host 10.0.0.6 or`") && m.contains("ends"), "{m}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// The fields mcpcap's clients read are all there (the result's shape is

@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use pcapsule_guest::conventions::{PacketBudget, Paging, result_budget, schema};
+use pcapsule_guest::conventions::{Paging, result_budget, schema};
 use pcapsule_guest::{Analyzer, Description, PromptSpec, RunContext, RunError, ToolSpec};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -94,7 +94,7 @@ impl Analyzer for Icmp {
 
     fn run(_tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
         let params: Params = pcapsule_guest::parse_params(params)?;
-        let budget = PacketBudget::new(params.max_packets, ctx.max_packets)?;
+        let budget = ctx.budget(params.max_packets)?;
         let paging = Paging::from_params(params.limit, params.offset)?;
         analysis::analyze(capture, ctx, budget, paging, result_budget(params.max_result_bytes)?)
     }

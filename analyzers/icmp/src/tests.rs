@@ -596,7 +596,7 @@ fn max_packets_from_the_call_and_the_server() {
     assert_eq!((r["packets_analyzed"].as_u64(), r["max_packets"].as_u64()), (Some(4), Some(4)));
     let r = run(&capture, json!({"max_packets": 10}));
     assert_eq!((r["truncated"].as_bool(), r["icmp_packets_analyzed"].as_u64()), (Some(false), Some(8)));
-    let ctx = RunContext { capture_name: "x".into(), capture_size: None, max_packets: Some(3) };
+    let ctx = RunContext { capture_name: "x".into(), capture_size: None, max_packets: Some(3), ..Default::default() };
     let r = Icmp::run(TOOL, json!({"max_packets": 5}), &mut &capture[..], &ctx).unwrap();
     assert_eq!(r["total_packets"], 3, "the server-wide cap wins when lower");
     assert!(matches!(run_tool::<Icmp>(TOOL, json!({"max_packets": 0}), &capture), Err(RunError::BadParams(_))));
@@ -646,7 +646,7 @@ fn describe_offers_the_tool_and_three_prompts() {
     let params: BTreeSet<&String> = tool.params_schema["properties"].as_object().unwrap().keys().collect();
     assert_eq!(
         params.into_iter().map(String::as_str).collect::<Vec<_>>(),
-        ["limit", "max_packets", "max_result_bytes", "offset"]
+        ["filter", "limit", "max_packets", "max_result_bytes", "offset", "time_from", "time_to"]
     );
     let names: Vec<&str> = d.prompts.iter().map(|p| p.name).collect();
     assert_eq!(names, ["icmp_network_diagnostics", "icmp_security_analysis", "icmp_forensic_investigation"]);

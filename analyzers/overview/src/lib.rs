@@ -10,6 +10,7 @@
 
 use std::io::Read;
 
+use pcapsule_guest::component::Call;
 use pcapsule_guest::conventions::schema;
 use pcapsule_guest::{Analyzer, Description, OnePass, PromptSpec, RunContext, RunError, ToolSpec};
 use schemars::JsonSchema;
@@ -248,8 +249,8 @@ impl Analyzer for Overview {
 /// `analyze_many` runs both tools over one read of the capture, and calls
 /// on the same layer over one conversation table.
 impl OnePass for Overview {
-    fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
-        run::many(calls, capture, ctx)
+    fn run_many(calls: Vec<Call<'_>>, capture: &mut dyn Read) -> Vec<Result<Value, RunError>> {
+        run::many(calls, capture)
     }
 }
 

@@ -99,7 +99,7 @@ impl Call {
             sort_by,
             paging: Paging::from_params(limit, offset)?,
             result_bytes: result_budget(max_result_bytes)?,
-            budget: PacketBudget::new(max_packets, ctx.max_packets)?,
+            budget: ctx.budget(max_packets)?,
             interval_s,
         })
     }
@@ -147,7 +147,7 @@ enum Built<'a> {
 /// Runs one tool.
 pub fn one(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) -> Result<Value, RunError> {
     let call = Call::prepare(tool, params, ctx)?;
-    let Driven { handler, budget, pass } = driver::drive(capture, call.budget, call.builder())?;
+    let Driven { handler, budget, pass } = driver::drive(capture, call.budget.clone(), call.builder())?;
     let built = match handler {
         Builder::Table(ref table) => Built::Table(table),
         Builder::Timeline(timeline) => Built::Timeline(Box::new(timeline)),
@@ -157,19 +157,19 @@ pub fn one(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) 
 }
 
 /// Runs several tools over one read of `capture`; one result per call, in order.
-pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
-    let mut prepared: Vec<Result<(Call, usize), RunError>> = Vec::new();
+pub fn many(calls: Vec<pcapsule_guest::component::Call<'_>>, capture: &mut dyn Read) -> Vec<Result<Value, RunError>> {
+    let mut prepared: Vec<Result<(Call, usize, RunContext), RunError>> = Vec::new();
     let mut lanes: Vec<Lane<Builder>> = Vec::new();
-    for (tool, params) in calls {
-        prepared.push(Call::prepare(tool, params, ctx).map(|call| {
+    for one in calls {
+        prepared.push(Call::prepare(one.tool, one.params, &one.ctx).map(|call| {
             let lane = match lanes.iter().position(|l| call.shares(&l.handler, &l.budget)) {
                 Some(lane) => lane,
                 None => {
-                    lanes.push(Lane::new(call.budget, call.builder()));
+                    lanes.push(Lane::new(call.budget.clone(), call.builder()));
                     lanes.len() - 1
                 }
             };
-            (call, lane)
+            (call, lane, one.ctx)
         }));
     }
     let pass = if lanes.is_empty() { None } else { Some(driver::drive_lanes(capture, &mut lanes)) };
@@ -184,7 +184,7 @@ pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext)
     prepared
         .into_iter()
         .map(|prepared| {
-            let (call, lane) = prepared?;
+            let (call, lane, ctx) = prepared?;
             let pass = match pass.as_ref().expect("a call that was prepared has a lane") {
                 Ok(pass) => pass,
                 Err(e) => return Err(e.clone()),
@@ -197,7 +197,7 @@ pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext)
                     Builder::Timeline(_) => return Err(RunError::Internal("a timeline served twice".into())),
                 },
             };
-            call.result(built, pass, &lanes[lane].budget, ctx)
+            call.result(built, pass, &lanes[lane].budget, &ctx)
         })
         .collect()
 }

@@ -15,11 +15,7 @@ const ALICE: [u8; 4] = [10, 0, 0, 1];
 const BOB: [u8; 4] = [10, 0, 0, 2];
 const PROXY: [u8; 4] = [10, 0, 0, 9];
 
-fn udp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(src, dst, 64).udp(sport, dport).write(&mut out, payload).unwrap();
-    out
-}
+use pcapsule_guest::testing::udp_frame as udp;
 
 fn tcp(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();

@@ -24,6 +24,7 @@ mod tracker;
 
 use std::io::Read;
 
+use pcapsule_guest::component::Call;
 use pcapsule_guest::conventions::schema;
 use pcapsule_guest::{Analyzer, Description, OnePass, PromptSpec, RunContext, RunError, ToolSpec};
 use serde_json::Value;
@@ -109,8 +110,8 @@ impl Analyzer for Tcp {
 
 /// The four tools share one connection table when run together.
 impl OnePass for Tcp {
-    fn run_many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
-        run::many(calls, capture, ctx)
+    fn run_many(calls: Vec<Call<'_>>, capture: &mut dyn Read) -> Vec<Result<Value, RunError>> {
+        run::many(calls, capture)
     }
 }
 

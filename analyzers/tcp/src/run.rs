@@ -93,7 +93,7 @@ impl Sink for Shared {
 fn prepare(tool: &str, params: Value, ctx: &RunContext) -> Result<(PacketBudget, Filter, Call), RunError> {
     let p = parse(tool, params)?;
     let result_bytes = result_budget(p.max_result_bytes)?;
-    let budget = PacketBudget::new(p.max_packets, ctx.max_packets)?;
+    let budget = ctx.budget(p.max_packets)?;
     let filter = Filter { server_ip: p.server_ip, server_port: p.server_port };
     let sink = match tool {
         "analyze_tcp_connections" => {
@@ -120,12 +120,13 @@ pub fn one(tool: &str, params: Value, capture: &mut dyn Read, ctx: &RunContext) 
 }
 
 /// Runs several calls over one read of `capture`; one result per call, in order.
-pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext) -> Vec<Result<Value, RunError>> {
+pub fn many(calls: Vec<pcapsule_guest::component::Call<'_>>, capture: &mut dyn Read) -> Vec<Result<Value, RunError>> {
     let mut results: Vec<Option<Result<Value, RunError>>> = Vec::new();
+    let mut contexts: Vec<RunContext> = Vec::new();
     let mut lanes: Vec<Lane<Tracking<Shared>>> = Vec::new();
-    for (index, (tool, params)) in calls.into_iter().enumerate() {
+    for (index, call) in calls.into_iter().enumerate() {
         results.push(None);
-        match prepare(tool, params, ctx) {
+        match prepare(call.tool, call.params, &call.ctx) {
             Err(e) => results[index] = Some(Err(e)),
             Ok((budget, filter, sink)) => {
                 match lanes.iter_mut().find(|lane| lane.budget == budget && lane.handler.filter == filter) {
@@ -134,6 +135,7 @@ pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext)
                 }
             }
         }
+        contexts.push(call.ctx);
     }
     if !lanes.is_empty() {
         let filters: Vec<Filter> = lanes.iter().map(|lane| lane.handler.filter).collect();
@@ -141,7 +143,7 @@ pub fn many(calls: Vec<(&str, Value)>, capture: &mut dyn Read, ctx: &RunContext)
             Ok(scanned) => {
                 for ((shared, scanned), filter) in scanned.into_iter().zip(filters) {
                     for (index, sink) in shared.0 {
-                        results[index] = Some(sink.result(ctx, filter, scanned.clone()));
+                        results[index] = Some(sink.result(&contexts[index], filter, scanned.clone()));
                     }
                 }
             }

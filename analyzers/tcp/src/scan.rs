@@ -124,8 +124,9 @@ impl<S> Tracking<S> {
         let mut counts = self.counts;
         counts.ip_fragments = pass.path.fragments_lost();
         // What the shared packet path could not read (link types, broken
-        // headers, fragments never completed), counted over the whole pass.
-        let mut warnings = pass.warnings.clone();
+        // headers, fragments never completed), counted over the whole pass,
+        // and a selection that kept nothing.
+        let mut warnings = pass.warnings_with(&budget, Vec::new());
         if counts.bad_tcp_headers > 0 {
             warnings.push(format!(
                 "{} TCP headers were cut short or inconsistent and were skipped",

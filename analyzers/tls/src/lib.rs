@@ -170,7 +170,7 @@ impl Analyzer for Tls {
             let p: Params = pcapsule_guest::parse_params(params)?;
             (Tool::Sessions { ja4_plus: p.ja4_plus }, p.max_packets, p.max_result_bytes, p.limit, p.offset)
         };
-        let budget = PacketBudget::new(max_packets, ctx.max_packets)?;
+        let budget = ctx.budget(max_packets)?;
         let paging = Paging::from_params(limit, offset)?;
         analyze(tool, capture, ctx, budget, paging, result_budget(max_result_bytes)?)
     }

@@ -342,6 +342,26 @@ impl<'a> Decoded<'a> {
         (!payload.fragmented).then_some((payload.ip_number.0, payload.payload))
     }
 
+    /// The innermost IP packet's protocol number (its last extension
+    /// header's next header for IPv6), also for a fragment.
+    pub fn ip_protocol(&self) -> Option<u8> {
+        Some(self.layers.net.as_ref()?.ip_payload_ref()?.ip_number.0)
+    }
+
+    /// Source and destination ports of a TCP, UDP or SCTP packet.
+    pub fn ports(&self) -> Option<(u16, u16)> {
+        match self.layers.transport.as_ref() {
+            Some(TransportSlice::Tcp(t)) => Some((t.source_port(), t.destination_port())),
+            Some(TransportSlice::Udp(u)) => Some((u.source_port(), u.destination_port())),
+            Some(_) => None,
+            // etherparse slices no SCTP: its common header starts with the ports.
+            None => match self.ip_payload()? {
+                (132, [a, b, c, d, ..]) => Some((u16::from_be_bytes([*a, *b]), u16::from_be_bytes([*c, *d]))),
+                _ => None,
+            },
+        }
+    }
+
     /// The transport layer, when one was sliced.
     pub fn transport(&self) -> Option<&TransportSlice<'a>> {
         self.layers.transport.as_ref()
