@@ -24,7 +24,9 @@ pub fn guide(registry: &Registry) -> String {
          the capture files there), or an http(s) URL. Start with `analyze_capinfos` to learn what a capture holds (size, time span, link types), then ask \
          the protocol tools. Results are summaries first (counts, top-N tables, observations); long lists are \
          paged with `limit` and `offset` (follow `pagination.next_offset`); `max_packets` analyzes only the \
-         first packets of a huge capture. To get several answers at once, `analyze_many` reads the capture \
+         first packets of a huge capture. To drill down, every tool takes `time_from`/`time_to` and a \
+         tcpdump-style `filter` (`host 10.0.0.5 and port 53`): the figures then cover the selected packets \
+         only, and the result's `selection` says so. To get several answers at once, `analyze_many` reads the capture \
          once for all of them. A failed call returns `isError` with `{\"error\": {\"kind\", \"message\"}}` \
          saying what to change. What each field of a tool's result means is in the resource \
          `pcapsule://schemas/<tool>`.\n",

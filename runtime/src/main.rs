@@ -81,6 +81,8 @@ enum Command {
         #[arg(long)]
         no_progress: bool,
         #[command(flatten)]
+        selection: SelectionArgs,
+        #[command(flatten)]
         common: CommonArgs,
     },
     /// List analyzers, their tools and prompts, and the limits in force.
@@ -230,11 +232,36 @@ fn main() -> ExitCode {
     }
 }
 
+/// `pcapsule analyze`'s selection flags: the `time_from`, `time_to` and
+/// `filter` parameters every tool takes, for all the tools of the command.
+#[derive(clap::Args, Debug, Default)]
+struct SelectionArgs {
+    /// Only packets this filter selects, tcpdump-style: e.g. 'host 10.0.0.5 and (udp port 53 or tcp port 443)'.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Only packets captured at or after this time: RFC 3339 (2024-05-01T12:00:00Z) or epoch seconds.
+    #[arg(long, value_name = "TIME")]
+    time_from: Option<String>,
+    /// Only packets captured at or before this time: RFC 3339 or epoch seconds.
+    #[arg(long, value_name = "TIME")]
+    time_to: Option<String>,
+}
+
+impl SelectionArgs {
+    /// The flags given, as tool arguments (the tools parse and check them).
+    fn into_arguments(self) -> Map<String, Value> {
+        [("filter", self.filter), ("time_from", self.time_from), ("time_to", self.time_to)]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.to_string(), Value::String(value?))))
+            .collect()
+    }
+}
+
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         None => serve(cli.serve, cli.common).await,
         Some(Command::Serve { serve: s, common }) => serve(s, common).await,
-        Some(Command::Analyze { tool, capture, params, progress, no_progress, common }) => {
+        Some(Command::Analyze { tool, capture, params, progress, no_progress, selection, common }) => {
             let bar = if no_progress {
                 Some(false)
             } else if progress {
@@ -242,7 +269,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 None
             };
-            analyze(&tool, &capture, params, bar, common).await
+            analyze(&tool, &capture, params, selection, bar, common).await
         }
         Some(Command::List { json, guide, prompt, common }) => list(ListFormat::new(json, guide, prompt), common).await,
     }
@@ -388,6 +415,7 @@ async fn analyze(
     tools: &str,
     capture: &str,
     params: Option<String>,
+    selection: SelectionArgs,
     progress_bar: Option<bool>,
     common: CommonArgs,
 ) -> Result<ExitCode> {
@@ -418,7 +446,7 @@ async fn analyze(
     };
     let call = async {
         if several {
-            let mut arguments = Map::new();
+            let mut arguments = selection.into_arguments();
             if !names.is_empty() {
                 arguments.insert("tools".into(), names.iter().cloned().map(Value::String).collect());
             }
@@ -427,6 +455,9 @@ async fn analyze(
             one_pass::ManyRequest::from_arguments(&service.registry, arguments)?.run(&service, &observer).await
         } else {
             let mut arguments = params;
+            for (name, value) in selection.into_arguments() {
+                arguments.entry(name).or_insert(value);
+            }
             arguments.insert(registry::CAPTURE_PARAM.into(), Value::String(capture.to_string()));
             service.call_observed(&names[0], arguments, &observer).await
         }

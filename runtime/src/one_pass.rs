@@ -27,6 +27,9 @@ pub const BYTE_BUDGET: u64 = 40_000;
 pub const MIN_SHARE_BYTES: u64 = 4_000;
 /// The parameter every built-in tool takes to bound its result.
 const RESULT_BYTES_PARAM: &str = "max_result_bytes";
+/// The parameters every built-in tool takes to select packets, which
+/// `analyze_many` also takes once for all its tools.
+const SELECTION_PARAMS: [&str; 3] = ["time_from", "time_to", "filter"];
 
 /// What to run: the capture, and each tool with its parameters.
 pub struct ManyRequest {
@@ -59,13 +62,18 @@ impl ManyRequest {
                 .collect::<Result<_, _>>()?,
             Some(other) => return Err(bad(format!("`tools` must be an array of tool names, got {other}"))),
         };
+        // The selection given once for all tools; a tool's own params win.
+        let shared: Vec<(&str, Value)> =
+            SELECTION_PARAMS.iter().filter_map(|name| Some((*name, arguments.remove(*name)?))).collect();
         let mut per_tool = match arguments.remove("params") {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(map)) => map,
             Some(other) => return Err(bad(format!("`params` must be an object keyed by tool name, got {other}"))),
         };
         if let Some(unknown) = arguments.keys().next() {
-            return Err(bad(format!("unknown argument `{unknown}`: {TOOL_NAME} takes pcap_file, tools and params")));
+            return Err(bad(format!(
+                "unknown argument `{unknown}`: {TOOL_NAME} takes pcap_file, tools, params, time_from, time_to and filter"
+            )));
         }
         // The combined result's own fields: the capture's name, each tool's
         // name as a key, the braces and commas around them.
@@ -90,6 +98,9 @@ impl ManyRequest {
             };
             if accepts(entry, RESULT_BYTES_PARAM) && !params.contains_key(RESULT_BYTES_PARAM) {
                 params.insert(RESULT_BYTES_PARAM.into(), json!(share_bytes));
+            }
+            for (param, value) in shared.iter().filter(|(param, _)| accepts(entry, param)) {
+                params.entry(param.to_string()).or_insert_with(|| value.clone());
             }
             tools.push((name, params));
         }
@@ -172,10 +183,22 @@ pub fn input_schema(registry: &Registry) -> Map<String, Value> {
         "required": [CAPTURE_PARAM],
         "additionalProperties": false
     });
-    match schema {
-        Value::Object(map) => map,
-        _ => unreachable!("a JSON object literal"),
+    let Value::Object(mut map) = schema else { unreachable!("a JSON object literal") };
+    // The selection parameters as the tools describe them, for all tools at once.
+    for param in SELECTION_PARAMS {
+        let described = registry.tools().find_map(|t| t.input_schema.get("properties")?.get(param).cloned());
+        if let (Some(Value::Object(mut property)), Some(Value::Object(properties))) =
+            (described, map.get_mut("properties"))
+        {
+            let doc = property.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
+            property.insert(
+                "description".into(),
+                json!(format!("{doc} Applies to every tool run, unless its params set it.")),
+            );
+            properties.insert(param.into(), Value::Object(property));
+        }
     }
+    map
 }
 
 /// `analyze_many`'s output schema.
@@ -203,6 +226,7 @@ pub fn output_schema() -> Map<String, Value> {
 pub const DESCRIPTION: &str = "Run several analyses over one read of a capture: the file is read once and \
 streamed to each analyzer side by side (tools of one analyzer that supports it share a single pass and its tables), \
 which is faster than calling the tools one by one. By default runs every \
-tool that needs only the capture; name `tools` and give per-tool `params` to choose. The results share 40 KB of \
+tool that needs only the capture; name `tools` and give per-tool `params` to choose; `time_from`, `time_to` and \
+`filter` given here apply to every tool. The results share 40 KB of \
 JSON (each tool's `max_result_bytes` is an equal share, at least 4 KB): pages, then long lists, are cut to fit, and each result \
 says where. Returns each tool's result (the same as calling it alone) under `results`, and any failures under `errors`.";

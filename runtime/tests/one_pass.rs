@@ -69,6 +69,41 @@ fn one_pass_gives_each_tool_its_own_result() {
     }
 }
 
+/// A selection given once (`--filter`/`--time-from`, analyze_many's
+/// top-level `filter` and `time_from`) reaches every tool: each result is
+/// the tool's own with the same parameters, and echoes the selection.
+#[test]
+fn a_selection_given_once_applies_to_every_tool() {
+    let capture = std::fs::canonicalize(fixtures().join("dns-udp-ethernet.pcap")).unwrap();
+    let path = capture.to_str().unwrap();
+    let root = std::path::Path::new("/");
+    let together = analyze(&["all", path, "--filter", "udp and dst port 53", "--time-from", "0"], root);
+    let results = together["results"].as_object().unwrap_or_else(|| panic!("{together}"));
+    assert!(results.len() >= 5, "{together}");
+    assert_eq!(together["errors"], json!({}));
+    let share = together["result_bytes_per_tool"].as_u64().unwrap();
+    for (tool, result) in results {
+        let selection = &result["selection"];
+        assert_eq!(selection["filter"], "udp and dst port 53", "{tool}: {result}");
+        assert_eq!(selection["time_from"], "1970-01-01T00:00:00.000000Z", "{tool}");
+        let params = format!(r#"{{"max_result_bytes": {share}, "filter": "udp and dst port 53", "time_from": 0}}"#);
+        let alone = analyze(&[tool, path, &params], root);
+        assert_eq!(stable(result.clone()), stable(alone), "{tool} differs in one pass");
+    }
+    // The capture's queries go to port 53, its responses come from it.
+    let dns = &results["analyze_dns_packets"];
+    assert!(dns["packets_analyzed"].as_u64().unwrap() > 0, "{dns}");
+    assert_eq!(dns["statistics"]["responses"], 0, "{dns}");
+    // A tool's own params win over the shared selection.
+    let own = analyze(&["dns,capinfos", path, r#"{"analyze_capinfos": {"filter": "tcp"}}"#, "--filter", "udp"], root);
+    assert_eq!(own["results"]["analyze_capinfos"]["selection"]["filter"], "tcp", "{own}");
+    assert_eq!(own["results"]["analyze_dns_packets"]["selection"]["filter"], "udp", "{own}");
+    // A bad filter is each tool's bad_params error, naming the token.
+    let bad = analyze(&["dns,capinfos", path, "--filter", "port domian"], root);
+    let message = bad["errors"]["analyze_dns_packets"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("`domian`"), "{bad}");
+}
+
 /// On a busy capture every tool's tables fill and its share of the one-pass
 /// budget (under 5 KB with eight tools) is far less than its summary: each
 /// result is cut to its share, the cuts named in one warning, and the whole
