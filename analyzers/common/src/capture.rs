@@ -154,6 +154,10 @@ const PCAPNG_IDB: u32 = 0x0000_0001;
 const PCAPNG_OBSOLETE_PACKET: u32 = 0x0000_0002;
 const PCAPNG_SPB: u32 = 0x0000_0003;
 const PCAPNG_EPB: u32 = 0x0000_0006;
+/// Blocks that are no packets but that Wireshark lists as frames (a
+/// systemd journal entry, a custom block of either copy rule), so they
+/// take a frame number: frame numbers stay Wireshark's.
+const PCAPNG_FRAMES_NOT_PACKETS: [u32; 3] = [0x0000_0009, 0x0000_0bad, 0x4000_0bad];
 
 /// The container format of a capture file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,7 +235,9 @@ impl Interface {
 /// A packet record borrowed from the reader's window.
 #[derive(Debug, Clone, Copy)]
 pub struct Packet<'a> {
-    /// 1-based position in the file, as Wireshark numbers frames.
+    /// Wireshark's frame number: the 1-based position among the file's
+    /// records (a pcapng custom or systemd journal block, which Wireshark
+    /// lists as a frame, takes a number too).
     pub number: u64,
     /// Capture time; `None` for pcapng simple packet blocks, which have none.
     pub timestamp: Option<Timestamp>,
@@ -338,6 +344,8 @@ pub struct CaptureReader<R: Read> {
     /// Interface blocks declared in the current pcapng section, kept or not.
     section_interfaces_declared: usize,
     packets_read: u64,
+    /// Blocks read that Wireshark numbers as frames but that hold no packet.
+    frames_not_packets: u64,
     cut_short: Option<CutShort>,
     timestamp_anomalies: u64,
     bounds: ReaderBounds,
@@ -370,6 +378,7 @@ impl<R: Read> CaptureReader<R> {
             section_metadata: Vec::new(),
             section_interfaces_declared: 0,
             packets_read: 0,
+            frames_not_packets: 0,
             cut_short: None,
             timestamp_anomalies: 0,
             bounds: ReaderBounds::default(),
@@ -488,7 +497,7 @@ impl<R: Read> CaptureReader<R> {
         let Some(found) = found else { return Ok(None) };
         self.packets_read += 1;
         Ok(Some(Packet {
-            number: self.packets_read,
+            number: self.packets_read + self.frames_not_packets,
             timestamp: found.timestamp,
             original_len: found.original_len,
             interface: found.interface,
@@ -784,6 +793,10 @@ impl<R: Read> CaptureReader<R> {
                         Err(reason) => return self.stop(reason),
                     }
                 }
+                kind if PCAPNG_FRAMES_NOT_PACKETS.contains(&kind) => {
+                    self.frames_not_packets += 1;
+                    None
+                }
                 _ => None,
             };
             self.consume(len);
@@ -1071,8 +1084,9 @@ mod tests {
         let mut previous: Option<Timestamp> = None;
         let mut expected_number = 1;
         while let Some(p) = reader.next_packet().unwrap() {
-            assert_eq!(p.number, expected_number);
-            expected_number += 1;
+            // Numbers rise by one but past a custom block (multi-section.pcapng has one).
+            assert!(p.number >= expected_number, "{} after {}", p.number, expected_number - 1);
+            expected_number = p.number + 1;
             f.count += 1;
             f.captured += p.data.len() as u64;
             f.wire += u64::from(p.original_len);
@@ -1140,6 +1154,24 @@ mod tests {
         }
         body.extend_from_slice(data);
         pcapng_block(PCAPNG_EPB, &body)
+    }
+
+    #[test]
+    fn custom_and_journal_blocks_take_a_frame_number_as_in_wireshark() {
+        let mut file = section_header(&[]);
+        file.extend(interface(1, &[]));
+        file.extend(pcapng_block(0x0000_0bad, &[0, 0, 0x7e, 0xd9, b'x', 0, 0, 0]));
+        file.extend(enhanced_packet(0, b"second"));
+        file.extend(pcapng_block(0x0000_0009, b"MESSAGE=hi\n"));
+        file.extend(pcapng_block(0x0000_0005, &[0; 12]));
+        file.extend(enhanced_packet(0, b"fourth"));
+        let mut reader = CaptureReader::new(&file[..]).unwrap();
+        let mut seen = Vec::new();
+        while let Some(packet) = reader.next_packet().unwrap() {
+            seen.push((packet.number, packet.data.to_vec()));
+        }
+        // An interface statistics block (type 5) is no frame.
+        assert_eq!(seen, vec![(2, b"second".to_vec()), (4, b"fourth".to_vec())]);
     }
 
     #[test]
