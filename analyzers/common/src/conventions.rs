@@ -328,6 +328,17 @@ impl<T: Serialize> PageCollector<T> {
         self.total
     }
 
+    /// Items kept for the page so far.
+    pub fn shown(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when the page takes no more items (`limit` reached, or its
+    /// byte budget).
+    pub fn is_complete(&self) -> bool {
+        self.full || self.items.len() >= self.paging.limit
+    }
+
     /// The page and its `pagination` description.
     pub fn finish(self) -> (Vec<T>, PageInfo) {
         let returned = self.items.len();

@@ -35,6 +35,14 @@ pub trait PacketHandler {
     #[inline]
     fn on_packet(&mut self, _packet: &Packet<'_>, _decoded: &Result<Decoded<'_>, DecodeError>) {}
 
+    /// True once the handler has all it wants (a lookup past the last
+    /// frame it asked for, a page that is full): the pass stops reading.
+    /// Handlers that sum up a whole capture keep the default.
+    #[inline]
+    fn satisfied(&self) -> bool {
+        false
+    }
+
     /// The capture ended (or every budget did): flush what is held.
     fn finish(&mut self) {}
 }
@@ -137,6 +145,9 @@ pub fn drive<H: PacketHandler>(
         if H::DECODES {
             handler.on_packet(&packet, &path.decode(&packet));
         }
+        if handler.satisfied() {
+            break;
+        }
     }
     handler.finish();
     let pass = finish_pass(reader, path, packets_read);
@@ -185,10 +196,12 @@ pub fn drive_lanes<H: PacketHandler>(capture: &mut dyn Read, lanes: &mut [Lane<H
             for lane in lanes.iter_mut().filter(|lane| lane.admitted) {
                 lane.handler.on_frame(&packet);
                 lane.handler.on_packet(&packet, &decoded);
+                lane.full |= lane.handler.satisfied();
             }
         } else {
             for lane in lanes.iter_mut().filter(|lane| lane.admitted) {
                 lane.handler.on_frame(&packet);
+                lane.full |= lane.handler.satisfied();
             }
         }
     }
@@ -240,6 +253,7 @@ fn drive_lanes_selecting<H: PacketHandler>(capture: &mut dyn Read, lanes: &mut [
             if let (true, Some(decoded)) = (H::DECODES, &decoded) {
                 lane.handler.on_packet(&packet, decoded);
             }
+            lane.full |= lane.handler.satisfied();
         }
     }
     for lane in lanes.iter_mut() {
