@@ -43,7 +43,7 @@ pub struct ManyRequest {
 
 impl ManyRequest {
     /// From `analyze_many`'s arguments: `pcap_file`, optional `tools` (names;
-    /// default: every tool that needs nothing but the capture) and optional
+    /// default: every analysis tool that needs nothing but the capture) and optional
     /// `params` (an object of per-tool parameter objects).
     pub fn from_arguments(registry: &Registry, mut arguments: Map<String, Value>) -> Result<Self, ToolError> {
         let bad = |message: String| ToolError::new(ErrorKind::BadParams, message);
@@ -117,14 +117,17 @@ impl ManyRequest {
     }
 }
 
-/// Tools that need nothing but the capture (`analyze_traffic_flow`, which
-/// needs a server address, is left out unless named).
+/// The analysis tools (`analyze_*`) that need nothing but the capture
+/// (`analyze_traffic_flow`, which needs a server address, is left out
+/// unless named, and so are lookups such as `get_packets`, which show
+/// packets rather than sum them up).
 fn default_tools(registry: &Registry) -> impl Iterator<Item = &ToolEntry> {
     registry.tools().filter(|t| {
-        t.input_schema
-            .get("required")
-            .and_then(Value::as_array)
-            .is_none_or(|required| required.iter().all(|r| r == CAPTURE_PARAM))
+        t.name.starts_with("analyze_")
+            && t.input_schema
+                .get("required")
+                .and_then(Value::as_array)
+                .is_none_or(|required| required.iter().all(|r| r == CAPTURE_PARAM))
     })
 }
 
@@ -226,7 +229,7 @@ pub fn output_schema() -> Map<String, Value> {
 pub const DESCRIPTION: &str = "Run several analyses over one read of a capture: the file is read once and \
 streamed to each analyzer side by side (tools of one analyzer that supports it share a single pass and its tables), \
 which is faster than calling the tools one by one. By default runs every \
-tool that needs only the capture; name `tools` and give per-tool `params` to choose; `time_from`, `time_to` and \
+analysis tool (analyze_*) that needs only the capture; name `tools` and give per-tool `params` to choose; `time_from`, `time_to` and \
 `filter` given here apply to every tool. The results share 40 KB of \
 JSON (each tool's `max_result_bytes` is an equal share, at least 4 KB): pages, then long lists, are cut to fit, and each result \
 says where. Returns each tool's result (the same as calling it alone) under `results`, and any failures under `errors`.";
