@@ -31,6 +31,8 @@ async fn every_tool_survives_every_shared_capture() {
             for field in required.iter().filter_map(Value::as_str).filter(|f| *f != "pcap_file") {
                 arguments[field] = match field {
                     "server_ip" => json!("192.0.2.1"),
+                    "a" => json!("192.0.2.1:80"),
+                    "b" => json!("192.0.2.2:40000"),
                     _ => json!(null),
                 };
             }
@@ -99,6 +101,10 @@ async fn every_tool_reads_the_crafted_captures_under_default_limits() {
             let mut arguments = json!({"pcap_file": capture.to_str().unwrap()});
             if tool.name == "analyze_traffic_flow" {
                 arguments["server_ip"] = json!("192.0.2.53");
+            }
+            if tool.name == "follow_stream" {
+                arguments["a"] = json!("192.0.2.1:53");
+                arguments["b"] = json!("192.0.2.2:40000");
             }
             let result = call(&client, &tool.name, arguments).await;
             let body = common::body(&result);

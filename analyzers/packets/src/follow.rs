@@ -44,7 +44,8 @@ pub enum PayloadFormat {
 }
 
 impl PayloadFormat {
-    /// Writes `byte` to `out`; returns the characters written.
+    /// Writes `byte` to `out`; returns what it adds to the result's JSON
+    /// (a quote, a backslash and control characters are escaped there too).
     fn render(self, byte: u8, out: &mut String) -> usize {
         match self {
             PayloadFormat::Hex => {
@@ -54,21 +55,28 @@ impl PayloadFormat {
             PayloadFormat::Text => match byte {
                 b'\\' => {
                     out.push_str("\\\\");
+                    4
+                }
+                b'\r' | b'\n' | b'\t' | b'"' => {
+                    out.push(char::from(byte));
                     2
                 }
-                b'\r' | b'\n' | b'\t' | 0x20..=0x7e => {
+                0x20..=0x7e => {
                     out.push(char::from(byte));
                     1
                 }
                 _ => {
                     out.push_str("\\x");
                     push_hex(out, byte);
-                    4
+                    5
                 }
             },
         }
     }
 }
+
+/// What a chunk's fields besides its data add to the result's JSON, at most.
+const CHUNK_OVERHEAD: usize = 200;
 
 /// Which side a reassembled direction is: sent by endpoint `a` or not.
 struct Side {
@@ -219,7 +227,7 @@ impl Transcript {
         match delivery {
             Delivery::Data { bytes, frame } => self.data(from_a, bytes, frame),
             Delivery::Gap(missing) => {
-                if self.on_page() {
+                if self.room_for_marker() {
                     self.chunks.push(Chunk::marker(from_a, self.position, Some(missing), None, None));
                 }
             }
@@ -227,7 +235,7 @@ impl Transcript {
                 if matches!(end, End::Closed | End::Reset) {
                     self.ended[usize::from(!from_a)] = true;
                 }
-                if self.on_page() {
+                if self.room_for_marker() {
                     let how = match end {
                         End::Closed => "closed",
                         End::Reset => "reset",
@@ -241,9 +249,18 @@ impl Transcript {
         }
     }
 
-    /// Whether a marker at the current position falls on the page.
-    fn on_page(&self) -> bool {
-        self.next_offset.is_none() && (self.window_start..=self.window_end).contains(&self.position)
+    /// Whether a marker at the current position falls on the page and fits
+    /// it (if it does not, the page ends there).
+    fn room_for_marker(&mut self) -> bool {
+        if self.next_offset.is_some() || !(self.window_start..=self.window_end).contains(&self.position) {
+            return false;
+        }
+        if self.chars_left < CHUNK_OVERHEAD {
+            self.next_offset = Some(self.position);
+            return false;
+        }
+        self.chars_left -= CHUNK_OVERHEAD;
+        true
     }
 
     fn data(&mut self, from_a: bool, bytes: &[u8], frame: Frame) {
@@ -261,14 +278,15 @@ impl Transcript {
             return;
         }
         let first = self.window_start.max(start);
-        if first >= self.window_end {
+        if first >= self.window_end || self.chars_left < CHUNK_OVERHEAD + 8 {
             self.next_offset = Some(first);
             return;
         }
+        self.chars_left -= CHUNK_OVERHEAD;
         let mut text = String::new();
         let mut shown = 0u64;
         for &byte in &bytes[(first - start) as usize..] {
-            if first + shown >= self.window_end || self.chars_left < 4 {
+            if first + shown >= self.window_end || self.chars_left < 5 {
                 break;
             }
             self.chars_left -= self.format.render(byte, &mut text);

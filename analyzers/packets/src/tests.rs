@@ -480,6 +480,39 @@ fn udp_datagrams_are_followed_both_ways() {
 }
 
 #[test]
+fn a_page_of_escaped_bytes_stays_within_the_result_budget() {
+    // Newlines, quotes and backslashes take two to five bytes of JSON each.
+    let payload: Vec<u8> = b"\n\"\\\x00".iter().copied().cycle().take(60_000).collect();
+    let frames: Vec<Vec<u8>> =
+        payload.chunks(1000).enumerate().map(|(i, part)| segment(true, 101 + 1000 * i as u32, 0, "A", part)).collect();
+    let capture = std::iter::once(segment(true, 100, 0, "S", b""))
+        .chain(frames)
+        .enumerate()
+        .fold(PcapBuilder::ethernet(), |b, (i, f)| b.packet(i as u32, 0, &f))
+        .build();
+    let mut offset = 0;
+    let mut pages = 0;
+    loop {
+        let page = follow(
+            &capture,
+            json!({"a": "10.0.0.1:40000", "b": "10.0.0.2:80", "offset": offset, "max_bytes": 1048576}),
+        );
+        let size = page.to_string().len();
+        assert!(size <= pcapsule_guest::conventions::RESULT_BYTE_BUDGET, "{size} bytes at offset {offset}");
+        assert!(!page["warnings"].to_string().contains("Shortened"), "the page itself ends in time");
+        pages += 1;
+        match page["next_offset"].as_u64() {
+            Some(next) => {
+                assert!(next > offset);
+                offset = next;
+            }
+            None => break,
+        }
+    }
+    assert!(pages > 2, "{pages}");
+}
+
+#[test]
 fn bad_stream_parameters_say_what_to_change() {
     let capture = http_exchange();
     let bad = |params: Value| match run_tool::<Packets>(FOLLOW_STREAM, params, &capture) {
