@@ -82,6 +82,7 @@ fn every_analyzer_under_the_wasmtime_cli_prints_its_tool_result() {
 fn tool_required_params(tool: &str) -> &'static str {
     match tool {
         "analyze_traffic_flow" => r#"{"server_ip": "192.168.1.1"}"#,
+        "follow_stream" => r#"{"a": "192.168.1.1:53", "b": "192.168.1.2:40000", "protocol": "udp"}"#,
         _ => "{}",
     }
 }
