@@ -2,7 +2,9 @@
 //! against Wireshark's counts.
 
 use etherparse::PacketBuilder;
-use pcapsule_guest::testing::{PcapBuilder, captures_under, run_tool, shared_captures, tshark_count, tshark_fields};
+use pcapsule_guest::testing::{
+    PcapBuilder, captures_under, in_parallel, run_tool, shared_captures, tshark_count, tshark_fields,
+};
 use serde_json::{Value, json};
 
 use super::*;
@@ -389,7 +391,13 @@ fn message_counts_match_tshark_on_every_shared_capture() {
         return;
     }
     let mut mismatches = Vec::new();
-    for (path, result) in &results {
+    // One tshark run per capture, counted here as the display filters
+    // `dhcp || dhcpv6`, `dhcp.option.dhcp == N` and `dhcpv6.msgtype == N`
+    // count frames (tshark's start-up is most of a run's time).
+    let tshark_rows = in_parallel(&results, |(path, _)| {
+        tshark_fields(path, "dhcp || dhcpv6", &["dhcp.option.dhcp", "dhcpv6.msgtype"]).unwrap_or_default()
+    });
+    for ((path, result), rows) in results.iter().zip(tshark_rows) {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
         let (found, v4, v6) = match result {
             Ok(r) => (
@@ -400,10 +408,6 @@ fn message_counts_match_tshark_on_every_shared_capture() {
             Err(_) => (0, json!({}), json!({})),
         };
         let ours = |counts: &Value, name: String| counts.get(name).and_then(Value::as_u64).unwrap_or(0);
-        // One tshark run per capture, counted here as the display filters
-        // `dhcp || dhcpv6`, `dhcp.option.dhcp == N` and `dhcpv6.msgtype == N`
-        // count frames (tshark's start-up is most of a run's time).
-        let rows = tshark_fields(path, "dhcp || dhcpv6", &["dhcp.option.dhcp", "dhcpv6.msgtype"]).unwrap_or_default();
         let frames_with = |column: usize, code: Option<u8>| {
             let matches = |values: &String| match code {
                 Some(code) => values.split(',').any(|v| v.parse() == Ok(code)),

@@ -9,7 +9,7 @@ use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::{A, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use pcapsule_guest::testing::{
-    PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields, tshark_fields_with,
+    PcapBuilder, captures_under, in_parallel, run_tool, shared_captures, tshark_fields, tshark_fields_with,
 };
 use serde_json::{Value, json};
 
@@ -422,21 +422,21 @@ fn counts_match_tshark_on_the_shared_captures() {
     }
     let mut compared = 0;
     let mut mismatches = Vec::new();
-    for path in captures_under(&dir) {
+    let captures = captures_under(&dir);
+    // dns.* fields cover DNS, mDNS and LLMNR alike; one pass per file.
+    let tshark_rows = in_parallel(&captures, |path| {
+        tshark_fields(path, "dns.flags.response", &["frame.number", "dns.flags.response", "dns.flags.rcode"])
+    });
+    for (path, rows) in captures.iter().zip(tshark_rows) {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
         if EXPECTED_DIFFERENCES.iter().any(|(f, _)| *f == name) {
             continue;
         }
-        let Some(ours) = frame_counts(&path) else { continue };
+        let Some(ours) = frame_counts(path) else { continue };
         // Content-detected frames on other ports are not DNS to tshark.
         let other = &ours.other_port_frames;
         let without_other = |s: &BTreeSet<u64>| s.difference(other).count() as u64;
-        // dns.* fields cover DNS, mDNS and LLMNR alike; one pass per file.
-        let Some(rows) =
-            tshark_fields(&path, "dns.flags.response", &["frame.number", "dns.flags.response", "dns.flags.rcode"])
-        else {
-            continue;
-        };
+        let Some(rows) = rows else { continue };
         let mut theirs = FrameCounts::default();
         for row in &rows {
             let frame: u64 = row[0].parse().unwrap();

@@ -7,7 +7,7 @@ use std::path::Path;
 use etherparse::icmpv4::{DestUnreachableHeader, ParameterProblemHeader, RedirectCode, RedirectHeader};
 use etherparse::icmpv6::{NeighborAdvertisementHeader, RouterAdvertisementHeader};
 use etherparse::{Icmpv4Type, Icmpv6Type, PacketBuilder};
-use pcapsule_guest::testing::{PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields};
+use pcapsule_guest::testing::{PcapBuilder, captures_under, in_parallel, run_tool, shared_captures, tshark_fields};
 use pcapsule_guest::{Analyzer, RunContext, RunError};
 use serde_json::{Value, json};
 
@@ -756,9 +756,16 @@ fn type_counts_match_tshark_on_shared_captures() {
     let mut failures = Vec::new();
     let mut differing = BTreeSet::new();
     let mut compared = 0;
-    for path in captures_under(&dir) {
+    let captures = captures_under(&dir);
+    // One tshark run per capture, counted here as the display filters
+    // `icmp`, `icmpv6` and `icmp.type == N` count frames (tshark's
+    // start-up is most of a run's time).
+    let tshark_rows = in_parallel(&captures, |path| {
+        tshark_fields(path, "icmp or icmpv6", &["frame.protocols", "icmp.type", "icmpv6.type"])
+    });
+    for (path, rows) in captures.iter().zip(tshark_rows) {
         let rel = path.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/");
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
         // A capture this analyzer refuses (not pcap/pcapng) has no ICMP for
         // it; tshark must then find none either.
         let packets = all_packets(&bytes).map(|(_, p)| p).unwrap_or_default();
@@ -784,11 +791,7 @@ fn type_counts_match_tshark_on_shared_captures() {
                 *ours_any.entry(family).or_default() += 1;
             }
         }
-        // One tshark run per capture, counted here as the display filters
-        // `icmp`, `icmpv6` and `icmp.type == N` count frames (tshark's
-        // start-up is most of a run's time).
-        let Some(rows) = tshark_fields(&path, "icmp or icmpv6", &["frame.protocols", "icmp.type", "icmpv6.type"])
-        else {
+        let Some(rows) = rows else {
             eprintln!("{rel}: tshark cannot read it; not compared");
             continue;
         };

@@ -7,7 +7,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use etherparse::PacketBuilder;
-use pcapsule_guest::testing::{PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields};
+use pcapsule_guest::testing::{
+    PcapBuilder, captures_under, compare_in_parallel, in_parallel, run_tool, shared_captures, tshark_fields,
+};
 use serde_json::{Value, json};
 
 use crate::Overview;
@@ -349,15 +351,15 @@ fn conversations_agree_with_tshark_on_every_shared_capture() {
     let Some(dir) = shared_captures() else { return };
     let mut failures = Vec::new();
     let mut compared = 0;
-    for path in captures_under(&dir) {
-        if path.components().any(|c| c.as_os_str() == "hostile") {
-            continue;
-        }
+    let captures: Vec<_> =
+        captures_under(&dir).into_iter().filter(|p| !p.components().any(|c| c.as_os_str() == "hostile")).collect();
+    let tshark_answers = in_parallel(&captures, |path| tshark_conversations(path));
+    for (path, theirs) in captures.iter().zip(tshark_answers) {
         let name = path.file_name().unwrap().to_string_lossy();
         let differs_by_design =
             |kind: &str| DIFFERENT_BY_DESIGN.iter().any(|(file, kinds, _)| *file == name && kinds.contains(&kind));
-        let bytes = std::fs::read(&path).unwrap();
-        let Some(mut all) = tshark_conversations(&path) else { continue };
+        let bytes = std::fs::read(path).unwrap();
+        let Some(mut all) = theirs else { continue };
         for kind in KINDS {
             let theirs = all.remove(kind).unwrap_or_default();
             if differs_by_design(kind) {
@@ -456,12 +458,11 @@ const ENDPOINTS_DIFFERENT_BY_DESIGN: [(&str, &[&str], &str); 1] = [(
 #[test]
 fn endpoints_agree_with_tshark_endpoint_tables() {
     let Some(dir) = shared_captures() else { return };
-    let (mut compared, mut failures) = (0, Vec::new());
-    for path in captures_under(&dir) {
-        if path.components().any(|c| c.as_os_str() == "hostile") {
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap();
+    let captures: Vec<_> =
+        captures_under(&dir).into_iter().filter(|p| !p.components().any(|c| c.as_os_str() == "hostile")).collect();
+    let (compared, failures) = compare_in_parallel(&captures, |path| {
+        let (mut compared, mut failures) = (0, Vec::new());
+        let bytes = std::fs::read(path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy();
         let mut tables = None;
         for (kind, layer) in [("eth", "eth"), ("ipv4", "ip"), ("ipv6", "ipv6"), ("tcp", "tcp"), ("udp", "udp")] {
@@ -509,7 +510,7 @@ fn endpoints_agree_with_tshark_endpoint_tables() {
                 break;
             }
             if tables.is_none() {
-                tables = tshark_endpoints(&path);
+                tables = tshark_endpoints(path);
             }
             let Some(theirs) = tables.as_ref().map(|t| t.get(layer).cloned().unwrap_or_default()) else { break };
             compared += 1;
@@ -522,7 +523,8 @@ fn endpoints_agree_with_tshark_endpoint_tables() {
                 ));
             }
         }
-    }
+        (compared, failures)
+    });
     eprintln!("{compared} captures and layers compared with tshark's endpoint tables");
     assert!(compared > 100, "only {compared} comparisons ran");
     assert!(failures.is_empty(), "{} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
@@ -633,28 +635,25 @@ fn tshark_io_stat(capture: &Path, interval: f64) -> Option<Vec<(u64, u64)>> {
 #[test]
 fn the_timeline_agrees_with_tshark_io_stat() {
     let Some(dir) = shared_captures() else { return };
-    let (mut compared, mut failures) = (0, Vec::new());
-    for path in captures_under(&dir) {
-        if path.components().any(|c| c.as_os_str() == "hostile") {
-            continue;
-        }
-        let bytes = std::fs::read(&path).unwrap();
+    let captures: Vec<_> =
+        captures_under(&dir).into_iter().filter(|p| !p.components().any(|c| c.as_os_str() == "hostile")).collect();
+    let (compared, failures) = compare_in_parallel(&captures, |path| {
+        let bytes = std::fs::read(path).unwrap();
         let ours = run_tool::<Overview>("analyze_io_timeline", json!({"limit": 1000}), &bytes).unwrap();
         let warnings = ours["warnings"].to_string();
         if warnings.contains("before the first packet") || warnings.contains("no timestamp") {
             // tshark places such packets by their own time; the tool in the first interval.
-            continue;
+            return (0, Vec::new());
         }
         let interval = ours["interval_s"].as_f64().unwrap();
         let duration = ours["duration_s"].as_f64().unwrap_or(0.0);
-        let Some(theirs) = tshark_io_stat(&path, interval) else { continue };
+        let Some(theirs) = tshark_io_stat(path, interval) else { return (0, Vec::new()) };
         let ours: Vec<(u64, u64)> = ours["intervals"]
             .as_array()
             .unwrap()
             .iter()
             .map(|i| (i["packets"].as_u64().unwrap(), i["bytes"].as_u64().unwrap()))
             .collect();
-        compared += 1;
         // tshark prints ceil(duration / interval) rows: when the duration is
         // a whole number of intervals (a 0-second capture too), the packets
         // at the very end fall after its last row, and it leaves them out;
@@ -667,16 +666,20 @@ fn the_timeline_agrees_with_tshark_io_stat() {
         let rest_empty = theirs.iter().skip(ours_shown.len()).all(|row| *row == (0, 0));
         if ours_shown != theirs_trimmed || !rest_empty {
             let first = ours.iter().zip(&theirs).position(|(a, b)| a != b);
-            failures.push(format!(
-                "{} at {interval} s: {} intervals vs {}; first difference at {first:?}: ours {:?} tshark {:?}",
-                path.strip_prefix(&dir).unwrap().display(),
-                ours.len(),
-                theirs.len(),
-                first.map(|i| ours[i]),
-                first.and_then(|i| theirs.get(i)),
-            ));
+            return (
+                1,
+                vec![format!(
+                    "{} at {interval} s: {} intervals vs {}; first difference at {first:?}: ours {:?} tshark {:?}",
+                    path.strip_prefix(&dir).unwrap().display(),
+                    ours.len(),
+                    theirs.len(),
+                    first.map(|i| ours[i]),
+                    first.and_then(|i| theirs.get(i)),
+                )],
+            );
         }
-    }
+        (1, Vec::new())
+    });
     eprintln!("{compared} timelines compared with tshark -z io,stat");
     assert!(compared > 100, "only {compared} comparisons ran");
     assert!(failures.is_empty(), "{} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
@@ -870,13 +873,16 @@ const HIERARCHY_DIFFERENT_BY_DESIGN: [(&str, &str); 0] = [];
 fn the_hierarchy_agrees_with_tshark_to_the_transport_layer() {
     let Some(dir) = shared_captures() else { return };
     let (mut compared, mut failures) = (0, Vec::new());
-    for path in captures_under(&dir) {
+    let compared_here = |path: &std::path::PathBuf| {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
-        if name.starts_with("hostile") || HIERARCHY_DIFFERENT_BY_DESIGN.iter().any(|(file, _)| *file == name) {
-            continue;
-        }
-        let Some(theirs) = tshark_hierarchy(&path) else { continue };
-        let bytes = std::fs::read(&path).unwrap();
+        !name.starts_with("hostile") && !HIERARCHY_DIFFERENT_BY_DESIGN.iter().any(|(file, _)| *file == name)
+    };
+    let captures: Vec<_> = captures_under(&dir).into_iter().filter(compared_here).collect();
+    let tshark_answers = in_parallel(&captures, |path| tshark_hierarchy(path));
+    for (path, theirs) in captures.iter().zip(tshark_answers) {
+        let name = path.strip_prefix(&dir).unwrap().display().to_string();
+        let Some(theirs) = theirs else { continue };
+        let bytes = std::fs::read(path).unwrap();
         let result = run_tool::<Overview>("analyze_protocol_hierarchy", json!({"limit": 1000}), &bytes).unwrap();
         let ours = comparable_nodes(&result);
         compared += 1;
@@ -929,12 +935,12 @@ const UDP_APPLICATIONS_DIFFERENT_BY_DESIGN: [(&str, &str, &str); 3] = [
 fn udp_application_protocols_agree_with_tshark() {
     let Some(dir) = shared_captures() else { return };
     let (mut compared, mut failures) = (0, Vec::new());
-    for path in captures_under(&dir) {
+    let captures: Vec<_> =
+        captures_under(&dir).into_iter().filter(|p| !p.strip_prefix(&dir).unwrap().starts_with("hostile")).collect();
+    let tshark_answers = in_parallel(&captures, |path| tshark_fields(path, "", &FIELDS));
+    for (path, rows) in captures.iter().zip(tshark_answers) {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
-        if name.starts_with("hostile") {
-            continue;
-        }
-        let Some(rows) = tshark_fields(&path, "", &FIELDS) else { continue };
+        let Some(rows) = rows else { continue };
         let mut theirs: BTreeMap<String, u64> = BTreeMap::new();
         for row in rows {
             let names: Vec<&str> = field(&row, "frame.protocols").split(':').collect();

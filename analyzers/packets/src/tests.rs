@@ -2,7 +2,7 @@
 //! frame by frame against tshark.
 
 use etherparse::PacketBuilder;
-use pcapsule_guest::testing::{PcapBuilder, captures_under, run_tool, shared_captures, udp_frame};
+use pcapsule_guest::testing::{PcapBuilder, captures_under, compare_in_parallel, run_tool, shared_captures, udp_frame};
 use serde_json::{Value, json};
 
 use super::*;
@@ -203,7 +203,7 @@ fn frames_agree_with_tshark_on_the_shared_captures() {
         pcapsule_guest::testing::missing::<()>("tshark");
         return;
     }
-    let (compared, failures) = in_two_halves(&dir, compare_with_tshark);
+    let (compared, failures) = on_every_capture(&dir, compare_with_tshark);
     assert!(compared > 2000, "only {compared} frames compared");
     assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures[..failures.len().min(40)].join("\n"));
 }
@@ -211,17 +211,12 @@ fn frames_agree_with_tshark_on_the_shared_captures() {
 /// A comparison over captures: what it compared, and the differences.
 type Comparison = fn(&std::path::Path, &[std::path::PathBuf]) -> (usize, Vec<String>);
 
-/// Runs `compare` over the two halves of the captures under `dir` side by
-/// side (tshark's start-up is most of the time) and adds up what it found.
-fn in_two_halves(dir: &std::path::Path, compare: Comparison) -> (usize, Vec<String>) {
+/// Runs `compare` over the captures under `dir`, one capture at a time on
+/// every core (tshark's start-up is most of the time), and adds up what it found.
+fn on_every_capture(dir: &std::path::Path, compare: Comparison) -> (usize, Vec<String>) {
     let captures = captures_under(dir);
-    let (first, second) = captures.split_at(captures.len() / 2);
-    let (a, b) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| compare(dir, first));
-        let b = scope.spawn(|| compare(dir, second));
-        (a.join().unwrap(), b.join().unwrap())
-    });
-    (a.0 + b.0, a.1.into_iter().chain(b.1).collect())
+    let one_each: Vec<&[std::path::PathBuf]> = captures.chunks(1).collect();
+    compare_in_parallel(&one_each, |capture| compare(dir, capture))
 }
 
 /// Shared captures read differently on purpose, and why.
@@ -536,7 +531,7 @@ fn tcp_streams_agree_with_tshark_follow_on_the_shared_captures() {
         pcapsule_guest::testing::missing::<()>("tshark");
         return;
     }
-    let (compared, failures) = in_two_halves(&dir, follow_like_tshark);
+    let (compared, failures) = on_every_capture(&dir, follow_like_tshark);
     assert!(compared > 150, "only {compared} streams compared");
     assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures[..failures.len().min(30)].join("\n"));
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use etherparse::PacketBuilder;
 use pcapsule_guest::testing::{
-    PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields, tshark_fields_with,
+    PcapBuilder, captures_under, in_parallel, run_tool, shared_captures, tshark_fields, tshark_fields_with,
 };
 use serde_json::{Value, json};
 
@@ -538,14 +538,15 @@ fn counts_match_tshark_on_the_shared_captures() {
     let mut compared = 0;
     let mut with_sip = 0;
     let mut mismatches = Vec::new();
-    for path in files {
+    let tshark_rows = in_parallel(&files, |path| tshark_fields(path, "sip", &["sip.Method", "sip.Status-Code"]));
+    for (path, rows) in files.iter().zip(tshark_rows) {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
         if EXPECTED_DIFFERENCES.iter().any(|(f, _)| *f == name) {
             continue;
         }
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
         let Ok(r) = run_tool::<Sip>("analyze_sip_packets", json!({"limit": 0}), &bytes) else { continue };
-        let Some(rows) = tshark_fields(&path, "sip", &["sip.Method", "sip.Status-Code"]) else { continue };
+        let Some(rows) = rows else { continue };
         let (mut messages, mut methods, mut codes) = (0u64, BTreeMap::new(), BTreeMap::new());
         for row in &rows {
             for m in row.first().into_iter().flat_map(|v| v.split(',')).filter(|v| !v.is_empty()) {

@@ -5,7 +5,7 @@ use etherparse::PacketBuilder;
 use pcapsule_guest::RunError;
 use pcapsule_guest::conventions::hex;
 use pcapsule_guest::testing::{
-    PcapBuilder, captures_under, run_tool, shared_captures, tshark_fields, tshark_fields_with,
+    PcapBuilder, captures_under, in_parallel, run_tool, shared_captures, tshark_fields, tshark_fields_with,
 };
 use serde_json::{Value, json};
 
@@ -744,18 +744,19 @@ fn handshakes_server_names_and_ciphers_match_tshark_on_the_shared_captures() {
         return;
     }
     let (mut compared, mut with_tls, mut with_dtls, mut with_fingerprints, mut mismatches) = (0, 0, 0, 0, Vec::new());
-    for path in files {
+    let views = in_parallel(&files, |path| tshark_view(path));
+    for (path, view) in files.iter().zip(views) {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
         if EXPECTED_DIFFERENCES.iter().chain(QUIC_EXPECTED_DIFFERENCES).any(|(f, _)| *f == name) {
             continue;
         }
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
         let r = match run_tool::<Tls>("analyze_tls_sessions", json!({"limit": 1000}), &bytes) {
             Ok(r) => r,
             Err(RunError::UnsupportedFormat(_) | RunError::Malformed { .. }) => continue,
             Err(e) => panic!("{name}: {e}"),
         };
-        let Some(theirs) = tshark_view(&path) else { continue };
+        let Some(theirs) = view else { continue };
         let ours = our_handshake_types(&r);
         if ours != theirs.handshake_types && !RESENT_AFTER_RETRY.contains(&name.as_str()) {
             mismatches.push(format!("{name}: handshake types pcapsule {ours:?}, tshark {:?}", theirs.handshake_types));
@@ -860,16 +861,17 @@ fn certificates_match_tshark_on_the_shared_captures() {
         return;
     }
     let (mut with_certificates, mut mismatches) = (0, Vec::new());
-    for path in files {
+    let tshark_answers = in_parallel(&files, |path| tshark_certificates(path));
+    for (path, theirs) in files.iter().zip(tshark_answers) {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
         if EXPECTED_DIFFERENCES.iter().any(|(f, _)| *f == name) {
             continue;
         }
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
         if run_tool::<Tls>("analyze_tls_certificates", json!({"limit": 1}), &bytes).is_err() {
             continue;
         }
-        let Some(theirs) = tshark_certificates(&path) else { continue };
+        let Some(theirs) = theirs else { continue };
         let ours = our_certificates(&bytes);
         let names_agree = if ours.some_names_unlisted {
             ours.dns_names.is_subset(&theirs.dns_names)
@@ -920,14 +922,15 @@ fn quic_handshakes_match_tshark_on_the_shared_captures() {
         return;
     }
     let (mut with_quic, mut mismatches) = (0, Vec::new());
-    for path in files {
+    let views = in_parallel(&files, |path| tshark_view(path));
+    for (path, view) in files.iter().zip(views) {
         let name = path.strip_prefix(&dir).unwrap().display().to_string();
         if QUIC_EXPECTED_DIFFERENCES.iter().any(|(f, _)| *f == name) {
             continue;
         }
-        let bytes = std::fs::read(&path).unwrap();
+        let bytes = std::fs::read(path).unwrap();
         let Ok(first) = run_tool::<Tls>("analyze_tls_sessions", json!({"limit": 1000}), &bytes) else { continue };
-        let Some(theirs) = tshark_view(&path) else { continue };
+        let Some(theirs) = view else { continue };
         let quic: Vec<Value> =
             every_connection(&bytes, &first).into_iter().filter(|c| c["transport"] == "quic").collect();
         let our_names: BTreeSet<String> =
