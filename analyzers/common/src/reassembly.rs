@@ -349,9 +349,12 @@ impl<S: StreamState> Reassembler<S> {
             && let Some(stream) = self.streams.get(&direction)
             && stream.syn_next != Some(start)
             && (stream.offset > 0 || !stream.held.is_empty())
+            && !(stream.syn_next.is_none() && (0..=i128::from(stream.offset)).contains(&stream.offset_of(start)))
         {
             // A new connection on the same ports (a retransmitted SYN has the
-            // sequence number of the first).
+            // sequence number of the first). A stream followed from its data
+            // whose SYN arrives late (reordered, or captured twice) is not
+            // one: that SYN leads to the bytes already delivered.
             self.end(direction, End::Reused, Some(segment.frame), on);
         }
         if !self.streams.contains_key(&direction) {
@@ -841,6 +844,23 @@ mod tests {
         r.segment(CLIENT.reverse(), &Segment { rst: true, ..data(6, b"") }, always, on);
         assert_eq!(&texts(&seen)[4..], ["reply", "<Reset>", "<Reset>"]);
         assert!(!r.contains(&CLIENT) && !r.contains(&CLIENT.reverse()));
+    }
+
+    #[test]
+    fn a_late_syn_of_a_stream_followed_from_its_data_changes_nothing() {
+        let mut r = Reassembler::new(Limits::default());
+        let seen = Seen::default();
+        let on = &mut record(&seen);
+        let with_data = |p: &[u8]| (!p.is_empty()).then(Log::default);
+        r.segment(CLIENT, &Segment { syn: true, ..data(100, b"") }, with_data, on);
+        r.segment(CLIENT, &data(101, b"one"), with_data, on);
+        r.segment(CLIENT, &Segment { syn: true, ..data(100, b"") }, with_data, on);
+        r.segment(CLIENT, &data(101, b"one"), with_data, on);
+        r.segment(CLIENT, &data(104, b"two"), with_data, on);
+        assert_eq!(texts(&seen), ["one", "two"]);
+        r.segment(CLIENT, &Segment { syn: true, ..data(9000, b"") }, with_data, on);
+        r.segment(CLIENT, &data(9001, b"new"), with_data, on);
+        assert_eq!(texts(&seen), ["one", "two", "<Reused>", "new"], "a SYN elsewhere is a new connection");
     }
 
     #[test]
