@@ -17,7 +17,7 @@ set -euo pipefail
 
 fuzz_dir=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$fuzz_dir")
-all_targets=(capture_reader decode analyzer_capinfos analyzer_dns analyzer_dhcp analyzer_icmp analyzer_tcp analyzer_sip analyzer_overview analyzer_tls)
+all_targets=(capture_reader decode analyzer_capinfos analyzer_dns analyzer_dhcp analyzer_icmp analyzer_tcp analyzer_sip analyzer_overview analyzer_tls analyzer_http)
 
 target=${1:-}
 seconds=${2:-60}

@@ -14,7 +14,7 @@ shared=${SHARED:-$root/../shared/captures}
 corpus=$fuzz_dir/corpus
 max_bytes=$((1024 * 1024))
 
-capture_targets=(capture_reader analyzer_capinfos analyzer_dns analyzer_dhcp analyzer_icmp analyzer_tcp analyzer_sip analyzer_overview analyzer_tls)
+capture_targets=(capture_reader analyzer_capinfos analyzer_dns analyzer_dhcp analyzer_icmp analyzer_tcp analyzer_sip analyzer_overview analyzer_tls analyzer_http)
 
 sources=("$root/fixtures/captures")
 if [ -d "$shared" ]; then

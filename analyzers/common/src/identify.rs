@@ -484,6 +484,13 @@ fn gquic_public_header(payload: &[u8]) -> bool {
         if flags & 0x09 == 0x09 && flags & 0x80 == 0 && d1.is_ascii_digit() && d2.is_ascii_digit())
 }
 
+/// Whether `payload` begins an HTTP/1 message: a request line (a method
+/// HTTP knows, or any with an `HTTP/1.x` version) or a status line, as the
+/// content rules above tell HTTP.
+pub fn begins_http_message(payload: &[u8]) -> bool {
+    by_first_line(payload) == Some(AppProtocol::Http)
+}
+
 /// Text protocols told by their first line: HTTP, RTSP and SIP requests
 /// (method, target, version) and responses (version first), and the
 /// announcements of SSDP.

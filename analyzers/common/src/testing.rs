@@ -68,6 +68,37 @@ pub fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[
     out
 }
 
+/// An Ethernet frame carrying IPv4 and TCP with the `flags` named by
+/// letter (`S`YN, `A`CK with `ack`, `F`IN, `R`ST, `P`SH), for tests of
+/// every analyzer that follows TCP.
+#[allow(clippy::too_many_arguments)]
+pub fn tcp_frame(
+    src: [u8; 4],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+    flags: &str,
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut builder =
+        etherparse::PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(src, dst, 64).tcp(sport, dport, seq, 65535);
+    for flag in flags.chars() {
+        builder = match flag {
+            'S' => builder.syn(),
+            'A' => builder.ack(ack),
+            'F' => builder.fin(),
+            'R' => builder.rst(),
+            'P' => builder.psh(),
+            other => panic!("unknown TCP flag {other}"),
+        };
+    }
+    let mut out = Vec::new();
+    builder.write(&mut out, payload).expect("a TCP packet builds");
+    out
+}
+
 /// Runs `tool` of analyzer `A` over `capture` as the host would: through
 /// the component glue, which takes the selection parameters out.
 pub fn run_tool<A: Analyzer>(tool: &str, params: Value, capture: &[u8]) -> Result<Value, RunError> {
