@@ -541,14 +541,22 @@ impl Analysis {
             let response_head = response.as_deref();
             let uploaded = request_body.as_ref().filter(|b| b.bytes > 0).zip(request_head);
             if let Some((body, head)) = uploaded {
+                let media = head.fields.content_type.as_deref().map(media_type);
+                let uploaded_executable = is_executable(&body.prefix, media.as_deref());
+                if uploaded_executable {
+                    self.executables += 1;
+                }
+                self.count_object(body, media.as_deref());
                 let coding = (head.fields.content_type.clone(), head.fields.content_encoding.clone());
-                let object = self.object("client", body, request_head, response_head, (&client, &server), coding);
-                self.objects.offer(|| object);
+                let ends = (client.as_str(), server.as_str());
+                self.objects
+                    .offer(|| object("client", body, request_head, response_head, ends, coding, uploaded_executable));
             }
             if let (Some(body), Some(head)) = (body.as_ref().filter(|b| b.bytes > 0), response_head) {
+                self.count_object(body, response_content_type.as_deref().map(media_type).as_deref());
                 let coding = (response_content_type.clone(), head.fields.content_encoding.clone());
-                let object = self.object("server", body, request_head, response_head, (&client, &server), coding);
-                self.objects.offer(|| object);
+                let ends = (client.as_str(), server.as_str());
+                self.objects.offer(|| object("server", body, request_head, response_head, ends, coding, executable));
             }
         }
         if self.listing != Listing::Transactions {
@@ -597,52 +605,12 @@ impl Analysis {
         });
     }
 
-    /// One object, counted in the object statistics.
-    fn object(
-        &mut self,
-        sent_by: &'static str,
-        body: &BodySummary,
-        request: Option<&Head>,
-        response: Option<&Head>,
-        (client, server): (&str, &str),
-        (content_type, content_encoding): (Option<String>, Option<String>),
-    ) -> Object {
-        let media = content_type.as_deref().map(media_type);
-        self.object_types.add(media.as_deref().unwrap_or("(none)"));
+    /// Counts an object in the object statistics.
+    fn count_object(&mut self, body: &BodySummary, media: Option<&str>) {
+        self.object_types.add(media.unwrap_or("(none)"));
         self.object_bytes += body.decoded_bytes.unwrap_or(body.bytes);
-        let no_hash_because = body.sha256.is_none().then(|| body.not_decoded.unwrap_or("body_not_captured_whole"));
-        if let Some(reason) = no_hash_because {
-            *self.without_hash.entry(reason.to_string()).or_default() += 1;
-        }
-        let executable = is_executable(&body.prefix, media.as_deref());
-        if executable && sent_by == "client" {
-            self.executables += 1;
-        }
-        let target = match request.map(|h| &h.line) {
-            Some(Line::Request { target, .. }) => Some(target.as_str()),
-            _ => None,
-        };
-        let status = match response.map(|h| &h.line) {
-            Some(Line::Response { status, .. }) => Some(*status),
-            _ => None,
-        };
-        Object {
-            sent_by,
-            request_frame: request.map(|h| h.frame.number),
-            response_frame: response.map(|h| h.frame.number),
-            client: client.to_string(),
-            server: server.to_string(),
-            host: request.and_then(|h| h.fields.host.clone()),
-            uri: target.map(str::to_string),
-            filename: filename(response.and_then(|h| h.fields.content_disposition.as_deref()), target),
-            status,
-            content_type,
-            content_encoding,
-            bytes: body.bytes,
-            decoded_bytes: body.decoded_bytes,
-            sha256: body.sha256.map(|h| hex(&h)),
-            no_hash_because,
-            executable,
+        if body.sha256.is_none() {
+            *self.without_hash.entry(no_hash_because(body).to_string()).or_default() += 1;
         }
     }
 
@@ -694,6 +662,49 @@ impl Analysis {
             },
             untracked_requests: self.untracked_requests,
         }
+    }
+}
+
+/// Why a body has no hash.
+fn no_hash_because(body: &BodySummary) -> &'static str {
+    body.not_decoded.unwrap_or("body_not_captured_whole")
+}
+
+/// One object, as listed (built only for the page shown).
+fn object(
+    sent_by: &'static str,
+    body: &BodySummary,
+    request: Option<&Head>,
+    response: Option<&Head>,
+    (client, server): (&str, &str),
+    (content_type, content_encoding): (Option<String>, Option<String>),
+    executable: bool,
+) -> Object {
+    let target = match request.map(|h| &h.line) {
+        Some(Line::Request { target, .. }) => Some(target.as_str()),
+        _ => None,
+    };
+    let status = match response.map(|h| &h.line) {
+        Some(Line::Response { status, .. }) => Some(*status),
+        _ => None,
+    };
+    Object {
+        sent_by,
+        request_frame: request.map(|h| h.frame.number),
+        response_frame: response.map(|h| h.frame.number),
+        client: client.to_string(),
+        server: server.to_string(),
+        host: request.and_then(|h| h.fields.host.clone()),
+        uri: target.map(str::to_string),
+        filename: filename(response.and_then(|h| h.fields.content_disposition.as_deref()), target),
+        status,
+        content_type,
+        content_encoding,
+        bytes: body.bytes,
+        decoded_bytes: body.decoded_bytes,
+        sha256: body.sha256.map(|h| hex(&h)),
+        no_hash_because: body.sha256.is_none().then(|| no_hash_because(body)),
+        executable,
     }
 }
 

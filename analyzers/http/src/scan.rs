@@ -46,7 +46,7 @@ enum Framing {
 
 #[derive(Debug)]
 enum Chunk {
-    /// Reading a chunk-size line (in `line`).
+    /// Reading a chunk-size line (gathered in `Stream::pending`).
     Size,
     Data(u64),
     /// The CRLF after a chunk's data.
@@ -58,7 +58,8 @@ enum Chunk {
 enum State {
     Head,
     Body(Framing),
-    /// CONNECT accepted or protocol switched: what follows is not HTTP/1.
+    /// Protocol switched (101), or a CONNECT tunnel that carries no HTTP/1:
+    /// what follows is not read.
     Tunnel,
     /// HTTP/2 with prior knowledge: seen, not decoded.
     Http2,
