@@ -7,6 +7,8 @@
 //!   analyzer's [`driver::PacketHandler`]; the standard warnings and envelope.
 //! - [`reassembly`]: the one TCP reassembler (in-order bytes, gaps, bounds).
 //! - [`sctp`]: SCTP DATA chunks as whole user messages.
+//! - [`streams`]: Wireshark's TCP and UDP stream numbers, which every tool
+//!   reports and `follow_stream` takes.
 //! - [`selection`]: `time_from`, `time_to` and `filter`, which every tool
 //!   takes and the driver applies.
 //! - [`conventions`]: paging, `max_packets`, warnings: the result shape shared
@@ -26,6 +28,7 @@ pub mod linktype;
 pub mod reassembly;
 pub mod sctp;
 pub mod selection;
+pub mod streams;
 pub mod testing;
 mod timestamp;
 

@@ -1,9 +1,9 @@
 //! Conversations at one layer, as Wireshark's conversation table counts
 //! them: a pair of endpoints (MAC addresses, IP addresses, or address and
 //! port pairs), packets and bytes on the wire each way, A being the side
-//! that sent the first packet. A TCP SYN whose sequence number differs
-//! from the one that direction started with opens a new conversation on
-//! the same pair (Wireshark's rule for a new TCP stream on reused ports).
+//! that sent the first packet. TCP and UDP conversations are streams,
+//! numbered by [`pcapsule_guest::streams`] (a TCP SYN that reuses the pair
+//! opens a new one, as in Wireshark).
 
 use std::net::IpAddr;
 
@@ -12,6 +12,7 @@ use pcapsule_guest::conventions::{Header, PacketBudget, Paging, into_paged_resul
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::{PacketHandler, Pass};
 use pcapsule_guest::fast_hash::HashMap;
+use pcapsule_guest::streams::{Stream, StreamNumbers};
 use pcapsule_guest::{Packet, RunContext, RunError, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -89,8 +90,6 @@ pub(crate) struct Volume {
 /// What the TCP flags of one direction showed.
 #[derive(Debug, Clone, Copy, Default)]
 struct TcpSide {
-    /// The sequence number this direction started with.
-    base_seq: Option<u32>,
     syn: bool,
     syn_ack: bool,
     fin: bool,
@@ -100,7 +99,6 @@ struct TcpSide {
 /// The TCP header fields the table needs.
 #[derive(Debug, Clone, Copy)]
 struct TcpBits {
-    seq: u32,
     syn: bool,
     ack: bool,
     fin: bool,
@@ -111,6 +109,9 @@ struct TcpBits {
 /// IP protocol it carries, its TCP/UDP payload.
 #[derive(Default)]
 struct Layered<'p> {
+    /// TCP, UDP: the packet's stream (`None` when it got no number); `None`
+    /// for the other layers, whose conversations are found by their pair.
+    stream: Option<Option<Stream>>,
     tcp: Option<TcpBits>,
     protocol: Option<u8>,
     payload: Option<(Transport, u16, u16, &'p [u8])>,
@@ -122,6 +123,8 @@ pub(crate) struct Conversation {
     pub(crate) a_to_b: Volume,
     pub(crate) b_to_a: Volume,
     pub(crate) first_frame: u64,
+    /// TCP, UDP: the stream number (Wireshark's `tcp.stream`, `udp.stream`).
+    pub(crate) stream: Option<u64>,
     pub(crate) first: Option<Timestamp>,
     pub(crate) last: Option<Timestamp>,
     /// TCP: whether the first packet was a SYN without ACK.
@@ -176,8 +179,11 @@ impl Conversation {
 pub struct Conversations {
     pub(crate) kind: ConversationType,
     capacity: usize,
-    /// Current conversation of each (lower, higher) endpoint pair.
+    /// Ethernet, IP: the conversation of each (lower, higher) endpoint pair.
     index: HashMap<(Endpoint, Endpoint), usize>,
+    /// TCP, UDP: stream numbers, which are the conversations' positions in
+    /// `list` (both count from 0 in order of first packet, up to `capacity`).
+    streams: StreamNumbers,
     pub(crate) list: Vec<Conversation>,
     pub(crate) not_tracked: Volume,
     pub(crate) counted: Volume,
@@ -193,6 +199,7 @@ impl Conversations {
             kind,
             capacity,
             index: HashMap::default(),
+            streams: StreamNumbers::new(capacity),
             list: Vec::new(),
             not_tracked: Volume::default(),
             counted: Volume::default(),
@@ -228,7 +235,7 @@ impl Conversations {
         }
         let Some(decoded) = decoded else { return };
         let layers = &decoded.layers;
-        let (src, dst, tcp, protocol, payload) = match self.kind {
+        let (src, dst, stream, tcp, protocol, payload) = match self.kind {
             ConversationType::Eth => return,
             ConversationType::Ip | ConversationType::Ipv4 | ConversationType::Ipv6 => {
                 let (src, dst, protocol) = match &layers.net {
@@ -243,51 +250,52 @@ impl Conversations {
                     }
                     _ => return,
                 };
-                (Endpoint::Ip(src), Endpoint::Ip(dst), None, Some(protocol), None)
+                (Endpoint::Ip(src), Endpoint::Ip(dst), None, None, Some(protocol), None)
             }
             ConversationType::Tcp => {
                 let (Some(TransportSlice::Tcp(tcp)), Some((src, dst))) = (&layers.transport, decoded.ip_addrs()) else {
                     return;
                 };
-                let bits = TcpBits {
-                    seq: tcp.sequence_number(),
-                    syn: tcp.syn(),
-                    ack: tcp.ack(),
-                    fin: tcp.fin(),
-                    rst: tcp.rst(),
-                };
+                let bits = TcpBits { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() };
                 let (sport, dport) = (tcp.source_port(), tcp.destination_port());
+                let stream = self.streams.tcp((src, sport), (dst, dport), bits.syn && !bits.ack, tcp.sequence_number());
                 let payload = Some((Transport::Tcp, sport, dport, tcp.payload()));
-                (Endpoint::Socket(src, sport), Endpoint::Socket(dst, dport), Some(bits), None, payload)
+                (Endpoint::Socket(src, sport), Endpoint::Socket(dst, dport), Some(stream), Some(bits), None, payload)
             }
             ConversationType::Udp => {
                 let (Some(TransportSlice::Udp(udp)), Some((src, dst))) = (&layers.transport, decoded.ip_addrs()) else {
                     return;
                 };
                 let (sport, dport) = (udp.source_port(), udp.destination_port());
+                let stream = self.streams.udp((src, sport), (dst, dport));
                 let payload = Some((Transport::Udp, sport, dport, udp.payload()));
-                (Endpoint::Socket(src, sport), Endpoint::Socket(dst, dport), None, None, payload)
+                (Endpoint::Socket(src, sport), Endpoint::Socket(dst, dport), Some(stream), None, None, payload)
             }
         };
         self.counted.packets += 1;
         self.counted.bytes += bytes;
-        self.record(src, dst, bytes, packet, Layered { tcp, protocol, payload });
+        self.record(src, dst, bytes, packet, Layered { stream, tcp, protocol, payload });
     }
 
     fn record(&mut self, src: Endpoint, dst: Endpoint, bytes: u64, packet: &Packet<'_>, layered: Layered<'_>) {
-        let Layered { tcp, protocol, payload } = layered;
-        let key = if src <= dst { (src, dst) } else { (dst, src) };
-        let mut at = self.index.get(&key).copied();
-        if let (Some(i), Some(bits)) = (at, tcp)
-            && bits.syn
-            && !bits.ack
-        {
-            let side = usize::from(self.list[i].a != src);
-            if self.list[i].tcp[side].base_seq.is_some_and(|base| base != bits.seq) {
-                // A new connection on a reused address/port pair.
-                at = None;
+        let Layered { stream, tcp, protocol, payload } = layered;
+        let at = match stream {
+            None => {
+                let key = if src <= dst { (src, dst) } else { (dst, src) };
+                let at = self.index.get(&key).copied();
+                if at.is_none() && self.list.len() < self.capacity {
+                    self.index.insert(key, self.list.len());
+                }
+                at
             }
-        }
+            Some(Some(stream)) => (!stream.first_packet).then_some(stream.number as usize),
+            // Numbers ran out (at `capacity` streams, as the table does).
+            Some(None) => {
+                self.not_tracked.packets += 1;
+                self.not_tracked.bytes += bytes;
+                return;
+            }
+        };
         let i = match at {
             Some(i) => i,
             None => {
@@ -296,12 +304,14 @@ impl Conversations {
                     self.not_tracked.bytes += bytes;
                     return;
                 }
+                debug_assert!(stream.flatten().is_none_or(|s| s.number == self.list.len() as u64));
                 self.list.push(Conversation {
                     a: src,
                     b: dst,
                     a_to_b: Volume::default(),
                     b_to_a: Volume::default(),
                     first_frame: packet.number,
+                    stream: stream.flatten().map(|s| s.number),
                     first: packet.timestamp,
                     last: packet.timestamp,
                     opened_with_syn: tcp.is_some_and(|t| t.syn && !t.ack),
@@ -309,7 +319,6 @@ impl Conversations {
                     protocols: Vec::new(),
                     identity: FlowIdentity::default(),
                 });
-                self.index.insert(key, self.list.len() - 1);
                 self.list.len() - 1
             }
         };
@@ -328,7 +337,6 @@ impl Conversations {
         }
         if let Some(bits) = tcp {
             let s = &mut c.tcp[side];
-            s.base_seq.get_or_insert(bits.seq);
             s.syn |= bits.syn && !bits.ack;
             s.syn_ack |= bits.syn && bits.ack;
             s.fin |= bits.fin;
@@ -376,6 +384,7 @@ impl Conversations {
             packets_b_to_a: c.b_to_a.packets,
             bytes_b_to_a: c.b_to_a.bytes,
             first_frame: c.first_frame,
+            stream: c.stream,
             start: c.first.map(|t| t.to_rfc3339()),
             relative_start_s: match (c.first, self.capture_first) {
                 (Some(first), Some(origin)) => Some(round_micros(first.seconds_since(origin))),

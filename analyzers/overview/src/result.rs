@@ -70,6 +70,13 @@ pub struct ConversationEntry {
     pub bytes_b_to_a: u64,
     /// Frame number of the first packet (Wireshark's numbering).
     pub first_frame: u64,
+    /// The stream number (tcp, udp): Wireshark's `tcp.stream` or
+    /// `udp.stream`, the TCP tools' `stream`, and what `follow_stream` takes.
+    /// Only the innermost transport header of a packet is numbered (tshark
+    /// also numbers a tunnel's outer UDP header, so its numbers run ahead
+    /// in tunnelled captures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<u64>,
     /// First packet's time, RFC 3339 (UTC).
     pub start: Option<String>,
     /// Seconds from the capture's first packet to this conversation's first.

@@ -1,0 +1,196 @@
+//! Stream numbers: Wireshark's `tcp.stream` and `udp.stream`, so that every
+//! tool names a conversation by the same number, and an analyst can hand it
+//! to `follow_stream` (or type `tcp.stream eq N` in Wireshark).
+//!
+//! A stream is numbered from 0 at its first packet, in capture order, TCP
+//! and UDP each counting their own. On the same addresses and ports, TCP
+//! starts a new stream when a SYN without ACK carries another sequence number
+//! than the one its direction began with (Wireshark's port-reuse rule; this
+//! is the one place pcapsule writes it). Only a packet's innermost transport
+//! header counts, the flow every tool analyzes: tshark also numbers the outer
+//! UDP or TCP header of a tunnel (VXLAN, GTP-U, ...) and a header an ICMP
+//! error quotes for a flow never seen, so from the first such packet on its
+//! numbers run ahead of these.
+//!
+//! The table remembers every stream of the capture, as Wireshark does, up to
+//! its capacity of numbers: a stream first seen once they are spent gets
+//! none (so numbers always run from 0 without holes), and
+//! [`StreamNumbers::unnumbered_packets`] says how many packets that left out.
+
+use std::net::IpAddr;
+
+use crate::fast_hash::HashMap;
+
+/// Streams one table numbers by default: about 64 bytes each, so the table
+/// stays under 16 MiB while no ordinary capture comes near it.
+pub const MAX_STREAMS: usize = 200_000;
+
+/// A packet's stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stream {
+    /// The stream number (Wireshark's `tcp.stream` or `udp.stream`).
+    pub number: u64,
+    /// This packet is the stream's first.
+    pub first_packet: bool,
+    /// The stream began on addresses and ports an earlier TCP stream used
+    /// (port reuse); set on its first packet only.
+    pub reused_ports: bool,
+}
+
+/// One endpoint: address and port.
+type Endpoint = (IpAddr, u16);
+
+/// A stream's addresses and ports, the lower endpoint first, and whether it
+/// is TCP.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    low: Endpoint,
+    high: Endpoint,
+    tcp: bool,
+}
+
+/// The current stream on a key.
+#[derive(Clone, Copy)]
+struct Current {
+    number: u32,
+    /// TCP: the sequence number each direction began with (the lower
+    /// endpoint's first), the reference of the port-reuse rule.
+    base_seq: [Option<u32>; 2],
+}
+
+/// Numbers TCP and UDP streams as Wireshark does; see the module docs.
+pub struct StreamNumbers {
+    current: HashMap<Key, Current>,
+    capacity: usize,
+    next: [u32; 2],
+    /// Packets of streams first seen when the table was full.
+    pub unnumbered_packets: u64,
+}
+
+impl Default for StreamNumbers {
+    fn default() -> Self {
+        StreamNumbers::new(MAX_STREAMS)
+    }
+}
+
+impl StreamNumbers {
+    /// A table giving at most `capacity` numbers (TCP and UDP together).
+    pub fn new(capacity: usize) -> Self {
+        StreamNumbers { current: HashMap::default(), capacity, next: [0; 2], unnumbered_packets: 0 }
+    }
+
+    /// The stream of a TCP segment from `src` to `dst`; `syn_only` is a SYN
+    /// without ACK, `seq` its sequence number.
+    pub fn tcp(&mut self, src: Endpoint, dst: Endpoint, syn_only: bool, seq: u32) -> Option<Stream> {
+        self.number(src, dst, Some((syn_only, seq)))
+    }
+
+    /// The stream of a UDP datagram from `src` to `dst`.
+    pub fn udp(&mut self, src: Endpoint, dst: Endpoint) -> Option<Stream> {
+        self.number(src, dst, None)
+    }
+
+    /// Streams numbered so far: TCP, UDP.
+    pub fn counts(&self) -> (u64, u64) {
+        (u64::from(self.next[0]), u64::from(self.next[1]))
+    }
+
+    fn number(&mut self, src: Endpoint, dst: Endpoint, tcp: Option<(bool, u32)>) -> Option<Stream> {
+        let (key, side) = if src <= dst {
+            (Key { low: src, high: dst, tcp: tcp.is_some() }, 0)
+        } else {
+            (Key { low: dst, high: src, tcp: tcp.is_some() }, 1)
+        };
+        let seq = tcp.map(|(_, seq)| seq);
+        let full = self.next[0] as usize + self.next[1] as usize >= self.capacity;
+        let counter = &mut self.next[usize::from(tcp.is_none())];
+        let mut reused_ports = false;
+        if let Some(current) = self.current.get_mut(&key) {
+            let reused = match (tcp, current.base_seq[side]) {
+                (Some((true, seq)), Some(base)) => seq != base,
+                _ => false,
+            };
+            if !reused {
+                if current.base_seq[side].is_none() {
+                    current.base_seq[side] = seq;
+                }
+                return Some(Stream { number: u64::from(current.number), first_packet: false, reused_ports: false });
+            }
+            if full {
+                // The old stream ended, the new one gets no number.
+                self.current.remove(&key);
+                self.unnumbered_packets += 1;
+                return None;
+            }
+            reused_ports = true;
+        } else if full {
+            self.unnumbered_packets += 1;
+            return None;
+        }
+        let mut base_seq = [None; 2];
+        base_seq[side] = seq;
+        let number = *counter;
+        *counter += 1;
+        self.current.insert(key, Current { number, base_seq });
+        Some(Stream { number: u64::from(number), first_packet: true, reused_ports })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    fn at(last: u8, port: u16) -> Endpoint {
+        (IpAddr::V4(Ipv4Addr::new(10, 0, 0, last)), port)
+    }
+
+    #[test]
+    fn streams_are_numbered_in_order_of_first_packet_both_directions_alike() {
+        let mut n = StreamNumbers::default();
+        let (a, b, c) = (at(1, 1000), at(2, 80), at(3, 53));
+        assert_eq!(n.tcp(a, b, true, 7), Some(Stream { number: 0, first_packet: true, reused_ports: false }));
+        assert_eq!(n.udp(a, c).map(|s| s.number), Some(0), "UDP counts on its own");
+        assert_eq!(n.tcp(b, a, false, 100).map(|s| (s.number, s.first_packet)), Some((0, false)));
+        assert_eq!(n.tcp(a, c, false, 1).map(|s| s.number), Some(1));
+        assert_eq!(n.udp(c, a).map(|s| (s.number, s.first_packet)), Some((0, false)));
+        assert_eq!(n.counts(), (2, 1));
+    }
+
+    #[test]
+    fn a_syn_with_another_initial_sequence_number_starts_a_new_tcp_stream() {
+        let mut n = StreamNumbers::default();
+        let (a, b) = (at(1, 1000), at(2, 80));
+        n.tcp(a, b, true, 7);
+        n.tcp(b, a, false, 900);
+        assert_eq!(n.tcp(a, b, true, 7).map(|s| s.number), Some(0), "a retransmitted SYN is the same stream");
+        let reused = n.tcp(a, b, true, 5000).unwrap();
+        assert_eq!((reused.number, reused.first_packet, reused.reused_ports), (1, true, true));
+        // The server's base is the new stream's to learn: its SYN-ACK is not a reuse.
+        assert_eq!(n.tcp(b, a, false, 1).map(|s| s.number), Some(1));
+        // A SYN from a side whose start is unknown sets it, no new stream.
+        let mut m = StreamNumbers::default();
+        m.tcp(a, b, false, 10);
+        assert_eq!(m.tcp(b, a, true, 3).map(|s| (s.number, s.first_packet)), Some((0, false)));
+        assert_eq!(m.tcp(b, a, true, 4).map(|s| (s.number, s.reused_ports)), Some((1, true)));
+    }
+
+    #[test]
+    fn streams_first_seen_when_full_get_no_number_and_are_counted() {
+        let mut n = StreamNumbers::new(2);
+        assert!(n.udp(at(1, 1), at(2, 2)).is_some());
+        assert!(n.udp(at(1, 1), at(2, 3)).is_some());
+        assert_eq!(n.udp(at(1, 1), at(2, 4)), None);
+        assert_eq!(n.udp(at(2, 4), at(1, 1)), None);
+        assert_eq!(n.udp(at(2, 2), at(1, 1)).map(|s| s.number), Some(0), "known streams keep their number");
+        assert_eq!(n.unnumbered_packets, 2);
+        // A reuse needs a number too: without one, the old stream's number
+        // is not lent to the new one's packets.
+        let mut t = StreamNumbers::new(1);
+        t.tcp(at(1, 1), at(2, 2), true, 1);
+        assert_eq!(t.tcp(at(1, 1), at(2, 2), true, 2), None);
+        assert_eq!(t.tcp(at(2, 2), at(1, 1), false, 9), None);
+        assert_eq!(t.unnumbered_packets, 2);
+    }
+}
