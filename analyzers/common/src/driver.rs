@@ -35,6 +35,21 @@ pub trait PacketHandler {
     #[inline]
     fn on_packet(&mut self, _packet: &Packet<'_>, _decoded: &Result<Decoded<'_>, DecodeError>) {}
 
+    /// Whether the handler also reads the frames a selection (`time_from`,
+    /// `time_to`, `filter`) leaves out, through [`Self::on_unselected`]
+    /// (asked once, before the pass).
+    #[inline]
+    fn sees_unselected(&self) -> bool {
+        false
+    }
+
+    /// A frame the selection left out, decoded, for a handler whose
+    /// [`Self::sees_unselected`] is true: one that numbers what the whole capture
+    /// holds, as Wireshark does (stream numbers), so that a number means
+    /// the same with a selection and without one.
+    #[inline]
+    fn on_unselected(&mut self, _packet: &Packet<'_>, _decoded: &Result<Decoded<'_>, DecodeError>) {}
+
     /// True once the handler has all it wants (a lookup past the last
     /// frame it asked for, a page that is full): the pass stops reading.
     /// Handlers that sum up a whole capture keep the default.
@@ -218,6 +233,8 @@ pub fn drive_lanes<H: PacketHandler>(capture: &mut dyn Read, lanes: &mut [Lane<H
 fn drive_lanes_selecting<H: PacketHandler>(capture: &mut dyn Read, lanes: &mut [Lane<H>]) -> Result<Pass, RunError> {
     let selections: Vec<Selection> = lanes.iter().map(|l| l.budget.selection().cloned().unwrap_or_default()).collect();
     let decodes = H::DECODES || selections.iter().any(Selection::needs_decoding);
+    let sees_unselected: Vec<bool> = lanes.iter().map(|l| l.handler.sees_unselected()).collect();
+    let any_sees_unselected = sees_unselected.contains(&true);
     let mut reader = CaptureReader::new(capture)?;
     let mut path = PacketPath::new();
     let mut packets_read = 0u64;
@@ -233,16 +250,21 @@ fn drive_lanes_selecting<H: PacketHandler>(capture: &mut dyn Read, lanes: &mut [
         if lanes.iter().all(|lane| lane.full) {
             break;
         }
-        if !wanted {
+        if !wanted && !any_sees_unselected {
             continue;
         }
-        let decoded = decodes.then(|| path.decode(&packet));
+        let decoded = (decodes || any_sees_unselected).then(|| path.decode(&packet));
         let mut admitted = false;
-        for (lane, selection) in lanes.iter_mut().zip(&selections).filter(|(lane, _)| lane.admitted) {
-            let selected = decoded.as_ref().is_none_or(|d| selection.matches(&packet, d));
+        for ((lane, selection), sees) in
+            lanes.iter_mut().zip(&selections).zip(&sees_unselected).filter(|((lane, _), _)| !lane.full)
+        {
+            let selected = lane.admitted && decoded.as_ref().is_none_or(|d| selection.matches(&packet, d));
             lane.admitted = selected && lane.budget.admit();
             lane.full = selected && !lane.admitted;
             admitted |= lane.admitted;
+            if let (true, false, Some(decoded)) = (*sees, selected, &decoded) {
+                lane.handler.on_unselected(&packet, decoded);
+            }
         }
         if !admitted {
             continue;

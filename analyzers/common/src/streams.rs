@@ -5,8 +5,10 @@
 //! A stream is numbered from 0 at its first packet, in capture order, TCP
 //! and UDP each counting their own. On the same addresses and ports, TCP
 //! starts a new stream when a SYN without ACK carries another sequence number
-//! than the one its direction began with (Wireshark's port-reuse rule; this
-//! is the one place pcapsule writes it). Only a packet's innermost transport
+//! than its direction's base (Wireshark's port-reuse rule; this is the one
+//! place pcapsule writes it). A direction's base is what Wireshark's relative
+//! sequence numbers count from: its first segment's sequence number (less
+//! one unless a SYN), or the other direction's first acknowledgment less one. Only a packet's innermost transport
 //! header counts, the flow every tool analyzes: tshark also numbers the outer
 //! UDP or TCP header of a tunnel (VXLAN, GTP-U, ...) and a header an ICMP
 //! error quotes for a flow never seen, so from the first such packet on its
@@ -53,9 +55,29 @@ struct Key {
 #[derive(Clone, Copy)]
 struct Current {
     number: u32,
-    /// TCP: the sequence number each direction began with (the lower
-    /// endpoint's first), the reference of the port-reuse rule.
+    /// TCP: each direction's base sequence number (the lower endpoint's
+    /// first), the reference of the port-reuse rule.
     base_seq: [Option<u32>; 2],
+}
+
+/// What the numbering reads of a TCP header.
+#[derive(Clone, Copy)]
+struct TcpFacts {
+    syn: bool,
+    seq: u32,
+    /// The acknowledgment number, with the ACK flag.
+    ack: Option<u32>,
+}
+
+impl TcpFacts {
+    /// Sets the bases this segment is the first to show: its sender's, and
+    /// with an acknowledgment its receiver's.
+    fn learn_bases(self, base_seq: &mut [Option<u32>; 2], side: usize) {
+        base_seq[side].get_or_insert(if self.syn { self.seq } else { self.seq.wrapping_sub(1) });
+        if let Some(ack) = self.ack {
+            base_seq[1 - side].get_or_insert(ack.wrapping_sub(1));
+        }
+    }
 }
 
 /// Numbers TCP and UDP streams as Wireshark does; see the module docs.
@@ -79,10 +101,10 @@ impl StreamNumbers {
         StreamNumbers { current: HashMap::default(), capacity, next: [0; 2], unnumbered_packets: 0 }
     }
 
-    /// The stream of a TCP segment from `src` to `dst`; `syn_only` is a SYN
-    /// without ACK, `seq` its sequence number.
-    pub fn tcp(&mut self, src: Endpoint, dst: Endpoint, syn_only: bool, seq: u32) -> Option<Stream> {
-        self.number(src, dst, Some((syn_only, seq)))
+    /// The stream of a TCP segment from `src` to `dst` with the SYN flag
+    /// `syn`, sequence number `seq` and, with the ACK flag, `ack`.
+    pub fn tcp(&mut self, src: Endpoint, dst: Endpoint, syn: bool, seq: u32, ack: Option<u32>) -> Option<Stream> {
+        self.number(src, dst, Some(TcpFacts { syn, seq, ack }))
     }
 
     /// The stream of a UDP datagram from `src` to `dst`.
@@ -95,24 +117,23 @@ impl StreamNumbers {
         (u64::from(self.next[0]), u64::from(self.next[1]))
     }
 
-    fn number(&mut self, src: Endpoint, dst: Endpoint, tcp: Option<(bool, u32)>) -> Option<Stream> {
+    fn number(&mut self, src: Endpoint, dst: Endpoint, tcp: Option<TcpFacts>) -> Option<Stream> {
         let (key, side) = if src <= dst {
             (Key { low: src, high: dst, tcp: tcp.is_some() }, 0)
         } else {
             (Key { low: dst, high: src, tcp: tcp.is_some() }, 1)
         };
-        let seq = tcp.map(|(_, seq)| seq);
         let full = self.next[0] as usize + self.next[1] as usize >= self.capacity;
         let counter = &mut self.next[usize::from(tcp.is_none())];
         let mut reused_ports = false;
         if let Some(current) = self.current.get_mut(&key) {
             let reused = match (tcp, current.base_seq[side]) {
-                (Some((true, seq)), Some(base)) => seq != base,
+                (Some(t), Some(base)) => t.syn && t.ack.is_none() && t.seq != base,
                 _ => false,
             };
             if !reused {
-                if current.base_seq[side].is_none() {
-                    current.base_seq[side] = seq;
+                if let Some(t) = tcp {
+                    t.learn_bases(&mut current.base_seq, side);
                 }
                 return Some(Stream { number: u64::from(current.number), first_packet: false, reused_ports: false });
             }
@@ -128,7 +149,9 @@ impl StreamNumbers {
             return None;
         }
         let mut base_seq = [None; 2];
-        base_seq[side] = seq;
+        if let Some(t) = tcp {
+            t.learn_bases(&mut base_seq, side);
+        }
         let number = *counter;
         *counter += 1;
         self.current.insert(key, Current { number, base_seq });
@@ -150,10 +173,10 @@ mod tests {
     fn streams_are_numbered_in_order_of_first_packet_both_directions_alike() {
         let mut n = StreamNumbers::default();
         let (a, b, c) = (at(1, 1000), at(2, 80), at(3, 53));
-        assert_eq!(n.tcp(a, b, true, 7), Some(Stream { number: 0, first_packet: true, reused_ports: false }));
+        assert_eq!(n.tcp(a, b, true, 7, None), Some(Stream { number: 0, first_packet: true, reused_ports: false }));
         assert_eq!(n.udp(a, c).map(|s| s.number), Some(0), "UDP counts on its own");
-        assert_eq!(n.tcp(b, a, false, 100).map(|s| (s.number, s.first_packet)), Some((0, false)));
-        assert_eq!(n.tcp(a, c, false, 1).map(|s| s.number), Some(1));
+        assert_eq!(n.tcp(b, a, true, 100, Some(8)).map(|s| (s.number, s.first_packet)), Some((0, false)));
+        assert_eq!(n.tcp(a, c, false, 1, Some(1)).map(|s| s.number), Some(1));
         assert_eq!(n.udp(c, a).map(|s| (s.number, s.first_packet)), Some((0, false)));
         assert_eq!(n.counts(), (2, 1));
     }
@@ -162,18 +185,25 @@ mod tests {
     fn a_syn_with_another_initial_sequence_number_starts_a_new_tcp_stream() {
         let mut n = StreamNumbers::default();
         let (a, b) = (at(1, 1000), at(2, 80));
-        n.tcp(a, b, true, 7);
-        n.tcp(b, a, false, 900);
-        assert_eq!(n.tcp(a, b, true, 7).map(|s| s.number), Some(0), "a retransmitted SYN is the same stream");
-        let reused = n.tcp(a, b, true, 5000).unwrap();
+        n.tcp(a, b, true, 7, None);
+        n.tcp(b, a, true, 900, Some(8));
+        assert_eq!(n.tcp(a, b, true, 7, None).map(|s| s.number), Some(0), "a retransmitted SYN is the same stream");
+        assert_eq!(n.tcp(a, b, true, 5000, Some(901)).map(|s| s.number), Some(0), "a SYN with ACK never reuses");
+        let reused = n.tcp(a, b, true, 5000, None).unwrap();
         assert_eq!((reused.number, reused.first_packet, reused.reused_ports), (1, true, true));
         // The server's base is the new stream's to learn: its SYN-ACK is not a reuse.
-        assert_eq!(n.tcp(b, a, false, 1).map(|s| s.number), Some(1));
-        // A SYN from a side whose start is unknown sets it, no new stream.
+        assert_eq!(n.tcp(b, a, true, 1, Some(5001)).map(|s| s.number), Some(1));
+        // Seen from the middle: a side's base is its first sequence number
+        // less one, or the other side's first acknowledgment less one.
         let mut m = StreamNumbers::default();
-        m.tcp(a, b, false, 10);
-        assert_eq!(m.tcp(b, a, true, 3).map(|s| (s.number, s.first_packet)), Some((0, false)));
-        assert_eq!(m.tcp(b, a, true, 4).map(|s| (s.number, s.reused_ports)), Some((1, true)));
+        m.tcp(a, b, false, 10, Some(300));
+        assert_eq!(m.tcp(a, b, true, 9, None).map(|s| (s.number, s.first_packet)), Some((0, false)));
+        assert_eq!(m.tcp(b, a, true, 299, None).map(|s| (s.number, s.first_packet)), Some((0, false)));
+        assert_eq!(m.tcp(b, a, true, 4, None).map(|s| (s.number, s.reused_ports)), Some((1, true)));
+        // A side whose base is unknown learns it from its SYN: no new stream.
+        let mut k = StreamNumbers::default();
+        k.tcp(a, b, false, 10, None);
+        assert_eq!(k.tcp(b, a, true, 3, None).map(|s| (s.number, s.first_packet)), Some((0, false)));
     }
 
     #[test]
@@ -188,9 +218,9 @@ mod tests {
         // A reuse needs a number too: without one, the old stream's number
         // is not lent to the new one's packets.
         let mut t = StreamNumbers::new(1);
-        t.tcp(at(1, 1), at(2, 2), true, 1);
-        assert_eq!(t.tcp(at(1, 1), at(2, 2), true, 2), None);
-        assert_eq!(t.tcp(at(2, 2), at(1, 1), false, 9), None);
+        t.tcp(at(1, 1), at(2, 2), true, 1, None);
+        assert_eq!(t.tcp(at(1, 1), at(2, 2), true, 2, None), None);
+        assert_eq!(t.tcp(at(2, 2), at(1, 1), false, 9, Some(3)), None);
         assert_eq!(t.unnumbered_packets, 2);
     }
 }

@@ -25,6 +25,9 @@ use pcapsule_guest::identify::{self, AppProtocol, FlowIdentity, Transport};
 /// `not_tracked`. About 200 bytes each with the index.
 pub const MAX_CONVERSATIONS: usize = 100_000;
 
+/// A stream number with no conversation in the list.
+const NOT_LISTED: u32 = u32::MAX;
+
 /// The layer whose conversations are listed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -181,9 +184,12 @@ pub struct Conversations {
     capacity: usize,
     /// Ethernet, IP: the conversation of each (lower, higher) endpoint pair.
     index: HashMap<(Endpoint, Endpoint), usize>,
-    /// TCP, UDP: stream numbers, which are the conversations' positions in
-    /// `list` (both count from 0 in order of first packet, up to `capacity`).
+    /// TCP, UDP: stream numbers, given over the whole capture (a selection
+    /// leaves them as they are), up to `capacity`.
     streams: StreamNumbers,
+    /// TCP, UDP: each stream number's position in `list` ([`NOT_LISTED`]
+    /// for streams the selection left out).
+    by_stream: Vec<u32>,
     pub(crate) list: Vec<Conversation>,
     pub(crate) not_tracked: Volume,
     pub(crate) counted: Volume,
@@ -200,6 +206,7 @@ impl Conversations {
             capacity,
             index: HashMap::default(),
             streams: StreamNumbers::new(capacity),
+            by_stream: Vec::new(),
             list: Vec::new(),
             not_tracked: Volume::default(),
             counted: Volume::default(),
@@ -258,7 +265,8 @@ impl Conversations {
                 };
                 let bits = TcpBits { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() };
                 let (sport, dport) = (tcp.source_port(), tcp.destination_port());
-                let stream = self.streams.tcp((src, sport), (dst, dport), bits.syn && !bits.ack, tcp.sequence_number());
+                let ack = bits.ack.then(|| tcp.acknowledgment_number());
+                let stream = self.streams.tcp((src, sport), (dst, dport), bits.syn, tcp.sequence_number(), ack);
                 let payload = Some((Transport::Tcp, sport, dport, tcp.payload()));
                 (Endpoint::Socket(src, sport), Endpoint::Socket(dst, dport), Some(stream), Some(bits), None, payload)
             }
@@ -288,7 +296,19 @@ impl Conversations {
                 }
                 at
             }
-            Some(Some(stream)) => (!stream.first_packet).then_some(stream.number as usize),
+            Some(Some(stream)) => {
+                let n = stream.number as usize;
+                if n >= self.by_stream.len() {
+                    self.by_stream.resize(n + 1, NOT_LISTED);
+                }
+                match self.by_stream[n] {
+                    NOT_LISTED => {
+                        self.by_stream[n] = self.list.len() as u32;
+                        None
+                    }
+                    i => Some(i as usize),
+                }
+            }
             // Numbers ran out (at `capacity` streams, as the table does).
             Some(None) => {
                 self.not_tracked.packets += 1;
@@ -304,7 +324,6 @@ impl Conversations {
                     self.not_tracked.bytes += bytes;
                     return;
                 }
-                debug_assert!(stream.flatten().is_none_or(|s| s.number == self.list.len() as u64));
                 self.list.push(Conversation {
                     a: src,
                     b: dst,
@@ -446,6 +465,28 @@ impl PacketHandler for Conversations {
     #[inline]
     fn on_packet(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
         self.packet(packet, decoded.as_ref().ok());
+    }
+
+    fn sees_unselected(&self) -> bool {
+        matches!(self.kind, ConversationType::Tcp | ConversationType::Udp)
+    }
+
+    /// Numbers the streams a selection leaves out, so that a stream's number
+    /// is the one the whole capture gives it.
+    fn on_unselected(&mut self, _packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        let Ok(decoded) = decoded else { return };
+        let Some((src, dst)) = decoded.ip_addrs() else { return };
+        match (&decoded.layers.transport, self.kind) {
+            (Some(TransportSlice::Tcp(tcp)), ConversationType::Tcp) => {
+                let ack = tcp.ack().then(|| tcp.acknowledgment_number());
+                let (sport, dport) = (tcp.source_port(), tcp.destination_port());
+                self.streams.tcp((src, sport), (dst, dport), tcp.syn(), tcp.sequence_number(), ack);
+            }
+            (Some(TransportSlice::Udp(udp)), ConversationType::Udp) => {
+                self.streams.udp((src, udp.source_port()), (dst, udp.destination_port()));
+            }
+            _ => {}
+        }
     }
 }
 

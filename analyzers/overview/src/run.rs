@@ -55,6 +55,16 @@ impl PacketHandler for Builder {
             Builder::Hierarchy(hierarchy) => hierarchy.on_packet(packet, decoded),
         }
     }
+
+    fn sees_unselected(&self) -> bool {
+        matches!(self, Builder::Table(table) if table.sees_unselected())
+    }
+
+    fn on_unselected(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        if let Builder::Table(table) = self {
+            table.on_unselected(packet, decoded);
+        }
+    }
 }
 
 impl Call {

@@ -410,6 +410,35 @@ fn conversations_agree_with_tshark_on_every_shared_capture() {
     assert!(failures.is_empty(), "{} of {compared} differ:\n{}", failures.len(), failures.join("\n"));
 }
 
+/// Stream numbers are the whole capture's: a selection that leaves out
+/// the first connection and a port reuse's first connection keeps the
+/// second's number (1), and UDP counts its own streams.
+#[test]
+fn streams_keep_their_numbers_under_a_selection() {
+    use pcapsule_guest::testing::tcp_frame as any_tcp_frame;
+    let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let capture = PcapBuilder::ethernet()
+        .packet(1, 0, &any_tcp_frame(a, b, 40000, 80, 100, 0, "S", b""))
+        .packet(2, 0, &any_tcp_frame(b, a, 80, 40000, 500, 101, "SA", b""))
+        .packet(3, 0, &any_tcp_frame(a, b, 40000, 80, 7000, 0, "S", b""))
+        .packet(4, 0, &any_tcp_frame(b, a, 80, 40000, 900, 7001, "SA", b""))
+        .packet(5, 0, &udp_frame(a, b, 5060, 5060, b"x"))
+        .packet(6, 0, &any_tcp_frame(a, [10, 0, 0, 3], 40001, 443, 1, 0, "S", b""))
+        .build();
+    let streams = |params: Value| -> Vec<(u64, u64)> {
+        run(params, &capture)["conversations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["first_frame"].as_u64().unwrap(), c["stream"].as_u64().unwrap()))
+            .collect()
+    };
+    assert_eq!(streams(json!({"type": "tcp", "sort_by": "start"})), [(1, 0), (3, 1), (6, 2)]);
+    assert_eq!(streams(json!({"type": "tcp", "sort_by": "start", "time_from": 3})), [(3, 1), (6, 2)]);
+    assert_eq!(streams(json!({"type": "tcp", "filter": "port 443"})), [(6, 2)]);
+    assert_eq!(streams(json!({"type": "udp"})), [(5, 0)]);
+}
+
 /// Through the tool: a capture with more conversations than the table
 /// holds says how much it did not list, and the default result stays small.
 #[test]

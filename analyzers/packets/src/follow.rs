@@ -14,6 +14,7 @@ use pcapsule_guest::Packet;
 use pcapsule_guest::decode::{DecodeError, Decoded};
 use pcapsule_guest::driver::PacketHandler;
 use pcapsule_guest::reassembly::{Delivery, Direction, End, Frame, Limits, Reassembler, Segment, StreamState};
+use pcapsule_guest::streams::{Stream, StreamNumbers};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -85,11 +86,25 @@ struct Side {
 
 impl StreamState for Side {}
 
-/// Follows the conversation between `a` and `b`.
+/// Which conversation to follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Every packet between two endpoints (port reuse included: each
+    /// connection's end is marked).
+    Endpoints(SocketAddr, SocketAddr),
+    /// One stream, by its number ([`pcapsule_guest::streams`]).
+    Stream(u64),
+}
+
+/// Follows one conversation.
 pub struct Follower {
     protocol: StreamProtocol,
-    a: SocketAddr,
-    b: SocketAddr,
+    target: Target,
+    /// The endpoints, `a` first: given, or for a stream its first packet's
+    /// sender and receiver once seen.
+    pub ends: Option<(SocketAddr, SocketAddr)>,
+    /// Stream numbers, when following a stream by number.
+    streams: StreamNumbers,
     reassembler: Reassembler<Side>,
     /// What the page shows, and the totals.
     pub transcript: Transcript,
@@ -101,15 +116,19 @@ impl Follower {
     /// bytes or `max_chars` rendered characters.
     pub fn new(
         protocol: StreamProtocol,
-        (a, b): (SocketAddr, SocketAddr),
+        target: Target,
         format: PayloadFormat,
         offset: u64,
         (max_bytes, max_chars): (u64, usize),
     ) -> Self {
         Follower {
             protocol,
-            a,
-            b,
+            target,
+            ends: match target {
+                Target::Endpoints(a, b) => Some((a, b)),
+                Target::Stream(_) => None,
+            },
+            streams: StreamNumbers::default(),
             reassembler: Reassembler::new(Limits::default()),
             transcript: Transcript {
                 format,
@@ -130,14 +149,24 @@ impl Follower {
     }
 
     /// Whether a packet from `src` to `dst` belongs to the conversation,
-    /// and if so whether `a` sent it.
-    fn side(&self, src: SocketAddr, dst: SocketAddr) -> Option<bool> {
-        if (src, dst) == (self.a, self.b) {
-            Some(true)
-        } else if (src, dst) == (self.b, self.a) {
-            Some(false)
-        } else {
-            None
+    /// and if so whether `a` sent it; `number` gives its stream.
+    fn side(
+        &mut self,
+        src: SocketAddr,
+        dst: SocketAddr,
+        number: impl FnOnce(&mut StreamNumbers) -> Option<Stream>,
+    ) -> Option<bool> {
+        match self.target {
+            Target::Endpoints(a, b) if (src, dst) == (a, b) => Some(true),
+            Target::Endpoints(a, b) if (src, dst) == (b, a) => Some(false),
+            Target::Endpoints(..) => None,
+            Target::Stream(wanted) => {
+                if number(&mut self.streams)?.number != wanted {
+                    return None;
+                }
+                let (a, _) = *self.ends.get_or_insert((src, dst));
+                Some(src == a)
+            }
         }
     }
 
@@ -155,7 +184,7 @@ impl PacketHandler for Follower {
                 let Some((direction, segment)) = Segment::of(packet, decoded) else { return };
                 let src = SocketAddr::new(direction.src, direction.src_port);
                 let dst = SocketAddr::new(direction.dst, direction.dst_port);
-                let Some(from_a) = self.side(src, dst) else { return };
+                let Some(from_a) = self.side(src, dst, |streams| tcp_stream(streams, decoded)) else { return };
                 self.transcript.packets += 1;
                 self.transcript.first_sender_is_a.get_or_insert(from_a);
                 // A direction that ended (FIN or RST) starts again only with
@@ -177,7 +206,8 @@ impl PacketHandler for Follower {
                 else {
                     return;
                 };
-                let Some(from_a) = self.side(SocketAddr::new(src_ip, sport), SocketAddr::new(dst_ip, dport)) else {
+                let (src, dst) = (SocketAddr::new(src_ip, sport), SocketAddr::new(dst_ip, dport));
+                let Some(from_a) = self.side(src, dst, |streams| streams.udp((src_ip, sport), (dst_ip, dport))) else {
                     return;
                 };
                 self.transcript.packets += 1;
@@ -188,11 +218,42 @@ impl PacketHandler for Follower {
         }
     }
 
+    fn sees_unselected(&self) -> bool {
+        matches!(self.target, Target::Stream(_))
+    }
+
+    /// Numbers the streams a selection leaves out, so that a number means
+    /// what it means without one.
+    fn on_unselected(&mut self, _packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        let Ok(decoded) = decoded else { return };
+        match self.protocol {
+            StreamProtocol::Tcp => {
+                tcp_stream(&mut self.streams, decoded);
+            }
+            StreamProtocol::Udp => {
+                if let (Some((src, dst)), Some((sport, dport, _))) = (decoded.ip_addrs(), decoded.udp()) {
+                    self.streams.udp((src, sport), (dst, dport));
+                }
+            }
+        }
+    }
+
     fn finish(&mut self) {
         let transcript = &mut self.transcript;
         self.reassembler
             .finish(&mut |_: Direction, side: &mut Side, delivery| transcript.deliver(side.from_a, delivery));
     }
+}
+
+/// The stream of a packet's TCP segment, if it has one.
+fn tcp_stream(streams: &mut StreamNumbers, decoded: &Decoded<'_>) -> Option<Stream> {
+    let (Some((src, dst)), Some(etherparse::TransportSlice::Tcp(tcp))) =
+        (decoded.ip_addrs(), &decoded.layers.transport)
+    else {
+        return None;
+    };
+    let ack = tcp.ack().then(|| tcp.acknowledgment_number());
+    streams.tcp((src, tcp.source_port()), (dst, tcp.destination_port()), tcp.syn(), tcp.sequence_number(), ack)
 }
 
 /// The page of the conversation and its totals.

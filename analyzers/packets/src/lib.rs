@@ -112,11 +112,21 @@ pcapsule_guest::paging_schemas!(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FollowParams {
+    /// The stream number: `stream` of analyze_conversations (type tcp or
+    /// udp) and of the TCP tools, Wireshark's `tcp.stream` / `udp.stream`
+    /// (numbered over the whole capture, whatever the selection). Give it,
+    /// or `a` and `b`.
+    #[serde(default)]
+    stream: Option<u64>,
     /// One endpoint of the conversation: `address:port` (`[address]:port`
     /// for IPv6), as analyze_conversations and the TCP tools list them.
-    a: String,
+    /// With `b`, instead of `stream`: every connection between the two
+    /// (when their ports were reused, each one's end is marked).
+    #[serde(default)]
+    a: Option<String>,
     /// The other endpoint, written the same way (the order does not matter).
-    b: String,
+    #[serde(default)]
+    b: Option<String>,
     /// `tcp` (default; the connection reassembled) or `udp`.
     #[serde(default)]
     protocol: StreamProtocol,
@@ -173,9 +183,10 @@ impl Analyzer for Packets {
                     name: FOLLOW_STREAM,
                     title: "Follow a TCP or UDP stream (its payload in order)",
                     description: "Read one conversation's payload, both directions in the order it was \
-                                  delivered, as Wireshark's Follow TCP/UDP Stream shows it: give its two \
-                                  endpoints (`a`, `b` as address:port, from analyze_conversations or the TCP \
-                                  tools) and `protocol`. TCP is reassembled: bytes in order and once, \
+                                  delivered, as Wireshark's Follow TCP/UDP Stream shows it: give its \
+                                  `stream` number (Wireshark's tcp.stream / udp.stream, as \
+                                  analyze_conversations and the TCP tools report it) or its two endpoints \
+                                  (`a`, `b` as address:port), and `protocol`. TCP is reassembled: bytes in order and once, \
                                   retransmitted copies dropped (and counted), holes the capture never filled \
                                   marked as `gap` chunks, each direction's end (FIN, RST, a reused port pair) \
                                   marked. Each data chunk says who sent it, where it starts in the payload and \
@@ -209,10 +220,25 @@ fn follow_stream(params: FollowParams, capture: &mut dyn Read, ctx: &RunContext)
             ))
         })
     };
-    let (a, b) = (endpoint("a", &params.a)?, endpoint("b", &params.b)?);
-    if a == b {
-        return Err(RunError::BadParams(format!("a and b are both {a}: give the two ends of the conversation")));
-    }
+    let target = match (params.stream, &params.a, &params.b) {
+        (Some(stream), None, None) => follow::Target::Stream(stream),
+        (None, Some(a), Some(b)) => {
+            let (a, b) = (endpoint("a", a)?, endpoint("b", b)?);
+            if a == b {
+                return Err(RunError::BadParams(format!(
+                    "a and b are both {a}: give the two ends of the conversation"
+                )));
+            }
+            follow::Target::Endpoints(a, b)
+        }
+        _ => {
+            return Err(RunError::BadParams(
+                "give either `stream` (the number analyze_conversations and the TCP tools report) or both `a` and \
+                 `b` (address:port), not both ways"
+                    .into(),
+            ));
+        }
+    };
     let max_bytes = params.max_bytes.unwrap_or(DEFAULT_STREAM_BYTES);
     if !(1..=MAX_STREAM_BYTES).contains(&max_bytes) {
         return Err(RunError::BadParams(format!(
@@ -221,16 +247,20 @@ fn follow_stream(params: FollowParams, capture: &mut dyn Read, ctx: &RunContext)
     }
     let result_bytes = result_budget(params.max_result_bytes)?;
     let max_chars = result_bytes.saturating_sub(STREAM_RESULT_OVERHEAD).max(256);
-    let follower = follow::Follower::new(params.protocol, (a, b), params.format, params.offset, (max_bytes, max_chars));
+    let follower = follow::Follower::new(params.protocol, target, params.format, params.offset, (max_bytes, max_chars));
     let Driven { handler, budget, pass } = driver::drive(capture, ctx.budget(params.max_packets)?, follower)?;
     let t = &handler.transcript;
     let mut notes = Vec::new();
+    let (name, kind) = if params.protocol == StreamProtocol::Tcp { ("TCP", "tcp") } else { ("UDP", "udp") };
     if t.packets == 0 {
-        notes.push(format!(
-            "no {} packet between {a} and {b}: check the endpoints with analyze_conversations (type {})",
-            if params.protocol == StreamProtocol::Tcp { "TCP" } else { "UDP" },
-            if params.protocol == StreamProtocol::Tcp { "tcp" } else { "udp" },
-        ));
+        notes.push(match target {
+            follow::Target::Endpoints(a, b) => format!(
+                "no {name} packet between {a} and {b}: check the endpoints with analyze_conversations (type {kind})"
+            ),
+            follow::Target::Stream(n) => format!(
+                "no {name} stream {n} among the packets read: analyze_conversations (type {kind}) lists the streams"
+            ),
+        });
     } else if params.offset > t.position {
         notes.push(format!("offset {} is past the payload's end ({} bytes)", params.offset, t.position));
     }
@@ -248,8 +278,9 @@ fn follow_stream(params: FollowParams, capture: &mut dyn Read, ctx: &RunContext)
         header: Header::new(ctx),
         content_notice: STREAM_NOTICE,
         protocol: params.protocol,
-        a: a.to_string(),
-        b: b.to_string(),
+        stream: params.stream,
+        a: handler.ends.map(|(a, _)| a.to_string()),
+        b: handler.ends.map(|(_, b)| b.to_string()),
         first_sender: t.first_sender_is_a.map(|a_first| if a_first { "a" } else { "b" }),
         format: params.format,
         packets: t.packets,

@@ -130,9 +130,14 @@ pub struct FollowResult {
     pub content_notice: &'static str,
     /// `tcp` or `udp`.
     pub protocol: StreamProtocol,
-    /// The endpoints followed, as given (address:port; IPv6 in brackets).
-    pub a: String,
-    pub b: String,
+    /// The stream number followed, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<u64>,
+    /// The endpoints followed (address:port; IPv6 in brackets): as given,
+    /// or for a stream its first packet's sender (`a`) and receiver; null
+    /// when the stream was not found.
+    pub a: Option<String>,
+    pub b: Option<String>,
     /// `a` or `b`: which sent the conversation's first packet (for TCP
     /// usually the client's SYN); null when no packet was seen.
     pub first_sender: Option<&'static str>,

@@ -416,6 +416,45 @@ fn a_tcp_stream_is_read_in_order_once_with_its_ends() {
     assert!(result["content_notice"].as_str().unwrap().contains("untrusted"));
 }
 
+/// Two connections on one address and port pair (the second SYN reuses
+/// the ports with another sequence number), then a UDP datagram: streams
+/// tcp 0 and 1, udp 0. A selection that leaves out the first connection
+/// keeps the numbers: stream 1 is still the second connection.
+#[test]
+fn a_stream_is_followed_by_its_number_with_or_without_a_selection() {
+    let frames = [
+        segment(true, 100, 0, "S", b""),
+        segment(false, 500, 101, "SA", b""),
+        segment(true, 101, 501, "AP", b"first"),
+        segment(true, 106, 501, "AF", b""),
+        segment(true, 7000, 0, "S", b""),
+        segment(false, 9000, 7001, "SA", b""),
+        segment(true, 7001, 9001, "AP", b"second"),
+        udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 5060, 5070, b"datagram"),
+    ];
+    let capture = frames.iter().enumerate().fold(PcapBuilder::ethernet(), |b, (i, f)| b.packet(i as u32, 0, f)).build();
+    let text = |result: &Value| -> String {
+        result["chunks"].as_array().unwrap().iter().filter_map(|c| c["data"].as_str()).collect()
+    };
+    let first = follow(&capture, json!({"stream": 0}));
+    assert_eq!((text(&first), first["stream"].as_u64()), ("first".into(), Some(0)));
+    assert_eq!((first["a"].as_str(), first["b"].as_str()), (Some("10.0.0.1:40000"), Some("10.0.0.2:80")));
+    let second = follow(&capture, json!({"stream": 1}));
+    assert_eq!((text(&second), second["packets"].as_u64()), ("second".into(), Some(3)));
+    let selected = follow(&capture, json!({"stream": 1, "time_from": 4}));
+    assert_eq!(text(&selected), "second", "numbers are the whole capture's: {selected}");
+    let filtered = follow(&capture, json!({"stream": 1, "filter": "tcp and host 10.0.0.2", "time_from": 5}));
+    assert_eq!((text(&filtered), filtered["packets"].as_u64()), ("second".into(), Some(2)));
+    let udp = follow(&capture, json!({"stream": 0, "protocol": "udp"}));
+    assert_eq!(text(&udp), "datagram");
+    let missing = follow(&capture, json!({"stream": 2}));
+    assert_eq!((missing["packets"].as_u64(), missing["a"].as_str()), (Some(0), None));
+    assert!(missing["warnings"].to_string().contains("no TCP stream 2"), "{missing}");
+    // Followed by endpoints, both connections are shown, the reuse marked.
+    let both = follow(&capture, json!({"a": "10.0.0.1:40000", "b": "10.0.0.2:80"}));
+    assert_eq!(text(&both), "firstsecond");
+}
+
 #[test]
 fn a_stream_pages_by_bytes_and_writes_hex() {
     let capture = http_exchange();
@@ -518,12 +557,18 @@ fn bad_stream_parameters_say_what_to_change() {
     assert!(bad(json!({"a": "10.0.0.1:1", "b": "10.0.0.1:1"})).contains("both"));
     assert!(bad(json!({"a": "10.0.0.1:1", "b": "10.0.0.2:80", "max_bytes": 0})).contains("max_bytes"));
     assert!(bad(json!({"a": "10.0.0.1:1"})).contains("b"));
+    assert!(bad(json!({"stream": 1, "a": "10.0.0.1:1", "b": "10.0.0.2:80"})).contains("either `stream`"));
+    assert!(bad(json!({})).contains("either `stream`"));
+    assert!(bad(json!({"stream": -1})).contains("stream"));
     assert!(bad(json!({"a": "10.0.0.1:1", "b": "10.0.0.2:80", "protocol": "sctp"})).contains("protocol"));
 }
 
-/// Up to three TCP streams of every shared capture (those whose address
-/// and port pair no other stream reused) followed by pcapsule and by
-/// `tshark -q -z follow,tcp,raw,N`: the bytes each endpoint sent, in order.
+/// Up to three TCP streams of every shared capture followed by pcapsule and
+/// by `tshark -q -z follow,tcp,raw,N`: the bytes each endpoint sent, in
+/// order. pcapsule follows stream N by number where tshark numbers only the
+/// TCP headers pcapsule reads (see `pcapsule_guest::streams`); elsewhere it
+/// follows the streams whose address and port pair no other stream reused,
+/// by their endpoints.
 #[test]
 fn tcp_streams_agree_with_tshark_follow_on_the_shared_captures() {
     let Some(dir) = shared_captures() else { return };
@@ -531,8 +576,8 @@ fn tcp_streams_agree_with_tshark_follow_on_the_shared_captures() {
         pcapsule_guest::testing::missing::<()>("tshark");
         return;
     }
-    let (compared, failures) = on_every_capture(&dir, follow_like_tshark);
-    assert!(compared > 150, "only {compared} streams compared");
+    let (by_number, failures) = on_every_capture(&dir, follow_like_tshark);
+    assert!(by_number > 150, "only {by_number} streams followed by number");
     assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures[..failures.len().min(30)].join("\n"));
 }
 
@@ -542,7 +587,7 @@ fn tcp_streams_agree_with_tshark_follow_on_the_shared_captures() {
 /// carried as missing.
 const GAPS_FROM_CUT_HEADERS: &str = "hostile/zeek_truncated-header.pcap";
 
-/// Streams compared, and the differences found.
+/// Streams compared by number, and the differences found.
 fn follow_like_tshark(dir: &std::path::Path, captures: &[std::path::PathBuf]) -> (usize, Vec<String>) {
     const STREAMS: usize = 3;
     const MAX_BYTES: usize = 64 * 1024;
@@ -554,7 +599,9 @@ fn follow_like_tshark(dir: &std::path::Path, captures: &[std::path::PathBuf]) ->
         }
         let Ok(bytes) = std::fs::read(path) else { continue };
         let Some(streams) = tshark_streams(path) else { continue };
-        let chosen: Vec<u64> = streams.iter().filter(|(_, count)| *count == 1).map(|(s, _)| *s).take(STREAMS).collect();
+        let by_number = streams.iter().map(|(s, _)| *s).eq(0..streams.len() as u64);
+        let chosen: Vec<u64> =
+            streams.iter().filter(|(_, count)| by_number || *count == 1).map(|(s, _)| *s).take(STREAMS).collect();
         if chosen.is_empty() {
             continue;
         }
@@ -567,8 +614,17 @@ fn follow_like_tshark(dir: &std::path::Path, captures: &[std::path::PathBuf]) ->
             let mut our_gaps = [0u64; 2];
             let mut offset = 0u64;
             loop {
-                let params = json!({"a": a, "b": b, "format": "hex", "offset": offset});
+                let params = if by_number {
+                    json!({"stream": stream, "format": "hex", "offset": offset})
+                } else {
+                    json!({"a": a, "b": b, "format": "hex", "offset": offset})
+                };
                 let Ok(page) = run_tool::<Packets>(FOLLOW_STREAM, params, &bytes) else { break };
+                let ends = [page["a"].as_str().unwrap_or(""), page["b"].as_str().unwrap_or("")];
+                if ends != [a.as_str(), b.as_str()] && ends != [b.as_str(), a.as_str()] {
+                    failures.push(format!("{name} tcp.stream {stream}: tshark follows {a} {b}, pcapsule {ends:?}"));
+                    break;
+                }
                 for chunk in page["chunks"].as_array().into_iter().flatten() {
                     let side = usize::from(chunk["from"] == "b");
                     if let Some(data) = chunk["data"].as_str() {
@@ -582,7 +638,15 @@ fn follow_like_tshark(dir: &std::path::Path, captures: &[std::path::PathBuf]) ->
                     _ => break,
                 }
             }
-            compared += 1;
+            compared += usize::from(by_number);
+            // tshark's node 0 and pcapsule's `a` may be either end.
+            if !ours[0].is_empty() || !ours[1].is_empty() {
+                let a_first = nodes[0].0 == a.as_str();
+                if !a_first {
+                    ours.swap(0, 1);
+                    our_gaps.swap(0, 1);
+                }
+            }
             for (((node, theirs), mine), mine_gaps) in nodes.iter().zip(&ours).zip(our_gaps) {
                 // tshark writes a hole as text in the bytes; pcapsule as a `gap` chunk.
                 let (theirs, their_gaps) = without_gap_markers(theirs);

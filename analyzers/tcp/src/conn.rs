@@ -256,6 +256,10 @@ pub struct FirstClose {
 pub struct Connection {
     /// Sequential number in order of first packet (among the analyzed connections).
     pub id: u64,
+    /// Its stream number (Wireshark's `tcp.stream`); `None` past the
+    /// numbering's bound. Connections the table had to split (evicted, or
+    /// finished after a close and then seen again) keep one stream.
+    pub stream: Option<u64>,
     /// The originator.
     pub client: SocketAddr,
     /// The responder.
@@ -341,6 +345,7 @@ impl Connection {
             first_close: None,
             reused_ports: false,
             evicted: false,
+            stream: None,
         }
     }
 
@@ -349,12 +354,23 @@ impl Connection {
         if self.client.ip() == ip && self.client.port() == port { CLIENT } else { SERVER }
     }
 
-    /// Wireshark's port-reuse rule: a SYN (without ACK) whose sequence
-    /// number differs from the initial one already known for its direction
-    /// starts a new conversation.
+    /// Wireshark's port-reuse rule, for a connection the stream numbering
+    /// ([`pcapsule_guest::streams`], which holds the rule) has no number
+    /// for: a SYN (without ACK) whose sequence number differs from its
+    /// direction's base starts a new conversation.
     pub fn is_reused_by(&self, s: &Segment) -> bool {
         let side = self.side_of(s.src, s.sport);
         s.is_syn() && self.sides[side].seq.base_seq.is_some_and(|base| base != s.seq)
+    }
+
+    /// Whether `s` may change what the stream numbering knows of this
+    /// connection: a SYN (port reuse), or a segment that sets a direction's
+    /// base sequence number (the numbering learns bases as this connection
+    /// does). Every other segment keeps the connection's stream.
+    pub fn may_change_stream(&self, side: usize, s: &Segment) -> bool {
+        s.is_syn()
+            || self.sides[side].seq.base_seq.is_none()
+            || (s.has(flag::ACK) && self.sides[1 - side].seq.base_seq.is_none())
     }
 
     /// Accounts one segment sent by `side`; returns Wireshark's verdict bits.

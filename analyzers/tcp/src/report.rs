@@ -71,6 +71,7 @@ pub fn connection(c: &Connection, detailed: bool) -> ConnectionEntry {
         close_reason: c.close_reason(),
         packet_count: c.packet_count(),
         connection_id: c.id,
+        stream: c.stream,
         conn_state: c.conn_state(),
         history: c.history.as_str().to_string(),
         start_time: time(c.first_time_ns),

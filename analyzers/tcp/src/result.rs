@@ -108,6 +108,11 @@ pub struct ConnectionEntry {
     pub packet_count: u32,
     /// Position in order of first packet (0-based).
     pub connection_id: u64,
+    /// The stream number: Wireshark's `tcp.stream`, analyze_conversations'
+    /// `stream`, and what `follow_stream` takes. Absent past the bound on
+    /// numbered streams (a warning says so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<u64>,
     /// Zeek's connection state.
     #[schemars(extend("enum" = ["S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"]))]
     pub conn_state: &'static str,
@@ -377,6 +382,9 @@ pub struct RankedConnection {
     pub server_to_client: u32,
     pub conn_state: &'static str,
     pub connection_id: u64,
+    /// Wireshark's `tcp.stream` (see analyze_tcp_connections).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<u64>,
 }
 
 /// The worst connection and how many pass the threshold.

@@ -104,6 +104,8 @@ impl<S: Sink> PacketHandler for Tracking<S> {
                 if self.filter.matches(&s) {
                     self.counts.matched_packets += 1;
                     self.tracker.segment(&s, &mut self.sink);
+                } else {
+                    self.tracker.number_only(&s);
                 }
             }
             Parsed::Other => {}
@@ -111,6 +113,18 @@ impl<S: Sink> PacketHandler for Tracking<S> {
             Parsed::Fragment => {}
             Parsed::Undecodable => self.counts.undecodable += 1,
             Parsed::BadTcp => self.counts.bad_tcp_headers += 1,
+        }
+    }
+
+    fn sees_unselected(&self) -> bool {
+        true
+    }
+
+    /// Numbers the connections a selection leaves out, so that a stream's
+    /// number is the one the whole capture gives it.
+    fn on_unselected(&mut self, packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
+        if let Parsed::Tcp(s) = segment::parse(packet, decoded) {
+            self.tracker.number_only(&s);
         }
     }
 
@@ -139,6 +153,13 @@ impl<S> Tracking<S> {
                 "{} connections were still open when the table of {} live connections filled: their tracking \
                  ended there (counted in every total), and later packets of them start new connections",
                 t.evicted_open, MAX_LIVE_CONNECTIONS
+            ));
+        }
+        if t.unnumbered > 0 {
+            warnings.push(format!(
+                "{} connections began after {} stream numbers were given and have no `stream`",
+                t.unnumbered,
+                pcapsule_guest::streams::MAX_STREAMS
             ));
         }
         let encapsulations = pass.path.encapsulation_counts();

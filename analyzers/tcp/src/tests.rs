@@ -325,6 +325,7 @@ fn roles_without_a_syn_and_over_ipv6() {
 
 #[test]
 fn port_reuse_after_close_starts_a_new_connection() {
+    const D: Ep = ([10, 0, 0, 3], 40001);
     let cap = Cap::new()
         .handshake(C, S)
         .tcp(C, S, 101, 501, "FA", 0)
@@ -342,6 +343,27 @@ fn port_reuse_after_close_starts_a_new_connection() {
     assert_eq!((c[0]["conn_state"].as_str(), c[1]["conn_state"].as_str()), (Some("SF"), Some("S1")));
     assert_eq!((c[0]["packet_count"].as_u64(), c[1]["packet_count"].as_u64()), (Some(6), Some(3)));
     assert_eq!(c[1]["reused_ports"], true);
+    assert_eq!((c[0]["stream"].as_u64(), c[1]["stream"].as_u64()), (Some(0), Some(1)));
+    // Stream numbers are the whole capture's, whatever a selection keeps.
+    let streams = |params: Value, capture: &[u8]| -> Vec<u64> {
+        let r = run("analyze_tcp_connections", params, capture);
+        r["connections"].as_array().unwrap().iter().map(|c| c["stream"].as_u64().unwrap()).collect()
+    };
+    assert_eq!(streams(json!({"time_from": 1000.0065}), &cap), [1]);
+    let other = Cap::new().handshake(D, ([10, 0, 0, 4], 80)).handshake(C, S).build();
+    assert_eq!(streams(json!({"filter": "port 40000"}), &other), [1]);
+    assert_eq!(streams(json!({"server_ip": "10.0.0.2"}), &other), [1], "the tool's own filter too");
+    // A connection finished after its close and linger, then seen again
+    // without a SYN (a late retransmission), is the same stream.
+    let late = Cap::new()
+        .handshake(C, S)
+        .tcp(C, S, 101, 501, "FA", 0)
+        .tcp(S, C, 501, 102, "FA", 0)
+        .at(60_000)
+        .tcp(D, S, 1, 0, "S", 0)
+        .tcp(S, C, 501, 102, "FA", 0)
+        .build();
+    assert_eq!(streams(json!({}), &late), [0, 1, 0]);
     // A SYN retransmission (same sequence number) stays in its connection.
     let again = Cap::new().tcp(C, S, 100, 0, "S", 0).tcp(C, S, 100, 0, "S", 0).build();
     let r = run("analyze_tcp_retransmissions", json!({}), &again);
@@ -878,10 +900,13 @@ const ORACLE_FLAGS: [(&str, u32); 8] = [
 struct Frames {
     flagged: BTreeMap<&'static str, BTreeSet<u64>>,
     connections: u64,
+    /// Each frame's stream number.
+    streams: BTreeMap<u64, Option<u64>>,
 }
 
 impl Sink for Frames {
-    fn segment(&mut self, _: &Connection, _: usize, s: &Segment, v: u32) {
+    fn segment(&mut self, c: &Connection, _: usize, s: &Segment, v: u32) {
+        self.streams.insert(s.number, c.stream);
         for (name, bit) in ORACLE_FLAGS {
             if v & bit != 0 {
                 self.flagged.entry(name).or_default().insert(s.number);
@@ -986,8 +1011,9 @@ fn counts_match_tshark_on_the_shared_captures() {
         eprintln!("skipping: tshark is not installed");
         return;
     }
-    let fields: Vec<&str> = std::iter::once("frame.number").chain(ORACLE_FLAGS.iter().map(|(n, _)| *n)).collect();
-    let mut compared = 0;
+    let fields: Vec<&str> =
+        std::iter::once("frame.number").chain(ORACLE_FLAGS.iter().map(|(n, _)| *n)).chain(["tcp.stream"]).collect();
+    let (mut compared, mut streams_compared) = (0, 0);
     let mut mismatches = Vec::new();
     // tshark's two runs per capture (the second only where it saw TCP).
     let tshark_answers = in_parallel(&all, |path| {
@@ -1027,6 +1053,24 @@ fn counts_match_tshark_on_the_shared_captures() {
                 ));
             }
         }
+        // Stream numbers, frame by frame, where tshark numbered only the
+        // headers the tool reads: its numbers there run 0, 1, ... without
+        // holes (a tunnel's outer TCP header, or one an ICMP error quotes
+        // for a flow never seen, takes a number in tshark only).
+        let their_streams: BTreeMap<u64, Option<u64>> = rows
+            .iter()
+            .map(|r| (r[0].parse().unwrap(), r[fields.len() - 1].parse().ok()))
+            .filter(|(frame, _)| ours.streams.contains_key(frame))
+            .collect();
+        let numbers: BTreeSet<u64> = their_streams.values().flatten().copied().collect();
+        if numbers.iter().copied().eq(0..numbers.len() as u64) {
+            streams_compared += 1;
+            if their_streams != ours.streams {
+                let differ: Vec<_> =
+                    ours.streams.iter().filter(|(f, s)| their_streams.get(f) != Some(s)).take(5).collect();
+                problems.push(format!("tcp.stream differs at (frame, pcapsule's stream) {differ:?}"));
+            }
+        }
         compared += 1;
         match (expected, problems.is_empty()) {
             (None, false) => mismatches.push(format!("{name}: {}", problems.join("; "))),
@@ -1036,6 +1080,7 @@ fn counts_match_tshark_on_the_shared_captures() {
     }
     assert!(mismatches.is_empty(), "differences from tshark:\n{}", mismatches.join("\n"));
     assert!(compared >= 40, "compared only {compared} files");
+    assert!(streams_compared >= 40, "compared stream numbers in only {streams_compared} files");
 }
 
 /// The generated fixtures with one handshake and a data segment in each

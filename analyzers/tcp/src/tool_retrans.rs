@@ -106,6 +106,7 @@ impl Sink for Retransmissions {
             server_to_client: c.sides[SERVER].stats.retransmissions,
             conn_state: c.conn_state(),
             connection_id: c.id,
+            stream: c.stream,
         };
         self.ranking.offer(Ranked { rate, retrans, id: c.id, entry });
     }

@@ -18,9 +18,10 @@ use std::net::IpAddr;
 
 use hashbrown::HashTable;
 use pcapsule_guest::fast_hash::RandomState;
+use pcapsule_guest::streams::{Stream, StreamNumbers};
 
 use crate::conn::Connection;
-use crate::segment::Segment;
+use crate::segment::{Segment, flag};
 use crate::seqanalysis::verdict;
 
 /// Live connections kept at once. A connection takes about 600 bytes, so
@@ -75,6 +76,9 @@ pub struct TrackerStats {
     pub port_reuses: u64,
     /// Unanswered connection attempts finished after their retry window.
     pub expired_attempts: u64,
+    /// Connections first seen once the stream numbers ran out (they have
+    /// no `stream`).
+    pub unnumbered: u64,
 }
 
 /// Connection storage: slots in fixed-size chunks, reused through a free list.
@@ -128,6 +132,9 @@ pub struct Tracker {
     last_sweep_ns: i64,
     /// Counters for the result.
     pub stats: TrackerStats,
+    /// Stream numbers (Wireshark's `tcp.stream`), for every connection of
+    /// the capture: unlike the table, never evicted.
+    streams: StreamNumbers,
 }
 
 impl Tracker {
@@ -142,6 +149,7 @@ impl Tracker {
             now_ns: None,
             last_sweep_ns: 0,
             stats: TrackerStats::default(),
+            streams: StreamNumbers::default(),
         }
     }
 
@@ -151,12 +159,23 @@ impl Tracker {
         let key = key_of(s);
         let hash = self.hasher.hash_one(key);
         let mut reused = false;
+        // The numbering's answer for this segment, when it was asked.
+        let mut numbered = None;
         let slots = &self.slots;
         if let Ok(entry) = self.table.find_entry(hash, |&slot| conn_key(slots.get(slot)) == key) {
             let slot = *entry.get();
             let conn = self.slots.get_mut(slot);
-            if !conn.is_reused_by(s) {
-                let side = conn.side_of(s.src, s.sport);
+            let side = conn.side_of(s.src, s.sport);
+            if conn.stream.is_none() {
+                reused = conn.is_reused_by(s);
+                numbered = Some(None);
+            } else if conn.may_change_stream(side, s) {
+                let stream = stream_of(&mut self.streams, s);
+                // A new stream, or none when numbers ran out at a reuse.
+                reused = stream.is_none_or(|st| st.first_packet);
+                numbered = Some(stream);
+            }
+            if !reused {
                 let v = conn.packet(side, s);
                 sink.segment(conn, side, s, v);
                 return;
@@ -170,7 +189,15 @@ impl Tracker {
         if self.table.len() >= self.capacity {
             self.evict(sink);
         }
+        let stream = numbered.unwrap_or_else(|| stream_of(&mut self.streams, s));
+        // Also a reuse: a SYN on the ports of a connection already finished here.
+        if !reused && stream.is_some_and(|st| st.reused_ports) {
+            reused = true;
+            self.stats.port_reuses += 1;
+        }
         let mut conn = Connection::new(self.stats.connections, s);
+        conn.stream = stream.map(|st| st.number);
+        self.stats.unnumbered += u64::from(stream.is_none());
         conn.reused_ports = reused;
         self.stats.connections += 1;
         let side = conn.side_of(s.src, s.sport);
@@ -183,6 +210,12 @@ impl Tracker {
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.table.insert_unique(hash, slot, |&slot| hasher.hash_one(conn_key(slots.get(slot))));
         self.stats.peak_live = self.stats.peak_live.max(self.table.len());
+    }
+
+    /// Numbers the stream of a segment the analysis leaves out (a
+    /// selection's, or the tool's filter's).
+    pub fn number_only(&mut self, s: &Segment) {
+        stream_of(&mut self.streams, s);
     }
 
     /// Moves capture time forward to `time_ns` and, every few seconds of it,
@@ -273,6 +306,11 @@ impl Tracker {
     pub fn live(&self) -> usize {
         self.table.len()
     }
+}
+
+/// The stream `s` belongs to, as `streams` numbers it.
+fn stream_of(streams: &mut StreamNumbers, s: &Segment) -> Option<Stream> {
+    streams.tcp((s.src, s.sport), (s.dst, s.dport), s.has(flag::SYN), s.seq, s.has(flag::ACK).then_some(s.ack))
 }
 
 fn key_of(s: &Segment) -> Key {
