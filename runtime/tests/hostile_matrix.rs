@@ -31,10 +31,12 @@ async fn every_tool_survives_every_shared_capture() {
             for field in required.iter().filter_map(Value::as_str).filter(|f| *f != "pcap_file") {
                 arguments[field] = match field {
                     "server_ip" => json!("192.0.2.1"),
-                    "a" => json!("192.0.2.1:80"),
-                    "b" => json!("192.0.2.2:40000"),
                     _ => json!(null),
                 };
+            }
+            // follow_stream takes a stream number or two endpoints.
+            if tool.name == "follow_stream" {
+                arguments["stream"] = json!(index % 3);
             }
             // Every other capture asks for the largest page: the bound holds
             // whatever the caller asks.
