@@ -41,7 +41,14 @@ TOOLS = [
     ("analyze_io_timeline", "overview", "tshark -z io,stat,1"),
     ("analyze_tls_sessions", "tls", "tshark -z io,stat (TLS handshake types, alerts, QUIC)"),
     ("analyze_tls_certificates", "tls", "tshark -z io,stat (certificates)"),
+    ("analyze_http_requests", "http", "tshark -z http,tree"),
+    ("analyze_http_objects", "http", "tshark --export-objects http"),
 ]
+
+# A selection (`filter`) on the mixed capture: it must make a tool faster
+# than the same tool on the whole capture, never slower.
+SELECTION = {"filter": "port 53"}
+SELECTED_TOOLS = ["analyze_dns_packets", "analyze_tcp_connections", "analyze_conversations", "analyze_http_requests"]
 
 MCPCAP_CALLS = {
     "analyze_capinfos": ("capinfos", "CapInfosModule", "analyze_capinfos", {}),
@@ -92,6 +99,9 @@ def comparator(tool: str, capture: str, server: str) -> list[str]:
             "-z", "io,stat,0,tls.handshake.type==1,tls.handshake.type==2,tls.alert_message,dtls.handshake.type==1,"
             "quic.long.packet_type==0"],
         "analyze_tls_certificates": tshark + ["-z", "io,stat,0,tls.handshake.certificate,x509af.serialNumber"],
+        "analyze_http_requests": tshark + ["-z", "http,tree"],
+        # tshark writes every object out (and creates the directory).
+        "analyze_http_objects": tshark + ["--export-objects", f"http,{Path(capture).parent / 'http-objects'}"],
     }[tool]
 
 
@@ -428,11 +438,20 @@ def main():
 
     results = {}  # size -> {tool: {...}}, the mixed traffic
     captures = {}
+    selected = {}  # tool -> (whole capture, selection), on the smallest size
     for size in args.sizes:
         capture = work / f"bench-{size}.pcap"
         facts = generate(capture, size)
         captures[size] = (capture, facts)
         results[size] = measure_tools(capture, facts, size)
+        if size == min(args.sizes):
+            runs = runs_small if size <= small_limit else 1
+            for tool in SELECTED_TOOLS:
+                r = best_of([pcapsule, "analyze", tool, capture, "--allow-dir", work, json.dumps(SELECTION)],
+                            work / "out.json", runs, timeout)
+                selected[tool] = (results[size][tool]["ours"], r)
+                log(f"  {tool:<28} with {json.dumps(SELECTION)}: {fmt_s(r)} s (whole capture "
+                    f"{fmt_s(results[size][tool]['ours'])} s)")
 
     # The other mixes, at one size: every tool on traffic that stresses one
     # analyzer (more DNS or SIP per packet than the mixed capture has).
@@ -514,12 +533,12 @@ def main():
             mcpcap = {"version": mcpcap_version(py), "size": size, "rows": rows}
 
     write_report(args, info, results, captures, mixes, one_pass, serve, mcpcap, runs_small, small_limit,
-                 timeout)
+                 timeout, selected)
     log(f"\nwrote {args.out}")
 
 
 def write_report(args, info, results, captures, mixes, one_pass, serve, mcpcap, runs_small, small_limit,
-                 timeout):
+                 timeout, selected):
     sizes = sorted(results)
     small = sizes[0]
     large = sizes[-1]
@@ -667,6 +686,20 @@ def write_report(args, info, results, captures, mixes, one_pass, serve, mcpcap, 
     else:
         w("Not measured: `pcapsule analyze all <fixture>` did not exit 0 (the one-pass mode is not in this "
           "build). bench/run.sh measures it as soon as it does.\n")
+
+    # A selection.
+    w("## A selection\n")
+    if selected:
+        w(f"The same tools on the {human(small)}-packet mixed capture, whole and with `{json.dumps(SELECTION)}` "
+          "(every packet is still read and decoded; only the selected ones are analyzed). A selection must "
+          "never make a tool slower.\n")
+        w("| tool | whole capture s | selected s | **selected/whole** |")
+        w("|---|---:|---:|---:|")
+        for tool, (whole, sel) in selected.items():
+            w(f"| {tool} | {fmt_s(whole)} | {fmt_s(sel)} | **{ratio(sel, whole)}** |")
+        w("")
+    else:
+        w("Not measured.\n")
 
     # Startup.
     w("## Startup and per-call overhead (stdio)\n")

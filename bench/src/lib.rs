@@ -8,6 +8,7 @@
 
 mod dhcp;
 mod dns;
+mod http;
 mod icmp;
 mod packet;
 mod sip;
@@ -31,8 +32,8 @@ type Kind = (&'static str, u32, Generator);
 /// The traffic mixes `just bench` measures every tool on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mix {
-    /// An office network's: TCP (mostly TLS) and DNS by volume, with DHCP,
-    /// ICMP, SIP, NTP and ARP beside them.
+    /// An office network's: TCP (mostly TLS) and DNS by volume, with plain
+    /// HTTP, DHCP, ICMP, SIP, NTP and ARP beside them.
     Mixed,
     /// A resolver's or a mail relay's: DNS by far, among a hundred times
     /// as many names, with answers too large for UDP retried over TCP.
@@ -75,9 +76,10 @@ impl Mix {
     }
 }
 
-const MIXED: [Kind; 12] = [
+const MIXED: [Kind; 13] = [
     ("dns", 640, dns::lookup),
     ("tcp", 190, tcp::session),
+    ("http", 30, http::session),
     ("tcp_scan", 1, tcp::port_scan),
     ("icmp_ping", 40, icmp::ping),
     ("icmp_ping6", 5, icmp::ping6),
