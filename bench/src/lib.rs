@@ -79,7 +79,7 @@ impl Mix {
 const MIXED: [Kind; 13] = [
     ("dns", 640, dns::lookup),
     ("tcp", 190, tcp::session),
-    ("http", 30, http::session),
+    ("http", 4, http::session),
     ("tcp_scan", 1, tcp::port_scan),
     ("icmp_ping", 40, icmp::ping),
     ("icmp_ping6", 5, icmp::ping6),
