@@ -55,7 +55,8 @@ pub fn session(s: &mut Script, rng: &mut Rng, w: &mut World, t0: u64) {
         message.clear();
         let roll = rng.unit();
         if roll < 0.06 {
-            message.extend_from_slice(b"HTTP/1.1 304 Not Modified\r\nServer: nginx/1.24.0\r\nETag: \"5f2-6123\"\r\n\r\n");
+            message
+                .extend_from_slice(b"HTTP/1.1 304 Not Modified\r\nServer: nginx/1.24.0\r\nETag: \"5f2-6123\"\r\n\r\n");
         } else if roll < 0.10 {
             respond(&mut message, "404 Not Found", "text/html", 160, rng.chance(0.5));
         } else if roll < 0.13 {
