@@ -91,6 +91,27 @@ fn a_packet_shows_its_layers_fields_summary_and_dump() {
     assert_eq!(result["all_counted"], true);
 }
 
+/// On links without Ethernet (raw IP, Linux cooked capture), the outer
+/// headers of a tunnelled packet have their fields too.
+#[test]
+fn outer_headers_are_shown_on_every_link_type() {
+    let ethernet = vxlan(&dns_query());
+    let ip = &ethernet[14..];
+    let mut sll = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 0xa, 0, 0, 8, 0];
+    sll.extend_from_slice(ip);
+    for (link_type, frame, outer) in [(101, ip.to_vec(), "raw:ip"), (113, sll, "sll:ip")] {
+        let capture = PcapBuilder::new(link_type).packet(1, 0, &frame).build();
+        let result = run(&capture, json!({"frames": "1"}));
+        let packet = &result["packets"][0];
+        assert!(packet["protocols"].as_str().unwrap().starts_with(outer), "{link_type}: {packet}");
+        let layers = packet["layers"].as_array().unwrap();
+        let ip_at = layers.iter().position(|l| l["layer"] == "ip").unwrap();
+        assert_eq!(layers[ip_at]["fields"]["src"], "192.0.2.1", "{link_type}: the outer IP header");
+        assert_eq!(layers[ip_at + 1]["fields"]["dstport"], 4789, "{link_type}");
+        assert_eq!(layers.last().unwrap()["fields"]["srcport"], 53000, "{link_type}: the inner UDP header");
+    }
+}
+
 #[test]
 fn a_tunnelled_packet_shows_the_outer_and_the_inner_headers() {
     let result = run(&mixed(), json!({"frames": "3", "dump": "payload"}));
@@ -380,7 +401,12 @@ fn http_exchange() -> Vec<u8> {
         segment(false, 509, 121, "AF", b""),
         segment(true, 121, 510, "AF", b""),
     ];
-    frames.iter().enumerate().fold(PcapBuilder::ethernet(), |b, (i, f)| b.packet(10 + i as u32, 0, f)).build()
+    capture_of(&frames, 10)
+}
+
+/// An Ethernet capture of `frames`, one a second from `first_second` on.
+fn capture_of(frames: &[Vec<u8>], first_second: u32) -> Vec<u8> {
+    frames.iter().enumerate().fold(PcapBuilder::ethernet(), |b, (i, f)| b.packet(first_second + i as u32, 0, f)).build()
 }
 
 fn follow(capture: &[u8], params: Value) -> Value {
@@ -432,7 +458,7 @@ fn a_stream_is_followed_by_its_number_with_or_without_a_selection() {
         segment(true, 7001, 9001, "AP", b"second"),
         udp_frame([10, 0, 0, 1], [10, 0, 0, 2], 5060, 5070, b"datagram"),
     ];
-    let capture = frames.iter().enumerate().fold(PcapBuilder::ethernet(), |b, (i, f)| b.packet(i as u32, 0, f)).build();
+    let capture = capture_of(&frames, 0);
     let text = |result: &Value| -> String {
         result["chunks"].as_array().unwrap().iter().filter_map(|c| c["data"].as_str()).collect()
     };
@@ -480,7 +506,7 @@ fn a_hole_the_capture_never_filled_is_a_gap() {
         // Bytes 105..109 never captured.
         segment(true, 109, 0, "A", b"ijkl"),
     ];
-    let capture = frames.iter().enumerate().fold(PcapBuilder::ethernet(), |b, (i, f)| b.packet(i as u32, 0, f)).build();
+    let capture = capture_of(&frames, 0);
     let result = follow(&capture, json!({"a": "10.0.0.1:40000", "b": "10.0.0.2:80"}));
     let kinds: Vec<(&str, u64)> = result["chunks"]
         .as_array()

@@ -86,8 +86,7 @@ fn describe<'a>(view: &mut PacketView, packet: &Packet<'_>, decoded: &Decoded<'a
     }
     // A tunnel lies between: the frame's outermost headers are its first ones.
     if cursor > 0
-        && packet.link_type == linktype::ETHERNET
-        && let Ok(outer) = LaxSlicedPacket::from_ethernet(packet.data)
+        && let Some(outer) = pcapsule_guest::decode::outermost_level(packet.link_type, packet.data)
     {
         let mut start = 0;
         for (layer, fields) in level_fields(&outer) {

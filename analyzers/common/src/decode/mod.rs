@@ -110,6 +110,21 @@ pub fn decode(link_type: u32, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     descend(first, encapsulations, None)
 }
 
+/// The frame's outermost level as etherparse slices it, with no tunnel or
+/// encapsulation followed: the link layer's payload read as Ethernet, IP or
+/// the EtherType it names, whatever the link type (Ethernet, Linux cooked,
+/// raw IP, loopback, PPP, ...). For showing a tunnelled packet's outer
+/// headers (get_packets): [`Decoded`] keeps only the innermost level's.
+pub fn outermost_level(link_type: u32, data: &[u8]) -> Option<LaxSlicedPacket<'_>> {
+    let mut encapsulations = Encapsulations::default();
+    match link::entry(link_type, data, &mut encapsulations).ok()? {
+        Next::Ethernet(frame) => LaxSlicedPacket::from_ethernet(frame).ok(),
+        Next::Ip(packet) => LaxSlicedPacket::from_ip(packet).ok(),
+        Next::EtherType(ether_type, payload) => Some(LaxSlicedPacket::from_ether_type(EtherType(ether_type), payload)),
+        Next::NotIp => None,
+    }
+}
+
 fn end_of(bytes: &[u8]) -> usize {
     bytes.as_ptr() as usize + bytes.len()
 }
