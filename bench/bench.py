@@ -506,7 +506,7 @@ def main():
     if not skip_mcpcap:
         py = mcpcap_python(work, log)
         if py:
-            size = int(os.environ.get("BENCH_MCPCAP_PACKETS", min(args.sizes)))
+            size = int(os.environ.get("BENCH_MCPCAP_PACKETS", min(100_000, min(args.sizes))))
             if size in captures:
                 capture, facts = captures[size]
             else:
