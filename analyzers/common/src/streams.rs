@@ -21,6 +21,9 @@
 
 use std::net::IpAddr;
 
+use etherparse::{TcpSlice, TransportSlice};
+
+use crate::decode::Decoded;
 use crate::fast_hash::HashMap;
 
 /// Streams one table numbers by default: about 80 bytes each, so the table
@@ -124,6 +127,26 @@ impl StreamNumbers {
     /// `syn`, sequence number `seq` and, with the ACK flag, `ack`.
     pub fn tcp(&mut self, src: Endpoint, dst: Endpoint, syn: bool, seq: u32, ack: Option<u32>) -> Option<Stream> {
         self.number(src, dst, Some(TcpFacts { syn, seq, ack }))
+    }
+
+    /// The stream of a TCP segment as etherparse slices it, sent from
+    /// `addrs.0` to `addrs.1`.
+    pub fn tcp_segment(&mut self, (src, dst): (IpAddr, IpAddr), tcp: &TcpSlice<'_>) -> Option<Stream> {
+        let ack = tcp.ack().then(|| tcp.acknowledgment_number());
+        self.tcp((src, tcp.source_port()), (dst, tcp.destination_port()), tcp.syn(), tcp.sequence_number(), ack)
+    }
+
+    /// The stream of a decoded packet's innermost TCP segment (`tcp`) or
+    /// UDP datagram; `None` when it has no such header, or no number.
+    pub fn of_decoded(&mut self, decoded: &Decoded<'_>, tcp: bool) -> Option<Stream> {
+        let addrs = decoded.ip_addrs()?;
+        match &decoded.layers.transport {
+            Some(TransportSlice::Tcp(segment)) if tcp => self.tcp_segment(addrs, segment),
+            Some(TransportSlice::Udp(udp)) if !tcp => {
+                self.udp((addrs.0, udp.source_port()), (addrs.1, udp.destination_port()))
+            }
+            _ => None,
+        }
     }
 
     /// The stream of a UDP datagram from `src` to `dst`.

@@ -265,8 +265,7 @@ impl Conversations {
                 };
                 let bits = TcpBits { syn: tcp.syn(), ack: tcp.ack(), fin: tcp.fin(), rst: tcp.rst() };
                 let (sport, dport) = (tcp.source_port(), tcp.destination_port());
-                let ack = bits.ack.then(|| tcp.acknowledgment_number());
-                let stream = self.streams.tcp((src, sport), (dst, dport), bits.syn, tcp.sequence_number(), ack);
+                let stream = self.streams.tcp_segment((src, dst), tcp);
                 let payload = Some((Transport::Tcp, sport, dport, tcp.payload()));
                 (Endpoint::Socket(src, sport), Endpoint::Socket(dst, dport), Some(stream), Some(bits), None, payload)
             }
@@ -474,18 +473,8 @@ impl PacketHandler for Conversations {
     /// Numbers the streams a selection leaves out, so that a stream's number
     /// is the one the whole capture gives it.
     fn on_unselected(&mut self, _packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
-        let Ok(decoded) = decoded else { return };
-        let Some((src, dst)) = decoded.ip_addrs() else { return };
-        match (&decoded.layers.transport, self.kind) {
-            (Some(TransportSlice::Tcp(tcp)), ConversationType::Tcp) => {
-                let ack = tcp.ack().then(|| tcp.acknowledgment_number());
-                let (sport, dport) = (tcp.source_port(), tcp.destination_port());
-                self.streams.tcp((src, sport), (dst, dport), tcp.syn(), tcp.sequence_number(), ack);
-            }
-            (Some(TransportSlice::Udp(udp)), ConversationType::Udp) => {
-                self.streams.udp((src, udp.source_port()), (dst, udp.destination_port()));
-            }
-            _ => {}
+        if let Ok(decoded) = decoded {
+            self.streams.of_decoded(decoded, self.kind == ConversationType::Tcp);
         }
     }
 }

@@ -184,7 +184,7 @@ impl PacketHandler for Follower {
                 let Some((direction, segment)) = Segment::of(packet, decoded) else { return };
                 let src = SocketAddr::new(direction.src, direction.src_port);
                 let dst = SocketAddr::new(direction.dst, direction.dst_port);
-                let Some(from_a) = self.side(src, dst, |streams| tcp_stream(streams, decoded)) else { return };
+                let Some(from_a) = self.side(src, dst, |streams| streams.of_decoded(decoded, true)) else { return };
                 self.transcript.packets += 1;
                 self.transcript.first_sender_is_a.get_or_insert(from_a);
                 // A direction that ended (FIN or RST) starts again only with
@@ -225,16 +225,8 @@ impl PacketHandler for Follower {
     /// Numbers the streams a selection leaves out, so that a number means
     /// what it means without one.
     fn on_unselected(&mut self, _packet: &Packet<'_>, decoded: &Result<Decoded<'_>, DecodeError>) {
-        let Ok(decoded) = decoded else { return };
-        match self.protocol {
-            StreamProtocol::Tcp => {
-                tcp_stream(&mut self.streams, decoded);
-            }
-            StreamProtocol::Udp => {
-                if let (Some((src, dst)), Some((sport, dport, _))) = (decoded.ip_addrs(), decoded.udp()) {
-                    self.streams.udp((src, sport), (dst, dport));
-                }
-            }
+        if let Ok(decoded) = decoded {
+            self.streams.of_decoded(decoded, self.protocol == StreamProtocol::Tcp);
         }
     }
 
@@ -243,17 +235,6 @@ impl PacketHandler for Follower {
         self.reassembler
             .finish(&mut |_: Direction, side: &mut Side, delivery| transcript.deliver(side.from_a, delivery));
     }
-}
-
-/// The stream of a packet's TCP segment, if it has one.
-fn tcp_stream(streams: &mut StreamNumbers, decoded: &Decoded<'_>) -> Option<Stream> {
-    let (Some((src, dst)), Some(etherparse::TransportSlice::Tcp(tcp))) =
-        (decoded.ip_addrs(), &decoded.layers.transport)
-    else {
-        return None;
-    };
-    let ack = tcp.ack().then(|| tcp.acknowledgment_number());
-    streams.tcp((src, tcp.source_port()), (dst, tcp.destination_port()), tcp.syn(), tcp.sequence_number(), ack)
 }
 
 /// The page of the conversation and its totals.
